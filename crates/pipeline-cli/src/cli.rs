@@ -1,0 +1,134 @@
+//! Command-line arguments (clap types only; the logic lives in `commands/`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use pipeline_spec::Override;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pipeline",
+    version,
+    about = "Train, register, compare and use neural networks described by TOML specs.",
+    long_about = "Train, register, compare and use neural networks described by TOML specs.\n\n\
+        A spec names the data, the model, the loss, the optimizer and the training settings. \
+        `pipeline run` trains it and records the run (metrics per epoch, final metrics, weights, \
+        preprocessing) in a SQLite registry; `runs`, `show` and `compare` read it back; `infer` \
+        predicts with a registered run.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The registry database; artifacts are kept in `artifacts/` beside it.
+    #[arg(
+        long,
+        global = true,
+        env = "PIPELINE_REGISTRY",
+        default_value = "registry/registry.db",
+        value_name = "PATH"
+    )]
+    pub registry: PathBuf,
+    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr: no progress, no per-epoch lines.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a spec and record the run in the registry.
+    Run(RunArgs),
+    /// List the runs in the registry, newest first.
+    Runs(RunsArgs),
+    /// Show one run: its status, provenance, metrics and artifacts.
+    Show(ShowArgs),
+    /// Compare runs: spec differences, metrics, generalization gaps, learning curves.
+    Compare(CompareArgs),
+    /// Predict with a registered run, applying the preprocessing it was trained with.
+    Infer(InferArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The experiment spec (TOML).
+    pub spec: PathBuf,
+    /// Override a spec key, e.g. `--set train.epochs=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Override>,
+    /// Print the resolved spec (defaults filled, overrides applied) and stop.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only runs of this experiment.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Only runs with this status (running, completed, failed, killed, crashed).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// At most this many runs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A run id, a unique id prefix, `latest` or `best`.
+    pub run: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Also print the resolved spec.
+    #[arg(long)]
+    pub spec: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Two or more runs (ids, unique id prefixes, `latest` or `best`).
+    #[arg(required = true, num_args = 2.., value_name = "RUN")]
+    pub runs: Vec<String>,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InferArgs {
+    /// The run to predict with: `best`, `latest`, an id or a unique id prefix.
+    #[arg(long, default_value = "best", value_name = "RUN")]
+    pub run: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Rows to predict (CSV or Parquet) with the run's feature columns.
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Where to write the rows plus a `prediction` column (CSV, or Parquet by
+    /// extension); stdout when absent.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}

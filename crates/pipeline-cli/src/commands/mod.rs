@@ -1,0 +1,23 @@
+//! One file per subcommand; this module dispatches and holds what they share.
+
+mod compare;
+mod infer;
+mod run;
+mod runs;
+mod shared;
+mod show;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let context = shared::Context::new(cli.global)?;
+    match cli.command {
+        Command::Run(args) => run::run(&context, args),
+        Command::Runs(args) => runs::runs(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Show(args) => show::show(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Infer(args) => infer::infer(&context, args).map(|()| ExitCode::SUCCESS),
+    }
+}

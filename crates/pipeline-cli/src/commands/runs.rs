@@ -1,0 +1,87 @@
+//! `pipeline runs`: the registry's runs as a table, or JSON for scripts.
+
+use pipeline_registry::{RunFilter, RunStatus, RunSummary};
+
+use crate::cli::RunsArgs;
+use crate::commands::shared::{Context, print, short_id};
+use crate::exit::UserError;
+use crate::output::format::{self, number};
+
+pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
+    let registry = context.existing_registry()?;
+    let status = match &args.status {
+        None => None,
+        Some(word) => Some(parse_status(word)?),
+    };
+    let filter = RunFilter {
+        experiment: args.experiment.clone(),
+        status,
+        limit: args.limit,
+    };
+    let runs = context.block_on(registry.list_runs(&filter))?;
+    if args.json {
+        return print(&format!("{}\n", serde_json::to_string_pretty(&runs)?));
+    }
+    if runs.is_empty() {
+        eprintln!("no runs yet; `pipeline run SPEC` records one");
+        return Ok(());
+    }
+    print(&format!("{}\n", render(&runs)))
+}
+
+fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
+    [
+        RunStatus::Running,
+        RunStatus::Completed,
+        RunStatus::Failed,
+        RunStatus::Killed,
+        RunStatus::Crashed,
+    ]
+    .into_iter()
+    .find(|s| s.to_string() == word)
+    .ok_or_else(|| {
+        UserError::new(
+            format!("unknown status {word:?}"),
+            Some("one of: running, completed, failed, killed, crashed"),
+        )
+    })
+}
+
+fn metric(run: &RunSummary, split: &str, name: &str) -> String {
+    run.final_metrics
+        .iter()
+        .find(|m| m.split == split && m.metric == name)
+        .map_or_else(|| "-".into(), |m| number(m.value))
+}
+
+fn render(runs: &[RunSummary]) -> String {
+    let mut table = format::table(&[
+        "id",
+        "experiment",
+        "status",
+        "started",
+        "epochs",
+        "best",
+        "val_loss",
+        "test_rmse",
+        "test_r2",
+    ]);
+    for run in runs {
+        table.add_row(vec![
+            short_id(run.id.as_str()).to_string(),
+            run.experiment.clone(),
+            run.status.to_string(),
+            run.started_at
+                .get(..19)
+                .unwrap_or(&run.started_at)
+                .replace('T', " "),
+            run.epochs_run.to_string(),
+            run.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
+            metric(run, "validation", "loss"),
+            metric(run, "test", "rmse"),
+            metric(run, "test", "r2"),
+        ]);
+    }
+    format::align_numbers(&mut table, 4);
+    format::render(&table)
+}

@@ -1,0 +1,122 @@
+//! What the subcommands share: the async runtime for the registry, opening
+//! it, resolving run selectors, and reading a run's curves and metrics.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Context as _;
+use pipeline_registry::{Registry, RunRecord, RunSelector};
+use pipeline_train::generalization::LossPoint;
+
+use crate::cli::GlobalArgs;
+use crate::exit::UserError;
+
+pub struct Context {
+    pub global: GlobalArgs,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Context {
+    pub fn new(global: GlobalArgs) -> anyhow::Result<Context> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        Ok(Context { global, runtime })
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Opens (creating on first use) the registry named by --registry.
+    pub fn registry(&self) -> anyhow::Result<Registry> {
+        let path = &self.global.registry;
+        self.block_on(Registry::open(path))
+            .with_context(|| format!("cannot open the registry at {}", path.display()))
+    }
+
+    /// Opens an existing registry; a missing file is an error, not created.
+    pub fn existing_registry(&self) -> anyhow::Result<Registry> {
+        let path = &self.global.registry;
+        if !path.exists() {
+            return Err(UserError::new(
+                format!("no registry at {}", path.display()),
+                Some(
+                    "train a run first (`pipeline run SPEC`), or point --registry / PIPELINE_REGISTRY at a registry",
+                ),
+            ));
+        }
+        self.registry()
+    }
+
+    /// The full record of the run named by `selector`.
+    pub fn run_record(
+        &self,
+        registry: &Registry,
+        selector: &str,
+        experiment: Option<&str>,
+    ) -> anyhow::Result<RunRecord> {
+        let parsed: RunSelector = selector
+            .parse()
+            .map_err(|e| UserError::new(format!("invalid run selector {selector:?}: {e}"), None))?;
+        let id = self.block_on(registry.resolve(&parsed, experiment))?;
+        Ok(self.block_on(registry.run(&id))?)
+    }
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
+}
+
+/// Per-epoch values of `split`/`metric`, by epoch.
+pub fn curve(record: &RunRecord, split: &str, metric: &str) -> Vec<(f64, f64)> {
+    record
+        .epochs
+        .iter()
+        .filter(|e| e.split == split && e.metric == metric)
+        .map(|e| (f64::from(e.epoch), e.value))
+        .collect()
+}
+
+/// Training and validation loss per epoch.
+pub fn loss_curve(record: &RunRecord) -> Vec<LossPoint> {
+    let mut by_epoch: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
+    for e in record.epochs.iter().filter(|e| e.metric == "loss") {
+        let entry = by_epoch.entry(e.epoch).or_default();
+        match e.split.as_str() {
+            "train" => entry.0 = Some(e.value),
+            "validation" => entry.1 = Some(e.value),
+            _ => {}
+        }
+    }
+    by_epoch
+        .into_iter()
+        .filter_map(|(epoch, (train, validation))| {
+            Some(LossPoint {
+                epoch,
+                train: train?,
+                validation: validation?,
+            })
+        })
+        .collect()
+}
+
+/// A final metric of the run (at its best epoch).
+pub fn final_metric(record: &RunRecord, split: &str, metric: &str) -> Option<f64> {
+    record
+        .final_metrics
+        .iter()
+        .find(|m| m.split == split && m.metric == metric)
+        .map(|m| m.value)
+}
+
+/// The first characters of an id, enough to select it in practice.
+pub fn short_id(id: &str) -> &str {
+    id.get(..13).unwrap_or(id)
+}

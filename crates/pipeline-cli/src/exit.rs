@@ -1,0 +1,106 @@
+//! Exit codes and the final error report: 2 for a user's mistake (bad spec,
+//! missing file, unknown run), 1 for a failure during the work, 130 when
+//! interrupted.
+
+use std::process::ExitCode;
+
+use pipeline_data::DataError;
+use pipeline_registry::RegistryError;
+use pipeline_spec::SpecError;
+use pipeline_train::TrainError;
+
+pub const FAILURE: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const INTERRUPTED: u8 = 130;
+
+/// A mistake of the user's that is not one of the libraries' errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UserError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
+        anyhow::Error::new(UserError {
+            message: message.into(),
+            hint: hint.map(Into::into),
+        })
+    }
+}
+
+fn code_of(error: &anyhow::Error) -> u8 {
+    for cause in error.chain() {
+        if cause.downcast_ref::<SpecError>().is_some()
+            || cause.downcast_ref::<UserError>().is_some()
+        {
+            return USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<DataError>() {
+            return if e.is_user_error() { USAGE } else { FAILURE };
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return if e.is_user_error() { USAGE } else { FAILURE };
+        }
+        if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
+            return if e.is_user_error() { USAGE } else { FAILURE };
+        }
+        if let Some(
+            TrainError::Device { .. }
+            | TrainError::Model(pipeline_model::ModelError::OutputMismatch { .. }),
+        ) = cause.downcast_ref::<TrainError>()
+        {
+            return USAGE;
+        }
+    }
+    FAILURE
+}
+
+fn hint_of(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<UserError>() {
+            return e.hint.clone();
+        }
+        if let Some(e) = cause.downcast_ref::<TrainError>() {
+            return e.hint().map(Into::into);
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return registry_hint(e);
+        }
+        None
+    })
+}
+
+fn registry_hint(error: &RegistryError) -> Option<String> {
+    match error {
+        RegistryError::AmbiguousExperiment { .. } => Some("name one with --experiment NAME".into()),
+        RegistryError::UnknownRun { .. } | RegistryError::AmbiguousRun { .. } => {
+            Some("`pipeline runs` lists the runs; `latest` and `best` also work".into())
+        }
+        RegistryError::NotARegistry { .. } => Some(
+            "point --registry (or PIPELINE_REGISTRY) at a pipeline registry, or at a new path"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Prints `error` with its causes and hint to stderr; returns the exit code.
+pub fn report(error: &anyhow::Error) -> ExitCode {
+    let code = code_of(error);
+    let mut text = format!("error: {error}");
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(&format!("\n  caused by: {cause}"));
+        }
+    }
+    // A spec error renders its own hint.
+    let has_hint = text.contains("\nhint: ");
+    if let (false, Some(hint)) = (has_hint, hint_of(error)) {
+        text.push_str(&format!("\nhint: {hint}"));
+    }
+    eprintln!("{text}");
+    ExitCode::from(code)
+}

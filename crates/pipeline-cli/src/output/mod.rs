@@ -1,0 +1,31 @@
+//! Everything the CLI prints: logging setup, the progress display, tables,
+//! number formats and terminal charts. Data goes to stdout; progress, logs
+//! and hints go to stderr.
+
+pub mod chart;
+pub mod format;
+pub mod progress;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::GlobalArgs;
+
+/// Logs to stderr; `RUST_LOG` overrides `-v` / `-q`.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let color = std::env::var_os("NO_COLOR").is_none()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,98 @@
+//! Training progress on stderr: a bar with epoch, losses and ETA on a
+//! terminal; one plain line per epoch when stderr is piped; nothing with -q.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pipeline_spec::MetricRef;
+use pipeline_train::{EpochRecord, Observer, Plan, observer::ObserverResult};
+
+use crate::output::format::number;
+
+enum Display {
+    Bar(ProgressBar),
+    Lines,
+    Quiet,
+}
+
+pub struct Progress {
+    display: Display,
+    epochs: u32,
+    monitor: MetricRef,
+}
+
+impl Progress {
+    pub fn new(quiet: bool, monitor: MetricRef) -> Progress {
+        let display = if quiet {
+            Display::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Display::Bar(ProgressBar::hidden())
+        } else {
+            Display::Lines
+        };
+        Progress {
+            display,
+            epochs: 0,
+            monitor,
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Display::Bar(bar) = &self.display {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, record: &EpochRecord) -> String {
+        let monitored = match self.monitor.split {
+            pipeline_spec::SplitName::Train => record.train.get(self.monitor.metric),
+            _ => record.validation.get(self.monitor.metric),
+        };
+        format!(
+            "train_loss {}  val_loss {}  {} {}{}",
+            number(record.train.loss),
+            number(record.validation.loss),
+            self.monitor,
+            number(monitored),
+            if record.improved { "  (best)" } else { "" }
+        )
+    }
+}
+
+impl Observer for Progress {
+    fn on_start(&mut self, plan: &Plan) {
+        self.epochs = plan.epochs;
+        if let Display::Bar(bar) = &mut self.display {
+            *bar = ProgressBar::with_draw_target(
+                Some(u64::from(plan.epochs)),
+                ProgressDrawTarget::stderr(),
+            );
+            let style =
+                ProgressStyle::with_template("epoch {pos:>4}/{len} [{bar:30}] {msg}  eta {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+        }
+    }
+
+    fn on_epoch(&mut self, record: &EpochRecord) -> ObserverResult {
+        match &self.display {
+            Display::Bar(bar) => {
+                bar.set_position(u64::from(record.epoch));
+                bar.set_message(self.line(record));
+            }
+            Display::Lines => {
+                eprintln!(
+                    "epoch {:>4}/{}  {}",
+                    record.epoch,
+                    self.epochs,
+                    self.line(record)
+                );
+            }
+            Display::Quiet => {}
+        }
+        Ok(())
+    }
+}

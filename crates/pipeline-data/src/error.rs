@@ -1,0 +1,72 @@
+//! Errors of data preparation; each names the file and, where there is one,
+//! the column and the row.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("data file {path} does not exist")]
+    FileNotFound { path: PathBuf },
+    #[error("cannot read {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: unsupported file type `{extension}` (expected .csv or .parquet)")]
+    UnsupportedFormat { path: PathBuf, extension: String },
+    #[error("{path}: cannot be read as a table")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    #[error("{path}: no column `{column}` ({role}); available: {}{}", available.join(", "), suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownColumn {
+        path: PathBuf,
+        column: String,
+        role: &'static str,
+        available: Vec<String>,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "{path}: column `{column}` has a non-numeric value {value:?} at row {row}; every feature and the target must be numbers"
+    )]
+    NonNumeric {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        value: String,
+    },
+    #[error(
+        "{path}: column `{column}` has {count} empty cell(s), the first at row {first_row}; fill or drop them before training"
+    )]
+    MissingValues {
+        path: PathBuf,
+        column: String,
+        count: usize,
+        first_row: usize,
+    },
+    #[error("{path}: no feature columns are left besides the target `{target}`")]
+    NoFeatures { path: PathBuf, target: String },
+    #[error(
+        "{path}: {rows} rows are too few to give every split a row ({train} train, {validation} validation, {test} test)"
+    )]
+    TooFewRows {
+        path: PathBuf,
+        rows: usize,
+        train: usize,
+        validation: usize,
+        test: usize,
+    },
+    #[error("cannot build tensors")]
+    Tensor(#[from] candle_core::Error),
+}
+
+impl DataError {
+    /// True when the user can fix it (bad file, column or value), as opposed
+    /// to a failure inside the program.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, DataError::Tensor(_))
+    }
+}

@@ -1,0 +1,20 @@
+//! Data preparation: reads a table with polars, picks the spec's columns,
+//! splits the rows with the spec's seed, fits normalization on the training
+//! split only, and hands the model dense `f32` tensors.
+//!
+//! The fitted [`Preprocessing`] is stored with each run so that inference
+//! applies exactly what training did.
+
+mod error;
+mod normalize;
+mod prepare;
+mod seed;
+mod source;
+mod split;
+
+pub use error::DataError;
+pub use normalize::{ColumnTransform, Preprocessing};
+pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
+pub use seed::derive_seed;
+pub use source::{Table, file_sha256, numeric_column, read_table};
+pub use split::{SplitSizes, split_indices};

@@ -1,0 +1,175 @@
+//! Reading tables (CSV, gzip-compressed CSV, Parquet) with polars, and the
+//! sha256 of the bytes read.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::error::DataError;
+
+/// A table read from a file, every column as written.
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub path: PathBuf,
+    pub frame: DataFrame,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+}
+
+fn format_of(path: &Path) -> Result<Format, DataError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".csv") {
+        Ok(Format::Csv)
+    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+        Ok(Format::Parquet)
+    } else {
+        Err(DataError::UnsupportedFormat {
+            path: path.to_path_buf(),
+            extension: path
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "(none)".into()),
+        })
+    }
+}
+
+fn check_exists(path: &Path) -> Result<(), DataError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => Err(DataError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("not a regular file"),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(DataError::FileNotFound {
+            path: path.to_path_buf(),
+        }),
+        Err(source) => Err(DataError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// Reads every column of `path`, with types inferred from the whole file.
+pub fn read_table(path: &Path) -> Result<Table, DataError> {
+    check_exists(path)?;
+    let format = format_of(path)?;
+    let read_err = |source| DataError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let frame = match format {
+        Format::Csv => CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(None)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|reader| reader.finish()),
+        Format::Parquet => {
+            let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            ParquetReader::new(file).finish()
+        }
+    }
+    .map_err(read_err)?;
+    Ok(Table {
+        path: path.to_path_buf(),
+        frame,
+    })
+}
+
+impl Table {
+    /// Column names in file order.
+    pub fn column_names(&self) -> Vec<String> {
+        self.frame
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect()
+    }
+}
+
+/// sha256 (hex) of a file's bytes, read in chunks.
+pub fn file_sha256(path: &Path) -> Result<String, DataError> {
+    let io_err = |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buffer).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// The values of `column` as f64, with errors that name the first offending
+/// row (1-based, not counting the header).
+pub fn numeric_column(table: &Table, column: &str) -> Result<Vec<f64>, DataError> {
+    let series = table
+        .frame
+        .column(column)
+        .map_err(|source| DataError::Read {
+            path: table.path.clone(),
+            source,
+        })?
+        .as_materialized_series()
+        .clone();
+    let missing = series.null_count();
+    let as_f64 = series
+        .cast(&DataType::Float64)
+        .map_err(|source| DataError::Read {
+            path: table.path.clone(),
+            source,
+        })?;
+    let values = as_f64.f64().map_err(|source| DataError::Read {
+        path: table.path.clone(),
+        source,
+    })?;
+    if values.null_count() > missing {
+        // Some non-empty cell did not parse as a number.
+        let first = values
+            .iter()
+            .zip(series.iter())
+            .position(|(v, raw)| v.is_none() && !matches!(raw, AnyValue::Null))
+            .unwrap_or(0);
+        let value = series
+            .get(first)
+            .map(|v| v.str_value().into_owned())
+            .unwrap_or_default();
+        return Err(DataError::NonNumeric {
+            path: table.path.clone(),
+            column: column.to_string(),
+            row: first + 1,
+            value,
+        });
+    }
+    if missing > 0 {
+        let first = series
+            .iter()
+            .position(|v| matches!(v, AnyValue::Null))
+            .unwrap_or(0);
+        return Err(DataError::MissingValues {
+            path: table.path.clone(),
+            column: column.to_string(),
+            count: missing,
+            first_row: first + 1,
+        });
+    }
+    Ok(values.into_no_null_iter().collect())
+}

@@ -1,0 +1,120 @@
+//! The one error type of the registry. Each variant names the database file or
+//! the run it concerns, so the CLI can print it without extra context, and
+//! [`RegistryError::is_user_error`] tells the CLI which ones are the user's to
+//! fix (exit code 2) rather than a fault of the machine or the program.
+
+use std::path::PathBuf;
+
+use crate::types::RunStatus;
+
+/// Everything that can go wrong in the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The file exists but is not a registry (not SQLite, or someone else's
+    /// SQLite database). It was not modified.
+    #[error("{} is not a pipeline registry: {reason}", path.display())]
+    NotARegistry { path: PathBuf, reason: String },
+
+    /// The database was migrated by a newer build. It was not modified.
+    #[error(
+        "{} has schema version {version}, newer than this build knows ({known}); use a newer pipeline",
+        path.display()
+    )]
+    NewerSchema {
+        path: PathBuf,
+        version: i64,
+        known: i64,
+    },
+
+    /// The database could not be opened or created.
+    #[error("cannot open registry database {}", path.display())]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Applying the embedded migrations failed.
+    #[error("cannot migrate registry database {}", path.display())]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: sqlx::migrate::MigrateError,
+    },
+
+    /// A statement failed.
+    #[error("registry query failed ({context}) in {}", path.display())]
+    Query {
+        path: PathBuf,
+        context: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// A file-system operation failed.
+    #[error("registry I/O failed on {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored value does not fit the expected shape (hand-edited database?).
+    #[error("registry {} holds an invalid value: {detail}", path.display())]
+    Corrupt { path: PathBuf, detail: String },
+
+    /// A value cannot be stored (e.g. a seed above `i64::MAX`).
+    #[error("cannot record {what}: {reason}")]
+    InvalidInput { what: String, reason: String },
+
+    /// No run matches the selector.
+    #[error("no run matches '{selector}': {reason}")]
+    UnknownRun { selector: String, reason: String },
+
+    /// Several runs start with the given prefix.
+    #[error("run id prefix '{prefix}' is ambiguous: it matches {}", matches.join(", "))]
+    AmbiguousRun {
+        prefix: String,
+        matches: Vec<String>,
+    },
+
+    /// "best" was asked without an experiment while several have completed runs.
+    #[error(
+        "\"best\" is ambiguous: completed runs exist for several experiments ({})",
+        experiments.join(", ")
+    )]
+    AmbiguousExperiment { experiments: Vec<String> },
+
+    /// A recorded artifact file is gone.
+    #[error("artifact {path} of run {run} is missing")]
+    ArtifactMissing { run: String, path: String },
+
+    /// A recorded artifact file does not match its size or checksum.
+    #[error("artifact {path} of run {run} is corrupt: expected {expected}, found {actual}")]
+    ArtifactCorrupt {
+        run: String,
+        path: String,
+        expected: String,
+        actual: String,
+    },
+
+    /// The run is not in a state that allows this change.
+    #[error("run {run} is {from}, not running; it cannot be changed")]
+    InvalidTransition { run: String, from: RunStatus },
+}
+
+impl RegistryError {
+    /// True when the user can fix the problem by changing the command line,
+    /// the spec or the chosen database (the CLI exits with code 2 for these).
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            Self::NotARegistry { .. }
+                | Self::NewerSchema { .. }
+                | Self::UnknownRun { .. }
+                | Self::AmbiguousRun { .. }
+                | Self::AmbiguousExperiment { .. }
+                | Self::InvalidInput { .. }
+        )
+    }
+}

@@ -1,0 +1,27 @@
+//! The on-disk run registry of `pipeline`: a SQLite database (chosen by the
+//! caller, `registry/registry.db` by default) plus an `artifacts/` folder
+//! beside it holding each run's files under `artifacts/<run-id>/`.
+//!
+//! The training loop never touches it; the CLI records runs here (create,
+//! one row set per epoch, complete or end) and reads them back (list,
+//! resolve "latest"/"best"/id prefixes, load a run, read verified
+//! artifacts). The SQL sticks to TEXT/INTEGER/REAL so the schema can later be
+//! served by PostgreSQL too; only SQLite is implemented.
+
+mod artifacts;
+mod error;
+mod open;
+mod query;
+mod runs;
+mod types;
+mod util;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::RegistryError;
+pub use open::Registry;
+pub use types::{
+    ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric, MetricValue,
+    NewRun, RunFilter, RunId, RunRecord, RunSelector, RunStatus, RunSummary,
+};

@@ -1,0 +1,307 @@
+//! Opening the registry: create the folder and database on first use, refuse
+//! files that are not ours (or are from a newer build) before touching them,
+//! apply the embedded migrations, then mark runs whose process vanished as
+//! crashed. Everything that must happen once per `Registry::open` lives here.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
+};
+use sqlx::{Connection, Row};
+
+use crate::error::RegistryError;
+use crate::util::now;
+
+/// The migrations compiled into this build.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The first 16 bytes of every SQLite 3 database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// SQLite's result code for "file is not a database".
+const SQLITE_NOTADB: &str = "26";
+
+/// An open registry: the SQLite database plus the artifacts folder beside it.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub(crate) pool: SqlitePool,
+    pub(crate) db_path: PathBuf,
+    pub(crate) root: PathBuf,
+}
+
+impl Registry {
+    /// Opens the registry database at `db_path`, creating its folder and the
+    /// database on first use.
+    ///
+    /// An existing file is inspected before anything is written to it: a file
+    /// that is not SQLite, a SQLite database holding tables but no
+    /// `_sqlx_migrations` table (someone else's database) and a registry
+    /// migrated by a newer build are all refused untouched. Then the embedded
+    /// migrations run, with WAL journaling, `synchronous=FULL`, foreign keys on
+    /// and a 10 s busy timeout, and runs left `running` by a process of this
+    /// host that no longer exists are marked `crashed`.
+    pub async fn open(db_path: &Path) -> Result<Registry, RegistryError> {
+        let db_path = db_path.to_path_buf();
+        let root = match db_path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&root).map_err(|source| RegistryError::Io {
+            path: root.clone(),
+            source,
+        })?;
+
+        inspect_existing(&db_path).await?;
+
+        let options = base_options(&db_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| open_error(&db_path, source))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| RegistryError::Migrate {
+                path: db_path.clone(),
+                source,
+            })?;
+
+        let registry = Registry {
+            pool,
+            db_path,
+            root,
+        };
+        registry.mark_crashed_runs().await?;
+        Ok(registry)
+    }
+
+    /// The database file, as passed to [`Registry::open`].
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    /// The folder holding the database; artifacts live in `root/artifacts`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Closes every connection, checkpointing the write-ahead log.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Builds the error for a failed statement.
+    pub(crate) fn query_error(
+        &self,
+        context: impl Into<String>,
+        source: sqlx::Error,
+    ) -> RegistryError {
+        RegistryError::Query {
+            path: self.db_path.clone(),
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Marks `running` runs of this host whose process is gone as `crashed`.
+    /// Runs of other hosts and runs whose pid is alive are never touched.
+    #[cfg(target_os = "linux")]
+    async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
+        let host = hostname();
+        let stale: Vec<(String, Option<i64>)> =
+            sqlx::query_as("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?")
+                .bind(&host)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.query_error("looking for stale runs", e))?;
+        for (id, pid) in stale {
+            let Some(pid) = pid.filter(|p| *p > 0) else {
+                continue;
+            };
+            if Path::new("/proc").join(pid.to_string()).exists() {
+                continue;
+            }
+            let message = format!(
+                "process {pid} on {host} is gone (the run was interrupted without cleanup)"
+            );
+            // The last heartbeat is the last sign of life: use it as the end.
+            sqlx::query(
+                "UPDATE runs SET status = 'crashed', error = ?, \
+                 ended_at = COALESCE(heartbeat_at, ?) \
+                 WHERE id = ? AND status = 'running'",
+            )
+            .bind(&message)
+            .bind(now())
+            .bind(&id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("marking run {id} as crashed"), e))?;
+        }
+        Ok(())
+    }
+
+    /// Liveness of a pid cannot be checked cheaply here: leave runs alone.
+    #[cfg(not(target_os = "linux"))]
+    async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
+        Ok(())
+    }
+}
+
+/// This machine's name, as recorded in `runs.host`.
+pub(crate) fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// Connection options shared by the inspection connection and the pool.
+fn base_options(db_path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(db_path)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT)
+}
+
+fn is_not_a_database(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == SQLITE_NOTADB)
+}
+
+fn not_sqlite(db_path: &Path) -> RegistryError {
+    RegistryError::NotARegistry {
+        path: db_path.to_path_buf(),
+        reason: "the file is not a SQLite database".to_owned(),
+    }
+}
+
+fn open_error(db_path: &Path, source: sqlx::Error) -> RegistryError {
+    if is_not_a_database(&source) {
+        not_sqlite(db_path)
+    } else {
+        RegistryError::Open {
+            path: db_path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// Refuses an existing file that is not a registry this build may migrate.
+/// Writes nothing: no journal mode, no migrations table.
+async fn inspect_existing(db_path: &Path) -> Result<(), RegistryError> {
+    let io_error = |source| RegistryError::Io {
+        path: db_path.to_path_buf(),
+        source,
+    };
+    let meta = match fs::metadata(db_path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error(e)),
+    };
+    if !meta.is_file() {
+        return Err(RegistryError::NotARegistry {
+            path: db_path.to_path_buf(),
+            reason: "it is not a regular file".to_owned(),
+        });
+    }
+    if meta.len() == 0 {
+        // SQLite treats an empty file as a new, empty database.
+        return Ok(());
+    }
+    let mut header = [0u8; 16];
+    let mut file = fs::File::open(db_path).map_err(io_error)?;
+    let read = read_up_to(&mut file, &mut header).map_err(io_error)?;
+    if read < header.len() || &header != SQLITE_MAGIC {
+        return Err(not_sqlite(db_path));
+    }
+    drop(file);
+
+    let mut conn = SqliteConnection::connect_with(&base_options(db_path).create_if_missing(false))
+        .await
+        .map_err(|source| open_error(db_path, source))?;
+    let result = check_schema(&mut conn, db_path).await;
+    // Closing only fails if the connection is already broken; the check's
+    // result is what matters.
+    let _ = conn.close().await;
+    result
+}
+
+async fn check_schema(conn: &mut SqliteConnection, db_path: &Path) -> Result<(), RegistryError> {
+    let query_error = |source: sqlx::Error| {
+        if is_not_a_database(&source) {
+            not_sqlite(db_path)
+        } else {
+            RegistryError::Query {
+                path: db_path.to_path_buf(),
+                context: "inspecting the schema".to_owned(),
+                source,
+            }
+        }
+    };
+    let tables: Vec<String> = sqlx::query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+         ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(query_error)?
+    .iter()
+    .map(|row| row.try_get::<String, _>(0))
+    .collect::<Result<_, _>>()
+    .map_err(query_error)?;
+
+    if tables.is_empty() {
+        return Ok(());
+    }
+    if !tables.iter().any(|t| t == "_sqlx_migrations") {
+        return Err(RegistryError::NotARegistry {
+            path: db_path.to_path_buf(),
+            reason: format!(
+                "it holds tables ({}) but no _sqlx_migrations table; refusing to alter it",
+                tables.join(", ")
+            ),
+        });
+    }
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(query_error)?;
+    let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    match applied {
+        Some(version) if version > known => Err(RegistryError::NewerSchema {
+            path: db_path.to_path_buf(),
+            version,
+            known,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_up_to(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}

@@ -1,0 +1,370 @@
+//! The read side: listing runs, resolving what the user typed ("latest",
+//! "best", an id prefix) to one run id, and loading a run with its epochs,
+//! final metrics and artifacts. Rows are decoded by hand with checked
+//! conversions so a hand-edited database gives an error, not a panic.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use crate::error::RegistryError;
+use crate::open::Registry;
+use crate::types::{
+    ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, RunFilter, RunId, RunRecord,
+    RunSelector, RunStatus, RunSummary,
+};
+
+/// Columns of `runs` in the order [`Registry::decode_record`] reads them.
+const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, source_spec, \
+     spec_path, data_path, data_sha256, seed, device, program_version, started_at, ended_at, \
+     best_epoch, epochs_run, selection_metric, selection_higher_is_better, selection_value, \
+     pid, host, heartbeat_at";
+
+/// Newest first; the id (UUID v7) breaks ties within one millisecond.
+const NEWEST_FIRST: &str = " ORDER BY started_at DESC, id DESC";
+
+impl Registry {
+    /// Runs matching the filter, newest first, each with its final metrics.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, RegistryError> {
+        let context = "listing runs";
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
+             selection_metric, selection_value FROM runs WHERE 1 = 1",
+        );
+        if let Some(experiment) = &filter.experiment {
+            sql.push(" AND experiment = ").push_bind(experiment.clone());
+        }
+        if let Some(status) = filter.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        sql.push(NEWEST_FIRST);
+        if let Some(limit) = filter.limit {
+            sql.push(" LIMIT ").push_bind(i64::from(limit));
+        }
+        let mut conn = self.read_snapshot(context).await?;
+        let rows = sql
+            .build()
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| self.query_error(context, e))?;
+        let mut runs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id = RunId::from_db(self.get(row, "id")?);
+            let final_metrics = self.final_metrics(&mut conn, &id).await?;
+            runs.push(RunSummary {
+                status: self.status(row, &id)?,
+                experiment: self.get(row, "experiment")?,
+                started_at: self.get(row, "started_at")?,
+                ended_at: self.get(row, "ended_at")?,
+                epochs_run: self.get_u32(row, "epochs_run")?,
+                best_epoch: self.get_opt_u32(row, "best_epoch")?,
+                selection_metric: self.get(row, "selection_metric")?,
+                selection_value: self.get(row, "selection_value")?,
+                final_metrics,
+                id,
+            });
+        }
+        conn.commit()
+            .await
+            .map_err(|e| self.query_error(context, e))?;
+        Ok(runs)
+    }
+
+    /// Resolves a selector to one run id.
+    ///
+    /// * `Latest`: the most recently started run (any status).
+    /// * `Best`: the completed run with the best `selection_value`, honouring
+    ///   each run's `selection_higher_is_better`; newest wins ties. Without an
+    ///   experiment, fails with `AmbiguousExperiment` when completed runs of
+    ///   several experiments exist.
+    /// * `Id`: an exact id (whatever `experiment` says), else a unique prefix
+    ///   among the runs of `experiment` (all runs when `None`).
+    ///
+    /// Both `Latest` and `Best` stay within `experiment` when it is given.
+    pub async fn resolve(
+        &self,
+        selector: &RunSelector,
+        experiment: Option<&str>,
+    ) -> Result<RunId, RegistryError> {
+        let within = match experiment {
+            Some(name) => format!("experiment '{name}'"),
+            None => format!("{}", self.db_path.display()),
+        };
+        let unknown = |reason: String| RegistryError::UnknownRun {
+            selector: selector.to_string(),
+            reason,
+        };
+        match selector {
+            RunSelector::Latest => {
+                let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
+                push_experiment(&mut sql, experiment);
+                sql.push(NEWEST_FIRST).push(" LIMIT 1");
+                self.fetch_ids(&mut sql, "resolving 'latest'")
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(RunId::from_db)
+                    .ok_or_else(|| unknown(format!("no run in {within}")))
+            }
+            RunSelector::Best => {
+                if experiment.is_none() {
+                    let mut sql = QueryBuilder::<Sqlite>::new(
+                        "SELECT DISTINCT experiment FROM runs \
+                         WHERE status = 'completed' AND selection_value IS NOT NULL \
+                         ORDER BY experiment",
+                    );
+                    let experiments = self.fetch_ids(&mut sql, "resolving 'best'").await?;
+                    if experiments.len() > 1 {
+                        return Err(RegistryError::AmbiguousExperiment { experiments });
+                    }
+                }
+                let mut sql = QueryBuilder::<Sqlite>::new(
+                    "SELECT id FROM runs \
+                     WHERE status = 'completed' AND selection_value IS NOT NULL",
+                );
+                push_experiment(&mut sql, experiment);
+                sql.push(
+                    " ORDER BY CASE WHEN selection_higher_is_better = 1 \
+                     THEN -selection_value ELSE selection_value END ASC, \
+                     started_at DESC, id DESC LIMIT 1",
+                );
+                self.fetch_ids(&mut sql, "resolving 'best'")
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(RunId::from_db)
+                    .ok_or_else(|| unknown(format!("no completed run in {within}")))
+            }
+            RunSelector::Id(raw) => {
+                let wanted = raw.trim().to_ascii_lowercase();
+                if wanted.is_empty() {
+                    return Err(unknown("an empty run id matches nothing".to_owned()));
+                }
+                let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE id = ");
+                sql.push_bind(wanted.clone());
+                if let Some(id) = self.fetch_ids(&mut sql, "resolving a run id").await?.pop() {
+                    return Ok(RunId::from_db(id));
+                }
+                let length = i64::try_from(wanted.chars().count()).unwrap_or(i64::MAX);
+                let mut sql =
+                    QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE substr(id, 1, ");
+                sql.push_bind(length).push(") = ").push_bind(wanted.clone());
+                push_experiment(&mut sql, experiment);
+                sql.push(" ORDER BY id");
+                let mut matches = self.fetch_ids(&mut sql, "resolving a run id").await?;
+                match matches.len() {
+                    0 => Err(unknown(format!("no run id starts with it in {within}"))),
+                    1 => Ok(RunId::from_db(matches.remove(0))),
+                    _ => Err(RegistryError::AmbiguousRun {
+                        prefix: wanted,
+                        matches,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Everything recorded about one run, read in one snapshot.
+    pub async fn run(&self, id: &RunId) -> Result<RunRecord, RegistryError> {
+        let context = format!("reading run {id}");
+        let mut conn = self.read_snapshot(&context).await?;
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(|e| self.query_error(&context, e))?
+            .ok_or_else(|| RegistryError::UnknownRun {
+                selector: id.to_string(),
+                reason: format!("no such run in {}", self.db_path.display()),
+            })?;
+
+        let epoch_rows = sqlx::query(
+            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
+             ORDER BY epoch, split, metric",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.query_error(&context, e))?;
+        let mut epochs = Vec::with_capacity(epoch_rows.len());
+        for r in &epoch_rows {
+            epochs.push(EpochMetric {
+                epoch: self.get_u32(r, "epoch")?,
+                split: self.get(r, "split")?,
+                metric: self.get(r, "metric")?,
+                value: self.get_value(r)?,
+            });
+        }
+
+        let final_metrics = self.final_metrics(&mut conn, id).await?;
+
+        let artifact_rows = sqlx::query(
+            "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY kind",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.query_error(&context, e))?;
+        let mut artifacts = Vec::with_capacity(artifact_rows.len());
+        for r in &artifact_rows {
+            let kind: String = self.get(r, "kind")?;
+            let kind = ArtifactKind::from_db(&kind).ok_or_else(|| {
+                self.corrupt(format!("run {id} has an artifact of kind '{kind}'"))
+            })?;
+            let bytes: i64 = self.get(r, "bytes")?;
+            artifacts.push(ArtifactRecord {
+                kind,
+                path: self.get(r, "path")?,
+                sha256: self.get(r, "sha256")?,
+                bytes: u64::try_from(bytes).map_err(|_| {
+                    self.corrupt(format!("run {id} has an artifact of size {bytes}"))
+                })?,
+            });
+        }
+        conn.commit()
+            .await
+            .map_err(|e| self.query_error(&context, e))?;
+
+        self.decode_record(&row, epochs, final_metrics, artifacts)
+    }
+
+    fn decode_record(
+        &self,
+        row: &SqliteRow,
+        epochs: Vec<EpochMetric>,
+        final_metrics: Vec<MetricValue>,
+        artifacts: Vec<ArtifactRecord>,
+    ) -> Result<RunRecord, RegistryError> {
+        let id = RunId::from_db(self.get(row, "id")?);
+        let seed: i64 = self.get(row, "seed")?;
+        let higher: i64 = self.get(row, "selection_higher_is_better")?;
+        let pid: Option<i64> = self.get(row, "pid")?;
+        Ok(RunRecord {
+            experiment: self.get(row, "experiment")?,
+            status: self.status(row, &id)?,
+            error: self.get(row, "error")?,
+            spec_toml: self.get(row, "spec_toml")?,
+            spec_hash: self.get(row, "spec_hash")?,
+            source_spec: self.get(row, "source_spec")?,
+            spec_path: self.get(row, "spec_path")?,
+            data_path: self.get(row, "data_path")?,
+            data_sha256: self.get(row, "data_sha256")?,
+            seed: u64::try_from(seed)
+                .map_err(|_| self.corrupt(format!("run {id} has seed {seed}")))?,
+            device: self.get(row, "device")?,
+            program_version: self.get(row, "program_version")?,
+            started_at: self.get(row, "started_at")?,
+            ended_at: self.get(row, "ended_at")?,
+            best_epoch: self.get_opt_u32(row, "best_epoch")?,
+            epochs_run: self.get_u32(row, "epochs_run")?,
+            selection_metric: self.get(row, "selection_metric")?,
+            selection_higher_is_better: higher != 0,
+            selection_value: self.get(row, "selection_value")?,
+            pid: pid
+                .map(|p| {
+                    u32::try_from(p).map_err(|_| self.corrupt(format!("run {id} has pid {p}")))
+                })
+                .transpose()?,
+            host: self.get(row, "host")?,
+            heartbeat_at: self.get(row, "heartbeat_at")?,
+            epochs,
+            final_metrics,
+            artifacts,
+            id,
+        })
+    }
+
+    /// A connection inside a read transaction, so several SELECTs see one
+    /// consistent state of the database.
+    async fn read_snapshot(
+        &self,
+        context: &str,
+    ) -> Result<sqlx::Transaction<'static, Sqlite>, RegistryError> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|e| self.query_error(context, e))
+    }
+
+    async fn fetch_ids(
+        &self,
+        sql: &mut QueryBuilder<Sqlite>,
+        context: &str,
+    ) -> Result<Vec<String>, RegistryError> {
+        let rows = sql
+            .build()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error(context, e))?;
+        rows.iter().map(|r| self.get::<String>(r, 0)).collect()
+    }
+
+    async fn final_metrics(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &RunId,
+    ) -> Result<Vec<MetricValue>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT split, metric, value FROM final_metrics WHERE run_id = ? ORDER BY split, metric",
+        )
+        .bind(id.as_str())
+        .fetch_all(conn)
+        .await
+        .map_err(|e| self.query_error(format!("reading final metrics of run {id}"), e))?;
+        rows.iter()
+            .map(|r| {
+                Ok(MetricValue {
+                    split: self.get(r, "split")?,
+                    metric: self.get(r, "metric")?,
+                    value: self.get_value(r)?,
+                })
+            })
+            .collect()
+    }
+
+    fn get<'r, T>(
+        &self,
+        row: &'r SqliteRow,
+        column: impl sqlx::ColumnIndex<SqliteRow> + std::fmt::Display + Copy,
+    ) -> Result<T, RegistryError>
+    where
+        T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+    {
+        row.try_get(column)
+            .map_err(|e| self.query_error(format!("decoding column {column}"), e))
+    }
+
+    /// A metric value; NULL (how SQLite stores NaN) reads back as NaN.
+    fn get_value(&self, row: &SqliteRow) -> Result<f64, RegistryError> {
+        Ok(self.get::<Option<f64>>(row, "value")?.unwrap_or(f64::NAN))
+    }
+
+    fn get_u32(&self, row: &SqliteRow, column: &str) -> Result<u32, RegistryError> {
+        let v: i64 = self.get(row, column)?;
+        u32::try_from(v).map_err(|_| self.corrupt(format!("column {column} holds {v}")))
+    }
+
+    fn get_opt_u32(&self, row: &SqliteRow, column: &str) -> Result<Option<u32>, RegistryError> {
+        let v: Option<i64> = self.get(row, column)?;
+        v.map(|v| u32::try_from(v).map_err(|_| self.corrupt(format!("column {column} holds {v}"))))
+            .transpose()
+    }
+
+    fn status(&self, row: &SqliteRow, id: &RunId) -> Result<RunStatus, RegistryError> {
+        let s: String = self.get(row, "status")?;
+        RunStatus::from_db(&s).ok_or_else(|| self.corrupt(format!("run {id} has status '{s}'")))
+    }
+
+    fn corrupt(&self, detail: String) -> RegistryError {
+        RegistryError::Corrupt {
+            path: self.db_path.clone(),
+            detail,
+        }
+    }
+}
+
+fn push_experiment(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+    if let Some(name) = experiment {
+        sql.push(" AND experiment = ").push_bind(name.to_owned());
+    }
+}

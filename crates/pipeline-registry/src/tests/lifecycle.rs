@@ -1,0 +1,235 @@
+//! The write path end to end: create, epochs, artifacts, complete or end,
+//! and what reading back returns.
+
+use super::{metric, new_run, open_temp};
+use crate::{ArtifactKind, Completion, EndStatus, RegistryError, RunFilter, RunId, RunStatus};
+
+async fn completed_run(reg: &crate::Registry) -> RunId {
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    for epoch in 1..=3u32 {
+        let loss = 1.0 / f64::from(epoch);
+        reg.record_epoch(
+            &id,
+            epoch,
+            &[
+                metric("train", "loss", loss),
+                metric("validation", "loss", loss + 0.1),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let weights = reg
+        .write_artifact(
+            &id,
+            ArtifactKind::Weights,
+            "model.safetensors",
+            b"weights-bytes",
+        )
+        .await
+        .unwrap();
+    let prep = reg
+        .write_artifact(
+            &id,
+            ArtifactKind::Preprocessing,
+            "preprocessing.json",
+            b"{\"mean\":1}",
+        )
+        .await
+        .unwrap();
+    reg.complete_run(
+        &id,
+        &Completion {
+            best_epoch: 3,
+            epochs_run: 3,
+            selection_value: 1.0 / 3.0 + 0.1,
+            final_metrics: vec![metric("test", "mse", 0.25), metric("test", "rmse", 0.5)],
+            artifacts: vec![weights, prep],
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn full_lifecycle_is_read_back() {
+    let (_dir, reg) = open_temp().await;
+    let id = completed_run(&reg).await;
+    let record = reg.run(&id).await.unwrap();
+
+    assert_eq!(record.id, id);
+    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.experiment, "exp");
+    assert_eq!(record.seed, 42);
+    assert_eq!(record.best_epoch, Some(3));
+    assert_eq!(record.epochs_run, 3);
+    assert!(record.ended_at.is_some());
+    assert_eq!(record.pid, Some(std::process::id()));
+    assert!(record.started_at.ends_with('Z'));
+    assert_eq!(record.epochs.len(), 6);
+    assert_eq!(record.epochs[0].epoch, 1);
+    assert_eq!(record.epochs[0].split, "train");
+    assert_eq!(record.epochs[1].split, "validation");
+    assert_eq!(record.epochs[5].epoch, 3);
+    assert_eq!(record.final_metrics.len(), 2);
+    assert_eq!(record.final_metrics[0].metric, "mse");
+
+    let weights = record.artifact(ArtifactKind::Weights).unwrap();
+    assert_eq!(weights.path, format!("artifacts/{id}/model.safetensors"));
+    assert_eq!(weights.bytes, 13);
+    assert_eq!(reg.read_verified(weights).unwrap(), b"weights-bytes");
+    let prep = record.artifact(ArtifactKind::Preprocessing).unwrap();
+    assert_eq!(reg.read_verified(prep).unwrap(), b"{\"mean\":1}");
+    // No temporary files are left beside the artifacts.
+    let names: Vec<_> = std::fs::read_dir(reg.root().join("artifacts").join(id.as_str()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+
+    let summaries = reg.list_runs(&RunFilter::default()).await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].final_metrics.len(), 2);
+    assert_eq!(summaries[0].selection_metric, "val_loss");
+
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["status"], "completed");
+    assert_eq!(json["id"], id.as_str());
+    assert_eq!(json["artifacts"][0]["kind"], "preprocessing");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn corrupt_and_missing_artifacts_are_detected() {
+    let (_dir, reg) = open_temp().await;
+    let id = completed_run(&reg).await;
+    let record = reg.run(&id).await.unwrap();
+    let weights = record.artifact(ArtifactKind::Weights).unwrap();
+    let file = reg.root().join(&weights.path);
+
+    std::fs::write(&file, b"weights-bytez").unwrap();
+    let err = reg.read_verified(weights).unwrap_err();
+    assert!(
+        matches!(err, RegistryError::ArtifactCorrupt { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(id.as_str()), "{err}");
+
+    std::fs::write(&file, b"short").unwrap();
+    let err = reg.read_verified(weights).unwrap_err();
+    assert!(
+        matches!(err, RegistryError::ArtifactCorrupt { .. }),
+        "{err:?}"
+    );
+
+    std::fs::remove_file(&file).unwrap();
+    let err = reg.read_verified(weights).unwrap_err();
+    assert!(
+        matches!(err, RegistryError::ArtifactMissing { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn killed_run_keeps_its_epochs() {
+    let (_dir, reg) = open_temp().await;
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    reg.record_epoch(&id, 1, &[metric("train", "loss", 0.5)])
+        .await
+        .unwrap();
+    reg.record_epoch(&id, 2, &[metric("train", "loss", 0.4)])
+        .await
+        .unwrap();
+    reg.end_run(&id, EndStatus::Killed, Some("interrupted by SIGINT"))
+        .await
+        .unwrap();
+    let record = reg.run(&id).await.unwrap();
+    assert_eq!(record.status, RunStatus::Killed);
+    assert_eq!(record.error.as_deref(), Some("interrupted by SIGINT"));
+    assert_eq!(record.epochs.len(), 2);
+    assert_eq!(record.epochs_run, 2);
+    assert!(record.ended_at.is_some());
+
+    let err = reg
+        .record_epoch(&id, 3, &[metric("train", "loss", 0.3)])
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        RegistryError::InvalidTransition {
+            from: RunStatus::Killed,
+            ..
+        }
+    ));
+    assert_eq!(reg.run(&id).await.unwrap().epochs.len(), 2);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn completing_twice_is_an_invalid_transition() {
+    let (_dir, reg) = open_temp().await;
+    let id = completed_run(&reg).await;
+    let done = Completion {
+        best_epoch: 1,
+        epochs_run: 1,
+        selection_value: 0.0,
+        final_metrics: vec![metric("test", "mae", 9.0)],
+        artifacts: vec![],
+    };
+    let err = reg.complete_run(&id, &done).await.unwrap_err();
+    match &err {
+        RegistryError::InvalidTransition { run, from } => {
+            assert_eq!(run, id.as_str());
+            assert_eq!(*from, RunStatus::Completed);
+        }
+        other => panic!("expected InvalidTransition, got {other:?}"),
+    }
+    assert!(!err.is_user_error());
+    let err = reg.end_run(&id, EndStatus::Failed, None).await.unwrap_err();
+    assert!(matches!(err, RegistryError::InvalidTransition { .. }));
+    // Nothing of the refused completion was written.
+    let record = reg.run(&id).await.unwrap();
+    assert_eq!(record.best_epoch, Some(3));
+    assert!(record.final_metrics.iter().all(|m| m.metric != "mae"));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn unknown_run_and_bad_inputs_are_refused() {
+    let (_dir, reg) = open_temp().await;
+    let ghost = RunId::from_db("0190aaaa-0000-7000-8000-000000000000".to_owned());
+    let err = reg
+        .end_run(&ghost, EndStatus::Failed, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RegistryError::UnknownRun { .. }), "{err:?}");
+    let err = reg.run(&ghost).await.unwrap_err();
+    assert!(matches!(err, RegistryError::UnknownRun { .. }), "{err:?}");
+
+    let mut too_big = new_run("exp", false);
+    too_big.seed = u64::MAX;
+    let err = reg.create_run(&too_big).await.unwrap_err();
+    assert!(matches!(err, RegistryError::InvalidInput { .. }), "{err:?}");
+
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    for bad in ["", "..", "a/b", "a\\b"] {
+        let err = reg
+            .write_artifact(&id, ArtifactKind::Weights, bad, b"x")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, RegistryError::InvalidInput { .. }),
+            "{bad}: {err:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn nan_metrics_round_trip_as_nan() {
+    let (_dir, reg) = open_temp().await;
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    reg.record_epoch(&id, 0, &[metric("train", "loss", f64::NAN)])
+        .await
+        .unwrap();
+    let record = reg.run(&id).await.unwrap();
+    assert!(record.epochs[0].value.is_nan());
+    assert_eq!(record.epochs_run, 1);
+}

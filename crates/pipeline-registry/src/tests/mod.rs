@@ -1,0 +1,56 @@
+//! Tests against real SQLite files in temporary folders: opening and
+//! refusing databases, the run lifecycle, selectors and crash marking.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod lifecycle;
+mod open_checks;
+mod resolve;
+
+use std::path::PathBuf;
+
+use tempfile::TempDir;
+
+use crate::{MetricValue, NewRun, Registry};
+
+/// A fresh folder and the registry path inside it (not yet created).
+fn temp_db() -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry").join("registry.db");
+    (dir, path)
+}
+
+async fn open_temp() -> (TempDir, Registry) {
+    let (dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    (dir, reg)
+}
+
+fn new_run(experiment: &str, higher_is_better: bool) -> NewRun {
+    NewRun {
+        experiment: experiment.to_owned(),
+        spec_toml: "[model]\nlayers = [8]\n".to_owned(),
+        spec_hash: "abc123".to_owned(),
+        source_spec: "[model]\n".to_owned(),
+        spec_path: "specs/demo.toml".to_owned(),
+        data_path: "data/demo.csv".to_owned(),
+        data_sha256: "00ff".to_owned(),
+        seed: 42,
+        device: "cpu".to_owned(),
+        program_version: "0.1.0".to_owned(),
+        selection_metric: if higher_is_better {
+            "val_r2"
+        } else {
+            "val_loss"
+        }
+        .to_owned(),
+        selection_higher_is_better: higher_is_better,
+    }
+}
+
+fn metric(split: &str, name: &str, value: f64) -> MetricValue {
+    MetricValue {
+        split: split.to_owned(),
+        metric: name.to_owned(),
+        value,
+    }
+}

@@ -1,0 +1,153 @@
+//! Opening: creation, idempotence, refusing foreign or newer databases, and
+//! marking runs of vanished processes as crashed.
+
+use sqlx::{Connection, SqliteConnection};
+
+use super::{new_run, temp_db};
+use crate::{Registry, RegistryError, RunStatus};
+
+async fn raw_connection(path: &std::path::Path) -> SqliteConnection {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    SqliteConnection::connect_with(&options).await.unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn open_creates_database_in_wal_mode() {
+    let (_dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    assert!(path.is_file());
+    assert_eq!(reg.db_path(), path.as_path());
+    assert_eq!(reg.root(), path.parent().unwrap());
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&reg.pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(&reg.pool)
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(&reg.pool)
+        .await
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn reopen_is_idempotent() {
+    let (_dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    reg.close().await;
+    let reg = Registry::open(&path).await.unwrap();
+    let again = Registry::open(&path).await.unwrap();
+    assert_eq!(reg.run(&id).await.unwrap().status, RunStatus::Running);
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+        .fetch_one(&again.pool)
+        .await
+        .unwrap();
+    assert_eq!(versions, 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn text_file_is_not_a_registry_and_is_left_alone() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let text = b"this is my shopping list, not a database\n".repeat(40);
+    std::fs::write(&path, &text).unwrap();
+    let err = Registry::open(&path).await.unwrap_err();
+    assert!(matches!(err, RegistryError::NotARegistry { .. }), "{err:?}");
+    assert!(err.is_user_error());
+    assert!(err.to_string().contains("registry.db"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), text);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn short_garbage_file_is_not_a_registry() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, b"hi").unwrap();
+    let err = Registry::open(&path).await.unwrap_err();
+    assert!(matches!(err, RegistryError::NotARegistry { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"hi");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn foreign_database_is_refused_untouched() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut conn = raw_connection(&path).await;
+    sqlx::query("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let err = Registry::open(&path).await.unwrap_err();
+    match &err {
+        RegistryError::NotARegistry { reason, .. } => assert!(reason.contains("customers")),
+        other => panic!("expected NotARegistry, got {other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn newer_schema_is_refused_untouched() {
+    let (_dir, path) = temp_db();
+    Registry::open(&path).await.unwrap().close().await;
+    let mut conn = raw_connection(&path).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    let err = Registry::open(&path).await.unwrap_err();
+    match &err {
+        RegistryError::NewerSchema { version, .. } => assert_eq!(*version, 99990101000000),
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+    assert!(err.is_user_error());
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dead_process_runs_are_marked_crashed_at_open() {
+    let (_dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    let dead = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let alive = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let elsewhere = reg.create_run(&new_run("exp", false)).await.unwrap();
+    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
+        .bind(dead.as_str())
+        .execute(&reg.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE runs SET pid = 999999999, host = 'some-other-host' WHERE id = ?")
+        .bind(elsewhere.as_str())
+        .execute(&reg.pool)
+        .await
+        .unwrap();
+    reg.close().await;
+
+    let reg = Registry::open(&path).await.unwrap();
+    let crashed = reg.run(&dead).await.unwrap();
+    assert_eq!(crashed.status, RunStatus::Crashed);
+    let message = crashed.error.unwrap();
+    assert!(message.contains("process 999999999"), "{message}");
+    assert!(crashed.ended_at.is_some());
+    assert_eq!(reg.run(&alive).await.unwrap().status, RunStatus::Running);
+    assert_eq!(
+        reg.run(&elsewhere).await.unwrap().status,
+        RunStatus::Running
+    );
+}

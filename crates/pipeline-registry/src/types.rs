@@ -1,0 +1,328 @@
+//! Plain data types exchanged with the registry: what callers write (new runs,
+//! metrics, completions) and what they read back (summaries, full records).
+//! They live apart from the SQL so the CLI can depend on their shape alone.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+/// Identifier of one run: the hyphenated, lowercase text of a UUID v7, so ids
+/// sort by creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct RunId(String);
+
+impl RunId {
+    /// A fresh, time-ordered id.
+    pub(crate) fn new_v7() -> Self {
+        Self(uuid::Uuid::now_v7().hyphenated().to_string())
+    }
+
+    /// Wraps an id read back from the database.
+    pub(crate) fn from_db(id: String) -> Self {
+        Self(id)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RunId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything known about a run when it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRun {
+    /// Experiment name from the spec.
+    pub experiment: String,
+    /// The resolved spec (defaults filled in), as TOML.
+    pub spec_toml: String,
+    /// Hash of `spec_toml`.
+    pub spec_hash: String,
+    /// The spec file text as the user wrote it.
+    pub source_spec: String,
+    /// Path of the spec file, as given on the command line.
+    pub spec_path: String,
+    /// Path of the training data.
+    pub data_path: String,
+    /// SHA-256 (hex) of the training data file.
+    pub data_sha256: String,
+    /// Seed. Stored as a signed 64-bit INTEGER: seeds above `i64::MAX` are
+    /// rejected by [`crate::Registry::create_run`].
+    pub seed: u64,
+    /// Device the run trains on, e.g. "cpu" or "cuda:0".
+    pub device: String,
+    /// Version of the program that ran the training.
+    pub program_version: String,
+    /// Metric used to pick the best epoch / best run, e.g. "val_loss".
+    pub selection_metric: String,
+    /// Whether larger values of `selection_metric` are better.
+    pub selection_higher_is_better: bool,
+}
+
+/// One metric value for one split.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricValue {
+    /// "train", "validation" or "test".
+    pub split: String,
+    /// "loss", "mse", "rmse", "mae", "r2", ...
+    pub metric: String,
+    /// The value. NaN is stored as NULL and read back as NaN.
+    pub value: f64,
+}
+
+/// One metric value recorded at the end of one epoch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EpochMetric {
+    /// Epoch number as passed to [`crate::Registry::record_epoch`].
+    pub epoch: u32,
+    /// "train", "validation" or "test".
+    pub split: String,
+    /// Metric name.
+    pub metric: String,
+    /// The value. NaN is stored as NULL and read back as NaN.
+    pub value: f64,
+}
+
+/// What an artifact file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    /// Model weights.
+    Weights,
+    /// Fitted preprocessing state (scalers, encoders).
+    Preprocessing,
+}
+
+impl ArtifactKind {
+    /// The word stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Weights => "weights",
+            Self::Preprocessing => "preprocessing",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "weights" => Some(Self::Weights),
+            "preprocessing" => Some(Self::Preprocessing),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for ArtifactKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An artifact file written under the registry root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ArtifactRecord {
+    /// What the file holds.
+    pub kind: ArtifactKind,
+    /// Path relative to the registry root, '/'-separated,
+    /// e.g. `artifacts/<run-id>/model.safetensors`.
+    pub path: String,
+    /// SHA-256 of the file content, lowercase hex.
+    pub sha256: String,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// What a successful run reports when it finishes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    /// Epoch whose weights were kept.
+    pub best_epoch: u32,
+    /// Number of epochs trained.
+    pub epochs_run: u32,
+    /// Value of the selection metric at `best_epoch`.
+    pub selection_value: f64,
+    /// Metrics of the kept model on each split.
+    pub final_metrics: Vec<MetricValue>,
+    /// Artifacts returned by [`crate::Registry::write_artifact`].
+    pub artifacts: Vec<ArtifactRecord>,
+}
+
+/// How an unsuccessful run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndStatus {
+    /// Stopped by an error.
+    Failed,
+    /// Stopped by a signal (Ctrl-C, SIGTERM).
+    Killed,
+}
+
+impl EndStatus {
+    pub(crate) fn status(self) -> RunStatus {
+        match self {
+            Self::Failed => RunStatus::Failed,
+            Self::Killed => RunStatus::Killed,
+        }
+    }
+}
+
+/// Lifecycle state of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Training in progress (or the process died and nobody noticed yet).
+    Running,
+    /// Finished; artifacts and final metrics are recorded.
+    Completed,
+    /// Stopped by an error.
+    Failed,
+    /// Stopped by a signal.
+    Killed,
+    /// The process vanished without cleanup; detected at open.
+    Crashed,
+}
+
+impl RunStatus {
+    /// The lowercase word stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Killed => "killed",
+            Self::Crashed => "crashed",
+        }
+    }
+
+    pub(crate) fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "completed" => Some(Self::Completed),
+            "failed" => Some(Self::Failed),
+            "killed" => Some(Self::Killed),
+            "crashed" => Some(Self::Crashed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which runs [`crate::Registry::list_runs`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    /// Only runs of this experiment.
+    pub experiment: Option<String>,
+    /// Only runs in this state.
+    pub status: Option<RunStatus>,
+    /// At most this many (newest first).
+    pub limit: Option<u32>,
+}
+
+/// One line of `pipeline runs`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub id: RunId,
+    pub experiment: String,
+    pub status: RunStatus,
+    /// RFC 3339 UTC with milliseconds.
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub epochs_run: u32,
+    pub best_epoch: Option<u32>,
+    pub selection_metric: String,
+    pub selection_value: Option<f64>,
+    /// Ordered by split, then metric.
+    pub final_metrics: Vec<MetricValue>,
+}
+
+/// Everything recorded about one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub experiment: String,
+    pub status: RunStatus,
+    /// Why the run failed, was killed or crashed.
+    pub error: Option<String>,
+    pub spec_toml: String,
+    pub spec_hash: String,
+    pub source_spec: String,
+    pub spec_path: String,
+    pub data_path: String,
+    pub data_sha256: String,
+    pub seed: u64,
+    pub device: String,
+    pub program_version: String,
+    pub started_at: String,
+    pub ended_at: Option<String>,
+    pub best_epoch: Option<u32>,
+    pub epochs_run: u32,
+    pub selection_metric: String,
+    pub selection_higher_is_better: bool,
+    pub selection_value: Option<f64>,
+    pub pid: Option<u32>,
+    pub host: Option<String>,
+    pub heartbeat_at: Option<String>,
+    /// Ordered by epoch, split, metric.
+    pub epochs: Vec<EpochMetric>,
+    /// Ordered by split, metric.
+    pub final_metrics: Vec<MetricValue>,
+    /// Ordered by kind.
+    pub artifacts: Vec<ArtifactRecord>,
+}
+
+impl RunRecord {
+    /// The artifact of the given kind, if the run recorded one.
+    pub fn artifact(&self, kind: ArtifactKind) -> Option<&ArtifactRecord> {
+        self.artifacts.iter().find(|a| a.kind == kind)
+    }
+}
+
+/// How the user names a run on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunSelector {
+    /// The most recently started run, whatever its status.
+    Latest,
+    /// The completed run with the best selection value.
+    Best,
+    /// A full run id or a unique prefix of one.
+    Id(String),
+}
+
+/// Error returned when parsing an empty [`RunSelector`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("empty run selector: expected \"latest\", \"best\" or a run id (or a prefix of one)")]
+pub struct EmptySelector;
+
+impl FromStr for RunSelector {
+    type Err = EmptySelector;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        match s {
+            "" => Err(EmptySelector),
+            "latest" => Ok(Self::Latest),
+            "best" => Ok(Self::Best),
+            other => Ok(Self::Id(other.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for RunSelector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Latest => f.write_str("latest"),
+            Self::Best => f.write_str("best"),
+            Self::Id(id) => f.write_str(id),
+        }
+    }
+}

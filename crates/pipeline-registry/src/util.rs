@@ -1,0 +1,10 @@
+//! Small helpers shared by the read and write paths: timestamps and checked
+//! integer conversions between Rust types and SQL INTEGER columns.
+
+use chrono::{SecondsFormat, Utc};
+
+/// The current time as stored in the registry: RFC 3339, UTC, milliseconds
+/// (`2025-01-31T12:34:56.789Z`), so text order is time order.
+pub(crate) fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
+}

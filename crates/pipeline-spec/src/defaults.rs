@@ -1,0 +1,37 @@
+//! Every default value of the spec, in one place. The reference in the
+//! README and the resolved spec printed by `pipeline run` both come from here.
+
+use crate::metric::{MetricName, MetricRef, SplitName};
+use crate::raw::{Device, Normalize};
+
+/// `seed`: every random choice (split, initialisation, shuffling, dropout) derives from it.
+pub const SEED: u64 = 42;
+/// `data.normalize`.
+pub const NORMALIZE: Normalize = Normalize::Zscore;
+/// `data.split`: train / validation / test fractions.
+pub const SPLIT_TRAIN: f64 = 0.70;
+pub const SPLIT_VALIDATION: f64 = 0.15;
+pub const SPLIT_TEST: f64 = 0.15;
+/// `data.shuffle`: shuffle rows before splitting.
+pub const SHUFFLE: bool = true;
+/// `loss.delta` for the huber loss.
+pub const HUBER_DELTA: f64 = 1.0;
+/// `optimizer.*`.
+pub const WEIGHT_DECAY: f64 = 0.0;
+pub const ADAMW_WEIGHT_DECAY: f64 = 0.01;
+pub const MOMENTUM: f64 = 0.0;
+pub const BETA1: f64 = 0.9;
+pub const BETA2: f64 = 0.999;
+pub const EPSILON: f64 = 1e-8;
+/// `train.*`.
+pub const EPOCHS: u32 = 100;
+pub const BATCH_SIZE: u32 = 32;
+pub const DEVICE: Device = Device::Cpu;
+pub const MONITOR: MetricRef = MetricRef::new(SplitName::Validation, MetricName::Loss);
+pub const RESTORE_BEST: bool = true;
+/// `train.early_stopping.*` (early stopping is off unless the table is present).
+pub const MIN_DELTA: f64 = 0.0;
+/// `selection.metric`: what `best` means among the runs of an experiment.
+pub const SELECTION_METRIC: MetricRef = MetricRef::new(SplitName::Validation, MetricName::Loss);
+/// `model.layers[].bias`.
+pub const BIAS: bool = true;

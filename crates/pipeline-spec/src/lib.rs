@@ -1,0 +1,22 @@
+//! The experiment spec: a TOML file read strictly into validated types.
+//!
+//! Parsing happens in two steps, as in uv and ruff: serde reads the file into
+//! `raw` structs that reject unknown keys, then [`Spec::from_raw`] checks the
+//! values that serde cannot (fractions summing to one, positive learning
+//! rates, …). After that point an invalid spec cannot be represented. Every
+//! default lives in [`defaults`].
+
+pub mod defaults;
+mod error;
+mod metric;
+mod overrides;
+mod raw;
+mod types;
+
+pub use error::{SpecError, SpecErrorKind};
+pub use metric::{Direction, MetricName, MetricRef, SplitName};
+pub use overrides::Override;
+pub use types::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,816 @@
+//! The validated spec. Every field holds a checked value; defaults come from
+//! [`crate::defaults`]. `Spec` serializes back to TOML as the resolved spec
+//! (defaults filled, overrides applied) that is stored with each run.
+
+use std::num::NonZeroU32;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::defaults;
+use crate::error::{SpecError, explain_serde_message, quote_list};
+use crate::metric::{Direction, MetricRef, SplitName};
+use crate::overrides::{Override, apply_overrides};
+use crate::raw::{self, LayerType, LossType, OptimizerType, RawSpec};
+
+pub use crate::raw::{Device, Normalize};
+
+/// A whole experiment, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spec {
+    pub name: ExperimentName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub seed: u64,
+    pub data: DataSpec,
+    pub model: ModelSpec,
+    pub loss: Loss,
+    pub optimizer: Optimizer,
+    pub train: TrainSpec,
+    pub selection: Selection,
+}
+
+/// The experiment's name: letters, digits, `-`, `_` and `.`, at most 64.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExperimentName(String);
+
+impl ExperimentName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ExperimentName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSpec {
+    /// As written in the spec: relative to the spec file's folder.
+    pub path: String,
+    pub target: String,
+    /// `None`: every column but the target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<String>>,
+    pub normalize: Normalize,
+    pub shuffle: bool,
+    pub split: SplitFractions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SplitFractions {
+    pub train: f64,
+    pub validation: f64,
+    pub test: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelSpec {
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Layer {
+    Linear { units: NonZeroU32, bias: bool },
+    Relu,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    Dropout { rate: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Loss {
+    Mse,
+    Mae,
+    Huber { delta: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum Optimizer {
+    #[serde(rename = "sgd")]
+    Sgd {
+        learning_rate: f64,
+        momentum: f64,
+        weight_decay: f64,
+    },
+    /// Adam; `weight_decay` is an L2 term added to the gradient, as in `torch.optim.Adam`.
+    #[serde(rename = "adam")]
+    Adam {
+        learning_rate: f64,
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+        weight_decay: f64,
+    },
+    /// AdamW; decoupled weight decay, as in `torch.optim.AdamW`.
+    #[serde(rename = "adamw")]
+    AdamW {
+        learning_rate: f64,
+        beta1: f64,
+        beta2: f64,
+        epsilon: f64,
+        weight_decay: f64,
+    },
+}
+
+impl Optimizer {
+    pub fn learning_rate(&self) -> f64 {
+        match *self {
+            Optimizer::Sgd { learning_rate, .. }
+            | Optimizer::Adam { learning_rate, .. }
+            | Optimizer::AdamW { learning_rate, .. } => learning_rate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainSpec {
+    pub epochs: u32,
+    pub batch_size: u32,
+    pub device: Device,
+    /// The per-epoch metric that decides the best epoch (and early stopping).
+    pub monitor: MetricRef,
+    /// Restore the best epoch's weights at the end of training.
+    pub restore_best: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EarlyStopping {
+    pub patience: u32,
+    pub min_delta: f64,
+}
+
+/// What `best` means among the runs of an experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Selection {
+    pub metric: MetricRef,
+    pub direction: Direction,
+}
+
+/// A spec read from a file, with where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub spec: Spec,
+    /// The file's text as written.
+    pub source: String,
+    pub path: PathBuf,
+}
+
+impl LoadedSpec {
+    /// The data file, resolved against the spec file's folder.
+    pub fn data_path(&self) -> PathBuf {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        base.join(&self.spec.data.path)
+    }
+}
+
+impl Spec {
+    /// Reads and validates a spec file, then applies `--set` overrides.
+    pub fn load(path: &Path, overrides: &[Override]) -> Result<LoadedSpec, SpecError> {
+        let source =
+            std::fs::read_to_string(path).map_err(|e| SpecError::read(path.to_path_buf(), e))?;
+        let spec = Spec::parse(path, &source, overrides)?;
+        Ok(LoadedSpec {
+            spec,
+            source,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Parses spec text; `file` is only used in messages.
+    pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Spec, SpecError> {
+        let spec = parse_text(file, text)?;
+        if overrides.is_empty() {
+            return Ok(spec);
+        }
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| {
+            SpecError::invalid(file.into(), text, e.span(), None, e.message().into(), None)
+        })?;
+        apply_overrides(file, &mut table, overrides)?;
+        let rewritten = toml::to_string(&table).map_err(|e| {
+            SpecError::overriding(file.into(), format!("cannot apply --set: {e}"), None)
+        })?;
+        parse_text(file, &rewritten).map_err(|e| {
+            let assignments: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
+            SpecError::overriding(
+                file.into(),
+                format!("after --set {}: {}", assignments.join(" --set "), e.message),
+                e.hint,
+            )
+        })
+    }
+
+    /// The resolved spec as TOML: defaults filled in, overrides applied.
+    pub fn to_toml(&self) -> String {
+        // Serializing plain structs, enums and numbers cannot fail.
+        toml::to_string(self).unwrap_or_default()
+    }
+
+    /// sha256 (hex) of the resolved spec.
+    pub fn hash(&self) -> String {
+        hex::encode(Sha256::digest(self.to_toml().as_bytes()))
+    }
+
+    /// Number of output units of the model (units of the last linear layer).
+    pub fn output_units(&self) -> Option<u32> {
+        self.model.layers.iter().rev().find_map(|l| match l {
+            Layer::Linear { units, .. } => Some(units.get()),
+            _ => None,
+        })
+    }
+}
+
+fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
+    let raw: RawSpec = toml::from_str(text).map_err(|e| {
+        let (message, hint) = explain_serde_message(e.message());
+        SpecError::invalid(file.into(), text, e.span(), None, message, hint)
+    })?;
+    Validator { file, text }.spec(raw)
+}
+
+/// Checks what serde cannot, with positions for the messages.
+struct Validator<'a> {
+    file: &'a Path,
+    text: &'a str,
+}
+
+type Checked<T> = Result<T, SpecError>;
+
+impl Validator<'_> {
+    fn fail(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: String,
+        hint: Option<&str>,
+    ) -> SpecError {
+        SpecError::invalid(
+            self.file.into(),
+            self.text,
+            Some(span),
+            Some(key.into()),
+            message,
+            hint.map(Into::into),
+        )
+    }
+
+    fn spec(&self, raw: RawSpec) -> Checked<Spec> {
+        let name = self.name(raw.name)?;
+        let seed = match raw.seed {
+            None => defaults::SEED,
+            Some(s) => u64::try_from(*s.get_ref()).map_err(|_| {
+                self.fail(s.span(), "seed", "`seed` must be 0 or more".into(), None)
+            })?,
+        };
+        let data = self.data(raw.data)?;
+        let model = self.model(raw.model)?;
+        let loss = self.loss(raw.loss)?;
+        let optimizer = self.optimizer(raw.optimizer)?;
+        let train = self.train(raw.train)?;
+        let selection = self.selection(raw.selection)?;
+        Ok(Spec {
+            name,
+            description: raw.description,
+            seed,
+            data,
+            model,
+            loss,
+            optimizer,
+            train,
+            selection,
+        })
+    }
+
+    fn name(&self, name: Spanned<String>) -> Checked<ExperimentName> {
+        let span = name.span();
+        let value = name.into_inner();
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(ExperimentName(value))
+        } else {
+            Err(self.fail(
+                span,
+                "name",
+                format!("`name` must be 1 to 64 letters, digits, `-`, `_` or `.`; got {value:?}"),
+                Some("for example name = \"diabetes-mlp\""),
+            ))
+        }
+    }
+
+    fn data(&self, raw: raw::RawData) -> Checked<DataSpec> {
+        if raw.path.get_ref().trim().is_empty() {
+            return Err(self.fail(
+                raw.path.span(),
+                "data.path",
+                "`data.path` is empty".into(),
+                None,
+            ));
+        }
+        if raw.target.get_ref().trim().is_empty() {
+            return Err(self.fail(
+                raw.target.span(),
+                "data.target",
+                "`data.target` is empty".into(),
+                None,
+            ));
+        }
+        let target = raw.target.into_inner();
+        let features = match raw.features {
+            None => None,
+            Some(features) => {
+                let span = features.span();
+                let list = features.into_inner();
+                if list.is_empty() {
+                    return Err(self.fail(
+                        span,
+                        "data.features",
+                        "`data.features` is an empty list".into(),
+                        Some("leave `features` out to use every column but the target"),
+                    ));
+                }
+                if list.contains(&target) {
+                    return Err(self.fail(
+                        span,
+                        "data.features",
+                        format!("the target column `{target}` is also listed as a feature"),
+                        Some("remove it from `features`: the model must not see its answer"),
+                    ));
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                if let Some(dup) = list.iter().find(|c| !seen.insert(c.as_str())) {
+                    return Err(self.fail(
+                        span,
+                        "data.features",
+                        format!("column `{dup}` is listed twice in `data.features`"),
+                        None,
+                    ));
+                }
+                Some(list)
+            }
+        };
+        let split = match raw.split {
+            None => SplitFractions {
+                train: defaults::SPLIT_TRAIN,
+                validation: defaults::SPLIT_VALIDATION,
+                test: defaults::SPLIT_TEST,
+            },
+            Some(split) => self.split(split)?,
+        };
+        Ok(DataSpec {
+            path: raw.path.into_inner(),
+            target,
+            features,
+            normalize: raw.normalize.unwrap_or(defaults::NORMALIZE),
+            shuffle: raw.shuffle.unwrap_or(defaults::SHUFFLE),
+            split,
+        })
+    }
+
+    fn split(&self, split: Spanned<raw::RawSplit>) -> Checked<SplitFractions> {
+        let span = split.span();
+        let s = split.into_inner();
+        for (name, v) in [
+            ("train", s.train),
+            ("validation", s.validation),
+            ("test", s.test),
+        ] {
+            if !(v > 0.0 && v < 1.0) {
+                return Err(self.fail(
+                    span,
+                    &format!("data.split.{name}"),
+                    format!("`data.split.{name}` must be between 0 and 1 (exclusive); got {v}"),
+                    Some("every split needs rows: validation picks the best epoch, test gives the final estimate"),
+                ));
+            }
+        }
+        let sum = s.train + s.validation + s.test;
+        if (sum - 1.0).abs() > 1e-6 {
+            return Err(self.fail(
+                span,
+                "data.split",
+                format!(
+                    "split fractions must sum to 1; train {} + validation {} + test {} = {sum}",
+                    s.train, s.validation, s.test
+                ),
+                Some("for example { train = 0.7, validation = 0.15, test = 0.15 }"),
+            ));
+        }
+        Ok(SplitFractions {
+            train: s.train,
+            validation: s.validation,
+            test: s.test,
+        })
+    }
+
+    fn model(&self, raw: raw::RawModel) -> Checked<ModelSpec> {
+        let list_span = raw.layers.span();
+        let raw_layers = raw.layers.into_inner();
+        let mut layers = Vec::with_capacity(raw_layers.len());
+        for (index, layer) in raw_layers.into_iter().enumerate() {
+            layers.push(self.layer(index, layer)?);
+        }
+        if !layers.iter().any(|l| matches!(l, Layer::Linear { .. })) {
+            return Err(self.fail(
+                list_span,
+                "model.layers",
+                "the model has no linear layer".into(),
+                Some("a model needs at least one { type = \"linear\", units = N }; the last one gives the outputs"),
+            ));
+        }
+        if !matches!(layers.last(), Some(Layer::Linear { .. })) {
+            return Err(self.fail(
+                list_span,
+                "model.layers",
+                "the last layer must be linear: its units are the model's outputs".into(),
+                Some("add { type = \"linear\", units = 1 } at the end for one regression target"),
+            ));
+        }
+        Ok(ModelSpec { layers })
+    }
+
+    fn layer(&self, index: usize, layer: Spanned<raw::RawLayer>) -> Checked<Layer> {
+        let span = layer.span();
+        let l = layer.into_inner();
+        let key = |field: &str| format!("model.layers[{index}].{field}");
+        let kind_name = format!("{:?}", l.kind).to_lowercase();
+        let unused = |field: &str, field_span: Range<usize>| {
+            self.fail(
+                field_span,
+                &key(field),
+                format!("`{field}` does not apply to a `{kind_name}` layer"),
+                Some("remove it; `units` and `bias` belong to linear layers, `rate` to dropout"),
+            )
+        };
+        if l.kind != LayerType::Linear {
+            if let Some(u) = &l.units {
+                return Err(unused("units", u.span()));
+            }
+            if let Some(b) = &l.bias {
+                return Err(unused("bias", b.span()));
+            }
+        }
+        if l.kind != LayerType::Dropout {
+            if let Some(r) = &l.rate {
+                return Err(unused("rate", r.span()));
+            }
+        }
+        Ok(match l.kind {
+            LayerType::Linear => {
+                let Some(units) = l.units else {
+                    return Err(self.fail(
+                        span,
+                        &key("units"),
+                        format!("linear layer {index} has no `units`"),
+                        Some("for example { type = \"linear\", units = 64 }"),
+                    ));
+                };
+                let value = *units.get_ref();
+                let units = u32::try_from(value)
+                    .ok()
+                    .and_then(NonZeroU32::new)
+                    .ok_or_else(|| {
+                        self.fail(
+                            units.span(),
+                            &key("units"),
+                            format!("a linear layer needs at least 1 unit; got {value}"),
+                            Some("a zero-width layer has no outputs to pass on"),
+                        )
+                    })?;
+                Layer::Linear {
+                    units,
+                    bias: l.bias.map_or(defaults::BIAS, |b| *b.get_ref()),
+                }
+            }
+            LayerType::Relu => Layer::Relu,
+            LayerType::Sigmoid => Layer::Sigmoid,
+            LayerType::Tanh => Layer::Tanh,
+            LayerType::Gelu => Layer::Gelu,
+            LayerType::Dropout => {
+                let Some(rate) = l.rate else {
+                    return Err(self.fail(
+                        span,
+                        &key("rate"),
+                        format!("dropout layer {index} has no `rate`"),
+                        Some("for example { type = \"dropout\", rate = 0.2 }"),
+                    ));
+                };
+                let value = *rate.get_ref();
+                if !(0.0..1.0).contains(&value) {
+                    return Err(self.fail(
+                        rate.span(),
+                        &key("rate"),
+                        format!("dropout `rate` must be at least 0 and below 1; got {value}"),
+                        None,
+                    ));
+                }
+                Layer::Dropout { rate: value }
+            }
+        })
+    }
+
+    fn loss(&self, raw: raw::RawLoss) -> Checked<Loss> {
+        match (raw.kind, raw.delta) {
+            (LossType::Huber, delta) => {
+                let delta = match delta {
+                    None => defaults::HUBER_DELTA,
+                    Some(d) => self.positive(d, "loss.delta")?,
+                };
+                Ok(Loss::Huber { delta })
+            }
+            (_, Some(d)) => Err(self.fail(
+                d.span(),
+                "loss.delta",
+                "`delta` only applies to the huber loss".into(),
+                None,
+            )),
+            (LossType::Mse, None) => Ok(Loss::Mse),
+            (LossType::Mae, None) => Ok(Loss::Mae),
+        }
+    }
+
+    fn positive(&self, value: Spanned<f64>, key: &str) -> Checked<f64> {
+        let v = *value.get_ref();
+        if v.is_finite() && v > 0.0 {
+            Ok(v)
+        } else {
+            Err(self.fail(
+                value.span(),
+                key,
+                format!("`{key}` must be greater than 0; got {v}"),
+                None,
+            ))
+        }
+    }
+
+    fn fraction(&self, value: Option<Spanned<f64>>, key: &str, default: f64) -> Checked<f64> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let v = *value.get_ref();
+        if (0.0..1.0).contains(&v) {
+            Ok(v)
+        } else {
+            Err(self.fail(
+                value.span(),
+                key,
+                format!("`{key}` must be at least 0 and below 1; got {v}"),
+                None,
+            ))
+        }
+    }
+
+    fn optimizer(&self, raw: raw::RawOptimizer) -> Checked<Optimizer> {
+        let lr_span = raw.learning_rate.span();
+        let learning_rate = *raw.learning_rate.get_ref();
+        if !(learning_rate.is_finite() && learning_rate > 0.0) {
+            return Err(self.fail(
+                lr_span,
+                "optimizer.learning_rate",
+                format!("`learning_rate` must be greater than 0; got {learning_rate}"),
+                Some("typical values: 1e-3 for adam and adamw, 1e-2 for sgd"),
+            ));
+        }
+        let weight_decay = match raw.weight_decay {
+            None if raw.kind == OptimizerType::AdamW => defaults::ADAMW_WEIGHT_DECAY,
+            None => defaults::WEIGHT_DECAY,
+            Some(w) => {
+                let v = *w.get_ref();
+                if !(v.is_finite() && v >= 0.0) {
+                    return Err(self.fail(
+                        w.span(),
+                        "optimizer.weight_decay",
+                        format!("`weight_decay` must be 0 or more; got {v}"),
+                        None,
+                    ));
+                }
+                v
+            }
+        };
+        let not_for = |field: &str, span: Range<usize>, owner: &str| {
+            self.fail(
+                span,
+                &format!("optimizer.{field}"),
+                format!(
+                    "`{field}` does not apply to the `{}` optimizer",
+                    optimizer_word(raw.kind)
+                ),
+                Some(&format!("`{field}` belongs to {owner}")),
+            )
+        };
+        match raw.kind {
+            OptimizerType::Sgd => {
+                for (field, value) in [
+                    ("beta1", &raw.beta1),
+                    ("beta2", &raw.beta2),
+                    ("epsilon", &raw.epsilon),
+                ] {
+                    if let Some(v) = value {
+                        return Err(not_for(field, v.span(), "adam and adamw"));
+                    }
+                }
+                Ok(Optimizer::Sgd {
+                    learning_rate,
+                    momentum: self.fraction(
+                        raw.momentum,
+                        "optimizer.momentum",
+                        defaults::MOMENTUM,
+                    )?,
+                    weight_decay,
+                })
+            }
+            OptimizerType::Adam | OptimizerType::AdamW => {
+                if let Some(m) = &raw.momentum {
+                    return Err(not_for("momentum", m.span(), "sgd"));
+                }
+                let beta1 = self.fraction(raw.beta1, "optimizer.beta1", defaults::BETA1)?;
+                let beta2 = self.fraction(raw.beta2, "optimizer.beta2", defaults::BETA2)?;
+                let epsilon = match raw.epsilon {
+                    None => defaults::EPSILON,
+                    Some(e) => self.positive(e, "optimizer.epsilon")?,
+                };
+                Ok(if raw.kind == OptimizerType::Adam {
+                    Optimizer::Adam {
+                        learning_rate,
+                        beta1,
+                        beta2,
+                        epsilon,
+                        weight_decay,
+                    }
+                } else {
+                    Optimizer::AdamW {
+                        learning_rate,
+                        beta1,
+                        beta2,
+                        epsilon,
+                        weight_decay,
+                    }
+                })
+            }
+        }
+    }
+
+    fn count(&self, value: Option<Spanned<i64>>, key: &str, default: u32) -> Checked<u32> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        let v = *value.get_ref();
+        match u32::try_from(v) {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(self.fail(
+                value.span(),
+                key,
+                format!("`{key}` must be a whole number of at least 1; got {v}"),
+                None,
+            )),
+        }
+    }
+
+    fn metric(&self, value: Spanned<String>, key: &str) -> Checked<MetricRef> {
+        let span = value.span();
+        let metric: MetricRef = value.get_ref().parse().map_err(|message: String| {
+            let hint = crate::error::closest(value.get_ref(), &MetricRef::all_names())
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| {
+                    format!("expected one of {}", quote_list(&MetricRef::all_names()))
+                });
+            self.fail(span.clone(), key, message, Some(&hint))
+        })?;
+        if metric.split == SplitName::Test {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{key}` may not use the test split (`{metric}`)"),
+                Some("choose on validation metrics (`val_…`); the test split must stay unseen until the final estimate"),
+            ));
+        }
+        Ok(metric)
+    }
+
+    fn train(&self, raw: Option<raw::RawTrain>) -> Checked<TrainSpec> {
+        let raw = raw.unwrap_or(raw::RawTrain {
+            epochs: None,
+            batch_size: None,
+            device: None,
+            monitor: None,
+            restore_best: None,
+            early_stopping: None,
+        });
+        let monitor = match raw.monitor {
+            None => defaults::MONITOR,
+            Some(m) => self.metric(m, "train.monitor")?,
+        };
+        let early_stopping = match raw.early_stopping {
+            None => None,
+            Some(es) => {
+                let patience = self.count(Some(es.patience), "train.early_stopping.patience", 1)?;
+                let min_delta = match es.min_delta {
+                    None => defaults::MIN_DELTA,
+                    Some(d) => {
+                        let v = *d.get_ref();
+                        if !(v.is_finite() && v >= 0.0) {
+                            return Err(self.fail(
+                                d.span(),
+                                "train.early_stopping.min_delta",
+                                format!("`min_delta` must be 0 or more; got {v}"),
+                                None,
+                            ));
+                        }
+                        v
+                    }
+                };
+                Some(EarlyStopping {
+                    patience,
+                    min_delta,
+                })
+            }
+        };
+        Ok(TrainSpec {
+            epochs: self.count(raw.epochs, "train.epochs", defaults::EPOCHS)?,
+            batch_size: self.count(raw.batch_size, "train.batch_size", defaults::BATCH_SIZE)?,
+            device: raw.device.unwrap_or(defaults::DEVICE),
+            monitor,
+            restore_best: raw.restore_best.unwrap_or(defaults::RESTORE_BEST),
+            early_stopping,
+        })
+    }
+
+    fn selection(&self, raw: Option<raw::RawSelection>) -> Checked<Selection> {
+        let (metric, direction) = match raw {
+            None => (None, None),
+            Some(s) => (s.metric, s.direction),
+        };
+        let metric = match metric {
+            None => defaults::SELECTION_METRIC,
+            Some(m) => self.metric(m, "selection.metric")?,
+        };
+        let natural = metric.metric.direction();
+        let direction = match direction {
+            None => natural,
+            Some(d) if *d.get_ref() == natural => natural,
+            Some(d) => {
+                return Err(self.fail(
+                    d.span(),
+                    "selection.direction",
+                    format!(
+                        "`{metric}` is better when it is {}, not {}",
+                        word(natural),
+                        word(*d.get_ref())
+                    ),
+                    Some("leave `direction` out: it follows from the metric"),
+                ));
+            }
+        };
+        Ok(Selection { metric, direction })
+    }
+}
+
+fn word(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Minimize => "smaller (minimize)",
+        Direction::Maximize => "larger (maximize)",
+    }
+}
+
+fn optimizer_word(kind: OptimizerType) -> &'static str {
+    match kind {
+        OptimizerType::Sgd => "sgd",
+        OptimizerType::Adam => "adam",
+        OptimizerType::AdamW => "adamw",
+    }
+}
+
+impl Device {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            Device::Cuda => "cuda",
+            Device::Auto => "auto",
+        }
+    }
+}
+
+impl Normalize {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Normalize::Zscore => "zscore",
+            Normalize::Minmax => "minmax",
+            Normalize::None => "none",
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The training stage: the epoch loop, evaluation and metrics. The loop
+//! reports each finished epoch to an [`Observer`]; it knows nothing of the
+//! registry or the terminal (the CLI plugs those in as observers).
+
+mod device;
+mod error;
+pub mod generalization;
+mod metrics;
+pub mod observer;
+mod trainer;
+
+pub use device::select_device;
+pub use error::TrainError;
+pub use metrics::{Metrics, SplitMetrics, regression_metrics};
+pub use observer::{EpochRecord, NoObserver, Observer, Plan};
+pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train};

@@ -1,0 +1,223 @@
+//! The epoch loop: shuffled mini-batches, backward pass, optimizer step,
+//! evaluation of train and validation after every epoch, the best epoch by
+//! the monitored metric, early stopping, and final metrics on every split
+//! with the best epoch's weights restored.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use pipeline_data::{PreparedData, SplitData, derive_seed};
+use pipeline_model::{Mode, Network, Optimizer, loss};
+use pipeline_spec::{Spec, SplitName};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::TrainError;
+use crate::metrics::{Metrics, SplitMetrics, regression_metrics};
+use crate::observer::{EpochRecord, Observer, Plan};
+
+/// Why the loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// All `train.epochs` ran.
+    Completed,
+    /// The monitored metric did not improve for `patience` epochs.
+    EarlyStopped,
+    /// The interrupt flag was raised (Ctrl-C); the epoch in progress is dropped.
+    Interrupted,
+}
+
+/// The result of training.
+pub struct Outcome {
+    pub reason: StopReason,
+    pub history: Vec<EpochRecord>,
+    /// 1-based; `None` when no epoch finished.
+    pub best_epoch: Option<u32>,
+    /// Metrics on every split with the final weights (the best epoch's when
+    /// `train.restore_best`); `None` when interrupted.
+    pub final_metrics: Option<SplitMetrics>,
+    pub model: TrainedModel,
+}
+
+/// A network with what it needs to predict.
+pub struct TrainedModel {
+    pub network: Network,
+    pub device: Device,
+}
+
+struct Split {
+    x: Tensor,
+    y: Vec<f32>,
+}
+
+impl Split {
+    fn new(data: &SplitData, device: &Device) -> Result<Split, TrainError> {
+        let (x, _) = data.tensors(device)?;
+        Ok(Split {
+            x,
+            y: data.y.clone(),
+        })
+    }
+}
+
+/// Predictions of `network` for the rows of `x`, in evaluation mode.
+pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
+    Ok(network
+        .forward(x, Mode::Eval)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
+}
+
+fn evaluate(spec: &Spec, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
+    let predictions = predict(network, &split.x)?;
+    Ok(regression_metrics(&spec.loss, &predictions, &split.y))
+}
+
+/// A freshly initialised network for `spec` and `data` (seeded), built
+/// before training so that a spec/data mismatch is reported up front.
+pub fn initial_network(
+    spec: &Spec,
+    data: &PreparedData,
+    device: &Device,
+) -> Result<Network, TrainError> {
+    let features = data.preprocessing.features.len();
+    Ok(Network::new(
+        &spec.model,
+        features,
+        1,
+        derive_seed(spec.seed, "init"),
+        device,
+    )?)
+}
+
+/// Trains `network` (from [`initial_network`]) on `data`. `interrupt` is
+/// checked between batches.
+pub fn train(
+    spec: &Spec,
+    data: &PreparedData,
+    network: Network,
+    device: &Device,
+    observer: &mut dyn Observer,
+    interrupt: &AtomicBool,
+) -> Result<Outcome, TrainError> {
+    let mut optimizer = Optimizer::new(spec.optimizer, network.vars());
+
+    let (train_x, train_y) = data.train.tensors(device)?;
+    let train = Split {
+        x: train_x.clone(),
+        y: data.train.y.clone(),
+    };
+    let validation = Split::new(&data.validation, device)?;
+
+    let batch_size = spec.train.batch_size as usize;
+    let rows = data.train.rows;
+    observer.on_start(&Plan {
+        epochs: spec.train.epochs,
+        batches_per_epoch: rows.div_ceil(batch_size),
+        parameters: network.parameter_count(),
+    });
+
+    let mut order_rng = ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "batches"));
+    let mut dropout_rng = ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout"));
+    let monitor = spec.train.monitor;
+    let direction = monitor.metric.direction();
+    let min_delta = spec.train.early_stopping.map_or(0.0, |e| e.min_delta);
+
+    let mut history = Vec::new();
+    let mut best: Option<(u32, f64, Vec<Tensor>)> = None;
+    let mut reason = StopReason::Completed;
+    let mut order: Vec<u32> = (0..rows as u32).collect();
+
+    'epochs: for epoch in 1..=spec.train.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut order_rng);
+        for (batch, chunk) in order.chunks(batch_size).enumerate() {
+            if interrupt.load(Ordering::Relaxed) {
+                reason = StopReason::Interrupted;
+                break 'epochs;
+            }
+            let index = Tensor::from_slice(chunk, chunk.len(), device)?;
+            let xb = train_x.index_select(&index, 0)?;
+            let yb = train_y.index_select(&index, 0)?;
+            let prediction = network.forward(&xb, Mode::Train(&mut dropout_rng))?;
+            let batch_loss = loss(&spec.loss, &prediction, &yb)?;
+            let value = batch_loss.to_scalar::<f32>()?;
+            if !value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    epoch,
+                    batch: batch + 1,
+                    value,
+                });
+            }
+            optimizer.step(&batch_loss.backward()?)?;
+            observer.on_batch(epoch, batch + 1);
+        }
+
+        let train_metrics = evaluate(spec, &network, &train)?;
+        let validation_metrics = evaluate(spec, &network, &validation)?;
+        if !train_metrics.loss.is_finite() {
+            return Err(TrainError::NonFinite {
+                epoch,
+                batch: 0,
+                value: train_metrics.loss as f32,
+            });
+        }
+        let current = match monitor.split {
+            SplitName::Train => train_metrics.get(monitor.metric),
+            _ => validation_metrics.get(monitor.metric),
+        };
+        let improved = match &best {
+            None => current.is_finite(),
+            Some((_, value, _)) => direction.improves(current, *value, min_delta),
+        };
+        if improved {
+            best = Some((epoch, current, network.snapshot()?));
+        }
+        let record = EpochRecord {
+            epoch,
+            train: train_metrics,
+            validation: validation_metrics,
+            improved,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        observer.on_epoch(&record).map_err(TrainError::Observer)?;
+        history.push(record);
+
+        if let (Some(early), Some((best_epoch, _, _))) = (spec.train.early_stopping, &best) {
+            if epoch - best_epoch >= early.patience {
+                reason = StopReason::EarlyStopped;
+                break;
+            }
+        }
+    }
+
+    let best_epoch = best.as_ref().map(|(epoch, _, _)| *epoch);
+    let final_metrics = if reason == StopReason::Interrupted {
+        None
+    } else {
+        if spec.train.restore_best {
+            if let Some((_, _, weights)) = &best {
+                network.restore(weights)?;
+            }
+        }
+        let test = Split::new(&data.test, device)?;
+        Some(SplitMetrics {
+            train: evaluate(spec, &network, &train)?,
+            validation: evaluate(spec, &network, &validation)?,
+            test: evaluate(spec, &network, &test)?,
+        })
+    };
+    Ok(Outcome {
+        reason,
+        history,
+        best_epoch,
+        final_metrics,
+        model: TrainedModel {
+            network,
+            device: device.clone(),
+        },
+    })
+}

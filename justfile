@@ -1,0 +1,33 @@
+# One optimized profile (release) serves run, test and bench, so the
+# dependency tree (polars, candle, sqlx) is compiled once.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes.
+default:
+    @just --list
+
+# Train a spec and record the run: `just run experiments/mlp.toml --set train.epochs=5`.
+run SPEC *ARGS:
+    cargo run --release --quiet -p pipeline-cli --bin pipeline -- run {{SPEC}} {{ARGS}}
+
+# Any pipeline subcommand: `just pipeline compare latest best`.
+pipeline *ARGS:
+    cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}}
+
+# Build the `pipeline` binary (target/release/pipeline).
+build:
+    cargo build --release -p pipeline-cli
+
+# Unit, snapshot and end-to-end tests.
+test:
+    cargo test --release --workspace
+
+# Formatting and clippy with warnings as errors.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --release --workspace --all-targets -- -D warnings
+
+# Rewrite the insta snapshots after an intended change of output.
+snapshots:
+    INSTA_UPDATE=always cargo test --release --workspace

@@ -1,0 +1,18 @@
+//! Help texts are part of the interface: snapshot them.
+
+use crate::common::Workspace;
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["--help"]));
+}
+
+#[test]
+fn run_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["run", "--help"]));
+}
+
+#[test]
+fn infer_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["infer", "--help"]));
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `pipeline` binary on the shipped diabetes data,
+//! against a registry in a temporary folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod errors;
+mod help;
+mod learning;
+mod signals;
+mod workflow;

@@ -1,0 +1,193 @@
+//! The README's tour, end to end (issue #2): run → runs → show → a second
+//! run with a changed spec → compare → infer, checking the database rows,
+//! the weights file and the predictions.
+
+use sha2::{Digest, Sha256};
+
+use crate::common::{Workspace, diabetes_csv, stderr};
+
+#[test]
+fn run_runs_compare_infer() {
+    let ws = Workspace::new();
+    let first = ws.train(&["train.epochs=5"]);
+    let id = first["id"].as_str().unwrap().to_string();
+    assert_eq!(first["status"], "completed");
+    assert_eq!(first["epochs_run"], 5);
+    for split in ["train", "validation", "test"] {
+        for metric in ["loss", "mse", "rmse", "mae", "r2"] {
+            assert!(
+                first["metrics"][split][metric].is_number(),
+                "{split} {metric}: {first}"
+            );
+        }
+    }
+
+    // The database holds the run, every epoch's metrics and the final metrics.
+    assert_eq!(ws.query::<String>("SELECT status FROM runs"), ["completed"]);
+    assert_eq!(
+        ws.query::<i64>("SELECT count(DISTINCT epoch) FROM epoch_metrics"),
+        [5]
+    );
+    assert_eq!(
+        ws.query::<i64>("SELECT count(*) FROM epoch_metrics"),
+        [5 * 2 * 5]
+    );
+    assert_eq!(
+        ws.query::<i64>("SELECT count(*) FROM final_metrics"),
+        [3 * 5]
+    );
+    assert_eq!(
+        ws.query::<String>("SELECT experiment FROM runs"),
+        ["diabetes-mlp"]
+    );
+    let data_sha = ws.query::<String>("SELECT data_sha256 FROM runs");
+    let expected = hex::encode(Sha256::digest(std::fs::read(diabetes_csv()).unwrap()));
+    assert_eq!(data_sha, [expected]);
+    let spec_text = ws.query::<String>("SELECT spec_toml FROM runs").remove(0);
+    assert!(
+        spec_text.contains("epochs = 5"),
+        "the resolved spec carries the override:\n{spec_text}"
+    );
+
+    // The weights are on disk with the checksum the row claims.
+    let paths = ws.query::<String>("SELECT path FROM artifacts WHERE kind = 'weights'");
+    let sums = ws.query::<String>("SELECT sha256 FROM artifacts WHERE kind = 'weights'");
+    let weights = ws.path().join("registry").join(&paths[0]);
+    assert!(
+        weights.ends_with(format!("artifacts/{id}/model.safetensors")),
+        "{}",
+        weights.display()
+    );
+    assert_eq!(
+        hex::encode(Sha256::digest(std::fs::read(&weights).unwrap())),
+        sums[0]
+    );
+
+    // `runs` lists it; `show` finds it by prefix.
+    let runs: serde_json::Value = serde_json::from_str(&ws.ok(&["runs", "--json"])).unwrap();
+    assert_eq!(runs.as_array().unwrap().len(), 1);
+    let table = ws.ok(&["runs"]);
+    assert!(
+        table.contains("diabetes-mlp") && table.contains("completed"),
+        "{table}"
+    );
+    let show = ws.ok(&["show", &id[..13]]);
+    assert!(
+        show.contains(&id) && show.contains("verdict:") && show.contains(" ok"),
+        "{show}"
+    );
+
+    // A second run with a changed spec, and the comparison of the two.
+    let second = ws.train(&["train.epochs=8", "optimizer.learning_rate=0.01"]);
+    let second_id = second["id"].as_str().unwrap();
+    let compare = ws.ok(&["compare", &id, second_id]);
+    for expected in [
+        "optimizer.learning_rate",
+        "train.epochs",
+        "gap: validation − train loss",
+        "gap: test − train loss",
+        "best epoch / last epoch",
+        "learning curves",
+        "epoch",
+    ] {
+        assert!(
+            compare.contains(expected),
+            "missing {expected:?} in:\n{compare}"
+        );
+    }
+    assert!(
+        !compare.contains("data.target"),
+        "identical keys must not be listed:\n{compare}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["compare", &id, second_id, "--json"])).unwrap();
+    let keys: Vec<&str> = json["spec_differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["optimizer.learning_rate", "train.epochs"]);
+    assert_eq!(
+        json["runs"][1]["curves"]["train_loss"]
+            .as_array()
+            .unwrap()
+            .len(),
+        8
+    );
+
+    // Predictions with the best run for all 442 rows, to stdout and to a file.
+    let csv = ws.ok(&[
+        "infer",
+        "--run",
+        "best",
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+    ]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 443, "header + 442 rows");
+    assert_eq!(
+        lines[0],
+        "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6,target,prediction"
+    );
+    let out = ws.path().join("predictions.csv");
+    ws.ok(&[
+        "infer",
+        "--run",
+        &id,
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 443);
+
+    // `best` is the run with the lower validation loss.
+    let best = ws.ok(&["show", "best", "--json"]);
+    let best: serde_json::Value = serde_json::from_str(&best).unwrap();
+    let losses = [&first, &second].map(|r| r["metrics"]["validation"]["loss"].as_f64().unwrap());
+    let expected_best = if losses[0] <= losses[1] {
+        &id
+    } else {
+        second_id
+    };
+    assert_eq!(best["id"].as_str().unwrap(), expected_best);
+}
+
+#[test]
+fn infer_detects_a_corrupted_weights_file() {
+    let ws = Workspace::new();
+    let run = ws.train(&["train.epochs=2"]);
+    let id = run["id"].as_str().unwrap();
+    let weights = ws
+        .path()
+        .join(format!("registry/artifacts/{id}/model.safetensors"));
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&weights, bytes).unwrap();
+    let out = ws.run(&["infer", "--input", diabetes_csv().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("checksum") || stderr(&out).contains("corrupt"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn dry_run_prints_the_resolved_spec_and_records_nothing() {
+    let ws = Workspace::new();
+    let spec = crate::common::mlp_spec();
+    let text = ws.ok(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--dry-run",
+        "--set",
+        "train.batch_size=16",
+    ]);
+    assert!(text.contains("batch_size = 16"), "{text}");
+    assert!(text.contains("restore_best = true"), "{text}");
+    assert!(!ws.registry().exists());
+}
