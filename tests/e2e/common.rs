@@ -48,6 +48,7 @@ impl Workspace {
         cmd.current_dir(self.path())
             .env("PIPELINE_REGISTRY", self.registry())
             .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
             .env_remove("RUST_LOG");
         cmd
     }

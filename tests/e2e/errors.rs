@@ -2,7 +2,7 @@
 //! column or run, exit code 2, and nothing written; a diverging loss fails
 //! the run with exit code 1. Messages are snapshot-tested.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::common::{Workspace, diabetes_csv, mlp_spec, scrub, stderr};
 
@@ -29,7 +29,7 @@ fn fails(ws: &Workspace, args: &[&str], code: i32) -> String {
     scrub(&stderr(&out), ws)
 }
 
-fn run_fails(ws: &Workspace, spec: &PathBuf) -> String {
+fn run_fails(ws: &Workspace, spec: &Path) -> String {
     let message = fails(ws, &["run", spec.to_str().unwrap()], 2);
     assert!(
         !ws.registry().exists(),

@@ -7,4 +7,5 @@ mod errors;
 mod help;
 mod learning;
 mod signals;
+mod stress;
 mod workflow;

@@ -15,7 +15,8 @@ use pipeline_spec::Override;
         `pipeline run` trains it and records the run (metrics per epoch, final metrics, weights, \
         preprocessing) in a SQLite registry; `runs`, `show` and `compare` read it back; `infer` \
         predicts with a registered run.",
-    propagate_version = true
+    propagate_version = true,
+    max_term_width = 100
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -31,6 +32,7 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "PIPELINE_REGISTRY",
+        hide_env_values = true,
         default_value = "registry/registry.db",
         value_name = "PATH"
     )]

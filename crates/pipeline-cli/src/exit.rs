@@ -22,7 +22,8 @@ pub struct UserError {
 }
 
 impl UserError {
-    pub fn new(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
+    /// The error, ready to return from a command.
+    pub fn error(message: impl Into<String>, hint: Option<&str>) -> anyhow::Error {
         anyhow::Error::new(UserError {
             message: message.into(),
             hint: hint.map(Into::into),

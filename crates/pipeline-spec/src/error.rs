@@ -25,7 +25,7 @@ pub struct SpecError {
     pub key: Option<String>,
     pub message: String,
     pub hint: Option<String>,
-    pub location: Option<Location>,
+    pub location: Option<Box<Location>>,
 }
 
 /// Where in the file the error is, with the offending line for display.
@@ -84,7 +84,7 @@ impl SpecError {
             key,
             message,
             hint,
-            location: span.map(|s| Location::from_span(text, s)),
+            location: span.map(|s| Box::new(Location::from_span(text, s))),
         }
     }
 

@@ -465,10 +465,10 @@ impl Validator<'_> {
                 return Err(unused("bias", b.span()));
             }
         }
-        if l.kind != LayerType::Dropout {
-            if let Some(r) = &l.rate {
-                return Err(unused("rate", r.span()));
-            }
+        if l.kind != LayerType::Dropout
+            && let Some(r) = &l.rate
+        {
+            return Err(unused("rate", r.span()));
         }
         Ok(match l.kind {
             LayerType::Linear => {

@@ -186,11 +186,11 @@ pub fn train(
         observer.on_epoch(&record).map_err(TrainError::Observer)?;
         history.push(record);
 
-        if let (Some(early), Some((best_epoch, _, _))) = (spec.train.early_stopping, &best) {
-            if epoch - best_epoch >= early.patience {
-                reason = StopReason::EarlyStopped;
-                break;
-            }
+        if let (Some(early), Some((best_epoch, _, _))) = (spec.train.early_stopping, &best)
+            && epoch - best_epoch >= early.patience
+        {
+            reason = StopReason::EarlyStopped;
+            break;
         }
     }
 
@@ -198,10 +198,10 @@ pub fn train(
     let final_metrics = if reason == StopReason::Interrupted {
         None
     } else {
-        if spec.train.restore_best {
-            if let Some((_, _, weights)) = &best {
-                network.restore(weights)?;
-            }
+        if spec.train.restore_best
+            && let Some((_, _, weights)) = &best
+        {
+            network.restore(weights)?;
         }
         let test = Split::new(&data.test, device)?;
         Some(SplitMetrics {

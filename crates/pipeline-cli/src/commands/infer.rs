@@ -26,7 +26,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
     let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
     if record.status != RunStatus::Completed {
-        return Err(UserError::new(
+        return Err(UserError::error(
             format!(
                 "run {} is {}; only completed runs have weights to predict with",
                 record.id, record.status

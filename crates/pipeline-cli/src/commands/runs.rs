@@ -40,7 +40,7 @@ fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
     .into_iter()
     .find(|s| s.to_string() == word)
     .ok_or_else(|| {
-        UserError::new(
+        UserError::error(
             format!("unknown status {word:?}"),
             Some("one of: running, completed, failed, killed, crashed"),
         )

@@ -40,7 +40,7 @@ impl Context {
     pub fn existing_registry(&self) -> anyhow::Result<Registry> {
         let path = &self.global.registry;
         if !path.exists() {
-            return Err(UserError::new(
+            return Err(UserError::error(
                 format!("no registry at {}", path.display()),
                 Some(
                     "train a run first (`pipeline run SPEC`), or point --registry / PIPELINE_REGISTRY at a registry",
@@ -57,9 +57,9 @@ impl Context {
         selector: &str,
         experiment: Option<&str>,
     ) -> anyhow::Result<RunRecord> {
-        let parsed: RunSelector = selector
-            .parse()
-            .map_err(|e| UserError::new(format!("invalid run selector {selector:?}: {e}"), None))?;
+        let parsed: RunSelector = selector.parse().map_err(|e| {
+            UserError::error(format!("invalid run selector {selector:?}: {e}"), None)
+        })?;
         let id = self.block_on(registry.resolve(&parsed, experiment))?;
         Ok(self.block_on(registry.run(&id))?)
     }

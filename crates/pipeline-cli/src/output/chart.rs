@@ -43,16 +43,17 @@ pub fn line_chart(title: &str, series: &[Series<'_>], width: usize, height: usiz
             let row = (((hi - scale(y)) / span) * (height - 1) as f64).round() as usize;
             let (column, row) = (column.min(width - 1), row.min(height - 1));
             // Fill vertical jumps between neighbouring columns so steep curves stay connected.
-            if let Some((pc, pr)) = previous {
-                if column == pc + 1 && pr.abs_diff(row) > 1 {
-                    let (a, b) = if pr < row {
-                        (pr + 1, row)
-                    } else {
-                        (row + 1, pr)
-                    };
-                    for r in a..b {
-                        grid[r][column] = s.glyph;
-                    }
+            if let Some((pc, pr)) = previous
+                && column == pc + 1
+                && pr.abs_diff(row) > 1
+            {
+                let (a, b) = if pr < row {
+                    (pr + 1, row)
+                } else {
+                    (row + 1, pr)
+                };
+                for cells in &mut grid[a..b] {
+                    cells[column] = s.glyph;
                 }
             }
             grid[row][column] = s.glyph;

@@ -10,7 +10,7 @@ pub fn number(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude == 0.0 {
         "0".into()
-    } else if magnitude >= 1e6 || magnitude < 1e-3 {
+    } else if !(1e-3..1e6).contains(&magnitude) {
         format!("{value:.3e}")
     } else {
         let decimals = (3 - magnitude.log10().floor() as i32).clamp(0, 6) as usize;
@@ -31,7 +31,7 @@ pub fn signed(value: f64) -> String {
 pub fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
-    table.set_header(header.iter().map(|h| Cell::new(h)));
+    table.set_header(header.iter().map(Cell::new));
     table
 }
 

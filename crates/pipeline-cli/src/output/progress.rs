@@ -49,14 +49,18 @@ impl Progress {
             pipeline_spec::SplitName::Train => record.train.get(self.monitor.metric),
             _ => record.validation.get(self.monitor.metric),
         };
-        format!(
-            "train_loss {}  val_loss {}  {} {}{}",
+        let mut line = format!(
+            "train_loss {}  val_loss {}",
             number(record.train.loss),
-            number(record.validation.loss),
-            self.monitor,
-            number(monitored),
-            if record.improved { "  (best)" } else { "" }
-        )
+            number(record.validation.loss)
+        );
+        if self.monitor.metric != pipeline_spec::MetricName::Loss {
+            line.push_str(&format!("  {} {}", self.monitor, number(monitored)));
+        }
+        if record.improved {
+            line.push_str("  (best)");
+        }
+        line
     }
 }
 
