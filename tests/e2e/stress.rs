@@ -11,12 +11,25 @@ use crate::common::{Workspace, mlp_spec};
 
 const PROCESSES: usize = 8;
 
-fn spawn(ws: &Workspace, seed: usize) -> Child {
+/// Every third process is to be killed: it trains "forever", so the kill
+/// always lands mid-run; the others train 40 epochs.
+fn doomed(index: usize) -> bool {
+    index % 3 == 1
+}
+
+fn spawn(ws: &Workspace, index: usize) -> Child {
+    let epochs = if doomed(index) { 1_000_000 } else { 40 };
     Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
         .env("PIPELINE_REGISTRY", ws.registry())
         .args(["run", mlp_spec().to_str().unwrap(), "--quiet", "--json"])
-        .args(["--set", "train.epochs=40", "--set", &format!("seed={seed}")])
+        .args([
+            "--set",
+            &format!("train.epochs={epochs}"),
+            "--set",
+            &format!("seed={index}"),
+        ])
+        .args(["--set", "train.early_stopping.patience=1000000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -26,9 +39,9 @@ fn spawn(ws: &Workspace, seed: usize) -> Child {
 #[test]
 fn concurrent_runs_with_sigkill_leave_a_consistent_registry() {
     let ws = Workspace::new();
-    let mut children: Vec<Child> = (0..PROCESSES).map(|seed| spawn(&ws, seed)).collect();
-    // Kill every third process at a different moment of its life.
-    for (index, child) in children.iter_mut().enumerate().filter(|(i, _)| i % 3 == 1) {
+    let mut children: Vec<Child> = (0..PROCESSES).map(|index| spawn(&ws, index)).collect();
+    // Kill the doomed processes at different moments of their lives.
+    for (index, child) in children.iter_mut().enumerate().filter(|(i, _)| doomed(*i)) {
         std::thread::sleep(Duration::from_millis(150 * index as u64));
         child.kill().unwrap();
     }
@@ -37,7 +50,7 @@ fn concurrent_runs_with_sigkill_leave_a_consistent_registry() {
         let out = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("locked"), "process {index}: {stderr}");
-        if index % 3 != 1 {
+        if !doomed(index) {
             assert!(out.status.success(), "process {index} failed: {stderr}");
             survivors += 1;
         }

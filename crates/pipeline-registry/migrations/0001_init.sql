@@ -24,6 +24,9 @@ CREATE TABLE runs (
     selection_higher_is_better  INTEGER NOT NULL,
     selection_value             REAL,
     pid                         INTEGER,
+    -- The process's start time (clock ticks since boot, /proc/<pid>/stat field 22):
+    -- with pid and host it tells a live run from a reused pid.
+    pid_started                 INTEGER,
     host                        TEXT,
     heartbeat_at                TEXT
 );

@@ -61,6 +61,24 @@ impl Registry {
         })?;
 
         inspect_existing(&db_path).await?;
+        // Processes that open a new registry at the same moment take turns to
+        // create and migrate it (SQLite migrations take no lock of their own).
+        let lock_path = root.join(format!(
+            ".{}.lock",
+            db_path
+                .file_name()
+                .map_or_else(|| "registry".into(), |n| n.to_string_lossy())
+        ));
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|file| file.lock().map(|()| file))
+            .map_err(|source| RegistryError::Io {
+                path: lock_path.clone(),
+                source,
+            })?;
 
         let options = base_options(&db_path)
             .create_if_missing(true)
@@ -78,6 +96,7 @@ impl Registry {
                 path: db_path.clone(),
                 source,
             })?;
+        drop(lock);
 
         let registry = Registry {
             pool,
@@ -121,17 +140,25 @@ impl Registry {
     #[cfg(target_os = "linux")]
     async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
         let host = hostname();
-        let stale: Vec<(String, Option<i64>)> =
-            sqlx::query_as("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?")
-                .bind(&host)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.query_error("looking for stale runs", e))?;
-        for (id, pid) in stale {
-            let Some(pid) = pid.filter(|p| *p > 0) else {
+        let stale: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT id, pid, pid_started FROM runs WHERE status = 'running' AND host = ?",
+        )
+        .bind(&host)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.query_error("looking for stale runs", e))?;
+        for (id, pid, started) in stale {
+            let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) else {
                 continue;
             };
-            if Path::new("/proc").join(pid.to_string()).exists() {
+            let alive = match (process_started(pid), started) {
+                (None, _) => false,
+                // The pid exists: it is our run unless the process started at another time
+                // (the pid was reused after the run's process died).
+                (Some(now_started), Some(then)) => i64::try_from(now_started).ok() == Some(then),
+                (Some(_), None) => true,
+            };
+            if alive {
                 continue;
             }
             let message = format!(
@@ -158,6 +185,15 @@ impl Registry {
     async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
         Ok(())
     }
+}
+
+/// When process `pid` started (clock ticks since boot, field 22 of
+/// `/proc/<pid>/stat`), or `None` when there is no such process.
+pub(crate) fn process_started(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
 }
 
 /// This machine's name, as recorded in `runs.host`.

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use sqlx::SqliteConnection;
 
 use crate::error::RegistryError;
-use crate::open::{Registry, hostname};
+use crate::open::{Registry, hostname, process_started};
 use crate::types::{Completion, EndStatus, MetricValue, NewRun, RunId, RunStatus};
 use crate::util::now;
 
@@ -28,8 +28,9 @@ impl Registry {
         sqlx::query(
             "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
              spec_path, data_path, data_sha256, seed, device, program_version, started_at, \
-             epochs_run, selection_metric, selection_higher_is_better, pid, host, heartbeat_at) \
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+             epochs_run, selection_metric, selection_higher_is_better, pid, pid_started, host, \
+             heartbeat_at) \
+             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(&new.experiment)
@@ -46,6 +47,7 @@ impl Registry {
         .bind(&new.selection_metric)
         .bind(i64::from(new.selection_higher_is_better))
         .bind(i64::from(std::process::id()))
+        .bind(process_started(std::process::id()).and_then(|t| i64::try_from(t).ok()))
         .bind(hostname())
         .bind(&started)
         .execute(&self.pool)

@@ -127,6 +127,14 @@ async fn dead_process_runs_are_marked_crashed_at_open() {
     let dead = reg.create_run(&new_run("exp", false)).await.unwrap();
     let alive = reg.create_run(&new_run("exp", false)).await.unwrap();
     let elsewhere = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let reused = reg.create_run(&new_run("exp", false)).await.unwrap();
+    // Our own, live pid, but recorded with another start time: the run's
+    // process died and the pid now belongs to someone else.
+    sqlx::query("UPDATE runs SET pid_started = pid_started + 1 WHERE id = ?")
+        .bind(reused.as_str())
+        .execute(&reg.pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
         .bind(dead.as_str())
         .execute(&reg.pool)
@@ -146,6 +154,7 @@ async fn dead_process_runs_are_marked_crashed_at_open() {
     assert!(message.contains("process 999999999"), "{message}");
     assert!(crashed.ended_at.is_some());
     assert_eq!(reg.run(&alive).await.unwrap().status, RunStatus::Running);
+    assert_eq!(reg.run(&reused).await.unwrap().status, RunStatus::Crashed);
     assert_eq!(
         reg.run(&elsewhere).await.unwrap().status,
         RunStatus::Running
