@@ -116,6 +116,64 @@ fn run_runs_compare_infer() {
         8
     );
 
+    // `compare --experiment` ranks every completed run, best first.
+    let ranked: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["compare", "--experiment", "diabetes-mlp", "--json"]))
+            .unwrap();
+    let ranked_losses: Vec<f64> = ranked["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["metrics"]["validation"]["loss"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ranked_losses.len(), 2);
+    assert!(ranked_losses[0] <= ranked_losses[1], "{ranked_losses:?}");
+
+    // `runs --where … --sort …` filters and orders by final metrics.
+    let sorted: serde_json::Value = serde_json::from_str(&ws.ok(&[
+        "runs",
+        "--where",
+        "val_loss > 0 and (status = completed or status = failed)",
+        "--sort",
+        "val_loss",
+        "--json",
+    ]))
+    .unwrap();
+    let sorted_losses: Vec<f64> = sorted
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|run| {
+            run["final_metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["split"] == "validation" && m["metric"] == "loss")
+                .unwrap()["value"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(sorted_losses.len(), 2);
+    assert!(sorted_losses[0] <= sorted_losses[1], "{sorted_losses:?}");
+    let none = ws.ok(&["runs", "--where", "val_loss < 0", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&none).unwrap(),
+        serde_json::json!([])
+    );
+    let table = ws.ok(&["runs", "--sort", "test_mae:desc"]);
+    assert!(
+        table.lines().next().unwrap().contains("test_mae"),
+        "{table}"
+    );
+    let bad = ws.run(&["runs", "--where", "val_loss <"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("expected a value"),
+        "{}",
+        stderr(&bad)
+    );
+
     // Predictions with the best run for all 442 rows, to stdout and to a file.
     let csv = ws.ok(&[
         "infer",

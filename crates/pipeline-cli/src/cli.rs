@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use pipeline_registry::{Condition, SortKey};
 use pipeline_spec::Override;
 
 #[derive(Debug, Parser)]
@@ -82,7 +83,15 @@ pub struct RunsArgs {
     /// Only runs with this status (running, completed, failed, killed, crashed).
     #[arg(long)]
     pub status: Option<String>,
-    /// At most this many runs.
+    /// Only runs for which EXPR holds, e.g. "val_loss < 3000 and status = completed"
+    /// (fields: status, experiment, epochs, best_epoch, started_at and metrics such as
+    /// val_loss or test_r2; and, or, not, parentheses).
+    #[arg(long = "where", value_name = "EXPR")]
+    pub condition: Option<Condition>,
+    /// Order by a field or metric, ascending; append `:desc` for descending (test_r2:desc).
+    #[arg(long, value_name = "KEY")]
+    pub sort: Option<SortKey>,
+    /// At most this many runs (after sorting).
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
     /// Print JSON instead of a table.
@@ -108,9 +117,10 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Two or more runs (ids, unique id prefixes, `latest` or `best`).
-    #[arg(required = true, num_args = 2.., value_name = "RUN")]
+    #[arg(num_args = 2.., value_name = "RUN", required_unless_present = "experiment")]
     pub runs: Vec<String>,
-    /// Experiment for `latest` / `best` when the registry holds several.
+    /// Without RUNs: rank every completed run of this experiment by its
+    /// selection metric. With RUNs: the experiment `latest` / `best` refer to.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// Print JSON instead of text.

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod threads;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    threads::configure(&cli);
     output::init_logging(&cli.global);
     match commands::dispatch(cli) {
         Ok(code) => code,

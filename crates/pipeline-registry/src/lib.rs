@@ -10,6 +10,7 @@
 
 mod artifacts;
 mod error;
+mod filter;
 mod open;
 mod query;
 mod runs;
@@ -20,6 +21,7 @@ mod util;
 mod tests;
 
 pub use error::RegistryError;
+pub use filter::{Condition, Field, FilterError, SortKey};
 pub use open::Registry;
 pub use types::{
     ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric, MetricValue,

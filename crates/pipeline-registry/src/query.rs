@@ -36,7 +36,16 @@ impl Registry {
         if let Some(status) = filter.status {
             sql.push(" AND status = ").push_bind(status.as_str());
         }
-        sql.push(NEWEST_FIRST);
+        if let Some(condition) = &filter.condition {
+            sql.push(" AND ");
+            condition.push_sql(&mut sql);
+        }
+        match &filter.sort {
+            Some(key) => key.push_sql(&mut sql),
+            None => {
+                sql.push(NEWEST_FIRST);
+            }
+        }
         if let Some(limit) = filter.limit {
             sql.push(" LIMIT ").push_bind(i64::from(limit));
         }

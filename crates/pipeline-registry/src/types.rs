@@ -218,13 +218,17 @@ impl fmt::Display for RunStatus {
 }
 
 /// Which runs [`crate::Registry::list_runs`] returns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunFilter {
     /// Only runs of this experiment.
     pub experiment: Option<String>,
     /// Only runs in this state.
     pub status: Option<RunStatus>,
-    /// At most this many (newest first).
+    /// Only runs for which this `--where` expression holds.
+    pub condition: Option<crate::filter::Condition>,
+    /// Order (newest first when `None`).
+    pub sort: Option<crate::filter::SortKey>,
+    /// At most this many, after sorting.
     pub limit: Option<u32>,
 }
 

@@ -5,12 +5,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pipeline_registry::RunRecord;
+use pipeline_registry::{Registry, RunFilter, RunRecord, RunStatus};
 use pipeline_train::generalization::{Verdict, assess};
 use serde_json::json;
 
 use crate::cli::CompareArgs;
 use crate::commands::shared::{Context, curve, final_metric, loss_curve, print, short_id};
+use crate::exit::UserError;
 use crate::output::chart::{Series, line_chart};
 use crate::output::format::{self, number, signed};
 
@@ -19,11 +20,14 @@ const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
 pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
-    let records: Vec<RunRecord> = args
-        .runs
-        .iter()
-        .map(|selector| context.run_record(&registry, selector, args.experiment.as_deref()))
-        .collect::<anyhow::Result<_>>()?;
+    let records: Vec<RunRecord> = match (&args.experiment, args.runs.is_empty()) {
+        (Some(experiment), true) => ranked(context, &registry, experiment)?,
+        _ => args
+            .runs
+            .iter()
+            .map(|selector| context.run_record(&registry, selector, args.experiment.as_deref()))
+            .collect::<anyhow::Result<_>>()?,
+    };
     let differences = spec_differences(&records);
     let verdicts: Vec<Verdict> = records.iter().map(|r| assess(&loss_curve(r))).collect();
     if args.json {
@@ -33,6 +37,47 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         ));
     }
     print(&text(&records, &differences, &verdicts))
+}
+
+/// Every completed run of `experiment`, best first by its selection metric.
+fn ranked(
+    context: &Context,
+    registry: &Registry,
+    experiment: &str,
+) -> anyhow::Result<Vec<RunRecord>> {
+    let filter = RunFilter {
+        experiment: Some(experiment.to_string()),
+        status: Some(RunStatus::Completed),
+        ..RunFilter::default()
+    };
+    let summaries = context.block_on(registry.list_runs(&filter))?;
+    if summaries.len() < 2 {
+        return Err(UserError::error(
+            format!(
+                "experiment {experiment:?} has {} completed run(s); a comparison needs two",
+                summaries.len()
+            ),
+            Some("`pipeline runs` lists the experiments and their runs"),
+        ));
+    }
+    let mut records: Vec<RunRecord> = summaries
+        .iter()
+        .map(|s| {
+            context
+                .block_on(registry.run(&s.id))
+                .map_err(anyhow::Error::from)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let key = |r: &RunRecord| {
+        let value = r.selection_value.unwrap_or(f64::NAN);
+        if r.selection_higher_is_better {
+            -value
+        } else {
+            value
+        }
+    };
+    records.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    Ok(records)
 }
 
 /// Flattens a TOML value into `path = value` pairs (`model.layers[0].units`).
@@ -106,11 +151,13 @@ fn text(
     let mut out = String::new();
     for (index, r) in records.iter().enumerate() {
         out.push_str(&format!(
-            "{}  {}  {}  {}\n",
+            "{}  {}  {}  {}  {} {}\n",
             label(index),
             r.id,
             r.experiment,
-            r.status
+            r.status,
+            r.selection_metric,
+            r.selection_value.map_or("-".into(), number)
         ));
     }
 

@@ -1,6 +1,6 @@
 //! `pipeline runs`: the registry's runs as a table, or JSON for scripts.
 
-use pipeline_registry::{RunFilter, RunStatus, RunSummary};
+use pipeline_registry::{Field, RunFilter, RunStatus, RunSummary, SortKey};
 
 use crate::cli::RunsArgs;
 use crate::commands::shared::{Context, print, short_id};
@@ -16,6 +16,8 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
     let filter = RunFilter {
         experiment: args.experiment.clone(),
         status,
+        condition: args.condition.clone(),
+        sort: args.sort.clone(),
         limit: args.limit,
     };
     let runs = context.block_on(registry.list_runs(&filter))?;
@@ -23,10 +25,22 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         return print(&format!("{}\n", serde_json::to_string_pretty(&runs)?));
     }
     if runs.is_empty() {
-        eprintln!("no runs yet; `pipeline run SPEC` records one");
+        eprintln!("no runs match; `pipeline run SPEC` records one");
         return Ok(());
     }
-    print(&format!("{}\n", render(&runs)))
+    // A metric the runs are sorted by gets a column of its own.
+    let mut columns = vec![("validation", "loss"), ("test", "rmse"), ("test", "r2")];
+    if let Some(SortKey {
+        field: Field::Metric { split, metric },
+        ..
+    }) = &args.sort
+        && !columns
+            .iter()
+            .any(|(s, m)| s == split && *m == metric.as_str())
+    {
+        columns.push((*split, metric.as_str()));
+    }
+    print(&format!("{}\n", render(&runs, &columns)))
 }
 
 fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
@@ -54,20 +68,19 @@ fn metric(run: &RunSummary, split: &str, name: &str) -> String {
         .map_or_else(|| "-".into(), |m| number(m.value))
 }
 
-fn render(runs: &[RunSummary]) -> String {
-    let mut table = format::table(&[
-        "id",
-        "experiment",
-        "status",
-        "started",
-        "epochs",
-        "best",
-        "val_loss",
-        "test_rmse",
-        "test_r2",
-    ]);
+fn render(runs: &[RunSummary], metrics: &[(&str, &str)]) -> String {
+    let names: Vec<String> = metrics
+        .iter()
+        .map(|(split, metric)| {
+            let prefix = if *split == "validation" { "val" } else { split };
+            format!("{prefix}_{metric}")
+        })
+        .collect();
+    let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
+    header.extend(names.iter().map(String::as_str));
+    let mut table = format::table(&header);
     for run in runs {
-        table.add_row(vec![
+        let mut row = vec![
             short_id(run.id.as_str()).to_string(),
             run.experiment.clone(),
             run.status.to_string(),
@@ -77,10 +90,9 @@ fn render(runs: &[RunSummary]) -> String {
                 .replace('T', " "),
             run.epochs_run.to_string(),
             run.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
-            metric(run, "validation", "loss"),
-            metric(run, "test", "rmse"),
-            metric(run, "test", "r2"),
-        ]);
+        ];
+        row.extend(metrics.iter().map(|(split, name)| metric(run, split, name)));
+        table.add_row(row);
     }
     format::align_numbers(&mut table, 4);
     format::render(&table)

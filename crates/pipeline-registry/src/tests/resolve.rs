@@ -69,6 +69,7 @@ async fn latest_and_best_lower_is_better() {
             experiment: Some("loss".to_owned()),
             status: Some(RunStatus::Completed),
             limit: Some(1),
+            ..RunFilter::default()
         })
         .await
         .unwrap();

@@ -1,0 +1,550 @@
+//! The `pipeline runs --where` language and `--sort` keys: comparisons of run
+//! fields and final metrics, combined with `and`, `or`, `not` and
+//! parentheses, compiled to SQL with every value bound (never spliced).
+//!
+//! ```text
+//! val_loss < 3000 and status = completed
+//! (test_r2 >= 0.4 or epochs < 50) and not experiment = scratch
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use sqlx::{QueryBuilder, Sqlite};
+
+/// Something about a run that can be compared or sorted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    Status,
+    Experiment,
+    /// Epochs run.
+    Epochs,
+    BestEpoch,
+    StartedAt,
+    /// A final metric (at the best epoch): `val_loss` is split `validation`, metric `loss`.
+    Metric {
+        split: &'static str,
+        metric: String,
+    },
+}
+
+impl Field {
+    /// Names that are not metrics, for messages.
+    pub const NAMES: [&'static str; 5] =
+        ["status", "experiment", "epochs", "best_epoch", "started_at"];
+
+    fn parse(word: &str) -> Option<Field> {
+        Some(match word {
+            "status" => Field::Status,
+            "experiment" => Field::Experiment,
+            "epochs" => Field::Epochs,
+            "best_epoch" => Field::BestEpoch,
+            "started_at" => Field::StartedAt,
+            _ => {
+                let (prefix, metric) = word.split_once('_')?;
+                let split = match prefix {
+                    "train" => "train",
+                    "val" => "validation",
+                    "test" => "test",
+                    _ => return None,
+                };
+                let valid = !metric.is_empty()
+                    && metric
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !valid {
+                    return None;
+                }
+                Field::Metric {
+                    split,
+                    metric: metric.to_string(),
+                }
+            }
+        })
+    }
+
+    fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            Field::Epochs | Field::BestEpoch | Field::Metric { .. }
+        )
+    }
+
+    /// The SQL expression of the field, for a row of `runs`.
+    fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+        match self {
+            Field::Status => {
+                sql.push("runs.status");
+            }
+            Field::Experiment => {
+                sql.push("runs.experiment");
+            }
+            Field::Epochs => {
+                sql.push("runs.epochs_run");
+            }
+            Field::BestEpoch => {
+                sql.push("runs.best_epoch");
+            }
+            Field::StartedAt => {
+                sql.push("runs.started_at");
+            }
+            Field::Metric { split, metric } => {
+                sql.push(
+                    "(SELECT f.value FROM final_metrics f WHERE f.run_id = runs.id AND f.split = ",
+                )
+                .push_bind(*split)
+                .push(" AND f.metric = ")
+                .push_bind(metric.clone())
+                .push(")");
+            }
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::Status => f.write_str("status"),
+            Field::Experiment => f.write_str("experiment"),
+            Field::Epochs => f.write_str("epochs"),
+            Field::BestEpoch => f.write_str("best_epoch"),
+            Field::StartedAt => f.write_str("started_at"),
+            Field::Metric { split, metric } => {
+                let prefix = if *split == "validation" { "val" } else { split };
+                write!(f, "{prefix}_{metric}")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    fn sql(self) -> &'static str {
+        match self {
+            Op::Eq => " = ",
+            Op::Ne => " != ",
+            Op::Lt => " < ",
+            Op::Le => " <= ",
+            Op::Gt => " > ",
+            Op::Ge => " >= ",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(f64),
+    Text(String),
+}
+
+/// A parsed `--where` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    Compare { field: Field, op: Op, value: Value },
+    And(Box<Condition>, Box<Condition>),
+    Or(Box<Condition>, Box<Condition>),
+    Not(Box<Condition>),
+}
+
+impl Condition {
+    /// Appends the condition as a parenthesised SQL boolean expression.
+    pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+        sql.push("(");
+        match self {
+            Condition::Compare { field, op, value } => {
+                field.push_sql(sql);
+                sql.push(op.sql());
+                match value {
+                    Value::Number(n) => sql.push_bind(*n),
+                    Value::Text(t) => sql.push_bind(t.clone()),
+                };
+            }
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                a.push_sql(sql);
+                sql.push(if matches!(self, Condition::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                });
+                b.push_sql(sql);
+            }
+            Condition::Not(inner) => {
+                sql.push("NOT ");
+                inner.push_sql(sql);
+            }
+        }
+        sql.push(")");
+    }
+}
+
+/// A rejected expression, with the character position it was rejected at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message} (at character {position} of {expression:?})")]
+pub struct FilterError {
+    pub expression: String,
+    pub position: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Word(String),
+    Quoted(String),
+    Number(f64),
+    Op(Op),
+    Open,
+    Close,
+}
+
+fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, (usize, String)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let start = i;
+        match c {
+            ' ' | '\t' | '\n' => {
+                i += 1;
+                continue;
+            }
+            '(' => tokens.push((start, Token::Open)),
+            ')' => tokens.push((start, Token::Close)),
+            '=' => {
+                if chars.get(i + 1) == Some(&'=') {
+                    i += 1;
+                }
+                tokens.push((start, Token::Op(Op::Eq)));
+            }
+            '!' | '<' | '>' => {
+                let eq = chars.get(i + 1) == Some(&'=');
+                let op = match (c, eq) {
+                    ('!', true) => Op::Ne,
+                    ('<', true) => Op::Le,
+                    ('<', false) if chars.get(i + 1) == Some(&'>') => {
+                        i += 1;
+                        Op::Ne
+                    }
+                    ('<', false) => Op::Lt,
+                    ('>', true) => Op::Ge,
+                    ('>', false) => Op::Gt,
+                    _ => return Err((start, "`!` must be followed by `=`".into())),
+                };
+                if eq {
+                    i += 1;
+                }
+                tokens.push((start, Token::Op(op)));
+            }
+            '"' | '\'' => {
+                let end = chars[i + 1..]
+                    .iter()
+                    .position(|&d| d == c)
+                    .ok_or((start, "unterminated quote".to_string()))?;
+                tokens.push((
+                    start,
+                    Token::Quoted(chars[i + 1..i + 1 + end].iter().collect()),
+                ));
+                i += end + 1;
+            }
+            _ => {
+                let end = chars[i..]
+                    .iter()
+                    .position(|d| d.is_whitespace() || "()=!<>\"'".contains(*d))
+                    .map_or(chars.len(), |p| i + p);
+                let word: String = chars[i..end].iter().collect();
+                let token = match word.parse::<f64>() {
+                    Ok(n) if n.is_finite() => Token::Number(n),
+                    _ => Token::Word(word),
+                };
+                tokens.push((start, token));
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    Ok(tokens)
+}
+
+struct Parser<'a> {
+    tokens: &'a [(usize, Token)],
+    next: usize,
+    end: usize,
+}
+
+impl Parser<'_> {
+    fn position(&self) -> usize {
+        self.tokens.get(self.next).map_or(self.end, |(p, _)| *p)
+    }
+
+    fn peek_word(&self, keyword: &str) -> bool {
+        matches!(self.tokens.get(self.next), Some((_, Token::Word(w))) if w.eq_ignore_ascii_case(keyword))
+    }
+
+    fn or(&mut self) -> Result<Condition, (usize, String)> {
+        let mut left = self.and()?;
+        while self.peek_word("or") {
+            self.next += 1;
+            left = Condition::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Condition, (usize, String)> {
+        let mut left = self.unary()?;
+        while self.peek_word("and") {
+            self.next += 1;
+            left = Condition::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Condition, (usize, String)> {
+        if self.peek_word("not") {
+            self.next += 1;
+            return Ok(Condition::Not(Box::new(self.unary()?)));
+        }
+        if matches!(self.tokens.get(self.next), Some((_, Token::Open))) {
+            self.next += 1;
+            let inner = self.or()?;
+            return match self.tokens.get(self.next) {
+                Some((_, Token::Close)) => {
+                    self.next += 1;
+                    Ok(inner)
+                }
+                _ => Err((self.position(), "expected `)`".into())),
+            };
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Condition, (usize, String)> {
+        let at = self.position();
+        let field = match self.tokens.get(self.next) {
+            Some((_, Token::Word(w))) => Field::parse(w).ok_or_else(|| {
+                (
+                    at,
+                    format!(
+                        "unknown field `{w}`; use {} or a metric such as val_loss, test_r2",
+                        Field::NAMES.join(", ")
+                    ),
+                )
+            })?,
+            _ => {
+                return Err((
+                    at,
+                    "expected a field name such as val_loss or status".into(),
+                ));
+            }
+        };
+        self.next += 1;
+        let op = match self.tokens.get(self.next) {
+            Some((_, Token::Op(op))) => *op,
+            _ => {
+                return Err((
+                    self.position(),
+                    format!("expected a comparison (=, !=, <, <=, >, >=) after `{field}`"),
+                ));
+            }
+        };
+        self.next += 1;
+        let at = self.position();
+        let value = match self.tokens.get(self.next) {
+            Some((_, Token::Number(n))) => Value::Number(*n),
+            Some((_, Token::Word(w) | Token::Quoted(w))) => Value::Text(w.clone()),
+            _ => return Err((at, format!("expected a value to compare `{field}` with"))),
+        };
+        self.next += 1;
+        match (&value, field.is_numeric()) {
+            (Value::Text(t), true) => Err((at, format!("`{field}` is a number; {t:?} is not"))),
+            (Value::Number(n), false) if field != Field::StartedAt => Err((
+                at,
+                format!("`{field}` is text; quote the value if you mean \"{n}\""),
+            )),
+            (Value::Number(n), false) => Ok(Condition::Compare {
+                field,
+                op,
+                value: Value::Text(n.to_string()),
+            }),
+            _ => {
+                if field == Field::Status
+                    && let Value::Text(t) = &value
+                    && ![
+                        "queued",
+                        "running",
+                        "completed",
+                        "failed",
+                        "killed",
+                        "crashed",
+                    ]
+                    .contains(&t.as_str())
+                {
+                    return Err((
+                        at,
+                        format!(
+                            "unknown status {t:?}; one of running, completed, failed, killed, crashed"
+                        ),
+                    ));
+                }
+                Ok(Condition::Compare { field, op, value })
+            }
+        }
+    }
+}
+
+impl FromStr for Condition {
+    type Err = FilterError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |(position, message): (usize, String)| FilterError {
+            expression: text.to_string(),
+            position: position + 1,
+            message,
+        };
+        let tokens = tokenize(text).map_err(fail)?;
+        let mut parser = Parser {
+            tokens: &tokens,
+            next: 0,
+            end: text.chars().count(),
+        };
+        let condition = parser.or().map_err(fail)?;
+        if parser.next < tokens.len() {
+            return Err(fail((
+                parser.position(),
+                "expected `and`, `or` or the end".into(),
+            )));
+        }
+        Ok(condition)
+    }
+}
+
+/// `--sort KEY`: a field, ascending unless `descending`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: Field,
+    pub descending: bool,
+}
+
+impl FromStr for SortKey {
+    type Err = FilterError;
+
+    /// `val_loss` sorts ascending; `val_r2:desc` descending.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (name, descending) = match text.rsplit_once(':') {
+            Some((name, "desc")) => (name, true),
+            Some((name, "asc")) => (name, false),
+            Some(_) => {
+                return Err(FilterError {
+                    expression: text.into(),
+                    position: text.find(':').map_or(1, |p| p + 2),
+                    message: "the direction after `:` must be `asc` or `desc`".into(),
+                });
+            }
+            None => (text, false),
+        };
+        let field = Field::parse(name.trim()).ok_or_else(|| FilterError {
+            expression: text.into(),
+            position: 1,
+            message: format!(
+                "unknown field `{name}`; use {} or a metric such as val_loss",
+                Field::NAMES.join(", ")
+            ),
+        })?;
+        Ok(SortKey { field, descending })
+    }
+}
+
+impl SortKey {
+    /// ` ORDER BY …`, runs without the value last.
+    pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+        sql.push(" ORDER BY (");
+        self.field.push_sql(sql);
+        sql.push(") IS NULL, (");
+        self.field.push_sql(sql);
+        sql.push(if self.descending { ") DESC" } else { ") ASC" });
+        sql.push(", runs.started_at DESC, runs.id DESC");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn cmp(field: Field, op: Op, value: Value) -> Condition {
+        Condition::Compare { field, op, value }
+    }
+
+    fn val_loss() -> Field {
+        Field::Metric {
+            split: "validation",
+            metric: "loss".into(),
+        }
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let c: Condition = "val_loss < 3000 or epochs >= 10 and status = completed"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c,
+            Condition::Or(
+                Box::new(cmp(val_loss(), Op::Lt, Value::Number(3000.0))),
+                Box::new(Condition::And(
+                    Box::new(cmp(Field::Epochs, Op::Ge, Value::Number(10.0))),
+                    Box::new(cmp(Field::Status, Op::Eq, Value::Text("completed".into()))),
+                )),
+            )
+        );
+    }
+
+    #[test]
+    fn parentheses_and_not() {
+        let c: Condition = "not (test_r2 > 0.4 OR experiment = 'a b')".parse().unwrap();
+        let Condition::Not(inner) = c else {
+            unreachable!()
+        };
+        assert!(matches!(*inner, Condition::Or(..)));
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let e = "val_loss < ".parse::<Condition>().unwrap_err();
+        assert_eq!(e.position, 12);
+        assert!(e.message.contains("expected a value"), "{e}");
+        let e = "vall_loss < 3".parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("unknown field `vall_loss`"), "{e}");
+        let e = "val_loss < high".parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("is a number"), "{e}");
+        let e = "status = done".parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("unknown status"), "{e}");
+        let e = "(epochs > 1".parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("expected `)`"), "{e}");
+        let e = "epochs > 1 epochs".parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("expected `and`"), "{e}");
+    }
+
+    #[test]
+    fn sort_keys() {
+        assert_eq!(
+            "val_loss".parse::<SortKey>().unwrap(),
+            SortKey {
+                field: val_loss(),
+                descending: false
+            }
+        );
+        assert!("test_r2:desc".parse::<SortKey>().unwrap().descending);
+        assert!("test_r2:down".parse::<SortKey>().is_err());
+        assert!("nope".parse::<SortKey>().is_err());
+    }
+}
