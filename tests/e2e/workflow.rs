@@ -199,6 +199,23 @@ fn run_runs_compare_infer() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 443);
+    // Parquet out, and back in: the same predictions.
+    let parquet = ws.path().join("predictions.parquet");
+    ws.ok(&[
+        "infer",
+        "--run",
+        &id,
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+        "--output",
+        parquet.to_str().unwrap(),
+    ]);
+    let again = ws.ok(&["infer", "--run", &id, "--input", parquet.to_str().unwrap()]);
+    assert_eq!(
+        again,
+        std::fs::read_to_string(&out).unwrap(),
+        "parquet round trip changes nothing"
+    );
 
     // `best` is the run with the lower validation loss.
     let best = ws.ok(&["show", "best", "--json"]);
