@@ -199,6 +199,32 @@ fn infer_input_missing_a_feature_column() {
 }
 
 #[test]
+fn infinite_cell() {
+    let ws = Workspace::new();
+    let spec = with_bad_cell(&ws, "inf");
+    let message = run_fails(&ws, &spec);
+    assert!(
+        message.contains("column `bmi` has a non-numeric value \"inf\" at row 3"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unknown_metric_in_where() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=1"]);
+    let message = fails(&ws, &["runs", "--where", "val_rsme < 3"], 2);
+    assert!(
+        message.contains("unknown metric `rsme` in `val_rsme`"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: known metrics: loss, mse, rmse, mae, r2"),
+        "{message}"
+    );
+}
+
+#[test]
 fn diverging_loss_fails_the_run() {
     let ws = Workspace::new();
     let out = ws.run(&[
@@ -216,7 +242,7 @@ fn diverging_loss_fails_the_run() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let message = stderr(&out);
     assert!(message.contains("the training loss became"), "{message}");
-    assert!(message.contains("at epoch 1"), "{message}");
+    assert!(message.contains("at epoch 1, batch"), "{message}");
     assert!(
         message.contains("hint: lower optimizer.learning_rate"),
         "{message}"

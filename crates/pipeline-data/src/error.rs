@@ -30,13 +30,19 @@ pub enum DataError {
         suggestion: Option<String>,
     },
     #[error(
-        "{path}: column `{column}` has a non-numeric value {value:?} at row {row}; every feature and the target must be numbers"
+        "{path}: column `{column}` has a non-numeric value {value:?} at row {row}; every feature and the target must be finite numbers"
     )]
     NonNumeric {
         path: PathBuf,
         column: String,
         row: usize,
         value: String,
+    },
+    #[error("{path}: column `{column}` has type {dtype}; features and the target must be numbers")]
+    UnsupportedType {
+        path: PathBuf,
+        column: String,
+        dtype: String,
     },
     #[error(
         "{path}: column `{column}` has {count} empty cell(s), the first at row {first_row}; fill or drop them before training"

@@ -1,4 +1,4 @@
-//! Reading tables (CSV, gzip-compressed CSV, Parquet) with polars, and the
+//! Reading tables (CSV, Parquet) with polars, and the
 //! sha256 of the bytes read.
 
 use std::io::Read;
@@ -130,6 +130,14 @@ pub fn numeric_column(table: &Table, column: &str) -> Result<Vec<f64>, DataError
         })?
         .as_materialized_series()
         .clone();
+    let dtype = series.dtype();
+    if !(dtype.is_primitive_numeric() || matches!(dtype, DataType::String)) {
+        return Err(DataError::UnsupportedType {
+            path: table.path.clone(),
+            column: column.to_string(),
+            dtype: dtype.to_string(),
+        });
+    }
     let missing = series.null_count();
     let as_f64 = series
         .cast(&DataType::Float64)
@@ -171,5 +179,14 @@ pub fn numeric_column(table: &Table, column: &str) -> Result<Vec<f64>, DataError
             first_row: first + 1,
         });
     }
-    Ok(values.into_no_null_iter().collect())
+    let values: Vec<f64> = values.into_no_null_iter().collect();
+    if let Some(first) = values.iter().position(|v| !v.is_finite()) {
+        return Err(DataError::NonNumeric {
+            path: table.path.clone(),
+            column: column.to_string(),
+            row: first + 1,
+            value: values[first].to_string(),
+        });
+    }
+    Ok(values)
 }

@@ -82,7 +82,8 @@ impl Registry {
     ///
     /// * `Latest`: the most recently started run (any status).
     /// * `Best`: the completed run with the best `selection_value`, honouring
-    ///   each run's `selection_higher_is_better`; newest wins ties. Without an
+    ///   each run's `selection_higher_is_better`, among the runs selected by
+    ///   the same metric as the newest completed one; newest wins ties. Without an
     ///   experiment, fails with `AmbiguousExperiment` when completed runs of
     ///   several experiments exist.
     /// * `Id`: an exact id (whatever `experiment` says), else a unique prefix
@@ -131,6 +132,14 @@ impl Registry {
                      WHERE status = 'completed' AND selection_value IS NOT NULL",
                 );
                 push_experiment(&mut sql, experiment);
+                // Values of different metrics do not compare: rank only the runs
+                // chosen by the metric of the experiment's newest completed run.
+                sql.push(
+                    " AND selection_metric = (SELECT selection_metric FROM runs \
+                     WHERE status = 'completed' AND selection_value IS NOT NULL",
+                );
+                push_experiment(&mut sql, experiment);
+                sql.push(" ORDER BY started_at DESC, id DESC LIMIT 1)");
                 sql.push(
                     " ORDER BY CASE WHEN selection_higher_is_better = 1 \
                      THEN -selection_value ELSE selection_value END ASC, \

@@ -2,11 +2,12 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("the training loss became {value} at epoch {epoch}, batch {batch}")]
+    #[error("the {what} became {value} at epoch {epoch}{}", batch.map(|b| format!(", batch {b}")).unwrap_or_default())]
     NonFinite {
+        what: String,
         epoch: u32,
-        batch: usize,
-        value: f32,
+        batch: Option<usize>,
+        value: f64,
     },
     #[error("device `{requested}` is not available: {reason}")]
     Device { requested: String, reason: String },

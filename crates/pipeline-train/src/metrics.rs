@@ -75,7 +75,12 @@ pub fn regression_metrics(loss: &Loss, predictions: &[f32], targets: &[f32]) -> 
         mse,
         rmse: mse.sqrt(),
         mae: ae / n,
-        r2: if total > 0.0 { 1.0 - se / total } else { 0.0 },
+        // Constant targets: 1 for perfect predictions, else 0 (scikit-learn's force_finite).
+        r2: match (total > 0.0, se == 0.0) {
+            (true, _) => 1.0 - se / total,
+            (false, true) => 1.0,
+            (false, false) => 0.0,
+        },
     }
 }
 
@@ -101,5 +106,19 @@ mod tests {
         );
         // torch.nn.functional.huber_loss: (0.125 + 0.125 + 0 + 0.5) / 4
         assert!((huber.loss - 0.1875).abs() < 1e-12);
+    }
+
+    // scikit-learn's r2_score on constant targets: 1.0 when the predictions
+    // are perfect, 0.0 otherwise.
+    #[test]
+    fn r2_of_constant_targets_follows_scikit_learn() {
+        assert_eq!(
+            regression_metrics(&Loss::Mse, &[2.0, 2.0], &[2.0, 2.0]).r2,
+            1.0
+        );
+        assert_eq!(
+            regression_metrics(&Loss::Mse, &[1.0, 3.0], &[2.0, 2.0]).r2,
+            0.0
+        );
     }
 }

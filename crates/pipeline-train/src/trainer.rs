@@ -147,9 +147,10 @@ pub fn train(
             let value = batch_loss.to_scalar::<f32>()?;
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
+                    what: "training loss".into(),
                     epoch,
-                    batch: batch + 1,
-                    value,
+                    batch: Some(batch + 1),
+                    value: f64::from(value),
                 });
             }
             optimizer.step(&batch_loss.backward()?)?;
@@ -158,17 +159,22 @@ pub fn train(
 
         let train_metrics = evaluate(spec, &network, &train)?;
         let validation_metrics = evaluate(spec, &network, &validation)?;
-        if !train_metrics.loss.is_finite() {
-            return Err(TrainError::NonFinite {
-                epoch,
-                batch: 0,
-                value: train_metrics.loss as f32,
-            });
-        }
         let current = match monitor.split {
             SplitName::Train => train_metrics.get(monitor.metric),
             _ => validation_metrics.get(monitor.metric),
         };
+        let checks = [
+            ("training loss".to_string(), train_metrics.loss),
+            (format!("monitored {monitor}"), current),
+        ];
+        if let Some((what, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(TrainError::NonFinite {
+                what,
+                epoch,
+                batch: None,
+                value,
+            });
+        }
         let improved = match &best {
             None => current.is_finite(),
             Some((_, value, _)) => direction.improves(current, *value, min_delta),

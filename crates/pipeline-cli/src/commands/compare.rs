@@ -68,15 +68,21 @@ fn ranked(
                 .map_err(anyhow::Error::from)
         })
         .collect::<anyhow::Result<_>>()?;
+    // Runs chosen by the newest run's metric first (values of different
+    // metrics do not compare), best first; runs without a value last.
+    let newest_metric = records[0].selection_metric.clone();
     let key = |r: &RunRecord| {
-        let value = r.selection_value.unwrap_or(f64::NAN);
-        if r.selection_higher_is_better {
-            -value
-        } else {
-            value
-        }
+        let value = match r.selection_value {
+            Some(v) if v.is_finite() && r.selection_higher_is_better => -v,
+            Some(v) if v.is_finite() => v,
+            _ => f64::INFINITY,
+        };
+        (r.selection_metric != newest_metric, value)
     };
-    records.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    records.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
     Ok(records)
 }
 

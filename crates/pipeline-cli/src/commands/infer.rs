@@ -47,15 +47,21 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let table = read_table(&args.input)?;
     let inputs = model_inputs(&table, &preprocessing)?;
     let features = preprocessing.features.len();
+    if features == 0 {
+        anyhow::bail!(
+            "the preprocessing of run {} lists no feature columns",
+            record.id
+        );
+    }
     let device = Device::Cpu;
     let network = Network::from_safetensors(&spec.model, features, 1, &weights, &device)
         .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
 
-    let mut predictions: Vec<f64> = Vec::with_capacity(table.frame.height());
-    for chunk in inputs.chunks(CHUNK_ROWS * features.max(1)) {
+    let mut predictions: Vec<f32> = Vec::with_capacity(table.frame.height());
+    for chunk in inputs.chunks(CHUNK_ROWS * features) {
         let x = Tensor::from_slice(chunk, (chunk.len() / features, features), &device)?;
         let y = pipeline_train::predict(&network, &x)?;
-        predictions.extend(y.into_iter().map(f64::from));
+        predictions.extend(y);
     }
     let mut frame = table.frame;
     frame

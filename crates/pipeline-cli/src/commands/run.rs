@@ -82,7 +82,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
                 Some(hint) => format!("{error}\nhint: {hint}"),
                 None => format!("{error}"),
             };
-            context.block_on(registry.end_run(&id, EndStatus::Failed, Some(&message)))?;
+            record_failure(context, &registry, &id, &message);
             return Err(anyhow::Error::new(error).context(format!("run {id} failed")));
         }
     };
@@ -104,7 +104,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         &final_metrics,
         &data.preprocessing,
     ) {
-        context.block_on(registry.end_run(&id, EndStatus::Failed, Some(&format!("{error:#}"))))?;
+        record_failure(context, &registry, &id, &format!("{error:#}"));
         return Err(error.context(format!("run {id} failed while saving its results")));
     }
     let summary = Summary {
@@ -120,6 +120,14 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         summary.text()
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Marks the run failed; if even that fails, says so on stderr and lets the
+/// original error be the one reported (the next command marks the run crashed).
+fn record_failure(context: &Context, registry: &Registry, id: &RunId, message: &str) {
+    if let Err(error) = context.block_on(registry.end_run(id, EndStatus::Failed, Some(message))) {
+        tracing::error!("cannot record run {id} as failed: {error}");
+    }
 }
 
 fn new_run(

@@ -1,6 +1,7 @@
 //! `pipeline runs`: the registry's runs as a table, or JSON for scripts.
 
-use pipeline_registry::{Field, RunFilter, RunStatus, RunSummary, SortKey};
+use pipeline_registry::{Condition, Field, RunFilter, RunStatus, RunSummary, SortKey};
+use pipeline_spec::MetricName;
 
 use crate::cli::RunsArgs;
 use crate::commands::shared::{Context, print, short_id};
@@ -13,6 +14,7 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         None => None,
         Some(word) => Some(parse_status(word)?),
     };
+    check_metric_names(args.condition.as_ref(), args.sort.as_ref())?;
     let filter = RunFilter {
         experiment: args.experiment.clone(),
         status,
@@ -41,6 +43,38 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         columns.push((*split, metric.as_str()));
     }
     print(&format!("{}\n", render(&runs, &columns)))
+}
+
+/// Rejects metric names the tool never records (`val_rsme`), which would
+/// otherwise match nothing and sort nothing.
+fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> anyhow::Result<()> {
+    fn fields<'a>(condition: &'a Condition, out: &mut Vec<&'a Field>) {
+        match condition {
+            Condition::Compare { field, .. } => out.push(field),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                fields(a, out);
+                fields(b, out);
+            }
+            Condition::Not(inner) => fields(inner, out),
+        }
+    }
+    let mut all = Vec::new();
+    if let Some(condition) = condition {
+        fields(condition, &mut all);
+    }
+    all.extend(sort.map(|s| &s.field));
+    for field in all {
+        if let Field::Metric { metric, .. } = field
+            && MetricName::parse(metric).is_none()
+        {
+            let known: Vec<&str> = MetricName::ALL.iter().map(|m| m.as_str()).collect();
+            return Err(UserError::error(
+                format!("unknown metric `{metric}` in `{field}`"),
+                Some(&format!("known metrics: {}", known.join(", "))),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_status(word: &str) -> anyhow::Result<RunStatus> {

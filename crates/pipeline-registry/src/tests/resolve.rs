@@ -169,3 +169,17 @@ async fn ids_and_prefixes() {
         .unwrap_err();
     assert!(matches!(err, RegistryError::UnknownRun { .. }), "{err:?}");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn best_ranks_only_runs_selected_by_the_newest_metric() {
+    let (_dir, reg) = open_temp().await;
+    // An older run chosen by val_r2, then the spec switched to val_loss:
+    // -0.9 (r2, negated) must not be compared with a loss of 50.
+    let by_r2 = finished(&reg, "mix", true, 0.9).await;
+    let by_loss = finished(&reg, "mix", false, 50.0).await;
+    assert_ne!(by_r2, by_loss);
+    assert_eq!(
+        reg.resolve(&RunSelector::Best, Some("mix")).await.unwrap(),
+        by_loss
+    );
+}
