@@ -16,5 +16,5 @@ pub use error::DataError;
 pub use normalize::{ColumnTransform, Preprocessing};
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use seed::derive_seed;
-pub use source::{Table, file_sha256, numeric_column, read_table};
+pub use source::{Table, numeric_column, read_table, read_table_hashed};
 pub use split::{SplitSizes, split_indices};

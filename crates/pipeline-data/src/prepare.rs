@@ -9,7 +9,7 @@ use pipeline_spec::DataSpec;
 
 use crate::error::DataError;
 use crate::normalize::{ColumnTransform, Preprocessing};
-use crate::source::{Table, file_sha256, numeric_column, read_table};
+use crate::source::{Table, numeric_column, read_table_hashed};
 use crate::split::{SplitSizes, split_indices};
 
 /// One split as dense row-major `f32` matrices.
@@ -66,7 +66,7 @@ fn unknown_column(
 
 /// Reads, checks, splits and normalizes the data of a spec.
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
-    let table = read_table(path)?;
+    let (table, data_sha256) = read_table_hashed(path)?;
     let available = table.column_names();
     if !available.contains(&spec.target) {
         return Err(unknown_column(path, &spec.target, "target", &available));
@@ -147,7 +147,7 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         validation: gather(&validation_rows),
         test: gather(&test_rows),
         sizes,
-        data_sha256: file_sha256(path)?,
+        data_sha256,
         preprocessing,
     })
 }

@@ -1,7 +1,7 @@
 //! Reading tables (CSV, Parquet) with polars, and the
 //! sha256 of the bytes read.
 
-use std::io::Read;
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -61,31 +61,36 @@ fn check_exists(path: &Path) -> Result<(), DataError> {
 
 /// Reads every column of `path`, with types inferred from the whole file.
 pub fn read_table(path: &Path) -> Result<Table, DataError> {
+    read_table_hashed(path).map(|(table, _)| table)
+}
+
+/// Like [`read_table`], and the sha256 (hex) of exactly the bytes parsed: the
+/// file is read once, so the hash always describes the data that was used.
+pub fn read_table_hashed(path: &Path) -> Result<(Table, String), DataError> {
     check_exists(path)?;
     let format = format_of(path)?;
-    let read_err = |source| DataError::Read {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
-    };
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     let frame = match format {
         Format::Csv => CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(None)
-            .try_into_reader_with_file_path(Some(path.to_path_buf()))
-            .and_then(|reader| reader.finish()),
-        Format::Parquet => {
-            let file = std::fs::File::open(path).map_err(|source| DataError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
-            ParquetReader::new(file).finish()
-        }
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish(),
+        Format::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
     }
-    .map_err(read_err)?;
-    Ok(Table {
+    .map_err(|source| DataError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let table = Table {
         path: path.to_path_buf(),
         frame,
-    })
+    };
+    Ok((table, sha256))
 }
 
 impl Table {
@@ -97,25 +102,6 @@ impl Table {
             .map(|c| c.to_string())
             .collect()
     }
-}
-
-/// sha256 (hex) of a file's bytes, read in chunks.
-pub fn file_sha256(path: &Path) -> Result<String, DataError> {
-    let io_err = |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(io_err)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buffer).map_err(io_err)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The values of `column` as f64, with errors that name the first offending
