@@ -127,24 +127,17 @@ impl Registry {
                         return Err(RegistryError::AmbiguousExperiment { experiments });
                     }
                 }
+                // Values of different metrics do not compare: only runs chosen
+                // by the ranking metric can be best.
                 let mut sql = QueryBuilder::<Sqlite>::new(
                     "SELECT id FROM runs \
                      WHERE status = 'completed' AND selection_value IS NOT NULL",
                 );
                 push_experiment(&mut sql, experiment);
-                // Values of different metrics do not compare: rank only the runs
-                // chosen by the metric of the experiment's newest completed run.
-                sql.push(
-                    " AND selection_metric = (SELECT selection_metric FROM runs \
-                     WHERE status = 'completed' AND selection_value IS NOT NULL",
-                );
-                push_experiment(&mut sql, experiment);
-                sql.push(" ORDER BY started_at DESC, id DESC LIMIT 1)");
-                sql.push(
-                    " ORDER BY CASE WHEN selection_higher_is_better = 1 \
-                     THEN -selection_value ELSE selection_value END ASC, \
-                     started_at DESC, id DESC LIMIT 1",
-                );
+                sql.push(" AND selection_metric = ");
+                push_ranking_metric(&mut sql, experiment);
+                push_rank_order(&mut sql, experiment);
+                sql.push(" LIMIT 1");
                 self.fetch_ids(&mut sql, "resolving 'best'")
                     .await?
                     .into_iter()
@@ -179,6 +172,21 @@ impl Registry {
                 }
             }
         }
+    }
+
+    /// The completed runs of `experiment`, best first: the order `best`
+    /// picks from (see [`Registry::resolve`]), with runs chosen by another
+    /// metric or without a selection value after the rest.
+    pub async fn ranked_runs(&self, experiment: &str) -> Result<Vec<RunId>, RegistryError> {
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE status = 'completed'");
+        push_experiment(&mut sql, Some(experiment));
+        push_rank_order(&mut sql, Some(experiment));
+        Ok(self
+            .fetch_ids(&mut sql, "ranking runs")
+            .await?
+            .into_iter()
+            .map(RunId::from_db)
+            .collect())
     }
 
     /// Everything recorded about one run, read in one snapshot.
@@ -379,6 +387,31 @@ impl Registry {
             detail,
         }
     }
+}
+
+/// `(SELECT …)`: the selection metric of the newest completed run that has a
+/// selection value (within `experiment` when given): the metric that ranks.
+fn push_ranking_metric(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+    sql.push(
+        "(SELECT selection_metric FROM runs \
+         WHERE status = 'completed' AND selection_value IS NOT NULL",
+    );
+    push_experiment(sql, experiment);
+    sql.push(" ORDER BY started_at DESC, id DESC LIMIT 1)");
+}
+
+/// ` ORDER BY …` from best to worst: runs chosen by the ranking metric first,
+/// runs without a selection value last, then by value in each run's
+/// direction, newest first on ties.
+fn push_rank_order(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+    sql.push(" ORDER BY selection_metric IS NOT ");
+    push_ranking_metric(sql, experiment);
+    sql.push(
+        ", selection_value IS NULL, \
+         CASE WHEN selection_higher_is_better = 1 \
+         THEN -selection_value ELSE selection_value END ASC, \
+         started_at DESC, id DESC",
+    );
 }
 
 fn push_experiment(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {

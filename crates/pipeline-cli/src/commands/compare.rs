@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pipeline_registry::{Registry, RunFilter, RunRecord, RunStatus};
+use pipeline_registry::{Registry, RunRecord};
 use pipeline_train::generalization::{Verdict, assess};
 use serde_json::json;
 
@@ -45,45 +45,24 @@ fn ranked(
     registry: &Registry,
     experiment: &str,
 ) -> anyhow::Result<Vec<RunRecord>> {
-    let filter = RunFilter {
-        experiment: Some(experiment.to_string()),
-        status: Some(RunStatus::Completed),
-        ..RunFilter::default()
-    };
-    let summaries = context.block_on(registry.list_runs(&filter))?;
-    if summaries.len() < 2 {
+    let ranked = context.block_on(registry.ranked_runs(experiment))?;
+    if ranked.len() < 2 {
         return Err(UserError::error(
             format!(
                 "experiment {experiment:?} has {} completed run(s); a comparison needs two",
-                summaries.len()
+                ranked.len()
             ),
             Some("`pipeline runs` lists the experiments and their runs"),
         ));
     }
-    let mut records: Vec<RunRecord> = summaries
+    ranked
         .iter()
-        .map(|s| {
+        .map(|id| {
             context
-                .block_on(registry.run(&s.id))
+                .block_on(registry.run(id))
                 .map_err(anyhow::Error::from)
         })
-        .collect::<anyhow::Result<_>>()?;
-    // Runs chosen by the newest run's metric first (values of different
-    // metrics do not compare), best first; runs without a value last.
-    let newest_metric = records[0].selection_metric.clone();
-    let key = |r: &RunRecord| {
-        let value = match r.selection_value {
-            Some(v) if v.is_finite() && r.selection_higher_is_better => -v,
-            Some(v) if v.is_finite() => v,
-            _ => f64::INFINITY,
-        };
-        (r.selection_metric != newest_metric, value)
-    };
-    records.sort_by(|a, b| {
-        let (ka, kb) = (key(a), key(b));
-        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
-    });
-    Ok(records)
+        .collect()
 }
 
 /// Flattens a TOML value into `path = value` pairs (`model.layers[0].units`).

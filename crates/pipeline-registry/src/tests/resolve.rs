@@ -183,3 +183,17 @@ async fn best_ranks_only_runs_selected_by_the_newest_metric() {
         by_loss
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn ranked_runs_follow_best() {
+    let (_dir, reg) = open_temp().await;
+    let by_r2 = finished(&reg, "mix", true, 0.9).await;
+    let worse = finished(&reg, "mix", false, 80.0).await;
+    let better = finished(&reg, "mix", false, 50.0).await;
+    let ranked = reg.ranked_runs("mix").await.unwrap();
+    assert_eq!(ranked, [better.clone(), worse, by_r2]);
+    assert_eq!(
+        reg.resolve(&RunSelector::Best, Some("mix")).await.unwrap(),
+        ranked[0]
+    );
+}
