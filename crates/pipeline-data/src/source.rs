@@ -61,19 +61,29 @@ fn check_exists(path: &Path) -> Result<(), DataError> {
 
 /// Reads every column of `path`, with types inferred from the whole file.
 pub fn read_table(path: &Path) -> Result<Table, DataError> {
-    read_table_hashed(path).map(|(table, _)| table)
+    let (format, bytes) = read_bytes(path)?;
+    parse_table(path, format, bytes)
 }
 
 /// Like [`read_table`], and the sha256 (hex) of exactly the bytes parsed: the
 /// file is read once, so the hash always describes the data that was used.
 pub fn read_table_hashed(path: &Path) -> Result<(Table, String), DataError> {
+    let (format, bytes) = read_bytes(path)?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok((parse_table(path, format, bytes)?, sha256))
+}
+
+fn read_bytes(path: &Path) -> Result<(Format, Vec<u8>), DataError> {
     check_exists(path)?;
     let format = format_of(path)?;
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
+    Ok((format, bytes))
+}
+
+fn parse_table(path: &Path, format: Format, bytes: Vec<u8>) -> Result<Table, DataError> {
     let frame = match format {
         Format::Csv => CsvReadOptions::default()
             .with_has_header(true)
@@ -86,11 +96,10 @@ pub fn read_table_hashed(path: &Path) -> Result<(Table, String), DataError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let table = Table {
+    Ok(Table {
         path: path.to_path_buf(),
         frame,
-    };
-    Ok((table, sha256))
+    })
 }
 
 impl Table {
