@@ -31,16 +31,22 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     // A metric the runs are sorted by gets a column of its own.
-    let mut columns = vec![("validation", "loss"), ("test", "rmse"), ("test", "r2")];
+    let metric = |split, name: &str| Field::Metric {
+        split,
+        metric: name.to_string(),
+    };
+    let mut columns = vec![
+        metric("validation", "loss"),
+        metric("test", "rmse"),
+        metric("test", "r2"),
+    ];
     if let Some(SortKey {
-        field: Field::Metric { split, metric },
+        field: field @ Field::Metric { .. },
         ..
     }) = &args.sort
-        && !columns
-            .iter()
-            .any(|(s, m)| s == split && *m == metric.as_str())
+        && !columns.contains(field)
     {
-        columns.push((*split, metric.as_str()));
+        columns.push(field.clone());
     }
     print(&format!("{}\n", render(&runs, &columns)))
 }
@@ -102,14 +108,8 @@ fn metric(run: &RunSummary, split: &str, name: &str) -> String {
         .map_or_else(|| "-".into(), |m| number(m.value))
 }
 
-fn render(runs: &[RunSummary], metrics: &[(&str, &str)]) -> String {
-    let names: Vec<String> = metrics
-        .iter()
-        .map(|(split, metric)| {
-            let prefix = if *split == "validation" { "val" } else { split };
-            format!("{prefix}_{metric}")
-        })
-        .collect();
+fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
+    let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
     let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
     header.extend(names.iter().map(String::as_str));
     let mut table = format::table(&header);
@@ -125,7 +125,13 @@ fn render(runs: &[RunSummary], metrics: &[(&str, &str)]) -> String {
             run.epochs_run.to_string(),
             run.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
         ];
-        row.extend(metrics.iter().map(|(split, name)| metric(run, split, name)));
+        row.extend(metrics.iter().map(|field| match field {
+            Field::Metric {
+                split,
+                metric: name,
+            } => metric(run, split, name),
+            _ => "-".into(),
+        }));
         table.add_row(row);
     }
     format::align_numbers(&mut table, 4);
