@@ -31,3 +31,9 @@ lint:
 # Rewrite the insta snapshots after an intended change of output.
 snapshots:
     INSTA_UPDATE=always cargo test --release --workspace
+
+# Benchmarks (not timed tests): the registry at 10,000 runs × 200 epochs.
+# JSON lines on stdout, a table on stderr. `just bench --runs 1000` for a quick look.
+bench *ARGS:
+    cargo build --release -p pipeline-cli -p pipeline-bench
+    cargo run --release --quiet -p pipeline-bench --bin bench-registry -- {{ARGS}}

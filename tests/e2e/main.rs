@@ -5,7 +5,9 @@
 mod common;
 mod errors;
 mod help;
+mod labels;
 mod learning;
+mod report;
 mod signals;
 mod stress;
 mod workflow;

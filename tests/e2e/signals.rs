@@ -1,5 +1,5 @@
 //! Ctrl-C stops a run at the end of the current batch and records it as
-//! killed, with its finished epochs kept (issue #2).
+//! killed, with its finished epochs and its best checkpoint kept (issues #2, #5).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -47,5 +47,21 @@ fn interrupt_marks_the_run_killed() {
     assert_eq!(ws.query::<String>("SELECT status FROM runs"), ["killed"]);
     let kept = ws.query::<i64>("SELECT count(DISTINCT epoch) FROM epoch_metrics")[0];
     assert!(kept >= 3, "finished epochs are kept: {kept}");
-    assert_eq!(ws.query::<i64>("SELECT count(*) FROM artifacts"), [0]);
+    // The best epoch's weights are kept as its checkpoint, verified and usable.
+    assert_eq!(ws.query::<i64>("SELECT count(*) FROM artifacts"), [2]);
+    assert_eq!(
+        ws.query::<i64>(
+            "SELECT count(*) FROM runs WHERE best_epoch >= 1 AND weights_digest IS NOT NULL"
+        ),
+        [1]
+    );
+    ws.ok(&["show", "latest", "--verify"]);
+    let predictions = ws.ok(&[
+        "infer",
+        "--run",
+        "latest",
+        "--input",
+        crate::common::diabetes_csv().to_str().unwrap(),
+    ]);
+    assert_eq!(predictions.lines().count(), 443);
 }

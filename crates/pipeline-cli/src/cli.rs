@@ -58,21 +58,106 @@ pub enum Command {
     Compare(CompareArgs),
     /// Predict with a registered run, applying the preprocessing it was trained with.
     Infer(InferArgs),
+    /// Train again from a run's stored resolved spec, after checking its data is unchanged.
+    Rerun(RerunArgs),
+    /// Add tags to a run, or remove them with --remove.
+    Tag(TagArgs),
+    /// Set or clear a run's note.
+    Note(NoteArgs),
+    /// Name runs: `alias set production RUN`; every assignment is kept as history.
+    #[command(subcommand)]
+    Alias(AliasCommand),
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The experiment spec (TOML).
-    pub spec: PathBuf,
+    /// The experiment spec (TOML). Several specs are all checked, queued, then
+    /// trained one after the other.
+    #[arg(required = true, num_args = 1.., value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
     /// Override a spec key, e.g. `--set train.epochs=5` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<Override>,
     /// Print the resolved spec (defaults filled, overrides applied) and stop.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print the run summary as JSON on stdout (one object per run).
+    #[arg(long)]
+    pub json: bool,
+    /// Tag the run (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Attach a note to the run.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The run to train again: an id, a unique prefix, an alias, `latest`,
+    /// `best` or `best:<metric>`.
+    pub run: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The run (id, prefix, alias, `latest`, `best`, `best:<metric>`).
+    pub run: String,
+    /// Tags: letters, digits and `_ - . : /`.
+    #[arg(required = true, num_args = 1.., value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Remove these tags instead of adding them.
+    #[arg(long)]
+    pub remove: bool,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NoteArgs {
+    /// The run (id, prefix, alias, `latest`, `best`, `best:<metric>`).
+    pub run: String,
+    /// The note; an empty string clears it.
+    pub text: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AliasCommand {
+    /// Point an alias at a run (moving it if it named another run).
+    Set {
+        /// Starts with a letter; letters, digits, `_ - .`; not `latest` or `best`.
+        name: String,
+        /// The run (id, prefix, alias, `latest`, `best`, `best:<metric>`).
+        run: String,
+        /// Experiment for `latest` / `best` when the registry holds several.
+        #[arg(long, value_name = "NAME")]
+        experiment: Option<String>,
+    },
+    /// Remove an alias (its history is kept).
+    Rm { name: String },
+    /// The current aliases and the runs they name.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Which runs an alias named, from when to when.
+    History {
+        name: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -80,12 +165,16 @@ pub struct RunsArgs {
     /// Only runs of this experiment.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
-    /// Only runs with this status (running, completed, failed, killed, crashed).
+    /// Only runs with this status (queued, running, completed, failed, killed, crashed).
     #[arg(long)]
     pub status: Option<String>,
+    /// Only runs with this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     /// Only runs for which EXPR holds, e.g. "val_loss < 3000 and status = completed"
-    /// (fields: status, experiment, epochs, best_epoch, started_at and metrics such as
-    /// val_loss or test_r2; and, or, not, parentheses).
+    /// (fields: status, experiment, epochs, best_epoch, started_at, tag, gap (validation
+    /// minus train loss at the best epoch), test_gap, onset (first overfitting epoch, or
+    /// none) and metrics such as val_loss or test_r2; and, or, not, parentheses).
     #[arg(long = "where", value_name = "EXPR")]
     pub condition: Option<Condition>,
     /// Order by a field or metric, ascending; append `:desc` for descending (test_r2:desc).
@@ -101,7 +190,8 @@ pub struct RunsArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A run id, a unique id prefix, `latest` or `best`.
+    /// A run id, a unique id prefix, an alias, `latest`, `best` or
+    /// `best:<metric>` (e.g. best:test_r2).
     pub run: String,
     /// Experiment for `latest` / `best` when the registry holds several.
     #[arg(long, value_name = "NAME")]
@@ -109,6 +199,12 @@ pub struct ShowArgs {
     /// Also print the resolved spec.
     #[arg(long)]
     pub spec: bool,
+    /// Also print every epoch's losses and generalization gap.
+    #[arg(long)]
+    pub epochs: bool,
+    /// Exit with an error when an artifact is missing or fails its checksum.
+    #[arg(long)]
+    pub verify: bool,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -126,11 +222,20 @@ pub struct CompareArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the comparison as a self-contained HTML page: the tables
+    /// and the learning curves (inline SVG).
+    #[arg(long, value_name = "FILE.html")]
+    pub report: Option<PathBuf>,
+    /// Also write the learning curves as an image, SVG or PNG by the
+    /// file's extension.
+    #[arg(long, value_name = "FILE.svg|FILE.png")]
+    pub plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct InferArgs {
-    /// The run to predict with: `best`, `latest`, an id or a unique id prefix.
+    /// The run to predict with: `best`, `best:<metric>`, `latest`, an alias, an id
+    /// or a unique id prefix.
     #[arg(long, default_value = "best", value_name = "RUN")]
     pub run: String,
     /// Experiment for `latest` / `best` when the registry holds several.

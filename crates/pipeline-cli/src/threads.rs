@@ -34,8 +34,10 @@ pub fn step_flops(spec: &Spec) -> f64 {
     6.0 * f64::from(spec.train.batch_size) * macs
 }
 
-/// Sets `RAYON_NUM_THREADS=1` for `pipeline run` of a small network.
-/// Must run before any other thread starts (first thing in `main`).
+/// Sets `RAYON_NUM_THREADS=1` for `pipeline run` when every spec is a small
+/// network. Must run before any other thread starts (first thing in `main`).
+/// `pipeline rerun` reads its spec from the registry, which starts threads:
+/// it keeps the default (the results are the same, only slower).
 pub fn configure(cli: &Cli) {
     if std::env::var_os("RAYON_NUM_THREADS").is_some() {
         return;
@@ -43,10 +45,12 @@ pub fn configure(cli: &Cli) {
     let Command::Run(args) = &cli.command else {
         return;
     };
-    let Ok(loaded) = Spec::load(&args.spec, &args.set) else {
-        return; // The run command reports the error.
-    };
-    if step_flops(&loaded.spec) < SINGLE_THREAD_FLOPS {
+    let small = args.specs.iter().all(|path| {
+        // An unreadable spec is reported by the run command.
+        Spec::load(path, &args.set)
+            .is_ok_and(|loaded| step_flops(&loaded.spec) < SINGLE_THREAD_FLOPS)
+    });
+    if small {
         set_single_thread();
     }
 }

@@ -16,6 +16,8 @@ pub enum ModelError {
     },
     #[error("cannot encode the weights as safetensors")]
     Encode(#[source] safetensors::SafeTensorError),
+    #[error("cannot read the weights as safetensors")]
+    Decode(#[source] safetensors::SafeTensorError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 }

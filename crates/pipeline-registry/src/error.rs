@@ -99,7 +99,7 @@ pub enum RegistryError {
     },
 
     /// The run is not in a state that allows this change.
-    #[error("run {run} is {from}, not running; it cannot be changed")]
+    #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
 }
 

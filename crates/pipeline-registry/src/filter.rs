@@ -21,6 +21,14 @@ pub enum Field {
     Epochs,
     BestEpoch,
     StartedAt,
+    /// Matches when the run carries the tag (`tag = baseline`).
+    Tag,
+    /// Validation minus train loss at the best epoch.
+    Gap,
+    /// Test minus train loss of the kept model.
+    TestGap,
+    /// First epoch of overfitting (`onset = none` when it never began).
+    Onset,
     /// A final metric (at the best epoch): `val_loss` is split `validation`, metric `loss`.
     Metric {
         split: &'static str,
@@ -30,8 +38,17 @@ pub enum Field {
 
 impl Field {
     /// Names that are not metrics, for messages.
-    pub const NAMES: [&'static str; 5] =
-        ["status", "experiment", "epochs", "best_epoch", "started_at"];
+    pub const NAMES: [&'static str; 9] = [
+        "status",
+        "experiment",
+        "epochs",
+        "best_epoch",
+        "started_at",
+        "tag",
+        "gap",
+        "test_gap",
+        "onset",
+    ];
 
     fn parse(word: &str) -> Option<Field> {
         Some(match word {
@@ -40,6 +57,10 @@ impl Field {
             "epochs" => Field::Epochs,
             "best_epoch" => Field::BestEpoch,
             "started_at" => Field::StartedAt,
+            "tag" => Field::Tag,
+            "gap" => Field::Gap,
+            "test_gap" => Field::TestGap,
+            "onset" => Field::Onset,
             _ => {
                 let (prefix, metric) = word.split_once('_')?;
                 let split = match prefix {
@@ -66,7 +87,12 @@ impl Field {
     fn is_numeric(&self) -> bool {
         matches!(
             self,
-            Field::Epochs | Field::BestEpoch | Field::Metric { .. }
+            Field::Epochs
+                | Field::BestEpoch
+                | Field::Gap
+                | Field::TestGap
+                | Field::Onset
+                | Field::Metric { .. }
         )
     }
 
@@ -87,6 +113,19 @@ impl Field {
             }
             Field::StartedAt => {
                 sql.push("runs.started_at");
+            }
+            Field::Tag => {
+                // Only used through `Condition::push_sql`, which tests membership.
+                sql.push("NULL");
+            }
+            Field::Gap => {
+                sql.push("runs.gap_at_best");
+            }
+            Field::TestGap => {
+                sql.push("runs.test_train_gap");
+            }
+            Field::Onset => {
+                sql.push("runs.overfit_onset");
             }
             Field::Metric { split, metric } => {
                 sql.push(
@@ -109,6 +148,10 @@ impl fmt::Display for Field {
             Field::Epochs => f.write_str("epochs"),
             Field::BestEpoch => f.write_str("best_epoch"),
             Field::StartedAt => f.write_str("started_at"),
+            Field::Tag => f.write_str("tag"),
+            Field::Gap => f.write_str("gap"),
+            Field::TestGap => f.write_str("test_gap"),
+            Field::Onset => f.write_str("onset"),
             Field::Metric { split, metric } => {
                 let prefix = if *split == "validation" { "val" } else { split };
                 write!(f, "{prefix}_{metric}")
@@ -144,6 +187,8 @@ impl Op {
 pub enum Value {
     Number(f64),
     Text(String),
+    /// `none`: the field has no value (`onset = none`).
+    Missing,
 }
 
 /// A parsed `--where` expression.
@@ -160,12 +205,41 @@ impl Condition {
     pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
         sql.push("(");
         match self {
+            Condition::Compare {
+                field: Field::Tag,
+                op,
+                value,
+            } => {
+                if *op == Op::Ne {
+                    sql.push("NOT ");
+                }
+                sql.push("EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ");
+                match value {
+                    Value::Text(t) => sql.push_bind(t.clone()),
+                    Value::Number(n) => sql.push_bind(n.to_string()),
+                    Value::Missing => sql.push("NULL"),
+                };
+                sql.push(")");
+            }
+            Condition::Compare {
+                field,
+                op,
+                value: Value::Missing,
+            } => {
+                field.push_sql(sql);
+                sql.push(if *op == Op::Ne {
+                    " IS NOT NULL"
+                } else {
+                    " IS NULL"
+                });
+            }
             Condition::Compare { field, op, value } => {
                 field.push_sql(sql);
                 sql.push(op.sql());
                 match value {
                     Value::Number(n) => sql.push_bind(*n),
                     Value::Text(t) => sql.push_bind(t.clone()),
+                    Value::Missing => sql.push("NULL"),
                 };
             }
             Condition::And(a, b) | Condition::Or(a, b) => {
@@ -364,9 +438,28 @@ impl Parser<'_> {
             _ => return Err((at, format!("expected a value to compare `{field}` with"))),
         };
         self.next += 1;
+        if let Value::Text(t) = &value
+            && field.is_numeric()
+            && (t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("null"))
+        {
+            return match op {
+                Op::Eq | Op::Ne => Ok(Condition::Compare {
+                    field,
+                    op,
+                    value: Value::Missing,
+                }),
+                _ => Err((
+                    at,
+                    format!("`{field}` can only be compared with none by = or !="),
+                )),
+            };
+        }
+        if field == Field::Tag && !matches!(op, Op::Eq | Op::Ne) {
+            return Err((at, "`tag` is compared with = or != (tag = baseline)".into()));
+        }
         match (&value, field.is_numeric()) {
             (Value::Text(t), true) => Err((at, format!("`{field}` is a number; {t:?} is not"))),
-            (Value::Number(n), false) if field != Field::StartedAt => Err((
+            (Value::Number(n), false) if !matches!(field, Field::StartedAt | Field::Tag) => Err((
                 at,
                 format!("`{field}` is text; quote the value if you mean \"{n}\""),
             )),
@@ -391,7 +484,7 @@ impl Parser<'_> {
                     return Err((
                         at,
                         format!(
-                            "unknown status {t:?}; one of running, completed, failed, killed, crashed"
+                            "unknown status {t:?}; one of queued, running, completed, failed, killed, crashed"
                         ),
                     ));
                 }
@@ -459,6 +552,14 @@ impl FromStr for SortKey {
                 Field::NAMES.join(", ")
             ),
         })?;
+        if field == Field::Tag {
+            return Err(FilterError {
+                expression: text.into(),
+                position: 1,
+                message: "runs cannot be sorted by tag; filter with --tag or --where \"tag = …\""
+                    .into(),
+            });
+        }
         Ok(SortKey { field, descending })
     }
 }
@@ -532,6 +633,22 @@ mod tests {
         assert!(e.message.contains("expected `)`"), "{e}");
         let e = "epochs > 1 epochs".parse::<Condition>().unwrap_err();
         assert!(e.message.contains("expected `and`"), "{e}");
+    }
+
+    #[test]
+    fn tags_and_missing_values() {
+        let c: Condition = "tag = baseline and onset = none".parse().unwrap();
+        assert_eq!(
+            c,
+            Condition::And(
+                Box::new(cmp(Field::Tag, Op::Eq, Value::Text("baseline".into()))),
+                Box::new(cmp(Field::Onset, Op::Eq, Value::Missing)),
+            )
+        );
+        assert!("tag < a".parse::<Condition>().is_err());
+        assert!("gap > none".parse::<Condition>().is_err());
+        assert!("tag".parse::<SortKey>().is_err());
+        assert!("test_gap:desc".parse::<SortKey>().unwrap().descending);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 mod artifacts;
 mod error;
 mod filter;
+mod import;
+mod labels;
 mod open;
 mod query;
 mod runs;
@@ -22,8 +24,10 @@ mod tests;
 
 pub use error::RegistryError;
 pub use filter::{Condition, Field, FilterError, SortKey};
-pub use open::Registry;
+pub use import::ImportedRun;
+pub use open::{HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
 pub use types::{
-    ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric, MetricValue,
-    NewRun, RunFilter, RunId, RunRecord, RunSelector, RunStatus, RunSummary,
+    AliasRecord, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric,
+    MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector, RunStatus,
+    RunSummary,
 };

@@ -17,9 +17,17 @@ use sqlx::{Connection, Row};
 
 use crate::error::RegistryError;
 use crate::util::now;
+use chrono::{DateTime, Utc};
 
 /// The migrations compiled into this build.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How often a training process refreshes its run's heartbeat.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// A run of another host whose heartbeat is older than this is presumed
+/// dead and marked `crashed` (its process cannot be probed from here).
+pub const HEARTBEAT_STALE_AFTER: Duration = Duration::from_secs(120);
 
 /// How long a statement waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -135,40 +143,53 @@ impl Registry {
         }
     }
 
-    /// Marks `running` runs of this host whose process is gone as `crashed`.
-    /// Runs of other hosts and runs whose pid is alive are never touched.
-    #[cfg(target_os = "linux")]
+    /// Marks queued or running runs whose process is gone as `crashed`: on
+    /// this host, a pid that no longer exists (or now belongs to a process
+    /// started at another time); on other hosts, whose processes cannot be
+    /// probed, a heartbeat older than [`HEARTBEAT_STALE_AFTER`].
     async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
         let host = hostname();
-        let stale: Vec<(String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT id, pid, pid_started FROM runs WHERE status = 'running' AND host = ?",
+        let candidates: Vec<LiveRun> = sqlx::query_as(
+            "SELECT id, pid, pid_started, host, heartbeat_at FROM runs \
+                 WHERE status IN ('queued', 'running')",
         )
-        .bind(&host)
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.query_error("looking for stale runs", e))?;
-        for (id, pid, started) in stale {
-            let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) else {
-                continue;
+        let now_utc = Utc::now();
+        for (id, pid, started, run_host, heartbeat) in candidates {
+            let message = if run_host.as_deref() == Some(host.as_str()) && cfg!(target_os = "linux")
+            {
+                let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) else {
+                    continue;
+                };
+                if process_alive(pid, started) {
+                    continue;
+                }
+                format!("process {pid} on {host} is gone (the run was interrupted without cleanup)")
+            } else {
+                let last = heartbeat
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .map(|t| t.with_timezone(&Utc));
+                let silent = last.map(|t| now_utc.signed_duration_since(t));
+                let stale = chrono::Duration::from_std(HEARTBEAT_STALE_AFTER)
+                    .unwrap_or(chrono::Duration::MAX);
+                if silent.is_some_and(|d| d <= stale) {
+                    continue;
+                }
+                format!(
+                    "no heartbeat from {} since {} (more than {} s): its process is presumed dead",
+                    run_host.as_deref().unwrap_or("an unknown host"),
+                    heartbeat.as_deref().unwrap_or("it started"),
+                    HEARTBEAT_STALE_AFTER.as_secs()
+                )
             };
-            let alive = match (process_started(pid), started) {
-                (None, _) => false,
-                // The pid exists: it is our run unless the process started at another time
-                // (the pid was reused after the run's process died).
-                (Some(now_started), Some(then)) => i64::try_from(now_started).ok() == Some(then),
-                (Some(_), None) => true,
-            };
-            if alive {
-                continue;
-            }
-            let message = format!(
-                "process {pid} on {host} is gone (the run was interrupted without cleanup)"
-            );
             // The last heartbeat is the last sign of life: use it as the end.
             sqlx::query(
                 "UPDATE runs SET status = 'crashed', error = ?, \
                  ended_at = COALESCE(heartbeat_at, ?) \
-                 WHERE id = ? AND status = 'running'",
+                 WHERE id = ? AND status IN ('queued', 'running')",
             )
             .bind(&message)
             .bind(now())
@@ -179,11 +200,27 @@ impl Registry {
         }
         Ok(())
     }
+}
 
-    /// Liveness of a pid cannot be checked cheaply here: leave runs alone.
-    #[cfg(not(target_os = "linux"))]
-    async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
-        Ok(())
+/// A queued or running run as the crash check reads it: id, pid, process
+/// start time, host and last heartbeat.
+type LiveRun = (
+    String,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Whether `pid` is still the process that started at `started` (clock
+/// ticks since boot); without a start time, whether the pid exists.
+fn process_alive(pid: u32, started: Option<i64>) -> bool {
+    match (process_started(pid), started) {
+        (None, _) => false,
+        // The pid exists: it is our run unless the process started at another time
+        // (the pid was reused after the run's process died).
+        (Some(now_started), Some(then)) => i64::try_from(now_started).ok() == Some(then),
+        (Some(_), None) => true,
     }
 }
 

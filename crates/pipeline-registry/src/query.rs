@@ -3,38 +3,51 @@
 //! final metrics and artifacts. Rows are decoded by hand with checked
 //! conversions so a hand-edited database gives an error, not a panic.
 
+use std::collections::HashMap;
+
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::types::{
-    ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, RunFilter, RunId, RunRecord,
-    RunSelector, RunStatus, RunSummary,
+    ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter, RunId,
+    RunRecord, RunSelector, RunStatus, RunSummary,
 };
 
 /// Columns of `runs` in the order [`Registry::decode_record`] reads them.
 const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, source_spec, \
-     spec_path, data_path, data_sha256, seed, device, program_version, started_at, ended_at, \
-     best_epoch, epochs_run, selection_metric, selection_higher_is_better, selection_value, \
-     pid, host, heartbeat_at";
+     spec_path, data_path, data_sha256, seed, device, program_version, git_commit, \
+     deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
+     selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
+     weights_digest, note, pid, host, heartbeat_at";
+
+/// How many ids one `IN (…)` list binds.
+const IN_CHUNK: usize = 500;
 
 /// Newest first; the id (UUID v7) breaks ties within one millisecond.
 const NEWEST_FIRST: &str = " ORDER BY started_at DESC, id DESC";
 
 impl Registry {
-    /// Runs matching the filter, newest first, each with its final metrics.
+    /// Runs matching the filter, newest first, each with its final metrics
+    /// and tags (read with one query per 500 runs, not one per run).
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, RegistryError> {
         let context = "listing runs";
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
-             selection_metric, selection_value FROM runs WHERE 1 = 1",
+             selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset \
+             FROM runs WHERE 1 = 1",
         );
         if let Some(experiment) = &filter.experiment {
             sql.push(" AND experiment = ").push_bind(experiment.clone());
         }
         if let Some(status) = filter.status {
             sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        for tag in &filter.tags {
+            sql.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ")
+                .push_bind(tag.clone())
+                .push(")");
         }
         if let Some(condition) = &filter.condition {
             sql.push(" AND ");
@@ -55,10 +68,17 @@ impl Registry {
             .fetch_all(&mut *conn)
             .await
             .map_err(|e| self.query_error(context, e))?;
+        let ids: Vec<String> = rows
+            .iter()
+            .map(|row| self.get::<String>(row, "id"))
+            .collect::<Result<_, _>>()?;
+        let mut metrics = self.final_metrics_of(&mut conn, &ids).await?;
+        let mut tags = self.tags_of(&mut conn, &ids).await?;
         let mut runs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id = RunId::from_db(self.get(row, "id")?);
-            let final_metrics = self.final_metrics(&mut conn, &id).await?;
+        for (row, id) in rows.iter().zip(ids) {
+            let final_metrics = metrics.remove(&id).unwrap_or_default();
+            let run_tags = tags.remove(&id).unwrap_or_default();
+            let id = RunId::from_db(id);
             runs.push(RunSummary {
                 status: self.status(row, &id)?,
                 experiment: self.get(row, "experiment")?,
@@ -68,6 +88,8 @@ impl Registry {
                 best_epoch: self.get_opt_u32(row, "best_epoch")?,
                 selection_metric: self.get(row, "selection_metric")?,
                 selection_value: self.get(row, "selection_value")?,
+                overfitting: self.overfitting(row)?,
+                tags: run_tags,
                 final_metrics,
                 id,
             });
@@ -76,6 +98,80 @@ impl Registry {
             .await
             .map_err(|e| self.query_error(context, e))?;
         Ok(runs)
+    }
+
+    /// Final metrics of the given runs, by run id, each ordered by split and
+    /// metric.
+    async fn final_metrics_of(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<MetricValue>>, RegistryError> {
+        let mut by_run: HashMap<String, Vec<MetricValue>> = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
+                "SELECT run_id, split, metric, value FROM final_metrics WHERE run_id IN (",
+            );
+            let mut list = sql.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            sql.push(") ORDER BY run_id, split, metric");
+            let rows = sql
+                .build()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| self.query_error("reading final metrics", e))?;
+            for r in &rows {
+                by_run
+                    .entry(self.get(r, "run_id")?)
+                    .or_default()
+                    .push(MetricValue {
+                        split: self.get(r, "split")?,
+                        metric: self.get(r, "metric")?,
+                        value: self.get_value(r)?,
+                    });
+            }
+        }
+        Ok(by_run)
+    }
+
+    /// Tags of the given runs, by run id, each sorted.
+    async fn tags_of(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<String>>, RegistryError> {
+        let mut by_run: HashMap<String, Vec<String>> = HashMap::new();
+        for chunk in ids.chunks(IN_CHUNK) {
+            let mut sql =
+                QueryBuilder::<Sqlite>::new("SELECT run_id, tag FROM run_tags WHERE run_id IN (");
+            let mut list = sql.separated(", ");
+            for id in chunk {
+                list.push_bind(id.clone());
+            }
+            sql.push(") ORDER BY run_id, tag");
+            let rows = sql
+                .build()
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| self.query_error("reading tags", e))?;
+            for r in &rows {
+                by_run
+                    .entry(self.get(r, "run_id")?)
+                    .or_default()
+                    .push(self.get(r, "tag")?);
+            }
+        }
+        Ok(by_run)
+    }
+
+    fn overfitting(&self, row: &SqliteRow) -> Result<Overfitting, RegistryError> {
+        Ok(Overfitting {
+            gap_at_best: self.get(row, "gap_at_best")?,
+            test_train_gap: self.get(row, "test_train_gap")?,
+            onset: self.get_opt_u32(row, "overfit_onset")?,
+        })
     }
 
     /// Resolves a selector to one run id.
@@ -145,6 +241,35 @@ impl Registry {
                     .map(RunId::from_db)
                     .ok_or_else(|| unknown(format!("no completed run in {within}")))
             }
+            RunSelector::BestBy {
+                split,
+                metric,
+                higher_is_better,
+            } => {
+                let mut sql = QueryBuilder::<Sqlite>::new(
+                    "SELECT runs.id FROM runs JOIN final_metrics f ON f.run_id = runs.id \
+                     AND f.split = ",
+                );
+                sql.push_bind(split.clone())
+                    .push(" AND f.metric = ")
+                    .push_bind(metric.clone())
+                    .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL");
+                push_experiment(&mut sql, experiment);
+                sql.push(if *higher_is_better {
+                    " ORDER BY f.value DESC"
+                } else {
+                    " ORDER BY f.value ASC"
+                });
+                sql.push(", runs.started_at DESC, runs.id DESC LIMIT 1");
+                self.fetch_ids(&mut sql, "resolving 'best:'")
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(RunId::from_db)
+                    .ok_or_else(|| {
+                        unknown(format!("no completed run in {within} recorded that metric"))
+                    })
+            }
             RunSelector::Id(raw) => {
                 let wanted = raw.trim().to_ascii_lowercase();
                 if wanted.is_empty() {
@@ -155,6 +280,9 @@ impl Registry {
                 if let Some(id) = self.fetch_ids(&mut sql, "resolving a run id").await?.pop() {
                     return Ok(RunId::from_db(id));
                 }
+                if let Some(id) = self.alias_target(raw.trim()).await? {
+                    return Ok(id);
+                }
                 let length = i64::try_from(wanted.chars().count()).unwrap_or(i64::MAX);
                 let mut sql =
                     QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE substr(id, 1, ");
@@ -163,7 +291,9 @@ impl Registry {
                 sql.push(" ORDER BY id");
                 let mut matches = self.fetch_ids(&mut sql, "resolving a run id").await?;
                 match matches.len() {
-                    0 => Err(unknown(format!("no run id starts with it in {within}"))),
+                    0 => Err(unknown(format!(
+                        "no alias has that name and no run id starts with it in {within}"
+                    ))),
                     1 => Ok(RunId::from_db(matches.remove(0))),
                     _ => Err(RegistryError::AmbiguousRun {
                         prefix: wanted,
@@ -223,6 +353,15 @@ impl Registry {
         }
 
         let final_metrics = self.final_metrics(&mut conn, id).await?;
+        let ids = [id.as_str().to_owned()];
+        let tags = self.tags_of(&mut conn, &ids).await?.remove(id.as_str());
+        let aliases: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM aliases WHERE run_id = ? AND unset_at IS NULL ORDER BY name",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| self.query_error(&context, e))?;
 
         let artifact_rows = sqlx::query(
             "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY kind",
@@ -251,7 +390,10 @@ impl Registry {
             .await
             .map_err(|e| self.query_error(&context, e))?;
 
-        self.decode_record(&row, epochs, final_metrics, artifacts)
+        let mut record = self.decode_record(&row, epochs, final_metrics, artifacts)?;
+        record.tags = tags.unwrap_or_default();
+        record.aliases = aliases;
+        Ok(record)
     }
 
     fn decode_record(
@@ -265,6 +407,7 @@ impl Registry {
         let seed: i64 = self.get(row, "seed")?;
         let higher: i64 = self.get(row, "selection_higher_is_better")?;
         let pid: Option<i64> = self.get(row, "pid")?;
+        let deterministic: Option<i64> = self.get(row, "deterministic")?;
         Ok(RunRecord {
             experiment: self.get(row, "experiment")?,
             status: self.status(row, &id)?,
@@ -279,6 +422,9 @@ impl Registry {
                 .map_err(|_| self.corrupt(format!("run {id} has seed {seed}")))?,
             device: self.get(row, "device")?,
             program_version: self.get(row, "program_version")?,
+            git_commit: self.get(row, "git_commit")?,
+            deterministic: deterministic.map(|d| d != 0),
+            queued_at: self.get(row, "queued_at")?,
             started_at: self.get(row, "started_at")?,
             ended_at: self.get(row, "ended_at")?,
             best_epoch: self.get_opt_u32(row, "best_epoch")?,
@@ -286,6 +432,11 @@ impl Registry {
             selection_metric: self.get(row, "selection_metric")?,
             selection_higher_is_better: higher != 0,
             selection_value: self.get(row, "selection_value")?,
+            overfitting: self.overfitting(row)?,
+            weights_digest: self.get(row, "weights_digest")?,
+            note: self.get(row, "note")?,
+            tags: Vec::new(),
+            aliases: Vec::new(),
             pid: pid
                 .map(|p| {
                     u32::try_from(p).map_err(|_| self.corrupt(format!("run {id} has pid {p}")))

@@ -9,7 +9,9 @@ use sqlx::SqliteConnection;
 
 use crate::error::RegistryError;
 use crate::open::{Registry, hostname, process_started};
-use crate::types::{Completion, EndStatus, MetricValue, NewRun, RunId, RunStatus};
+use crate::types::{
+    ArtifactRecord, Completion, EndStatus, MetricValue, NewRun, Overfitting, RunId, RunStatus,
+};
 use crate::util::now;
 
 impl Registry {
@@ -19,21 +21,94 @@ impl Registry {
     /// Seeds above `i64::MAX` are rejected (`InvalidInput`): the column is a
     /// signed 64-bit INTEGER and a silent wrap would misreport the seed.
     pub async fn create_run(&self, new: &NewRun) -> Result<RunId, RegistryError> {
+        self.insert_run(new, RunStatus::Running).await
+    }
+
+    /// Records a new run with status `queued`: it will be started by
+    /// [`Registry::start_run`] from this process. A queued run whose process
+    /// dies is marked `crashed` like a running one.
+    pub async fn queue_run(&self, new: &NewRun) -> Result<RunId, RegistryError> {
+        self.insert_run(new, RunStatus::Queued).await
+    }
+
+    /// Moves a `queued` run to `running`, with `started_at` and the heartbeat
+    /// now.
+    pub async fn start_run(&self, run: &RunId) -> Result<(), RegistryError> {
+        let context = || format!("starting run {run}");
+        let started = now();
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched = sqlx::query(
+            "UPDATE runs SET status = 'running', started_at = ?, heartbeat_at = ? \
+             WHERE id = ? AND status = 'queued'",
+        )
+        .bind(&started)
+        .bind(&started)
+        .bind(run.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| self.query_error(context(), e))?
+        .rows_affected();
+        if touched == 0 {
+            return Err(self.not_running(&mut conn, run).await);
+        }
+        Ok(())
+    }
+
+    /// Refreshes the heartbeat of a queued or running run: the sign of life
+    /// other hosts read (see [`crate::HEARTBEAT_STALE_AFTER`]).
+    pub async fn heartbeat(&self, run: &RunId) -> Result<(), RegistryError> {
+        let context = || format!("refreshing the heartbeat of run {run}");
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched = sqlx::query(
+            "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(now())
+        .bind(run.as_str())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| self.query_error(context(), e))?
+        .rows_affected();
+        if touched == 0 {
+            return Err(self.not_running(&mut conn, run).await);
+        }
+        Ok(())
+    }
+
+    async fn insert_run(&self, new: &NewRun, status: RunStatus) -> Result<RunId, RegistryError> {
         let seed = i64::try_from(new.seed).map_err(|_| RegistryError::InvalidInput {
             what: "run seed".to_owned(),
             reason: format!("{} is larger than {}", new.seed, i64::MAX),
         })?;
+        for tag in &new.tags {
+            crate::labels::check_tag(tag)?;
+        }
         let id = RunId::new_v7();
         let started = now();
+        let queued_at = (status == RunStatus::Queued).then_some(started.as_str());
+        let context = || format!("creating a run of {}", new.experiment);
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         sqlx::query(
             "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
-             spec_path, data_path, data_sha256, seed, device, program_version, started_at, \
-             epochs_run, selection_metric, selection_higher_is_better, pid, pid_started, host, \
-             heartbeat_at) \
-             VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+             spec_path, data_path, data_sha256, seed, device, program_version, git_commit, \
+             deterministic, note, queued_at, started_at, epochs_run, selection_metric, \
+             selection_higher_is_better, pid, pid_started, host, heartbeat_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(&new.experiment)
+        .bind(status.as_str())
         .bind(&new.spec_toml)
         .bind(&new.spec_hash)
         .bind(&new.source_spec)
@@ -43,6 +118,10 @@ impl Registry {
         .bind(seed)
         .bind(&new.device)
         .bind(&new.program_version)
+        .bind(&new.git_commit)
+        .bind(i64::from(new.deterministic))
+        .bind(new.note.as_deref())
+        .bind(queued_at)
         .bind(&started)
         .bind(&new.selection_metric)
         .bind(i64::from(new.selection_higher_is_better))
@@ -50,10 +129,86 @@ impl Registry {
         .bind(process_started(std::process::id()).and_then(|t| i64::try_from(t).ok()))
         .bind(hostname())
         .bind(&started)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .map_err(|e| self.query_error(format!("creating a run of {}", new.experiment), e))?;
+        .map_err(|e| self.query_error(context(), e))?;
+        for tag in &new.tags {
+            sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
+                .bind(id.as_str())
+                .bind(tag)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(context(), e))?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         Ok(id)
+    }
+
+    /// Records the checkpoint of a run that is about to end without
+    /// completing (Ctrl-C): its best epoch, the digest of its weights and
+    /// their artifacts, written by [`Registry::write_artifact`]. Only while
+    /// the run is queued or running; the run is then ended with
+    /// [`Registry::end_run`].
+    pub async fn keep_checkpoint(
+        &self,
+        run: &RunId,
+        best_epoch: u32,
+        weights_digest: &str,
+        artifacts: &[ArtifactRecord],
+    ) -> Result<(), RegistryError> {
+        let context = || format!("keeping the checkpoint of run {run}");
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched = sqlx::query(
+            "UPDATE runs SET best_epoch = ?, weights_digest = ? \
+             WHERE id = ? AND status IN ('queued', 'running')",
+        )
+        .bind(i64::from(best_epoch))
+        .bind(weights_digest)
+        .bind(run.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.query_error(context(), e))?
+        .rows_affected();
+        if touched == 0 {
+            return Err(self.not_running(&mut tx, run).await);
+        }
+        insert_artifacts(&mut tx, run, artifacts)
+            .await
+            .map_err(|e| match e {
+                ArtifactInsert::Sql(e) => self.query_error(context(), e),
+                ArtifactInsert::Invalid(e) => e,
+            })?;
+        tx.commit()
+            .await
+            .map_err(|e| self.query_error(context(), e))
+    }
+
+    /// Stores a run's overfitting summary, whatever its status (a killed run
+    /// keeps the summary of its finished epochs).
+    pub async fn record_overfitting(
+        &self,
+        run: &RunId,
+        overfitting: &Overfitting,
+    ) -> Result<(), RegistryError> {
+        let context = || format!("recording the overfitting summary of run {run}");
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched = set_overfitting(&mut conn, run, overfitting)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        if touched == 0 {
+            return Err(self.not_running(&mut conn, run).await);
+        }
+        Ok(())
     }
 
     /// Records the metrics of one epoch (replacing values already recorded
@@ -144,7 +299,7 @@ impl Registry {
             .map_err(|e| self.query_error(context(), e))?;
         let touched = sqlx::query(
             "UPDATE runs SET status = 'completed', error = NULL, ended_at = ?, heartbeat_at = ?, \
-             best_epoch = ?, epochs_run = ?, selection_value = ? \
+             best_epoch = ?, epochs_run = ?, selection_value = ?, weights_digest = ? \
              WHERE id = ? AND status = 'running'",
         )
         .bind(&ended)
@@ -152,6 +307,7 @@ impl Registry {
         .bind(i64::from(done.best_epoch))
         .bind(i64::from(done.epochs_run))
         .bind(done.selection_value)
+        .bind(done.weights_digest.as_deref())
         .bind(run.as_str())
         .execute(&mut *tx)
         .await
@@ -160,6 +316,9 @@ impl Registry {
         if touched == 0 {
             return Err(self.not_running(&mut tx, run).await);
         }
+        set_overfitting(&mut tx, run, &done.overfitting)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         for m in &done.final_metrics {
             sqlx::query(
                 "INSERT INTO final_metrics (run_id, split, metric, value) VALUES (?, ?, ?, ?) \
@@ -173,30 +332,20 @@ impl Registry {
             .await
             .map_err(|e| self.query_error(context(), e))?;
         }
-        for a in &done.artifacts {
-            let bytes = i64::try_from(a.bytes).map_err(|_| RegistryError::InvalidInput {
-                what: format!("artifact {}", a.path),
-                reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
-            })?;
-            sqlx::query(
-                "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(run.as_str())
-            .bind(a.kind.as_str())
-            .bind(&a.path)
-            .bind(&a.sha256)
-            .bind(bytes)
-            .execute(&mut *tx)
+        insert_artifacts(&mut tx, run, &done.artifacts)
             .await
-            .map_err(|e| self.query_error(context(), e))?;
-        }
+            .map_err(|e| match e {
+                ArtifactInsert::Sql(e) => self.query_error(context(), e),
+                ArtifactInsert::Invalid(e) => e,
+            })?;
         tx.commit()
             .await
             .map_err(|e| self.query_error(context(), e))
     }
 
     /// Ends a run as `failed` or `killed`, with an optional error message and
-    /// `ended_at` now. Recorded epochs are kept. Only from `running`.
+    /// `ended_at` now. Recorded epochs are kept. Only from `queued` or
+    /// `running`.
     pub async fn end_run(
         &self,
         run: &RunId,
@@ -213,7 +362,7 @@ impl Registry {
             .map_err(|e| self.query_error(context(), e))?;
         let touched = sqlx::query(
             "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ? \
-             WHERE id = ? AND status = 'running'",
+             WHERE id = ? AND status IN ('queued', 'running')",
         )
         .bind(status.as_str())
         .bind(error)
@@ -256,4 +405,57 @@ impl Registry {
             },
         }
     }
+}
+
+/// Writes the overfitting columns of `run`; returns the rows touched.
+async fn set_overfitting(
+    conn: &mut SqliteConnection,
+    run: &RunId,
+    overfitting: &Overfitting,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE runs SET gap_at_best = ?, test_train_gap = ?, overfit_onset = ? WHERE id = ?",
+    )
+    .bind(overfitting.gap_at_best)
+    .bind(overfitting.test_train_gap)
+    .bind(overfitting.onset.map(i64::from))
+    .bind(run.as_str())
+    .execute(conn)
+    .await?
+    .rows_affected())
+}
+
+enum ArtifactInsert {
+    Sql(sqlx::Error),
+    Invalid(RegistryError),
+}
+
+/// Inserts artifact rows (replacing a kind already recorded for the run).
+async fn insert_artifacts(
+    conn: &mut SqliteConnection,
+    run: &RunId,
+    artifacts: &[ArtifactRecord],
+) -> Result<(), ArtifactInsert> {
+    for a in artifacts {
+        let bytes = i64::try_from(a.bytes).map_err(|_| {
+            ArtifactInsert::Invalid(RegistryError::InvalidInput {
+                what: format!("artifact {}", a.path),
+                reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
+            })
+        })?;
+        sqlx::query(
+            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (run_id, kind) DO UPDATE SET path = excluded.path, \
+             sha256 = excluded.sha256, bytes = excluded.bytes",
+        )
+        .bind(run.as_str())
+        .bind(a.kind.as_str())
+        .bind(&a.path)
+        .bind(&a.sha256)
+        .bind(bytes)
+        .execute(&mut *conn)
+        .await
+        .map_err(ArtifactInsert::Sql)?;
+    }
+    Ok(())
 }

@@ -60,6 +60,16 @@ pub struct NewRun {
     pub device: String,
     /// Version of the program that ran the training.
     pub program_version: String,
+    /// Git commit the program was built from (`-dirty` appended when the
+    /// checkout had changes), or "unknown".
+    pub git_commit: String,
+    /// Whether the same spec, data and seed give bit-identical weights on
+    /// this device (CPU: yes; GPU kernels may reorder sums).
+    pub deterministic: bool,
+    /// Labels for finding the run later.
+    pub tags: Vec<String>,
+    /// Free text attached to the run.
+    pub note: Option<String>,
     /// Metric used to pick the best epoch / best run, e.g. "val_loss".
     pub selection_metric: String,
     /// Whether larger values of `selection_metric` are better.
@@ -151,6 +161,24 @@ pub struct Completion {
     pub final_metrics: Vec<MetricValue>,
     /// Artifacts returned by [`crate::Registry::write_artifact`].
     pub artifacts: Vec<ArtifactRecord>,
+    /// Overfitting against generalization, from the learning curves.
+    pub overfitting: Overfitting,
+    /// Digest of the weights' tensors, metadata excluded (see
+    /// `pipeline_model::weights_digest`).
+    pub weights_digest: Option<String>,
+}
+
+/// A run's overfitting summary, stored in columns that `runs --where` and
+/// `--sort` use (`gap`, `test_gap`, `onset`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Overfitting {
+    /// Validation minus train loss at the best epoch.
+    pub gap_at_best: Option<f64>,
+    /// Test minus train loss of the kept model.
+    pub test_train_gap: Option<f64>,
+    /// First epoch after which validation loss rose while train loss fell,
+    /// for `patience` epochs; `None` when that never happened.
+    pub onset: Option<u32>,
 }
 
 /// How an unsuccessful run ended.
@@ -175,6 +203,8 @@ impl EndStatus {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Registered, waiting for its turn (`pipeline run A.toml B.toml`).
+    Queued,
     /// Training in progress (or the process died and nobody noticed yet).
     Running,
     /// Finished; artifacts and final metrics are recorded.
@@ -191,6 +221,7 @@ impl RunStatus {
     /// The lowercase word stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
             Self::Running => "running",
             Self::Completed => "completed",
             Self::Failed => "failed",
@@ -201,6 +232,7 @@ impl RunStatus {
 
     pub(crate) fn from_db(s: &str) -> Option<Self> {
         match s {
+            "queued" => Some(Self::Queued),
             "running" => Some(Self::Running),
             "completed" => Some(Self::Completed),
             "failed" => Some(Self::Failed),
@@ -224,6 +256,8 @@ pub struct RunFilter {
     pub experiment: Option<String>,
     /// Only runs in this state.
     pub status: Option<RunStatus>,
+    /// Only runs carrying every one of these tags.
+    pub tags: Vec<String>,
     /// Only runs for which this `--where` expression holds.
     pub condition: Option<crate::filter::Condition>,
     /// Order (newest first when `None`).
@@ -245,6 +279,10 @@ pub struct RunSummary {
     pub best_epoch: Option<u32>,
     pub selection_metric: String,
     pub selection_value: Option<f64>,
+    #[serde(flatten)]
+    pub overfitting: Overfitting,
+    /// Sorted.
+    pub tags: Vec<String>,
     /// Ordered by split, then metric.
     pub final_metrics: Vec<MetricValue>,
 }
@@ -266,6 +304,10 @@ pub struct RunRecord {
     pub seed: u64,
     pub device: String,
     pub program_version: String,
+    pub git_commit: Option<String>,
+    /// `None` for runs recorded before the receipt was kept.
+    pub deterministic: Option<bool>,
+    pub queued_at: Option<String>,
     pub started_at: String,
     pub ended_at: Option<String>,
     pub best_epoch: Option<u32>,
@@ -273,6 +315,14 @@ pub struct RunRecord {
     pub selection_metric: String,
     pub selection_higher_is_better: bool,
     pub selection_value: Option<f64>,
+    #[serde(flatten)]
+    pub overfitting: Overfitting,
+    pub weights_digest: Option<String>,
+    pub note: Option<String>,
+    /// Sorted.
+    pub tags: Vec<String>,
+    /// Aliases that currently point at this run, sorted.
+    pub aliases: Vec<String>,
     pub pid: Option<u32>,
     pub host: Option<String>,
     pub heartbeat_at: Option<String>,
@@ -291,6 +341,16 @@ impl RunRecord {
     }
 }
 
+/// One assignment of an alias: `run_id` held `name` from `set_at` until
+/// `unset_at` (`None`: it still does).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AliasRecord {
+    pub name: String,
+    pub run_id: RunId,
+    pub set_at: String,
+    pub unset_at: Option<String>,
+}
+
 /// How the user names a run on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunSelector {
@@ -298,18 +358,32 @@ pub enum RunSelector {
     Latest,
     /// The completed run with the best selection value.
     Best,
-    /// A full run id or a unique prefix of one.
+    /// The completed run with the best final value of one metric
+    /// (`best:val_r2`), in that metric's direction.
+    BestBy {
+        /// "train", "validation" or "test".
+        split: String,
+        /// "loss", "r2", ...
+        metric: String,
+        higher_is_better: bool,
+    },
+    /// A full run id, an alias, or a unique prefix of an id (in that order).
     Id(String),
 }
 
 /// Error returned when parsing an empty [`RunSelector`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("empty run selector: expected \"latest\", \"best\" or a run id (or a prefix of one)")]
+#[error(
+    "empty run selector: expected \"latest\", \"best\", an alias or a run id (or a prefix of one)"
+)]
 pub struct EmptySelector;
 
 impl FromStr for RunSelector {
     type Err = EmptySelector;
 
+    /// `latest`, `best`, or an id / alias / prefix. `best:<metric>` needs the
+    /// metric's direction, which the caller knows: build
+    /// [`RunSelector::BestBy`] directly.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
         match s {
@@ -326,6 +400,10 @@ impl fmt::Display for RunSelector {
         match self {
             Self::Latest => f.write_str("latest"),
             Self::Best => f.write_str("best"),
+            Self::BestBy { split, metric, .. } => {
+                let prefix = if split == "validation" { "val" } else { split };
+                write!(f, "best:{prefix}_{metric}")
+            }
             Self::Id(id) => f.write_str(id),
         }
     }

@@ -31,6 +31,9 @@ pub const MONITOR: MetricRef = MetricRef::new(SplitName::Validation, MetricName:
 pub const RESTORE_BEST: bool = true;
 /// `train.early_stopping.*` (early stopping is off unless the table is present).
 pub const MIN_DELTA: f64 = 0.0;
+/// Epochs of rising validation loss that mark the onset of overfitting in
+/// the registry when `train.early_stopping` is absent (else its `patience`).
+pub const ONSET_PATIENCE: u32 = 10;
 /// `selection.metric`: what `best` means among the runs of an experiment.
 pub const SELECTION_METRIC: MetricRef = MetricRef::new(SplitName::Validation, MetricName::Loss);
 /// `model.layers[].bias`.

@@ -71,6 +71,32 @@ pub fn assess(curve: &[LossPoint]) -> Verdict {
     }
 }
 
+/// The onset of overfitting: the first epoch after which validation loss
+/// stayed above its value at that epoch for each of the next `patience`
+/// epochs, ending the window more than [`TOLERANCE`] higher, while training
+/// loss ended the window lower (mini-batch noise may lift it in between).
+/// `None`: it never began (or the curve is shorter than the window).
+pub fn onset(curve: &[LossPoint], patience: u32) -> Option<u32> {
+    let window = usize::try_from(patience.max(1)).ok()?;
+    curve.windows(window + 1).find_map(|w| {
+        let (start, after) = w.split_first()?;
+        let end = after.last()?;
+        let rises =
+            after.iter().all(|p| p.validation > start.validation) && end.train < start.train;
+        let clear = end.validation - start.validation
+            > TOLERANCE * start.validation.abs().max(f64::MIN_POSITIVE);
+        (rises && clear).then_some(start.epoch)
+    })
+}
+
+/// Validation minus training loss at `epoch`, if the curve has it.
+pub fn gap_at(curve: &[LossPoint], epoch: u32) -> Option<f64> {
+    curve
+        .iter()
+        .find(|p| p.epoch == epoch)
+        .map(|p| p.validation - p.train)
+}
+
 impl Verdict {
     /// One plain sentence.
     pub fn sentence(&self) -> String {
@@ -128,6 +154,37 @@ mod tests {
             assert!((validation_rise - 2.0 / 6.0).abs() < 1e-12);
             assert!((train_fall - 0.6).abs() < 1e-12);
         }
+    }
+
+    #[test]
+    fn onset_is_the_first_epoch_validation_never_returns_to() {
+        // Epoch 3 is the validation minimum; from there it rises for 3 epochs
+        // while training keeps falling.
+        let c = curve(&[
+            (10.0, 10.0),
+            (8.0, 8.0),
+            (6.0, 7.0),
+            (5.0, 7.5),
+            (4.0, 8.0),
+            (3.0, 9.0),
+        ]);
+        assert_eq!(onset(&c, 3), Some(3));
+        // A window longer than what follows: not yet.
+        assert_eq!(onset(&c, 4), None);
+        // A dip inside the window resets it.
+        let c = curve(&[(10.0, 10.0), (8.0, 8.0), (7.0, 9.0), (6.0, 7.9), (5.0, 8.5)]);
+        assert_eq!(onset(&c, 2), None);
+        // A rise within the tolerance is noise.
+        let c = curve(&[(10.0, 10.0), (9.0, 10.001), (8.0, 10.002)]);
+        assert_eq!(onset(&c, 2), None);
+        // Training loss may wobble inside the window if it ends lower.
+        let c = curve(&[(10.0, 5.0), (11.0, 6.0), (9.0, 7.0)]);
+        assert_eq!(onset(&c, 2), Some(1));
+        // Both rising is divergence, not overfitting.
+        let c = curve(&[(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]);
+        assert_eq!(onset(&c, 2), None);
+        assert_eq!(gap_at(&c, 2), Some(0.0));
+        assert_eq!(gap_at(&c, 9), None);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub struct Outcome {
     /// 1-based; `None` when no epoch finished.
     pub best_epoch: Option<u32>,
     /// Metrics on every split with the final weights (the best epoch's when
-    /// `train.restore_best`); `None` when interrupted.
+    /// `train.restore_best`, also when interrupted); `None` when interrupted.
     pub final_metrics: Option<SplitMetrics>,
     pub model: TrainedModel,
 }
@@ -201,14 +201,16 @@ pub fn train(
     }
 
     let best_epoch = best.as_ref().map(|(epoch, _, _)| *epoch);
+    // Interrupted runs keep their best checkpoint too, but skip evaluation:
+    // the user asked to stop.
+    if spec.train.restore_best
+        && let Some((_, _, weights)) = &best
+    {
+        network.restore(weights)?;
+    }
     let final_metrics = if reason == StopReason::Interrupted {
         None
     } else {
-        if spec.train.restore_best
-            && let Some((_, _, weights)) = &best
-        {
-            network.restore(weights)?;
-        }
         let test = Split::new(&data.test, device)?;
         Some(SplitMetrics {
             train: evaluate(spec, &network, &train)?,

@@ -25,14 +25,26 @@ const CHUNK_ROWS: usize = 65_536;
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
     let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
-    if record.status != RunStatus::Completed {
+    let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
+    if record.status != RunStatus::Completed && !checkpoint {
         return Err(UserError::error(
             format!(
-                "run {} is {}; only completed runs have weights to predict with",
+                "run {} is {}; only completed runs (and killed runs that kept their best \
+                 checkpoint) have weights to predict with",
                 record.id, record.status
             ),
             Some("`pipeline runs --status completed` lists the usable runs"),
         ));
+    }
+    if checkpoint && !context.global.quiet {
+        eprintln!(
+            "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+            record.id,
+            record.epochs_run,
+            record
+                .best_epoch
+                .map_or_else(|| "?".to_owned(), |e| e.to_string())
+        );
     }
     let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
     let preprocessing = registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;

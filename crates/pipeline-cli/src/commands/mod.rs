@@ -1,11 +1,14 @@
 //! One file per subcommand; this module dispatches and holds what they share.
 
+mod alias;
 mod compare;
 mod infer;
+mod rerun;
 mod run;
 mod runs;
 mod shared;
 mod show;
+mod tag;
 
 use std::process::ExitCode;
 
@@ -19,5 +22,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::show(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Infer(args) => infer::infer(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Rerun(args) => rerun::rerun(&context, args),
+        Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,20 +1,27 @@
-//! `pipeline run SPEC`: validate everything that can be checked before
-//! training (spec, registry, data, device, model shape), then train with two
-//! observers (progress display and registry recorder), then write the
-//! artifacts atomically and commit the run as completed.
+//! `pipeline run SPEC…`: validate everything that can be checked before
+//! training (specs, data, device, model shapes), then train each spec with
+//! two observers (progress display and registry recorder), then write the
+//! artifacts atomically and commit the run as completed. Several specs are
+//! all checked first, queued in the registry, then trained in order.
+//! `pipeline rerun` reuses the same path with a run's stored spec.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Instant;
 
 use anyhow::Context as _;
-use pipeline_data::prepare;
+use candle_core::Device;
+use pipeline_data::{PreparedData, prepare};
+use pipeline_model::Network;
 use pipeline_registry::{
-    ArtifactKind, Completion, EndStatus, MetricValue, NewRun, Registry, RunId,
+    ArtifactKind, Completion, EndStatus, HEARTBEAT_INTERVAL, MetricValue, NewRun, Overfitting,
+    Registry, RunId,
 };
-use pipeline_spec::{LoadedSpec, Spec, SplitName};
+use pipeline_spec::{LoadedSpec, Spec, SplitName, defaults};
+use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
     EpochRecord, Observer, Outcome, SplitMetrics, StopReason, initial_network, select_device, train,
@@ -28,25 +35,173 @@ use crate::output::format::{self, number};
 use crate::output::progress::Progress;
 
 pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let loaded = Spec::load(&args.spec, &args.set)?;
+    let mut loaded = Vec::with_capacity(args.specs.len());
+    for path in &args.specs {
+        loaded.push(Spec::load(path, &args.set)?);
+    }
     if args.dry_run {
-        print(&loaded.spec.to_toml())?;
+        for (i, spec) in loaded.iter().enumerate() {
+            if loaded.len() > 1 {
+                print(&format!(
+                    "{}# {}\n",
+                    if i > 0 { "\n" } else { "" },
+                    spec.path.display()
+                ))?;
+            }
+            print(&spec.spec.to_toml())?;
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let spec = &loaded.spec;
-    let data_path = loaded.data_path();
-    let data = prepare(&spec.data, &data_path, spec.seed)
-        .with_context(|| format!("cannot prepare the data of {}", args.spec.display()))?;
-    let device = select_device(spec.train.device).context("cannot select the training device")?;
-    let network = initial_network(spec, &data, &device)
-        .with_context(|| format!("the model of {} does not fit its data", args.spec.display()))?;
+    let labels = Labels {
+        tags: args.tags.clone(),
+        note: args.note.clone(),
+    };
+    let plans = loaded
+        .into_iter()
+        .map(|loaded| {
+            let data_path = loaded.data_path();
+            Planned::new(loaded, data_path)
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    train_all(context, plans, &labels, args.json)
+}
+
+/// Tags and note given on the command line, for every run it starts.
+#[derive(Debug, Clone, Default)]
+pub struct Labels {
+    pub tags: Vec<String>,
+    pub note: Option<String>,
+}
+
+/// A spec whose data is read and split, whose device is chosen and whose
+/// network is built: everything that can fail on a user's mistake has run.
+pub struct Planned {
+    loaded: LoadedSpec,
+    data_path: PathBuf,
+    pub data: PreparedData,
+    device: Device,
+    network: Network,
+}
+
+impl Planned {
+    pub fn new(loaded: LoadedSpec, data_path: PathBuf) -> anyhow::Result<Planned> {
+        let spec = &loaded.spec;
+        let data = prepare(&spec.data, &data_path, spec.seed)
+            .with_context(|| format!("cannot prepare the data of {}", loaded.path.display()))?;
+        let device =
+            select_device(spec.train.device).context("cannot select the training device")?;
+        let network = initial_network(spec, &data, &device).with_context(|| {
+            format!(
+                "the model of {} does not fit its data",
+                loaded.path.display()
+            )
+        })?;
+        Ok(Planned {
+            loaded,
+            data_path,
+            data,
+            device,
+            network,
+        })
+    }
+}
+
+/// Queues every plan (when there are several), then trains them in order.
+/// A failed run does not stop the ones after it; an interrupt does, and
+/// marks them killed. The exit code is the worst outcome.
+pub fn train_all(
+    context: &Context,
+    plans: Vec<Planned>,
+    labels: &Labels,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     // Opened only now: a spec or data mistake leaves no registry behind.
     let registry = context.registry()?;
     let interrupt = install_signal_handlers()?;
+    let queue = plans.len() > 1;
+    let mut ids = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let new = new_run(plan, labels);
+        let id = if queue {
+            context.block_on(registry.queue_run(&new))?
+        } else {
+            context.block_on(registry.create_run(&new))?
+        };
+        ids.push(id);
+    }
+    if queue && !context.global.quiet {
+        eprintln!("queued {} runs: {}", ids.len(), join_ids(&ids));
+    }
+    let heartbeat = Heartbeat::start(&registry, &ids);
+    let mut failures = Vec::new();
+    let mut pending = plans.into_iter().zip(ids.iter());
+    let mut code = ExitCode::SUCCESS;
+    for (plan, id) in pending.by_ref() {
+        if queue {
+            context.block_on(registry.start_run(id))?;
+        }
+        match train_one(context, &registry, plan, id, &interrupt, json) {
+            Ok(Ended::Completed) => {}
+            Ok(Ended::Killed) => {
+                code = ExitCode::from(exit::INTERRUPTED);
+                break;
+            }
+            Err(error) if !queue => return Err(error),
+            Err(error) => {
+                eprintln!("error: {error:#}");
+                failures.push(id.clone());
+            }
+        }
+        heartbeat.forget(id);
+    }
+    for (_, id) in pending {
+        let message = "interrupted before it started";
+        context.block_on(registry.end_run(id, EndStatus::Killed, Some(message)))?;
+        eprintln!("run {id} killed: {message}");
+    }
+    drop(heartbeat);
+    if code == ExitCode::SUCCESS && !failures.is_empty() {
+        eprintln!(
+            "{} of {} runs failed: {}",
+            failures.len(),
+            ids.len(),
+            join_ids(&failures)
+        );
+        code = ExitCode::from(exit::FAILURE);
+    }
+    Ok(code)
+}
 
-    let id =
-        context.block_on(registry.create_run(&new_run(&loaded, &data.data_sha256, &device)?))?;
-    tracing::debug!(run = %id, "run created");
+fn join_ids(ids: &[RunId]) -> String {
+    ids.iter()
+        .map(RunId::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+enum Ended {
+    Completed,
+    Killed,
+}
+
+/// Trains one registered run to its end and records how it ended.
+fn train_one(
+    context: &Context,
+    registry: &Registry,
+    plan: Planned,
+    id: &RunId,
+    interrupt: &Arc<AtomicBool>,
+    json: bool,
+) -> anyhow::Result<Ended> {
+    let Planned {
+        loaded,
+        data,
+        device,
+        network,
+        ..
+    } = plan;
+    let spec = &loaded.spec;
+    tracing::debug!(run = %id, "run started");
     if !context.global.quiet {
         eprintln!(
             "run {id}: training {} ({} parameters; {} train / {} validation / {} test rows)",
@@ -61,8 +216,8 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut progress = Progress::new(context.global.quiet, spec.train.monitor);
     let mut recorder = Recorder {
         context,
-        registry: &registry,
-        id: &id,
+        registry,
+        id,
     };
     let result = train(
         spec,
@@ -70,7 +225,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         network,
         &device,
         &mut (&mut progress, &mut recorder),
-        &interrupt,
+        interrupt,
     );
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
@@ -82,44 +237,61 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
                 Some(hint) => format!("{error}\nhint: {hint}"),
                 None => format!("{error}"),
             };
-            record_failure(context, &registry, &id, &message);
+            record_failure(context, registry, id, &message);
             return Err(anyhow::Error::new(error).context(format!("run {id} failed")));
         }
     };
-    let Some(final_metrics) = outcome.final_metrics else {
+    let Some(final_metrics) = outcome.final_metrics.as_ref() else {
         let message = format!(
             "interrupted after {} finished epoch(s)",
             outcome.history.len()
         );
-        context.block_on(registry.end_run(&id, EndStatus::Killed, Some(&message)))?;
-        eprintln!("run {id} killed: {message}; its finished epochs are kept");
-        return Ok(ExitCode::from(exit::INTERRUPTED));
+        let summary = overfitting(spec, &outcome, None);
+        if let Err(error) = context.block_on(registry.record_overfitting(id, &summary)) {
+            tracing::warn!("cannot record the overfitting summary of run {id}: {error}");
+        }
+        let kept = match outcome.best_epoch {
+            Some(best) => {
+                match keep_checkpoint(context, registry, id, spec, &outcome, best, &data) {
+                    Ok(()) => format!("; the best epoch's weights (epoch {best}) are kept"),
+                    Err(error) => {
+                        tracing::warn!("cannot keep the checkpoint of run {id}: {error:#}");
+                        String::new()
+                    }
+                }
+            }
+            None => String::new(),
+        };
+        context.block_on(registry.end_run(id, EndStatus::Killed, Some(&message)))?;
+        eprintln!("run {id} killed: {message}; its finished epochs are kept{kept}");
+        return Ok(Ended::Killed);
     };
     if let Err(error) = finish(
         context,
-        &registry,
-        &id,
+        registry,
+        id,
         spec,
         &outcome,
-        &final_metrics,
+        final_metrics,
         &data.preprocessing,
     ) {
-        record_failure(context, &registry, &id, &format!("{error:#}"));
+        record_failure(context, registry, id, &format!("{error:#}"));
         return Err(error.context(format!("run {id} failed while saving its results")));
     }
     let summary = Summary {
-        id: &id,
+        id,
         spec,
         outcome: &outcome,
-        metrics: &final_metrics,
+        metrics: final_metrics,
         seconds,
     };
-    print(&if args.json {
-        summary.json()
-    } else {
-        summary.text()
-    })?;
-    Ok(ExitCode::SUCCESS)
+    print(&if json { summary.json() } else { summary.text() })?;
+    // Interrupted after the last epoch finished: the run is complete, but
+    // the user asked to stop the queue.
+    if interrupt.load(Ordering::Relaxed) {
+        return Ok(Ended::Killed);
+    }
+    Ok(Ended::Completed)
 }
 
 /// Marks the run failed; if even that fails, says so on stderr and lets the
@@ -130,32 +302,125 @@ fn record_failure(context: &Context, registry: &Registry, id: &RunId, message: &
     }
 }
 
-fn new_run(
-    loaded: &LoadedSpec,
-    data_sha256: &str,
-    device: &candle_core::Device,
-) -> anyhow::Result<NewRun> {
-    let spec = &loaded.spec;
-    let data_path = loaded.data_path();
-    let data_path = std::fs::canonicalize(&data_path).unwrap_or(data_path);
-    let spec_path = std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone());
-    Ok(NewRun {
+/// The commit this binary was built from (see build.rs).
+pub const GIT_COMMIT: &str = env!("PIPELINE_GIT_COMMIT");
+
+fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
+    let spec = &plan.loaded.spec;
+    let data_path =
+        std::fs::canonicalize(&plan.data_path).unwrap_or_else(|_| plan.data_path.clone());
+    let spec_path =
+        std::fs::canonicalize(&plan.loaded.path).unwrap_or_else(|_| plan.loaded.path.clone());
+    NewRun {
         experiment: spec.name.to_string(),
         spec_toml: spec.to_toml(),
         spec_hash: spec.hash(),
-        source_spec: loaded.source.clone(),
+        source_spec: plan.loaded.source.clone(),
         spec_path: spec_path.display().to_string(),
         data_path: data_path.display().to_string(),
-        data_sha256: data_sha256.to_string(),
+        data_sha256: plan.data.data_sha256.clone(),
         seed: spec.seed,
-        device: match device {
-            candle_core::Device::Cpu => "cpu".into(),
+        device: match &plan.device {
+            Device::Cpu => "cpu".into(),
             other => format!("{:?}", other.location()).to_lowercase(),
         },
         program_version: env!("CARGO_PKG_VERSION").to_string(),
+        git_commit: GIT_COMMIT.to_string(),
+        // Seeded initialisation, shuffling and dropout with sequential CPU
+        // kernels repeat bit for bit; GPU reductions may not.
+        deterministic: matches!(plan.device, Device::Cpu),
+        tags: labels.tags.clone(),
+        note: labels.note.clone(),
         selection_metric: spec.selection.metric.to_string(),
         selection_higher_is_better: spec.selection.direction.higher_is_better(),
-    })
+    }
+}
+
+/// Refreshes the heartbeat of this process's queued and running runs every
+/// [`HEARTBEAT_INTERVAL`] from a thread of its own, so a long epoch never
+/// looks like a dead process to another host. Stops when dropped.
+struct Heartbeat {
+    active: Arc<Mutex<Vec<RunId>>>,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Heartbeat {
+    fn start(registry: &Registry, ids: &[RunId]) -> Heartbeat {
+        let active = Arc::new(Mutex::new(ids.to_vec()));
+        let (stop, stopped) = mpsc::channel::<()>();
+        let registry = registry.clone();
+        let shared = Arc::clone(&active);
+        let thread = std::thread::Builder::new()
+            .name("heartbeat".into())
+            .spawn(move || {
+                let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(HEARTBEAT_INTERVAL)
+                {
+                    let ids = shared.lock().map(|ids| ids.clone()).unwrap_or_default();
+                    for id in ids {
+                        if let Err(error) = runtime.block_on(registry.heartbeat(&id)) {
+                            tracing::debug!("heartbeat of run {id}: {error}");
+                        }
+                    }
+                }
+            })
+            .ok();
+        Heartbeat {
+            active,
+            stop: Some(stop),
+            thread,
+        }
+    }
+
+    /// Stops refreshing a run that has ended.
+    fn forget(&self, id: &RunId) {
+        if let Ok(mut ids) = self.active.lock() {
+            ids.retain(|other| other != id);
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The stored overfitting summary: gap at the best epoch, test minus train
+/// loss of the kept model, and the onset of overfitting.
+fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -> Overfitting {
+    let curve: Vec<LossPoint> = outcome
+        .history
+        .iter()
+        .map(|e| LossPoint {
+            epoch: e.epoch,
+            train: e.train.loss,
+            validation: e.validation.loss,
+        })
+        .collect();
+    let patience = spec
+        .train
+        .early_stopping
+        .map_or(defaults::ONSET_PATIENCE, |e| e.patience);
+    let finite = |v: f64| v.is_finite().then_some(v);
+    Overfitting {
+        gap_at_best: outcome
+            .best_epoch
+            .and_then(|epoch| gap_at(&curve, epoch))
+            .and_then(finite),
+        test_train_gap: metrics.and_then(|m| finite(m.test.loss - m.train.loss)),
+        onset: onset(&curve, patience),
+    }
 }
 
 /// Ctrl-C / SIGTERM raise a flag checked between batches; a second Ctrl-C
@@ -204,19 +469,35 @@ impl Observer for Recorder<'_> {
     }
 }
 
-/// Writes weights and preprocessing (temp file, fsync, rename), then commits
-/// the run as completed with its final metrics and the artifacts' checksums.
-fn finish(
+/// Writes the weights and preprocessing of an interrupted run and records
+/// them as its checkpoint.
+fn keep_checkpoint(
     context: &Context,
     registry: &Registry,
     id: &RunId,
     spec: &Spec,
     outcome: &Outcome,
-    metrics: &SplitMetrics,
-    preprocessing: &pipeline_data::Preprocessing,
+    best_epoch: u32,
+    data: &PreparedData,
 ) -> anyhow::Result<()> {
+    let (artifacts, digest) =
+        write_model(context, registry, id, spec, outcome, &data.preprocessing)?;
+    context.block_on(registry.keep_checkpoint(id, best_epoch, &digest, &artifacts))?;
+    Ok(())
+}
+
+/// Writes weights and preprocessing (temp file, fsync, rename); returns
+/// their records and the digest of the weights' tensors.
+fn write_model(
+    context: &Context,
+    registry: &Registry,
+    id: &RunId,
+    spec: &Spec,
+    outcome: &Outcome,
+    preprocessing: &pipeline_data::Preprocessing,
+) -> anyhow::Result<(Vec<pipeline_registry::ArtifactRecord>, String)> {
+    // No run id: a rerun that reproduces the weights writes the same tensors.
     let metadata = HashMap::from([
-        ("run_id".to_string(), id.to_string()),
         ("experiment".to_string(), spec.name.to_string()),
         ("spec_sha256".to_string(), spec.hash()),
         ("features".to_string(), preprocessing.features.join(",")),
@@ -226,6 +507,7 @@ fn finish(
         ),
     ]);
     let weights = outcome.model.network.to_safetensors(metadata)?;
+    let digest = pipeline_model::weights_digest(&weights)?;
     let weights = context.block_on(registry.write_artifact(
         id,
         ArtifactKind::Weights,
@@ -238,6 +520,21 @@ fn finish(
         "preprocessing.json",
         preprocessing.to_json().as_bytes(),
     ))?;
+    Ok((vec![weights, prep], digest))
+}
+
+/// Writes the model, then commits the run as completed with its final
+/// metrics, overfitting summary and the artifacts' checksums.
+fn finish(
+    context: &Context,
+    registry: &Registry,
+    id: &RunId,
+    spec: &Spec,
+    outcome: &Outcome,
+    metrics: &SplitMetrics,
+    preprocessing: &pipeline_data::Preprocessing,
+) -> anyhow::Result<()> {
+    let (artifacts, digest) = write_model(context, registry, id, spec, outcome, preprocessing)?;
     let final_metrics: Vec<MetricValue> = SplitName::ALL
         .into_iter()
         .flat_map(|split| metric_values(split, metrics.get(split)).collect::<Vec<_>>())
@@ -248,7 +545,9 @@ fn finish(
         epochs_run: outcome.history.len() as u32,
         selection_value: metrics.get(selection.split).get(selection.metric),
         final_metrics,
-        artifacts: vec![weights, prep],
+        artifacts,
+        overfitting: overfitting(spec, outcome, Some(metrics)),
+        weights_digest: Some(digest),
     };
     context.block_on(registry.complete_run(id, &completion))?;
     Ok(())

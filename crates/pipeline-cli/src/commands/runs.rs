@@ -18,6 +18,7 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
     let filter = RunFilter {
         experiment: args.experiment.clone(),
         status,
+        tags: args.tags.clone(),
         condition: args.condition.clone(),
         sort: args.sort.clone(),
         limit: args.limit,
@@ -85,6 +86,7 @@ fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> 
 
 fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
     [
+        RunStatus::Queued,
         RunStatus::Running,
         RunStatus::Completed,
         RunStatus::Failed,
@@ -96,7 +98,7 @@ fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
     .ok_or_else(|| {
         UserError::error(
             format!("unknown status {word:?}"),
-            Some("one of: running, completed, failed, killed, crashed"),
+            Some("one of: queued, running, completed, failed, killed, crashed"),
         )
     })
 }
@@ -112,6 +114,7 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
     let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
     let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
     header.extend(names.iter().map(String::as_str));
+    header.extend(["gap", "onset", "tags"]);
     let mut table = format::table(&header);
     for run in runs {
         let mut row = vec![
@@ -132,6 +135,17 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
             } => metric(run, split, name),
             _ => "-".into(),
         }));
+        row.push(
+            run.overfitting
+                .gap_at_best
+                .map_or_else(|| "-".into(), number),
+        );
+        row.push(match (run.status, run.overfitting.onset) {
+            (_, Some(epoch)) => epoch.to_string(),
+            (pipeline_registry::RunStatus::Completed, None) => "none".into(),
+            _ => "-".into(),
+        });
+        row.push(run.tags.join(","));
         table.add_row(row);
     }
     format::align_numbers(&mut table, 4);

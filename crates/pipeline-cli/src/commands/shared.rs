@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Context as _;
-use pipeline_registry::{Registry, RunRecord, RunSelector};
+use pipeline_registry::{Registry, RunId, RunRecord, RunSelector};
+use pipeline_spec::MetricRef;
 use pipeline_train::generalization::LossPoint;
 
 use crate::cli::GlobalArgs;
@@ -50,6 +51,17 @@ impl Context {
         self.registry()
     }
 
+    /// The id of the run named by `selector` (see [`parse_selector`]).
+    pub fn run_id(
+        &self,
+        registry: &Registry,
+        selector: &str,
+        experiment: Option<&str>,
+    ) -> anyhow::Result<RunId> {
+        let parsed = parse_selector(selector)?;
+        Ok(self.block_on(registry.resolve(&parsed, experiment))?)
+    }
+
     /// The full record of the run named by `selector`.
     pub fn run_record(
         &self,
@@ -57,12 +69,30 @@ impl Context {
         selector: &str,
         experiment: Option<&str>,
     ) -> anyhow::Result<RunRecord> {
-        let parsed: RunSelector = selector.parse().map_err(|e| {
-            UserError::error(format!("invalid run selector {selector:?}: {e}"), None)
-        })?;
-        let id = self.block_on(registry.resolve(&parsed, experiment))?;
+        let id = self.run_id(registry, selector, experiment)?;
         Ok(self.block_on(registry.run(&id))?)
     }
+}
+
+/// What the user may type to name a run: `latest`, `best`, `best:<metric>`
+/// (`best:test_r2`, in the metric's own direction), an alias, a full id or
+/// a unique id prefix.
+pub fn parse_selector(text: &str) -> anyhow::Result<RunSelector> {
+    if let Some(metric) = text.trim().strip_prefix("best:") {
+        let metric: MetricRef = metric.parse().map_err(|e: String| {
+            UserError::error(
+                format!("invalid run selector {text:?}: {e}"),
+                Some("write `best:` and a recorded metric, e.g. best:val_loss or best:test_r2"),
+            )
+        })?;
+        return Ok(RunSelector::BestBy {
+            split: metric.split.as_str().to_owned(),
+            metric: metric.metric.as_str().to_owned(),
+            higher_is_better: metric.metric.direction().higher_is_better(),
+        });
+    }
+    text.parse()
+        .map_err(|e| UserError::error(format!("invalid run selector {text:?}: {e}"), None))
 }
 
 /// Writes `text` to stdout; a closed pipe (`| head`) is not an error.

@@ -1,11 +1,13 @@
-//! `pipeline show RUN`: one run's status, provenance, metrics and artifacts
-//! (each artifact's checksum verified).
+//! `pipeline show RUN`: one run's status, reproducibility receipt, labels,
+//! metrics, overfitting summary and artifacts (each artifact's checksum
+//! verified; `--verify` turns a bad one into a failure).
 
 use pipeline_registry::RunRecord;
 use serde_json::json;
 
 use crate::cli::ShowArgs;
 use crate::commands::shared::{Context, final_metric, loss_curve, print};
+use crate::exit::UserError;
 use crate::output::format::{self, number};
 
 pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
@@ -22,8 +24,33 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
             (a.path.clone(), state)
         })
         .collect();
+    let failed: Vec<&(String, String)> = checks.iter().filter(|(_, s)| s != "ok").collect();
+    let verified = || -> anyhow::Result<()> {
+        if args.verify && !failed.is_empty() {
+            return Err(UserError::error(
+                format!(
+                    "run {}: {} artifact(s) failed verification: {}",
+                    record.id,
+                    failed.len(),
+                    failed
+                        .iter()
+                        .map(|(p, s)| format!("{p} ({s})"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                Some("the files were changed or removed after the run; rerun it to rebuild them"),
+            ));
+        }
+        Ok(())
+    };
     if args.json {
         let mut value = serde_json::to_value(&record)?;
+        value["epoch_gaps"] = json!(
+            loss_curve(&record)
+                .iter()
+                .map(|p| json!({"epoch": p.epoch, "gap": p.validation - p.train}))
+                .collect::<Vec<_>>()
+        );
         value["artifact_checks"] = json!(
             checks
                 .iter()
@@ -32,9 +59,13 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
         );
         value["verdict"] =
             serde_json::to_value(pipeline_train::generalization::assess(&loss_curve(&record)))?;
-        return print(&format!("{}\n", serde_json::to_string_pretty(&value)?));
+        print(&format!("{}\n", serde_json::to_string_pretty(&value)?))?;
+        return verified();
     }
     let mut out = text(&record);
+    if args.epochs {
+        out.push_str(&epochs(&record));
+    }
     out.push_str("artifacts\n");
     for (artifact, (_, state)) in record.artifacts.iter().zip(&checks) {
         out.push_str(&format!(
@@ -46,7 +77,28 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
         out.push_str("\nresolved spec\n");
         out.push_str(&record.spec_toml);
     }
-    print(&out)
+    print(&out)?;
+    verified()
+}
+
+/// Every epoch's train and validation loss and their gap.
+fn epochs(r: &RunRecord) -> String {
+    let mut table = format::table(&["  epoch", "train loss", "val loss", "gap"]);
+    for p in loss_curve(r) {
+        let mark = if Some(p.epoch) == r.best_epoch {
+            "*"
+        } else {
+            " "
+        };
+        table.add_row(vec![
+            format!("{mark} {}", p.epoch),
+            number(p.train),
+            number(p.validation),
+            number(p.validation - p.train),
+        ]);
+    }
+    format::align_numbers(&mut table, 0);
+    format!("epochs (* best)\n{}\n", format::render(&table))
 }
 
 fn text(r: &RunRecord) -> String {
@@ -87,7 +139,34 @@ fn text(r: &RunRecord) -> String {
     );
     field("seed", r.seed.to_string());
     field("device", r.device.clone());
-    field("version", r.program_version.clone());
+    field(
+        "version",
+        format!(
+            "pipeline {} (commit {})",
+            r.program_version,
+            r.git_commit.as_deref().unwrap_or("not recorded")
+        ),
+    );
+    field(
+        "deterministic",
+        match r.deterministic {
+            Some(true) => "yes (same spec, data and seed give identical weights here)".into(),
+            Some(false) => "no (GPU kernels may reorder sums)".into(),
+            None => "not recorded".into(),
+        },
+    );
+    if let Some(queued) = &r.queued_at {
+        field("queued", queued.clone());
+    }
+    if !r.tags.is_empty() {
+        field("tags", r.tags.join(", "));
+    }
+    if !r.aliases.is_empty() {
+        field("aliases", r.aliases.join(", "));
+    }
+    if let Some(note) = &r.note {
+        field("note", note.clone());
+    }
     if !r.final_metrics.is_empty() {
         out.push_str("metrics at the best epoch\n");
         let names = ["loss", "mse", "rmse", "mae", "r2"];
@@ -107,7 +186,38 @@ fn text(r: &RunRecord) -> String {
         out.push_str(&format::render(&table));
         out.push('\n');
     }
-    let verdict = pipeline_train::generalization::assess(&loss_curve(r));
+    let o = &r.overfitting;
+    let curve = loss_curve(r);
+    let last = curve.last();
+    out.push_str("generalization\n");
+    let mut line = |name: &str, value: String| out.push_str(&format!("  {name:<24}{value}\n"));
+    line(
+        "gap at best epoch",
+        o.gap_at_best.map_or("-".into(), number) + "  (validation - train loss)",
+    );
+    if let Some(last) = last {
+        line(
+            "gap at last epoch",
+            format!(
+                "{}  (epoch {})",
+                number(last.validation - last.train),
+                last.epoch
+            ),
+        );
+    }
+    line(
+        "test - train loss",
+        o.test_train_gap.map_or("-".into(), number),
+    );
+    line(
+        "overfitting onset",
+        match (o.onset, r.ended_at.is_some()) {
+            (Some(epoch), _) => format!("epoch {epoch}"),
+            (None, true) => "none".into(),
+            (None, false) => "-".into(),
+        },
+    );
+    let verdict = pipeline_train::generalization::assess(&curve);
     out.push_str(&format!("verdict: {}\n", verdict.sentence()));
     out
 }

@@ -3,8 +3,13 @@
 //! and hints go to stderr.
 
 pub mod chart;
+pub mod document;
+pub mod file;
 pub mod format;
+pub mod html;
+pub mod png;
 pub mod progress;
+pub mod svg;
 
 use tracing_subscriber::EnvFilter;
 

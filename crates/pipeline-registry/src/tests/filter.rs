@@ -22,6 +22,8 @@ async fn completed(
                 metric("test", "r2", test_r2),
             ],
             artifacts: vec![],
+            overfitting: Default::default(),
+            weights_digest: None,
         },
     )
     .await

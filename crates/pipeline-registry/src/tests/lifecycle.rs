@@ -45,6 +45,8 @@ async fn completed_run(reg: &crate::Registry) -> RunId {
             selection_value: 1.0 / 3.0 + 0.1,
             final_metrics: vec![metric("test", "mse", 0.25), metric("test", "rmse", 0.5)],
             artifacts: vec![weights, prep],
+            overfitting: Default::default(),
+            weights_digest: None,
         },
     )
     .await
@@ -174,6 +176,8 @@ async fn completing_twice_is_an_invalid_transition() {
         selection_value: 0.0,
         final_metrics: vec![metric("test", "mae", 9.0)],
         artifacts: vec![],
+        overfitting: Default::default(),
+        weights_digest: None,
     };
     let err = reg.complete_run(&id, &done).await.unwrap_err();
     match &err {

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod filter;
+mod labels;
 mod lifecycle;
+mod migrate;
 mod open_checks;
 mod resolve;
 
@@ -38,6 +40,10 @@ fn new_run(experiment: &str, higher_is_better: bool) -> NewRun {
         seed: 42,
         device: "cpu".to_owned(),
         program_version: "0.1.0".to_owned(),
+        git_commit: "0123abc".to_owned(),
+        deterministic: true,
+        tags: vec![],
+        note: None,
         selection_metric: if higher_is_better {
             "val_r2"
         } else {

@@ -50,7 +50,7 @@ async fn reopen_is_idempotent() {
         .fetch_one(&again.pool)
         .await
         .unwrap();
-    assert_eq!(versions, 1);
+    assert_eq!(versions, 2);
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -155,8 +155,61 @@ async fn dead_process_runs_are_marked_crashed_at_open() {
     assert!(crashed.ended_at.is_some());
     assert_eq!(reg.run(&alive).await.unwrap().status, RunStatus::Running);
     assert_eq!(reg.run(&reused).await.unwrap().status, RunStatus::Crashed);
+    // Another host with a fresh heartbeat: alive as far as we can tell.
     assert_eq!(
         reg.run(&elsewhere).await.unwrap().status,
         RunStatus::Running
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn other_hosts_runs_with_a_stale_heartbeat_are_marked_crashed() {
+    let (_dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    let silent = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let queued = reg.queue_run(&new_run("exp", false)).await.unwrap();
+    let fresh = reg.create_run(&new_run("exp", false)).await.unwrap();
+    for (id, heartbeat) in [
+        (&silent, "2020-01-01T00:00:00.000Z"),
+        (&queued, "2020-01-01T00:00:00.000Z"),
+        (&fresh, crate::util::now().as_str()),
+    ] {
+        sqlx::query("UPDATE runs SET host = 'some-other-host', heartbeat_at = ? WHERE id = ?")
+            .bind(heartbeat)
+            .bind(id.as_str())
+            .execute(&reg.pool)
+            .await
+            .unwrap();
+    }
+    reg.close().await;
+
+    let reg = Registry::open(&path).await.unwrap();
+    let crashed = reg.run(&silent).await.unwrap();
+    assert_eq!(crashed.status, RunStatus::Crashed);
+    let message = crashed.error.unwrap();
+    assert!(
+        message.contains("no heartbeat from some-other-host since 2020-01-01"),
+        "{message}"
+    );
+    assert_eq!(
+        crashed.ended_at.as_deref(),
+        Some("2020-01-01T00:00:00.000Z")
+    );
+    assert_eq!(reg.run(&queued).await.unwrap().status, RunStatus::Crashed);
+    assert_eq!(reg.run(&fresh).await.unwrap().status, RunStatus::Running);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn queued_runs_of_a_dead_process_are_marked_crashed() {
+    let (_dir, path) = temp_db();
+    let reg = Registry::open(&path).await.unwrap();
+    let queued = reg.queue_run(&new_run("exp", false)).await.unwrap();
+    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
+        .bind(queued.as_str())
+        .execute(&reg.pool)
+        .await
+        .unwrap();
+    reg.close().await;
+    let reg = Registry::open(&path).await.unwrap();
+    assert_eq!(reg.run(&queued).await.unwrap().status, RunStatus::Crashed);
 }

@@ -17,6 +17,8 @@ async fn finished(reg: &Registry, experiment: &str, higher: bool, value: f64) ->
             selection_value: value,
             final_metrics: vec![],
             artifacts: vec![],
+            overfitting: Default::default(),
+            weights_digest: None,
         },
     )
     .await

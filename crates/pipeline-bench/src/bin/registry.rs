@@ -1,0 +1,308 @@
+//! Registry at scale (issue #5): 10,000 completed runs × 200 epochs of
+//! metrics (train and validation: loss, mse, rmse, mae, r2), generated
+//! through the public `Registry::import_run`; then the real `pipeline`
+//! binary is timed on `runs --where … --sort …` and `compare` of two runs
+//! (median of 7 processes after a warm-up; target: under 100 ms each), and
+//! the registry's size on disk is reported.
+//!
+//! `bench-registry [--runs N] [--epochs N] [--dir DIR]`: the registry is
+//! kept in DIR (default: a folder under the system temp dir) and reused when
+//! it already holds N runs, so repeated benchmarks skip the generation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use pipeline_bench::{Report, Row, database_bytes, median, ms, pipeline_binary, time_command};
+use pipeline_registry::{
+    Completion, EpochMetric, ImportedRun, MetricValue, NewRun, Overfitting, Registry, RunFilter,
+    RunId, RunSelector,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const EXPERIMENTS: usize = 10;
+const TARGET_MS: f64 = 100.0;
+
+struct Options {
+    runs: usize,
+    epochs: u32,
+    dir: PathBuf,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        runs: 10_000,
+        epochs: 200,
+        dir: std::env::temp_dir().join("pipeline-bench-registry"),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--runs" => options.runs = value()?.parse().context("--runs")?,
+            "--epochs" => options.epochs = value()?.parse().context("--epochs")?,
+            "--dir" => options.dir = PathBuf::from(value()?),
+            other => anyhow::bail!("unknown argument {other}; use --runs, --epochs, --dir"),
+        }
+    }
+    Ok(options)
+}
+
+fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let db = options
+        .dir
+        .join(format!("{}x{}", options.runs, options.epochs))
+        .join("registry.db");
+    let mut report = Report::default();
+    runtime.block_on(generate(&db, &options, &mut report))?;
+    report.add(
+        "registry",
+        Row {
+            name: "registry size on disk".into(),
+            value: database_bytes(&db) as f64 / 1e6,
+            unit: "MB",
+            target: None,
+            ok: None,
+        },
+    );
+
+    let (a, b, read) = runtime.block_on(pick_runs(&db))?;
+    report.add(
+        "registry",
+        Row {
+            name: "Registry::run (one run, all epochs), in process".into(),
+            value: ms(read),
+            unit: "ms",
+            target: None,
+            ok: None,
+        },
+    );
+
+    let pipeline = pipeline_binary()?;
+    let env = [("PIPELINE_REGISTRY", db.as_path())];
+    let mut timed = |name: &str, args: &[&str], target: Option<f64>| -> anyhow::Result<()> {
+        let times = time_command(&pipeline, args, &env, 7)?;
+        let value = ms(median(&times));
+        report.add(
+            "registry",
+            Row {
+                name: name.into(),
+                value,
+                unit: "ms",
+                target: target.map(|t| format!("< {t} ms")),
+                ok: target.map(|t| value < t),
+            },
+        );
+        Ok(())
+    };
+    timed("pipeline --version (process start)", &["--version"], None)?;
+    timed(
+        "runs --where … --sort … --limit 20",
+        &[
+            "runs",
+            "--where",
+            "val_loss < 3000 and status = completed",
+            "--sort",
+            "test_r2:desc",
+            "--limit",
+            "20",
+        ],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "runs --where (or, parentheses, tag) --sort gap --json, all matches",
+        &[
+            "runs",
+            "--where",
+            "(test_r2 > 0.55 or onset = none) and tag = wide",
+            "--sort",
+            "gap",
+            "--json",
+        ],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "compare two runs (200 epochs each)",
+        &["compare", a.as_str(), b.as_str()],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "compare --json two runs",
+        &["compare", a.as_str(), b.as_str(), "--json"],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "show best --experiment exp-3",
+        &["show", "best", "--experiment", "exp-3"],
+        Some(TARGET_MS),
+    )?;
+    eprintln!(
+        "\nregistry benchmark: {} runs × {} epochs in {}\n{}",
+        options.runs,
+        options.epochs,
+        db.display(),
+        report.table()
+    );
+    Ok(())
+}
+
+/// Two runs of one experiment to compare (the newest and the best), and
+/// how long reading one run takes in process.
+async fn pick_runs(db: &Path) -> anyhow::Result<(RunId, RunId, std::time::Duration)> {
+    let registry = Registry::open(db).await?;
+    let newest = registry
+        .resolve(&RunSelector::Latest, Some("exp-3"))
+        .await?;
+    let best = registry.resolve(&RunSelector::Best, Some("exp-3")).await?;
+    let start = Instant::now();
+    let _ = registry.run(&best).await?;
+    let read = start.elapsed();
+    registry.close().await;
+    Ok((newest, best, read))
+}
+
+/// Fills the registry unless it already holds the wanted number of runs.
+async fn generate(db: &Path, options: &Options, report: &mut Report) -> anyhow::Result<()> {
+    let registry = Registry::open(db).await?;
+    let existing = registry.list_runs(&RunFilter::default()).await?.len();
+    if existing == options.runs {
+        eprintln!("reusing {} ({existing} runs)", db.display());
+        registry.close().await;
+        return Ok(());
+    }
+    registry.close().await;
+    if let Some(folder) = db.parent() {
+        std::fs::remove_dir_all(folder).ok();
+    }
+    let registry = Registry::open(db).await?;
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let start = Instant::now();
+    let mut rows = 0usize;
+    for i in 0..options.runs {
+        let imported = synthetic_run(i, options.epochs, &mut rng);
+        rows += imported.epochs.len();
+        let _: RunId = registry.import_run(&imported).await?;
+        if (i + 1).is_multiple_of(1000) {
+            eprintln!(
+                "generated {} runs ({:.0} s)",
+                i + 1,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    registry.close().await;
+    report.add(
+        "registry",
+        Row {
+            name: "generation: epoch metric rows per second".into(),
+            value: rows as f64 / seconds,
+            unit: "rows/s",
+            target: None,
+            ok: None,
+        },
+    );
+    Ok(())
+}
+
+/// A plausible learning curve: both losses fall; in some runs validation
+/// turns up after a random epoch (overfitting).
+fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
+    let experiment = format!("exp-{}", i % EXPERIMENTS);
+    let floor = 2500.0 + rng.random::<f64>() * 1500.0;
+    let turn = if rng.random_bool(0.4) {
+        Some(rng.random_range(20..epochs.max(21)))
+    } else {
+        None
+    };
+    let mut metrics = Vec::with_capacity(epochs as usize * 10);
+    let (mut best, mut best_epoch) = (f64::INFINITY, 1);
+    let mut last = (0.0, 0.0);
+    for epoch in 1..=epochs {
+        let t = f64::from(epoch);
+        let train = floor * 0.8 + 25_000.0 * (-t / 15.0).exp() + rng.random::<f64>() * 50.0;
+        let rise = turn.map_or(0.0, |e| (t - f64::from(e)).max(0.0) * 8.0);
+        let validation = floor + 25_000.0 * (-t / 15.0).exp() + rise + rng.random::<f64>() * 80.0;
+        if validation < best {
+            best = validation;
+            best_epoch = epoch;
+        }
+        last = (train, validation);
+        for (split, loss) in [("train", train), ("validation", validation)] {
+            for (metric, value) in [
+                ("loss", loss),
+                ("mse", loss),
+                ("rmse", loss.sqrt()),
+                ("mae", loss.sqrt() * 0.8),
+                ("r2", 1.0 - loss / 6000.0),
+            ] {
+                metrics.push(EpochMetric {
+                    epoch,
+                    split: split.into(),
+                    metric: metric.into(),
+                    value,
+                });
+            }
+        }
+    }
+    let test = best * (1.0 + rng.random::<f64>() * 0.2);
+    let final_metrics = [("train", last.0), ("validation", best), ("test", test)]
+        .into_iter()
+        .flat_map(|(split, loss)| {
+            [
+                ("loss", loss),
+                ("mse", loss),
+                ("rmse", loss.sqrt()),
+                ("mae", loss.sqrt() * 0.8),
+                ("r2", 1.0 - loss / 6000.0),
+            ]
+            .map(|(metric, value)| MetricValue {
+                split: split.into(),
+                metric: metric.into(),
+                value,
+            })
+        })
+        .collect();
+    let wide = i.is_multiple_of(3);
+    ImportedRun {
+        run: NewRun {
+            experiment,
+            spec_toml: format!("name = \"synthetic\"\nseed = {i}\n"),
+            spec_hash: format!("{i:064x}"),
+            source_spec: String::new(),
+            spec_path: "synthetic.toml".into(),
+            data_path: "synthetic.csv".into(),
+            data_sha256: "0".repeat(64),
+            seed: i as u64,
+            device: "cpu".into(),
+            program_version: "bench".into(),
+            git_commit: "bench".into(),
+            deterministic: true,
+            tags: if wide { vec!["wide".into()] } else { vec![] },
+            note: None,
+            selection_metric: "val_loss".into(),
+            selection_higher_is_better: false,
+        },
+        started_at: format!("2026-01-01T00:00:{:02}.{:03}Z", (i / 1000) % 60, i % 1000),
+        ended_at: "2026-01-01T01:00:00.000Z".into(),
+        epochs: metrics,
+        completion: Completion {
+            best_epoch,
+            epochs_run: epochs,
+            selection_value: best,
+            final_metrics,
+            artifacts: vec![],
+            overfitting: Overfitting {
+                gap_at_best: Some(best - last.0),
+                test_train_gap: Some(test - last.0),
+                onset: turn,
+            },
+            weights_digest: None,
+        },
+    }
+}

@@ -1,0 +1,70 @@
+//! `pipeline alias set|rm|list|history`: names for runs (`production`),
+//! usable wherever a run is selected, with the history of every assignment.
+
+use pipeline_registry::AliasRecord;
+
+use crate::cli::AliasCommand;
+use crate::commands::shared::{Context, print, short_id};
+use crate::output::format;
+
+pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
+    let registry = context.existing_registry()?;
+    match command {
+        AliasCommand::Set {
+            name,
+            run,
+            experiment,
+        } => {
+            let id = context.run_id(&registry, &run, experiment.as_deref())?;
+            match context.block_on(registry.set_alias(&name, &id))? {
+                Some(previous) => eprintln!("alias {name} moved from run {previous} to run {id}"),
+                None => eprintln!("alias {name} names run {id}"),
+            }
+            Ok(())
+        }
+        AliasCommand::Rm { name } => {
+            let id = context.block_on(registry.remove_alias(&name))?;
+            eprintln!("alias {name} removed (it named run {id}; its history is kept)");
+            Ok(())
+        }
+        AliasCommand::List { json } => {
+            let aliases = context.block_on(registry.aliases())?;
+            output(&aliases, json, false)
+        }
+        AliasCommand::History { name, json } => {
+            let history = context.block_on(registry.alias_history(&name))?;
+            if history.is_empty() && !json {
+                eprintln!("alias {name} was never set");
+                return Ok(());
+            }
+            output(&history, json, true)
+        }
+    }
+}
+
+fn output(records: &[AliasRecord], json: bool, history: bool) -> anyhow::Result<()> {
+    if json {
+        return print(&format!("{}\n", serde_json::to_string_pretty(records)?));
+    }
+    if records.is_empty() {
+        eprintln!("no aliases; `pipeline alias set NAME RUN` creates one");
+        return Ok(());
+    }
+    let mut header = vec!["alias", "run", "since"];
+    if history {
+        header.push("until");
+    }
+    let mut table = format::table(&header);
+    for r in records {
+        let mut row = vec![
+            r.name.clone(),
+            short_id(r.run_id.as_str()).to_owned(),
+            r.set_at.clone(),
+        ];
+        if history {
+            row.push(r.unset_at.clone().unwrap_or_else(|| "now".to_owned()));
+        }
+        table.add_row(row);
+    }
+    print(&format!("{}\n", format::render(&table)))
+}

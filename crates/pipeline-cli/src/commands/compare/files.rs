@@ -1,0 +1,128 @@
+//! The files `compare` writes on request: `--report FILE.html`, the whole
+//! comparison as one self-contained page, and `--plot FILE.svg|FILE.png`,
+//! the learning curves alone. Both are written atomically.
+
+use std::path::Path;
+
+use crate::commands::shared::{curve, short_id};
+use crate::exit::UserError;
+use crate::output::svg::{RunCurves, learning_curves};
+use crate::output::{file, html, png};
+
+use super::sections::sections;
+use super::{Comparison, label};
+
+/// The image format of `--plot`, from the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotFormat {
+    Svg,
+    Png,
+}
+
+impl PlotFormat {
+    /// `.svg` or `.png` (any case); anything else is the user's mistake.
+    pub fn of_path(path: &Path) -> anyhow::Result<PlotFormat> {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        match extension.as_deref() {
+            Some("svg") => Ok(PlotFormat::Svg),
+            Some("png") => Ok(PlotFormat::Png),
+            other => Err(UserError::error(
+                format!(
+                    "--plot {}: {}",
+                    path.display(),
+                    match other {
+                        Some(extension) => format!("unknown image format .{extension}"),
+                        None => "the file name has no extension".into(),
+                    }
+                ),
+                Some("name the file FILE.svg or FILE.png: the extension picks the format"),
+            )),
+        }
+    }
+}
+
+/// The learning curves of every run as an `<svg>` element.
+fn chart(comparison: &Comparison) -> String {
+    let runs: Vec<RunCurves> = comparison
+        .records
+        .iter()
+        .enumerate()
+        .map(|(index, r)| RunCurves {
+            key: label(index),
+            label: format!(
+                "{} · {} · {}",
+                label(index),
+                short_id(r.id.as_str()),
+                r.experiment
+            ),
+            train: curve(r, "train", "loss"),
+            validation: curve(r, "validation", "loss"),
+        })
+        .collect();
+    learning_curves(&runs)
+}
+
+/// Writes the HTML report to `path`.
+pub fn write_report(comparison: &Comparison, path: &Path) -> anyhow::Result<()> {
+    let records = &comparison.records;
+    let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
+    experiments.dedup();
+    let title = format!("pipeline compare: {}", experiments.join(", "));
+    let runs: Vec<String> = records
+        .iter()
+        .enumerate()
+        .map(|(index, r)| format!("{} {}", label(index), short_id(r.id.as_str())))
+        .collect();
+    let subtitle = format!(
+        "{} runs ({}) · written by pipeline {} on {}",
+        records.len(),
+        runs.join(", "),
+        env!("CARGO_PKG_VERSION"),
+        chrono::Local::now().format("%Y-%m-%d %H:%M")
+    );
+    let page = html::page(
+        &title,
+        &subtitle,
+        &sections(comparison),
+        "learning curves",
+        &chart(comparison),
+    );
+    file::write_atomically(path, page.as_bytes())
+}
+
+/// Writes the learning curves to `path` as SVG or PNG.
+pub fn write_plot(comparison: &Comparison, path: &Path, format: PlotFormat) -> anyhow::Result<()> {
+    let svg = chart(comparison);
+    let bytes = match format {
+        PlotFormat::Svg => {
+            format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{svg}\n").into_bytes()
+        }
+        PlotFormat::Png => png::rasterize(&svg, png::SCALE)?,
+    };
+    file::write_atomically(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_extension_picks_the_format() {
+        assert_eq!(
+            PlotFormat::of_path(Path::new("a/b.svg")).unwrap(),
+            PlotFormat::Svg
+        );
+        assert_eq!(
+            PlotFormat::of_path(Path::new("B.PNG")).unwrap(),
+            PlotFormat::Png
+        );
+        let error = PlotFormat::of_path(Path::new("c.jpg"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("c.jpg") && error.contains(".jpg"), "{error}");
+        assert!(PlotFormat::of_path(Path::new("chart")).is_err());
+    }
+}
