@@ -264,3 +264,22 @@ fn show_verify_fails_on_a_corrupted_artifact() {
     let text = ws.ok(&["show", id]);
     assert!(text.contains("FAILED"), "{text}");
 }
+
+#[test]
+fn the_runs_table_shows_fifty_unless_told_otherwise() {
+    let ws = Workspace::new();
+    let spec = mlp_spec();
+    let mut args = vec!["run", "--set", "train.epochs=1", "-q"];
+    args.extend(std::iter::repeat_n(spec.to_str().unwrap(), 51));
+    ws.ok(&args);
+    let out = ws.run(&["runs"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.lines().count(), 51, "a header and 50 runs");
+    assert!(stderr(&out).contains("more runs match"), "{}", stderr(&out));
+    assert_eq!(ws.ok(&["runs", "--limit", "0"]).lines().count(), 52);
+    let all: Vec<serde_json::Value> = serde_json::from_str(&ws.ok(&["runs", "--json"])).unwrap();
+    assert_eq!(all.len(), 51);
+    let out = ws.run(&["runs", "--limit", "5"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 6);
+    assert!(!stderr(&out).contains("more runs match"));
+}

@@ -180,7 +180,8 @@ pub struct RunsArgs {
     /// Order by a field or metric, ascending; append `:desc` for descending (test_r2:desc).
     #[arg(long, value_name = "KEY")]
     pub sort: Option<SortKey>,
-    /// At most this many runs (after sorting).
+    /// At most this many runs (after sorting); 0 for all. The table shows 50
+    /// unless told otherwise; --json lists every match.
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
     /// Print JSON instead of a table.

@@ -21,9 +21,18 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         tags: args.tags.clone(),
         condition: args.condition.clone(),
         sort: args.sort.clone(),
-        limit: args.limit,
+        // One more than shown tells whether more runs match.
+        limit: match (args.limit, args.json) {
+            (Some(0), _) | (None, true) => None,
+            (Some(n), _) => Some(n),
+            (None, false) => Some(TABLE_ROWS + 1),
+        },
     };
-    let runs = context.block_on(registry.list_runs(&filter))?;
+    let mut runs = context.block_on(registry.list_runs(&filter))?;
+    let more = args.limit.is_none() && !args.json && runs.len() > TABLE_ROWS as usize;
+    if more {
+        runs.truncate(TABLE_ROWS as usize);
+    }
     if args.json {
         return print(&format!("{}\n", serde_json::to_string_pretty(&runs)?));
     }
@@ -49,8 +58,17 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
     {
         columns.push(field.clone());
     }
-    print(&format!("{}\n", render(&runs, &columns)))
+    print(&format!("{}\n", render(&runs, &columns)))?;
+    if more {
+        eprintln!(
+            "more runs match; the first {TABLE_ROWS} are shown (--limit N for more, --limit 0 for all)"
+        );
+    }
+    Ok(())
 }
+
+/// Rows of the table when `--limit` is not given.
+const TABLE_ROWS: u32 = 50;
 
 /// Rejects metric names the tool never records (`val_rsme`), which would
 /// otherwise match nothing and sort nothing.
