@@ -4,7 +4,9 @@
 
 mod common;
 mod errors;
+mod export;
 mod help;
+mod inference;
 mod labels;
 mod learning;
 mod report;

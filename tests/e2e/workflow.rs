@@ -210,12 +210,24 @@ fn run_runs_compare_infer() {
         "--output",
         parquet.to_str().unwrap(),
     ]);
-    let again = ws.ok(&["infer", "--run", &id, "--input", parquet.to_str().unwrap()]);
-    assert_eq!(
-        again,
-        std::fs::read_to_string(&out).unwrap(),
-        "parquet round trip changes nothing"
-    );
+    // Its `prediction` column would be overwritten: only --only-predictions
+    // may read such a file back.
+    let refused = ws.run(&["infer", "--run", &id, "--input", parquet.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2));
+    let again = ws.ok(&[
+        "infer",
+        "--run",
+        &id,
+        "--input",
+        parquet.to_str().unwrap(),
+        "--only-predictions",
+    ]);
+    let expected: String = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", l.rsplit(',').next().unwrap()))
+        .collect();
+    assert_eq!(again, expected, "parquet round trip changes nothing");
 
     // `best` is the run with the lower validation loss.
     let best = ws.ok(&["show", "best", "--json"]);

@@ -58,8 +58,12 @@ pub enum Command {
     Compare(CompareArgs),
     /// Predict with a registered run, applying the preprocessing it was trained with.
     Infer(InferArgs),
+    /// Compute a run's metrics on a labelled file, with its stored preprocessing.
+    Evaluate(EvaluateArgs),
     /// Train again from a run's stored resolved spec, after checking its data is unchanged.
     Rerun(RerunArgs),
+    /// Write a run as a self-contained folder: weights, spec, preprocessing, schema, metrics.
+    Export(ExportArgs),
     /// Add tags to a run, or remove them with --remove.
     Tag(TagArgs),
     /// Set or clear a run's note.
@@ -103,6 +107,23 @@ pub struct RerunArgs {
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run to export: an id, a unique prefix, an alias, `latest`, `best`
+    /// or `best:<metric>`.
+    pub run: String,
+    /// The folder to write (`model.safetensors`, `spec.toml`, `preprocessing.json`,
+    /// `schema.json`, `metrics.json`, `receipt.json`); it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Replace DIR when it already holds files.
+    #[arg(long)]
+    pub force: bool,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +255,7 @@ pub struct CompareArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("rows").required(true).args(["input", "row", "json"])))]
 pub struct InferArgs {
     /// The run to predict with: `best`, `best:<metric>`, `latest`, an alias, an id
     /// or a unique id prefix.
@@ -242,11 +264,60 @@ pub struct InferArgs {
     /// Experiment for `latest` / `best` when the registry holds several.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
-    /// Rows to predict (CSV or Parquet) with the run's feature columns.
+    /// Rows to predict with the run's feature columns: CSV (also .csv.gz),
+    /// Parquet or NDJSON (.ndjson, .jsonl); `-` reads stdin.
     #[arg(long, value_name = "FILE")]
-    pub input: PathBuf,
-    /// Where to write the rows plus a `prediction` column (CSV, or Parquet by
-    /// extension); stdout when absent.
+    pub input: Option<PathBuf>,
+    /// The format of `--input -`.
+    #[arg(long, value_enum, default_value = "csv", value_name = "FORMAT")]
+    pub input_format: StdinFormat,
+    /// One row inline: `--row age=0.04,sex=0.05,...`.
+    #[arg(long, value_name = "COLUMN=VALUE,...")]
+    pub row: Option<String>,
+    /// Rows inline as JSON: one object, or an array of objects.
+    #[arg(long, value_name = "JSON")]
+    pub json: Option<String>,
+    /// Where to write the rows plus a `prediction` column, atomically; stdout
+    /// when absent.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Output format; by default the --output extension's, else CSV.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Write only the prediction column, not the input columns.
+    #[arg(long)]
+    pub only_predictions: bool,
+}
+
+/// What `--input -` holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StdinFormat {
+    Csv,
+    Ndjson,
+}
+
+/// What `infer` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Csv,
+    Parquet,
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The run to evaluate: `best`, `best:<metric>`, `latest`, an alias, an id or a
+    /// unique id prefix.
+    #[arg(long, default_value = "best", value_name = "RUN")]
+    pub run: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Labelled rows: the run's feature columns and its target column (CSV,
+    /// .csv.gz, Parquet or NDJSON).
+    #[arg(long, value_name = "FILE")]
+    pub input: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -13,8 +13,16 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: unsupported file type `{extension}` (expected .csv or .parquet)")]
+    #[error(
+        "{path}: unsupported file type `{extension}` (expected .csv, .csv.gz, .parquet, .ndjson or .jsonl)"
+    )]
     UnsupportedFormat { path: PathBuf, extension: String },
+    #[error("{path}: line {line}: {message}")]
+    Json {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}: cannot be read as a table")]
     Read {
         path: PathBuf,

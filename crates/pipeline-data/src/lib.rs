@@ -16,5 +16,8 @@ pub use error::DataError;
 pub use normalize::{ColumnTransform, Preprocessing};
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use seed::derive_seed;
-pub use source::{Table, numeric_column, read_table, read_table_hashed};
+pub use source::{
+    Table, TableFormat, numeric_column, read_table, read_table_from, read_table_hashed,
+    table_from_json_rows,
+};
 pub use split::{SplitSizes, split_indices};

@@ -1,7 +1,7 @@
-//! Reading tables (CSV, Parquet) with polars, and the
-//! sha256 of the bytes read.
+//! Reading tables (CSV, gzip-compressed CSV, Parquet with polars; NDJSON and
+//! inline JSON rows with serde_json), and the sha256 of the bytes read.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -16,21 +16,42 @@ pub struct Table {
     pub frame: DataFrame,
 }
 
+/// How a table's bytes are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub enum TableFormat {
     Csv,
+    /// CSV compressed with gzip (`.csv.gz`).
+    CsvGz,
     Parquet,
+    /// One JSON object per line (`.ndjson`, `.jsonl`).
+    Ndjson,
 }
 
-fn format_of(path: &Path) -> Result<Format, DataError> {
+impl TableFormat {
+    /// The format a file name's extension names, if any.
+    pub fn from_name(name: &str) -> Option<TableFormat> {
+        let name = name.to_lowercase();
+        if name.ends_with(".csv") {
+            Some(TableFormat::Csv)
+        } else if name.ends_with(".csv.gz") {
+            Some(TableFormat::CsvGz)
+        } else if name.ends_with(".parquet") || name.ends_with(".pq") {
+            Some(TableFormat::Parquet)
+        } else if name.ends_with(".ndjson") || name.ends_with(".jsonl") {
+            Some(TableFormat::Ndjson)
+        } else {
+            None
+        }
+    }
+}
+
+fn format_of(path: &Path) -> Result<TableFormat, DataError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
-    if name.ends_with(".csv") {
-        Ok(Format::Csv)
-    } else if name.ends_with(".parquet") || name.ends_with(".pq") {
-        Ok(Format::Parquet)
+    if let Some(format) = TableFormat::from_name(&name) {
+        Ok(format)
     } else {
         Err(DataError::UnsupportedFormat {
             path: path.to_path_buf(),
@@ -73,7 +94,114 @@ pub fn read_table_hashed(path: &Path) -> Result<(Table, String), DataError> {
     Ok((parse_table(path, format, bytes)?, sha256))
 }
 
-fn read_bytes(path: &Path) -> Result<(Format, Vec<u8>), DataError> {
+/// Parses a table from bytes already read (stdin); `label` names it in
+/// messages.
+pub fn read_table_from(
+    label: &Path,
+    format: TableFormat,
+    bytes: Vec<u8>,
+) -> Result<Table, DataError> {
+    parse_table(label, format, bytes)
+}
+
+/// A table from JSON objects (one per row, as `--json` and NDJSON give
+/// them). A column whose values are all numbers (or null) is numeric; any
+/// other is text. Columns appear in the order their keys first appear.
+pub fn table_from_json_rows(
+    label: &Path,
+    rows: &[serde_json::Map<String, serde_json::Value>],
+) -> Result<Table, DataError> {
+    use serde_json::Value;
+    let mut names: Vec<String> = Vec::new();
+    for row in rows {
+        for key in row.keys() {
+            if !names.contains(key) {
+                names.push(key.clone());
+            }
+        }
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    for name in &names {
+        let values: Vec<Option<&Value>> = rows
+            .iter()
+            .map(|r| r.get(name).filter(|v| !v.is_null()))
+            .collect();
+        if let Some(line) = values
+            .iter()
+            .position(|v| matches!(v, Some(Value::Array(_) | Value::Object(_))))
+        {
+            return Err(DataError::Json {
+                path: label.to_path_buf(),
+                line: line + 1,
+                message: format!(
+                    "`{name}` holds a nested value; only numbers and text are columns"
+                ),
+            });
+        }
+        let numeric = values.iter().all(|v| v.is_none_or(Value::is_number));
+        let column = if numeric {
+            let data: Vec<Option<f64>> = values.iter().map(|v| v.and_then(Value::as_f64)).collect();
+            Column::new(name.as_str().into(), data)
+        } else {
+            let data: Vec<Option<String>> = values
+                .iter()
+                .map(|v| {
+                    v.map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                })
+                .collect();
+            Column::new(name.as_str().into(), data)
+        };
+        columns.push(column);
+    }
+    let frame = DataFrame::new_infer_height(columns).map_err(|source| DataError::Read {
+        path: label.to_path_buf(),
+        source,
+    })?;
+    Ok(Table {
+        path: label.to_path_buf(),
+        frame,
+    })
+}
+
+fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| DataError::Json {
+        path: label.to_path_buf(),
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        message: "the text is not UTF-8".into(),
+    })?;
+    let mut rows = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(serde_json::Value::Object(row)) => rows.push(row),
+            Ok(_) => {
+                return Err(DataError::Json {
+                    path: label.to_path_buf(),
+                    line: index + 1,
+                    message: "each line must be one JSON object".into(),
+                });
+            }
+            Err(e) => {
+                return Err(DataError::Json {
+                    path: label.to_path_buf(),
+                    line: index + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    table_from_json_rows(label, &rows)
+}
+
+fn read_bytes(path: &Path) -> Result<(TableFormat, Vec<u8>), DataError> {
     check_exists(path)?;
     let format = format_of(path)?;
     let bytes = std::fs::read(path).map_err(|source| DataError::Io {
@@ -83,14 +211,31 @@ fn read_bytes(path: &Path) -> Result<(Format, Vec<u8>), DataError> {
     Ok((format, bytes))
 }
 
-fn parse_table(path: &Path, format: Format, bytes: Vec<u8>) -> Result<Table, DataError> {
-    let frame = match format {
-        Format::Csv => CsvReadOptions::default()
+fn parse_table(path: &Path, format: TableFormat, bytes: Vec<u8>) -> Result<Table, DataError> {
+    let csv = |bytes: Vec<u8>| {
+        CsvReadOptions::default()
             .with_has_header(true)
             .with_infer_schema_length(None)
             .into_reader_with_file_handle(Cursor::new(bytes))
-            .finish(),
-        Format::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
+            .finish()
+    };
+    let frame = match format {
+        TableFormat::Csv => csv(bytes),
+        TableFormat::CsvGz => {
+            let mut plain = Vec::new();
+            flate2::read::MultiGzDecoder::new(bytes.as_slice())
+                .read_to_end(&mut plain)
+                .map_err(|source| DataError::Io {
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(
+                        source.kind(),
+                        format!("cannot decompress it as gzip: {source}"),
+                    ),
+                })?;
+            csv(plain)
+        }
+        TableFormat::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
+        TableFormat::Ndjson => return parse_ndjson(path, &bytes),
     }
     .map_err(|source| DataError::Read {
         path: path.to_path_buf(),
@@ -184,4 +329,66 @@ pub fn numeric_column(table: &Table, column: &str) -> Result<Vec<f64>, DataError
         });
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn gzip_csv_reads_like_plain_csv() {
+        let csv = b"a,b\n1,x\n2.5,y\n".to_vec();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&csv).unwrap();
+        let gz = gz.finish().unwrap();
+        let plain = read_table_from(Path::new("t.csv"), TableFormat::Csv, csv).unwrap();
+        let packed = read_table_from(Path::new("t.csv.gz"), TableFormat::CsvGz, gz).unwrap();
+        assert_eq!(plain.frame, packed.frame);
+        assert_eq!(numeric_column(&packed, "a").unwrap(), [1.0, 2.5]);
+        let broken = read_table_from(Path::new("t.csv.gz"), TableFormat::CsvGz, b"nope".to_vec());
+        assert!(broken.unwrap_err().to_string().contains("t.csv.gz"));
+    }
+
+    #[test]
+    fn ndjson_rows_become_typed_columns() {
+        let text =
+            b"{\"a\": 1, \"b\": \"x\"}\n\n{\"b\": \"y\", \"a\": 2.5, \"c\": null}\n".to_vec();
+        let table = read_table_from(Path::new("t.ndjson"), TableFormat::Ndjson, text).unwrap();
+        assert_eq!(table.column_names(), ["a", "b", "c"]);
+        assert_eq!(numeric_column(&table, "a").unwrap(), [1.0, 2.5]);
+        assert!(matches!(
+            numeric_column(&table, "c"),
+            Err(DataError::MissingValues { count: 2, .. })
+        ));
+        assert!(matches!(
+            numeric_column(&table, "b"),
+            Err(DataError::NonNumeric { row: 1, .. })
+        ));
+        let bad = read_table_from(
+            Path::new("t.ndjson"),
+            TableFormat::Ndjson,
+            b"{\"a\":1}\n[1]\n".to_vec(),
+        );
+        assert!(matches!(bad, Err(DataError::Json { line: 2, .. })));
+        let nested = read_table_from(
+            Path::new("t.ndjson"),
+            TableFormat::Ndjson,
+            b"{\"a\":{\"b\":1}}\n".to_vec(),
+        );
+        assert!(matches!(nested, Err(DataError::Json { line: 1, .. })));
+    }
+
+    #[test]
+    fn formats_follow_the_file_name() {
+        assert_eq!(TableFormat::from_name("x.CSV"), Some(TableFormat::Csv));
+        assert_eq!(
+            TableFormat::from_name("mnist_5k.csv.gz"),
+            Some(TableFormat::CsvGz)
+        );
+        assert_eq!(TableFormat::from_name("x.jsonl"), Some(TableFormat::Ndjson));
+        assert_eq!(TableFormat::from_name("x.txt"), None);
+    }
 }

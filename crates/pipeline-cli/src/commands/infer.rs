@@ -1,127 +1,217 @@
-//! `pipeline infer --run RUN --input FILE`: predictions from a registered
-//! run. The weights and preprocessing are checked against their sha256
-//! first; the input must carry every feature column of the run; the output
-//! is the input rows plus a `prediction` column, written atomically.
+//! `pipeline infer --run RUN (--input FILE|- | --row … | --json …)`:
+//! predictions from a registered run. The weights and preprocessing are
+//! checked against their sha256 first; the rows must carry every feature
+//! column of the run; the output is the input rows plus a `prediction`
+//! column (or only the predictions), as CSV, Parquet or NDJSON, on stdout or
+//! written atomically to a file.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use candle_core::{Device, Tensor};
-use pipeline_data::{Preprocessing, model_inputs, read_table};
-use pipeline_model::Network;
-use pipeline_registry::{ArtifactKind, RunRecord, RunStatus};
-use pipeline_spec::Spec;
-use polars::prelude::{Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use pipeline_data::{Table, TableFormat, read_table, read_table_from, table_from_json_rows};
+use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use serde_json::{Map, Value};
 
-use crate::cli::InferArgs;
-use crate::commands::shared::{Context, print};
+use crate::cli::{InferArgs, OutputFormat, StdinFormat};
+use crate::commands::predictor::Predictor;
+use crate::commands::shared::{Context, print_bytes};
 use crate::exit::UserError;
+use crate::output::file::write_atomically;
 
-/// Rows per forward pass: large enough to amortize the call, small enough
-/// to keep memory flat.
-const CHUNK_ROWS: usize = 65_536;
+/// The column predictions are written to.
+const PREDICTION: &str = "prediction";
 
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
+    let format = output_format(&args)?;
     let registry = context.existing_registry()?;
-    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
-    let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
-    if record.status != RunStatus::Completed && !checkpoint {
+    let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
+    let table = rows(&args)?;
+    let predictions = predictor.predict(&table)?;
+
+    let mut frame = if args.only_predictions {
+        DataFrame::empty()
+    } else {
+        table.frame
+    };
+    if frame
+        .get_column_names()
+        .iter()
+        .any(|c| c.as_str() == PREDICTION)
+    {
         return Err(UserError::error(
             format!(
-                "run {} is {}; only completed runs (and killed runs that kept their best \
-                 checkpoint) have weights to predict with",
-                record.id, record.status
+                "{} already has a column named `{PREDICTION}`",
+                table.path.display()
             ),
-            Some("`pipeline runs --status completed` lists the usable runs"),
+            Some("rename that column, or write only the predictions with --only-predictions"),
         ));
     }
-    if checkpoint && !context.global.quiet {
-        eprintln!(
-            "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
-            record.id,
-            record.epochs_run,
-            record
-                .best_epoch
-                .map_or_else(|| "?".to_owned(), |e| e.to_string())
-        );
-    }
-    let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
-    let preprocessing = registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;
-    let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing))
-        .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
-    let spec = Spec::parse(
-        Path::new(&format!("spec of run {}", record.id)),
-        &record.spec_toml,
-        &[],
-    )?;
-
-    let table = read_table(&args.input)?;
-    let inputs = model_inputs(&table, &preprocessing)?;
-    let features = preprocessing.features.len();
-    if features == 0 {
-        anyhow::bail!(
-            "the preprocessing of run {} lists no feature columns",
-            record.id
-        );
-    }
-    let device = Device::Cpu;
-    let network = Network::from_safetensors(&spec.model, features, 1, &weights, &device)
-        .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
-
-    let mut predictions: Vec<f32> = Vec::with_capacity(table.frame.height());
-    for chunk in inputs.chunks(CHUNK_ROWS * features) {
-        let x = Tensor::from_slice(chunk, (chunk.len() / features, features), &device)?;
-        let y = pipeline_train::predict(&network, &x)?;
-        predictions.extend(y);
-    }
-    let mut frame = table.frame;
-    frame
-        .with_column(Column::new("prediction".into(), predictions))
-        .context("cannot add the prediction column")?;
-    match &args.output {
-        None => {
-            let mut buffer = Vec::new();
-            CsvWriter::new(&mut buffer)
-                .include_header(true)
-                .finish(&mut frame)?;
-            print(&String::from_utf8_lossy(&buffer))
-        }
-        Some(path) => write_atomically(path, &mut frame),
-    }
-}
-
-fn artifact(
-    record: &RunRecord,
-    kind: ArtifactKind,
-) -> anyhow::Result<&pipeline_registry::ArtifactRecord> {
-    record
-        .artifact(kind)
-        .ok_or_else(|| anyhow::anyhow!("run {} has no {kind:?} artifact recorded", record.id))
-}
-
-/// Writes to a temp file beside `path`, syncs, then renames: a failure leaves
-/// no partial output.
-fn write_atomically(path: &Path, frame: &mut DataFrame) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet") || e.eq_ignore_ascii_case("pq"));
-    if parquet {
-        ParquetWriter::new(file.as_file_mut()).finish(frame)?;
+    let column = Column::new(PREDICTION.into(), predictions);
+    if frame.width() == 0 {
+        frame = DataFrame::new_infer_height(vec![column])?;
     } else {
-        CsvWriter::new(file.as_file_mut())
-            .include_header(true)
-            .finish(frame)?;
+        frame
+            .with_column(column)
+            .context("cannot add the prediction column")?;
     }
-    file.as_file_mut().flush()?;
-    file.as_file().sync_all()?;
-    file.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let bytes = encode(&mut frame, format)?;
+    match &args.output {
+        None => print_bytes(&bytes),
+        Some(path) => write_atomically(path, &bytes),
+    }
+}
+
+/// The rows to predict, from whichever of --input, --row, --json was given.
+fn rows(args: &InferArgs) -> anyhow::Result<Table> {
+    if let Some(row) = &args.row {
+        let label = PathBuf::from("--row");
+        return Ok(table_from_json_rows(&label, &[parse_row(row)?])?);
+    }
+    if let Some(json) = &args.json {
+        let label = PathBuf::from("--json");
+        let rows = match serde_json::from_str::<Value>(json) {
+            Ok(Value::Object(row)) => vec![row],
+            Ok(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, item)| match item {
+                    Value::Object(row) => Ok(row),
+                    _ => Err(UserError::error(
+                        format!("--json: item {} of the array is not an object", i + 1),
+                        Some(r#"write rows as objects: '[{"age": 0.04, "bmi": 0.06}]'"#),
+                    )),
+                })
+                .collect::<anyhow::Result<_>>()?,
+            Ok(_) => {
+                return Err(UserError::error(
+                    "--json must be an object or an array of objects",
+                    Some(r#"e.g. --json '{"age": 0.04, "bmi": 0.06}'"#),
+                ));
+            }
+            Err(e) => {
+                return Err(UserError::error(
+                    format!("--json is not valid JSON: {e}"),
+                    Some(r#"e.g. --json '{"age": 0.04, "bmi": 0.06}'"#),
+                ));
+            }
+        };
+        return Ok(table_from_json_rows(&label, &rows)?);
+    }
+    match args.input.as_deref() {
+        Some(path) if path == Path::new("-") => {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut bytes)
+                .context("cannot read the rows from stdin")?;
+            let format = match args.input_format {
+                StdinFormat::Csv => TableFormat::Csv,
+                StdinFormat::Ndjson => TableFormat::Ndjson,
+            };
+            Ok(read_table_from(Path::new("stdin"), format, bytes)?)
+        }
+        Some(path) => Ok(read_table(path)?),
+        // clap requires one of --input, --row, --json.
+        None => Err(UserError::error(
+            "no rows to predict",
+            Some("give --input FILE (or - for stdin), --row or --json"),
+        )),
+    }
+}
+
+/// `age=0.04,sex=0.05` as one JSON row: numbers where they parse, else text.
+fn parse_row(text: &str) -> anyhow::Result<Map<String, Value>> {
+    let mut row = Map::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(UserError::error(
+                format!("--row: `{pair}` is not COLUMN=VALUE"),
+                Some("e.g. --row age=0.04,sex=0.05,bmi=0.06"),
+            ));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if row.contains_key(key) {
+            return Err(UserError::error(
+                format!("--row: column `{key}` is given twice"),
+                None,
+            ));
+        }
+        let value = match value.parse::<f64>() {
+            Ok(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
+            Err(_) if value.is_empty() => Value::Null,
+            Err(_) => Value::String(value.to_owned()),
+        };
+        row.insert(key.to_owned(), value);
+    }
+    Ok(row)
+}
+
+fn output_format(args: &InferArgs) -> anyhow::Result<OutputFormat> {
+    if let Some(format) = args.format {
+        return Ok(format);
+    }
+    let Some(path) = &args.output else {
+        return Ok(OutputFormat::Csv);
+    };
+    let name = path.to_string_lossy().to_lowercase();
+    match TableFormat::from_name(&name) {
+        Some(TableFormat::Csv) => Ok(OutputFormat::Csv),
+        Some(TableFormat::Parquet) => Ok(OutputFormat::Parquet),
+        Some(TableFormat::Ndjson) => Ok(OutputFormat::Ndjson),
+        Some(TableFormat::CsvGz) | None => Err(UserError::error(
+            format!("cannot tell the output format of {}", path.display()),
+            Some("name it .csv, .parquet or .ndjson, or pass --format csv|parquet|ndjson"),
+        )),
+    }
+}
+
+fn encode(frame: &mut DataFrame, format: OutputFormat) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    match format {
+        OutputFormat::Csv => CsvWriter::new(&mut bytes)
+            .include_header(true)
+            .finish(frame)?,
+        OutputFormat::Parquet => {
+            ParquetWriter::new(&mut bytes).finish(frame)?;
+        }
+        OutputFormat::Ndjson => write_ndjson(frame, &mut bytes)?,
+    }
+    Ok(bytes)
+}
+
+/// One JSON object per row, keys in column order.
+fn write_ndjson(frame: &DataFrame, out: &mut Vec<u8>) -> anyhow::Result<()> {
+    let columns = frame.columns();
+    for row in 0..frame.height() {
+        let mut object = Map::new();
+        for column in columns {
+            let value = match column.get(row)? {
+                AnyValue::Null => Value::Null,
+                AnyValue::Boolean(b) => Value::Bool(b),
+                AnyValue::String(s) => Value::String(s.to_owned()),
+                AnyValue::StringOwned(s) => Value::String(s.to_string()),
+                AnyValue::Int8(v) => Value::from(v),
+                AnyValue::Int16(v) => Value::from(v),
+                AnyValue::Int32(v) => Value::from(v),
+                AnyValue::Int64(v) => Value::from(v),
+                AnyValue::UInt8(v) => Value::from(v),
+                AnyValue::UInt16(v) => Value::from(v),
+                AnyValue::UInt32(v) => Value::from(v),
+                AnyValue::UInt64(v) => Value::from(v),
+                AnyValue::Float32(v) => number(f64::from(v)),
+                AnyValue::Float64(v) => number(v),
+                other => Value::String(other.str_value().into_owned()),
+            };
+            object.insert(column.name().to_string(), value);
+        }
+        serde_json::to_writer(&mut *out, &Value::Object(object))?;
+        out.push(b'\n');
+    }
     Ok(())
+}
+
+/// A JSON number; NaN and infinities (which JSON lacks) become null.
+fn number(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }

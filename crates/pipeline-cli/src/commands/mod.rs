@@ -2,7 +2,10 @@
 
 mod alias;
 mod compare;
+mod evaluate;
+mod export;
 mod infer;
+mod predictor;
 mod rerun;
 mod run;
 mod runs;
@@ -22,7 +25,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::show(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Infer(args) => infer::infer(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Evaluate(args) => evaluate::evaluate(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Rerun(args) => rerun::rerun(&context, args),
+        Command::Export(args) => export::export(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),

@@ -1,0 +1,340 @@
+//! `pipeline export RUN --out DIR`: a run as a self-contained folder that
+//! another program (PyTorch, a serving stack) can load without the registry:
+//! the weights as stored, the resolved spec, the preprocessing, a schema of
+//! inputs, output and layers, the final metrics and the reproducibility
+//! receipt. The artifacts are checked against their sha256 first; the folder
+//! is built beside DIR and renamed into place, so a failure leaves no DIR.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use candle_core::Device;
+use pipeline_data::Preprocessing;
+use pipeline_model::Network;
+use pipeline_registry::{ArtifactKind, ArtifactRecord, RunRecord, RunStatus};
+use pipeline_spec::{Layer, Spec};
+use serde_json::{Map, Value, json};
+
+use crate::cli::ExportArgs;
+use crate::commands::shared::{Context, print, short_id};
+use crate::exit::UserError;
+
+/// Bumped when a file of the folder changes shape.
+const FORMAT_VERSION: u32 = 1;
+
+pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    check_destination(&args.out, args.force)?;
+    let registry = context.existing_registry()?;
+    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
+    let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
+    if record.status != RunStatus::Completed && !checkpoint {
+        return Err(UserError::error(
+            format!(
+                "run {} is {}; only completed runs (and killed runs that kept their best \
+                 checkpoint) have weights to export",
+                record.id, record.status
+            ),
+            Some("`pipeline runs --status completed` lists the usable runs"),
+        ));
+    }
+
+    let weights_record = artifact(&record, ArtifactKind::Weights)?;
+    let preprocessing_record = artifact(&record, ArtifactKind::Preprocessing)?;
+    let weights = registry.read_verified(weights_record)?;
+    let preprocessing_bytes = registry.read_verified(preprocessing_record)?;
+    let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing_bytes))
+        .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
+    let spec = Spec::parse(
+        Path::new(&format!("spec of run {}", record.id)),
+        &record.spec_toml,
+        &[],
+    )?;
+    let inputs = preprocessing.features.len();
+    if inputs == 0 {
+        anyhow::bail!(
+            "the preprocessing of run {} lists no feature columns",
+            record.id
+        );
+    }
+    // The folder promises weights that fit the schema: load them once.
+    Network::from_safetensors(&spec.model, inputs, 1, &weights, &Device::Cpu)
+        .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
+
+    let files: [(&str, Vec<u8>); 6] = [
+        ("model.safetensors", weights),
+        ("spec.toml", record.spec_toml.clone().into_bytes()),
+        ("preprocessing.json", preprocessing_bytes),
+        ("schema.json", to_json(&schema(&spec, &preprocessing))?),
+        ("metrics.json", to_json(&metrics(&record))?),
+        (
+            "receipt.json",
+            to_json(&receipt(&record, weights_record, preprocessing_record))?,
+        ),
+    ];
+    let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
+    let path = write_folder(&args.out, args.force, &files)?;
+
+    print(&format!("{}\n", path.display()))?;
+    if !context.global.quiet {
+        let selection = record
+            .selection_value
+            .map_or_else(|| "?".to_owned(), |v| format!("{v:.6}"));
+        let best = record
+            .best_epoch
+            .map_or_else(|| "?".to_owned(), |e| e.to_string());
+        eprintln!(
+            "exported run {} ({}, best epoch {best}, {} {selection}{}): {} files, {total} bytes",
+            short_id(record.id.as_str()),
+            record.experiment,
+            record.selection_metric,
+            if checkpoint {
+                ", killed: checkpoint"
+            } else {
+                ""
+            },
+            files.len(),
+        );
+    }
+    Ok(())
+}
+
+fn artifact(record: &RunRecord, kind: ArtifactKind) -> anyhow::Result<&ArtifactRecord> {
+    record
+        .artifact(kind)
+        .ok_or_else(|| anyhow::anyhow!("run {} has no {kind:?} artifact recorded", record.id))
+}
+
+fn to_json(value: &Value) -> anyhow::Result<Vec<u8>> {
+    let mut text = serde_json::to_string_pretty(value).context("cannot encode JSON")?;
+    text.push('\n');
+    Ok(text.into_bytes())
+}
+
+/// Inputs (in model order, with the normalization applied to each), the
+/// output, and the layers with their weight names and sizes.
+fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
+    let inputs: Vec<Value> = preprocessing
+        .features
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let transform = preprocessing.transforms.get(index);
+            json!({
+                "name": name,
+                "type": "float",
+                "normalization": {
+                    "kind": preprocessing.normalize,
+                    "shift": transform.map_or(0.0, |t| t.shift),
+                    "scale": transform.map_or(1.0, |t| t.scale),
+                },
+            })
+        })
+        .collect();
+    let mut width = preprocessing.features.len();
+    let layers: Vec<Value> = spec
+        .model
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| match layer {
+            Layer::Linear { units, bias } => {
+                let units = units.get() as usize;
+                let value = json!({
+                    "type": "linear",
+                    "in": width,
+                    "out": units,
+                    "weight": format!("{index}.weight"),
+                    "bias": bias.then(|| format!("{index}.bias")),
+                });
+                width = units;
+                value
+            }
+            Layer::Relu => json!({ "type": "relu" }),
+            Layer::Sigmoid => json!({ "type": "sigmoid" }),
+            Layer::Tanh => json!({ "type": "tanh" }),
+            Layer::Gelu => json!({ "type": "gelu", "approximate": "none" }),
+            Layer::Dropout { rate } => json!({ "type": "dropout", "rate": rate }),
+        })
+        .collect();
+    json!({
+        "format_version": FORMAT_VERSION,
+        "normalization_formula": "(x - shift) / scale, in float64, then float32",
+        "inputs": inputs,
+        "output": {
+            "name": "prediction",
+            "type": "float",
+            "target": preprocessing.target,
+            "normalized": false,
+        },
+        "model": {
+            "kind": "sequential",
+            "dtype": "float32",
+            "weights": "model.safetensors",
+            "layers": layers,
+        },
+    })
+}
+
+/// Final metrics per split, the best epoch, the selection metric and the
+/// overfitting summary.
+fn metrics(record: &RunRecord) -> Value {
+    let mut by_split: Map<String, Value> = Map::new();
+    for m in &record.final_metrics {
+        let split = by_split
+            .entry(m.split.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(values) = split {
+            // NaN (a diverged metric) becomes null.
+            values.insert(m.metric.clone(), json!(m.value));
+        }
+    }
+    json!({
+        "run": record.id,
+        "status": record.status.to_string(),
+        "final": by_split,
+        "best_epoch": record.best_epoch,
+        "epochs_run": record.epochs_run,
+        "selection": {
+            "metric": record.selection_metric,
+            "higher_is_better": record.selection_higher_is_better,
+            "value": record.selection_value,
+        },
+        "overfitting": {
+            "gap_at_best": record.overfitting.gap_at_best,
+            "test_train_gap": record.overfitting.test_train_gap,
+            "onset": record.overfitting.onset,
+        },
+        "weights_digest": record.weights_digest,
+    })
+}
+
+/// What reproduces the run, and the checksums of the exported artifacts.
+fn receipt(record: &RunRecord, weights: &ArtifactRecord, preprocessing: &ArtifactRecord) -> Value {
+    json!({
+        "run": record.id,
+        "experiment": record.experiment,
+        "status": record.status.to_string(),
+        "spec_hash": record.spec_hash,
+        "data_path": record.data_path,
+        "data_sha256": record.data_sha256,
+        "seed": record.seed,
+        "device": record.device,
+        "program_version": record.program_version,
+        "git_commit": record.git_commit,
+        "deterministic": record.deterministic,
+        "started_at": record.started_at,
+        "ended_at": record.ended_at,
+        "artifacts": {
+            "model.safetensors": { "sha256": weights.sha256, "bytes": weights.bytes },
+            "preprocessing.json": { "sha256": preprocessing.sha256, "bytes": preprocessing.bytes },
+        },
+        "exported_by": format!("pipeline {}", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+/// Refuses a DIR that is a file, or a folder with files in it (unless
+/// `force`), before any work is done.
+fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
+    match fs::symlink_metadata(out) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", out.display())),
+        Ok(meta) if !meta.is_dir() => Err(UserError::error(
+            format!("cannot export to {}: it is not a folder", out.display()),
+            Some("name a new folder, e.g. --out export/"),
+        )),
+        Ok(_) if force || is_empty_dir(out)? => Ok(()),
+        Ok(_) => Err(UserError::error(
+            format!(
+                "cannot export to {}: the folder is not empty",
+                out.display()
+            ),
+            Some("pass --force to replace it, or name a new folder"),
+        )),
+    }
+}
+
+fn is_empty_dir(path: &Path) -> anyhow::Result<bool> {
+    let mut entries =
+        fs::read_dir(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(entries.next().is_none())
+}
+
+/// Builds the folder in a temporary folder beside `out`, syncs every file,
+/// then renames it to `out` (moving a previous `out` away first when
+/// `force`). Returns the folder's absolute path.
+fn write_folder(out: &Path, force: bool, files: &[(&str, Vec<u8>)]) -> anyhow::Result<PathBuf> {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".export-")
+        .tempdir_in(&parent)
+        .with_context(|| format!("cannot create a temporary folder in {}", parent.display()))?;
+    for (name, bytes) in files {
+        let path = staging.path().join(name);
+        let failed = || format!("cannot write {}", path.display());
+        let mut file = fs::File::create(&path).with_context(failed)?;
+        file.write_all(bytes).with_context(failed)?;
+        file.sync_all().with_context(failed)?;
+    }
+    // A temporary folder is private (0700); the export is an ordinary folder.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot set permissions on {}", staging.path().display()))?;
+    }
+    sync_dir(staging.path());
+
+    // Checked again: DIR may have appeared while the artifacts were read.
+    check_destination(out, force)?;
+    let mut previous = None;
+    if out.is_dir() {
+        if is_empty_dir(out)? {
+            fs::remove_dir(out).with_context(|| format!("cannot replace {}", out.display()))?;
+        } else {
+            let graveyard = tempfile::Builder::new()
+                .prefix(".export-old-")
+                .tempdir_in(&parent)
+                .with_context(|| {
+                    format!("cannot create a temporary folder in {}", parent.display())
+                })?;
+            let moved = graveyard.path().join("previous");
+            fs::rename(out, &moved)
+                .with_context(|| format!("cannot move {} aside", out.display()))?;
+            previous = Some((graveyard, moved));
+        }
+    }
+    if let Err(error) = fs::rename(staging.path(), out) {
+        if let Some((_, moved)) = &previous {
+            // Put the old folder back; the temporary ones are removed on drop.
+            let _ = fs::rename(moved, out);
+        }
+        return Err(error).with_context(|| format!("cannot write {}", out.display()));
+    }
+    // Renamed away: nothing left for the guard to remove.
+    let _ = staging.keep();
+    sync_dir(&parent);
+    if let Some((graveyard, _)) = previous {
+        let path = graveyard.path().to_path_buf();
+        if let Err(error) = graveyard.close() {
+            eprintln!(
+                "warning: cannot remove the replaced export at {}: {error}",
+                path.display()
+            );
+        }
+    }
+    Ok(fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf()))
+}
+
+/// Makes renames and new files durable; not every platform can open a folder.
+fn sync_dir(path: &Path) {
+    if let Ok(dir) = fs::File::open(path) {
+        let _ = dir.sync_all();
+    }
+}

@@ -1,0 +1,111 @@
+//! A registered run made ready to predict: its weights and preprocessing
+//! read with their checksums verified, its network rebuilt from the stored
+//! resolved spec. `infer` and `evaluate` share it.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use candle_core::{Device, Tensor};
+use pipeline_data::{Preprocessing, Table, model_inputs};
+use pipeline_model::Network;
+use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
+use pipeline_spec::Spec;
+
+use crate::commands::shared::Context;
+use crate::exit::UserError;
+
+/// Rows per forward pass: large enough to amortize the call, small enough
+/// to keep memory flat.
+const CHUNK_ROWS: usize = 65_536;
+
+pub struct Predictor {
+    pub record: RunRecord,
+    pub spec: Spec,
+    pub preprocessing: Preprocessing,
+    network: Network,
+    device: Device,
+}
+
+impl Predictor {
+    /// Loads the run named by `selector`: completed runs, and killed runs
+    /// that kept their best checkpoint (with a warning).
+    pub fn load(
+        context: &Context,
+        registry: &Registry,
+        selector: &str,
+        experiment: Option<&str>,
+    ) -> anyhow::Result<Predictor> {
+        let record = context.run_record(registry, selector, experiment)?;
+        let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
+        if record.status != RunStatus::Completed && !checkpoint {
+            return Err(UserError::error(
+                format!(
+                    "run {} is {}; only completed runs (and killed runs that kept their best \
+                     checkpoint) have weights to predict with",
+                    record.id, record.status
+                ),
+                Some("`pipeline runs --status completed` lists the usable runs"),
+            ));
+        }
+        if checkpoint && !context.global.quiet {
+            eprintln!(
+                "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+                record.id,
+                record.epochs_run,
+                record
+                    .best_epoch
+                    .map_or_else(|| "?".to_owned(), |e| e.to_string())
+            );
+        }
+        let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
+        let preprocessing =
+            registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;
+        let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing))
+            .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
+        let spec = Spec::parse(
+            Path::new(&format!("spec of run {}", record.id)),
+            &record.spec_toml,
+            &[],
+        )?;
+        let features = preprocessing.features.len();
+        if features == 0 {
+            anyhow::bail!(
+                "the preprocessing of run {} lists no feature columns",
+                record.id
+            );
+        }
+        let device = Device::Cpu;
+        let network = Network::from_safetensors(&spec.model, features, 1, &weights, &device)
+            .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
+        Ok(Predictor {
+            record,
+            spec,
+            preprocessing,
+            network,
+            device,
+        })
+    }
+
+    /// One prediction per row of `table`, after the run's preprocessing;
+    /// a missing, non-numeric or empty feature cell is an error naming the
+    /// column and the first offending row.
+    pub fn predict(&self, table: &Table) -> anyhow::Result<Vec<f32>> {
+        let inputs = model_inputs(table, &self.preprocessing)?;
+        let features = self.preprocessing.features.len();
+        let mut predictions: Vec<f32> = Vec::with_capacity(table.frame.height());
+        for chunk in inputs.chunks(CHUNK_ROWS * features) {
+            let x = Tensor::from_slice(chunk, (chunk.len() / features, features), &self.device)?;
+            predictions.extend(pipeline_train::predict(&self.network, &x)?);
+        }
+        Ok(predictions)
+    }
+}
+
+fn artifact(
+    record: &RunRecord,
+    kind: ArtifactKind,
+) -> anyhow::Result<&pipeline_registry::ArtifactRecord> {
+    record
+        .artifact(kind)
+        .ok_or_else(|| anyhow::anyhow!("run {} has no {kind:?} artifact recorded", record.id))
+}

@@ -1,0 +1,216 @@
+//! `infer` inputs and outputs (issue #6): a file in any supported format,
+//! stdin, one inline row, JSON rows; CSV, Parquet or NDJSON out; strict
+//! errors that leave no file behind; and `evaluate` on a labelled file.
+
+use std::io::Write;
+
+use crate::common::{Workspace, diabetes_csv, stderr};
+
+/// The predictions of a CSV (or NDJSON) output, in row order.
+fn predictions(text: &str) -> Vec<f64> {
+    if text.trim_start().starts_with('{') {
+        return text
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["prediction"]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+    }
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header.iter().position(|c| *c == "prediction").unwrap();
+    lines
+        .map(|l| l.split(',').nth(at).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn close(a: &[f64], b: &[f64]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "{x} vs {y}");
+    }
+}
+
+const FIRST_ROW: &str = "age=59,sex=2,bmi=32.1,bp=101,s1=157,s2=93.2,s3=38,s4=4,s5=4.8598,s6=87";
+
+#[test]
+fn every_input_and_output_format_gives_the_same_predictions() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=3"]);
+    let csv = diabetes_csv();
+    let reference = predictions(&ws.ok(&["infer", "--input", csv.to_str().unwrap()]));
+    assert_eq!(reference.len(), 442);
+
+    // gzip-compressed CSV in, Parquet and NDJSON out (by extension).
+    let text = std::fs::read(&csv).unwrap();
+    let gz = ws.path().join("rows.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&text).unwrap();
+    std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    let ndjson = ws.path().join("out.ndjson");
+    ws.ok(&[
+        "infer",
+        "--input",
+        gz.to_str().unwrap(),
+        "--output",
+        ndjson.to_str().unwrap(),
+    ]);
+    let from_gz = predictions(&std::fs::read_to_string(&ndjson).unwrap());
+    close(&from_gz, &reference);
+    let first: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(&ndjson)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let keys: Vec<&String> = first.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys.first().map(|k| k.as_str()),
+        Some("age"),
+        "input column order is kept"
+    );
+    assert_eq!(keys.last().map(|k| k.as_str()), Some("prediction"));
+
+    // NDJSON in, only the predictions out.
+    let only = ws.ok(&[
+        "infer",
+        "--input",
+        ndjson.to_str().unwrap(),
+        "--only-predictions",
+    ]);
+    assert!(only.starts_with("prediction\n"), "{only}");
+    close(&predictions(&only), &reference);
+
+    let parquet = ws.path().join("out.parquet");
+    ws.ok(&[
+        "infer",
+        "--input",
+        csv.to_str().unwrap(),
+        "--output",
+        parquet.to_str().unwrap(),
+    ]);
+    let again = ws.ok(&[
+        "infer",
+        "--input",
+        parquet.to_str().unwrap(),
+        "--only-predictions",
+    ]);
+    // The Parquet output holds the input columns and the predictions; with
+    // --only-predictions its own `prediction` column is no obstacle.
+    close(&predictions(&again), &reference);
+
+    // stdin, CSV and NDJSON.
+    let out = ws
+        .cmd()
+        .args(["infer", "--input", "-", "--format", "ndjson"])
+        .write_stdin(text.clone())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    close(
+        &predictions(&String::from_utf8(out.stdout).unwrap()),
+        &reference,
+    );
+
+    // One row inline, and the same row as JSON.
+    let row = predictions(&ws.ok(&["infer", "--row", FIRST_ROW, "--only-predictions"]));
+    close(&row, &reference[..1]);
+    let json = r#"[{"age":59,"sex":2,"bmi":32.1,"bp":101,"s1":157,"s2":93.2,"s3":38,"s4":4,"s5":4.8598,"s6":87}]"#;
+    close(
+        &predictions(&ws.ok(&["infer", "--json", json])),
+        &reference[..1],
+    );
+}
+
+#[test]
+fn bad_rows_are_refused_and_leave_no_output() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    let out_path = ws.path().join("never.csv");
+    let out = ws.run(&[
+        "infer",
+        "--row",
+        "age=1,sex=2",
+        "--output",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bmi"), "{}", stderr(&out));
+    assert!(!out_path.exists());
+
+    let text_cell = FIRST_ROW.replace("bmi=32.1", "bmi=high");
+    let out = ws.run(&["infer", "--row", &text_cell]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bmi"), "{}", stderr(&out));
+
+    for bad in ["{", "3", "[1]"] {
+        let out = ws.run(&["infer", "--json", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+    let out = ws.run(&["infer", "--row", "age"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ws.run(&["infer", "--row", FIRST_ROW, "--output", "x.gz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--format"), "{}", stderr(&out));
+
+    let with_prediction = ws.write(
+        "p.csv",
+        &format!("{},prediction\n", "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6"),
+    );
+    let out = ws.run(&["infer", "--input", with_prediction.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("already has a column"),
+        "{}",
+        stderr(&out)
+    );
+    // Exactly one source of rows.
+    let out = ws.run(&["infer"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = ws.run(&["infer", "--row", FIRST_ROW, "--json", "{}"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn evaluate_computes_the_metrics_of_the_predictions() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=5"]);
+    let csv = diabetes_csv();
+    let value: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["evaluate", "--input", csv.to_str().unwrap(), "--json"]))
+            .unwrap();
+    assert_eq!(value["rows"], 442);
+    let out = ws.ok(&["infer", "--input", csv.to_str().unwrap()]);
+    let predicted = predictions(&out);
+    let targets: Vec<f64> = std::fs::read_to_string(&csv)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    let n = targets.len() as f64;
+    let mse = predicted
+        .iter()
+        .zip(&targets)
+        .map(|(p, t)| (p - t).powi(2))
+        .sum::<f64>()
+        / n;
+    let mean = targets.iter().sum::<f64>() / n;
+    let total = targets.iter().map(|t| (t - mean).powi(2)).sum::<f64>() / n;
+    let metrics = &value["metrics"];
+    assert!((metrics["mse"].as_f64().unwrap() - mse).abs() <= 1e-3 * mse);
+    assert!((metrics["r2"].as_f64().unwrap() - (1.0 - mse / total)).abs() <= 1e-4);
+    let text = ws.ok(&["evaluate", "--input", csv.to_str().unwrap()]);
+    assert!(text.contains("442"), "{text}");
+    let unlabelled = ws.write(
+        "u.csv",
+        "age,sex,bmi,bp,s1,s2,s3,s4,s5,s6\n1,1,1,1,1,1,1,1,1,1\n",
+    );
+    let out = ws.run(&["evaluate", "--input", unlabelled.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("target"), "{}", stderr(&out));
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Checks that a `pipeline export` folder is usable outside pipeline.
+
+Usage: check_export.py EXPORT_DIR INPUT_CSV PREDICTIONS_CSV
+
+EXPORT_DIR is written by `pipeline export RUN --out EXPORT_DIR`, INPUT_CSV
+holds the rows to predict (the run's feature columns, by name) and
+PREDICTIONS_CSV is what `pipeline infer --run RUN --input INPUT_CSV` wrote
+(the input columns plus `prediction`).
+
+The script normalizes the features with preprocessing.json
+(`(x - shift) / scale` in float64, then float32, as pipeline-data's
+normalize.rs), rebuilds the Sequential network from schema.json and checks
+that its predictions equal pipeline's within 1e-5 relative
+(`|a - b| <= 1e-5 * max(1, |b|)`). The target is not normalized in pipeline,
+so predictions are compared as they come out of the last layer.
+
+Two paths:
+- pure Python, always: safetensors parsed by hand (8-byte little-endian
+  header length, JSON header, raw little-endian data) and the network run
+  with floats; needs only the standard library.
+- PyTorch, when `torch` and `safetensors` import: `torch.nn.Sequential`,
+  `safetensors.torch.load_file`, `load_state_dict(strict=True)`; otherwise it
+  prints "skipped: torch/safetensors not installed".
+
+Exit status: 0 when every path that ran agrees, 1 on a mismatch or a bad
+folder, 2 on wrong usage.
+"""
+
+import csv
+import hashlib
+import json
+import math
+import struct
+import sys
+from pathlib import Path
+
+TOLERANCE = 1e-5
+FILES = (
+    "model.safetensors",
+    "spec.toml",
+    "preprocessing.json",
+    "schema.json",
+    "metrics.json",
+    "receipt.json",
+)
+DTYPES = {"F32": ("f", 4), "F64": ("d", 8)}
+
+
+class ExportError(Exception):
+    """The folder, the inputs or the predictions are not what they should be."""
+
+
+def to_f32(value):
+    """Rounds a Python float to the nearest float32, as `as f32` in Rust."""
+    return struct.unpack("<f", struct.pack("<f", value))[0]
+
+
+def load_export(folder):
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise ExportError(f"{folder} lacks {', '.join(missing)}")
+    schema = json.loads((folder / "schema.json").read_text())
+    preprocessing = json.loads((folder / "preprocessing.json").read_text())
+    receipt = json.loads((folder / "receipt.json").read_text())
+    json.loads((folder / "metrics.json").read_text())
+    weights = (folder / "model.safetensors").read_bytes()
+    expected = receipt["artifacts"]["model.safetensors"]["sha256"]
+    actual = hashlib.sha256(weights).hexdigest()
+    if actual != expected:
+        raise ExportError(f"model.safetensors has sha256 {actual}, the receipt says {expected}")
+    check_spec_layers(folder / "spec.toml", schema["model"]["layers"])
+    features = [column["name"] for column in schema["inputs"]]
+    if features != preprocessing["features"]:
+        raise ExportError(
+            f"schema.json inputs {features} differ from preprocessing.json {preprocessing['features']}"
+        )
+    return schema, preprocessing, weights
+
+
+def check_spec_layers(spec_path, layers):
+    """The resolved spec and the schema describe the same layers."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11: the schema alone is used.
+        return
+    spec = tomllib.loads(spec_path.read_text())
+    spec_types = [layer["type"] for layer in spec["model"]["layers"]]
+    schema_types = [layer["type"] for layer in layers]
+    if spec_types != schema_types:
+        raise ExportError(f"spec.toml layers {spec_types} differ from schema.json {schema_types}")
+
+
+def read_safetensors(data):
+    """Tensors of a safetensors file as {name: (shape, flat list of floats)}."""
+    if len(data) < 8:
+        raise ExportError("model.safetensors is shorter than its header")
+    (header_length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8 : 8 + header_length])
+    body = data[8 + header_length :]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] not in DTYPES:
+            raise ExportError(f"tensor {name} has dtype {info['dtype']}; F32 or F64 expected")
+        code, size = DTYPES[info["dtype"]]
+        start, end = info["data_offsets"]
+        count = math.prod(info["shape"])
+        if end - start != count * size or end > len(body):
+            raise ExportError(f"tensor {name}: offsets {start}..{end} do not fit shape {info['shape']}")
+        tensors[name] = (info["shape"], list(struct.unpack(f"<{count}{code}", body[start:end])))
+    return tensors
+
+
+def read_inputs(path, preprocessing):
+    """The normalized feature rows, float32 as pipeline feeds them."""
+    rows = []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            values = []
+            for name, transform in zip(preprocessing["features"], preprocessing["transforms"]):
+                if name not in row:
+                    raise ExportError(f"{path} has no column {name!r}")
+                values.append(to_f32((float(row[name]) - transform["shift"]) / transform["scale"]))
+            rows.append(values)
+    return rows
+
+
+def read_predictions(path):
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "prediction" not in (reader.fieldnames or []):
+            raise ExportError(f"{path} has no `prediction` column")
+        return [float(row["prediction"]) for row in reader]
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+
+
+ACTIVATIONS = {
+    "relu": lambda x: x if x > 0.0 else 0.0,
+    "sigmoid": sigmoid,
+    "tanh": math.tanh,
+    "gelu": gelu,
+}
+
+
+def predict_pure_python(layers, tensors, rows):
+    predictions = []
+    for row in rows:
+        h = row
+        for layer in layers:
+            kind = layer["type"]
+            if kind == "linear":
+                shape, weight = tensors[layer["weight"]]
+                if shape != [layer["out"], layer["in"]] or len(h) != layer["in"]:
+                    raise ExportError(f"{layer['weight']} has shape {shape}, layer {layer}")
+                bias = tensors[layer["bias"]][1] if layer.get("bias") else [0.0] * layer["out"]
+                width = layer["in"]
+                h = [
+                    math.fsum(w * x for w, x in zip(weight[o * width : (o + 1) * width], h)) + bias[o]
+                    for o in range(layer["out"])
+                ]
+            elif kind == "dropout":
+                pass  # identity at inference
+            elif kind in ACTIVATIONS:
+                h = [ACTIVATIONS[kind](x) for x in h]
+            else:
+                raise ExportError(f"unknown layer type {kind!r}")
+        if len(h) != 1:
+            raise ExportError(f"the network gives {len(h)} outputs per row, 1 expected")
+        predictions.append(h[0])
+    return predictions
+
+
+def predict_torch(folder, layers, rows):
+    import torch
+    from safetensors.torch import load_file
+
+    modules = []
+    for layer in layers:
+        kind = layer["type"]
+        if kind == "linear":
+            modules.append(torch.nn.Linear(layer["in"], layer["out"], bias=bool(layer.get("bias"))))
+        elif kind == "relu":
+            modules.append(torch.nn.ReLU())
+        elif kind == "sigmoid":
+            modules.append(torch.nn.Sigmoid())
+        elif kind == "tanh":
+            modules.append(torch.nn.Tanh())
+        elif kind == "gelu":
+            modules.append(torch.nn.GELU(approximate=layer.get("approximate", "none")))
+        elif kind == "dropout":
+            modules.append(torch.nn.Dropout(layer["rate"]))
+        else:
+            raise ExportError(f"unknown layer type {kind!r}")
+    model = torch.nn.Sequential(*modules)
+    model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
+    model.eval()
+    with torch.no_grad():
+        output = model(torch.tensor(rows, dtype=torch.float32))
+    return output.reshape(-1).tolist()
+
+
+def compare(label, ours, theirs):
+    if len(ours) != len(theirs):
+        raise ExportError(f"{label}: {len(ours)} predictions, pipeline infer wrote {len(theirs)}")
+    worst = 0.0
+    worst_relative = 0.0
+    for index, (a, b) in enumerate(zip(ours, theirs)):
+        difference = abs(a - b)
+        worst = max(worst, difference)
+        worst_relative = max(worst_relative, difference / max(1.0, abs(b)))
+        if not difference <= TOLERANCE * max(1.0, abs(b)):
+            raise ExportError(f"{label}: row {index + 1}: {a!r} against pipeline's {b!r}")
+    print(
+        f"{label}: {len(ours)} rows match pipeline infer "
+        f"(max abs diff {worst:.3g}, max relative {worst_relative:.3g}, tolerance {TOLERANCE:g})"
+    )
+
+
+def main(argv):
+    if len(argv) != 4:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    folder = Path(argv[1])
+    try:
+        schema, preprocessing, weights = load_export(folder)
+        layers = schema["model"]["layers"]
+        rows = read_inputs(argv[2], preprocessing)
+        expected = read_predictions(argv[3])
+        compare("pure-python", predict_pure_python(layers, read_safetensors(weights), rows), expected)
+        try:
+            import safetensors.torch  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError:
+            print("torch: skipped: torch/safetensors not installed")
+        else:
+            compare(f"torch {torch.__version__}", predict_torch(folder, layers, rows), expected)
+    except (ExportError, KeyError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
