@@ -32,8 +32,13 @@ lint:
 snapshots:
     INSTA_UPDATE=always cargo test --release --workspace
 
-# Benchmarks (not timed tests): the registry at 10,000 runs × 200 epochs.
+# Benchmarks (not timed tests): the registry at 10,000 runs × 200 epochs;
+# `pipeline infer` cold start and 200,000-row throughput (against the PyTorch
+# peer when a Python with torch is found, see ../shared/peers/README.md); then
+# `pipeline serve` under a bounded localhost load (requests/s, p50, p99).
 # JSON lines on stdout, a table on stderr. `just bench --runs 1000` for a quick look.
 bench *ARGS:
     cargo build --release -p pipeline-cli -p pipeline-bench
     cargo run --release --quiet -p pipeline-bench --bin bench-registry -- {{ARGS}}
+    cargo run --release --quiet -p pipeline-bench --bin bench-infer
+    cargo run --release --quiet -p pipeline-bench --bin bench-serve

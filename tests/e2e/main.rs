@@ -10,6 +10,7 @@ mod inference;
 mod labels;
 mod learning;
 mod report;
+mod serve;
 mod signals;
 mod stress;
 mod workflow;

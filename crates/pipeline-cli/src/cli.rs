@@ -60,6 +60,8 @@ pub enum Command {
     Infer(InferArgs),
     /// Compute a run's metrics on a labelled file, with its stored preprocessing.
     Evaluate(EvaluateArgs),
+    /// Serve a run's predictions over HTTP: POST /predict, GET /model, GET /health.
+    Serve(ServeArgs),
     /// Train again from a run's stored resolved spec, after checking its data is unchanged.
     Rerun(RerunArgs),
     /// Write a run as a self-contained folder: weights, spec, preprocessing, schema, metrics.
@@ -302,6 +304,23 @@ pub enum OutputFormat {
     Csv,
     Parquet,
     Ndjson,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The run to serve: `best`, `best:<metric>`, `latest`, an alias, an id or a
+    /// unique id prefix (resolved once, at start).
+    #[arg(long, default_value = "best", value_name = "RUN")]
+    pub run: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Address to listen on; port 0 picks a free port (printed on stderr).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "IP:PORT")]
+    pub addr: std::net::SocketAddr,
+    /// Allow an address other than loopback (the server has no authentication).
+    #[arg(long)]
+    pub public: bool,
 }
 
 #[derive(Debug, Args)]

@@ -18,6 +18,6 @@ pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use seed::derive_seed;
 pub use source::{
     Table, TableFormat, numeric_column, read_table, read_table_from, read_table_hashed,
-    table_from_json_rows,
+    read_table_numeric, table_from_json_rows,
 };
 pub use split::{SplitSizes, split_indices};

@@ -3,7 +3,7 @@
 //! (same preprocessing, same loss).
 
 use anyhow::Context as _;
-use pipeline_data::{numeric_column, read_table};
+use pipeline_data::{numeric_column, read_table_numeric};
 use pipeline_train::regression_metrics;
 use serde_json::json;
 
@@ -15,8 +15,10 @@ use crate::output::format::{self, number};
 pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
     let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
-    let table = read_table(&args.input)?;
     let target = &predictor.preprocessing.target;
+    let mut numeric = predictor.preprocessing.features.clone();
+    numeric.push(target.clone());
+    let table = read_table_numeric(&args.input, &numeric)?;
     let targets: Vec<f32> = numeric_column(&table, target)
         .with_context(|| {
             format!(

@@ -9,7 +9,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use pipeline_data::{Table, TableFormat, read_table, read_table_from, table_from_json_rows};
+use pipeline_data::{
+    Table, TableFormat, read_table_from, read_table_numeric, table_from_json_rows,
+};
 use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
 use serde_json::{Map, Value};
 
@@ -26,7 +28,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
     let registry = context.existing_registry()?;
     let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
-    let table = rows(&args)?;
+    let table = rows(&args, &predictor.preprocessing.features)?;
     let predictions = predictor.predict(&table)?;
 
     let mut frame = if args.only_predictions {
@@ -63,7 +65,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
 }
 
 /// The rows to predict, from whichever of --input, --row, --json was given.
-fn rows(args: &InferArgs) -> anyhow::Result<Table> {
+fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Table> {
     if let Some(row) = &args.row {
         let label = PathBuf::from("--row");
         return Ok(table_from_json_rows(&label, &[parse_row(row)?])?);
@@ -111,7 +113,7 @@ fn rows(args: &InferArgs) -> anyhow::Result<Table> {
             };
             Ok(read_table_from(Path::new("stdin"), format, bytes)?)
         }
-        Some(path) => Ok(read_table(path)?),
+        Some(path) => Ok(read_table_numeric(path, features)?),
         // clap requires one of --input, --row, --json.
         None => Err(UserError::error(
             "no rows to predict",

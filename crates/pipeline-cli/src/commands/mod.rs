@@ -9,6 +9,7 @@ mod predictor;
 mod rerun;
 mod run;
 mod runs;
+mod serve;
 mod shared;
 mod show;
 mod tag;
@@ -26,6 +27,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Infer(args) => infer::infer(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Evaluate(args) => evaluate::evaluate(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::serve(&context, args),
         Command::Rerun(args) => rerun::rerun(&context, args),
         Command::Export(args) => export::export(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
