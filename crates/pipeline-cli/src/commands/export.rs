@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use candle_core::Device;
 use pipeline_data::Preprocessing;
-use pipeline_model::Network;
-use pipeline_registry::{ArtifactKind, ArtifactRecord, RunRecord, RunStatus};
+use pipeline_registry::{ArtifactKind, ArtifactRecord, RunRecord};
 use pipeline_spec::{Layer, Spec};
 use serde_json::{Map, Value, json};
 
 use crate::cli::ExportArgs;
+use crate::commands::predictor::{StoredModel, is_checkpoint};
 use crate::commands::shared::{Context, print, short_id};
 use crate::exit::UserError;
 
@@ -27,40 +27,25 @@ const FORMAT_VERSION: u32 = 1;
 pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
     check_destination(&args.out, args.force)?;
     let registry = context.existing_registry()?;
-    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
-    let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
-    if record.status != RunStatus::Completed && !checkpoint {
-        return Err(UserError::error(
-            format!(
-                "run {} is {}; only completed runs (and killed runs that kept their best \
-                 checkpoint) have weights to export",
-                record.id, record.status
-            ),
-            Some("`pipeline runs --status completed` lists the usable runs"),
-        ));
-    }
-
+    let stored = StoredModel::load(
+        context,
+        &registry,
+        &args.run,
+        args.experiment.as_deref(),
+        "to export",
+    )?;
+    // The folder promises weights that fit the schema: load them once.
+    stored.network(&Device::Cpu)?;
+    let StoredModel {
+        record,
+        spec,
+        preprocessing,
+        weights,
+        preprocessing_json: preprocessing_bytes,
+    } = stored;
+    let checkpoint = is_checkpoint(&record);
     let weights_record = artifact(&record, ArtifactKind::Weights)?;
     let preprocessing_record = artifact(&record, ArtifactKind::Preprocessing)?;
-    let weights = registry.read_verified(weights_record)?;
-    let preprocessing_bytes = registry.read_verified(preprocessing_record)?;
-    let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing_bytes))
-        .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
-    let spec = Spec::parse(
-        Path::new(&format!("spec of run {}", record.id)),
-        &record.spec_toml,
-        &[],
-    )?;
-    let inputs = preprocessing.features.len();
-    if inputs == 0 {
-        anyhow::bail!(
-            "the preprocessing of run {} lists no feature columns",
-            record.id
-        );
-    }
-    // The folder promises weights that fit the schema: load them once.
-    Network::from_safetensors(&spec.model, inputs, 1, &weights, &Device::Cpu)
-        .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
 
     let files: [(&str, Vec<u8>); 6] = [
         ("model.safetensors", weights),

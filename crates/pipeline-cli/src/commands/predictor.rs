@@ -18,6 +18,84 @@ use crate::exit::UserError;
 /// to keep memory flat.
 const CHUNK_ROWS: usize = 65_536;
 
+/// What a registered run stores for using its model, read with the
+/// artifacts' checksums verified: shared by `infer`, `evaluate`, `serve`
+/// (through [`Predictor`]) and `export`.
+pub struct StoredModel {
+    pub record: RunRecord,
+    pub spec: Spec,
+    pub preprocessing: Preprocessing,
+    /// The weights file, as stored.
+    pub weights: Vec<u8>,
+    /// The preprocessing file, as stored.
+    pub preprocessing_json: Vec<u8>,
+}
+
+impl StoredModel {
+    /// Loads the run named by `selector`: completed runs, and killed runs
+    /// that kept their best checkpoint. `purpose` ends the refusal message
+    /// ("to predict with", "to export").
+    pub fn load(
+        context: &Context,
+        registry: &Registry,
+        selector: &str,
+        experiment: Option<&str>,
+        purpose: &str,
+    ) -> anyhow::Result<StoredModel> {
+        let record = context.run_record(registry, selector, experiment)?;
+        if record.status != RunStatus::Completed && !is_checkpoint(&record) {
+            return Err(UserError::error(
+                format!(
+                    "run {} is {}; only completed runs (and killed runs that kept their best \
+                     checkpoint) have weights {purpose}",
+                    record.id, record.status
+                ),
+                Some("`pipeline runs --status completed` lists the usable runs"),
+            ));
+        }
+        let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
+        let preprocessing_json =
+            registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;
+        let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing_json))
+            .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
+        let spec = Spec::parse(
+            Path::new(&format!("spec of run {}", record.id)),
+            &record.spec_toml,
+            &[],
+        )?;
+        if preprocessing.features.is_empty() {
+            anyhow::bail!(
+                "the preprocessing of run {} lists no feature columns",
+                record.id
+            );
+        }
+        Ok(StoredModel {
+            record,
+            spec,
+            preprocessing,
+            weights,
+            preprocessing_json,
+        })
+    }
+
+    /// The network rebuilt from the spec with the stored weights.
+    pub fn network(&self, device: &Device) -> anyhow::Result<Network> {
+        let features = self.preprocessing.features.len();
+        Network::from_safetensors(&self.spec.model, features, 1, &self.weights, device)
+            .with_context(|| {
+                format!(
+                    "the weights of run {} do not match its spec",
+                    self.record.id
+                )
+            })
+    }
+}
+
+/// A killed run that kept its best checkpoint.
+pub fn is_checkpoint(record: &RunRecord) -> bool {
+    record.status == RunStatus::Killed && record.weights_digest.is_some()
+}
+
 pub struct Predictor {
     pub record: RunRecord,
     pub spec: Spec,
@@ -27,27 +105,17 @@ pub struct Predictor {
 }
 
 impl Predictor {
-    /// Loads the run named by `selector`: completed runs, and killed runs
-    /// that kept their best checkpoint (with a warning).
+    /// Loads the run named by `selector` (see [`StoredModel::load`]), with a
+    /// warning when it is a killed run's checkpoint.
     pub fn load(
         context: &Context,
         registry: &Registry,
         selector: &str,
         experiment: Option<&str>,
     ) -> anyhow::Result<Predictor> {
-        let record = context.run_record(registry, selector, experiment)?;
-        let checkpoint = record.status == RunStatus::Killed && record.weights_digest.is_some();
-        if record.status != RunStatus::Completed && !checkpoint {
-            return Err(UserError::error(
-                format!(
-                    "run {} is {}; only completed runs (and killed runs that kept their best \
-                     checkpoint) have weights to predict with",
-                    record.id, record.status
-                ),
-                Some("`pipeline runs --status completed` lists the usable runs"),
-            ));
-        }
-        if checkpoint && !context.global.quiet {
+        let stored = StoredModel::load(context, registry, selector, experiment, "to predict with")?;
+        let record = &stored.record;
+        if is_checkpoint(record) && !context.global.quiet {
             eprintln!(
                 "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
                 record.id,
@@ -57,30 +125,12 @@ impl Predictor {
                     .map_or_else(|| "?".to_owned(), |e| e.to_string())
             );
         }
-        let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
-        let preprocessing =
-            registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;
-        let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing))
-            .with_context(|| format!("the preprocessing of run {} is unreadable", record.id))?;
-        let spec = Spec::parse(
-            Path::new(&format!("spec of run {}", record.id)),
-            &record.spec_toml,
-            &[],
-        )?;
-        let features = preprocessing.features.len();
-        if features == 0 {
-            anyhow::bail!(
-                "the preprocessing of run {} lists no feature columns",
-                record.id
-            );
-        }
         let device = Device::Cpu;
-        let network = Network::from_safetensors(&spec.model, features, 1, &weights, &device)
-            .with_context(|| format!("the weights of run {} do not match its spec", record.id))?;
+        let network = stored.network(&device)?;
         Ok(Predictor {
-            record,
-            spec,
-            preprocessing,
+            record: stored.record,
+            spec: stored.spec,
+            preprocessing: stored.preprocessing,
             network,
             device,
         })
