@@ -168,6 +168,14 @@ fn bad_rows_are_refused_and_leave_no_output() {
         "{}",
         stderr(&out)
     );
+    // A device this build or machine lacks is a clear usage error; `auto`
+    // always finds one.
+    let out = ws.run(&["infer", "--row", FIRST_ROW, "--device", "cuda"]);
+    if !out.status.success() {
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("cuda"), "{}", stderr(&out));
+    }
+    ws.ok(&["infer", "--row", FIRST_ROW, "--device", "auto"]);
     // Exactly one source of rows.
     let out = ws.run(&["infer"]);
     assert_eq!(out.status.code(), Some(2));
@@ -213,4 +221,115 @@ fn evaluate_computes_the_metrics_of_the_predictions() {
     let out = ws.run(&["evaluate", "--input", unlabelled.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("target"), "{}", stderr(&out));
+}
+
+#[test]
+fn large_inputs_stream_in_batches_with_the_same_results() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    let csv = diabetes_csv();
+    let reference = predictions(&ws.ok(&["infer", "--input", csv.to_str().unwrap()]));
+    let whole_csv = ws.ok(&["infer", "--input", csv.to_str().unwrap()]);
+
+    // Batches of 50 rows: CSV, NDJSON and Parquet out; CSV, NDJSON, Parquet
+    // and stdin in. The output is the same rows, in order, with one header.
+    let batched = ws.ok(&[
+        "infer",
+        "--input",
+        csv.to_str().unwrap(),
+        "--batch-rows",
+        "50",
+    ]);
+    assert_eq!(batched.matches("age,").count(), 1, "one header");
+    assert_eq!(batched.lines().count(), whole_csv.lines().count());
+    close(&predictions(&batched), &reference);
+    let parquet = ws.path().join("out.parquet");
+    ws.ok(&[
+        "infer",
+        "--input",
+        csv.to_str().unwrap(),
+        "--output",
+        parquet.to_str().unwrap(),
+        "--batch-rows",
+        "50",
+    ]);
+    let again = ws.ok(&[
+        "infer",
+        "--input",
+        parquet.to_str().unwrap(),
+        "--only-predictions",
+        "--batch-rows",
+        "64",
+        "--format",
+        "ndjson",
+    ]);
+    close(&predictions(&again), &reference);
+    let out = ws
+        .cmd()
+        .args(["infer", "--input", "-", "--batch-rows", "7"])
+        .write_stdin(std::fs::read(&csv).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    close(
+        &predictions(&String::from_utf8(out.stdout).unwrap()),
+        &reference,
+    );
+
+    // A bad cell in a later batch: the row is counted in the whole file,
+    // and the output file (already half written) is not left behind.
+    let mut text = std::fs::read_to_string(&csv).unwrap();
+    let row_300 = text.lines().nth(300).unwrap().to_owned();
+    let broken: Vec<&str> = row_300.split(',').collect();
+    let broken = format!("{},oops,{}", broken[..2].join(","), broken[3..].join(","));
+    text = text.replacen(&row_300, &broken, 1);
+    let bad = ws.write("bad.csv", &text);
+    let target = ws.path().join("out").join("predictions.csv");
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let out = ws.run(&[
+        "infer",
+        "--input",
+        bad.to_str().unwrap(),
+        "--output",
+        target.to_str().unwrap(),
+        "--batch-rows",
+        "64",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`bmi`") && stderr(&out).contains("row 300"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_dir(target.parent().unwrap()).unwrap().count(),
+        0,
+        "no output and no temporary file"
+    );
+
+    // `| head`: a closed stdout ends the stream quietly. 200 copies of the
+    // rows are more than a pipe holds, so the writer does meet the close.
+    let original = std::fs::read_to_string(&csv).unwrap();
+    let (header, rows) = original.split_once('\n').unwrap();
+    let many = ws.write("many.csv", &format!("{header}\n{}", rows.repeat(200)));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .current_dir(ws.path())
+        .env("PIPELINE_REGISTRY", ws.registry())
+        .args(["infer", "--input", many.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    assert_eq!(&first[..4], b"age,");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // evaluate reads in batches too.
+    let whole: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["evaluate", "--input", csv.to_str().unwrap(), "--json"]))
+            .unwrap();
+    assert_eq!(whole["rows"], 442);
 }

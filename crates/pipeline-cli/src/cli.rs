@@ -1,5 +1,6 @@
 //! Command-line arguments (clap types only; the logic lives in `commands/`).
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -289,6 +290,38 @@ pub struct InferArgs {
     /// Write only the prediction column, not the input columns.
     #[arg(long)]
     pub only_predictions: bool,
+    /// Rows read, predicted and written at a time: memory stays flat
+    /// however large the input.
+    #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS")]
+    pub batch_rows: NonZeroUsize,
+    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
+    /// feature), or auto (cuda when there is one).
+    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceArg,
+}
+
+/// `pipeline_data::BATCH_ROWS`, as a default clap can show.
+const BATCH_ROWS: NonZeroUsize = match NonZeroUsize::new(pipeline_data::BATCH_ROWS) {
+    Some(rows) => rows,
+    None => NonZeroUsize::MIN,
+};
+
+/// Where a network runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Cuda,
+    Auto,
+}
+
+impl From<DeviceArg> for pipeline_spec::Device {
+    fn from(device: DeviceArg) -> Self {
+        match device {
+            DeviceArg::Cpu => pipeline_spec::Device::Cpu,
+            DeviceArg::Cuda => pipeline_spec::Device::Cuda,
+            DeviceArg::Auto => pipeline_spec::Device::Auto,
+        }
+    }
 }
 
 /// What `--input -` holds.
@@ -321,6 +354,10 @@ pub struct ServeArgs {
     /// Allow an address other than loopback (the server has no authentication).
     #[arg(long)]
     pub public: bool,
+    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
+    /// feature), or auto (cuda when there is one).
+    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceArg,
 }
 
 #[derive(Debug, Args)]
@@ -339,4 +376,8 @@ pub struct EvaluateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
+    /// feature), or auto (cuda when there is one).
+    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
+    pub device: DeviceArg,
 }

@@ -31,8 +31,16 @@ impl UserError {
     }
 }
 
+/// The work stopped on Ctrl-C or SIGTERM.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
 fn code_of(error: &anyhow::Error) -> u8 {
     for cause in error.chain() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return INTERRUPTED;
+        }
         if cause.downcast_ref::<SpecError>().is_some()
             || cause.downcast_ref::<UserError>().is_some()
         {

@@ -1,8 +1,12 @@
-//! CPU threads for training: candle's matrix products split work across
+//! CPU threads for candle: its matrix products split work across
 //! `RAYON_NUM_THREADS` threads, which costs more than it saves on small
 //! networks (the first experiment trains 2.5× faster on one thread than on
-//! two). Decided once, before any thread exists; an explicit
-//! `RAYON_NUM_THREADS` from the user always wins.
+//! two). Inference always runs the network on one thread: `infer` and
+//! `evaluate` parse the next batch on another core meanwhile, and `serve`
+//! answers requests on several, so a pool that spins waiting for its
+//! workers only steals their time (it made `infer` 2.4× slower). Decided
+//! once, before any thread exists; an explicit `RAYON_NUM_THREADS` from the
+//! user always wins.
 
 use pipeline_spec::{Layer, Spec};
 
@@ -35,15 +39,20 @@ pub fn step_flops(spec: &Spec) -> f64 {
 }
 
 /// Sets `RAYON_NUM_THREADS=1` for `pipeline run` when every spec is a small
-/// network. Must run before any other thread starts (first thing in `main`).
+/// network, and for the commands that predict. Must run before any other thread starts (first thing in `main`).
 /// `pipeline rerun` reads its spec from the registry, which starts threads:
 /// it keeps the default (the results are the same, only slower).
 pub fn configure(cli: &Cli) {
     if std::env::var_os("RAYON_NUM_THREADS").is_some() {
         return;
     }
-    let Command::Run(args) = &cli.command else {
-        return;
+    let args = match &cli.command {
+        Command::Run(args) => args,
+        Command::Infer(_) | Command::Evaluate(_) | Command::Serve(_) => {
+            set_single_thread();
+            return;
+        }
+        _ => return,
     };
     let small = args.specs.iter().all(|path| {
         // An unreadable spec is reported by the run command.

@@ -23,6 +23,8 @@ pub enum DataError {
         line: usize,
         message: String,
     },
+    #[error("{path} is empty: not even a header line")]
+    Empty { path: PathBuf },
     #[error("{path}: cannot be read as a table")]
     Read {
         path: PathBuf,
@@ -78,6 +80,26 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// The same error with its row numbers counted from `rows` rows
+    /// earlier: a batch's error, located in the whole input.
+    pub fn after_rows(mut self, rows: usize) -> Self {
+        match &mut self {
+            DataError::NonNumeric { row, .. } => *row += rows,
+            DataError::MissingValues { first_row, .. } => *first_row += rows,
+            _ => {}
+        }
+        self
+    }
+
+    /// The same error with its line numbers counted from `lines` lines
+    /// earlier.
+    pub fn after_lines(mut self, lines: usize) -> Self {
+        if let DataError::Json { line, .. } = &mut self {
+            *line += lines;
+        }
+        self
+    }
+
     /// True when the user can fix it (bad file, column or value), as opposed
     /// to a failure inside the program.
     pub fn is_user_error(&self) -> bool {

@@ -5,6 +5,7 @@
 //! The fitted [`Preprocessing`] is stored with each run so that inference
 //! applies exactly what training did.
 
+mod batches;
 mod error;
 mod normalize;
 mod prepare;
@@ -12,6 +13,9 @@ mod seed;
 mod source;
 mod split;
 
+pub use batches::{
+    BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, read_batches, read_batches_from,
+};
 pub use error::DataError;
 pub use normalize::{ColumnTransform, Preprocessing};
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};

@@ -45,7 +45,7 @@ impl TableFormat {
     }
 }
 
-fn format_of(path: &Path) -> Result<TableFormat, DataError> {
+pub(crate) fn format_of(path: &Path) -> Result<TableFormat, DataError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
@@ -63,7 +63,7 @@ fn format_of(path: &Path) -> Result<TableFormat, DataError> {
     }
 }
 
-fn check_exists(path: &Path) -> Result<(), DataError> {
+pub(crate) fn check_exists(path: &Path) -> Result<(), DataError> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => Ok(()),
         Ok(_) => Err(DataError::Io {
@@ -106,6 +106,18 @@ pub fn read_table_numeric(path: &Path, numeric: &[String]) -> Result<Table, Data
         return parse_table(path, format, bytes);
     }
     let bytes = decompress(path, format, bytes)?;
+    parse_csv_numeric(path, bytes, numeric)
+}
+
+/// The CSV `bytes` (header included) as a table, with the `numeric`
+/// columns read as floats and the other columns' types inferred from the
+/// first 1,000 rows; any failure of that fast path falls back to a full
+/// read, whose errors name the column and the row.
+pub(crate) fn parse_csv_numeric(
+    label: &Path,
+    bytes: Vec<u8>,
+    numeric: &[String],
+) -> Result<Table, DataError> {
     let schema: Schema = numeric
         .iter()
         .map(|name| Field::new(name.as_str().into(), DataType::Float64))
@@ -118,10 +130,10 @@ pub fn read_table_numeric(path: &Path, numeric: &[String]) -> Result<Table, Data
         .finish();
     match fast {
         Ok(frame) if numeric.iter().all(|c| frame.column(c).is_ok()) => Ok(Table {
-            path: path.to_path_buf(),
+            path: label.to_path_buf(),
             frame,
         }),
-        _ => parse_table(path, TableFormat::Csv, bytes),
+        _ => parse_table(label, TableFormat::Csv, bytes),
     }
 }
 
@@ -215,7 +227,7 @@ pub fn table_from_json_rows(
     })
 }
 
-fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataError> {
+pub(crate) fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::Json {
         path: label.to_path_buf(),
         line: 1 + bytes[..e.valid_up_to()]

@@ -5,12 +5,14 @@
 mod device;
 mod error;
 pub mod generalization;
+mod inference;
 mod metrics;
 pub mod observer;
 mod trainer;
 
 pub use device::select_device;
 pub use error::TrainError;
+pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};
 pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train};

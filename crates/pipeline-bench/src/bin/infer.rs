@@ -1,9 +1,15 @@
-//! Inference (issue #6): the cold start of `pipeline infer` predicting one
-//! row, and end-to-end batch throughput on 200,000 rows (CSV in, CSV out),
-//! through the real binary. When a Python with `torch` is found
+//! Inference (issues #6 and #7), three measures, each against PyTorch in
+//! the same run when a Python with `torch` is found
 //! (`PIPELINE_BENCH_PYTHON`, else `/tmp/peers-venv/bin/python`, else
-//! `python3`), the PyTorch peer from `../shared/peers/` runs in the same
-//! process loop, alternating A B A B, and the ratios are printed.
+//! `python3`), alternating A B A B:
+//! - cold start: `pipeline infer --row` (one row, whole process) against
+//!   `../shared/peers/torch_predict.py`;
+//! - batch, like for like: `pipeline infer --input 200k.csv --output out.csv`
+//!   against `peers/torch_infer_csv.py` (pandas reads the CSV, torch
+//!   predicts, pandas writes the CSV), both whole processes;
+//! - the model alone, in memory: the predictor's forward slices
+//!   (`pipeline_train::predict_rows`, one candle thread as `infer` runs it)
+//!   against `torch_mlp.py synth`'s one-call and 256-row-call rates.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -11,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use pipeline_bench::{Report, Row, median, ms, pipeline_binary};
+use pipeline_train::{FORWARD_ROWS, predict_rows};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -19,7 +26,13 @@ const REPEATS: usize = 9;
 /// The first row of the diabetes data (raw, unscaled).
 const ROW: &str = "age=59,sex=2,bmi=32.1,bp=101,s1=157,s2=93.2,s3=38,s4=4,s5=4.8598,s6=87";
 
+/// Slice sizes the in-memory measure tries (rows per forward pass).
+const SLICES: [usize; 7] = [128, 256, 512, 1024, 4096, 65_536, ROWS];
+
 fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("--in-memory") {
+        return in_memory();
+    }
     let pipeline = pipeline_binary()?;
     let repo = repo_root()?;
     let work = tempfile_dir()?;
@@ -67,7 +80,10 @@ fn main() -> anyhow::Result<()> {
             torch_cold.push(peer.predict_one(&raw_row)?);
         }
     }
-    for _ in 0..3 {
+    let mut torch_batch = Vec::new();
+    let mut torch_work = Vec::new();
+    let torch_output = work.join("torch-predictions.csv");
+    for _ in 0..5 {
         ours_batch.push(run(&[
             "infer",
             "--input",
@@ -75,10 +91,22 @@ fn main() -> anyhow::Result<()> {
             "--output",
             path(&output)?,
         ])?);
+        if let Ok(peer) = &torch {
+            let (wall, work) = peer.predict_csv(&rows_csv, &torch_output)?;
+            torch_batch.push(wall);
+            torch_work.push(work);
+        }
     }
-    for list in [&mut ours_cold, &mut torch_cold, &mut ours_batch] {
+    for list in [
+        &mut ours_cold,
+        &mut torch_cold,
+        &mut ours_batch,
+        &mut torch_batch,
+        &mut torch_work,
+    ] {
         list.sort();
     }
+    let memory = in_memory_rates()?;
 
     let mut report = Report::default();
     let cold = ms(median(&ours_cold));
@@ -119,20 +147,20 @@ fn main() -> anyhow::Result<()> {
     report.add(
         "infer",
         Row {
-            name: "200,000 rows, CSV file in and out, end to end".into(),
+            name: "batch: pipeline infer, 200,000 rows CSV in and out (whole process)".into(),
             value: batch,
             unit: "rows/s",
             target: None,
             ok: None,
         },
     );
-    if let Ok(peer) = &torch
-        && let Some(theirs) = peer.in_memory_rows_per_s
-    {
+    if !torch_batch.is_empty() {
+        let theirs = ROWS as f64 / median(&torch_batch).as_secs_f64();
+        let work = ROWS as f64 / median(&torch_work).as_secs_f64();
         report.add(
             "infer",
             Row {
-                name: "torch, 200,000 rows in memory, one call (torch_mlp.py synth)".into(),
+                name: "batch: torch_infer_csv.py, same file (whole process)".into(),
                 value: theirs,
                 unit: "rows/s",
                 target: None,
@@ -142,13 +170,79 @@ fn main() -> anyhow::Result<()> {
         report.add(
             "infer",
             Row {
-                name: "batch, pipeline end to end / torch in memory".into(),
+                name: "batch: torch_infer_csv.py after its imports (read, predict, write)".into(),
+                value: work,
+                unit: "rows/s",
+                target: None,
+                ok: None,
+            },
+        );
+        report.add(
+            "infer",
+            Row {
+                name: "batch, pipeline / torch (whole processes)".into(),
                 value: batch / theirs,
                 unit: "ratio",
                 target: Some(">= 1".into()),
                 ok: Some(batch >= theirs),
             },
         );
+        report.add(
+            "infer",
+            Row {
+                name: "batch, pipeline (whole process) / torch after imports".into(),
+                value: batch / work,
+                unit: "ratio",
+                target: Some(">= 1".into()),
+                ok: Some(batch >= work),
+            },
+        );
+    }
+    let mut best_ours = 0.0f64;
+    for (slice, rate) in &memory {
+        best_ours = best_ours.max(*rate);
+        report.add(
+            "infer",
+            Row {
+                name: format!("in memory: predict_rows, slices of {slice} rows"),
+                value: *rate,
+                unit: "rows/s",
+                target: None,
+                ok: None,
+            },
+        );
+    }
+    let chosen = memory
+        .iter()
+        .find(|(slice, _)| *slice == FORWARD_ROWS)
+        .map_or(0.0, |(_, rate)| *rate);
+    if let Ok(peer) = &torch {
+        for (name, theirs) in [
+            ("one call", peer.in_memory_rows_per_s),
+            ("calls of 256", peer.in_memory_batched_rows_per_s),
+        ] {
+            let Some(theirs) = theirs else { continue };
+            report.add(
+                "infer",
+                Row {
+                    name: format!("in memory: torch, 200,000 rows, {name} (torch_mlp.py synth)"),
+                    value: theirs,
+                    unit: "rows/s",
+                    target: None,
+                    ok: None,
+                },
+            );
+            report.add(
+                "infer",
+                Row {
+                    name: format!("in memory, pipeline (slices of {FORWARD_ROWS}) / torch {name}"),
+                    value: chosen / theirs,
+                    unit: "ratio",
+                    target: Some(">= 1".into()),
+                    ok: Some(chosen >= theirs),
+                },
+            );
+        }
     }
     eprintln!(
         "\ninference benchmark ({})\n{}",
@@ -164,11 +258,37 @@ fn main() -> anyhow::Result<()> {
 struct TorchPeer {
     python: PathBuf,
     script: PathBuf,
+    csv_script: PathBuf,
     model: PathBuf,
     in_memory_rows_per_s: Option<f64>,
+    in_memory_batched_rows_per_s: Option<f64>,
 }
 
 impl TorchPeer {
+    /// The whole process's time, and the script's own time after imports.
+    fn predict_csv(&self, input: &Path, output: &Path) -> anyhow::Result<(Duration, Duration)> {
+        let start = Instant::now();
+        let out = Command::new(&self.python)
+            .arg(&self.csv_script)
+            .arg(&self.model)
+            .arg(input)
+            .arg(output)
+            .output()?;
+        let elapsed = start.elapsed();
+        if !out.status.success() {
+            bail!(
+                "torch_infer_csv.py failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .context("torch_infer_csv.py printed no JSON line")?;
+        let work = line["work_s"]
+            .as_f64()
+            .context("torch_infer_csv.py gave no work_s")?;
+        Ok((elapsed, Duration::from_secs_f64(work)))
+    }
+
     fn predict_one(&self, row: &str) -> anyhow::Result<Duration> {
         let start = Instant::now();
         let out = Command::new(&self.python)
@@ -204,11 +324,11 @@ fn torch_peer(repo: &Path, work: &Path) -> anyhow::Result<TorchPeer> {
         .into_iter()
         .find(|p| {
             Command::new(p)
-                .args(["-c", "import torch, numpy"])
+                .args(["-c", "import torch, numpy, pandas"])
                 .output()
                 .is_ok_and(|o| o.status.success())
         })
-        .context("no Python with torch and numpy (see ../shared/peers/README.md)")?;
+        .context("no Python with torch, numpy and pandas (see ../shared/peers/README.md)")?;
     let data = work.join("peers-data");
     let models = work.join("peers-models");
     let ok = |out: std::process::Output, what: &str| -> anyhow::Result<std::process::Output> {
@@ -246,17 +366,73 @@ fn torch_peer(repo: &Path, work: &Path) -> anyhow::Result<TorchPeer> {
         "torch_mlp.py synth",
     )?;
     let line = String::from_utf8_lossy(&synth.stdout);
-    let in_memory_rows_per_s = line
+    let json = line
         .lines()
         .rev()
-        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .and_then(|v| v["infer_full_rows_per_s"].as_f64());
+        .find_map(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+    let rate = |key: &str| json.as_ref().and_then(|v| v[key].as_f64());
     Ok(TorchPeer {
         python,
         script: peers.join("torch_predict.py"),
+        csv_script: repo.join("crates/pipeline-bench/peers/torch_infer_csv.py"),
         model: models.join("torch_simplenn.pt"),
-        in_memory_rows_per_s,
+        in_memory_rows_per_s: rate("infer_full_rows_per_s"),
+        in_memory_batched_rows_per_s: rate("infer_batched_rows_per_s"),
     })
+}
+
+/// Runs this benchmark again as `--in-memory` with one candle thread, as
+/// `pipeline infer` runs the network, and reads back its rates.
+fn in_memory_rates() -> anyhow::Result<Vec<(usize, f64)>> {
+    let exe = std::env::current_exe().context("cannot locate the benchmark binary")?;
+    let out = Command::new(exe)
+        .arg("--in-memory")
+        .env("RAYON_NUM_THREADS", "1")
+        .output()?;
+    if !out.status.success() {
+        bail!(
+            "the in-memory measure failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let rates: Vec<(usize, f64)> =
+        serde_json::from_slice(&out.stdout).context("the in-memory measure printed no JSON")?;
+    Ok(rates)
+}
+
+/// The model alone: SimpleNN (the first experiment's network) over 200,000
+/// in-memory rows, in slices of each size; prints `[[slice, rows/s], …]`
+/// (median of 7 after a warm-up).
+fn in_memory() -> anyhow::Result<()> {
+    let repo = repo_root()?;
+    let spec_path = repo.join("experiments/mlp.toml");
+    let text = std::fs::read_to_string(&spec_path)?;
+    let spec = pipeline_spec::Spec::parse(&spec_path, &text, &[])?;
+    let device = candle_core::Device::Cpu;
+    let network = pipeline_model::Network::new(&spec.model, 10, 1, 7, &device)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let inputs: Vec<f32> = (0..ROWS * 10)
+        .map(|_| rng.random_range(-2.0..2.0))
+        .collect();
+    let mut rates = Vec::new();
+    for slice in SLICES {
+        let mut times = Vec::new();
+        for repeat in 0..8 {
+            let start = Instant::now();
+            let predictions = predict_rows(&network, &inputs, 10, slice, &device)?;
+            let elapsed = start.elapsed();
+            if predictions.len() != ROWS {
+                bail!("{} predictions for {ROWS} rows", predictions.len());
+            }
+            if repeat > 0 {
+                times.push(elapsed);
+            }
+        }
+        times.sort();
+        rates.push((slice, ROWS as f64 / median(&times).as_secs_f64()));
+    }
+    println!("{}", serde_json::to_string(&rates)?);
+    Ok(())
 }
 
 /// 200,000 rows with the diabetes feature names, values in their ranges.

@@ -1,25 +1,33 @@
 //! `pipeline infer --run RUN (--input FILE|- | --row … | --json …)`:
 //! predictions from a registered run. The weights and preprocessing are
 //! checked against their sha256 first; the rows must carry every feature
-//! column of the run; the output is the input rows plus a `prediction`
-//! column (or only the predictions), as CSV, Parquet or NDJSON, on stdout or
-//! written atomically to a file.
+//! column of the run. Rows stream through in batches (read, preprocessed,
+//! predicted, written), so memory stays flat however large the input; the
+//! output is the input rows plus a `prediction` column (or only the
+//! predictions), as CSV, Parquet or NDJSON, on stdout or in a file that
+//! appears only once every row is written.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use pipeline_data::{
-    Table, TableFormat, read_table_from, read_table_numeric, table_from_json_rows,
+    Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
+    read_batches, read_batches_from, table_from_json_rows,
 };
 use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
 use serde_json::{Map, Value};
 
 use crate::cli::{InferArgs, OutputFormat, StdinFormat};
 use crate::commands::predictor::Predictor;
-use crate::commands::shared::{Context, print_bytes};
-use crate::exit::UserError;
-use crate::output::file::write_atomically;
+use crate::commands::shared::{Context, install_signal_handlers};
+use crate::exit::{Interrupted, UserError};
+use crate::output::file::AtomicFile;
+use crate::output::rows_progress::RowsProgress;
+
+/// Batches parsed ahead of the one being predicted and written.
+const READ_AHEAD: usize = 1;
 
 /// The column predictions are written to.
 const PREDICTION: &str = "prediction";
@@ -27,14 +35,46 @@ const PREDICTION: &str = "prediction";
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
     let registry = context.existing_registry()?;
-    let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
-    let table = rows(&args, &predictor.preprocessing.features)?;
-    let predictions = predictor.predict(&table)?;
+    let predictor = Predictor::load(
+        context,
+        &registry,
+        &args.run,
+        args.experiment.as_deref(),
+        args.device.into(),
+    )?;
+    let mut rows = rows(&args, &predictor.preprocessing.features)?;
+    let interrupt = install_signal_handlers()?;
+    let progress = RowsProgress::new(context.global.quiet, rows.position());
+    let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
+    while let Some(batch) = rows.next() {
+        if interrupt.load(Ordering::Relaxed) {
+            return Err(anyhow::Error::new(Interrupted));
+        }
+        let batch = batch?;
+        let inputs =
+            model_inputs(&batch.table, &predictor.preprocessing).map_err(|e| batch.locate(e))?;
+        let predictions = predictor.predict_inputs(&inputs)?;
+        let frame = with_predictions(batch, predictions, args.only_predictions)?;
+        if !sink.write(frame)? {
+            // The reader of stdout went away (`| head`): nothing more to do.
+            break;
+        }
+        progress.update(rows.position(), rows.rows_read());
+    }
+    progress.finish();
+    sink.finish()
+}
 
-    let mut frame = if args.only_predictions {
+/// The batch's rows (unless `only_predictions`) and their predictions.
+fn with_predictions(
+    batch: Batch,
+    predictions: Vec<f32>,
+    only_predictions: bool,
+) -> anyhow::Result<DataFrame> {
+    let mut frame = if only_predictions {
         DataFrame::empty()
     } else {
-        table.frame
+        batch.table.frame
     };
     if frame
         .get_column_names()
@@ -44,7 +84,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         return Err(UserError::error(
             format!(
                 "{} already has a column named `{PREDICTION}`",
-                table.path.display()
+                batch.table.path.display()
             ),
             Some("rename that column, or write only the predictions with --only-predictions"),
         ));
@@ -57,18 +97,54 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
             .with_column(column)
             .context("cannot add the prediction column")?;
     }
-    let bytes = encode(&mut frame, format)?;
-    match &args.output {
-        None => print_bytes(&bytes),
-        Some(path) => write_atomically(path, &bytes),
+    Ok(frame)
+}
+
+/// The rows to predict: a stream of batches from --input, or the one
+/// table of --row / --json.
+enum Rows {
+    Stream(ReadAhead),
+    Inline(Option<Table>),
+}
+
+impl Rows {
+    fn next(&mut self) -> Option<Result<Batch, DataError>> {
+        match self {
+            Rows::Stream(batches) => batches.next(),
+            Rows::Inline(table) => table.take().map(|table| {
+                Ok(Batch {
+                    table,
+                    rows_before: 0,
+                })
+            }),
+        }
+    }
+
+    fn position(&self) -> Position {
+        match self {
+            Rows::Stream(batches) => batches.position(),
+            Rows::Inline(_) => Position {
+                done: 0,
+                total: Some(1),
+                unit: PositionUnit::Rows,
+            },
+        }
+    }
+
+    fn rows_read(&self) -> usize {
+        match self {
+            Rows::Stream(batches) => batches.rows_read(),
+            Rows::Inline(_) => 0,
+        }
     }
 }
 
 /// The rows to predict, from whichever of --input, --row, --json was given.
-fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Table> {
+fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
     if let Some(row) = &args.row {
         let label = PathBuf::from("--row");
-        return Ok(table_from_json_rows(&label, &[parse_row(row)?])?);
+        let table = table_from_json_rows(&label, &[parse_row(row)?])?;
+        return Ok(Rows::Inline(Some(table)));
     }
     if let Some(json) = &args.json {
         let label = PathBuf::from("--json");
@@ -98,22 +174,27 @@ fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Table> {
                 ));
             }
         };
-        return Ok(table_from_json_rows(&label, &rows)?);
+        return Ok(Rows::Inline(Some(table_from_json_rows(&label, &rows)?)));
     }
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .lock()
-                .read_to_end(&mut bytes)
-                .context("cannot read the rows from stdin")?;
             let format = match args.input_format {
                 StdinFormat::Csv => TableFormat::Csv,
                 StdinFormat::Ndjson => TableFormat::Ndjson,
             };
-            Ok(read_table_from(Path::new("stdin"), format, bytes)?)
+            let batches = read_batches_from(
+                Path::new("stdin"),
+                format,
+                std::io::stdin(),
+                features,
+                args.batch_rows.get(),
+            )?;
+            Ok(Rows::Stream(batches.read_ahead(READ_AHEAD)))
         }
-        Some(path) => Ok(read_table_numeric(path, features)?),
+        Some(path) => {
+            let batches = read_batches(path, features, args.batch_rows.get())?;
+            Ok(Rows::Stream(batches.read_ahead(READ_AHEAD)))
+        }
         // clap requires one of --input, --row, --json.
         None => Err(UserError::error(
             "no rows to predict",
@@ -168,18 +249,232 @@ fn output_format(args: &InferArgs) -> anyhow::Result<OutputFormat> {
     }
 }
 
-fn encode(frame: &mut DataFrame, format: OutputFormat) -> anyhow::Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    match format {
-        OutputFormat::Csv => CsvWriter::new(&mut bytes)
-            .include_header(true)
-            .finish(frame)?,
-        OutputFormat::Parquet => {
-            ParquetWriter::new(&mut bytes).finish(frame)?;
+/// Where the output goes: stdout, or a file that is renamed into place
+/// only when every row is written (an error or an interruption leaves no
+/// file behind).
+enum Target {
+    Stdout(std::io::Stdout),
+    File(AtomicFile),
+}
+
+/// The target, shared between the sink and polars' Parquet writer, which
+/// owns its writer until the footer is written.
+#[derive(Clone)]
+struct Shared(Arc<Mutex<Target>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut *self
+            .0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+        {
+            Target::Stdout(out) => out.write(buf),
+            Target::File(file) => file.write(buf),
         }
-        OutputFormat::Ndjson => write_ndjson(frame, &mut bytes)?,
     }
-    Ok(bytes)
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut *self
+            .0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+        {
+            Target::Stdout(out) => out.flush(),
+            Target::File(file) => file.flush(),
+        }
+    }
+}
+
+/// A [`Sink`] on a thread of its own: encoding the output (formatting
+/// floats as text, mostly) overlaps predicting the next batch. Dropped
+/// without [`SinkThread::finish`] (an error, an interruption), it waits for
+/// the writer to stop and discard the unfinished file.
+struct SinkThread {
+    sender: Option<std::sync::mpsc::SyncSender<Message>>,
+    handle: Option<std::thread::JoinHandle<anyhow::Result<()>>>,
+}
+
+enum Message {
+    Rows(DataFrame),
+    /// Every row was sent: complete the output.
+    End,
+}
+
+impl SinkThread {
+    /// Hands one batch to the writer; false once the writer has stopped
+    /// (stdout closed by its reader, or an error that `finish` reports).
+    fn write(&mut self, frame: DataFrame) -> anyhow::Result<bool> {
+        Ok(self
+            .sender
+            .as_ref()
+            .is_some_and(|sender| sender.send(Message::Rows(frame)).is_ok()))
+    }
+
+    /// Waits for every batch to be written and the output completed.
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(sender) = self.sender.take() {
+            // A writer that already stopped reports why when joined.
+            let _ = sender.send(Message::End);
+        }
+        match self.handle.take() {
+            Some(handle) => handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("the output writer stopped unexpectedly"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SinkThread {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Encodes batches of output rows, one after the other.
+struct Sink {
+    target: Shared,
+    format: OutputFormat,
+    label: String,
+    batches: usize,
+    parquet: Option<polars::io::parquet::write::BatchedWriter<Shared>>,
+    schema: Option<polars::prelude::Schema>,
+}
+
+impl Sink {
+    fn open(output: Option<&Path>, format: OutputFormat) -> anyhow::Result<Sink> {
+        let (target, label) = match output {
+            None => (Target::Stdout(std::io::stdout()), "stdout".to_owned()),
+            Some(path) => (
+                Target::File(AtomicFile::create(path)?),
+                path.display().to_string(),
+            ),
+        };
+        Ok(Sink {
+            target: Shared(Arc::new(Mutex::new(target))),
+            format,
+            label,
+            batches: 0,
+            parquet: None,
+            schema: None,
+        })
+    }
+
+    fn spawn(mut self) -> SinkThread {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Message>(1);
+        let handle = std::thread::spawn(move || {
+            loop {
+                match receiver.recv() {
+                    Ok(Message::Rows(frame)) => {
+                        if !self.write(frame)? {
+                            // stdout was closed: the output ends here, quietly.
+                            return Ok(());
+                        }
+                    }
+                    Ok(Message::End) => return self.finish(),
+                    // Abandoned: dropping the sink removes an unfinished file.
+                    Err(_) => return Ok(()),
+                }
+            }
+        });
+        SinkThread {
+            sender: Some(sender),
+            handle: Some(handle),
+        }
+    }
+
+    /// Writes one batch; false when stdout was closed by its reader.
+    fn write(&mut self, mut frame: DataFrame) -> anyhow::Result<bool> {
+        let first = self.batches == 0;
+        self.batches += 1;
+        let mut bytes = Vec::new();
+        match self.format {
+            OutputFormat::Csv => CsvWriter::new(&mut bytes)
+                .include_header(first)
+                .finish(&mut frame)?,
+            OutputFormat::Ndjson => write_ndjson(&frame, &mut bytes)?,
+            OutputFormat::Parquet => {
+                let mut frame = self.conform(frame)?;
+                // Polars writes row groups from aligned chunks only.
+                frame.align_chunks_par();
+                if self.parquet.is_none() {
+                    let writer = ParquetWriter::new(self.target.clone())
+                        .batched(frame.schema())
+                        .with_context(|| format!("cannot write Parquet to {}", self.label))?;
+                    self.parquet = Some(writer);
+                }
+                if let Some(writer) = &mut self.parquet {
+                    writer
+                        .write_batch(&frame)
+                        .with_context(|| format!("cannot write Parquet to {}", self.label))?;
+                }
+                return Ok(true);
+            }
+        }
+        let mut target = self.target.clone();
+        match std::io::Write::write_all(&mut target, &bytes) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot write to {}", self.label)),
+        }
+    }
+
+    /// `frame` with the column types of the first batch: a Parquet file
+    /// has one schema.
+    fn conform(&mut self, frame: DataFrame) -> anyhow::Result<DataFrame> {
+        let Some(schema) = &self.schema else {
+            self.schema = Some(frame.schema().as_ref().clone());
+            return Ok(frame);
+        };
+        let mut columns = Vec::with_capacity(frame.width());
+        for column in frame.columns() {
+            let want = schema.get(column.name()).cloned();
+            match want {
+                Some(dtype) if &dtype != column.dtype() => {
+                    let cast = column.strict_cast(&dtype).map_err(|_| {
+                        UserError::error(
+                            format!(
+                                "column `{}` holds {} values in its first rows but {} later; \
+                                 a Parquet file needs one type per column",
+                                column.name(),
+                                dtype,
+                                column.dtype()
+                            ),
+                            Some("write CSV or NDJSON instead (--format csv), or fix the column"),
+                        )
+                    })?;
+                    columns.push(cast);
+                }
+                _ => columns.push(column.clone()),
+            }
+        }
+        Ok(DataFrame::new_infer_height(columns)?)
+    }
+
+    /// Ends the output: the Parquet footer, then the file renamed into
+    /// place (or stdout flushed).
+    fn finish(mut self) -> anyhow::Result<()> {
+        if let Some(writer) = self.parquet.take() {
+            writer
+                .finish()
+                .with_context(|| format!("cannot write Parquet to {}", self.label))?;
+        }
+        let target = Arc::try_unwrap(self.target.0)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+            .context("the output is still in use")?;
+        match target {
+            Target::File(file) => file.commit(),
+            Target::Stdout(mut out) => match std::io::Write::flush(&mut out) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write to stdout"),
+            },
+        }
+    }
 }
 
 /// One JSON object per row, keys in column order.

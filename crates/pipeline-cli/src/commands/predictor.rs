@@ -5,18 +5,19 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use pipeline_data::{Preprocessing, Table, model_inputs};
 use pipeline_model::Network;
 use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
-use pipeline_spec::Spec;
+use pipeline_spec::{Device as DeviceSpec, Spec};
+use pipeline_train::{FORWARD_ROWS, predict_rows, select_device};
 
 use crate::commands::shared::Context;
 use crate::exit::UserError;
 
-/// Rows per forward pass: large enough to amortize the call, small enough
-/// to keep memory flat.
-const CHUNK_ROWS: usize = 65_536;
+/// Rows per forward pass on a GPU, where a launch costs more than a cache
+/// miss (on the CPU, [`pipeline_train::FORWARD_ROWS`]).
+const GPU_FORWARD_ROWS: usize = 65_536;
 
 /// What a registered run stores for using its model, read with the
 /// artifacts' checksums verified: shared by `infer`, `evaluate`, `serve`
@@ -112,6 +113,7 @@ impl Predictor {
         registry: &Registry,
         selector: &str,
         experiment: Option<&str>,
+        device: DeviceSpec,
     ) -> anyhow::Result<Predictor> {
         let stored = StoredModel::load(context, registry, selector, experiment, "to predict with")?;
         let record = &stored.record;
@@ -125,7 +127,7 @@ impl Predictor {
                     .map_or_else(|| "?".to_owned(), |e| e.to_string())
             );
         }
-        let device = Device::Cpu;
+        let device = select_device(device)?;
         let network = stored.network(&device)?;
         Ok(Predictor {
             record: stored.record,
@@ -141,13 +143,25 @@ impl Predictor {
     /// column and the first offending row.
     pub fn predict(&self, table: &Table) -> anyhow::Result<Vec<f32>> {
         let inputs = model_inputs(table, &self.preprocessing)?;
-        let features = self.preprocessing.features.len();
-        let mut predictions: Vec<f32> = Vec::with_capacity(table.frame.height());
-        for chunk in inputs.chunks(CHUNK_ROWS * features) {
-            let x = Tensor::from_slice(chunk, (chunk.len() / features, features), &self.device)?;
-            predictions.extend(pipeline_train::predict(&self.network, &x)?);
-        }
-        Ok(predictions)
+        self.predict_inputs(&inputs)
+    }
+
+    /// One prediction per row of `inputs`: model inputs already
+    /// preprocessed, row-major.
+    pub fn predict_inputs(&self, inputs: &[f32]) -> anyhow::Result<Vec<f32>> {
+        let slice_rows = if self.device.is_cpu() {
+            FORWARD_ROWS
+        } else {
+            GPU_FORWARD_ROWS
+        };
+        let width = self.preprocessing.features.len();
+        Ok(predict_rows(
+            &self.network,
+            inputs,
+            width,
+            slice_rows,
+            &self.device,
+        )?)
     }
 }
 

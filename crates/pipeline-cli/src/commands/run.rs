@@ -29,7 +29,7 @@ use pipeline_train::{
 use serde_json::json;
 
 use crate::cli::RunArgs;
-use crate::commands::shared::{Context, print};
+use crate::commands::shared::{Context, install_signal_handlers, print};
 use crate::exit;
 use crate::output::format::{self, number};
 use crate::output::progress::Progress;
@@ -421,23 +421,6 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
         test_train_gap: metrics.and_then(|m| finite(m.test.loss - m.train.loss)),
         onset: onset(&curve, patience),
     }
-}
-
-/// Ctrl-C / SIGTERM raise a flag checked between batches; a second Ctrl-C
-/// exits at once (the run is then marked crashed by the next command).
-fn install_signal_handlers() -> anyhow::Result<Arc<AtomicBool>> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(
-            signal,
-            i32::from(exit::INTERRUPTED),
-            Arc::clone(&flag),
-        )
-        .context("cannot install the signal handler")?;
-        signal_hook::flag::register(signal, Arc::clone(&flag))
-            .context("cannot install the signal handler")?;
-    }
-    Ok(flag)
 }
 
 /// Commits each finished epoch's metrics to the registry.

@@ -62,7 +62,13 @@ pub fn serve(context: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         ));
     }
     let registry = context.existing_registry()?;
-    let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
+    let predictor = Predictor::load(
+        context,
+        &registry,
+        &args.run,
+        args.experiment.as_deref(),
+        args.device.into(),
+    )?;
     context.block_on(registry.close());
     let model = describe(&predictor);
     let served = Arc::new(Served { predictor, model });

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use pipeline_registry::{Registry, RunId, RunRecord, RunSelector};
@@ -10,7 +12,7 @@ use pipeline_spec::MetricRef;
 use pipeline_train::generalization::LossPoint;
 
 use crate::cli::GlobalArgs;
-use crate::exit::UserError;
+use crate::exit::{self, UserError};
 
 pub struct Context {
     pub global: GlobalArgs,
@@ -154,4 +156,21 @@ pub fn final_metric(record: &RunRecord, split: &str, metric: &str) -> Option<f64
 /// The first characters of an id, enough to select it in practice.
 pub fn short_id(id: &str) -> &str {
     id.get(..13).unwrap_or(id)
+}
+
+/// Ctrl-C / SIGTERM raise a flag checked between batches; a second Ctrl-C
+/// exits at once (the run is then marked crashed by the next command).
+pub fn install_signal_handlers() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(
+            signal,
+            i32::from(exit::INTERRUPTED),
+            Arc::clone(&flag),
+        )
+        .context("cannot install the signal handler")?;
+        signal_hook::flag::register(signal, Arc::clone(&flag))
+            .context("cannot install the signal handler")?;
+    }
+    Ok(flag)
 }

@@ -9,6 +9,7 @@ pub mod format;
 pub mod html;
 pub mod png;
 pub mod progress;
+pub mod rows_progress;
 pub mod svg;
 
 use tracing_subscriber::EnvFilter;
