@@ -35,10 +35,20 @@ snapshots:
 # Benchmarks (not timed tests): the registry at 10,000 runs × 200 epochs;
 # `pipeline infer` cold start and 200,000-row throughput (against the PyTorch
 # peer when a Python with torch is found, see ../shared/peers/README.md); then
-# `pipeline serve` under a bounded localhost load (requests/s, p50, p99).
+# `pipeline serve` under a bounded localhost load (requests/s, p50, p99); then
+# data preparation of 1,000,000 rows (see `bench-prepare`).
 # JSON lines on stdout, a table on stderr. `just bench --runs 1000` for a quick look.
 bench *ARGS:
     cargo build --release -p pipeline-cli -p pipeline-bench
     cargo run --release --quiet -p pipeline-bench --bin bench-registry -- {{ARGS}}
     cargo run --release --quiet -p pipeline-bench --bin bench-infer
     cargo run --release --quiet -p pipeline-bench --bin bench-serve
+    cargo run --release --quiet -p pipeline-bench --bin bench-prepare
+
+# Data preparation of 1,000,000 generated rows × 20 columns from CSV and from
+# Parquet, rows/s against scikit-learn's StandardScaler on the same files
+# (a Python with scikit-learn, pandas and pyarrow: PIPELINE_BENCH_PYTHON or
+# /tmp/peers-venv). `just bench-prepare --rows 100000 --repeats 3` for a quick look.
+bench-prepare *ARGS:
+    cargo build --release -p pipeline-cli -p pipeline-bench
+    cargo run --release --quiet -p pipeline-bench --bin bench-prepare -- {{ARGS}}
