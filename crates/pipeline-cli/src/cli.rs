@@ -51,6 +51,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Train a spec and record the run in the registry.
     Run(RunArgs),
+    /// Check a spec without training: columns and types, rows per split, layer
+    /// shapes and parameters, and warnings about classic pitfalls.
+    Check(CheckArgs),
     /// List the runs in the registry, newest first.
     Runs(RunsArgs),
     /// Show one run: its status, provenance, metrics and artifacts.
@@ -97,6 +100,19 @@ pub struct RunArgs {
     /// Attach a note to the run.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The experiment spec(s) to check (TOML).
+    #[arg(required = true, num_args = 1.., value_name = "SPEC")]
+    pub specs: Vec<PathBuf>,
+    /// Override a spec key, e.g. `--set train.epochs=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<Override>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

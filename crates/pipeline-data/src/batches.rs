@@ -359,6 +359,23 @@ impl Iterator for Batches {
     }
 }
 
+/// Each column's name and type as read from the first `rows` rows (the
+/// whole schema for Parquet): what `pipeline check` reports without reading
+/// a large file through.
+pub fn column_types(path: &Path, rows: usize) -> Result<Vec<(String, String)>, DataError> {
+    let mut batches = read_batches(path, &[], rows)?;
+    let Some(first) = batches.next().transpose()? else {
+        return Ok(Vec::new());
+    };
+    Ok(first
+        .table
+        .frame
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_string(), c.dtype().to_string()))
+        .collect())
+}
+
 /// Batches read on a thread of their own, `depth` batches ahead of their
 /// consumer: parsing the next batch overlaps predicting and writing this
 /// one, and memory holds at most `depth + 2` batches.
@@ -600,6 +617,20 @@ mod tests {
         assert_eq!(stacked(&batches), stacked(&direct));
         assert_eq!(ahead.rows_read(), 100);
         assert_eq!(ahead.position().done, text.len() as u64);
+    }
+
+    #[test]
+    fn column_types_come_from_the_first_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "t.csv", b"a,b,c\n1,x,2.5\n2,y,3\n");
+        assert_eq!(
+            column_types(&path, 100).unwrap(),
+            [
+                ("a".to_owned(), "i64".to_owned()),
+                ("b".to_owned(), "str".to_owned()),
+                ("c".to_owned(), "f64".to_owned())
+            ]
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@ mod source;
 mod split;
 
 pub use batches::{
-    BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, read_batches, read_batches_from,
+    BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, column_types, read_batches,
+    read_batches_from,
 };
 pub use error::DataError;
 pub use normalize::{ColumnTransform, Preprocessing};

@@ -131,6 +131,33 @@ impl Optimizer {
             | Optimizer::AdamW { learning_rate, .. } => learning_rate,
         }
     }
+
+    pub fn weight_decay(&self) -> f64 {
+        match *self {
+            Optimizer::Sgd { weight_decay, .. }
+            | Optimizer::Adam { weight_decay, .. }
+            | Optimizer::AdamW { weight_decay, .. } => weight_decay,
+        }
+    }
+
+    /// The name the spec gives it (`type = "…"`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd { .. } => "sgd",
+            Optimizer::Adam { .. } => "adam",
+            Optimizer::AdamW { .. } => "adamw",
+        }
+    }
+
+    /// The learning rates people use with this optimizer, from the
+    /// frameworks' defaults and common recipes: a value outside, by more
+    /// than a factor of ten, is worth a warning.
+    pub fn usual_learning_rates(&self) -> (f64, f64) {
+        match self {
+            Optimizer::Sgd { .. } => (1e-4, 0.5),
+            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => (1e-5, 1e-2),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -2,6 +2,7 @@
 //! reports each finished epoch to an [`Observer`]; it knows nothing of the
 //! registry or the terminal (the CLI plugs those in as observers).
 
+pub mod checks;
 mod device;
 mod error;
 pub mod generalization;
@@ -10,6 +11,7 @@ mod metrics;
 pub mod observer;
 mod trainer;
 
+pub use checks::{Pitfall, PitfallKind, pitfalls};
 pub use device::select_device;
 pub use error::TrainError;
 pub use inference::{FORWARD_ROWS, predict_rows};

@@ -1,6 +1,7 @@
 //! One file per subcommand; this module dispatches and holds what they share.
 
 mod alias;
+mod check;
 mod compare;
 mod evaluate;
 mod export;
@@ -22,6 +23,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let context = shared::Context::new(cli.global)?;
     match cli.command {
         Command::Run(args) => run::run(&context, args),
+        Command::Check(args) => check::check(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Runs(args) => runs::runs(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Show(args) => show::show(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),

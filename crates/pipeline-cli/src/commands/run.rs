@@ -24,7 +24,8 @@ use pipeline_spec::{LoadedSpec, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
-    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, initial_network, select_device, train,
+    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, initial_network, pitfalls,
+    select_device, train,
 };
 use serde_json::json;
 
@@ -63,6 +64,22 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
             Planned::new(loaded, data_path)
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    if !context.global.quiet {
+        for plan in &plans {
+            let spec = &plan.loaded.spec;
+            for pitfall in pitfalls(spec, &plan.data, &plan.network) {
+                let from = if plans.len() > 1 {
+                    format!(" ({})", plan.loaded.path.display())
+                } else {
+                    String::new()
+                };
+                eprintln!(
+                    "warning{from}: {}\n  hint: {}",
+                    pitfall.message, pitfall.hint
+                );
+            }
+        }
+    }
     train_all(context, plans, &labels, args.json)
 }
 
@@ -76,11 +93,11 @@ pub struct Labels {
 /// A spec whose data is read and split, whose device is chosen and whose
 /// network is built: everything that can fail on a user's mistake has run.
 pub struct Planned {
-    loaded: LoadedSpec,
-    data_path: PathBuf,
+    pub loaded: LoadedSpec,
+    pub data_path: PathBuf,
     pub data: PreparedData,
-    device: Device,
-    network: Network,
+    pub device: Device,
+    pub network: Network,
 }
 
 impl Planned {

@@ -1,0 +1,187 @@
+//! `pipeline check SPEC… [--set KEY=VALUE] [--json]`: everything `run`
+//! does before the first epoch (validate the spec, read and split the data,
+//! pick the device, build the network), then a report: the columns and
+//! their types, rows per split, the layers with their shapes and
+//! parameters, and the pitfalls worth a warning. Nothing is trained or
+//! written; a mistake exits 2 exactly as `run` would.
+
+use std::time::Instant;
+
+use pipeline_data::column_types;
+use pipeline_train::pitfalls;
+use serde_json::{Value, json};
+
+use crate::cli::CheckArgs;
+use crate::commands::run::Planned;
+use crate::commands::shared::{Context, print};
+use crate::output::format::{self, duration};
+
+/// Rows read to report the columns' types.
+const TYPE_SAMPLE_ROWS: usize = 1000;
+
+pub fn check(_context: &Context, args: CheckArgs) -> anyhow::Result<()> {
+    let mut reports = Vec::with_capacity(args.specs.len());
+    for path in &args.specs {
+        let start = Instant::now();
+        let loaded = pipeline_spec::Spec::load(path, &args.set)?;
+        let data_path = loaded.data_path();
+        let plan = Planned::new(loaded, data_path)?;
+        let types = column_types(&plan.data_path, TYPE_SAMPLE_ROWS)?;
+        let report = report(&plan, &types, start.elapsed().as_secs_f64());
+        reports.push(report);
+    }
+    if args.json {
+        let value = if reports.len() == 1 {
+            reports.remove(0)
+        } else {
+            Value::Array(reports)
+        };
+        return print(&format!("{}\n", serde_json::to_string_pretty(&value)?));
+    }
+    let text: Vec<String> = reports.iter().map(render).collect();
+    print(&text.join("\n"))
+}
+
+/// What `check` found, as JSON (the text form renders this).
+fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
+    let spec = &plan.loaded.spec;
+    let data = &plan.data;
+    let preprocessing = &data.preprocessing;
+    let columns: Vec<Value> = types
+        .iter()
+        .filter_map(|(name, dtype)| {
+            let role = if *name == preprocessing.target {
+                "target"
+            } else if preprocessing.features.contains(name) {
+                "feature"
+            } else {
+                return None;
+            };
+            Some(json!({"name": name, "type": dtype, "role": role}))
+        })
+        .collect();
+    let ignored: Vec<&String> = types
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| **name != preprocessing.target && !preprocessing.features.contains(name))
+        .collect();
+    let layers: Vec<Value> = plan
+        .network
+        .summary()
+        .iter()
+        .map(|l| {
+            json!({
+                "name": l.name,
+                "kind": l.kind,
+                "output_shape": [l.outputs],
+                "parameters": l.parameters,
+            })
+        })
+        .collect();
+    json!({
+        "spec": plan.loaded.path.display().to_string(),
+        "experiment": spec.name.as_str(),
+        "data": {
+            "path": plan.data_path.display().to_string(),
+            "rows": data.sizes.train + data.sizes.validation + data.sizes.test,
+            "sha256": data.data_sha256,
+        },
+        "columns": columns,
+        "ignored_columns": ignored,
+        "normalize": preprocessing.normalize,
+        "splits": {
+            "train": data.sizes.train,
+            "validation": data.sizes.validation,
+            "test": data.sizes.test,
+        },
+        "device": if plan.device.is_cpu() { "cpu" } else if plan.device.is_cuda() { "cuda" } else { "metal" },
+        "model": {
+            "inputs": preprocessing.features.len(),
+            "parameters": plan.network.parameter_count(),
+            "layers": layers,
+        },
+        "warnings": pitfalls(spec, data, &plan.network),
+        "seconds": seconds,
+    })
+}
+
+fn render(report: &Value) -> String {
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let mut out = format!(
+        "{} ({})\n",
+        text(&report["experiment"]),
+        text(&report["spec"])
+    );
+    let data = &report["data"];
+    let sha: String = text(&data["sha256"]).chars().take(12).collect();
+    out.push_str(&format!(
+        "data     {}: {} rows, sha256 {sha}…\n",
+        text(&data["path"]),
+        data["rows"]
+    ));
+    let splits = &report["splits"];
+    out.push_str(&format!(
+        "splits   train {}, validation {}, test {}\n",
+        splits["train"], splits["validation"], splits["test"]
+    ));
+    out.push_str(&format!(
+        "normalize {} (fitted on the training split)\n\n",
+        text(&report["normalize"])
+    ));
+
+    let mut columns = format::table(&["column", "type", "role"]);
+    for column in report["columns"].as_array().into_iter().flatten() {
+        columns.add_row(vec![
+            text(&column["name"]),
+            text(&column["type"]),
+            text(&column["role"]),
+        ]);
+    }
+    out.push_str(&format::render(&columns));
+    out.push('\n');
+    if let Some(ignored) = report["ignored_columns"].as_array()
+        && !ignored.is_empty()
+    {
+        let names: Vec<String> = ignored.iter().map(text).collect();
+        out.push_str(&format!("not used: {}\n", names.join(", ")));
+    }
+
+    let model = &report["model"];
+    out.push_str(&format!(
+        "\nmodel    {} inputs, {} parameters, device {}\n",
+        model["inputs"],
+        model["parameters"],
+        text(&report["device"])
+    ));
+    let mut layers = format::table(&["layer", "kind", "output", "parameters"]);
+    for layer in model["layers"].as_array().into_iter().flatten() {
+        layers.add_row(vec![
+            text(&layer["name"]),
+            text(&layer["kind"]),
+            layer["output_shape"].to_string(),
+            layer["parameters"].to_string(),
+        ]);
+    }
+    format::align_numbers(&mut layers, 2);
+    out.push_str(&format::render(&layers));
+    out.push('\n');
+
+    let warnings = report["warnings"].as_array().cloned().unwrap_or_default();
+    if warnings.is_empty() {
+        out.push_str("\nno warnings\n");
+    } else {
+        out.push('\n');
+        for warning in &warnings {
+            out.push_str(&format!(
+                "warning: {}\n  hint: {}\n",
+                text(&warning["message"]),
+                text(&warning["hint"])
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "checked in {}\n",
+        duration(report["seconds"].as_f64().unwrap_or(0.0))
+    ));
+    out
+}

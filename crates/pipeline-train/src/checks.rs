@@ -1,0 +1,336 @@
+//! The classic mistakes, found before a single epoch runs: a spec, its
+//! prepared data and its built network are looked at together, and each
+//! pitfall becomes a warning with a hint. `pipeline check` prints them;
+//! `pipeline run` prints them before training.
+
+use pipeline_data::PreparedData;
+use pipeline_model::Network;
+use pipeline_spec::{Layer, Normalize, Spec};
+use serde::Serialize;
+
+/// Fewer training rows than this many times the parameters risks
+/// memorising the training split.
+pub const ROWS_PER_PARAMETER: usize = 10;
+/// Feature spreads (standard deviations) further apart than this factor
+/// need normalization.
+pub const SCALE_RATIO: f64 = 100.0;
+/// A learning rate this many times outside the usual range is "far".
+pub const LEARNING_RATE_FACTOR: f64 = 10.0;
+/// A network with at least this many linear layers is deep.
+pub const DEEP_LINEAR_LAYERS: usize = 4;
+/// Fewer validation rows than this make validation metrics noise.
+pub const MIN_VALIDATION_ROWS: usize = 30;
+
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PitfallKind {
+    FewRowsPerParameter,
+    UnnormalizedScales,
+    LearningRate,
+    UnregularizedDeepNetwork,
+    SmallValidationSplit,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pitfall {
+    pub kind: PitfallKind,
+    pub message: String,
+    pub hint: String,
+}
+
+/// Every pitfall of training `network` as `spec` says on `data`, in a
+/// fixed order.
+pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitfall> {
+    let mut found = Vec::new();
+    let parameters = network.parameter_count();
+    let train_rows = data.sizes.train;
+    if train_rows < ROWS_PER_PARAMETER * parameters {
+        found.push(Pitfall {
+            kind: PitfallKind::FewRowsPerParameter,
+            message: format!(
+                "{train_rows} training rows for {parameters} parameters (fewer than \
+                 {ROWS_PER_PARAMETER} rows per parameter): the network can memorise the \
+                 training split"
+            ),
+            hint: "use a smaller network, more data, or regularize: dropout layers, \
+                   optimizer.weight_decay, train.early_stopping"
+                .into(),
+        });
+    }
+    if data.preprocessing.normalize == Normalize::None
+        && let Some((narrow, wide)) = spreads(data)
+        && narrow.1 > 0.0
+        && wide.1 / narrow.1 > SCALE_RATIO
+    {
+        found.push(Pitfall {
+            kind: PitfallKind::UnnormalizedScales,
+            message: format!(
+                "normalization is off while feature scales differ by {:.0}× (standard \
+                 deviation of `{}` {:.3e}, of `{}` {:.3e})",
+                wide.1 / narrow.1,
+                wide.0,
+                wide.1,
+                narrow.0,
+                narrow.1
+            ),
+            hint: "set data.normalize = \"zscore\" (statistics come from the training split \
+                   only)"
+                .into(),
+        });
+    }
+    let rate = spec.optimizer.learning_rate();
+    let (low, high) = spec.optimizer.usual_learning_rates();
+    if rate > high * LEARNING_RATE_FACTOR || rate < low / LEARNING_RATE_FACTOR {
+        let name = spec.optimizer.name();
+        found.push(Pitfall {
+            kind: PitfallKind::LearningRate,
+            message: format!(
+                "learning rate {rate:e} is far outside the usual range for {name} \
+                 ({low:e} to {high:e})"
+            ),
+            hint: if rate > high {
+                "too large a rate makes the loss diverge; try 1e-3 for adam, 1e-2 for sgd".into()
+            } else {
+                "too small a rate barely moves the weights; try 1e-3 for adam, 1e-2 for sgd".into()
+            },
+        });
+    }
+    let linear = spec
+        .model
+        .layers
+        .iter()
+        .filter(|l| matches!(l, Layer::Linear { .. }))
+        .count();
+    let dropout = spec
+        .model
+        .layers
+        .iter()
+        .any(|l| matches!(l, Layer::Dropout { .. }));
+    if linear >= DEEP_LINEAR_LAYERS
+        && !dropout
+        && spec.optimizer.weight_decay() == 0.0
+        && spec.train.early_stopping.is_none()
+    {
+        found.push(Pitfall {
+            kind: PitfallKind::UnregularizedDeepNetwork,
+            message: format!(
+                "a deep network ({linear} linear layers) with no dropout, no weight decay and \
+                 no early stopping"
+            ),
+            hint: "add a dropout layer, optimizer.weight_decay, or a [train.early_stopping] \
+                   table; `pipeline compare` shows the generalization gap"
+                .into(),
+        });
+    }
+    let validation = data.sizes.validation;
+    if validation < MIN_VALIDATION_ROWS {
+        found.push(Pitfall {
+            kind: PitfallKind::SmallValidationSplit,
+            message: format!(
+                "the validation split has {validation} rows (fewer than \
+                 {MIN_VALIDATION_ROWS}): its loss, and so the best epoch and early stopping, \
+                 are mostly noise"
+            ),
+            hint: "raise data.split.validation, or use more data".into(),
+        });
+    }
+    found
+}
+
+/// The features with the smallest and the largest standard deviation on
+/// the training split, as the network sees them.
+fn spreads(data: &PreparedData) -> Option<((String, f64), (String, f64))> {
+    let split = &data.train;
+    if split.rows < 2 || split.features == 0 {
+        return None;
+    }
+    let names = &data.preprocessing.features;
+    let mut narrow: Option<(String, f64)> = None;
+    let mut wide: Option<(String, f64)> = None;
+    for column in 0..split.features {
+        let values = split
+            .x
+            .iter()
+            .skip(column)
+            .step_by(split.features)
+            .map(|v| f64::from(*v));
+        let (n, sum) = values
+            .clone()
+            .fold((0.0, 0.0), |(n, s), v| (n + 1.0, s + v));
+        let mean = sum / n;
+        let std = (values.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        if std == 0.0 {
+            // A constant column has no scale to compare.
+            continue;
+        }
+        let name = names
+            .get(column)
+            .cloned()
+            .unwrap_or_else(|| column.to_string());
+        if narrow.as_ref().is_none_or(|(_, s)| std < *s) {
+            narrow = Some((name.clone(), std));
+        }
+        if wide.as_ref().is_none_or(|(_, s)| std > *s) {
+            wide = Some((name, std));
+        }
+    }
+    Some((narrow?, wide?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::path::Path;
+
+    use candle_core::Device;
+    use pipeline_data::{ColumnTransform, Preprocessing, SplitData, SplitSizes};
+
+    use super::*;
+
+    fn spec(extra: &str) -> Spec {
+        let text = format!(
+            r#"
+name = "t"
+[data]
+path = "t.csv"
+target = "y"
+{extra}
+[model]
+layers = [{{ type = "linear", units = 4 }}, {{ type = "relu" }}, {{ type = "linear", units = 1 }}]
+[loss]
+type = "mse"
+[optimizer]
+type = "adam"
+learning_rate = 1e-3
+"#
+        );
+        Spec::parse(Path::new("t.toml"), &text, &[]).unwrap()
+    }
+
+    fn with(spec: &Spec, overrides: &[&str]) -> Spec {
+        let text = spec.to_toml();
+        let overrides: Vec<pipeline_spec::Override> =
+            overrides.iter().map(|o| o.parse().unwrap()).collect();
+        Spec::parse(Path::new("t.toml"), &text, &overrides).unwrap()
+    }
+
+    /// `rows` training rows of two features: `a` spread 1, `b` spread `scale`.
+    fn data(rows: usize, validation: usize, scale: f32, normalize: Normalize) -> PreparedData {
+        let x: Vec<f32> = (0..rows)
+            .flat_map(|i| {
+                let sign = if i % 2 == 0 { 1.0 } else { -1.0 };
+                [sign, sign * scale]
+            })
+            .collect();
+        let split = |rows: usize, x: Vec<f32>| SplitData {
+            rows,
+            features: 2,
+            x,
+            y: vec![0.0; rows],
+        };
+        let transform = |c: &str| ColumnTransform {
+            column: c.into(),
+            shift: 0.0,
+            scale: 1.0,
+        };
+        PreparedData {
+            preprocessing: Preprocessing {
+                features: vec!["a".into(), "b".into()],
+                target: "y".into(),
+                normalize,
+                transforms: vec![transform("a"), transform("b")],
+            },
+            sizes: SplitSizes {
+                train: rows,
+                validation,
+                test: validation,
+            },
+            train: split(rows, x),
+            validation: split(0, Vec::new()),
+            test: split(0, Vec::new()),
+            data_sha256: String::new(),
+        }
+    }
+
+    fn kinds(spec: &Spec, data: &PreparedData) -> Vec<PitfallKind> {
+        let network = Network::new(&spec.model, data.train.features, 1, 1, &Device::Cpu).unwrap();
+        pitfalls(spec, data, &network)
+            .into_iter()
+            .map(|p| p.kind)
+            .collect()
+    }
+
+    #[test]
+    fn a_sound_setup_has_no_warnings() {
+        // 2-4-1: 17 parameters, so 170 training rows are enough.
+        let spec = spec("");
+        assert_eq!(kinds(&spec, &data(170, 30, 50.0, Normalize::Zscore)), []);
+    }
+
+    #[test]
+    fn each_pitfall_is_found() {
+        let base = spec("");
+        assert_eq!(
+            kinds(&base, &data(169, 30, 1.0, Normalize::Zscore)),
+            [PitfallKind::FewRowsPerParameter]
+        );
+        assert_eq!(
+            kinds(&base, &data(200, 30, 1000.0, Normalize::None)),
+            [PitfallKind::UnnormalizedScales]
+        );
+        // Normalized data is what the network sees: no warning.
+        assert_eq!(kinds(&base, &data(200, 30, 1000.0, Normalize::Zscore)), []);
+        assert_eq!(
+            kinds(
+                &with(&base, &["optimizer.learning_rate=0.5"]),
+                &data(200, 30, 1.0, Normalize::Zscore)
+            ),
+            [PitfallKind::LearningRate]
+        );
+        assert_eq!(
+            kinds(
+                &with(&base, &["optimizer.learning_rate=1e-8"]),
+                &data(200, 30, 1.0, Normalize::Zscore)
+            ),
+            [PitfallKind::LearningRate]
+        );
+        assert_eq!(
+            kinds(&base, &data(200, 29, 1.0, Normalize::Zscore)),
+            [PitfallKind::SmallValidationSplit]
+        );
+    }
+
+    #[test]
+    fn a_deep_network_needs_some_regularization() {
+        let deep = r#"
+name = "t"
+[data]
+path = "t.csv"
+target = "y"
+[model]
+layers = [
+  { type = "linear", units = 2 }, { type = "relu" },
+  { type = "linear", units = 2 }, { type = "relu" },
+  { type = "linear", units = 2 }, { type = "relu" },
+  { type = "linear", units = 1 },
+]
+[loss]
+type = "mse"
+[optimizer]
+type = "adam"
+learning_rate = 1e-3
+"#;
+        let deep = Spec::parse(Path::new("t.toml"), deep, &[]).unwrap();
+        let rows = data(1000, 100, 1.0, Normalize::Zscore);
+        assert_eq!(kinds(&deep, &rows), [PitfallKind::UnregularizedDeepNetwork]);
+        assert_eq!(
+            kinds(&with(&deep, &["optimizer.weight_decay=0.01"]), &rows),
+            []
+        );
+        assert_eq!(
+            kinds(&with(&deep, &["train.early_stopping.patience=5"]), &rows),
+            []
+        );
+    }
+}

@@ -1,0 +1,112 @@
+//! `pipeline check` (issue #3): the spec, data and model looked at together
+//! before training, with warnings for the classic pitfalls; `run` prints the
+//! same warnings first.
+
+use crate::common::{Workspace, mlp_spec, stderr};
+
+#[test]
+fn check_reports_columns_splits_layers_and_warnings() {
+    let ws = Workspace::new();
+    let spec = mlp_spec();
+    let out = ws.ok(&["check", spec.to_str().unwrap()]);
+    let stable = out
+        .lines()
+        .map(|l| {
+            if l.starts_with("checked in ") {
+                "checked in [time]"
+            } else if l.starts_with("diabetes-mlp (") {
+                "diabetes-mlp ([spec])"
+            } else if l.starts_with("data     ") {
+                "data     [path]: 442 rows"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(stable);
+
+    let report: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["check", spec.to_str().unwrap(), "--json"])).unwrap();
+    let splits = &report["splits"];
+    let rows = splits["train"].as_u64().unwrap()
+        + splits["validation"].as_u64().unwrap()
+        + splits["test"].as_u64().unwrap();
+    assert_eq!(rows, 442);
+    assert_eq!(report["model"]["parameters"], 769);
+    assert_eq!(report["model"]["layers"][0]["output_shape"][0], 64);
+    assert_eq!(report["columns"].as_array().unwrap().len(), 11);
+    assert_eq!(report["warnings"][0]["kind"], "few_rows_per_parameter");
+    // Nothing is written: no registry appears.
+    assert!(!ws.registry().exists());
+
+    // Each pitfall the overrides create is named.
+    let risky: serde_json::Value = serde_json::from_str(&ws.ok(&[
+        "check",
+        spec.to_str().unwrap(),
+        "--json",
+        "--set",
+        "optimizer.learning_rate=0.9",
+        "--set",
+        "data.split.validation=0.05",
+        "--set",
+        "data.split.train=0.8",
+    ]))
+    .unwrap();
+    let kinds: Vec<&str> = risky["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "few_rows_per_parameter",
+            "learning_rate",
+            "small_validation_split"
+        ]
+    );
+
+    // A mistake is the same error, and exit code, as `run` gives.
+    let out = ws.run(&[
+        "check",
+        spec.to_str().unwrap(),
+        "--set",
+        "data.target=targte",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("did you mean `target`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn run_prints_the_warnings_before_training() {
+    let ws = Workspace::new();
+    let spec = mlp_spec();
+    let out = ws.run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--set",
+        "train.epochs=1",
+        "--set",
+        "optimizer.learning_rate=0.9",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    let warning = err.find("warning: learning rate 9e-1").unwrap();
+    let epoch = err.find("epoch").unwrap();
+    assert!(warning < epoch, "{err}");
+    // -q silences them.
+    let out = ws.run(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--set",
+        "train.epochs=1",
+        "-q",
+    ]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+}
