@@ -1,19 +1,27 @@
-//! Data preparation: reads a table with polars, picks the spec's columns,
-//! splits the rows with the spec's seed, fits normalization on the training
-//! split only, and hands the model dense `f32` tensors.
+//! Data preparation: reads a table with polars, picks the spec's columns
+//! (names, patterns, exclusions), types them (floats and categories), drops
+//! or fills empty cells, splits the rows with the spec's seed, fits fills,
+//! categories and normalization on the training split only, and hands the
+//! model dense `f32` tensors.
 //!
 //! The fitted [`Preprocessing`] is stored with each run so that inference
 //! applies exactly what training did.
 
+mod cells;
+mod columns;
 mod error;
 mod normalize;
 mod prepare;
+mod preprocessing;
 mod seed;
 mod source;
 mod split;
+mod stats;
 
 pub use error::DataError;
-pub use normalize::{ColumnTransform, Preprocessing};
+pub use cells::category_of;
+pub use normalize::ColumnTransform;
+pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use seed::derive_seed;
 pub use source::{

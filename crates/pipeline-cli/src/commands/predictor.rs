@@ -80,7 +80,7 @@ impl StoredModel {
 
     /// The network rebuilt from the spec with the stored weights.
     pub fn network(&self, device: &Device) -> anyhow::Result<Network> {
-        let features = self.preprocessing.features.len();
+        let features = self.preprocessing.input_width();
         Network::from_safetensors(&self.spec.model, features, 1, &self.weights, device)
             .with_context(|| {
                 format!(
@@ -141,7 +141,7 @@ impl Predictor {
     /// column and the first offending row.
     pub fn predict(&self, table: &Table) -> anyhow::Result<Vec<f32>> {
         let inputs = model_inputs(table, &self.preprocessing)?;
-        let features = self.preprocessing.features.len();
+        let features = self.preprocessing.input_width();
         let mut predictions: Vec<f32> = Vec::with_capacity(table.frame.height());
         for chunk in inputs.chunks(CHUNK_ROWS * features) {
             let x = Tensor::from_slice(chunk, (chunk.len() / features, features), &self.device)?;
