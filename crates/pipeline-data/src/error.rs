@@ -76,7 +76,7 @@ pub enum DataError {
         first_row: usize,
     },
     #[error(
-        "{path}: column `{column}` has the category {value:?} at row {row}, which the training split did not have (known: {}); set unknown = \"ignore\" in [data] or [data.columns.{column}] to encode it as no known category",
+        "{path}: column `{column}` has the category {value:?} at row {row}, which the training split did not have (known: {}); with unknown = \"ignore\" (in [data] or [data.columns.{column}]) a run encodes such a value as no known category",
         known.join(", ")
     )]
     UnknownCategory {
