@@ -100,15 +100,25 @@ fn trains_on_text_and_empty_cells_and_refuses_an_unseen_category() {
         .iter()
         .map(|t| t["column"].as_str().unwrap())
         .collect();
-    assert_eq!(&inputs[..4], ["region=east", "region=north", "region=south", "age"]);
+    assert_eq!(
+        &inputs[..4],
+        ["region=east", "region=north", "region=south", "age"]
+    );
     assert_eq!(inputs.len(), 13);
     // The most frequent training region fills empty region cells.
     let fill = preprocessing["columns"][0]["fill"].as_str().unwrap();
     assert!(REGIONS.contains(&fill), "{preprocessing}");
-    assert!(preprocessing["columns"][3]["fill"].is_number(), "{preprocessing}");
+    assert!(
+        preprocessing["columns"][3]["fill"].is_number(),
+        "{preprocessing}"
+    );
 
     // A known region and an empty bmi: predicted.
-    let out = ws.ok(&["infer", "--row", "region=north,age=50,sex=1,bmi=,bp=90,s1=180,s2=100,s3=50,s4=4,s5=4.5,s6=90"]);
+    let out = ws.ok(&[
+        "infer",
+        "--row",
+        "region=north,age=50,sex=1,bmi=,bp=90,s1=180,s2=100,s3=50,s4=4,s5=4.5,s6=90",
+    ]);
     assert!(out.starts_with("region,age"), "{out}");
 
     let rows = new_rows(&ws);

@@ -82,7 +82,11 @@ impl Cells {
             Cells::Numbers(_) => true,
             Cells::Text(v) => {
                 let filled = v.iter().flatten().count();
-                let numbers = v.iter().flatten().filter(|t| parse_number(t).is_some()).count();
+                let numbers = v
+                    .iter()
+                    .flatten()
+                    .filter(|t| parse_number(t).is_some())
+                    .count();
                 filled > 0 && numbers * 2 > filled
             }
         }
@@ -149,7 +153,12 @@ mod tests {
     use crate::source::{TableFormat, read_table_from};
 
     fn table(csv: &str) -> Table {
-        read_table_from(Path::new("t.csv"), TableFormat::Csv, csv.as_bytes().to_vec()).unwrap()
+        read_table_from(
+            Path::new("t.csv"),
+            TableFormat::Csv,
+            csv.as_bytes().to_vec(),
+        )
+        .unwrap()
     }
 
     #[test]

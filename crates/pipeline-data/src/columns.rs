@@ -179,19 +179,40 @@ mod tests {
             ["p1", "age"]
         );
         // A pattern never picks the target.
-        assert_eq!(select("features = [\"*\"]\nexclude = [\"id\", \"date\", \"p*\"]").unwrap(), ["age"]);
+        assert_eq!(
+            select("features = [\"*\"]\nexclude = [\"id\", \"date\", \"p*\"]").unwrap(),
+            ["age"]
+        );
     }
 
     #[test]
     fn bad_selections_are_named() {
         let e = select("features = [\"q*\"]").unwrap_err();
-        assert!(matches!(e, DataError::NoMatch { key: "features", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::NoMatch {
+                    key: "features",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = select("exclude = [\"ids\"]").unwrap_err();
         assert!(e.to_string().contains("did you mean `id`?"), "{e}");
         let e = select("exclude = [\"*\"]").unwrap_err();
         assert!(matches!(e, DataError::NoFeatures { .. }), "{e}");
         let e = select("exclude = [\"id\"]\n[data.types]\nid = \"categorical\"").unwrap_err();
-        assert!(matches!(e, DataError::NotAFeature { section: "types", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::NotAFeature {
+                    section: "types",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = select("[data.columns.agee]\nmissing = \"mean\"").unwrap_err();
         assert!(e.to_string().contains("did you mean `age`?"), "{e}");
     }

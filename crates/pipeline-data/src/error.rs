@@ -109,7 +109,9 @@ pub enum DataError {
         key: &'static str,
         available: Vec<String>,
     },
-    #[error("{path}: [data.{section}] names `{column}`, which is not a feature (excluded, or not selected by data.features)")]
+    #[error(
+        "{path}: [data.{section}] names `{column}`, which is not a feature (excluded, or not selected by data.features)"
+    )]
     NotAFeature {
         path: PathBuf,
         column: String,

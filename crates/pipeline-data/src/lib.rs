@@ -18,11 +18,11 @@ mod source;
 mod split;
 mod stats;
 
-pub use error::DataError;
 pub use cells::category_of;
+pub use error::DataError;
 pub use normalize::ColumnTransform;
-pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
+pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};
 pub use seed::derive_seed;
 pub use source::{
     Table, TableFormat, numeric_column, read_table, read_table_from, read_table_hashed,

@@ -83,9 +83,9 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     let kept: Vec<usize> = (0..rows)
         .filter(|&r| {
             (!target_drops || target[r].is_some())
-                && columns.iter().all(|c| {
-                    c.options.missing != Missing::Drop || !c.values.is_missing(r)
-                })
+                && columns
+                    .iter()
+                    .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
         })
         .collect();
     if let Some(first) = kept.iter().position(|&r| target[r].is_none()) {
@@ -125,7 +125,8 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
             test: sizes.test,
         });
     }
-    let to_file_rows = |split: Vec<usize>| -> Vec<usize> { split.iter().map(|&i| kept[i]).collect() };
+    let to_file_rows =
+        |split: Vec<usize>| -> Vec<usize> { split.iter().map(|&i| kept[i]).collect() };
     let (train_rows, validation_rows, test_rows) = (
         to_file_rows(train_rows),
         to_file_rows(validation_rows),
@@ -187,15 +188,14 @@ fn read_feature(spec: &DataSpec, table: &Table, name: &str) -> Result<FeatureCol
         ColumnValues::Float(cells.into_numbers(table, name)?)
     };
     let own = spec.columns.get(name);
-    let not_for = |setting: String, kind: &'static str, advice: &'static str| {
-        DataError::OptionNotForColumn {
+    let not_for =
+        |setting: String, kind: &'static str, advice: &'static str| DataError::OptionNotForColumn {
             path: table.path.clone(),
             column: name.to_string(),
             setting,
             kind,
             advice,
-        }
-    };
+        };
     let mut options = options;
     if categorical {
         match &options.missing {
@@ -223,8 +223,10 @@ fn read_feature(spec: &DataSpec, table: &Table, name: &str) -> Result<FeatureCol
         }
     } else {
         if let Some(own) = own {
-            for (setting, set) in [("encode", own.encode.is_some()), ("unknown", own.unknown.is_some())]
-            {
+            for (setting, set) in [
+                ("encode", own.encode.is_some()),
+                ("unknown", own.unknown.is_some()),
+            ] {
                 if set {
                     return Err(not_for(
                         setting.to_string(),
@@ -290,9 +292,16 @@ fn fit_column(
             Ok((plan, vec![transform]))
         }
         ColumnValues::Categorical(cells) => {
-            let train: Vec<&String> = train_rows.iter().filter_map(|&r| cells[r].as_ref()).collect();
+            let train: Vec<&String> = train_rows
+                .iter()
+                .filter_map(|&r| cells[r].as_ref())
+                .collect();
             let fill = match &options.missing {
-                Missing::Mode => Some(stats::mode(&train).ok_or_else(|| no_values("mode"))?.clone()),
+                Missing::Mode => Some(
+                    stats::mode(&train)
+                        .ok_or_else(|| no_values("mode"))?
+                        .clone(),
+                ),
                 Missing::Constant(FillValue::Text(text)) => Some(text.clone()),
                 _ => None,
             };
@@ -498,8 +507,11 @@ mod tests {
 
     #[test]
     fn an_unseen_category_outside_training_is_an_error_by_default() {
-        let e = prepared(&messy(EXTREME), "missing = \"mean\"\n[data.columns.color]\nmissing = \"mode\"\n")
-            .unwrap_err();
+        let e = prepared(
+            &messy(EXTREME),
+            "missing = \"mean\"\n[data.columns.color]\nmissing = \"mode\"\n",
+        )
+        .unwrap_err();
         assert!(
             matches!(&e, DataError::UnknownCategory { column, row: 7, value, .. } if column == "color" && value == "purple"),
             "{e}"

@@ -117,6 +117,16 @@ impl Preprocessing {
         self.transforms.len()
     }
 
+    /// The raw columns read as numbers (float columns): what a reader may
+    /// parse as floats up front. Categorical columns are not among them.
+    pub fn float_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.encoding, Encoding::Float { .. }))
+            .map(|c| c.column.clone())
+            .collect()
+    }
+
     /// The model inputs' names, in order.
     pub fn input_names(&self) -> Vec<String> {
         self.transforms.iter().map(|t| t.column.clone()).collect()
@@ -419,7 +429,8 @@ mod tests {
             ColumnValues::Float(vec![Some(5.0)]),
         ];
         assert_eq!(
-            p.encode(Path::new("t.csv"), &values, &[0], &|r| r + 1).unwrap(),
+            p.encode(Path::new("t.csv"), &values, &[0], &|r| r + 1)
+                .unwrap(),
             [1.0, 1.0]
         );
         // A file whose parts disagree is refused.

@@ -280,7 +280,13 @@ fn data_column_settings_parse() {
     // A column without settings inherits [data].
     let p1 = data.column_options("p1");
     assert_eq!(
-        (p1.missing, p1.missing_is_own, p1.normalize, p1.encode, p1.unknown),
+        (
+            p1.missing,
+            p1.missing_is_own,
+            p1.normalize,
+            p1.encode,
+            p1.unknown
+        ),
         (
             Missing::Median,
             false,
@@ -289,7 +295,10 @@ fn data_column_settings_parse() {
             UnknownCategory::Ignore
         )
     );
-    assert_eq!(data.column_options("zip").declared_type, Some(ColumnType::Categorical));
+    assert_eq!(
+        data.column_options("zip").declared_type,
+        Some(ColumnType::Categorical)
+    );
 }
 
 #[test]
@@ -307,7 +316,9 @@ fn new_defaults_stay_out_of_the_resolved_spec() {
     // Specs written before these keys existed keep their resolved text and
     // hash, so recorded runs still compare as reproductions.
     let resolved = parse(MLP).unwrap().to_toml();
-    for key in ["missing", "encode", "unknown", "exclude", "types", "columns"] {
+    for key in [
+        "missing", "encode", "unknown", "exclude", "types", "columns",
+    ] {
         assert!(!resolved.contains(key), "{key} in:\n{resolved}");
     }
     let spec = parse(MLP).unwrap();
@@ -326,7 +337,10 @@ fn misspelt_data_settings_get_did_you_mean() {
             "did you mean `median`?",
         ),
         (
-            messy_with("missing = { constant = 0.0 }", "missing = { constnt = 0.0 }"),
+            messy_with(
+                "missing = { constant = 0.0 }",
+                "missing = { constnt = 0.0 }",
+            ),
             "missing = { constnt = 0.0 }",
             "unknown key `constnt`",
             "did you mean `constant`?",
@@ -383,12 +397,18 @@ fn a_misspelt_missing_value_is_shown_in_full() {
 fn contradictory_data_settings_are_rejected() {
     let cases = [
         (
-            messy_with("[data.columns.bmi]", "[data.columns.age]\nencode = \"ordinal\"\n[data.columns.bmi]"),
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.age]\nencode = \"ordinal\"\n[data.columns.bmi]",
+            ),
             "data.columns.age.encode",
             "`encode` applies to categorical columns; `data.types` declares this one \"float\"",
         ),
         (
-            messy_with("[data.columns.bmi]", "[data.columns.zip]\nmissing = \"mean\"\n[data.columns.bmi]"),
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.zip]\nmissing = \"mean\"\n[data.columns.bmi]",
+            ),
             "data.columns.zip.missing",
             "`missing = \"mean\"` needs numbers; `data.types` declares this column \"categorical\"",
         ),
@@ -398,7 +418,10 @@ fn contradictory_data_settings_are_rejected() {
             "`y` is the target; `data.types` is for feature columns",
         ),
         (
-            messy_with("[data.columns.bmi]", "[data.columns.y]\nmissing = \"drop\"\n[data.columns.bmi]"),
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.y]\nmissing = \"drop\"\n[data.columns.bmi]",
+            ),
             "data.columns.y",
             "`y` is the target; `data.columns` is for feature columns",
         ),
@@ -418,7 +441,10 @@ fn contradictory_data_settings_are_rejected() {
             "column `p_id` is listed twice in `data.exclude`",
         ),
         (
-            messy_with("missing = { constant = 0.0 }", "missing = { constant = nan }"),
+            messy_with(
+                "missing = { constant = 0.0 }",
+                "missing = { constant = nan }",
+            ),
             "data.columns.bmi.missing",
             "`data.columns.bmi.missing` constant must be a finite number; got NaN",
         ),

@@ -16,7 +16,7 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
     let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
     let target = &predictor.preprocessing.target;
-    let mut numeric = predictor.preprocessing.features.clone();
+    let mut numeric = predictor.preprocessing.float_columns();
     numeric.push(target.clone());
     let table = read_table_numeric(&args.input, &numeric)?;
     let targets: Vec<f32> = numeric_column(&table, target)

@@ -28,7 +28,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
     let registry = context.existing_registry()?;
     let predictor = Predictor::load(context, &registry, &args.run, args.experiment.as_deref())?;
-    let table = rows(&args, &predictor.preprocessing.features)?;
+    let table = rows(&args, &predictor.preprocessing.float_columns())?;
     let predictions = predictor.predict(&table)?;
 
     let mut frame = if args.only_predictions {
