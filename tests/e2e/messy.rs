@@ -152,3 +152,58 @@ fn an_ignored_unseen_category_predicts() {
         "{message}"
     );
 }
+
+#[test]
+fn an_exported_messy_run_predicts_the_same_outside_pipeline() {
+    let ws = Workspace::new();
+    let run = train(&ws, "ignore");
+    let id = run["id"].as_str().unwrap().to_owned();
+    let out = ws.path().join("export");
+    ws.ok(&["export", &id, "--out", out.to_str().unwrap()]);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("schema.json")).unwrap()).unwrap();
+    let inputs = schema["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 13);
+    assert_eq!(inputs[0]["type"], "onehot");
+    assert_eq!(inputs[0]["column"], "region");
+    assert_eq!(inputs[0]["category"], "east");
+    assert_eq!(inputs[3]["type"], "float");
+    assert!(inputs[5]["fill"].is_number(), "{schema}");
+
+    // Training rows (empty bmi and region cells) and new ones (an unseen region).
+    let mut rows = std::fs::read_to_string(messy_csv(&ws)).unwrap();
+    rows.push_str(
+        "1,north,50,1,,90,180,100,50,4,4.5,90,0\n2,west,40,2,25.1,80,170,90,45,3,4.2,85,0\n",
+    );
+    let input = ws.write("rows.csv", &rows);
+    let predictions = ws.path().join("predictions.csv");
+    ws.ok(&[
+        "infer",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        predictions.to_str().unwrap(),
+    ]);
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("python3 not found: the interop check is skipped");
+        return;
+    }
+    let check = std::process::Command::new("python3")
+        .arg(crate::common::repo_root().join("tests/interop/check_export.py"))
+        .arg(&out)
+        .arg(&input)
+        .arg(&predictions)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        check.status.success(),
+        "check_export.py failed:\n{report}\n{}",
+        stderr(&check)
+    );
+    assert!(report.contains("pure-python: 152 rows match"), "{report}");
+}
