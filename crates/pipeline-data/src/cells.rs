@@ -9,8 +9,8 @@ use crate::source::Table;
 /// The cells of one column, as read.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Cells {
-    /// A numeric column; `None` is an empty cell (null or NaN).
-    Numbers(Vec<Option<f64>>),
+    /// A numeric column; NaN is an empty cell (a null or a NaN in the file).
+    Numbers(Vec<f64>),
     /// A text (or boolean) column; `None` is an empty or blank cell.
     Text(Vec<Option<String>>),
 }
@@ -31,18 +31,18 @@ impl Cells {
         let dtype = series.dtype();
         if dtype.is_primitive_numeric() {
             let as_f64 = series.cast(&DataType::Float64).map_err(read_error)?;
-            let values: Vec<Option<f64>> = as_f64
-                .f64()
-                .map_err(read_error)?
-                .iter()
-                .map(|v| v.filter(|v| !v.is_nan()))
-                .collect();
-            if let Some(row) = values.iter().position(|v| v.is_some_and(f64::is_infinite)) {
+            let chunked = as_f64.f64().map_err(read_error)?;
+            let values: Vec<f64> = if chunked.null_count() == 0 {
+                chunked.into_no_null_iter().collect()
+            } else {
+                chunked.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+            };
+            if let Some(row) = values.iter().position(|v| v.is_infinite()) {
                 return Err(DataError::NonNumeric {
                     path: table.path.clone(),
                     column: column.to_string(),
                     row: row + 1,
-                    value: values[row].map(|v| v.to_string()).unwrap_or_default(),
+                    value: values[row].to_string(),
                 });
             }
             return Ok(Cells::Numbers(values));
@@ -66,7 +66,7 @@ impl Cells {
             )),
             // A column of nothing but empty cells (CSV and JSON rows give it
             // this type): every cell is missing.
-            DataType::Null => Ok(Cells::Numbers(vec![None; series.len()])),
+            DataType::Null => Ok(Cells::Numbers(vec![f64::NAN; series.len()])),
             other => Err(DataError::UnsupportedType {
                 path: table.path.clone(),
                 column: column.to_string(),
@@ -92,21 +92,17 @@ impl Cells {
         }
     }
 
-    /// The cells as numbers: text must parse as a finite number.
-    pub(crate) fn into_numbers(
-        self,
-        table: &Table,
-        column: &str,
-    ) -> Result<Vec<Option<f64>>, DataError> {
+    /// The cells as numbers (NaN: empty); text must parse as a finite number.
+    pub(crate) fn into_numbers(self, table: &Table, column: &str) -> Result<Vec<f64>, DataError> {
         match self {
             Cells::Numbers(v) => Ok(v),
             Cells::Text(v) => v
                 .into_iter()
                 .enumerate()
                 .map(|(row, cell)| match cell {
-                    None => Ok(None),
+                    None => Ok(f64::NAN),
                     Some(text) => match parse_number(&text) {
-                        Some(n) => Ok(Some(n)),
+                        Some(n) => Ok(n),
                         None => Err(DataError::NonNumeric {
                             path: table.path.clone(),
                             column: column.to_string(),
@@ -122,7 +118,10 @@ impl Cells {
     /// The cells as categories: numbers are written as [`category_of`] does.
     pub(crate) fn into_categories(self) -> Vec<Option<String>> {
         match self {
-            Cells::Numbers(v) => v.into_iter().map(|n| n.map(category_of)).collect(),
+            Cells::Numbers(v) => v
+                .into_iter()
+                .map(|n| (!n.is_nan()).then(|| category_of(n)))
+                .collect(),
             Cells::Text(v) => v,
         }
     }
@@ -164,10 +163,10 @@ mod tests {
     #[test]
     fn cells_keep_numbers_text_and_gaps() {
         let t = table("a,b,c\n1,red,\n,blue,\n2.5, ,\n");
-        assert_eq!(
-            Cells::read(&t, "a").unwrap(),
-            Cells::Numbers(vec![Some(1.0), None, Some(2.5)])
-        );
+        let Cells::Numbers(a) = Cells::read(&t, "a").unwrap() else {
+            unreachable!("a is numeric")
+        };
+        assert_eq!((a[0], a[1].is_nan(), a[2]), (1.0, true, 2.5));
         assert_eq!(
             Cells::read(&t, "b").unwrap(),
             Cells::Text(vec![Some("red".into()), Some("blue".into()), None])

@@ -82,17 +82,17 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     let target_drops = spec.missing == Missing::Drop;
     let kept: Vec<usize> = (0..rows)
         .filter(|&r| {
-            (!target_drops || target[r].is_some())
+            (!target_drops || !target[r].is_nan())
                 && columns
                     .iter()
                     .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
         })
         .collect();
-    if let Some(first) = kept.iter().position(|&r| target[r].is_none()) {
+    if let Some(first) = kept.iter().position(|&r| target[r].is_nan()) {
         return Err(DataError::TargetMissing {
             path: path.to_path_buf(),
             column: spec.target.clone(),
-            count: kept.iter().filter(|&&r| target[r].is_none()).count(),
+            count: kept.iter().filter(|&&r| target[r].is_nan()).count(),
             first_row: kept[first] + 1,
         });
     }
@@ -155,10 +155,7 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
             rows: indices.len(),
             features: width,
             x: preprocessing.encode(path, &values, indices, &|r| r + 1)?,
-            y: indices
-                .iter()
-                .map(|&r| target[r].unwrap_or(f64::NAN) as f32)
-                .collect(),
+            y: indices.iter().map(|&r| target[r] as f32).collect(),
         })
     };
     Ok(PreparedData {
@@ -266,7 +263,11 @@ fn fit_column(
     let options = &column.options;
     match &column.values {
         ColumnValues::Float(cells) => {
-            let train: Vec<f64> = train_rows.iter().filter_map(|&r| cells[r]).collect();
+            let train: Vec<f64> = train_rows
+                .iter()
+                .map(|&r| cells[r])
+                .filter(|v| !v.is_nan())
+                .collect();
             let fill = match &options.missing {
                 Missing::Error | Missing::Drop => None,
                 Missing::Mean => Some(stats::mean(&train).ok_or_else(|| no_values("mean"))?),
@@ -279,7 +280,10 @@ fn fit_column(
                 Missing::Constant(FillValue::Number(n)) => Some(*n),
                 Missing::Constant(FillValue::Text(_)) => None,
             };
-            let filled = train_rows.iter().filter_map(|&r| cells[r].or(fill));
+            let filled = train_rows.iter().filter_map(|&r| {
+                let value = cells[r];
+                if value.is_nan() { fill } else { Some(value) }
+            });
             let transform = ColumnTransform::fit(&column.name, options.normalize, filled);
             let plan = ColumnPlan {
                 column: column.name.clone(),

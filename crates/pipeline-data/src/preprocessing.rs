@@ -98,14 +98,15 @@ impl ColumnPlan {
 /// One column's values for [`Preprocessing::encode`], typed by its plan.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ColumnValues {
-    Float(Vec<Option<f64>>),
+    /// NaN is an empty cell.
+    Float(Vec<f64>),
     Categorical(Vec<Option<String>>),
 }
 
 impl ColumnValues {
     pub(crate) fn is_missing(&self, row: usize) -> bool {
         match self {
-            ColumnValues::Float(v) => v[row].is_none(),
+            ColumnValues::Float(v) => v[row].is_nan(),
             ColumnValues::Categorical(v) => v[row].is_none(),
         }
     }
@@ -182,13 +183,16 @@ impl Preprocessing {
                     };
                     let t = &transforms[0];
                     for (i, &r) in rows.iter().enumerate() {
-                        let value = match cells[r].or(fill) {
-                            Some(v) => v,
-                            None => {
-                                let count = rows.iter().filter(|&&r| cells[r].is_none()).count();
-                                return Err(missing(r, count));
-                            }
-                        };
+                        let mut value = cells[r];
+                        if value.is_nan() {
+                            value = match fill {
+                                Some(fill) => fill,
+                                None => {
+                                    let count = rows.iter().filter(|&&r| cells[r].is_nan()).count();
+                                    return Err(missing(r, count));
+                                }
+                            };
+                        }
                         out[i * width + offset] = t.apply(value) as f32;
                     }
                 }
@@ -425,8 +429,8 @@ mod tests {
         );
         assert_eq!(p.columns[1].fill, None);
         let values = [
-            ColumnValues::Float(vec![Some(2.5)]),
-            ColumnValues::Float(vec![Some(5.0)]),
+            ColumnValues::Float(vec![2.5]),
+            ColumnValues::Float(vec![5.0]),
         ];
         assert_eq!(
             p.encode(Path::new("t.csv"), &values, &[0], &|r| r + 1)
