@@ -48,7 +48,9 @@ pub enum DataError {
         row: usize,
         value: String,
     },
-    #[error("{path}: column `{column}` has type {dtype}; features and the target must be numbers")]
+    #[error(
+        "{path}: column `{column}` has type {dtype}; a feature must hold numbers or text (categories), the target numbers; leave it out with data.exclude"
+    )]
     UnsupportedType {
         path: PathBuf,
         column: String,
