@@ -10,6 +10,7 @@ mod help;
 mod inference;
 mod labels;
 mod learning;
+mod messy;
 mod report;
 mod serve;
 mod signals;

@@ -8,9 +8,10 @@ holds the rows to predict (the run's feature columns, by name) and
 PREDICTIONS_CSV is what `pipeline infer --run RUN --input INPUT_CSV` wrote
 (the input columns plus `prediction`).
 
-The script normalizes the features with preprocessing.json
-(`(x - shift) / scale` in float64, then float32, as pipeline-data's
-normalize.rs), rebuilds the Sequential network from schema.json and checks
+The script turns the rows into model inputs with preprocessing.json (empty
+cells get the stored fill; categories become one-hot or ordinal inputs;
+numbers `(x - shift) / scale` in float64, then float32, as pipeline-data's
+preprocessing.rs), rebuilds the Sequential network from schema.json and checks
 that its predictions equal pipeline's within 1e-5 relative
 (`|a - b| <= 1e-5 * max(1, |b|)`). The target is not normalized in pipeline,
 so predictions are compared as they come out of the last layer.
@@ -71,10 +72,11 @@ def load_export(folder):
         raise ExportError(f"model.safetensors has sha256 {actual}, the receipt says {expected}")
     check_spec_layers(folder / "spec.toml", schema["model"]["layers"])
     features = [column["name"] for column in schema["inputs"]]
-    if features != preprocessing["features"]:
-        raise ExportError(
-            f"schema.json inputs {features} differ from preprocessing.json {preprocessing['features']}"
-        )
+    # One transform per model input (`color=red` for a one-hot input); runs
+    # recorded before categorical columns have one per feature, same names.
+    inputs = [transform["column"] for transform in preprocessing["transforms"]]
+    if features != inputs:
+        raise ExportError(f"schema.json inputs {features} differ from preprocessing.json {inputs}")
     return schema, preprocessing, weights
 
 
@@ -113,17 +115,75 @@ def read_safetensors(data):
     return tensors
 
 
+def columns_of(preprocessing):
+    """One plan per feature; runs recorded before `columns` existed have
+    float columns without fills."""
+    if "columns" in preprocessing:
+        return preprocessing["columns"]
+    return [
+        {"column": name, "type": "float", "normalize": preprocessing["normalize"]}
+        for name in preprocessing["features"]
+    ]
+
+
+def category_of(text):
+    """A cell as a category: whole numbers without a fraction, as
+    pipeline-data's `category_of` writes a numeric column's values."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if math.isfinite(number) and number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    return text
+
+
+def encode_row(row, number, columns, transforms):
+    """One row's model inputs, float32 as pipeline feeds them
+    (pipeline-data's preprocessing.rs `encode`)."""
+    values = []
+    position = 0
+    for plan in columns:
+        name = plan["column"]
+        if name not in row:
+            raise ExportError(f"no column {name!r}")
+        cell = (row[name] or "").strip()
+        if cell == "":
+            if plan.get("fill") is None:
+                raise ExportError(f"row {number}: {name!r} is empty and the run has no fill")
+            cell = plan["fill"]
+        if plan["type"] == "float":
+            t = transforms[position]
+            values.append(to_f32((float(cell) - t["shift"]) / t["scale"]))
+            position += 1
+            continue
+        categories = plan["categories"]
+        if not isinstance(cell, str) or cell not in categories:
+            cell = category_of(str(cell))
+        code = categories.index(cell) if cell in categories else None
+        if code is None and plan["unknown"] == "error":
+            raise ExportError(f"row {number}: {name!r} has the unknown category {cell!r}")
+        if plan["encode"] == "onehot":
+            values.extend(1.0 if i == code else 0.0 for i in range(len(categories)))
+            position += len(categories)
+        else:
+            t = transforms[position]
+            code = len(categories) if code is None else code
+            values.append(to_f32((code - t["shift"]) / t["scale"]))
+            position += 1
+    return values
+
+
 def read_inputs(path, preprocessing):
-    """The normalized feature rows, float32 as pipeline feeds them."""
+    """The model inputs of every row, float32 as pipeline feeds them."""
+    columns = columns_of(preprocessing)
     rows = []
     with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            values = []
-            for name, transform in zip(preprocessing["features"], preprocessing["transforms"]):
-                if name not in row:
-                    raise ExportError(f"{path} has no column {name!r}")
-                values.append(to_f32((float(row[name]) - transform["shift"]) / transform["scale"]))
-            rows.append(values)
+        for number, row in enumerate(csv.DictReader(handle), start=1):
+            try:
+                rows.append(encode_row(row, number, columns, preprocessing["transforms"]))
+            except ExportError as error:
+                raise ExportError(f"{path}: {error}") from None
     return rows
 
 

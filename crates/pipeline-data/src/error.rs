@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+use pipeline_spec::Missing;
+
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("data file {path} does not exist")]
@@ -48,21 +50,79 @@ pub enum DataError {
         row: usize,
         value: String,
     },
-    #[error("{path}: column `{column}` has type {dtype}; features and the target must be numbers")]
+    #[error(
+        "{path}: column `{column}` has type {dtype}; a feature must hold numbers or text (categories), the target numbers; leave it out with data.exclude"
+    )]
     UnsupportedType {
         path: PathBuf,
         column: String,
         dtype: String,
     },
     #[error(
-        "{path}: column `{column}` has {count} empty cell(s), the first at row {first_row}; fill or drop them before training"
+        "{path}: column `{column}` has {count} empty cell(s), the first at row {first_row}; {}",
+        missing_advice(column, missing)
     )]
     MissingValues {
         path: PathBuf,
         column: String,
         count: usize,
         first_row: usize,
+        /// The strategy in force for the column (`error`, or `drop` at inference).
+        missing: Missing,
     },
+    #[error(
+        "{path}: the target `{column}` has {count} empty cell(s), the first at row {first_row}; set missing = \"drop\" in [data] to drop those rows (a target is never filled)"
+    )]
+    TargetMissing {
+        path: PathBuf,
+        column: String,
+        count: usize,
+        first_row: usize,
+    },
+    #[error(
+        "{path}: column `{column}` has the category {value:?} at row {row}, which the training split did not have (known: {}); with unknown = \"ignore\" (in [data] or [data.columns.{column}]) a run encodes such a value as no known category",
+        known.join(", ")
+    )]
+    UnknownCategory {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        value: String,
+        known: Vec<String>,
+    },
+    #[error(
+        "{path}: column `{column}` has no value in the training split to compute its {statistic} from"
+    )]
+    NoTrainingValues {
+        path: PathBuf,
+        column: String,
+        statistic: &'static str,
+    },
+    #[error("{path}: {setting} does not apply to column `{column}`, which is {kind}; {advice}")]
+    OptionNotForColumn {
+        path: PathBuf,
+        column: String,
+        setting: String,
+        kind: &'static str,
+        advice: &'static str,
+    },
+    #[error("{path}: the pattern `{pattern}` in data.{key} matches no column; available: {}", available.join(", "))]
+    NoMatch {
+        path: PathBuf,
+        pattern: String,
+        key: &'static str,
+        available: Vec<String>,
+    },
+    #[error(
+        "{path}: [data.{section}] names `{column}`, which is not a feature (excluded, or not selected by data.features)"
+    )]
+    NotAFeature {
+        path: PathBuf,
+        column: String,
+        section: &'static str,
+    },
+    #[error("{path}: the preprocessing does not fit the rows: {message}")]
+    Inconsistent { path: PathBuf, message: String },
     #[error("{path}: no feature columns are left besides the target `{target}`")]
     NoFeatures { path: PathBuf, target: String },
     #[error(
@@ -77,6 +137,15 @@ pub enum DataError {
     },
     #[error("cannot build tensors")]
     Tensor(#[from] candle_core::Error),
+}
+
+fn missing_advice(column: &str, missing: &Missing) -> String {
+    match missing {
+        Missing::Drop => "the run dropped rows with an empty cell here in training (missing = \"drop\"), so it has no value to fill it with at inference".to_string(),
+        _ => format!(
+            "set missing = \"drop\", \"mean\", \"median\", \"mode\" or {{ constant = … }} in [data] or [data.columns.{column}]"
+        ),
+    }
 }
 
 impl DataError {
@@ -103,6 +172,6 @@ impl DataError {
     /// True when the user can fix it (bad file, column or value), as opposed
     /// to a failure inside the program.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, DataError::Tensor(_))
+        !matches!(self, DataError::Tensor(_) | DataError::Inconsistent { .. })
     }
 }

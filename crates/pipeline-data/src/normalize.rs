@@ -5,7 +5,10 @@
 use pipeline_spec::Normalize;
 use serde::{Deserialize, Serialize};
 
-/// `x' = (x - shift) / scale` for one column.
+use crate::stats;
+
+/// `x' = (x - shift) / scale` for one model input (`column` is the input's
+/// name: the column, or `column=category` for a one-hot input).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnTransform {
     pub column: String,
@@ -35,6 +38,19 @@ impl ColumnTransform {
                 };
                 (mean, var.sqrt())
             }
+            Normalize::Robust => {
+                // scikit-learn's RobustScaler: median and the 25th-75th
+                // percentile range (numpy's linear interpolation).
+                let values: Vec<f64> = train_values.collect();
+                match (
+                    stats::median(&values),
+                    stats::quantile(&values, 0.25),
+                    stats::quantile(&values, 0.75),
+                ) {
+                    (Some(median), Some(q1), Some(q3)) => (median, q3 - q1),
+                    _ => (0.0, 1.0),
+                }
+            }
             Normalize::Minmax => {
                 let (min, max) = train_values
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -62,37 +78,14 @@ impl ColumnTransform {
     pub fn apply(&self, value: f64) -> f64 {
         (value - self.shift) / self.scale
     }
-}
 
-/// Everything inference needs to turn raw rows into model inputs: stored as
-/// JSON with each run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Preprocessing {
-    /// Input columns, in the order the model sees them.
-    pub features: Vec<String>,
-    pub target: String,
-    pub normalize: Normalize,
-    /// One transform per feature, in `features` order.
-    pub transforms: Vec<ColumnTransform>,
-}
-
-impl Preprocessing {
-    /// Normalizes a row-major `rows × features` matrix in place.
-    pub fn apply(&self, matrix: &mut [f64]) {
-        let width = self.transforms.len().max(1);
-        for row in matrix.chunks_mut(width) {
-            for (value, t) in row.iter_mut().zip(&self.transforms) {
-                *value = t.apply(*value);
-            }
+    /// The identity (one-hot inputs, `normalize = "none"`).
+    pub fn identity(column: &str) -> Self {
+        ColumnTransform {
+            column: column.to_string(),
+            shift: 0.0,
+            scale: 1.0,
         }
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
     }
 }
 
@@ -116,7 +109,7 @@ mod tests {
 
     #[test]
     fn constant_columns_do_not_divide_by_zero() {
-        for kind in [Normalize::Zscore, Normalize::Minmax] {
+        for kind in [Normalize::Zscore, Normalize::Minmax, Normalize::Robust] {
             let t = ColumnTransform::fit("x", kind, [5.0, 5.0].into_iter());
             assert_eq!(t.scale, 1.0);
             assert_eq!(t.apply(5.0), 0.0);
@@ -124,20 +117,18 @@ mod tests {
     }
 
     #[test]
-    fn preprocessing_round_trips_as_json() {
-        let p = Preprocessing {
-            features: vec!["a".into()],
-            target: "y".into(),
-            normalize: Normalize::Zscore,
-            transforms: vec![ColumnTransform {
-                column: "a".into(),
-                shift: 1.5,
-                scale: 0.25,
-            }],
-        };
-        assert_eq!(
-            Preprocessing::from_json(&p.to_json()).unwrap_or_else(|e| unreachable!("{e}")),
-            p
+    fn robust_uses_median_and_interquartile_range() {
+        // sklearn.preprocessing.RobustScaler().fit([[1], [2], [3], [4], [100]]):
+        // center_ = 3.0, scale_ = 4.0 - 2.0 = 2.0
+        let t = ColumnTransform::fit(
+            "x",
+            Normalize::Robust,
+            [1.0, 2.0, 3.0, 4.0, 100.0].into_iter(),
         );
+        assert_eq!((t.shift, t.scale), (3.0, 2.0));
+        assert_eq!(t.apply(100.0), 48.5);
+        // Even count: median 2.5, q1 1.75, q3 3.25.
+        let t = ColumnTransform::fit("x", Normalize::Robust, [4.0, 1.0, 3.0, 2.0].into_iter());
+        assert_eq!((t.shift, t.scale), (2.5, 1.5));
     }
 }

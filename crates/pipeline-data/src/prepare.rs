@@ -1,16 +1,22 @@
-//! The data stage end to end: columns → numbers → split → normalization →
-//! tensors. Also the inference half: raw rows → normalized model inputs with
+//! The data stage end to end: columns → typed cells → dropped rows → split
+//! → fills, categories and scalers fitted on the training rows → tensors. Also the inference half: raw rows → normalized model inputs with
 //! a run's stored [`Preprocessing`].
 
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use pipeline_spec::DataSpec;
+use pipeline_spec::{
+    ColumnType, DataSpec, Encode, FillValue, Missing, Normalize, ResolvedColumnOptions,
+};
 
+use crate::cells::{Cells, category_of};
+use crate::columns::{select_features, unknown_column};
 use crate::error::DataError;
-use crate::normalize::{ColumnTransform, Preprocessing};
-use crate::source::{Table, numeric_column, read_table_hashed};
+use crate::normalize::ColumnTransform;
+use crate::preprocessing::{ColumnPlan, ColumnValues, Encoding, Preprocessing};
+use crate::source::{Table, read_table_hashed};
 use crate::split::{SplitSizes, split_indices};
+use crate::stats;
 
 /// One split as dense row-major `f32` matrices.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,62 +50,68 @@ pub struct PreparedData {
     pub data_sha256: String,
 }
 
-fn unknown_column(
-    path: &Path,
-    column: &str,
-    role: &'static str,
-    available: &[String],
-) -> DataError {
-    DataError::UnknownColumn {
-        path: path.to_path_buf(),
-        column: column.to_string(),
-        role,
-        suggestion: available
-            .iter()
-            .map(|c| (strsim::damerau_levenshtein(column, c), c))
-            .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, c)| c.clone()),
-        available: available.to_vec(),
-    }
+/// A feature column read and typed, with its resolved settings.
+struct FeatureColumn {
+    name: String,
+    options: ResolvedColumnOptions,
+    values: ColumnValues,
 }
 
 /// Reads, checks, splits and normalizes the data of a spec.
+///
+/// Order: rows with an empty cell in a `missing = "drop"` column (or an
+/// empty target under `data.missing = "drop"`) are dropped from the whole
+/// file first, so the split is of the rows that remain; then the rows are
+/// split; then fills, categories and scalers are fitted on the training
+/// rows only and applied to every split.
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
     let (table, data_sha256) = read_table_hashed(path)?;
     let available = table.column_names();
     if !available.contains(&spec.target) {
         return Err(unknown_column(path, &spec.target, "target", &available));
     }
-    let features: Vec<String> = match &spec.features {
-        Some(list) => {
-            if let Some(missing) = list.iter().find(|c| !available.contains(c)) {
-                return Err(unknown_column(path, missing, "feature", &available));
-            }
-            list.clone()
-        }
-        None => available
-            .iter()
-            .filter(|c| **c != spec.target)
-            .cloned()
-            .collect(),
-    };
-    if features.is_empty() {
-        return Err(DataError::NoFeatures {
-            path: path.to_path_buf(),
-            target: spec.target.clone(),
-        });
-    }
+    let features = select_features(spec, path, &available)?;
+    let columns: Vec<FeatureColumn> = features
+        .iter()
+        .map(|name| read_feature(spec, &table, name))
+        .collect::<Result<_, _>>()?;
+    let target = Cells::read(&table, &spec.target)?.into_numbers(&table, &spec.target)?;
     let rows = table.frame.height();
 
-    let columns: Vec<Vec<f64>> = features
-        .iter()
-        .map(|c| numeric_column(&table, c))
-        .collect::<Result<_, _>>()?;
-    let target = numeric_column(&table, &spec.target)?;
+    // Rows dropped before the split: they depend on the row alone.
+    let target_drops = spec.missing == Missing::Drop;
+    let kept: Vec<usize> = (0..rows)
+        .filter(|&r| {
+            (!target_drops || !target[r].is_nan())
+                && columns
+                    .iter()
+                    .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
+        })
+        .collect();
+    if let Some(first) = kept.iter().position(|&r| target[r].is_nan()) {
+        return Err(DataError::TargetMissing {
+            path: path.to_path_buf(),
+            column: spec.target.clone(),
+            count: kept.iter().filter(|&&r| target[r].is_nan()).count(),
+            first_row: kept[first] + 1,
+        });
+    }
+    for c in &columns {
+        if c.options.missing == Missing::Error
+            && let Some(first) = kept.iter().find(|&&r| c.values.is_missing(r))
+        {
+            return Err(DataError::MissingValues {
+                path: path.to_path_buf(),
+                column: c.name.clone(),
+                count: kept.iter().filter(|&&r| c.values.is_missing(r)).count(),
+                first_row: first + 1,
+                missing: Missing::Error,
+            });
+        }
+    }
 
     let (sizes, [train_rows, validation_rows, test_rows]) = split_indices(
-        rows,
+        kept.len(),
         &spec.split,
         spec.shuffle,
         crate::derive_seed(seed, "split"),
@@ -107,53 +119,246 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
         return Err(DataError::TooFewRows {
             path: path.to_path_buf(),
-            rows,
+            rows: kept.len(),
             train: sizes.train,
             validation: sizes.validation,
             test: sizes.test,
         });
     }
+    let to_file_rows =
+        |split: Vec<usize>| -> Vec<usize> { split.iter().map(|&i| kept[i]).collect() };
+    let (train_rows, validation_rows, test_rows) = (
+        to_file_rows(train_rows),
+        to_file_rows(validation_rows),
+        to_file_rows(test_rows),
+    );
 
     // Statistics come from the training rows only.
-    let transforms: Vec<ColumnTransform> = features
-        .iter()
-        .zip(&columns)
-        .map(|(name, values)| {
-            ColumnTransform::fit(name, spec.normalize, train_rows.iter().map(|&r| values[r]))
-        })
-        .collect();
+    let mut plans = Vec::with_capacity(columns.len());
+    let mut transforms = Vec::new();
+    for c in &columns {
+        let (plan, column_transforms) = fit_column(path, c, &train_rows)?;
+        plans.push(plan);
+        transforms.extend(column_transforms);
+    }
+    let values: Vec<ColumnValues> = columns.into_iter().map(|c| c.values).collect();
     let preprocessing = Preprocessing {
         features,
         target: spec.target.clone(),
         normalize: spec.normalize,
         transforms,
+        columns: plans,
     };
-    let gather = |indices: &[usize]| SplitData {
-        rows: indices.len(),
-        features: columns.len(),
-        x: indices
-            .iter()
-            .flat_map(|&r| {
-                columns
-                    .iter()
-                    .zip(&preprocessing.transforms)
-                    .map(move |(c, t)| t.apply(c[r]) as f32)
-            })
-            .collect(),
-        y: indices.iter().map(|&r| target[r] as f32).collect(),
+    let width = preprocessing.input_width();
+    let gather = |indices: &[usize]| -> Result<SplitData, DataError> {
+        Ok(SplitData {
+            rows: indices.len(),
+            features: width,
+            x: preprocessing.encode(path, &values, indices, &|r| r + 1)?,
+            y: indices.iter().map(|&r| target[r] as f32).collect(),
+        })
     };
     Ok(PreparedData {
-        train: gather(&train_rows),
-        validation: gather(&validation_rows),
-        test: gather(&test_rows),
+        train: gather(&train_rows)?,
+        validation: gather(&validation_rows)?,
+        test: gather(&test_rows)?,
         sizes,
         data_sha256,
         preprocessing,
     })
 }
 
+/// Reads one feature and decides its type: `[data.types]` first, then the
+/// file's (numbers are floats; text is categorical unless most of it is
+/// numbers, which makes it a float column with bad cells).
+fn read_feature(spec: &DataSpec, table: &Table, name: &str) -> Result<FeatureColumn, DataError> {
+    let options = spec.column_options(name);
+    let cells = Cells::read(table, name)?;
+    let categorical = match options.declared_type {
+        Some(ColumnType::Float) => false,
+        Some(ColumnType::Categorical) => true,
+        None => !cells.is_mostly_numbers(),
+    };
+    let values = if categorical {
+        ColumnValues::Categorical(cells.into_categories())
+    } else {
+        ColumnValues::Float(cells.into_numbers(table, name)?)
+    };
+    let own = spec.columns.get(name);
+    let not_for =
+        |setting: String, kind: &'static str, advice: &'static str| DataError::OptionNotForColumn {
+            path: table.path.clone(),
+            column: name.to_string(),
+            setting,
+            kind,
+            advice,
+        };
+    let mut options = options;
+    if categorical {
+        match &options.missing {
+            Missing::Mean | Missing::Median if options.missing_is_own => {
+                return Err(not_for(
+                    format!("missing = {}", options.missing),
+                    "categorical",
+                    "use \"mode\", { constant = \"…\" }, \"drop\" or \"error\"",
+                ));
+            }
+            // The [data] default fills the float columns; an empty cell of
+            // a categorical one stays an error.
+            Missing::Mean | Missing::Median => options.missing = Missing::Error,
+            Missing::Constant(FillValue::Number(n)) => {
+                options.missing = Missing::Constant(FillValue::Text(category_of(*n)));
+            }
+            _ => {}
+        }
+        if options.normalize_is_own && options.encode == Encode::Onehot {
+            return Err(not_for(
+                format!("normalize = \"{}\"", options.normalize.as_str()),
+                "categorical and one-hot encoded (0/1 inputs)",
+                "remove it, or set encode = \"ordinal\"",
+            ));
+        }
+    } else {
+        if let Some(own) = own {
+            for (setting, set) in [
+                ("encode", own.encode.is_some()),
+                ("unknown", own.unknown.is_some()),
+            ] {
+                if set {
+                    return Err(not_for(
+                        setting.to_string(),
+                        "a float column",
+                        "remove it, or declare the column categorical in [data.types]",
+                    ));
+                }
+            }
+        }
+        if let Missing::Constant(FillValue::Text(text)) = &options.missing {
+            return Err(not_for(
+                format!("missing = {{ constant = {text:?} }}"),
+                "a float column",
+                "fill it with a number, e.g. { constant = 0.0 }",
+            ));
+        }
+    }
+    Ok(FeatureColumn {
+        name: name.to_string(),
+        options,
+        values,
+    })
+}
+
+/// Fits one column on the training rows: its fill, its categories, and the
+/// transforms of its model inputs.
+fn fit_column(
+    path: &Path,
+    column: &FeatureColumn,
+    train_rows: &[usize],
+) -> Result<(ColumnPlan, Vec<ColumnTransform>), DataError> {
+    let no_values = |statistic: &'static str| DataError::NoTrainingValues {
+        path: path.to_path_buf(),
+        column: column.name.clone(),
+        statistic,
+    };
+    let options = &column.options;
+    match &column.values {
+        ColumnValues::Float(cells) => {
+            let train: Vec<f64> = train_rows
+                .iter()
+                .map(|&r| cells[r])
+                .filter(|v| !v.is_nan())
+                .collect();
+            let fill = match &options.missing {
+                Missing::Error | Missing::Drop => None,
+                Missing::Mean => Some(stats::mean(&train).ok_or_else(|| no_values("mean"))?),
+                Missing::Median => Some(stats::median(&train).ok_or_else(|| no_values("median"))?),
+                Missing::Mode => {
+                    let ordered: Vec<stats::Ordered> =
+                        train.iter().map(|&v| stats::Ordered(v)).collect();
+                    Some(stats::mode(&ordered).ok_or_else(|| no_values("mode"))?.0)
+                }
+                Missing::Constant(FillValue::Number(n)) => Some(*n),
+                Missing::Constant(FillValue::Text(_)) => None,
+            };
+            let filled = train_rows.iter().filter_map(|&r| {
+                let value = cells[r];
+                if value.is_nan() { fill } else { Some(value) }
+            });
+            let transform = ColumnTransform::fit(&column.name, options.normalize, filled);
+            let plan = ColumnPlan {
+                column: column.name.clone(),
+                missing: options.missing.clone(),
+                fill: fill.map(FillValue::Number),
+                encoding: Encoding::Float {
+                    normalize: options.normalize,
+                },
+            };
+            Ok((plan, vec![transform]))
+        }
+        ColumnValues::Categorical(cells) => {
+            let train: Vec<&String> = train_rows
+                .iter()
+                .filter_map(|&r| cells[r].as_ref())
+                .collect();
+            let fill = match &options.missing {
+                Missing::Mode => Some(
+                    stats::mode(&train)
+                        .ok_or_else(|| no_values("mode"))?
+                        .clone(),
+                ),
+                Missing::Constant(FillValue::Text(text)) => Some(text.clone()),
+                _ => None,
+            };
+            let mut categories: Vec<String> = train.iter().map(|c| (*c).clone()).collect();
+            categories.extend(fill.clone());
+            categories.sort_unstable();
+            categories.dedup();
+            let (normalize, transforms) = match options.encode {
+                Encode::Onehot => (
+                    Normalize::None,
+                    categories
+                        .iter()
+                        .map(|c| ColumnTransform::identity(&format!("{}={c}", column.name)))
+                        .collect(),
+                ),
+                Encode::Ordinal => {
+                    let codes: Vec<f64> = train_rows
+                        .iter()
+                        .filter_map(|&r| cells[r].as_ref().or(fill.as_ref()))
+                        .filter_map(|c| categories.binary_search(c).ok())
+                        .map(|code| code as f64)
+                        .collect();
+                    (
+                        options.normalize,
+                        vec![ColumnTransform::fit(
+                            &column.name,
+                            options.normalize,
+                            codes.into_iter(),
+                        )],
+                    )
+                }
+            };
+            let plan = ColumnPlan {
+                column: column.name.clone(),
+                missing: options.missing.clone(),
+                fill: fill.map(FillValue::Text),
+                encoding: Encoding::Categorical {
+                    encode: options.encode,
+                    unknown: options.unknown,
+                    categories,
+                    normalize,
+                },
+            };
+            Ok((plan, transforms))
+        }
+    }
+}
+
 /// Model inputs for the rows of `table`, with the stored preprocessing:
-/// every feature column must be present and numeric.
+/// every feature column must be present; float columns must hold numbers,
+/// empty cells get the stored fill, categories the stored encoding. An
+/// empty cell without a fill, a non-numeric value or an unknown category
+/// (under `unknown = "error"`) is an error naming the column and the row.
 pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<f32>, DataError> {
     let available = table.column_names();
     if let Some(missing) = preprocessing
@@ -168,18 +373,220 @@ pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<
             &available,
         ));
     }
-    let columns: Vec<Vec<f64>> = preprocessing
-        .features
+    let values: Vec<ColumnValues> = preprocessing
+        .columns
         .iter()
-        .map(|c| numeric_column(table, c))
-        .collect::<Result<_, _>>()?;
-    let rows = table.frame.height();
-    Ok((0..rows)
-        .flat_map(|r| {
-            columns
-                .iter()
-                .zip(&preprocessing.transforms)
-                .map(move |(c, t)| t.apply(c[r]) as f32)
+        .map(|plan| {
+            let cells = Cells::read(table, &plan.column)?;
+            Ok(match plan.encoding {
+                Encoding::Float { .. } => {
+                    ColumnValues::Float(cells.into_numbers(table, &plan.column)?)
+                }
+                Encoding::Categorical { .. } => ColumnValues::Categorical(cells.into_categories()),
+            })
         })
-        .collect())
+        .collect::<Result<_, DataError>>()?;
+    let rows: Vec<usize> = (0..table.frame.height()).collect();
+    preprocessing.encode(&table.path, &values, &rows, &|r| r + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use std::path::PathBuf;
+
+    use pipeline_spec::Spec;
+
+    use super::*;
+
+    /// `[data]` settings over a file in a fresh temp folder; rows are not
+    /// shuffled, so with 10 rows train = rows 1-6, validation 7-8, test 9-10.
+    fn prepared(csv: &str, data: &str) -> Result<PreparedData, DataError> {
+        let dir = std::env::temp_dir().join(format!(
+            "pipeline-prepare-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path: PathBuf = dir.join("d.csv");
+        std::fs::write(&path, csv).unwrap();
+        let text = format!(
+            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\nsplit = {{ train = 0.6, validation = 0.2, test = 0.2 }}\n{data}\n[model]\nlayers = [{{ type = \"linear\", units = 1 }}]\n[loss]\ntype = \"mse\"\n[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
+        );
+        let spec = Spec::parse(Path::new("s.toml"), &text, &[]).unwrap();
+        let result = prepare(&spec.data, &path, 1);
+        std::fs::remove_dir_all(&dir).ok();
+        result
+    }
+
+    /// Training rows 1-6 are ordinary; validation and test rows (7-10) hold
+    /// extreme numbers and a category the training rows lack.
+    fn messy(validation_and_test: [&str; 4]) -> String {
+        let mut csv = String::from("x,z,color,y\n");
+        for row in [
+            "1,1,red,1",
+            "2,2,blue,2",
+            ",10,red,3",
+            "4,,red,4",
+            "5,4,,5",
+            "3,3,blue,6",
+        ] {
+            csv.push_str(row);
+            csv.push('\n');
+        }
+        for row in validation_and_test {
+            csv.push_str(row);
+            csv.push('\n');
+        }
+        csv
+    }
+
+    const EXTREME: [&str; 4] = [
+        "1000,1e6,purple,7",
+        ",-1e6,purple,8",
+        "-1000,,green,9",
+        "1e9,1e9,,10",
+    ];
+    const OTHER: [&str; 4] = ["0,0,red,7", "0,0,red,8", "0,0,blue,9", "0,0,blue,10"];
+
+    const SETTINGS: &str = "missing = \"mean\"\nunknown = \"ignore\"\n[data.columns.z]\nmissing = \"median\"\nnormalize = \"robust\"\n[data.columns.color]\nmissing = \"mode\"\n";
+
+    #[test]
+    fn fills_categories_and_scalers_come_from_training_rows() {
+        let data = prepared(&messy(EXTREME), SETTINGS).unwrap();
+        let p = &data.preprocessing;
+        assert_eq!(p.features, ["x", "z", "color"]);
+        assert_eq!(p.input_names(), ["x", "z", "color=blue", "color=red"]);
+        // x: training values 1, 2, 4, 5, 3 → mean 3; filled [1, 2, 3, 4, 5, 3]:
+        // zscore mean 3, population variance 10/6.
+        assert_eq!(p.columns[0].fill, Some(FillValue::Number(3.0)));
+        assert_eq!(p.transforms[0].shift, 3.0);
+        assert!((p.transforms[0].scale - (10.0f64 / 6.0).sqrt()).abs() < 1e-12);
+        // z: training values 1, 2, 10, 4, 3 → median 3; filled
+        // [1, 2, 10, 3, 4, 3]: median 3, q1 2.25, q3 3.75 → IQR 1.5.
+        assert_eq!(p.columns[1].fill, Some(FillValue::Number(3.0)));
+        assert_eq!((p.transforms[1].shift, p.transforms[1].scale), (3.0, 1.5));
+        // color: red 3×, blue 2× in training → mode red; purple and green
+        // (validation, test only) are not categories.
+        assert_eq!(p.columns[2].fill, Some(FillValue::Text("red".into())));
+        assert!(matches!(
+            &p.columns[2].encoding,
+            Encoding::Categorical { categories, .. } if categories == &["blue", "red"]
+        ));
+        // Row 5 (empty color) is filled with red; row 9 (green) is ignored.
+        assert_eq!(&data.train.x[4 * 4 + 2..5 * 4], [0.0, 1.0]);
+        assert_eq!(&data.test.x[2..4], [0.0, 0.0]);
+        assert_eq!(data.test.y, [9.0, 10.0]);
+    }
+
+    #[test]
+    fn no_statistic_comes_from_validation_or_test_rows() {
+        let extreme = prepared(&messy(EXTREME), SETTINGS).unwrap();
+        let other = prepared(&messy(OTHER), SETTINGS).unwrap();
+        assert_eq!(extreme.preprocessing, other.preprocessing);
+        assert_eq!(extreme.train, other.train);
+        assert_ne!(extreme.validation, other.validation);
+    }
+
+    #[test]
+    fn model_inputs_match_what_training_fed_the_model() {
+        let csv = messy(OTHER);
+        let data = prepared(&csv, SETTINGS).unwrap();
+        let table = crate::source::read_table_from(
+            Path::new("rows.csv"),
+            crate::TableFormat::Csv,
+            csv.into_bytes(),
+        )
+        .unwrap();
+        let inputs = model_inputs(&table, &data.preprocessing).unwrap();
+        let fed: Vec<f32> = [&data.train, &data.validation, &data.test]
+            .iter()
+            .flat_map(|s| s.x.clone())
+            .collect();
+        assert_eq!(inputs, fed);
+        // The same through the stored JSON.
+        let stored = Preprocessing::from_json(&data.preprocessing.to_json()).unwrap();
+        assert_eq!(model_inputs(&table, &stored).unwrap(), fed);
+    }
+
+    #[test]
+    fn an_unseen_category_outside_training_is_an_error_by_default() {
+        let e = prepared(
+            &messy(EXTREME),
+            "missing = \"mean\"\n[data.columns.color]\nmissing = \"mode\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, DataError::UnknownCategory { column, row: 7, value, .. } if column == "color" && value == "purple"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("unknown = \"ignore\""), "{e}");
+    }
+
+    #[test]
+    fn unhandled_empty_cells_name_the_column_and_count() {
+        let e = prepared(&messy(OTHER), "").unwrap_err();
+        assert!(
+            matches!(&e, DataError::MissingValues { column, count: 1, first_row: 3, .. } if column == "x"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("[data.columns.x]"), "{e}");
+        // [data] mean/median fill the float columns only: color's empty cell
+        // stays an error.
+        let e = prepared(&messy(OTHER), "missing = \"median\"").unwrap_err();
+        assert!(
+            matches!(&e, DataError::MissingValues { column, first_row: 5, .. } if column == "color"),
+            "{e}"
+        );
+        let e = prepared(&messy(OTHER), "[data.columns.color]\nmissing = \"mean\"").unwrap_err();
+        assert!(matches!(e, DataError::OptionNotForColumn { .. }), "{e}");
+    }
+
+    #[test]
+    fn dropped_rows_leave_before_the_split() {
+        // Rows 3, 4 and 5 have an empty cell; drop them (12 rows → 9 kept:
+        // train 5, validation 2, test 2).
+        let mut csv = messy(OTHER);
+        csv.push_str("6,6,red,11\n7,7,blue,12\n");
+        let data = prepared(&csv, "missing = \"drop\"").unwrap();
+        assert_eq!(
+            (data.sizes.train, data.sizes.validation, data.sizes.test),
+            (5, 2, 2)
+        );
+        let train_y: Vec<f32> = data.train.y.clone();
+        assert_eq!(train_y, [1.0, 2.0, 6.0, 7.0, 8.0]);
+        assert_eq!(data.preprocessing.columns[0].fill, None);
+    }
+
+    #[test]
+    fn ordinal_codes_and_constant_fills() {
+        let data = prepared(
+            &messy(OTHER),
+            "missing = { constant = -1 }\nnormalize = \"none\"\nencode = \"ordinal\"\n",
+        )
+        .unwrap();
+        let p = &data.preprocessing;
+        assert_eq!(p.input_names(), ["x", "z", "color"]);
+        // color's constant -1 becomes the category "-1": categories -1, blue, red.
+        assert!(matches!(
+            &p.columns[2].encoding,
+            Encoding::Categorical { categories, .. } if categories == &["-1", "blue", "red"]
+        ));
+        // Row 3: x empty → -1; row 5: color empty → "-1" → code 0.
+        assert_eq!(&data.train.x[2 * 3..3 * 3], [-1.0, 10.0, 2.0]);
+        assert_eq!(&data.train.x[4 * 3..5 * 3], [5.0, 4.0, 0.0]);
+    }
+
+    #[test]
+    fn declared_types_override_the_file() {
+        let csv = "zip,n,y\n94110,1,1\n2139,2,2\n94110,3,3\n2139,4,4\n94110,5,5\n2139,6,6\n94110,7,7\n2139,8,8\n94110,9,9\n2139,10,10\n";
+        let data = prepared(csv, "[data.types]\nzip = \"categorical\"").unwrap();
+        assert_eq!(
+            data.preprocessing.input_names(),
+            ["zip=2139", "zip=94110", "n"]
+        );
+        let csv = "t,y\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\nten,10\n";
+        let e = prepared(csv, "[data.types]\nt = \"float\"").unwrap_err();
+        assert!(matches!(e, DataError::NonNumeric { row: 10, .. }), "{e}");
+    }
 }

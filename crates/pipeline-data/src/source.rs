@@ -366,6 +366,7 @@ pub fn numeric_column(table: &Table, column: &str) -> Result<Vec<f64>, DataError
             column: column.to_string(),
             count: missing,
             first_row: first + 1,
+            missing: pipeline_spec::Missing::Error,
         });
     }
     let values: Vec<f64> = values.into_no_null_iter().collect();

@@ -1,6 +1,7 @@
 //! Every default value of the spec, in one place. The reference in the
 //! README and the resolved spec printed by `pipeline run` both come from here.
 
+use crate::columns::{Encode, Missing, UnknownCategory};
 use crate::metric::{MetricName, MetricRef, SplitName};
 use crate::raw::{Device, Normalize};
 
@@ -8,6 +9,16 @@ use crate::raw::{Device, Normalize};
 pub const SEED: u64 = 42;
 /// `data.normalize`.
 pub const NORMALIZE: Normalize = Normalize::Zscore;
+/// `data.missing` (and `data.columns.NAME.missing`): an empty feature cell
+/// is an error naming the column and row unless the spec says otherwise.
+pub const MISSING: Missing = Missing::Error;
+/// `data.encode`: categorical columns become one 0/1 input per category.
+pub const ENCODE: Encode = Encode::Onehot;
+/// `data.unknown`: a category unseen in the training split is an error.
+pub const UNKNOWN: UnknownCategory = UnknownCategory::Error;
+/// `data.exclude`, `data.types`, `data.columns`: empty (every column but the
+/// target is a feature; types come from the file: text columns are
+/// categorical, numbers are floats; no per-column settings).
 /// `data.split`: train / validation / test fractions.
 pub const SPLIT_TRAIN: f64 = 0.70;
 pub const SPLIT_VALIDATION: f64 = 0.15;

@@ -6,6 +6,7 @@
 //! rates, …). After that point an invalid spec cannot be represented. Every
 //! default lives in [`defaults`].
 
+mod columns;
 pub mod defaults;
 mod error;
 mod metric;
@@ -13,6 +14,9 @@ mod overrides;
 mod raw;
 mod types;
 
+pub use columns::{
+    ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory, glob_matches, is_glob,
+};
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
 pub use overrides::Override;

@@ -1,8 +1,12 @@
 //! The spec exactly as written: serde structs that reject unknown keys and
 //! keep the position of every value that is checked after parsing.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
+
+use crate::columns::{ColumnType, Encode, Missing, UnknownCategory};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,9 +28,25 @@ pub struct RawData {
     pub path: Spanned<String>,
     pub target: Spanned<String>,
     pub features: Option<Spanned<Vec<String>>>,
+    pub exclude: Option<Spanned<Vec<String>>>,
     pub normalize: Option<Normalize>,
+    pub missing: Option<Spanned<Missing>>,
+    pub encode: Option<Encode>,
+    pub unknown: Option<UnknownCategory>,
+    pub types: Option<BTreeMap<String, Spanned<ColumnType>>>,
+    pub columns: Option<BTreeMap<String, Spanned<RawColumn>>>,
     pub split: Option<Spanned<RawSplit>>,
     pub shuffle: Option<bool>,
+}
+
+/// `[data.columns.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawColumn {
+    pub missing: Option<Spanned<Missing>>,
+    pub normalize: Option<Spanned<Normalize>>,
+    pub encode: Option<Spanned<Encode>>,
+    pub unknown: Option<Spanned<UnknownCategory>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -34,6 +54,8 @@ pub struct RawData {
 pub enum Normalize {
     Zscore,
     Minmax,
+    /// `(x - median) / IQR`, as scikit-learn's RobustScaler.
+    Robust,
     None,
 }
 

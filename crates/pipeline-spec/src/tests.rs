@@ -212,3 +212,267 @@ fn malformed_toml_is_located() {
     let e = err("name = \"x\"\n[data\n");
     assert!(e.location.is_some(), "{e}");
 }
+
+// Issue 3: the `[data]` keys that real tables need.
+
+const MESSY: &str = r#"name = "messy"
+[data]
+path = "d.csv"
+target = "y"
+features = ["p*", "age", "color", "zip", "bmi"]
+exclude = ["p_id"]
+missing = "median"
+encode = "onehot"
+unknown = "ignore"
+normalize = "robust"
+
+[data.types]
+zip = "categorical"
+age = "float"
+
+[data.columns.bmi]
+missing = { constant = 0.0 }
+normalize = "minmax"
+
+[data.columns.color]
+missing = "mode"
+encode = "ordinal"
+unknown = "error"
+
+[model]
+layers = [{ type = "linear", units = 1 }]
+[loss]
+type = "mse"
+[optimizer]
+type = "adam"
+learning_rate = 0.01
+"#;
+
+fn messy_with(from: &str, to: &str) -> String {
+    assert!(MESSY.contains(from), "{from} not in MESSY");
+    MESSY.replacen(from, to, 1)
+}
+
+#[test]
+fn data_column_settings_parse() {
+    let spec = parse(MESSY).unwrap();
+    let data = &spec.data;
+    assert_eq!(
+        data.features.as_deref().unwrap(),
+        ["p*", "age", "color", "zip", "bmi"]
+    );
+    assert_eq!(data.exclude, ["p_id"]);
+    assert_eq!(data.missing, Missing::Median);
+    assert_eq!(data.unknown, UnknownCategory::Ignore);
+    assert_eq!(data.normalize, Normalize::Robust);
+    assert_eq!(data.types.get("zip"), Some(&ColumnType::Categorical));
+    assert_eq!(data.types.get("age"), Some(&ColumnType::Float));
+
+    let bmi = data.column_options("bmi");
+    assert_eq!(bmi.missing, Missing::Constant(FillValue::Number(0.0)));
+    assert!(bmi.missing_is_own);
+    assert_eq!(bmi.normalize, Normalize::Minmax);
+    let color = data.column_options("color");
+    assert_eq!(
+        (color.missing, color.encode, color.unknown),
+        (Missing::Mode, Encode::Ordinal, UnknownCategory::Error)
+    );
+    // A column without settings inherits [data].
+    let p1 = data.column_options("p1");
+    assert_eq!(
+        (
+            p1.missing,
+            p1.missing_is_own,
+            p1.normalize,
+            p1.encode,
+            p1.unknown
+        ),
+        (
+            Missing::Median,
+            false,
+            Normalize::Robust,
+            Encode::Onehot,
+            UnknownCategory::Ignore
+        )
+    );
+    assert_eq!(
+        data.column_options("zip").declared_type,
+        Some(ColumnType::Categorical)
+    );
+}
+
+#[test]
+fn data_column_settings_round_trip_through_the_resolved_spec() {
+    let spec = parse(MESSY).unwrap();
+    let resolved = spec.to_toml();
+    assert_eq!(parse(&resolved).unwrap(), spec, "{resolved}");
+    let text = messy_with("missing = \"mode\"", "missing = { constant = \"none\" }");
+    let spec = parse(&text).unwrap();
+    assert_eq!(parse(&spec.to_toml()).unwrap(), spec);
+}
+
+#[test]
+fn new_defaults_stay_out_of_the_resolved_spec() {
+    // Specs written before these keys existed keep their resolved text and
+    // hash, so recorded runs still compare as reproductions.
+    let resolved = parse(MLP).unwrap().to_toml();
+    for key in [
+        "missing", "encode", "unknown", "exclude", "types", "columns",
+    ] {
+        assert!(!resolved.contains(key), "{key} in:\n{resolved}");
+    }
+    let spec = parse(MLP).unwrap();
+    assert_eq!(spec.data.missing, defaults::MISSING);
+    assert_eq!(spec.data.encode, defaults::ENCODE);
+    assert_eq!(spec.data.unknown, defaults::UNKNOWN);
+}
+
+#[test]
+fn misspelt_data_settings_get_did_you_mean() {
+    let cases = [
+        (
+            messy_with("missing = \"median\"", "missing = \"meadian\""),
+            "missing = \"meadian\"",
+            "unknown value `meadian`",
+            "did you mean `median`?",
+        ),
+        (
+            messy_with(
+                "missing = { constant = 0.0 }",
+                "missing = { constnt = 0.0 }",
+            ),
+            "missing = { constnt = 0.0 }",
+            "unknown key `constnt`",
+            "did you mean `constant`?",
+        ),
+        (
+            messy_with("zip = \"categorical\"", "zip = \"categorial\""),
+            "zip = \"categorial\"",
+            "unknown value `categorial`",
+            "did you mean `categorical`?",
+        ),
+        (
+            messy_with("normalize = \"minmax\"", "normalize = \"robst\""),
+            "normalize = \"robst\"",
+            "unknown value `robst`",
+            "did you mean `robust`?",
+        ),
+        (
+            messy_with("encode = \"ordinal\"", "encod = \"ordinal\""),
+            "encod = \"ordinal\"",
+            "unknown key `encod`",
+            "did you mean `encode`?",
+        ),
+        (
+            messy_with("unknown = \"ignore\"", "unknown = \"ignor\""),
+            "unknown = \"ignor\"",
+            "unknown value `ignor`",
+            "did you mean `ignore`?",
+        ),
+        (
+            messy_with("exclude = [\"p_id\"]", "exclud = [\"p_id\"]"),
+            "exclud = [\"p_id\"]",
+            "unknown key `exclud`",
+            "did you mean `exclude`?",
+        ),
+    ];
+    for (text, line, message, hint) in cases {
+        let e = err(&text);
+        assert_eq!(e.message, message, "{e}");
+        assert_eq!(e.hint.as_deref(), Some(hint), "{e}");
+        assert_eq!(e.location.unwrap().line_text, line);
+    }
+}
+
+#[test]
+fn a_misspelt_missing_value_is_shown_in_full() {
+    let e = err(&messy_with("missing = \"median\"", "missing = \"meadian\""));
+    assert_eq!(
+        e.to_string(),
+        "spec.toml:7:11: unknown value `meadian`\n  |\n7 | missing = \"meadian\"\n  |           ^^^^^^^^^\nhint: did you mean `median`?"
+    );
+}
+
+#[test]
+fn contradictory_data_settings_are_rejected() {
+    let cases = [
+        (
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.age]\nencode = \"ordinal\"\n[data.columns.bmi]",
+            ),
+            "data.columns.age.encode",
+            "`encode` applies to categorical columns; `data.types` declares this one \"float\"",
+        ),
+        (
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.zip]\nmissing = \"mean\"\n[data.columns.bmi]",
+            ),
+            "data.columns.zip.missing",
+            "`missing = \"mean\"` needs numbers; `data.types` declares this column \"categorical\"",
+        ),
+        (
+            messy_with("age = \"float\"", "y = \"float\""),
+            "data.types.y",
+            "`y` is the target; `data.types` is for feature columns",
+        ),
+        (
+            messy_with(
+                "[data.columns.bmi]",
+                "[data.columns.y]\nmissing = \"drop\"\n[data.columns.bmi]",
+            ),
+            "data.columns.y",
+            "`y` is the target; `data.columns` is for feature columns",
+        ),
+        (
+            messy_with("exclude = [\"p_id\"]", "exclude = [\"p_id\", \"y\"]"),
+            "data.exclude",
+            "the target column `y` is listed in `data.exclude`",
+        ),
+        (
+            messy_with("exclude = [\"p_id\"]", "exclude = []"),
+            "data.exclude",
+            "`data.exclude` is an empty list",
+        ),
+        (
+            messy_with("exclude = [\"p_id\"]", "exclude = [\"p_id\", \"p_id\"]"),
+            "data.exclude",
+            "column `p_id` is listed twice in `data.exclude`",
+        ),
+        (
+            messy_with(
+                "missing = { constant = 0.0 }",
+                "missing = { constant = nan }",
+            ),
+            "data.columns.bmi.missing",
+            "`data.columns.bmi.missing` constant must be a finite number; got NaN",
+        ),
+    ];
+    for (text, key, message) in cases {
+        let e = err(&text);
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert_eq!(e.message, message, "{e}");
+        assert!(e.location.is_some(), "no location in {e}");
+    }
+}
+
+#[test]
+fn data_settings_can_be_overridden() {
+    let set = |s: &str| s.parse::<Override>().unwrap();
+    let spec = Spec::parse(
+        Path::new("s.toml"),
+        MESSY,
+        &[
+            set("data.missing=mean"),
+            set("data.columns.bmi.normalize=none"),
+            set("data.unknown=error"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(spec.data.missing, Missing::Mean);
+    assert_eq!(spec.data.column_options("bmi").normalize, Normalize::None);
+    assert_eq!(spec.data.unknown, UnknownCategory::Error);
+    let e = Spec::parse(Path::new("s.toml"), MESSY, &[set("data.missing=avg")]).unwrap_err();
+    assert!(e.message.contains("unknown value `avg`"), "{e}");
+}

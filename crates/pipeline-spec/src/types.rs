@@ -2,6 +2,7 @@
 //! [`crate::defaults`]. `Spec` serializes back to TOML as the resolved spec
 //! (defaults filled, overrides applied) that is stored with each run.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::columns::{ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory};
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message, quote_list};
 use crate::metric::{Direction, MetricRef, SplitName};
@@ -55,12 +57,76 @@ pub struct DataSpec {
     /// As written in the spec: relative to the spec file's folder.
     pub path: String,
     pub target: String,
-    /// `None`: every column but the target.
+    /// Column names or patterns (`*`, `?`); `None`: every column but the target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
+    /// Names or patterns taken out of the features.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    /// For numeric inputs (and ordinal codes) without a `[data.columns]` setting.
     pub normalize: Normalize,
+    // The keys below are written into the resolved spec only when they differ
+    // from their defaults, so that the resolved spec (and its hash) of a spec
+    // written before they existed does not change.
+    #[serde(skip_serializing_if = "is_default_missing")]
+    pub missing: Missing,
+    #[serde(skip_serializing_if = "is_default_encode")]
+    pub encode: Encode,
+    #[serde(skip_serializing_if = "is_default_unknown")]
+    pub unknown: UnknownCategory,
     pub shuffle: bool,
     pub split: SplitFractions,
+    /// Type overrides by column name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, ColumnType>,
+    /// Per-column settings by column name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub columns: BTreeMap<String, ColumnOptions>,
+}
+
+fn is_default_missing(value: &Missing) -> bool {
+    *value == defaults::MISSING
+}
+
+fn is_default_encode(value: &Encode) -> bool {
+    *value == defaults::ENCODE
+}
+
+fn is_default_unknown(value: &UnknownCategory) -> bool {
+    *value == defaults::UNKNOWN
+}
+
+impl DataSpec {
+    /// The settings of `column`, with the `[data]` defaults filled in.
+    pub fn column_options(&self, column: &str) -> ResolvedColumnOptions {
+        let own = self.columns.get(column);
+        ResolvedColumnOptions {
+            missing: own
+                .and_then(|o| o.missing.clone())
+                .unwrap_or_else(|| self.missing.clone()),
+            missing_is_own: own.is_some_and(|o| o.missing.is_some()),
+            normalize: own.and_then(|o| o.normalize).unwrap_or(self.normalize),
+            normalize_is_own: own.is_some_and(|o| o.normalize.is_some()),
+            encode: own.and_then(|o| o.encode).unwrap_or(self.encode),
+            unknown: own.and_then(|o| o.unknown).unwrap_or(self.unknown),
+            declared_type: self.types.get(column).copied(),
+        }
+    }
+}
+
+/// One column's settings after the `[data]` defaults are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedColumnOptions {
+    pub missing: Missing,
+    /// `missing` was set in `[data.columns.NAME]` (not inherited).
+    pub missing_is_own: bool,
+    pub normalize: Normalize,
+    /// `normalize` was set in `[data.columns.NAME]` (not inherited).
+    pub normalize_is_own: bool,
+    pub encode: Encode,
+    pub unknown: UnknownCategory,
+    /// From `[data.types]`; `None`: the file's type decides.
+    pub declared_type: Option<ColumnType>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -360,37 +426,43 @@ impl Validator<'_> {
         let target = raw.target.into_inner();
         let features = match raw.features {
             None => None,
-            Some(features) => {
-                let span = features.span();
-                let list = features.into_inner();
-                if list.is_empty() {
-                    return Err(self.fail(
-                        span,
-                        "data.features",
-                        "`data.features` is an empty list".into(),
-                        Some("leave `features` out to use every column but the target"),
-                    ));
-                }
-                if list.contains(&target) {
-                    return Err(self.fail(
-                        span,
-                        "data.features",
-                        format!("the target column `{target}` is also listed as a feature"),
-                        Some("remove it from `features`: the model must not see its answer"),
-                    ));
-                }
-                let mut seen = std::collections::BTreeSet::new();
-                if let Some(dup) = list.iter().find(|c| !seen.insert(c.as_str())) {
-                    return Err(self.fail(
-                        span,
-                        "data.features",
-                        format!("column `{dup}` is listed twice in `data.features`"),
-                        None,
-                    ));
-                }
-                Some(list)
-            }
+            Some(features) => Some(self.column_list(features, "data.features", &target)?),
         };
+        let exclude = match raw.exclude {
+            None => Vec::new(),
+            Some(exclude) => self.column_list(exclude, "data.exclude", &target)?,
+        };
+        let missing = match raw.missing {
+            None => defaults::MISSING,
+            Some(m) => self.missing(m, "data.missing")?,
+        };
+        let mut types = BTreeMap::new();
+        for (column, kind) in raw.types.unwrap_or_default() {
+            if column == target {
+                return Err(self.fail(
+                    kind.span(),
+                    &format!("data.types.{column}"),
+                    format!("`{column}` is the target; `data.types` is for feature columns"),
+                    Some("the target is always a number"),
+                ));
+            }
+            types.insert(column, kind.into_inner());
+        }
+        let mut columns = BTreeMap::new();
+        for (column, options) in raw.columns.unwrap_or_default() {
+            let span = options.span();
+            let key = format!("data.columns.{column}");
+            if column == target {
+                return Err(self.fail(
+                    span,
+                    &key,
+                    format!("`{column}` is the target; `data.columns` is for feature columns"),
+                    Some("rows with an empty target are dropped when data.missing = \"drop\", else they are an error"),
+                ));
+            }
+            let options = self.column_options(options.into_inner(), &key, types.get(&column))?;
+            columns.insert(column, options);
+        }
         let split = match raw.split {
             None => SplitFractions {
                 train: defaults::SPLIT_TRAIN,
@@ -403,9 +475,140 @@ impl Validator<'_> {
             path: raw.path.into_inner(),
             target,
             features,
+            exclude,
             normalize: raw.normalize.unwrap_or(defaults::NORMALIZE),
+            missing,
+            encode: raw.encode.unwrap_or(defaults::ENCODE),
+            unknown: raw.unknown.unwrap_or(defaults::UNKNOWN),
             shuffle: raw.shuffle.unwrap_or(defaults::SHUFFLE),
             split,
+            types,
+            columns,
+        })
+    }
+
+    /// `data.features` or `data.exclude`: names or patterns, none twice,
+    /// never the target by name.
+    fn column_list(
+        &self,
+        list: Spanned<Vec<String>>,
+        key: &str,
+        target: &str,
+    ) -> Checked<Vec<String>> {
+        let span = list.span();
+        let list = list.into_inner();
+        if list.is_empty() {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{key}` is an empty list"),
+                Some(if key == "data.features" {
+                    "leave `features` out to use every column but the target"
+                } else {
+                    "leave `exclude` out to keep every feature"
+                }),
+            ));
+        }
+        if let Some(blank) = list.iter().find(|c| c.trim().is_empty()) {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{key}` holds an empty column name {blank:?}"),
+                None,
+            ));
+        }
+        if list.iter().any(|c| c == target) {
+            return Err(if key == "data.features" {
+                self.fail(
+                    span,
+                    key,
+                    format!("the target column `{target}` is also listed as a feature"),
+                    Some("remove it from `features`: the model must not see its answer"),
+                )
+            } else {
+                self.fail(
+                    span,
+                    key,
+                    format!("the target column `{target}` is listed in `{key}`"),
+                    Some("remove it: the target is never a feature"),
+                )
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(dup) = list.iter().find(|c| !seen.insert(c.as_str())) {
+            return Err(self.fail(
+                span,
+                key,
+                format!("column `{dup}` is listed twice in `{key}`"),
+                None,
+            ));
+        }
+        Ok(list)
+    }
+
+    fn missing(&self, value: Spanned<Missing>, key: &str) -> Checked<Missing> {
+        let span = value.span();
+        let value = value.into_inner();
+        if let Missing::Constant(FillValue::Number(n)) = value
+            && !n.is_finite()
+        {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{key}` constant must be a finite number; got {n}"),
+                None,
+            ));
+        }
+        Ok(value)
+    }
+
+    /// `[data.columns.NAME]`: settings that contradict the column's declared
+    /// type are rejected here; those that depend on the file's type are
+    /// checked when the data is read.
+    fn column_options(
+        &self,
+        raw: raw::RawColumn,
+        key: &str,
+        declared: Option<&ColumnType>,
+    ) -> Checked<ColumnOptions> {
+        let missing_span = raw.missing.as_ref().map_or(0..0, Spanned::span);
+        let missing = match raw.missing {
+            None => None,
+            Some(m) => Some(self.missing(m, &format!("{key}.missing"))?),
+        };
+        match declared {
+            Some(ColumnType::Float) => {
+                for (field, span) in [
+                    ("encode", raw.encode.as_ref().map(Spanned::span)),
+                    ("unknown", raw.unknown.as_ref().map(Spanned::span)),
+                ] {
+                    if let Some(span) = span {
+                        return Err(self.fail(
+                            span,
+                            &format!("{key}.{field}"),
+                            format!("`{field}` applies to categorical columns; `data.types` declares this one \"float\""),
+                            Some("remove it, or declare the column \"categorical\""),
+                        ));
+                    }
+                }
+            }
+            Some(ColumnType::Categorical) => {
+                if let Some(m @ (Missing::Mean | Missing::Median)) = &missing {
+                    return Err(self.fail(
+                        missing_span,
+                        &format!("{key}.missing"),
+                        format!("`missing = {m}` needs numbers; `data.types` declares this column \"categorical\""),
+                        Some("use \"mode\" (the most frequent training category), { constant = \"…\" }, \"drop\" or \"error\""),
+                    ));
+                }
+            }
+            None => {}
+        }
+        Ok(ColumnOptions {
+            missing,
+            normalize: raw.normalize.map(Spanned::into_inner),
+            encode: raw.encode.map(Spanned::into_inner),
+            unknown: raw.unknown.map(Spanned::into_inner),
         })
     }
 
@@ -837,6 +1040,7 @@ impl Normalize {
         match self {
             Normalize::Zscore => "zscore",
             Normalize::Minmax => "minmax",
+            Normalize::Robust => "robust",
             Normalize::None => "none",
         }
     }

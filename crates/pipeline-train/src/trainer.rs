@@ -83,7 +83,7 @@ pub fn initial_network(
     data: &PreparedData,
     device: &Device,
 ) -> Result<Network, TrainError> {
-    let features = data.preprocessing.features.len();
+    let features = data.preprocessing.input_width();
     Ok(Network::new(
         &spec.model,
         features,

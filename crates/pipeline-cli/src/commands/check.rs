@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use pipeline_data::column_types;
+use pipeline_data::{Encoding, column_types};
 use pipeline_train::pitfalls;
 use serde_json::{Value, json};
 
@@ -47,19 +47,51 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
     let spec = &plan.loaded.spec;
     let data = &plan.data;
     let preprocessing = &data.preprocessing;
-    let columns: Vec<Value> = types
+    let file_type = |name: &str| {
+        types
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or_else(|| "?".to_owned(), |(_, t)| t.clone())
+    };
+    let mut columns: Vec<Value> = preprocessing
+        .columns
         .iter()
-        .filter_map(|(name, dtype)| {
-            let role = if *name == preprocessing.target {
-                "target"
-            } else if preprocessing.features.contains(name) {
-                "feature"
-            } else {
-                return None;
+        .map(|plan| {
+            let becomes = match &plan.encoding {
+                Encoding::Float { normalize } => json!({
+                    "kind": "float",
+                    "normalize": normalize,
+                    "inputs": 1,
+                }),
+                Encoding::Categorical {
+                    encode,
+                    unknown,
+                    categories,
+                    normalize,
+                } => json!({
+                    "kind": "categorical",
+                    "encode": encode,
+                    "unknown": unknown,
+                    "categories": categories.len(),
+                    "normalize": normalize,
+                    "inputs": plan.width(),
+                }),
             };
-            Some(json!({"name": name, "type": dtype, "role": role}))
+            json!({
+                "name": plan.column,
+                "type": file_type(&plan.column),
+                "role": "feature",
+                "becomes": becomes,
+                "missing": plan.missing,
+                "fill": plan.fill,
+            })
         })
         .collect();
+    columns.push(json!({
+        "name": preprocessing.target,
+        "type": file_type(&preprocessing.target),
+        "role": "target",
+    }));
     let ignored: Vec<&String> = types
         .iter()
         .map(|(name, _)| name)
@@ -88,7 +120,6 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
         },
         "columns": columns,
         "ignored_columns": ignored,
-        "normalize": preprocessing.normalize,
         "splits": {
             "train": data.sizes.train,
             "validation": data.sizes.validation,
@@ -96,7 +127,7 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
         },
         "device": if plan.device.is_cpu() { "cpu" } else if plan.device.is_cuda() { "cuda" } else { "metal" },
         "model": {
-            "inputs": preprocessing.features.len(),
+            "inputs": preprocessing.input_width(),
             "parameters": plan.network.parameter_count(),
             "layers": layers,
         },
@@ -124,17 +155,34 @@ fn render(report: &Value) -> String {
         "splits   train {}, validation {}, test {}\n",
         splits["train"], splits["validation"], splits["test"]
     ));
-    out.push_str(&format!(
-        "normalize {} (fitted on the training split)\n\n",
-        text(&report["normalize"])
-    ));
+    out.push('\n');
 
-    let mut columns = format::table(&["column", "type", "role"]);
+    // Fills, categories and scalers are fitted on the training split.
+    let mut columns = format::table(&["column", "type", "role", "model inputs", "missing"]);
     for column in report["columns"].as_array().into_iter().flatten() {
+        let becomes = &column["becomes"];
+        let inputs = match becomes["kind"].as_str() {
+            Some("float") => text(&becomes["normalize"]),
+            Some("categorical") => format!(
+                "{} {} of {} categories, unknown: {}",
+                becomes["inputs"],
+                text(&becomes["encode"]),
+                becomes["categories"],
+                text(&becomes["unknown"])
+            ),
+            _ => String::new(),
+        };
+        let missing = match (&column["missing"], &column["fill"]) {
+            (Value::Null, _) => String::new(),
+            (missing, Value::Null) => text(missing),
+            (missing, fill) => format!("{} ({})", text(missing), text(fill)),
+        };
         columns.add_row(vec![
             text(&column["name"]),
             text(&column["type"]),
             text(&column["role"]),
+            inputs,
+            missing,
         ]);
     }
     out.push_str(&format::render(&columns));

@@ -22,7 +22,7 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         args.device.into(),
     )?;
     let target = &predictor.preprocessing.target;
-    let mut numeric = predictor.preprocessing.features.clone();
+    let mut numeric = predictor.preprocessing.float_columns();
     numeric.push(target.clone());
     // Batch by batch, so memory holds two floats per row, not the file.
     let mut targets: Vec<f32> = Vec::new();

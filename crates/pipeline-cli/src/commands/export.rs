@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use candle_core::Device;
-use pipeline_data::Preprocessing;
+use pipeline_data::{Encoding, Preprocessing};
 use pipeline_registry::{ArtifactKind, ArtifactRecord, RunRecord};
-use pipeline_spec::{Layer, Spec};
+use pipeline_spec::{Encode, Layer, Normalize, Spec};
 use serde_json::{Map, Value, json};
 
 use crate::cli::ExportArgs;
@@ -100,24 +100,8 @@ fn to_json(value: &Value) -> anyhow::Result<Vec<u8>> {
 /// Inputs (in model order, with the normalization applied to each), the
 /// output, and the layers with their weight names and sizes.
 fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
-    let inputs: Vec<Value> = preprocessing
-        .features
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let transform = preprocessing.transforms.get(index);
-            json!({
-                "name": name,
-                "type": "float",
-                "normalization": {
-                    "kind": preprocessing.normalize,
-                    "shift": transform.map_or(0.0, |t| t.shift),
-                    "scale": transform.map_or(1.0, |t| t.scale),
-                },
-            })
-        })
-        .collect();
-    let mut width = preprocessing.features.len();
+    let inputs = schema_inputs(preprocessing);
+    let mut width = preprocessing.input_width();
     let layers: Vec<Value> = spec
         .model
         .layers
@@ -160,6 +144,69 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
             "layers": layers,
         },
     })
+}
+
+/// One entry per model input, in order: float columns with their fill and
+/// normalization; categorical columns as one `onehot` input per category
+/// or one `ordinal` input (the category's index in `categories`).
+fn schema_inputs(preprocessing: &Preprocessing) -> Vec<Value> {
+    let mut inputs = Vec::with_capacity(preprocessing.input_width());
+    let mut transforms = preprocessing.transforms.iter();
+    for plan in &preprocessing.columns {
+        let normalization = |kind: Normalize, t: Option<&pipeline_data::ColumnTransform>| {
+            json!({
+                "kind": kind,
+                "shift": t.map_or(0.0, |t| t.shift),
+                "scale": t.map_or(1.0, |t| t.scale),
+            })
+        };
+        match &plan.encoding {
+            Encoding::Float { normalize } => {
+                let mut input = json!({
+                    "name": plan.column,
+                    "type": "float",
+                    "normalization": normalization(*normalize, transforms.next()),
+                });
+                if let (Some(fill), Value::Object(object)) = (&plan.fill, &mut input) {
+                    object.insert("fill".to_owned(), json!(fill));
+                }
+                inputs.push(input);
+            }
+            Encoding::Categorical {
+                encode: Encode::Onehot,
+                unknown,
+                categories,
+                ..
+            } => {
+                for category in categories {
+                    transforms.next();
+                    inputs.push(json!({
+                        "name": format!("{}={category}", plan.column),
+                        "type": "onehot",
+                        "column": plan.column,
+                        "category": category,
+                        "fill": plan.fill,
+                        "unknown": unknown,
+                    }));
+                }
+            }
+            Encoding::Categorical {
+                encode: Encode::Ordinal,
+                unknown,
+                categories,
+                normalize,
+            } => inputs.push(json!({
+                "name": plan.column,
+                "type": "ordinal",
+                "column": plan.column,
+                "categories": categories,
+                "fill": plan.fill,
+                "unknown": unknown,
+                "normalization": normalization(*normalize, transforms.next()),
+            })),
+        }
+    }
+    inputs
 }
 
 /// Final metrics per split, the best epoch, the selection metric and the

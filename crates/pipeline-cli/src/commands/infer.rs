@@ -42,7 +42,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         args.experiment.as_deref(),
         args.device.into(),
     )?;
-    let mut rows = rows(&args, &predictor.preprocessing.features)?;
+    let mut rows = rows(&args, &predictor.preprocessing.float_columns())?;
     let interrupt = install_signal_handlers()?;
     let progress = RowsProgress::new(context.global.quiet, rows.position());
     let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();

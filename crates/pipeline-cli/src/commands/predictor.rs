@@ -81,7 +81,7 @@ impl StoredModel {
 
     /// The network rebuilt from the spec with the stored weights.
     pub fn network(&self, device: &Device) -> anyhow::Result<Network> {
-        let features = self.preprocessing.features.len();
+        let features = self.preprocessing.input_width();
         Network::from_safetensors(&self.spec.model, features, 1, &self.weights, device)
             .with_context(|| {
                 format!(
@@ -154,7 +154,7 @@ impl Predictor {
         } else {
             GPU_FORWARD_ROWS
         };
-        let width = self.preprocessing.features.len();
+        let width = self.preprocessing.input_width();
         Ok(predict_rows(
             &self.network,
             inputs,

@@ -285,17 +285,12 @@ fn error(status: StatusCode, message: String, hint: Option<&str>) -> Response {
 fn describe(predictor: &Predictor) -> Value {
     let record = &predictor.record;
     let preprocessing = &predictor.preprocessing;
+    // One entry per model input (`color=red` for a one-hot input); the
+    // columns' fills and categories are in `columns`.
     let features: Vec<Value> = preprocessing
-        .features
+        .transforms
         .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let (shift, scale) = preprocessing
-                .transforms
-                .get(i)
-                .map_or((0.0, 1.0), |t| (t.shift, t.scale));
-            json!({"name": name, "shift": shift, "scale": scale})
-        })
+        .map(|t| json!({"name": t.column, "shift": t.shift, "scale": t.scale}))
         .collect();
     let mut metrics = Map::new();
     for m in &record.final_metrics {
@@ -315,6 +310,7 @@ fn describe(predictor: &Predictor) -> Value {
             "normalize": preprocessing.normalize,
             "formula": "(value - shift) / scale",
             "features": features,
+            "columns": preprocessing.columns,
         },
         "target": preprocessing.target,
         "final_metrics": metrics,

@@ -1,0 +1,444 @@
+//! [`Preprocessing`]: everything inference needs to turn raw rows into model
+//! inputs, fitted on the training split and stored as JSON with each run.
+//! Training encodes its splits with the same code ([`Preprocessing::encode`])
+//! that inference uses, so both apply exactly the same thing.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use pipeline_spec::{Encode, FillValue, Missing, Normalize, UnknownCategory};
+use serde::{Deserialize, Serialize};
+
+use crate::error::DataError;
+use crate::normalize::ColumnTransform;
+
+/// The fitted preprocessing of a run.
+///
+/// JSON: `features`, `target`, `normalize` (the spec's default) and
+/// `transforms` (one per model input, in input order) are the format of the
+/// first runs; `columns` (one plan per feature: type, fill, categories) was
+/// added with categorical columns and missing values. A file without
+/// `columns` (a run recorded before) reads as float columns without fills.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "StoredPreprocessing")]
+pub struct Preprocessing {
+    /// The raw input columns the rows must carry, in the order of `columns`.
+    pub features: Vec<String>,
+    pub target: String,
+    /// The spec's `data.normalize` (per-column choices are in `columns`).
+    pub normalize: Normalize,
+    /// One per model input, in the order the model sees them; its `column`
+    /// is the input's name (`bmi`, `color=red`).
+    pub transforms: Vec<ColumnTransform>,
+    /// How each feature becomes model inputs, in `features` order.
+    pub columns: Vec<ColumnPlan>,
+}
+
+/// How one raw column becomes one or more model inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnPlan {
+    pub column: String,
+    /// The spec's strategy, as resolved for this column.
+    pub missing: Missing,
+    /// What an empty cell becomes, fitted on the training split (mean,
+    /// median, mode) or given (constant); `None`: an empty cell is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill: Option<FillValue>,
+    #[serde(flatten)]
+    pub encoding: Encoding,
+}
+
+/// A column's type and, for a categorical one, its encoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Encoding {
+    /// One input: the number, normalized.
+    Float { normalize: Normalize },
+    /// One-hot: one 0/1 input per category; ordinal: one input holding the
+    /// category's index in `categories` (normalized with `normalize`), and
+    /// `categories.len()` for an ignored unknown category.
+    Categorical {
+        encode: Encode,
+        unknown: UnknownCategory,
+        /// Learned from the training split, sorted.
+        categories: Vec<String>,
+        normalize: Normalize,
+    },
+}
+
+impl ColumnPlan {
+    /// Model inputs this column gives.
+    pub fn width(&self) -> usize {
+        match &self.encoding {
+            Encoding::Categorical {
+                encode: Encode::Onehot,
+                categories,
+                ..
+            } => categories.len(),
+            _ => 1,
+        }
+    }
+
+    /// The names of its model inputs (`color=red` for one-hot inputs).
+    pub fn input_names(&self) -> Vec<String> {
+        match &self.encoding {
+            Encoding::Categorical {
+                encode: Encode::Onehot,
+                categories,
+                ..
+            } => categories
+                .iter()
+                .map(|c| format!("{}={c}", self.column))
+                .collect(),
+            _ => vec![self.column.clone()],
+        }
+    }
+}
+
+/// One column's values for [`Preprocessing::encode`], typed by its plan.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ColumnValues {
+    /// NaN is an empty cell.
+    Float(Vec<f64>),
+    Categorical(Vec<Option<String>>),
+}
+
+impl ColumnValues {
+    pub(crate) fn is_missing(&self, row: usize) -> bool {
+        match self {
+            ColumnValues::Float(v) => v[row].is_nan(),
+            ColumnValues::Categorical(v) => v[row].is_none(),
+        }
+    }
+}
+
+impl Preprocessing {
+    /// Model inputs per row: the network's input size.
+    pub fn input_width(&self) -> usize {
+        self.transforms.len()
+    }
+
+    /// The raw columns read as numbers (float columns): what a reader may
+    /// parse as floats up front. Categorical columns are not among them.
+    pub fn float_columns(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c.encoding, Encoding::Float { .. }))
+            .map(|c| c.column.clone())
+            .collect()
+    }
+
+    /// The model inputs' names, in order.
+    pub fn input_names(&self) -> Vec<String> {
+        self.transforms.iter().map(|t| t.column.clone()).collect()
+    }
+
+    /// Normalizes a row-major `rows × input_width` matrix in place.
+    pub fn apply(&self, matrix: &mut [f64]) {
+        let width = self.transforms.len().max(1);
+        for row in matrix.chunks_mut(width) {
+            for (value, t) in row.iter_mut().zip(&self.transforms) {
+                *value = t.apply(*value);
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// The row-major `rows.len() × input_width` model inputs of `rows`
+    /// (0-based indices into `values`, one entry per plan in `columns`
+    /// order). Empty cells get the plan's fill; an empty cell without one,
+    /// or an unknown category under `unknown = "error"`, is an error naming
+    /// the column and the 1-based row (`row_number` maps an index to it).
+    pub(crate) fn encode(
+        &self,
+        path: &Path,
+        values: &[ColumnValues],
+        rows: &[usize],
+        row_number: &dyn Fn(usize) -> usize,
+    ) -> Result<Vec<f32>, DataError> {
+        let width = self.input_width();
+        let mut out = vec![0f32; rows.len() * width];
+        let mut offset = 0;
+        for (plan, column) in self.columns.iter().zip(values) {
+            let transforms = &self.transforms[offset..offset + plan.width()];
+            let missing = |index: usize, cells: usize| DataError::MissingValues {
+                path: path.to_path_buf(),
+                column: plan.column.clone(),
+                count: cells,
+                first_row: row_number(index),
+                missing: plan.missing.clone(),
+            };
+            match (&plan.encoding, column) {
+                (Encoding::Float { .. }, ColumnValues::Float(cells)) => {
+                    let fill = match &plan.fill {
+                        Some(FillValue::Number(n)) => Some(*n),
+                        _ => None,
+                    };
+                    let t = &transforms[0];
+                    for (i, &r) in rows.iter().enumerate() {
+                        let mut value = cells[r];
+                        if value.is_nan() {
+                            value = match fill {
+                                Some(fill) => fill,
+                                None => {
+                                    let count = rows.iter().filter(|&&r| cells[r].is_nan()).count();
+                                    return Err(missing(r, count));
+                                }
+                            };
+                        }
+                        out[i * width + offset] = t.apply(value) as f32;
+                    }
+                }
+                (
+                    Encoding::Categorical {
+                        encode,
+                        unknown,
+                        categories,
+                        ..
+                    },
+                    ColumnValues::Categorical(cells),
+                ) => {
+                    let index: HashMap<&str, usize> = categories
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| (c.as_str(), i))
+                        .collect();
+                    let fill = match &plan.fill {
+                        Some(FillValue::Text(t)) => Some(t.as_str()),
+                        _ => None,
+                    };
+                    for (i, &r) in rows.iter().enumerate() {
+                        let Some(category) = cells[r].as_deref().or(fill) else {
+                            let count = rows.iter().filter(|&&r| cells[r].is_none()).count();
+                            return Err(missing(r, count));
+                        };
+                        let code = match (index.get(category), unknown) {
+                            (Some(&code), _) => Some(code),
+                            (None, UnknownCategory::Ignore) => None,
+                            (None, UnknownCategory::Error) => {
+                                return Err(DataError::UnknownCategory {
+                                    path: path.to_path_buf(),
+                                    column: plan.column.clone(),
+                                    row: row_number(r),
+                                    value: category.to_string(),
+                                    known: categories.clone(),
+                                });
+                            }
+                        };
+                        let row = &mut out[i * width + offset..][..plan.width()];
+                        match encode {
+                            Encode::Onehot => {
+                                if let Some(code) = code {
+                                    row[code] = 1.0;
+                                }
+                            }
+                            Encode::Ordinal => {
+                                let code = code.unwrap_or(categories.len());
+                                row[0] = transforms[0].apply(code as f64) as f32;
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    return Err(DataError::Inconsistent {
+                        path: path.to_path_buf(),
+                        message: format!("column `{}` is not typed as its plan", plan.column),
+                    });
+                }
+            }
+            offset += plan.width();
+        }
+        Ok(out)
+    }
+
+    /// Checks that the parts agree (the file may have been written by hand).
+    fn check(&self) -> Result<(), String> {
+        let names: Vec<&String> = self.columns.iter().map(|c| &c.column).collect();
+        if names != self.features.iter().collect::<Vec<_>>() {
+            return Err(format!(
+                "`columns` ({}) does not match `features` ({})",
+                names.len(),
+                self.features.len()
+            ));
+        }
+        let width: usize = self.columns.iter().map(ColumnPlan::width).sum();
+        if width != self.transforms.len() {
+            return Err(format!(
+                "the columns give {width} model inputs but there are {} transforms",
+                self.transforms.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The JSON as stored, of any version.
+#[derive(Deserialize)]
+struct StoredPreprocessing {
+    features: Vec<String>,
+    target: String,
+    normalize: Normalize,
+    transforms: Vec<ColumnTransform>,
+    #[serde(default)]
+    columns: Vec<ColumnPlan>,
+}
+
+impl TryFrom<StoredPreprocessing> for Preprocessing {
+    type Error = String;
+
+    fn try_from(stored: StoredPreprocessing) -> Result<Self, String> {
+        let columns = if stored.columns.is_empty() {
+            // A run recorded before `columns` existed: float columns, no fills.
+            stored
+                .features
+                .iter()
+                .map(|column| ColumnPlan {
+                    column: column.clone(),
+                    missing: Missing::Error,
+                    fill: None,
+                    encoding: Encoding::Float {
+                        normalize: stored.normalize,
+                    },
+                })
+                .collect()
+        } else {
+            stored.columns
+        };
+        let preprocessing = Preprocessing {
+            features: stored.features,
+            target: stored.target,
+            normalize: stored.normalize,
+            transforms: stored.transforms,
+            columns,
+        };
+        preprocessing.check()?;
+        Ok(preprocessing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn color_plan(encode: Encode, unknown: UnknownCategory) -> Preprocessing {
+        let plan = ColumnPlan {
+            column: "color".into(),
+            missing: Missing::Mode,
+            fill: Some(FillValue::Text("red".into())),
+            encoding: Encoding::Categorical {
+                encode,
+                unknown,
+                categories: vec!["blue".into(), "red".into()],
+                normalize: Normalize::None,
+            },
+        };
+        let transforms = match encode {
+            Encode::Onehot => plan
+                .input_names()
+                .iter()
+                .map(|n| ColumnTransform::identity(n))
+                .collect(),
+            Encode::Ordinal => vec![ColumnTransform::identity("color")],
+        };
+        Preprocessing {
+            features: vec!["color".into()],
+            target: "y".into(),
+            normalize: Normalize::Zscore,
+            transforms,
+            columns: vec![plan],
+        }
+    }
+
+    fn encode(p: &Preprocessing, cells: &[Option<&str>]) -> Result<Vec<f32>, DataError> {
+        let values = ColumnValues::Categorical(cells.iter().map(|c| c.map(String::from)).collect());
+        let rows: Vec<usize> = (0..cells.len()).collect();
+        p.encode(Path::new("t.csv"), &[values], &rows, &|r| r + 1)
+    }
+
+    #[test]
+    fn one_hot_fills_then_encodes() {
+        let p = color_plan(Encode::Onehot, UnknownCategory::Error);
+        assert_eq!(p.input_width(), 2);
+        assert_eq!(p.input_names(), ["color=blue", "color=red"]);
+        assert_eq!(
+            encode(&p, &[Some("red"), Some("blue"), None]).unwrap(),
+            [0.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+        );
+    }
+
+    #[test]
+    fn unknown_category_is_an_error_naming_column_and_row() {
+        let p = color_plan(Encode::Onehot, UnknownCategory::Error);
+        let e = encode(&p, &[Some("red"), Some("green")]).unwrap_err();
+        assert!(
+            matches!(&e, DataError::UnknownCategory { column, row: 2, value, .. } if column == "color" && value == "green"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ignored_unknown_category_is_all_zero_or_the_reserved_index() {
+        let p = color_plan(Encode::Onehot, UnknownCategory::Ignore);
+        assert_eq!(
+            encode(&p, &[Some("green"), Some("blue")]).unwrap(),
+            [0.0, 0.0, 1.0, 0.0]
+        );
+        let p = color_plan(Encode::Ordinal, UnknownCategory::Ignore);
+        assert_eq!(
+            encode(&p, &[Some("blue"), Some("red"), Some("green")]).unwrap(),
+            [0.0, 1.0, 2.0]
+        );
+        let p = color_plan(Encode::Ordinal, UnknownCategory::Error);
+        assert!(encode(&p, &[Some("green")]).is_err());
+    }
+
+    #[test]
+    fn preprocessing_round_trips_as_json() {
+        let p = color_plan(Encode::Onehot, UnknownCategory::Ignore);
+        assert_eq!(Preprocessing::from_json(&p.to_json()).unwrap(), p);
+    }
+
+    #[test]
+    fn json_of_earlier_runs_still_loads() {
+        // preprocessing.json as runs recorded before `columns` existed wrote it.
+        let old = r#"{
+  "features": ["age", "bmi"],
+  "target": "target",
+  "normalize": "zscore",
+  "transforms": [
+    {"column": "age", "shift": 0.5, "scale": 2.0},
+    {"column": "bmi", "shift": 1.0, "scale": 4.0}
+  ]
+}"#;
+        let p = Preprocessing::from_json(old).unwrap();
+        assert_eq!(p.input_width(), 2);
+        assert_eq!(p.columns.len(), 2);
+        assert_eq!(
+            p.columns[1].encoding,
+            Encoding::Float {
+                normalize: Normalize::Zscore
+            }
+        );
+        assert_eq!(p.columns[1].fill, None);
+        let values = [
+            ColumnValues::Float(vec![2.5]),
+            ColumnValues::Float(vec![5.0]),
+        ];
+        assert_eq!(
+            p.encode(Path::new("t.csv"), &values, &[0], &|r| r + 1)
+                .unwrap(),
+            [1.0, 1.0]
+        );
+        // A file whose parts disagree is refused.
+        let bad = old.replace(r#", "bmi"]"#, "]");
+        assert!(Preprocessing::from_json(&bad).is_err());
+    }
+}

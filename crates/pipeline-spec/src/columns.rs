@@ -1,0 +1,203 @@
+//! How the `[data]` section treats each feature column: its type, what a
+//! missing value becomes, how categories are encoded and what an unseen
+//! category does. These are values (enums), read strictly: a misspelt one
+//! is an error with a did-you-mean, like every other key.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+/// `[data.types] COLUMN = "float" | "categorical"`: overrides the type read
+/// from the file (a zip code stored as a number is a category; a number
+/// stored as text is a float).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Float,
+    Categorical,
+}
+
+/// What an empty cell becomes: `"error"`, `"drop"` (the row, before the
+/// split), `"mean"`, `"median"`, `"mode"` (fitted on the training split) or
+/// `{ constant = 0.0 }` (`{ constant = "unknown" }` for a category).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Error,
+    Drop,
+    Mean,
+    Median,
+    Mode,
+    Constant(FillValue),
+}
+
+/// A constant that fills empty cells: a number, or a category's text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FillValue {
+    Number(f64),
+    Text(String),
+}
+
+impl fmt::Display for FillValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FillValue::Number(n) => write!(f, "{n}"),
+            FillValue::Text(t) => write!(f, "{t:?}"),
+        }
+    }
+}
+
+impl Missing {
+    /// The names a string value may take (for messages).
+    pub const NAMES: [&'static str; 5] = ["error", "drop", "mean", "median", "mode"];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Missing::Error => "error",
+            Missing::Drop => "drop",
+            Missing::Mean => "mean",
+            Missing::Median => "median",
+            Missing::Mode => "mode",
+            Missing::Constant(_) => "constant",
+        }
+    }
+}
+
+impl fmt::Display for Missing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Missing::Constant(value) => write!(f, "{{ constant = {value} }}"),
+            other => write!(f, "\"{}\"", other.as_str()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Missing {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MissingVisitor;
+
+        impl<'de> Visitor<'de> for MissingVisitor {
+            type Value = Missing;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "\"error\", \"drop\", \"mean\", \"median\", \"mode\" or { constant = VALUE }",
+                )
+            }
+
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Missing, E> {
+                match value {
+                    "error" => Ok(Missing::Error),
+                    "drop" => Ok(Missing::Drop),
+                    "mean" => Ok(Missing::Mean),
+                    "median" => Ok(Missing::Median),
+                    "mode" => Ok(Missing::Mode),
+                    other => Err(E::unknown_variant(other, &Missing::NAMES)),
+                }
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Missing, A::Error> {
+                let mut constant = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "constant" {
+                        return Err(de::Error::unknown_field(&key, &["constant"]));
+                    }
+                    if constant.is_some() {
+                        return Err(de::Error::duplicate_field("constant"));
+                    }
+                    constant = Some(map.next_value::<FillValue>()?);
+                }
+                constant
+                    .map(Missing::Constant)
+                    .ok_or_else(|| de::Error::missing_field("constant"))
+            }
+        }
+
+        deserializer.deserialize_any(MissingVisitor)
+    }
+}
+
+/// How a categorical column becomes model inputs: one 0/1 input per
+/// category (`color=red`, …), or one input holding the category's index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encode {
+    Onehot,
+    Ordinal,
+}
+
+/// A category the training split did not have: an error naming the column
+/// and row, or ignored (all-zero one-hot inputs; the reserved ordinal index
+/// just past the known categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownCategory {
+    Error,
+    Ignore,
+}
+
+/// `[data.columns.NAME]`: per-column settings over the `[data]` defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ColumnOptions {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Missing>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub normalize: Option<crate::Normalize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encode: Option<Encode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<UnknownCategory>,
+}
+
+/// Shell-style pattern match for column names: `*` is any run of
+/// characters, `?` one character; everything else is literal.
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Iterative matcher with backtracking to the last `*`.
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == n[ni])) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+        } else if let Some((star_p, star_n)) = star {
+            pi = star_p + 1;
+            ni = star_n + 1;
+            star = Some((star_p, star_n + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// True when `entry` of `features`/`exclude` is a pattern rather than a name.
+pub fn is_glob(entry: &str) -> bool {
+    entry.contains(['*', '?'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        assert!(glob_matches("p*", "p1"));
+        assert!(glob_matches("p*", "p"));
+        assert!(!glob_matches("p*", "age"));
+        assert!(glob_matches("*_id", "user_id"));
+        assert!(glob_matches("s?", "s6"));
+        assert!(!glob_matches("s?", "s10"));
+        assert!(glob_matches("a*b*c", "axxbyyc"));
+        assert!(!glob_matches("a*b*c", "axxbyy"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("bmi", "bmi"));
+        assert!(!glob_matches("bmi", "bmi2"));
+    }
+}
