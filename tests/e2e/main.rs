@@ -10,6 +10,7 @@ mod inference;
 mod labels;
 mod learning;
 mod report;
+mod schedules;
 mod serve;
 mod signals;
 mod stress;

@@ -9,12 +9,14 @@
 pub mod defaults;
 mod error;
 mod metric;
+mod optimizer;
 mod overrides;
 mod raw;
 mod types;
 
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
+pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use types::*;
 
