@@ -1,8 +1,7 @@
 //! The epoch loop: shuffled mini-batches, backward pass, optimizer step at
-//! the schedule's learning rate,
-//! evaluation of train and validation after every epoch, the best epoch by
-//! the monitored metric, early stopping, and final metrics on every split
-//! with the best epoch's weights restored.
+//! the schedule's learning rate, evaluation of train and validation after
+//! every epoch, the best epoch by the monitored metric, early stopping, and
+//! final metrics on every split with the best epoch's weights restored.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;

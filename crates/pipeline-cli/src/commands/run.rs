@@ -423,10 +423,10 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
     }
 }
 
-/// Commits each finished epoch's metrics to the registry.
 /// The name of the learning rate among an epoch's recorded metrics.
 const LEARNING_RATE_METRIC: &str = "lr";
 
+/// Commits each finished epoch's metrics to the registry.
 struct Recorder<'a> {
     context: &'a Context,
     registry: &'a Registry,
