@@ -12,6 +12,7 @@ mod labels;
 mod learning;
 mod messy;
 mod report;
+mod schedules;
 mod serve;
 mod signals;
 mod stress;

@@ -28,9 +28,10 @@ fn run_runs_compare_infer() {
         ws.query::<i64>("SELECT count(DISTINCT epoch) FROM epoch_metrics"),
         [5]
     );
+    // 5 epochs × (2 splits × 5 metrics + the learning rate `train`/`lr`).
     assert_eq!(
         ws.query::<i64>("SELECT count(*) FROM epoch_metrics"),
-        [5 * 2 * 5]
+        [5 * (2 * 5 + 1)]
     );
     assert_eq!(
         ws.query::<i64>("SELECT count(*) FROM final_metrics"),

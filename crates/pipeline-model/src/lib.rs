@@ -1,5 +1,5 @@
-//! The model stage: networks, losses and optimizers built from the spec with
-//! candle. Weight names follow PyTorch's `nn.Sequential` (`0.weight`,
+//! The model stage: networks, losses, optimizers and learning-rate schedules
+//! built from the spec with candle. Weight names follow PyTorch's `nn.Sequential` (`0.weight`,
 //! `2.bias`, …) so exported weights load in PyTorch unchanged.
 
 mod digest;
@@ -7,9 +7,11 @@ mod error;
 mod loss;
 mod network;
 mod optim;
+mod schedule;
 
 pub use digest::weights_digest;
 pub use error::ModelError;
 pub use loss::loss;
 pub use network::{LayerSummary, Mode, Network};
 pub use optim::Optimizer;
+pub use schedule::Scheduler;

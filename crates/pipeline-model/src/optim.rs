@@ -1,211 +1,228 @@
 //! Optimizers over candle `Var`s, with PyTorch's update rules:
-//! `torch.optim.SGD` (momentum, L2 weight decay), `torch.optim.Adam` (L2
-//! weight decay added to the gradient) and `torch.optim.AdamW` (decoupled
-//! weight decay).
+//! `torch.optim.SGD` (momentum, dampening, nesterov), `torch.optim.Adam`,
+//! `torch.optim.AdamW` and `torch.optim.RMSprop` (alpha, momentum,
+//! centered). Weight decay is an L2 term added to the gradient for sgd, adam
+//! and rmsprop, and a decoupled decay of the weights for adamw. Gradients may
+//! first be clipped by value (`clip_grad_value_`), then by their global L2
+//! norm (`clip_grad_norm_`). The learning rate is set from outside (by a
+//! [`crate::Scheduler`]) before each step.
+//!
+//! Tests against PyTorch: `crates/pipeline-model/tests/pytorch.rs`.
 
 use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
-use pipeline_spec::Optimizer as OptimizerSpec;
+use pipeline_spec::{Algorithm, Optimizer as OptimizerSpec};
 
+/// One parameter and its state. Missing state reads as zeros, as PyTorch
+/// initializes it.
 struct Slot {
     var: Var,
-    /// Momentum buffer (sgd) or first moment (adam, adamw).
+    /// Momentum buffer (sgd, rmsprop with momentum).
+    buffer: Option<Tensor>,
+    /// First moment (adam, adamw).
     first: Option<Tensor>,
-    /// Second moment (adam, adamw).
+    /// Second moment (adam, adamw) or running mean of squared gradients (rmsprop).
     second: Option<Tensor>,
+    /// Running mean of gradients (rmsprop, centered).
+    mean: Option<Tensor>,
 }
 
 pub struct Optimizer {
     spec: OptimizerSpec,
+    learning_rate: f64,
     slots: Vec<Slot>,
     step: i32,
 }
 
+/// PyTorch's `clip_grad_norm_` adds this to the norm before dividing.
+const CLIP_NORM_EPSILON: f64 = 1e-6;
+
 impl Optimizer {
-    pub fn new(spec: OptimizerSpec, vars: Vec<Var>) -> Optimizer {
+    pub fn new(spec: &OptimizerSpec, vars: Vec<Var>) -> Optimizer {
         let slots = vars
             .into_iter()
             .map(|var| Slot {
                 var,
+                buffer: None,
                 first: None,
                 second: None,
+                mean: None,
             })
             .collect();
         Optimizer {
-            spec,
+            spec: *spec,
+            learning_rate: spec.learning_rate,
             slots,
             step: 0,
         }
     }
 
+    /// The learning rate of the next step.
+    pub fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+
+    /// Sets the learning rate of the following steps (a schedule's value).
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.learning_rate = learning_rate;
+    }
+
     /// Applies one update from the gradients of a backward pass.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
-        for slot in &mut self.slots {
-            let Some(grad) = grads.get(slot.var.as_tensor()) else {
-                continue;
-            };
-            let param = slot.var.as_tensor();
-            match self.spec {
-                OptimizerSpec::Sgd {
-                    learning_rate,
-                    momentum,
-                    weight_decay,
-                } => {
-                    let mut g = grad.clone();
-                    if weight_decay != 0.0 {
-                        g = (g + (param * weight_decay)?)?;
-                    }
-                    if momentum != 0.0 {
-                        let buffer = match &slot.first {
-                            None => g,
-                            Some(previous) => ((previous * momentum)? + g)?,
-                        };
-                        slot.first = Some(buffer.clone());
-                        g = buffer;
-                    }
-                    slot.var.set(&(param - (g * learning_rate)?)?)?;
-                }
-                OptimizerSpec::Adam {
-                    learning_rate,
-                    beta1,
-                    beta2,
-                    epsilon,
-                    weight_decay,
-                }
-                | OptimizerSpec::AdamW {
-                    learning_rate,
-                    beta1,
-                    beta2,
-                    epsilon,
-                    weight_decay,
-                } => {
-                    let decoupled = matches!(self.spec, OptimizerSpec::AdamW { .. });
-                    let mut g = grad.clone();
-                    let mut p = param.clone();
-                    if weight_decay != 0.0 {
-                        if decoupled {
-                            p = (p * (1.0 - learning_rate * weight_decay))?;
-                        } else {
-                            g = (g + (param * weight_decay)?)?;
-                        }
-                    }
-                    let m = match &slot.first {
-                        None => (&g * (1.0 - beta1))?,
-                        Some(m) => ((m * beta1)? + (&g * (1.0 - beta1))?)?,
-                    };
-                    let v = match &slot.second {
-                        None => (g.sqr()? * (1.0 - beta2))?,
-                        Some(v) => ((v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?,
-                    };
-                    let bias1 = 1.0 - beta1.powi(self.step);
-                    let bias2 = 1.0 - beta2.powi(self.step);
-                    // torch: p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)
-                    let denominator = ((v.sqrt()? / bias2.sqrt())? + epsilon)?;
-                    let update = ((&m / denominator)? * (learning_rate / bias1))?;
-                    slot.var.set(&(p - update)?)?;
-                    slot.first = Some(m);
-                    slot.second = Some(v);
-                }
+        let mut gradients: Vec<Option<Tensor>> = self
+            .slots
+            .iter()
+            .map(|slot| grads.get(slot.var.as_tensor()).cloned())
+            .collect();
+        if let Some(limit) = self.spec.clip_grad_value {
+            for g in gradients.iter_mut().flatten() {
+                *g = g.clamp(-limit, limit)?;
+            }
+        }
+        if let Some(max_norm) = self.spec.clip_grad_norm {
+            clip_by_global_norm(&mut gradients, max_norm)?;
+        }
+        for (slot, grad) in self.slots.iter_mut().zip(gradients) {
+            if let Some(grad) = grad {
+                update(&self.spec, self.learning_rate, self.step, slot, grad)?;
             }
         }
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-    use candle_core::Device;
-
-    /// Three steps on f(p) = sum(p²) from p = [1, -2]; the expected values
-    /// follow PyTorch's documented update rules, computed by hand in f64.
-    fn run(spec: OptimizerSpec) -> Vec<f32> {
-        let p = Var::new(&[1.0f32, -2.0], &Device::Cpu).unwrap();
-        let mut opt = Optimizer::new(spec, vec![p.clone()]);
-        for _ in 0..3 {
-            let loss = p.as_tensor().sqr().unwrap().sum_all().unwrap();
-            opt.step(&loss.backward().unwrap()).unwrap();
-        }
-        p.as_tensor().to_vec1::<f32>().unwrap()
-    }
-
-    fn reference(
-        mut p: [f64; 2],
-        update: impl Fn(usize, &mut [f64; 2], &mut [[f64; 2]; 2]),
-    ) -> [f64; 2] {
-        let mut state = [[0.0; 2]; 2];
-        for t in 1..=3 {
-            update(t, &mut p, &mut state);
-        }
-        p
-    }
-
-    fn close(a: &[f32], b: [f64; 2]) {
-        for (x, y) in a.iter().zip(b) {
-            assert!((f64::from(*x) - y).abs() < 1e-5, "{a:?} vs {b:?}");
-        }
-    }
-
-    #[test]
-    fn sgd_with_momentum_and_weight_decay() {
-        let (lr, mu, wd) = (0.1, 0.9, 0.01);
-        let got = run(OptimizerSpec::Sgd {
-            learning_rate: lr,
-            momentum: mu,
-            weight_decay: wd,
+/// `torch.nn.utils.clip_grad_norm_`: scales every gradient by
+/// `min(1, max_norm / (norm + 1e-6))`, with `norm` the L2 norm of all
+/// gradients together. Stays on the device (no read-back of the norm).
+fn clip_by_global_norm(gradients: &mut [Option<Tensor>], max_norm: f64) -> Result<()> {
+    let mut squares: Option<Tensor> = None;
+    for g in gradients.iter().flatten() {
+        let s = g.sqr()?.sum_all()?;
+        squares = Some(match squares {
+            None => s,
+            Some(total) => (total + s)?,
         });
-        let want = reference([1.0, -2.0], |t, p, s| {
-            for i in 0..2 {
-                let g = 2.0 * p[i] + wd * p[i];
-                s[0][i] = if t == 1 { g } else { mu * s[0][i] + g };
-                p[i] -= lr * s[0][i];
-            }
-        });
-        close(&got, want);
     }
+    let Some(squares) = squares else {
+        return Ok(());
+    };
+    let norm = squares.sqrt()?;
+    let coefficient = ((norm + CLIP_NORM_EPSILON)?.recip()? * max_norm)?.clamp(0.0, 1.0)?;
+    for g in gradients.iter_mut().flatten() {
+        *g = g.broadcast_mul(&coefficient)?;
+    }
+    Ok(())
+}
 
-    fn adam_reference(lr: f64, wd: f64, decoupled: bool) -> [f64; 2] {
-        let (b1, b2, eps) = (0.9, 0.999, 1e-8);
-        reference([1.0, -2.0], |t, p, s| {
-            for i in 0..2 {
-                let mut g = 2.0 * p[i];
-                if decoupled {
-                    p[i] *= 1.0 - lr * wd;
+fn update(spec: &OptimizerSpec, lr: f64, step: i32, slot: &mut Slot, grad: Tensor) -> Result<()> {
+    let param = slot.var.as_tensor().clone();
+    let weight_decay = spec.weight_decay;
+    // L2 weight decay: added to the gradient (all but adamw).
+    let l2 = |g: Tensor| -> Result<Tensor> {
+        if weight_decay != 0.0 {
+            g + (&param * weight_decay)?
+        } else {
+            Ok(g)
+        }
+    };
+    match spec.algorithm {
+        Algorithm::Sgd {
+            momentum,
+            dampening,
+            nesterov,
+        } => {
+            let mut g = l2(grad)?;
+            if momentum != 0.0 {
+                let buffer = match &slot.buffer {
+                    None => g.clone(),
+                    Some(previous) => ((previous * momentum)? + (&g * (1.0 - dampening))?)?,
+                };
+                g = if nesterov {
+                    (g + (&buffer * momentum)?)?
                 } else {
-                    g += wd * p[i];
-                }
-                s[0][i] = b1 * s[0][i] + (1.0 - b1) * g;
-                s[1][i] = b2 * s[1][i] + (1.0 - b2) * g * g;
-                let m_hat = s[0][i] / (1.0 - b1.powi(t as i32));
-                let v_hat = s[1][i] / (1.0 - b2.powi(t as i32));
-                p[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+                    buffer.clone()
+                };
+                slot.buffer = Some(buffer);
             }
-        })
-    }
-
-    #[test]
-    fn adam_with_l2_weight_decay() {
-        let got = run(OptimizerSpec::Adam {
-            learning_rate: 0.1,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.1,
-        });
-        close(&got, adam_reference(0.1, 0.1, false));
-    }
-
-    #[test]
-    fn adamw_with_decoupled_weight_decay() {
-        let got = run(OptimizerSpec::AdamW {
-            learning_rate: 0.1,
-            beta1: 0.9,
-            beta2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: 0.1,
-        });
-        close(&got, adam_reference(0.1, 0.1, true));
+            slot.var.set(&(param - (g * lr)?)?)
+        }
+        Algorithm::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        }
+        | Algorithm::AdamW {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
+            let decoupled = matches!(spec.algorithm, Algorithm::AdamW { .. });
+            let (g, p) = if decoupled {
+                let p = if weight_decay != 0.0 {
+                    (&param * (1.0 - lr * weight_decay))?
+                } else {
+                    param.clone()
+                };
+                (grad, p)
+            } else {
+                (l2(grad)?, param.clone())
+            };
+            let m = match &slot.first {
+                None => (&g * (1.0 - beta1))?,
+                Some(m) => ((m * beta1)? + (&g * (1.0 - beta1))?)?,
+            };
+            let v = match &slot.second {
+                None => (g.sqr()? * (1.0 - beta2))?,
+                Some(v) => ((v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?,
+            };
+            let bias1 = 1.0 - beta1.powi(step);
+            let bias2 = 1.0 - beta2.powi(step);
+            // torch: p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)
+            let denominator = ((v.sqrt()? / bias2.sqrt())? + epsilon)?;
+            let change = ((&m / denominator)? * (lr / bias1))?;
+            slot.var.set(&(p - change)?)?;
+            slot.first = Some(m);
+            slot.second = Some(v);
+            Ok(())
+        }
+        Algorithm::RmsProp {
+            alpha,
+            epsilon,
+            momentum,
+            centered,
+        } => {
+            let g = l2(grad)?;
+            let square_avg = match &slot.second {
+                None => (g.sqr()? * (1.0 - alpha))?,
+                Some(s) => ((s * alpha)? + (g.sqr()? * (1.0 - alpha))?)?,
+            };
+            let variance = if centered {
+                let mean = match &slot.mean {
+                    None => (&g * (1.0 - alpha))?,
+                    Some(a) => ((a * alpha)? + (&g * (1.0 - alpha))?)?,
+                };
+                let variance = (&square_avg - mean.sqr()?)?;
+                slot.mean = Some(mean);
+                variance
+            } else {
+                square_avg.clone()
+            };
+            let denominator = (variance.sqrt()? + epsilon)?;
+            let scaled = (g / denominator)?;
+            let change = if momentum > 0.0 {
+                let buffer = match &slot.buffer {
+                    None => scaled,
+                    Some(b) => ((b * momentum)? + scaled)?,
+                };
+                slot.buffer = Some(buffer.clone());
+                buffer
+            } else {
+                scaled
+            };
+            slot.var.set(&(param - (change * lr)?)?)?;
+            slot.second = Some(square_avg);
+            Ok(())
+        }
     }
 }

@@ -34,6 +34,38 @@ pub const MOMENTUM: f64 = 0.0;
 pub const BETA1: f64 = 0.9;
 pub const BETA2: f64 = 0.999;
 pub const EPSILON: f64 = 1e-8;
+/// `optimizer.dampening` and `optimizer.nesterov` (sgd).
+pub const DAMPENING: f64 = 0.0;
+pub const NESTEROV: bool = false;
+/// `optimizer.alpha` and `optimizer.centered` (rmsprop; its `epsilon` is
+/// [`EPSILON`], its `momentum` [`MOMENTUM`]).
+pub const RMSPROP_ALPHA: f64 = 0.99;
+pub const CENTERED: bool = false;
+/// `optimizer.clip_grad_norm` and `optimizer.clip_grad_value` have no
+/// default: gradients are not clipped unless one is set.
+/// `[optimizer.schedule]`: the learning rate stays constant unless a table is given.
+pub const SCHEDULE: crate::Schedule = crate::Schedule::Constant;
+/// `optimizer.schedule.gamma` of `type = "step"` (`step_size` is required;
+/// `exponential` requires its `gamma`).
+pub const STEP_GAMMA: f64 = 0.1;
+/// `type = "cosine"`: `t_max` defaults to `train.epochs - warmup_epochs`, so
+/// that the cosine reaches `eta_min` at the last epoch.
+pub const COSINE_ETA_MIN: f64 = 0.0;
+pub const WARMUP_EPOCHS: u32 = 0;
+/// The warmup's first epoch runs at this fraction of `learning_rate` (as
+/// `torch.optim.lr_scheduler.LinearLR`'s `start_factor`).
+pub const WARMUP_START_FACTOR: f64 = 1.0 / 3.0;
+/// `type = "one_cycle"`: `max_lr` defaults to `optimizer.learning_rate`.
+pub const ONE_CYCLE_PCT_START: f64 = 0.3;
+pub const ONE_CYCLE_DIV_FACTOR: f64 = 25.0;
+pub const ONE_CYCLE_FINAL_DIV_FACTOR: f64 = 1e4;
+/// `type = "plateau"` (as `torch.optim.lr_scheduler.ReduceLROnPlateau`,
+/// relative threshold; the mode follows `train.monitor`).
+pub const PLATEAU_FACTOR: f64 = 0.1;
+pub const PLATEAU_PATIENCE: u32 = 10;
+pub const PLATEAU_MIN_LR: f64 = 0.0;
+pub const PLATEAU_THRESHOLD: f64 = 1e-4;
+pub const PLATEAU_COOLDOWN: u32 = 0;
 /// `train.*`.
 pub const EPOCHS: u32 = 100;
 pub const BATCH_SIZE: u32 = 32;

@@ -10,6 +10,7 @@ mod columns;
 pub mod defaults;
 mod error;
 mod metric;
+mod optimizer;
 mod overrides;
 mod raw;
 mod types;
@@ -19,6 +20,7 @@ pub use columns::{
 };
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
+pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use types::*;
 

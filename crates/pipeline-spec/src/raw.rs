@@ -118,6 +118,8 @@ pub enum OptimizerType {
     Adam,
     #[serde(rename = "adamw")]
     AdamW,
+    #[serde(rename = "rmsprop")]
+    RmsProp,
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,9 +130,51 @@ pub struct RawOptimizer {
     pub learning_rate: Spanned<f64>,
     pub weight_decay: Option<Spanned<f64>>,
     pub momentum: Option<Spanned<f64>>,
+    pub dampening: Option<Spanned<f64>>,
+    pub nesterov: Option<Spanned<bool>>,
     pub beta1: Option<Spanned<f64>>,
     pub beta2: Option<Spanned<f64>>,
     pub epsilon: Option<Spanned<f64>>,
+    pub alpha: Option<Spanned<f64>>,
+    pub centered: Option<Spanned<bool>>,
+    pub clip_grad_norm: Option<Spanned<f64>>,
+    pub clip_grad_value: Option<Spanned<f64>>,
+    pub schedule: Option<Spanned<RawSchedule>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleType {
+    Constant,
+    Step,
+    Exponential,
+    Cosine,
+    OneCycle,
+    Plateau,
+}
+
+/// `[optimizer.schedule]`: every parameter of every schedule; which ones
+/// belong to the chosen `type` is checked after parsing.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    #[serde(rename = "type")]
+    pub kind: ScheduleType,
+    pub step_size: Option<Spanned<i64>>,
+    pub gamma: Option<Spanned<f64>>,
+    pub t_max: Option<Spanned<i64>>,
+    pub eta_min: Option<Spanned<f64>>,
+    pub warmup_epochs: Option<Spanned<i64>>,
+    pub warmup_start_factor: Option<Spanned<f64>>,
+    pub max_lr: Option<Spanned<f64>>,
+    pub pct_start: Option<Spanned<f64>>,
+    pub div_factor: Option<Spanned<f64>>,
+    pub final_div_factor: Option<Spanned<f64>>,
+    pub factor: Option<Spanned<f64>>,
+    pub patience: Option<Spanned<i64>>,
+    pub min_lr: Option<Spanned<f64>>,
+    pub threshold: Option<Spanned<f64>>,
+    pub cooldown: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]

@@ -44,13 +44,8 @@ fn the_first_experiment_parses() {
     );
     assert_eq!(spec.loss, Loss::Mse);
     assert_eq!(spec.optimizer.learning_rate(), 1e-3);
-    assert!(matches!(
-        spec.optimizer,
-        Optimizer::Adam {
-            weight_decay: 0.0,
-            ..
-        }
-    ));
+    assert!(matches!(spec.optimizer.algorithm, Algorithm::Adam { .. }));
+    assert_eq!(spec.optimizer.weight_decay, 0.0);
     assert_eq!(spec.train.monitor.to_string(), "val_loss");
     assert_eq!(spec.selection.direction, Direction::Minimize);
     assert_eq!(spec.output_units(), Some(1));
@@ -77,7 +72,8 @@ fn defaults_fill_a_minimal_spec() {
     assert_eq!(spec.train.batch_size, defaults::BATCH_SIZE);
     assert_eq!(spec.data.split.train, defaults::SPLIT_TRAIN);
     assert!(
-        matches!(spec.optimizer, Optimizer::AdamW { weight_decay, .. } if weight_decay == defaults::ADAMW_WEIGHT_DECAY)
+        matches!(spec.optimizer.algorithm, Algorithm::AdamW { .. })
+            && spec.optimizer.weight_decay == defaults::ADAMW_WEIGHT_DECAY
     );
 }
 

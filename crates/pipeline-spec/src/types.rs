@@ -15,8 +15,9 @@ use crate::columns::{ColumnOptions, ColumnType, Encode, FillValue, Missing, Unkn
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message, quote_list};
 use crate::metric::{Direction, MetricRef, SplitName};
+use crate::optimizer::Optimizer;
 use crate::overrides::{Override, apply_overrides};
-use crate::raw::{self, LayerType, LossType, OptimizerType, RawSpec};
+use crate::raw::{self, LayerType, LossType, RawSpec};
 
 pub use crate::raw::{Device, Normalize};
 
@@ -160,72 +161,6 @@ pub enum Loss {
     Huber { delta: f64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "type")]
-pub enum Optimizer {
-    #[serde(rename = "sgd")]
-    Sgd {
-        learning_rate: f64,
-        momentum: f64,
-        weight_decay: f64,
-    },
-    /// Adam; `weight_decay` is an L2 term added to the gradient, as in `torch.optim.Adam`.
-    #[serde(rename = "adam")]
-    Adam {
-        learning_rate: f64,
-        beta1: f64,
-        beta2: f64,
-        epsilon: f64,
-        weight_decay: f64,
-    },
-    /// AdamW; decoupled weight decay, as in `torch.optim.AdamW`.
-    #[serde(rename = "adamw")]
-    AdamW {
-        learning_rate: f64,
-        beta1: f64,
-        beta2: f64,
-        epsilon: f64,
-        weight_decay: f64,
-    },
-}
-
-impl Optimizer {
-    pub fn learning_rate(&self) -> f64 {
-        match *self {
-            Optimizer::Sgd { learning_rate, .. }
-            | Optimizer::Adam { learning_rate, .. }
-            | Optimizer::AdamW { learning_rate, .. } => learning_rate,
-        }
-    }
-
-    pub fn weight_decay(&self) -> f64 {
-        match *self {
-            Optimizer::Sgd { weight_decay, .. }
-            | Optimizer::Adam { weight_decay, .. }
-            | Optimizer::AdamW { weight_decay, .. } => weight_decay,
-        }
-    }
-
-    /// The name the spec gives it (`type = "…"`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Optimizer::Sgd { .. } => "sgd",
-            Optimizer::Adam { .. } => "adam",
-            Optimizer::AdamW { .. } => "adamw",
-        }
-    }
-
-    /// The learning rates people use with this optimizer, from the
-    /// frameworks' defaults and common recipes: a value outside, by more
-    /// than a factor of ten, is worth a warning.
-    pub fn usual_learning_rates(&self) -> (f64, f64) {
-        match self {
-            Optimizer::Sgd { .. } => (1e-4, 0.5),
-            Optimizer::Adam { .. } | Optimizer::AdamW { .. } => (1e-5, 1e-2),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrainSpec {
     pub epochs: u32,
@@ -334,15 +269,15 @@ fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
 }
 
 /// Checks what serde cannot, with positions for the messages.
-struct Validator<'a> {
+pub(crate) struct Validator<'a> {
     file: &'a Path,
     text: &'a str,
 }
 
-type Checked<T> = Result<T, SpecError>;
+pub(crate) type Checked<T> = Result<T, SpecError>;
 
 impl Validator<'_> {
-    fn fail(
+    pub(crate) fn fail(
         &self,
         span: Range<usize>,
         key: &str,
@@ -370,8 +305,8 @@ impl Validator<'_> {
         let data = self.data(raw.data)?;
         let model = self.model(raw.model)?;
         let loss = self.loss(raw.loss)?;
-        let optimizer = self.optimizer(raw.optimizer)?;
         let train = self.train(raw.train)?;
+        let optimizer = self.optimizer(raw.optimizer, train.epochs)?;
         let selection = self.selection(raw.selection)?;
         Ok(Spec {
             name,
@@ -774,7 +709,7 @@ impl Validator<'_> {
         }
     }
 
-    fn positive(&self, value: Spanned<f64>, key: &str) -> Checked<f64> {
+    pub(crate) fn positive(&self, value: Spanned<f64>, key: &str) -> Checked<f64> {
         let v = *value.get_ref();
         if v.is_finite() && v > 0.0 {
             Ok(v)
@@ -788,7 +723,12 @@ impl Validator<'_> {
         }
     }
 
-    fn fraction(&self, value: Option<Spanned<f64>>, key: &str, default: f64) -> Checked<f64> {
+    pub(crate) fn fraction(
+        &self,
+        value: Option<Spanned<f64>>,
+        key: &str,
+        default: f64,
+    ) -> Checked<f64> {
         let Some(value) = value else {
             return Ok(default);
         };
@@ -805,97 +745,12 @@ impl Validator<'_> {
         }
     }
 
-    fn optimizer(&self, raw: raw::RawOptimizer) -> Checked<Optimizer> {
-        let lr_span = raw.learning_rate.span();
-        let learning_rate = *raw.learning_rate.get_ref();
-        if !(learning_rate.is_finite() && learning_rate > 0.0) {
-            return Err(self.fail(
-                lr_span,
-                "optimizer.learning_rate",
-                format!("`learning_rate` must be greater than 0; got {learning_rate}"),
-                Some("typical values: 1e-3 for adam and adamw, 1e-2 for sgd"),
-            ));
-        }
-        let weight_decay = match raw.weight_decay {
-            None if raw.kind == OptimizerType::AdamW => defaults::ADAMW_WEIGHT_DECAY,
-            None => defaults::WEIGHT_DECAY,
-            Some(w) => {
-                let v = *w.get_ref();
-                if !(v.is_finite() && v >= 0.0) {
-                    return Err(self.fail(
-                        w.span(),
-                        "optimizer.weight_decay",
-                        format!("`weight_decay` must be 0 or more; got {v}"),
-                        None,
-                    ));
-                }
-                v
-            }
-        };
-        let not_for = |field: &str, span: Range<usize>, owner: &str| {
-            self.fail(
-                span,
-                &format!("optimizer.{field}"),
-                format!(
-                    "`{field}` does not apply to the `{}` optimizer",
-                    optimizer_word(raw.kind)
-                ),
-                Some(&format!("`{field}` belongs to {owner}")),
-            )
-        };
-        match raw.kind {
-            OptimizerType::Sgd => {
-                for (field, value) in [
-                    ("beta1", &raw.beta1),
-                    ("beta2", &raw.beta2),
-                    ("epsilon", &raw.epsilon),
-                ] {
-                    if let Some(v) = value {
-                        return Err(not_for(field, v.span(), "adam and adamw"));
-                    }
-                }
-                Ok(Optimizer::Sgd {
-                    learning_rate,
-                    momentum: self.fraction(
-                        raw.momentum,
-                        "optimizer.momentum",
-                        defaults::MOMENTUM,
-                    )?,
-                    weight_decay,
-                })
-            }
-            OptimizerType::Adam | OptimizerType::AdamW => {
-                if let Some(m) = &raw.momentum {
-                    return Err(not_for("momentum", m.span(), "sgd"));
-                }
-                let beta1 = self.fraction(raw.beta1, "optimizer.beta1", defaults::BETA1)?;
-                let beta2 = self.fraction(raw.beta2, "optimizer.beta2", defaults::BETA2)?;
-                let epsilon = match raw.epsilon {
-                    None => defaults::EPSILON,
-                    Some(e) => self.positive(e, "optimizer.epsilon")?,
-                };
-                Ok(if raw.kind == OptimizerType::Adam {
-                    Optimizer::Adam {
-                        learning_rate,
-                        beta1,
-                        beta2,
-                        epsilon,
-                        weight_decay,
-                    }
-                } else {
-                    Optimizer::AdamW {
-                        learning_rate,
-                        beta1,
-                        beta2,
-                        epsilon,
-                        weight_decay,
-                    }
-                })
-            }
-        }
-    }
-
-    fn count(&self, value: Option<Spanned<i64>>, key: &str, default: u32) -> Checked<u32> {
+    pub(crate) fn count(
+        &self,
+        value: Option<Spanned<i64>>,
+        key: &str,
+        default: u32,
+    ) -> Checked<u32> {
         let Some(value) = value else {
             return Ok(default);
         };
@@ -1014,14 +869,6 @@ fn word(direction: Direction) -> &'static str {
     match direction {
         Direction::Minimize => "smaller (minimize)",
         Direction::Maximize => "larger (maximize)",
-    }
-}
-
-fn optimizer_word(kind: OptimizerType) -> &'static str {
-    match kind {
-        OptimizerType::Sgd => "sgd",
-        OptimizerType::Adam => "adam",
-        OptimizerType::AdamW => "adamw",
     }
 }
 

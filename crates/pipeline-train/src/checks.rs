@@ -109,7 +109,7 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
         .any(|l| matches!(l, Layer::Dropout { .. }));
     if linear >= DEEP_LINEAR_LAYERS
         && !dropout
-        && spec.optimizer.weight_decay() == 0.0
+        && spec.optimizer.weight_decay == 0.0
         && spec.train.early_stopping.is_none()
     {
         found.push(Pitfall {

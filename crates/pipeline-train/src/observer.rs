@@ -20,6 +20,9 @@ pub struct EpochRecord {
     pub validation: Metrics,
     /// The monitored metric improved on this epoch.
     pub improved: bool,
+    /// The learning rate of the epoch's first batch (`one_cycle` changes it
+    /// after every batch; the other schedules after every epoch).
+    pub learning_rate: f64,
     pub seconds: f64,
 }
 

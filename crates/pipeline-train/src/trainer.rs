@@ -1,14 +1,14 @@
-//! The epoch loop: shuffled mini-batches, backward pass, optimizer step,
-//! evaluation of train and validation after every epoch, the best epoch by
-//! the monitored metric, early stopping, and final metrics on every split
-//! with the best epoch's weights restored.
+//! The epoch loop: shuffled mini-batches, backward pass, optimizer step at
+//! the schedule's learning rate, evaluation of train and validation after
+//! every epoch, the best epoch by the monitored metric, early stopping, and
+//! final metrics on every split with the best epoch's weights restored.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use pipeline_data::{PreparedData, SplitData, derive_seed};
-use pipeline_model::{Mode, Network, Optimizer, loss};
+use pipeline_model::{Mode, Network, Optimizer, Scheduler, loss};
 use pipeline_spec::{Spec, SplitName};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -103,7 +103,7 @@ pub fn train(
     observer: &mut dyn Observer,
     interrupt: &AtomicBool,
 ) -> Result<Outcome, TrainError> {
-    let mut optimizer = Optimizer::new(spec.optimizer, network.vars());
+    let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
 
     let (train_x, train_y) = data.train.tensors(device)?;
     let train = Split {
@@ -114,9 +114,10 @@ pub fn train(
 
     let batch_size = spec.train.batch_size as usize;
     let rows = data.train.rows;
+    let batches_per_epoch = rows.div_ceil(batch_size);
     observer.on_start(&Plan {
         epochs: spec.train.epochs,
-        batches_per_epoch: rows.div_ceil(batch_size),
+        batches_per_epoch,
         parameters: network.parameter_count(),
     });
 
@@ -125,6 +126,12 @@ pub fn train(
     let monitor = spec.train.monitor;
     let direction = monitor.metric.direction();
     let min_delta = spec.train.early_stopping.map_or(0.0, |e| e.min_delta);
+    let mut scheduler = Scheduler::new(
+        &spec.optimizer,
+        direction,
+        spec.train.epochs,
+        batches_per_epoch,
+    );
 
     let mut history = Vec::new();
     let mut best: Option<(u32, f64, Vec<Tensor>)> = None;
@@ -133,6 +140,7 @@ pub fn train(
 
     'epochs: for epoch in 1..=spec.train.epochs {
         let started = Instant::now();
+        let learning_rate = scheduler.learning_rate();
         order.shuffle(&mut order_rng);
         for (batch, chunk) in order.chunks(batch_size).enumerate() {
             if interrupt.load(Ordering::Relaxed) {
@@ -153,7 +161,9 @@ pub fn train(
                     value: f64::from(value),
                 });
             }
+            optimizer.set_learning_rate(scheduler.learning_rate());
             optimizer.step(&batch_loss.backward()?)?;
+            scheduler.batch_done();
             observer.on_batch(epoch, batch + 1);
         }
 
@@ -182,11 +192,13 @@ pub fn train(
         if improved {
             best = Some((epoch, current, network.snapshot()?));
         }
+        scheduler.epoch_done(current);
         let record = EpochRecord {
             epoch,
             train: train_metrics,
             validation: validation_metrics,
             improved,
+            learning_rate,
             seconds: started.elapsed().as_secs_f64(),
         };
         observer.on_epoch(&record).map_err(TrainError::Observer)?;

@@ -440,6 +440,9 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
     }
 }
 
+/// The name of the learning rate among an epoch's recorded metrics.
+const LEARNING_RATE_METRIC: &str = "lr";
+
 /// Commits each finished epoch's metrics to the registry.
 struct Recorder<'a> {
     context: &'a Context,
@@ -460,8 +463,14 @@ fn metric_values(
 
 impl Observer for Recorder<'_> {
     fn on_epoch(&mut self, record: &EpochRecord) -> ObserverResult {
+        // The learning rate is stored as the train split's metric `lr`.
         let values: Vec<MetricValue> = metric_values(SplitName::Train, &record.train)
             .chain(metric_values(SplitName::Validation, &record.validation))
+            .chain(std::iter::once(MetricValue {
+                split: SplitName::Train.as_str().to_string(),
+                metric: LEARNING_RATE_METRIC.to_string(),
+                value: record.learning_rate,
+            }))
             .collect();
         self.context
             .block_on(self.registry.record_epoch(self.id, record.epoch, &values))?;
