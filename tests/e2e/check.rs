@@ -110,3 +110,25 @@ fn run_prints_the_warnings_before_training() {
     ]);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_shipped_schema_is_what_pipeline_schema_prints() {
+    let ws = Workspace::new();
+    let printed = ws.ok(&["schema"]);
+    let shipped = std::fs::read_to_string(
+        crate::common::repo_root().join("experiments/pipeline.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, shipped,
+        "regenerate it: pipeline schema > experiments/pipeline.schema.json"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(schema["additionalProperties"], false);
+    assert!(
+        schema["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"data".into())
+    );
+}

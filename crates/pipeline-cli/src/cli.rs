@@ -54,6 +54,8 @@ pub enum Command {
     /// Check a spec without training: columns and types, rows per split, layer
     /// shapes and parameters, and warnings about classic pitfalls.
     Check(CheckArgs),
+    /// Print the JSON Schema of a spec (draft-07), for editor completion and checks.
+    Schema,
     /// List the runs in the registry, newest first.
     Runs(RunsArgs),
     /// Show one run: its status, provenance, metrics and artifacts.

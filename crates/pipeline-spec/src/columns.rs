@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// `[data.types] COLUMN = "float" | "categorical"`: overrides the type read
 /// from the file (a zip code stored as a number is a category; a number
 /// stored as text is a float).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
     Float,
@@ -33,7 +33,7 @@ pub enum Missing {
 }
 
 /// A constant that fills empty cells: a number, or a category's text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum FillValue {
     Number(f64),
@@ -71,6 +71,29 @@ impl fmt::Display for Missing {
             Missing::Constant(value) => write!(f, "{{ constant = {value} }}"),
             other => write!(f, "\"{}\"", other.as_str()),
         }
+    }
+}
+
+/// The schema of what [`Missing`]'s hand-written `Deserialize` accepts.
+impl schemars::JsonSchema for Missing {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Missing".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let fill = generator.subschema_for::<FillValue>();
+        schemars::json_schema!({
+            "description": "What an empty cell becomes: an error, a dropped row, a fill fitted on the training split, or a constant.",
+            "oneOf": [
+                { "type": "string", "enum": Missing::NAMES },
+                {
+                    "type": "object",
+                    "properties": { "constant": fill },
+                    "required": ["constant"],
+                    "additionalProperties": false
+                }
+            ]
+        })
     }
 }
 
@@ -121,7 +144,7 @@ impl<'de> Deserialize<'de> for Missing {
 
 /// How a categorical column becomes model inputs: one 0/1 input per
 /// category (`color=red`, …), or one input holding the category's index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Encode {
     Onehot,
@@ -131,7 +154,7 @@ pub enum Encode {
 /// A category the training split did not have: an error naming the column
 /// and row, or ignored (all-zero one-hot inputs; the reserved ordinal index
 /// just past the known categories).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UnknownCategory {
     Error,

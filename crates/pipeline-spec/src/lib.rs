@@ -13,6 +13,7 @@ mod metric;
 mod optimizer;
 mod overrides;
 mod raw;
+mod schema;
 mod types;
 
 pub use columns::{
@@ -22,6 +23,7 @@ pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
 pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
+pub use schema::json_schema;
 pub use types::*;
 
 #[cfg(test)]

@@ -8,11 +8,13 @@ use toml::Spanned;
 
 use crate::columns::{ColumnType, Encode, Missing, UnknownCategory};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSpec {
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     pub description: Option<String>,
+    #[schemars(with = "Option<i64>")]
     pub seed: Option<Spanned<i64>>,
     pub data: RawData,
     pub model: RawModel,
@@ -22,34 +24,48 @@ pub struct RawSpec {
     pub selection: Option<RawSelection>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawData {
+    #[schemars(with = "String")]
     pub path: Spanned<String>,
+    #[schemars(with = "String")]
     pub target: Spanned<String>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub features: Option<Spanned<Vec<String>>>,
+    #[schemars(with = "Option<Vec<String>>")]
     pub exclude: Option<Spanned<Vec<String>>>,
     pub normalize: Option<Normalize>,
+    #[schemars(with = "Option<Missing>")]
     pub missing: Option<Spanned<Missing>>,
     pub encode: Option<Encode>,
     pub unknown: Option<UnknownCategory>,
+    #[schemars(with = "Option<BTreeMap<String, ColumnType>>")]
     pub types: Option<BTreeMap<String, Spanned<ColumnType>>>,
+    #[schemars(with = "Option<BTreeMap<String, RawColumn>>")]
     pub columns: Option<BTreeMap<String, Spanned<RawColumn>>>,
+    #[schemars(with = "Option<RawSplit>")]
     pub split: Option<Spanned<RawSplit>>,
     pub shuffle: Option<bool>,
 }
 
 /// `[data.columns.NAME]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawColumn {
+    #[schemars(with = "Option<Missing>")]
     pub missing: Option<Spanned<Missing>>,
+    #[schemars(with = "Option<Normalize>")]
     pub normalize: Option<Spanned<Normalize>>,
+    #[schemars(with = "Option<Encode>")]
     pub encode: Option<Spanned<Encode>>,
+    #[schemars(with = "Option<UnknownCategory>")]
     pub unknown: Option<Spanned<UnknownCategory>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Normalize {
     Zscore,
@@ -59,7 +75,7 @@ pub enum Normalize {
     None,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSplit {
     pub train: f64,
@@ -67,13 +83,14 @@ pub struct RawSplit {
     pub test: f64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
+    #[schemars(with = "Vec<RawLayer>")]
     pub layers: Spanned<Vec<Spanned<RawLayer>>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LayerType {
     Linear,
@@ -84,17 +101,20 @@ pub enum LayerType {
     Dropout,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLayer {
     #[serde(rename = "type")]
     pub kind: LayerType,
+    #[schemars(with = "Option<i64>")]
     pub units: Option<Spanned<i64>>,
+    #[schemars(with = "Option<bool>")]
     pub bias: Option<Spanned<bool>>,
+    #[schemars(with = "Option<f64>")]
     pub rate: Option<Spanned<f64>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LossType {
     Mse,
@@ -102,15 +122,16 @@ pub enum LossType {
     Huber,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoss {
     #[serde(rename = "type")]
     pub kind: LossType,
+    #[schemars(with = "Option<f64>")]
     pub delta: Option<Spanned<f64>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum OptimizerType {
     #[serde(rename = "sgd")]
     Sgd,
@@ -122,27 +143,40 @@ pub enum OptimizerType {
     RmsProp,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOptimizer {
     #[serde(rename = "type")]
     pub kind: OptimizerType,
+    #[schemars(with = "f64")]
     pub learning_rate: Spanned<f64>,
+    #[schemars(with = "Option<f64>")]
     pub weight_decay: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub momentum: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub dampening: Option<Spanned<f64>>,
+    #[schemars(with = "Option<bool>")]
     pub nesterov: Option<Spanned<bool>>,
+    #[schemars(with = "Option<f64>")]
     pub beta1: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub beta2: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub epsilon: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub alpha: Option<Spanned<f64>>,
+    #[schemars(with = "Option<bool>")]
     pub centered: Option<Spanned<bool>>,
+    #[schemars(with = "Option<f64>")]
     pub clip_grad_norm: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub clip_grad_value: Option<Spanned<f64>>,
+    #[schemars(with = "Option<RawSchedule>")]
     pub schedule: Option<Spanned<RawSchedule>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleType {
     Constant,
@@ -155,29 +189,46 @@ pub enum ScheduleType {
 
 /// `[optimizer.schedule]`: every parameter of every schedule; which ones
 /// belong to the chosen `type` is checked after parsing.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSchedule {
     #[serde(rename = "type")]
     pub kind: ScheduleType,
+    #[schemars(with = "Option<i64>")]
     pub step_size: Option<Spanned<i64>>,
+    #[schemars(with = "Option<f64>")]
     pub gamma: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
     pub t_max: Option<Spanned<i64>>,
+    #[schemars(with = "Option<f64>")]
     pub eta_min: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
     pub warmup_epochs: Option<Spanned<i64>>,
+    #[schemars(with = "Option<f64>")]
     pub warmup_start_factor: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub max_lr: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub pct_start: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub div_factor: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub final_div_factor: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub factor: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
     pub patience: Option<Spanned<i64>>,
+    #[schemars(with = "Option<f64>")]
     pub min_lr: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
     pub threshold: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
     pub cooldown: Option<Spanned<i64>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Device {
     Cpu,
@@ -185,27 +236,34 @@ pub enum Device {
     Auto,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrain {
+    #[schemars(with = "Option<i64>")]
     pub epochs: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
     pub batch_size: Option<Spanned<i64>>,
     pub device: Option<Device>,
+    #[schemars(with = "Option<String>")]
     pub monitor: Option<Spanned<String>>,
     pub restore_best: Option<bool>,
     pub early_stopping: Option<RawEarlyStopping>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEarlyStopping {
+    #[schemars(with = "i64")]
     pub patience: Spanned<i64>,
+    #[schemars(with = "Option<f64>")]
     pub min_delta: Option<Spanned<f64>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSelection {
+    #[schemars(with = "Option<String>")]
     pub metric: Option<Spanned<String>>,
+    #[schemars(with = "Option<crate::metric::Direction>")]
     pub direction: Option<Spanned<crate::metric::Direction>>,
 }

@@ -10,6 +10,7 @@ mod predictor;
 mod rerun;
 mod run;
 mod runs;
+mod schema;
 mod serve;
 mod shared;
 mod show;
@@ -24,6 +25,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(&context, args),
         Command::Check(args) => check::check(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Schema => schema::schema().map(|()| ExitCode::SUCCESS),
         Command::Runs(args) => runs::runs(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Show(args) => show::show(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare::compare(&context, args).map(|()| ExitCode::SUCCESS),
