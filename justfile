@@ -52,3 +52,10 @@ bench *ARGS:
 bench-prepare *ARGS:
     cargo build --release -p pipeline-cli -p pipeline-bench
     cargo run --release --quiet -p pipeline-bench --bin bench-prepare -- {{ARGS}}
+
+# Fuzz the spec parser and `--set` overrides with libFuzzer for SECONDS
+# (nightly toolchain and `cargo install cargo-fuzz`; its own target dir,
+# fuzz/target). New inputs collect in fuzz/corpus, crashes in fuzz/artifacts.
+fuzz SECONDS="600":
+    mkdir -p fuzz/corpus/spec
+    cargo +nightly fuzz run spec fuzz/corpus/spec fuzz/seeds/spec -- -max_total_time={{SECONDS}} -max_len=16384 -rss_limit_mb=2048 -timeout=5
