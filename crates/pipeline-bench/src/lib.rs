@@ -92,6 +92,28 @@ pub struct Row {
     pub ok: Option<bool>,
 }
 
+impl Row {
+    /// A measure with no target.
+    pub fn new(name: impl Into<String>, value: f64, unit: &'static str) -> Row {
+        Row {
+            name: name.into(),
+            value,
+            unit,
+            target: None,
+            ok: None,
+        }
+    }
+
+    /// The same row judged against `target` (e.g. ">= 1").
+    pub fn with_target(self, target: &str, ok: bool) -> Row {
+        Row {
+            target: Some(target.to_owned()),
+            ok: Some(ok),
+            ..self
+        }
+    }
+}
+
 /// Prints each row as JSON on stdout as it comes, and the table at the end
 /// on stderr.
 #[derive(Default)]

@@ -114,25 +114,7 @@ pub fn read_batches(
     }
     let file = File::open(path).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
-    let bytes = Arc::new(AtomicU64::new(0));
-    let counted = Counting {
-        inner: file,
-        count: Arc::clone(&bytes),
-    };
-    let reader: Box<dyn BufRead + Send> = if format == TableFormat::CsvGz {
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            flate2::read::MultiGzDecoder::new(BufReader::new(counted)),
-        ))
-    } else {
-        Box::new(BufReader::with_capacity(1 << 20, counted))
-    };
-    let text = if format == TableFormat::Ndjson {
-        TableFormat::Ndjson
-    } else {
-        TableFormat::Csv
-    };
-    text_batches(path, text, reader, numeric, batch_rows, bytes, Some(total))
+    stream_batches(path, format, file, numeric, batch_rows, Some(total))
 }
 
 /// Reads a stream (stdin) of CSV or NDJSON in batches; `label` names it in
@@ -143,6 +125,19 @@ pub fn read_batches_from(
     reader: impl Read + Send + 'static,
     numeric: &[String],
     batch_rows: usize,
+) -> Result<Batches, DataError> {
+    stream_batches(label, format, reader, numeric, batch_rows, None)
+}
+
+/// Batches of a text stream (a file or stdin) of `total` bytes when known:
+/// counted as read, decompressed when gzip.
+fn stream_batches(
+    label: &Path,
+    format: TableFormat,
+    reader: impl Read + Send + 'static,
+    numeric: &[String],
+    batch_rows: usize,
+    total: Option<u64>,
 ) -> Result<Batches, DataError> {
     let bytes = Arc::new(AtomicU64::new(0));
     let counted = Counting {
@@ -166,7 +161,7 @@ pub fn read_batches_from(
             });
         }
     };
-    text_batches(label, text, reader, numeric, batch_rows, bytes, None)
+    text_batches(label, text, reader, numeric, batch_rows, bytes, total)
 }
 
 fn text_batches(

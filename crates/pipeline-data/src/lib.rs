@@ -31,6 +31,6 @@ pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};
 pub use seed::derive_seed;
 pub use source::{
     Table, TableFormat, numeric_column, read_table, read_table_from, read_table_hashed,
-    read_table_numeric, table_from_json_rows,
+    table_from_json_rows,
 };
 pub use split::{SplitSizes, split_indices};

@@ -94,21 +94,6 @@ pub fn read_table_hashed(path: &Path) -> Result<(Table, String), DataError> {
     Ok((parse_table(path, format, bytes)?, sha256))
 }
 
-/// Like [`read_table`] for inference, where the feature columns are known
-/// to be numbers: a CSV's `numeric` columns are read as floats and the other
-/// columns' types are inferred from the first 1,000 rows instead of the
-/// whole file (which costs most of the read on large files). Any failure of
-/// that fast path, such as a text cell in a feature column, falls back to
-/// [`read_table`], whose errors name the column and the row.
-pub fn read_table_numeric(path: &Path, numeric: &[String]) -> Result<Table, DataError> {
-    let (format, bytes) = read_bytes(path)?;
-    if !matches!(format, TableFormat::Csv | TableFormat::CsvGz) {
-        return parse_table(path, format, bytes);
-    }
-    let bytes = decompress(path, format, bytes)?;
-    parse_csv_numeric(path, bytes, numeric)
-}
-
 /// The CSV `bytes` (header included) as a table, with the `numeric`
 /// columns read as floats and the other columns' types inferred from the
 /// first 1,000 rows; any failure of that fast path falls back to a full
@@ -476,7 +461,8 @@ mod tests {
         }
         std::fs::write(&path, &text).unwrap();
         let full = read_table(&path).unwrap();
-        let fast = read_table_numeric(&path, &["a".to_owned()]).unwrap();
+        let fast =
+            parse_csv_numeric(&path, std::fs::read(&path).unwrap(), &["a".to_owned()]).unwrap();
         assert_eq!(fast.frame.shape(), full.frame.shape());
         assert_eq!(
             numeric_column(&fast, "a").unwrap(),
@@ -488,7 +474,8 @@ mod tests {
         );
         // A text cell in a numeric column: the full read's error, naming the row.
         std::fs::write(&path, "a\n1\nhigh\n").unwrap();
-        let table = read_table_numeric(&path, &["a".to_owned()]).unwrap();
+        let table =
+            parse_csv_numeric(&path, std::fs::read(&path).unwrap(), &["a".to_owned()]).unwrap();
         assert!(matches!(
             numeric_column(&table, "a"),
             Err(DataError::NonNumeric { row: 2, .. })

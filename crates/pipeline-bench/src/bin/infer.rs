@@ -112,104 +112,79 @@ fn main() -> anyhow::Result<()> {
     let cold = ms(median(&ours_cold));
     report.add(
         "infer",
-        Row {
-            name: "cold process: pipeline infer --row (one row)".into(),
-            value: cold,
-            unit: "ms",
-            target: None,
-            ok: None,
-        },
+        Row::new("cold process: pipeline infer --row (one row)", cold, "ms"),
     );
     if !torch_cold.is_empty() {
         let theirs = ms(median(&torch_cold));
         report.add(
             "infer",
-            Row {
-                name: "cold process: python torch_predict.py (one row)".into(),
-                value: theirs,
-                unit: "ms",
-                target: None,
-                ok: None,
-            },
+            Row::new(
+                "cold process: python torch_predict.py (one row)",
+                theirs,
+                "ms",
+            ),
         );
         report.add(
             "infer",
-            Row {
-                name: "cold start, pipeline / torch".into(),
-                value: cold / theirs,
-                unit: "ratio",
-                target: Some("<= 0.05".into()),
-                ok: Some(cold / theirs <= 0.05),
-            },
+            Row::new("cold start, pipeline / torch", cold / theirs, "ratio")
+                .with_target("<= 0.05", cold / theirs <= 0.05),
         );
     }
     let batch = ROWS as f64 / median(&ours_batch).as_secs_f64();
     report.add(
         "infer",
-        Row {
-            name: "batch: pipeline infer, 200,000 rows CSV in and out (whole process)".into(),
-            value: batch,
-            unit: "rows/s",
-            target: None,
-            ok: None,
-        },
+        Row::new(
+            "batch: pipeline infer, 200,000 rows CSV in and out (whole process)",
+            batch,
+            "rows/s",
+        ),
     );
     if !torch_batch.is_empty() {
         let theirs = ROWS as f64 / median(&torch_batch).as_secs_f64();
         let work = ROWS as f64 / median(&torch_work).as_secs_f64();
         report.add(
             "infer",
-            Row {
-                name: "batch: torch_infer_csv.py, same file (whole process)".into(),
-                value: theirs,
-                unit: "rows/s",
-                target: None,
-                ok: None,
-            },
+            Row::new(
+                "batch: torch_infer_csv.py, same file (whole process)",
+                theirs,
+                "rows/s",
+            ),
         );
         report.add(
             "infer",
-            Row {
-                name: "batch: torch_infer_csv.py after its imports (read, predict, write)".into(),
-                value: work,
-                unit: "rows/s",
-                target: None,
-                ok: None,
-            },
+            Row::new(
+                "batch: torch_infer_csv.py after its imports (read, predict, write)",
+                work,
+                "rows/s",
+            ),
         );
         report.add(
             "infer",
-            Row {
-                name: "batch, pipeline / torch (whole processes)".into(),
-                value: batch / theirs,
-                unit: "ratio",
-                target: Some(">= 1".into()),
-                ok: Some(batch >= theirs),
-            },
+            Row::new(
+                "batch, pipeline / torch (whole processes)",
+                batch / theirs,
+                "ratio",
+            )
+            .with_target(">= 1", batch >= theirs),
         );
         report.add(
             "infer",
-            Row {
-                name: "batch, pipeline (whole process) / torch after imports".into(),
-                value: batch / work,
-                unit: "ratio",
-                target: Some(">= 1".into()),
-                ok: Some(batch >= work),
-            },
+            Row::new(
+                "batch, pipeline (whole process) / torch after imports",
+                batch / work,
+                "ratio",
+            )
+            .with_target(">= 1", batch >= work),
         );
     }
-    let mut best_ours = 0.0f64;
     for (slice, rate) in &memory {
-        best_ours = best_ours.max(*rate);
         report.add(
             "infer",
-            Row {
-                name: format!("in memory: predict_rows, slices of {slice} rows"),
-                value: *rate,
-                unit: "rows/s",
-                target: None,
-                ok: None,
-            },
+            Row::new(
+                format!("in memory: predict_rows, slices of {slice} rows"),
+                *rate,
+                "rows/s",
+            ),
         );
     }
     let chosen = memory
@@ -224,23 +199,20 @@ fn main() -> anyhow::Result<()> {
             let Some(theirs) = theirs else { continue };
             report.add(
                 "infer",
-                Row {
-                    name: format!("in memory: torch, 200,000 rows, {name} (torch_mlp.py synth)"),
-                    value: theirs,
-                    unit: "rows/s",
-                    target: None,
-                    ok: None,
-                },
+                Row::new(
+                    format!("in memory: torch, 200,000 rows, {name} (torch_mlp.py synth)"),
+                    theirs,
+                    "rows/s",
+                ),
             );
             report.add(
                 "infer",
-                Row {
-                    name: format!("in memory, pipeline (slices of {FORWARD_ROWS}) / torch {name}"),
-                    value: chosen / theirs,
-                    unit: "ratio",
-                    target: Some(">= 1".into()),
-                    ok: Some(chosen >= theirs),
-                },
+                Row::new(
+                    format!("in memory, pipeline (slices of {FORWARD_ROWS}) / torch {name}"),
+                    chosen / theirs,
+                    "ratio",
+                )
+                .with_target(">= 1", chosen >= theirs),
             );
         }
     }
