@@ -57,6 +57,8 @@ fn code_of(error: &anyhow::Error) -> u8 {
         }
         if let Some(
             TrainError::Device { .. }
+            | TrainError::ClassMismatch { .. }
+            | TrainError::ClassWeights { .. }
             | TrainError::Model(pipeline_model::ModelError::OutputMismatch { .. }),
         ) = cause.downcast_ref::<TrainError>()
         {

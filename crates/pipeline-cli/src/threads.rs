@@ -82,14 +82,11 @@ mod tests {
         let text = include_str!("../../../experiments/mlp.toml");
         let spec = Spec::parse(std::path::Path::new("mlp.toml"), text, &[]).unwrap();
         assert!(step_flops(&spec) < SINGLE_THREAD_FLOPS);
-        let wide: Vec<pipeline_spec::Override> = [
-            "model.layers.0.units=512",
-            "model.layers.2.units=512",
-            "train.batch_size=128",
-        ]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
+        let wide: Vec<pipeline_spec::Override> =
+            ["model.layers.0.units=1024", "train.batch_size=128"]
+                .iter()
+                .map(|s| s.parse().unwrap())
+                .collect();
         let wide = Spec::parse(std::path::Path::new("mlp.toml"), text, &wide).unwrap();
         assert!(step_flops(&wide) > SINGLE_THREAD_FLOPS);
     }

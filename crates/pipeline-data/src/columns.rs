@@ -37,7 +37,10 @@ pub(crate) fn select_features(
     path: &Path,
     available: &[String],
 ) -> Result<Vec<String>, DataError> {
-    let candidates: Vec<&String> = available.iter().filter(|c| **c != spec.target).collect();
+    let candidates: Vec<&String> = available
+        .iter()
+        .filter(|c| !spec.target.contains(c))
+        .collect();
     let mut features: Vec<String> = Vec::new();
     match &spec.features {
         None => features.extend(candidates.iter().map(|c| (*c).clone())),
@@ -66,7 +69,7 @@ pub(crate) fn select_features(
     if features.is_empty() {
         return Err(DataError::NoFeatures {
             path: path.to_path_buf(),
-            target: spec.target.clone(),
+            target: spec.target.to_string(),
         });
     }
     for (section, names) in [
@@ -120,11 +123,11 @@ fn no_match(
             key,
             available: available.to_vec(),
         }
-    } else if entry == spec.target {
+    } else if spec.target.contains(entry) {
         // Not reachable from a validated spec (it rejects the target by name).
         DataError::NoFeatures {
             path: path.to_path_buf(),
-            target: spec.target.clone(),
+            target: spec.target.to_string(),
         }
     } else {
         let role = if key == "features" {

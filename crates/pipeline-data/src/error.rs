@@ -91,6 +91,24 @@ pub enum DataError {
         known: Vec<String>,
     },
     #[error(
+        "{path}: the label column `{column}` has the label {value:?} at row {row}, which the run was not trained on (its classes: {})",
+        known.join(", ")
+    )]
+    UnknownLabel {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        value: String,
+        known: Vec<String>,
+    },
+    #[error("{path}: {}", class_count_message(column, *task, classes))]
+    ClassCount {
+        path: PathBuf,
+        column: String,
+        task: pipeline_spec::Task,
+        classes: Vec<String>,
+    },
+    #[error(
         "{path}: column `{column}` has no value in the training split to compute its {statistic} from"
     )]
     NoTrainingValues {
@@ -139,6 +157,27 @@ pub enum DataError {
     Tensor(#[from] candle_core::Error),
 }
 
+fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[String]) -> String {
+    let shown: Vec<&str> = classes.iter().take(12).map(String::as_str).collect();
+    let more = if classes.len() > shown.len() {
+        ", …"
+    } else {
+        ""
+    };
+    let found = format!(
+        "the label column `{column}` has {} distinct label(s) ({}{more})",
+        classes.len(),
+        shown.join(", ")
+    );
+    match (task, classes.len()) {
+        (_, 0 | 1) => format!("{found}; classification needs at least two classes"),
+        (pipeline_spec::Task::Binary, _) => format!(
+            "{found}; binary classification needs exactly two: set data.task = \"multiclass\" (and one output unit per class)"
+        ),
+        _ => found,
+    }
+}
+
 fn missing_advice(column: &str, missing: &Missing) -> String {
     match missing {
         Missing::Drop => "the run dropped rows with an empty cell here in training (missing = \"drop\"), so it has no value to fill it with at inference".to_string(),
@@ -154,7 +193,11 @@ impl DataError {
     pub fn after_rows(mut self, rows: usize) -> Self {
         match &mut self {
             DataError::NonNumeric { row, .. } => *row += rows,
-            DataError::MissingValues { first_row, .. } => *first_row += rows,
+            DataError::MissingValues { first_row, .. }
+            | DataError::TargetMissing { first_row, .. } => *first_row += rows,
+            DataError::UnknownCategory { row, .. } | DataError::UnknownLabel { row, .. } => {
+                *row += rows
+            }
             _ => {}
         }
         self

@@ -18,6 +18,7 @@ mod seed;
 mod source;
 mod split;
 mod stats;
+mod targets;
 
 pub use batches::{
     BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, column_types, read_batches,
@@ -33,4 +34,5 @@ pub use source::{
     Table, TableFormat, numeric_column, read_table, read_table_from, read_table_hashed,
     table_from_json_rows,
 };
-pub use split::{SplitSizes, split_indices};
+pub use split::{SplitSizes, split_indices, stratified_split_indices};
+pub use targets::TargetPlan;

@@ -15,8 +15,9 @@ use crate::error::DataError;
 use crate::normalize::ColumnTransform;
 use crate::preprocessing::{ColumnPlan, ColumnValues, Encoding, Preprocessing};
 use crate::source::{Table, read_table_hashed};
-use crate::split::{SplitSizes, split_indices};
+use crate::split::{SplitSizes, split_indices, stratified_split_indices};
 use crate::stats;
+use crate::targets::{fit_targets, read_targets};
 
 /// One split as dense row-major `f32` matrices.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,15 +26,18 @@ pub struct SplitData {
     pub features: usize,
     /// `rows × features`, normalized.
     pub x: Vec<f32>,
-    /// `rows × 1`, as in the file.
+    /// `rows × targets`: regression targets on the model's scale
+    /// ([`TargetPlan::denormalize`] gives the file's), 0/1 for binary, the
+    /// class index for multiclass.
     pub y: Vec<f32>,
+    pub targets: usize,
 }
 
 impl SplitData {
-    /// `(x, y)` on `device`, shapes `(rows, features)` and `(rows, 1)`.
+    /// `(x, y)` on `device`, shapes `(rows, features)` and `(rows, targets)`.
     pub fn tensors(&self, device: &Device) -> Result<(Tensor, Tensor), DataError> {
         let x = Tensor::from_slice(&self.x, (self.rows, self.features), device)?;
-        let y = Tensor::from_slice(&self.y, (self.rows, 1), device)?;
+        let y = Tensor::from_slice(&self.y, (self.rows, self.targets), device)?;
         Ok((x, y))
     }
 }
@@ -67,33 +71,35 @@ struct FeatureColumn {
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
     let (table, data_sha256) = read_table_hashed(path)?;
     let available = table.column_names();
-    if !available.contains(&spec.target) {
-        return Err(unknown_column(path, &spec.target, "target", &available));
-    }
+    let (mut targets, mut target) = read_targets(spec, &table)?;
     let features = select_features(spec, path, &available)?;
     let columns: Vec<FeatureColumn> = features
         .iter()
         .map(|name| read_feature(spec, &table, name))
         .collect::<Result<_, _>>()?;
-    let target = Cells::read(&table, &spec.target)?.into_numbers(&table, &spec.target)?;
     let rows = table.frame.height();
 
     // Rows dropped before the split: they depend on the row alone.
     let target_drops = spec.missing == Missing::Drop;
     let kept: Vec<usize> = (0..rows)
         .filter(|&r| {
-            (!target_drops || !target[r].is_nan())
+            (!target_drops || !target.is_missing(r))
                 && columns
                     .iter()
                     .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
         })
         .collect();
-    if let Some(first) = kept.iter().position(|&r| target[r].is_nan()) {
+    if let Some(first) = kept.iter().position(|&r| target.is_missing(r)) {
+        let row = kept[first];
+        let column = (0..target.width)
+            .find(|&c| target.values[row * target.width + c].is_nan())
+            .and_then(|c| targets.columns().get(c).cloned())
+            .unwrap_or_default();
         return Err(DataError::TargetMissing {
             path: path.to_path_buf(),
-            column: spec.target.clone(),
-            count: kept.iter().filter(|&&r| target[r].is_nan()).count(),
-            first_row: kept[first] + 1,
+            column,
+            count: kept.iter().filter(|&&r| target.is_missing(r)).count(),
+            first_row: row + 1,
         });
     }
     for c in &columns {
@@ -110,12 +116,13 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         }
     }
 
-    let (sizes, [train_rows, validation_rows, test_rows]) = split_indices(
-        kept.len(),
-        &spec.split,
-        spec.shuffle,
-        crate::derive_seed(seed, "split"),
-    );
+    let split_seed = crate::derive_seed(seed, "split");
+    let (sizes, [train_rows, validation_rows, test_rows]) = if spec.stratify {
+        let classes: Vec<usize> = kept.iter().map(|&r| target.values[r] as usize).collect();
+        stratified_split_indices(&classes, &spec.split, split_seed)
+    } else {
+        split_indices(kept.len(), &spec.split, spec.shuffle, split_seed)
+    };
     if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
         return Err(DataError::TooFewRows {
             path: path.to_path_buf(),
@@ -134,6 +141,12 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     );
 
     // Statistics come from the training rows only.
+    fit_targets(
+        &mut targets,
+        &mut target,
+        spec.normalize_target,
+        &train_rows,
+    );
     let mut plans = Vec::with_capacity(columns.len());
     let mut transforms = Vec::new();
     for c in &columns {
@@ -144,7 +157,7 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     let values: Vec<ColumnValues> = columns.into_iter().map(|c| c.values).collect();
     let preprocessing = Preprocessing {
         features,
-        target: spec.target.clone(),
+        targets,
         normalize: spec.normalize,
         transforms,
         columns: plans,
@@ -155,7 +168,12 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
             rows: indices.len(),
             features: width,
             x: preprocessing.encode(path, &values, indices, &|r| r + 1)?,
-            y: indices.iter().map(|&r| target[r] as f32).collect(),
+            y: indices
+                .iter()
+                .flat_map(|&r| &target.values[r * target.width..(r + 1) * target.width])
+                .map(|&v| v as f32)
+                .collect(),
+            targets: target.width,
         })
     };
     Ok(PreparedData {
@@ -398,6 +416,7 @@ mod tests {
     use pipeline_spec::Spec;
 
     use super::*;
+    use crate::targets::TargetPlan;
 
     /// `[data]` settings over a file in a fresh temp folder; rows are not
     /// shuffled, so with 10 rows train = rows 1-6, validation 7-8, test 9-10.
@@ -410,8 +429,16 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path: PathBuf = dir.join("d.csv");
         std::fs::write(&path, csv).unwrap();
+        // Classification takes the task's default loss and its outputs.
+        let (units, loss) = if data.contains("multiclass") {
+            (3, "")
+        } else if data.contains("binary") {
+            (1, "")
+        } else {
+            (1, "[loss]\ntype = \"mse\"\n")
+        };
         let text = format!(
-            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\nsplit = {{ train = 0.6, validation = 0.2, test = 0.2 }}\n{data}\n[model]\nlayers = [{{ type = \"linear\", units = 1 }}]\n[loss]\ntype = \"mse\"\n[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
+            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\nsplit = {{ train = 0.6, validation = 0.2, test = 0.2 }}\n{data}\n[model]\nlayers = [{{ type = \"linear\", units = {units} }}]\n{loss}[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
         );
         let spec = Spec::parse(Path::new("s.toml"), &text, &[]).unwrap();
         let result = prepare(&spec.data, &path, 1);
@@ -575,6 +602,51 @@ mod tests {
         // Row 3: x empty → -1; row 5: color empty → "-1" → code 0.
         assert_eq!(&data.train.x[2 * 3..3 * 3], [-1.0, 10.0, 2.0]);
         assert_eq!(&data.train.x[4 * 3..5 * 3], [5.0, 4.0, 0.0]);
+    }
+
+    #[test]
+    fn labels_become_class_indices_counted_on_training_rows() {
+        // Sorted by class, as many shipped files are; shuffle = false keeps
+        // the order, so train = rows 1-6 (5 "cat", 1 "dog").
+        let csv = "x,y\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n6,dog\n7,dog\n8,dog\n9,emu\n10,emu\n";
+        let data = prepared(csv, "task = \"multiclass\"").unwrap();
+        let TargetPlan::Multiclass {
+            classes, counts, ..
+        } = &data.preprocessing.targets
+        else {
+            unreachable!("a multiclass plan")
+        };
+        assert_eq!(classes, &["cat", "dog", "emu"]);
+        assert_eq!(counts, &[5, 1, 0]);
+        assert_eq!(data.train.y, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+        assert_eq!(data.test.y, [2.0, 2.0]);
+        let e = prepared(csv, "task = \"binary\"").unwrap_err();
+        assert!(matches!(e, DataError::ClassCount { .. }), "{e}");
+        // An empty label is a missing target.
+        let e = prepared(&csv.replace("3,cat", "3,"), "task = \"multiclass\"").unwrap_err();
+        assert!(
+            matches!(e, DataError::TargetMissing { first_row: 3, .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn normalized_targets_use_training_statistics() {
+        let csv = "x,y,z\n1,1,10\n2,2,10\n3,3,10\n4,4,10\n5,5,10\n6,6,10\n7,70,0\n8,80,0\n9,90,0\n10,100,0\n";
+        let text = "normalize_target = \"zscore\"";
+        let data = prepared(csv, text).unwrap();
+        let TargetPlan::Regression { transforms, .. } = &data.preprocessing.targets else {
+            unreachable!("a regression plan")
+        };
+        // Training targets 1..6: mean 3.5, population std sqrt(35/12).
+        assert_eq!(transforms[0].shift, 3.5);
+        assert!((transforms[0].scale - (35.0f64 / 12.0).sqrt()).abs() < 1e-12);
+        let mut back = data.test.y.clone();
+        data.preprocessing.targets.denormalize(&mut back);
+        assert!(
+            (back[0] - 90.0).abs() < 1e-4 && (back[1] - 100.0).abs() < 1e-4,
+            "{back:?}"
+        );
     }
 
     #[test]

@@ -11,20 +11,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::DataError;
 use crate::normalize::ColumnTransform;
+use crate::targets::TargetPlan;
 
 /// The fitted preprocessing of a run.
 ///
 /// JSON: `features`, `target`, `normalize` (the spec's default) and
 /// `transforms` (one per model input, in input order) are the format of the
 /// first runs; `columns` (one plan per feature: type, fill, categories) was
-/// added with categorical columns and missing values. A file without
-/// `columns` (a run recorded before) reads as float columns without fills.
+/// added with categorical columns and missing values, and `targets` (the
+/// task, target columns, their normalization or the classes) with
+/// classification. A file without `columns` (a run recorded before) reads as
+/// float columns without fills; one without `targets` as one regression
+/// target named by `target`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "StoredPreprocessing")]
 pub struct Preprocessing {
     /// The raw input columns the rows must carry, in the order of `columns`.
     pub features: Vec<String>,
-    pub target: String,
+    /// What the model predicts and how its outputs map back to the file's
+    /// values or labels.
+    pub targets: TargetPlan,
     /// The spec's `data.normalize` (per-column choices are in `columns`).
     pub normalize: Normalize,
     /// One per model input, in the order the model sees them; its `column`
@@ -283,7 +289,10 @@ impl Preprocessing {
 #[derive(Deserialize)]
 struct StoredPreprocessing {
     features: Vec<String>,
-    target: String,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    targets: Option<TargetPlan>,
     normalize: Normalize,
     transforms: Vec<ColumnTransform>,
     #[serde(default)]
@@ -311,9 +320,14 @@ impl TryFrom<StoredPreprocessing> for Preprocessing {
         } else {
             stored.columns
         };
+        let targets = match (stored.targets, stored.target) {
+            (Some(targets), _) => targets,
+            (None, Some(target)) => TargetPlan::regression(&target),
+            (None, None) => return Err("neither `targets` nor `target` is given".into()),
+        };
         let preprocessing = Preprocessing {
             features: stored.features,
-            target: stored.target,
+            targets,
             normalize: stored.normalize,
             transforms: stored.transforms,
             columns,
@@ -350,7 +364,7 @@ mod tests {
         };
         Preprocessing {
             features: vec!["color".into()],
-            target: "y".into(),
+            targets: TargetPlan::regression("y"),
             normalize: Normalize::Zscore,
             transforms,
             columns: vec![plan],
@@ -402,8 +416,16 @@ mod tests {
 
     #[test]
     fn preprocessing_round_trips_as_json() {
-        let p = color_plan(Encode::Onehot, UnknownCategory::Ignore);
+        let mut p = color_plan(Encode::Onehot, UnknownCategory::Ignore);
         assert_eq!(Preprocessing::from_json(&p.to_json()).unwrap(), p);
+        p.targets = TargetPlan::Multiclass {
+            column: "species".into(),
+            classes: vec!["setosa".into(), "versicolor".into(), "virginica".into()],
+            counts: vec![35, 35, 35],
+        };
+        let json = p.to_json();
+        assert!(json.contains(r#""task": "multiclass""#), "{json}");
+        assert_eq!(Preprocessing::from_json(&json).unwrap(), p);
     }
 
     #[test]
@@ -428,6 +450,7 @@ mod tests {
             }
         );
         assert_eq!(p.columns[1].fill, None);
+        assert_eq!(p.targets, TargetPlan::regression("target"));
         let values = [
             ColumnValues::Float(vec![2.5]),
             ColumnValues::Float(vec![5.0]),

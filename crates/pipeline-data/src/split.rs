@@ -46,6 +46,45 @@ pub fn split_indices(
     (sizes, [order, validation, test])
 }
 
+/// Row indices of train, validation and test, each class split on its own
+/// (shuffled with `seed`) so that every split keeps the classes'
+/// proportions, as scikit-learn's `train_test_split(stratify=…)`. `classes`
+/// holds each row's class index. A class too small to give validation or
+/// test a row (rounding) stays in train.
+pub fn stratified_split_indices(
+    classes: &[usize],
+    fractions: &SplitFractions,
+    seed: u64,
+) -> (SplitSizes, [Vec<usize>; 3]) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let count = classes.iter().max().map_or(0, |m| m + 1);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for (row, &class) in classes.iter().enumerate() {
+        by_class[class].push(row);
+    }
+    let mut splits: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for mut rows in by_class {
+        rows.shuffle(&mut rng);
+        let sizes = SplitSizes::of(rows.len(), fractions);
+        let test = rows.split_off(sizes.train + sizes.validation);
+        let validation = rows.split_off(sizes.train);
+        splits[0].extend(rows);
+        splits[1].extend(validation);
+        splits[2].extend(test);
+    }
+    // Classes must not come in blocks within a split (evaluation order and
+    // any order-dependent reading of the splits).
+    for split in &mut splits {
+        split.shuffle(&mut rng);
+    }
+    let sizes = SplitSizes {
+        train: splits[0].len(),
+        validation: splits[1].len(),
+        test: splits[2].len(),
+    };
+    (sizes, splits)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +105,26 @@ mod tests {
                 test: 66
             }
         );
+    }
+
+    #[test]
+    fn stratified_split_keeps_class_proportions() {
+        // 80 rows of class 0, 20 of class 1, in blocks as sorted files are.
+        let classes: Vec<usize> = (0..100).map(|r| usize::from(r >= 80)).collect();
+        let (sizes, [train, validation, test]) = stratified_split_indices(&classes, &DEFAULT, 3);
+        assert_eq!((sizes.train, sizes.validation, sizes.test), (70, 15, 15));
+        let ones = |rows: &[usize]| rows.iter().filter(|&&r| classes[r] == 1).count();
+        assert_eq!((ones(&train), ones(&validation), ones(&test)), (14, 3, 3));
+        let mut all: Vec<usize> = train
+            .iter()
+            .chain(&validation)
+            .chain(&test)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..100).collect::<Vec<_>>());
+        assert_eq!(stratified_split_indices(&classes, &DEFAULT, 3).1[0], train);
+        assert_ne!(stratified_split_indices(&classes, &DEFAULT, 4).1[0], train);
     }
 
     #[test]

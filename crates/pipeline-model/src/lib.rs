@@ -2,6 +2,7 @@
 //! built from the spec with candle. Weight names follow PyTorch's `nn.Sequential` (`0.weight`,
 //! `2.bias`, …) so exported weights load in PyTorch unchanged.
 
+mod classification_loss;
 mod digest;
 mod error;
 mod loss;
@@ -9,9 +10,10 @@ mod network;
 mod optim;
 mod schedule;
 
+pub use classification_loss::{binary_cross_entropy_with_logits, cross_entropy};
 pub use digest::weights_digest;
 pub use error::ModelError;
-pub use loss::loss;
+pub use loss::{Criterion, loss};
 pub use network::{LayerSummary, Mode, Network};
 pub use optim::Optimizer;
 pub use schedule::Scheduler;

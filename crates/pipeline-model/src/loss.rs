@@ -1,10 +1,58 @@
 //! Losses, as candle ops on `(rows, outputs)` predictions and targets; each
 //! returns the mean over all elements, as PyTorch's default `reduction="mean"`.
 
-use candle_core::{Result, Tensor};
+use candle_core::{DType, Result, Tensor};
 use pipeline_spec::Loss;
 
-/// The spec's loss of `prediction` against `target`.
+use crate::classification_loss::{binary_cross_entropy_with_logits, cross_entropy};
+
+/// The spec's loss with what the data decides (the class weights of
+/// `class_weights = "balanced"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Criterion {
+    loss: Loss,
+    /// One per class, for cross-entropy; `None`: every row weighs the same.
+    class_weights: Option<Vec<f32>>,
+}
+
+impl Criterion {
+    pub fn new(loss: &Loss, class_weights: Option<Vec<f32>>) -> Criterion {
+        Criterion {
+            loss: loss.clone(),
+            class_weights,
+        }
+    }
+
+    pub fn class_weights(&self) -> Option<&[f32]> {
+        self.class_weights.as_deref()
+    }
+
+    /// The loss of `prediction` (the model's outputs: values or logits)
+    /// against `target` (`(rows, targets)`: values, 0/1, or class indices as
+    /// `f32`).
+    pub fn loss(&self, prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
+        match &self.loss {
+            Loss::BinaryCrossEntropy { pos_weight } => {
+                binary_cross_entropy_with_logits(prediction, target, *pos_weight)
+            }
+            Loss::CrossEntropy {
+                label_smoothing, ..
+            } => {
+                let classes = target.flatten_all()?.to_dtype(DType::U32)?;
+                cross_entropy(
+                    prediction,
+                    &classes,
+                    self.class_weights.as_deref(),
+                    *label_smoothing,
+                )
+            }
+            regression => loss(regression, prediction, target),
+        }
+    }
+}
+
+/// A regression loss of `prediction` against `target`; the classification
+/// losses need a [`Criterion`].
 pub fn loss(kind: &Loss, prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
     let diff = (prediction - target)?;
     match *kind {
@@ -17,6 +65,15 @@ pub fn loss(kind: &Loss, prediction: &Tensor, target: &Tensor) -> Result<Tensor>
             let quadratic = (q.sqr()? * 0.5)?;
             let linear = ((abs - &q)? * delta)?;
             (quadratic + linear)?.mean_all()
+        }
+        Loss::BinaryCrossEntropy { pos_weight } => {
+            binary_cross_entropy_with_logits(prediction, target, pos_weight)
+        }
+        Loss::CrossEntropy {
+            label_smoothing, ..
+        } => {
+            let classes = target.flatten_all()?.to_dtype(DType::U32)?;
+            cross_entropy(prediction, &classes, None, label_smoothing)
         }
     }
 }

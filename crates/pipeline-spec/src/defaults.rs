@@ -7,6 +7,13 @@ use crate::raw::{Device, Normalize};
 
 /// `seed`: every random choice (split, initialisation, shuffling, dropout) derives from it.
 pub const SEED: u64 = 42;
+/// `data.task`: numbers are predicted unless the spec says classes.
+pub const TASK: crate::Task = crate::Task::Regression;
+/// `data.stratify`: on for classification (every split keeps the classes'
+/// proportions); regression cannot stratify.
+pub const STRATIFY_CLASSIFICATION: bool = true;
+/// `data.normalize_target` (regression): targets are used as in the file.
+pub const NORMALIZE_TARGET: Normalize = Normalize::None;
 /// `data.normalize`.
 pub const NORMALIZE: Normalize = Normalize::Zscore;
 /// `data.missing` (and `data.columns.NAME.missing`): an empty feature cell
@@ -25,8 +32,15 @@ pub const SPLIT_VALIDATION: f64 = 0.15;
 pub const SPLIT_TEST: f64 = 0.15;
 /// `data.shuffle`: shuffle rows before splitting.
 pub const SHUFFLE: bool = true;
+/// `[loss]`: when the table is absent, mse for regression,
+/// binary_cross_entropy for binary and cross_entropy for multiclass
+/// ([`crate::Loss::default_for`]).
 /// `loss.delta` for the huber loss.
 pub const HUBER_DELTA: f64 = 1.0;
+/// `loss.label_smoothing` (cross_entropy). `loss.pos_weight`
+/// (binary_cross_entropy) and `loss.class_weights` (cross_entropy) have no
+/// default: every row weighs the same unless one is set.
+pub const LABEL_SMOOTHING: f64 = 0.0;
 /// `optimizer.*`.
 pub const WEIGHT_DECAY: f64 = 0.0;
 pub const ADAMW_WEIGHT_DECAY: f64 = 0.01;

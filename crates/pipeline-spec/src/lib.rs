@@ -14,6 +14,7 @@ mod optimizer;
 mod overrides;
 mod raw;
 mod schema;
+mod task;
 mod types;
 
 pub use columns::{
@@ -24,6 +25,7 @@ pub use metric::{Direction, MetricName, MetricRef, SplitName};
 pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use schema::json_schema;
+pub use task::Task;
 pub use types::*;
 
 #[cfg(test)]

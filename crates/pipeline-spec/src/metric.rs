@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::task::Task;
+
 /// The three splits every run is evaluated on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SplitName {
@@ -55,15 +57,52 @@ pub enum MetricName {
     Rmse,
     Mae,
     R2,
+    /// Classification (binary and multiclass), as scikit-learn's
+    /// `accuracy_score`, `balanced_accuracy_score`, macro-averaged
+    /// `precision_score`, `recall_score`, `f1_score`, and `log_loss`.
+    Accuracy,
+    BalancedAccuracy,
+    Precision,
+    Recall,
+    F1,
+    LogLoss,
+    /// Binary classification only: `roc_auc_score` of the positive class.
+    RocAuc,
 }
 
 impl MetricName {
-    pub const ALL: [MetricName; 5] = [
+    pub const ALL: [MetricName; 12] = [
         MetricName::Loss,
         MetricName::Mse,
         MetricName::Rmse,
         MetricName::Mae,
         MetricName::R2,
+        MetricName::Accuracy,
+        MetricName::BalancedAccuracy,
+        MetricName::Precision,
+        MetricName::Recall,
+        MetricName::F1,
+        MetricName::LogLoss,
+        MetricName::RocAuc,
+    ];
+
+    const REGRESSION: [MetricName; 5] = [
+        MetricName::Loss,
+        MetricName::Mse,
+        MetricName::Rmse,
+        MetricName::Mae,
+        MetricName::R2,
+    ];
+
+    const BINARY: [MetricName; 8] = [
+        MetricName::Loss,
+        MetricName::Accuracy,
+        MetricName::BalancedAccuracy,
+        MetricName::Precision,
+        MetricName::Recall,
+        MetricName::F1,
+        MetricName::LogLoss,
+        MetricName::RocAuc,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +112,13 @@ impl MetricName {
             MetricName::Rmse => "rmse",
             MetricName::Mae => "mae",
             MetricName::R2 => "r2",
+            MetricName::Accuracy => "accuracy",
+            MetricName::BalancedAccuracy => "balanced_accuracy",
+            MetricName::Precision => "precision",
+            MetricName::Recall => "recall",
+            MetricName::F1 => "f1",
+            MetricName::LogLoss => "log_loss",
+            MetricName::RocAuc => "roc_auc",
         }
     }
 
@@ -83,9 +129,33 @@ impl MetricName {
     /// Which way is better for this metric.
     pub fn direction(self) -> Direction {
         match self {
-            MetricName::R2 => Direction::Maximize,
-            _ => Direction::Minimize,
+            MetricName::Loss
+            | MetricName::Mse
+            | MetricName::Rmse
+            | MetricName::Mae
+            | MetricName::LogLoss => Direction::Minimize,
+            MetricName::R2
+            | MetricName::Accuracy
+            | MetricName::BalancedAccuracy
+            | MetricName::Precision
+            | MetricName::Recall
+            | MetricName::F1
+            | MetricName::RocAuc => Direction::Maximize,
         }
+    }
+
+    /// The metrics recorded for every split of a run of `task`, in display order.
+    pub fn for_task(task: Task) -> &'static [MetricName] {
+        match task {
+            Task::Regression => &MetricName::REGRESSION,
+            Task::Binary => &MetricName::BINARY,
+            // ROC AUC is the binary one's last.
+            Task::Multiclass => &MetricName::BINARY[..7],
+        }
+    }
+
+    pub fn applies_to(self, task: Task) -> bool {
+        MetricName::for_task(task).contains(&self)
     }
 }
 
@@ -160,7 +230,11 @@ impl FromStr for MetricRef {
             .find(|split| split.prefix() == prefix)
             .ok_or_else(|| format!("`{s}` does not start with `train_`, `val_` or `test_`"))?;
         let metric = MetricName::parse(metric).ok_or_else(|| {
-            format!("`{s}` names an unknown metric `{metric}` (known: loss, mse, rmse, mae, r2)")
+            let known: Vec<&str> = MetricName::ALL.iter().map(|m| m.as_str()).collect();
+            format!(
+                "`{s}` names an unknown metric `{metric}` (known: {})",
+                known.join(", ")
+            )
         })?;
         Ok(MetricRef { split, metric })
     }
@@ -190,7 +264,11 @@ mod tests {
             assert_eq!(parsed.to_string(), name);
         }
         assert!("validation_loss".parse::<MetricRef>().is_err());
-        assert!("val_accuracy".parse::<MetricRef>().is_err());
+        assert!("val_accuracyy".parse::<MetricRef>().is_err());
+        assert_eq!(
+            "val_log_loss".parse::<MetricRef>(),
+            Ok(MetricRef::new(SplitName::Validation, MetricName::LogLoss))
+        );
     }
 
     #[test]
@@ -200,5 +278,20 @@ mod tests {
         assert!(Direction::Minimize.improves(1.0, 2.0, 0.5));
         assert!(!Direction::Minimize.improves(1.8, 2.0, 0.5));
         assert!(Direction::Maximize.improves(0.9, 0.5, 0.0));
+        assert_eq!(MetricName::Accuracy.direction(), Direction::Maximize);
+        assert_eq!(MetricName::LogLoss.direction(), Direction::Minimize);
+    }
+
+    #[test]
+    fn metrics_follow_the_task() {
+        assert!(MetricName::RocAuc.applies_to(Task::Binary));
+        assert!(!MetricName::RocAuc.applies_to(Task::Multiclass));
+        assert!(!MetricName::R2.applies_to(Task::Binary));
+        assert!(!MetricName::Accuracy.applies_to(Task::Regression));
+        assert!(
+            [Task::Regression, Task::Binary, Task::Multiclass]
+                .iter()
+                .all(|&t| MetricName::Loss.applies_to(t))
+        );
     }
 }

@@ -18,7 +18,7 @@ pub struct RawSpec {
     pub seed: Option<Spanned<i64>>,
     pub data: RawData,
     pub model: RawModel,
-    pub loss: RawLoss,
+    pub loss: Option<RawLoss>,
     pub optimizer: RawOptimizer,
     pub train: Option<RawTrain>,
     pub selection: Option<RawSelection>,
@@ -29,8 +29,13 @@ pub struct RawSpec {
 pub struct RawData {
     #[schemars(with = "String")]
     pub path: Spanned<String>,
-    #[schemars(with = "String")]
-    pub target: Spanned<String>,
+    #[schemars(with = "RawTarget")]
+    pub target: Spanned<RawTarget>,
+    pub task: Option<crate::task::Task>,
+    #[schemars(with = "Option<bool>")]
+    pub stratify: Option<Spanned<bool>>,
+    #[schemars(with = "Option<Normalize>")]
+    pub normalize_target: Option<Spanned<Normalize>>,
     #[schemars(with = "Option<Vec<String>>")]
     pub features: Option<Spanned<Vec<String>>>,
     #[schemars(with = "Option<Vec<String>>")]
@@ -47,6 +52,14 @@ pub struct RawData {
     #[schemars(with = "Option<RawSplit>")]
     pub split: Option<Spanned<RawSplit>>,
     pub shuffle: Option<bool>,
+}
+
+/// `data.target`: one column, or a list of columns (regression only).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum RawTarget {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// `[data.columns.NAME]`.
@@ -120,15 +133,32 @@ pub enum LossType {
     Mse,
     Mae,
     Huber,
+    BinaryCrossEntropy,
+    CrossEntropy,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoss {
     #[serde(rename = "type")]
-    pub kind: LossType,
+    #[schemars(with = "LossType")]
+    pub kind: Spanned<LossType>,
     #[schemars(with = "Option<f64>")]
     pub delta: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
+    pub pos_weight: Option<Spanned<f64>>,
+    #[schemars(with = "Option<RawClassWeights>")]
+    pub class_weights: Option<Spanned<RawClassWeights>>,
+    #[schemars(with = "Option<f64>")]
+    pub label_smoothing: Option<Spanned<f64>>,
+}
+
+/// `loss.class_weights`: `"balanced"` or one weight per class.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum RawClassWeights {
+    Named(String),
+    Given(Vec<f64>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

@@ -25,7 +25,7 @@ fn the_first_experiment_parses() {
     let spec = parse(MLP).unwrap();
     assert_eq!(spec.name.as_str(), "diabetes-mlp");
     assert_eq!(spec.seed, 42);
-    assert_eq!(spec.data.target, "target");
+    assert_eq!(spec.data.target, Targets::one("target"));
     assert_eq!(spec.data.features, None);
     assert_eq!(spec.data.normalize, Normalize::Zscore);
     assert_eq!(
@@ -471,4 +471,144 @@ fn data_settings_can_be_overridden() {
     assert_eq!(spec.data.unknown, UnknownCategory::Error);
     let e = Spec::parse(Path::new("s.toml"), MESSY, &[set("data.missing=avg")]).unwrap_err();
     assert!(e.message.contains("unknown value `avg`"), "{e}");
+}
+
+const BREAST_CANCER: &str = include_str!("../../../experiments/breast_cancer.toml");
+const IRIS: &str = include_str!("../../../experiments/iris.toml");
+
+#[test]
+fn classification_specs_parse_with_their_defaults() {
+    let spec = parse(BREAST_CANCER).unwrap();
+    assert_eq!(spec.data.task, Task::Binary);
+    assert!(
+        spec.data.stratify,
+        "classification splits are stratified by default"
+    );
+    assert_eq!(spec.loss, Loss::BinaryCrossEntropy { pos_weight: None });
+    assert_eq!(spec.selection.direction, Direction::Maximize);
+    let resolved = spec.to_toml();
+    assert!(
+        resolved.contains("type = \"binary_cross_entropy\""),
+        "{resolved}"
+    );
+    assert_eq!(parse(&resolved).unwrap(), spec);
+
+    let spec = parse(IRIS).unwrap();
+    assert_eq!(
+        spec.loss,
+        Loss::CrossEntropy {
+            class_weights: None,
+            label_smoothing: 0.05
+        }
+    );
+    // Ordered splits are not stratified.
+    let ordered = parse(&IRIS.replace(
+        "normalize = \"zscore\"",
+        "normalize = \"zscore\"\nshuffle = false",
+    ))
+    .unwrap();
+    assert!(!ordered.data.stratify);
+}
+
+#[test]
+fn several_targets_are_for_regression() {
+    let text = with("target = \"target\"", "target = [\"a\", \"b\"]").replace(
+        "{ type = \"linear\", units = 1 }",
+        "{ type = \"linear\", units = 2 }",
+    );
+    let spec = parse(&text).unwrap();
+    assert_eq!(spec.data.target.columns(), ["a", "b"]);
+    assert!(spec.to_toml().contains("target = [\"a\", \"b\"]"));
+    // One output for two targets.
+    let e = err(&with("target = \"target\"", "target = [\"a\", \"b\"]"));
+    assert_eq!(e.key.as_deref(), Some("model.layers"));
+    assert!(e.message.contains("predicts 2 targets"), "{}", e.message);
+    // A classifier has one label column.
+    let e = err(&IRIS.replace("target = \"label\"", "target = [\"label\", \"other\"]"));
+    assert_eq!(e.key.as_deref(), Some("data.target"));
+}
+
+#[test]
+fn task_loss_and_outputs_must_agree() {
+    let cases: [(&str, &str, &str, &str); 8] = [
+        (
+            BREAST_CANCER,
+            "{ type = \"linear\", units = 1 },\n]",
+            "{ type = \"linear\", units = 2 },\n]",
+            "model.layers",
+        ),
+        (
+            IRIS,
+            "{ type = \"linear\", units = 3 },\n]",
+            "{ type = \"linear\", units = 1 },\n]",
+            "model.layers",
+        ),
+        (
+            IRIS,
+            "type = \"cross_entropy\"",
+            "type = \"binary_cross_entropy\"",
+            "loss.type",
+        ),
+        (
+            MLP,
+            "type = \"mse\"",
+            "type = \"cross_entropy\"",
+            "loss.type",
+        ),
+        (
+            IRIS,
+            "label_smoothing = 0.05",
+            "pos_weight = 2.0",
+            "loss.pos_weight",
+        ),
+        (
+            IRIS,
+            "label_smoothing = 0.05",
+            "label_smoothing = 1.0",
+            "loss.label_smoothing",
+        ),
+        (
+            IRIS,
+            "label_smoothing = 0.05",
+            "class_weights = \"even\"",
+            "loss.class_weights",
+        ),
+        (
+            MLP,
+            "normalize = \"zscore\"",
+            "normalize = \"zscore\"\nstratify = true",
+            "data.stratify",
+        ),
+    ];
+    for (base, from, to, key) in cases {
+        assert!(base.contains(from), "{from}");
+        let e = err(&base.replacen(from, to, 1));
+        assert_eq!(e.key.as_deref(), Some(key), "{to}: {e}");
+        assert!(
+            e.hint.is_some() || key.starts_with("loss.label"),
+            "{to}: {e}"
+        );
+    }
+    let e = err(&IRIS.replace("metric = \"val_accuracy\"", "metric = \"val_r2\""));
+    assert_eq!(e.key.as_deref(), Some("selection.metric"));
+    assert!(
+        e.message.contains("not recorded for multiclass runs"),
+        "{e}"
+    );
+    let e = err(&BREAST_CANCER.replace("[selection]", "[train.x]\n[selection]"));
+    assert!(e.message.contains("unknown"), "{e}");
+    // roc_auc is the binary runs' only.
+    assert!(
+        parse(&BREAST_CANCER.replace("metric = \"val_f1\"", "metric = \"val_roc_auc\"")).is_ok()
+    );
+    assert!(parse(&IRIS.replace("metric = \"val_accuracy\"", "metric = \"val_roc_auc\"")).is_err());
+    // Class weights: "balanced" or a list of positive numbers.
+    let weighted =
+        parse(&IRIS.replace("label_smoothing = 0.05", "class_weights = [1.0, 2.0, 0.5]")).unwrap();
+    assert!(
+        matches!(weighted.loss, Loss::CrossEntropy { class_weights: Some(ClassWeights::Given(ref w)), .. } if w.len() == 3)
+    );
+    assert!(
+        parse(&IRIS.replace("label_smoothing = 0.05", "class_weights = [1.0, 0.0, 0.5]")).is_err()
+    );
 }

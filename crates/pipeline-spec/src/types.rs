@@ -14,10 +14,11 @@ use toml::Spanned;
 use crate::columns::{ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory};
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message, quote_list};
-use crate::metric::{Direction, MetricRef, SplitName};
+use crate::metric::{Direction, MetricName, MetricRef, SplitName};
 use crate::optimizer::Optimizer;
 use crate::overrides::{Override, apply_overrides};
-use crate::raw::{self, LayerType, LossType, RawSpec};
+use crate::raw::{self, LayerType, LossType, RawClassWeights, RawSpec, RawTarget};
+use crate::task::Task;
 
 pub use crate::raw::{Device, Normalize};
 
@@ -57,7 +58,17 @@ impl std::fmt::Display for ExperimentName {
 pub struct DataSpec {
     /// As written in the spec: relative to the spec file's folder.
     pub path: String,
-    pub target: String,
+    pub target: Targets,
+    #[serde(skip_serializing_if = "is_regression")]
+    pub task: Task,
+    /// Split so that every split has each class in the file's proportions
+    /// (classification only; the default for it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stratify: bool,
+    /// Regression targets are normalized for training with statistics of
+    /// the training split; predictions are de-normalized.
+    #[serde(skip_serializing_if = "is_no_normalize")]
+    pub normalize_target: Normalize,
     /// Column names or patterns (`*`, `?`); `None`: every column but the target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<String>>,
@@ -83,6 +94,57 @@ pub struct DataSpec {
     /// Per-column settings by column name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub columns: BTreeMap<String, ColumnOptions>,
+}
+
+fn is_regression(task: &Task) -> bool {
+    *task == Task::Regression
+}
+
+fn is_no_normalize(value: &Normalize) -> bool {
+    *value == Normalize::None
+}
+
+/// The target column, or the target columns of a multi-target regression.
+/// Written as a string when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Targets(Vec<String>);
+
+impl Targets {
+    pub fn one(column: &str) -> Targets {
+        Targets(vec![column.to_string()])
+    }
+
+    /// Never empty.
+    pub fn columns(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn contains(&self, column: &str) -> bool {
+        self.0.iter().any(|c| c == column)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Targets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl Serialize for Targets {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
 }
 
 fn is_default_missing(value: &Missing) -> bool {
@@ -153,12 +215,77 @@ pub enum Layer {
     Dropout { rate: f64 },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Loss {
     Mse,
     Mae,
-    Huber { delta: f64 },
+    Huber {
+        delta: f64,
+    },
+    /// On the logit of the positive class (PyTorch's `BCEWithLogitsLoss`).
+    BinaryCrossEntropy {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pos_weight: Option<f64>,
+    },
+    /// On one logit per class (PyTorch's `CrossEntropyLoss`).
+    CrossEntropy {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        class_weights: Option<ClassWeights>,
+        label_smoothing: f64,
+    },
+}
+
+impl Loss {
+    /// The default loss of a task.
+    pub fn default_for(task: Task) -> Loss {
+        match task {
+            Task::Regression => Loss::Mse,
+            Task::Binary => Loss::BinaryCrossEntropy { pos_weight: None },
+            Task::Multiclass => Loss::CrossEntropy {
+                class_weights: None,
+                label_smoothing: defaults::LABEL_SMOOTHING,
+            },
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Loss::Mse => "mse",
+            Loss::Mae => "mae",
+            Loss::Huber { .. } => "huber",
+            Loss::BinaryCrossEntropy { .. } => "binary_cross_entropy",
+            Loss::CrossEntropy { .. } => "cross_entropy",
+        }
+    }
+
+    /// The task this loss trains for.
+    pub fn task(&self) -> Task {
+        match self {
+            Loss::Mse | Loss::Mae | Loss::Huber { .. } => Task::Regression,
+            Loss::BinaryCrossEntropy { .. } => Task::Binary,
+            Loss::CrossEntropy { .. } => Task::Multiclass,
+        }
+    }
+}
+
+/// `loss.class_weights` of the cross-entropy loss.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClassWeights {
+    /// `n_rows / (n_classes · rows_of_class)` on the training split, as
+    /// scikit-learn's `compute_class_weight("balanced")`.
+    Balanced,
+    /// One weight per class, in the classes' sorted order.
+    Given(Vec<f64>),
+}
+
+impl Serialize for ClassWeights {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ClassWeights::Balanced => serializer.serialize_str("balanced"),
+            ClassWeights::Given(weights) => weights.serialize(serializer),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -302,12 +429,17 @@ impl Validator<'_> {
                 self.fail(s.span(), "seed", "`seed` must be 0 or more".into(), None)
             })?,
         };
-        let data = self.data(raw.data)?;
+        let task = raw.data.task.unwrap_or(defaults::TASK);
+        let outputs = last_linear_units(&raw.model);
+        let data = self.data(raw.data, task)?;
         let model = self.model(raw.model)?;
-        let loss = self.loss(raw.loss)?;
-        let train = self.train(raw.train)?;
+        let loss = self.loss(raw.loss, task)?;
+        if let Some((units, span)) = outputs {
+            self.outputs(task, &data.target, units, span)?;
+        }
+        let train = self.train(raw.train, task)?;
         let optimizer = self.optimizer(raw.optimizer, train.epochs)?;
-        let selection = self.selection(raw.selection)?;
+        let selection = self.selection(raw.selection, task)?;
         Ok(Spec {
             name,
             description: raw.description,
@@ -319,6 +451,44 @@ impl Validator<'_> {
             train,
             selection,
         })
+    }
+
+    /// The last linear layer's units against what the task predicts.
+    fn outputs(
+        &self,
+        task: Task,
+        targets: &Targets,
+        units: i64,
+        span: Range<usize>,
+    ) -> Checked<()> {
+        let key = "model.layers";
+        match task {
+            Task::Regression if units != targets.len() as i64 => {
+                let count = targets.len();
+                Err(self.fail(
+                    span,
+                    key,
+                    format!(
+                        "the last linear layer has {units} units but the model predicts {count} target{} ({targets})",
+                        if count == 1 { "" } else { "s" }
+                    ),
+                    Some(&format!("set its units to {count}: one output per target")),
+                ))
+            }
+            Task::Binary if units != 1 => Err(self.fail(
+                span,
+                key,
+                format!("binary classification predicts one logit, but the last linear layer has {units} units"),
+                Some("set its units to 1, or set data.task = \"multiclass\" for one output per class with cross_entropy"),
+            )),
+            Task::Multiclass if units < 2 => Err(self.fail(
+                span,
+                key,
+                "multiclass classification needs one output per class, but the last linear layer has 1 unit".into(),
+                Some("set its units to the number of classes, or data.task = \"binary\" for one logit with binary_cross_entropy"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn name(&self, name: Spanned<String>) -> Checked<ExperimentName> {
@@ -341,7 +511,7 @@ impl Validator<'_> {
         }
     }
 
-    fn data(&self, raw: raw::RawData) -> Checked<DataSpec> {
+    fn data(&self, raw: raw::RawData, task: Task) -> Checked<DataSpec> {
         if raw.path.get_ref().trim().is_empty() {
             return Err(self.fail(
                 raw.path.span(),
@@ -350,15 +520,40 @@ impl Validator<'_> {
                 None,
             ));
         }
-        if raw.target.get_ref().trim().is_empty() {
-            return Err(self.fail(
-                raw.target.span(),
-                "data.target",
-                "`data.target` is empty".into(),
-                None,
-            ));
-        }
-        let target = raw.target.into_inner();
+        let target = self.targets(raw.target, task)?;
+        let shuffle = raw.shuffle.unwrap_or(defaults::SHUFFLE);
+        let stratify = match raw.stratify {
+            None => task.is_classification() && shuffle && defaults::STRATIFY_CLASSIFICATION,
+            Some(s) if *s.get_ref() && !shuffle => {
+                return Err(self.fail(
+                    s.span(),
+                    "data.stratify",
+                    "`stratify` draws each class's rows at random, but data.shuffle = false keeps the file's order".into(),
+                    Some("remove one of them: shuffle = false is for ordered (time series) splits"),
+                ));
+            }
+            Some(s) if *s.get_ref() && !task.is_classification() => {
+                return Err(self.fail(
+                    s.span(),
+                    "data.stratify",
+                    "`stratify` keeps the classes' proportions in every split, but this spec's task is regression".into(),
+                    Some("remove it, or set data.task = \"binary\" or \"multiclass\""),
+                ));
+            }
+            Some(s) => *s.get_ref(),
+        };
+        let normalize_target = match raw.normalize_target {
+            None => defaults::NORMALIZE_TARGET,
+            Some(n) if task.is_classification() && *n.get_ref() != Normalize::None => {
+                return Err(self.fail(
+                    n.span(),
+                    "data.normalize_target",
+                    format!("`normalize_target` applies to regression targets; this spec's task is {task}"),
+                    Some("remove it: class labels are not numbers to scale"),
+                ));
+            }
+            Some(n) => n.into_inner(),
+        };
         let features = match raw.features {
             None => None,
             Some(features) => Some(self.column_list(features, "data.features", &target)?),
@@ -373,12 +568,12 @@ impl Validator<'_> {
         };
         let mut types = BTreeMap::new();
         for (column, kind) in raw.types.unwrap_or_default() {
-            if column == target {
+            if target.contains(&column) {
                 return Err(self.fail(
                     kind.span(),
                     &format!("data.types.{column}"),
                     format!("`{column}` is the target; `data.types` is for feature columns"),
-                    Some("the target is always a number"),
+                    Some("the target's type follows data.task: numbers for regression, class labels for classification"),
                 ));
             }
             types.insert(column, kind.into_inner());
@@ -387,7 +582,7 @@ impl Validator<'_> {
         for (column, options) in raw.columns.unwrap_or_default() {
             let span = options.span();
             let key = format!("data.columns.{column}");
-            if column == target {
+            if target.contains(&column) {
                 return Err(self.fail(
                     span,
                     &key,
@@ -409,17 +604,58 @@ impl Validator<'_> {
         Ok(DataSpec {
             path: raw.path.into_inner(),
             target,
+            task,
+            stratify,
+            normalize_target,
             features,
             exclude,
             normalize: raw.normalize.unwrap_or(defaults::NORMALIZE),
             missing,
             encode: raw.encode.unwrap_or(defaults::ENCODE),
             unknown: raw.unknown.unwrap_or(defaults::UNKNOWN),
-            shuffle: raw.shuffle.unwrap_or(defaults::SHUFFLE),
+            shuffle,
             split,
             types,
             columns,
         })
+    }
+
+    /// `data.target`: one column or (regression) a list, none blank or twice.
+    fn targets(&self, raw: Spanned<RawTarget>, task: Task) -> Checked<Targets> {
+        let span = raw.span();
+        let columns = match raw.into_inner() {
+            RawTarget::One(column) => vec![column],
+            RawTarget::Many(columns) => columns,
+        };
+        if columns.is_empty() || columns.iter().any(|c| c.trim().is_empty()) {
+            return Err(self.fail(
+                span,
+                "data.target",
+                "`data.target` is empty".into(),
+                Some("name the column to predict, e.g. target = \"price\""),
+            ));
+        }
+        if columns.len() > 1 && task.is_classification() {
+            return Err(self.fail(
+                span,
+                "data.target",
+                format!(
+                    "{task} classification predicts one label column; got {}",
+                    columns.len()
+                ),
+                Some("several targets are for regression; train one classifier per label"),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(dup) = columns.iter().find(|c| !seen.insert(c.as_str())) {
+            return Err(self.fail(
+                span,
+                "data.target",
+                format!("column `{dup}` is listed twice in `data.target`"),
+                None,
+            ));
+        }
+        Ok(Targets(columns))
     }
 
     /// `data.features` or `data.exclude`: names or patterns, none twice,
@@ -428,7 +664,7 @@ impl Validator<'_> {
         &self,
         list: Spanned<Vec<String>>,
         key: &str,
-        target: &str,
+        targets: &Targets,
     ) -> Checked<Vec<String>> {
         let span = list.span();
         let list = list.into_inner();
@@ -452,7 +688,7 @@ impl Validator<'_> {
                 None,
             ));
         }
-        if list.iter().any(|c| c == target) {
+        if let Some(target) = list.iter().find(|c| targets.contains(c)) {
             return Err(if key == "data.features" {
                 self.fail(
                     span,
@@ -689,23 +925,107 @@ impl Validator<'_> {
         })
     }
 
-    fn loss(&self, raw: raw::RawLoss) -> Checked<Loss> {
-        match (raw.kind, raw.delta) {
-            (LossType::Huber, delta) => {
-                let delta = match delta {
+    fn loss(&self, raw: Option<raw::RawLoss>, task: Task) -> Checked<Loss> {
+        let Some(raw) = raw else {
+            return Ok(Loss::default_for(task));
+        };
+        let kind_span = raw.kind.span();
+        let kind = raw.kind.into_inner();
+        let (name, for_task) = match kind {
+            LossType::Mse => ("mse", Task::Regression),
+            LossType::Mae => ("mae", Task::Regression),
+            LossType::Huber => ("huber", Task::Regression),
+            LossType::BinaryCrossEntropy => ("binary_cross_entropy", Task::Binary),
+            LossType::CrossEntropy => ("cross_entropy", Task::Multiclass),
+        };
+        if for_task != task {
+            let hint = match task {
+                Task::Regression => "regression trains with mse, mae or huber; set data.task = \"binary\" or \"multiclass\" to predict classes".to_string(),
+                Task::Binary => "binary classification trains one logit with binary_cross_entropy; for cross_entropy over one output per class set data.task = \"multiclass\"".to_string(),
+                Task::Multiclass => "multiclass classification trains with cross_entropy; binary_cross_entropy needs data.task = \"binary\"".to_string(),
+            };
+            return Err(self.fail(
+                kind_span,
+                "loss.type",
+                format!("`{name}` is a loss for {for_task}, but data.task is \"{task}\""),
+                Some(&hint),
+            ));
+        }
+        let unused = |field: &str, span: Range<usize>, belongs: &str| {
+            self.fail(
+                span,
+                &format!("loss.{field}"),
+                format!("`{field}` does not apply to the `{name}` loss"),
+                Some(&format!("remove it; `{field}` belongs to {belongs}")),
+            )
+        };
+        if kind != LossType::Huber
+            && let Some(d) = &raw.delta
+        {
+            return Err(unused("delta", d.span(), "huber"));
+        }
+        if kind != LossType::BinaryCrossEntropy
+            && let Some(p) = &raw.pos_weight
+        {
+            return Err(unused("pos_weight", p.span(), "binary_cross_entropy"));
+        }
+        if kind != LossType::CrossEntropy {
+            if let Some(w) = &raw.class_weights {
+                return Err(unused("class_weights", w.span(), "cross_entropy"));
+            }
+            if let Some(l) = &raw.label_smoothing {
+                return Err(unused("label_smoothing", l.span(), "cross_entropy"));
+            }
+        }
+        Ok(match kind {
+            LossType::Mse => Loss::Mse,
+            LossType::Mae => Loss::Mae,
+            LossType::Huber => Loss::Huber {
+                delta: match raw.delta {
                     None => defaults::HUBER_DELTA,
                     Some(d) => self.positive(d, "loss.delta")?,
-                };
-                Ok(Loss::Huber { delta })
-            }
-            (_, Some(d)) => Err(self.fail(
-                d.span(),
-                "loss.delta",
-                "`delta` only applies to the huber loss".into(),
-                None,
+                },
+            },
+            LossType::BinaryCrossEntropy => Loss::BinaryCrossEntropy {
+                pos_weight: match raw.pos_weight {
+                    None => None,
+                    Some(p) => Some(self.positive(p, "loss.pos_weight")?),
+                },
+            },
+            LossType::CrossEntropy => Loss::CrossEntropy {
+                class_weights: match raw.class_weights {
+                    None => None,
+                    Some(w) => Some(self.class_weights(w)?),
+                },
+                label_smoothing: self.fraction(
+                    raw.label_smoothing,
+                    "loss.label_smoothing",
+                    defaults::LABEL_SMOOTHING,
+                )?,
+            },
+        })
+    }
+
+    fn class_weights(&self, raw: Spanned<RawClassWeights>) -> Checked<ClassWeights> {
+        let span = raw.span();
+        let key = "loss.class_weights";
+        match raw.into_inner() {
+            RawClassWeights::Named(name) if name == "balanced" => Ok(ClassWeights::Balanced),
+            RawClassWeights::Named(name) => Err(self.fail(
+                span,
+                key,
+                format!("unknown class weighting {name:?}"),
+                Some("use \"balanced\" (inverse class frequencies of the training split) or one weight per class, e.g. [1.0, 5.0]"),
             )),
-            (LossType::Mse, None) => Ok(Loss::Mse),
-            (LossType::Mae, None) => Ok(Loss::Mae),
+            RawClassWeights::Given(weights) => {
+                if weights.is_empty() {
+                    return Err(self.fail(span, key, "`loss.class_weights` is an empty list".into(), Some("give one weight per class, in the classes' sorted order")));
+                }
+                if let Some(bad) = weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+                    return Err(self.fail(span, key, format!("class weights must be greater than 0; got {bad}"), None));
+                }
+                Ok(ClassWeights::Given(weights))
+            }
         }
     }
 
@@ -766,7 +1086,7 @@ impl Validator<'_> {
         }
     }
 
-    fn metric(&self, value: Spanned<String>, key: &str) -> Checked<MetricRef> {
+    fn metric(&self, value: Spanned<String>, key: &str, task: Task) -> Checked<MetricRef> {
         let span = value.span();
         let metric: MetricRef = value.get_ref().parse().map_err(|message: String| {
             let hint = crate::error::closest(value.get_ref(), &MetricRef::all_names())
@@ -776,6 +1096,21 @@ impl Validator<'_> {
                 });
             self.fail(span.clone(), key, message, Some(&hint))
         })?;
+        if !metric.metric.applies_to(task) {
+            let known: Vec<&str> = MetricName::for_task(task)
+                .iter()
+                .map(|m| m.as_str())
+                .collect();
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{metric}` is not recorded for {task} runs"),
+                Some(&format!(
+                    "the metrics of a {task} run are {}",
+                    known.join(", ")
+                )),
+            ));
+        }
         if metric.split == SplitName::Test {
             return Err(self.fail(
                 span,
@@ -787,7 +1122,7 @@ impl Validator<'_> {
         Ok(metric)
     }
 
-    fn train(&self, raw: Option<raw::RawTrain>) -> Checked<TrainSpec> {
+    fn train(&self, raw: Option<raw::RawTrain>, task: Task) -> Checked<TrainSpec> {
         let raw = raw.unwrap_or(raw::RawTrain {
             epochs: None,
             batch_size: None,
@@ -798,7 +1133,7 @@ impl Validator<'_> {
         });
         let monitor = match raw.monitor {
             None => defaults::MONITOR,
-            Some(m) => self.metric(m, "train.monitor")?,
+            Some(m) => self.metric(m, "train.monitor", task)?,
         };
         let early_stopping = match raw.early_stopping {
             None => None,
@@ -835,14 +1170,14 @@ impl Validator<'_> {
         })
     }
 
-    fn selection(&self, raw: Option<raw::RawSelection>) -> Checked<Selection> {
+    fn selection(&self, raw: Option<raw::RawSelection>, task: Task) -> Checked<Selection> {
         let (metric, direction) = match raw {
             None => (None, None),
             Some(s) => (s.metric, s.direction),
         };
         let metric = match metric {
             None => defaults::SELECTION_METRIC,
-            Some(m) => self.metric(m, "selection.metric")?,
+            Some(m) => self.metric(m, "selection.metric", task)?,
         };
         let natural = metric.metric.direction();
         let direction = match direction {
@@ -863,6 +1198,18 @@ impl Validator<'_> {
         };
         Ok(Selection { metric, direction })
     }
+}
+
+/// The units of the model's last linear layer and where they are written.
+fn last_linear_units(model: &raw::RawModel) -> Option<(i64, Range<usize>)> {
+    model
+        .layers
+        .get_ref()
+        .iter()
+        .rev()
+        .find(|l| l.get_ref().kind == LayerType::Linear)
+        .and_then(|l| l.get_ref().units.as_ref())
+        .map(|u| (*u.get_ref(), u.span()))
 }
 
 fn word(direction: Direction) -> &'static str {

@@ -3,9 +3,9 @@
 //! pitfall becomes a warning with a hint. `pipeline check` prints them;
 //! `pipeline run` prints them before training.
 
-use pipeline_data::PreparedData;
+use pipeline_data::{PreparedData, TargetPlan};
 use pipeline_model::Network;
-use pipeline_spec::{Layer, Spec};
+use pipeline_spec::{Layer, MetricName, Spec};
 use serde::Serialize;
 
 /// Fewer training rows than this many times the parameters risks
@@ -20,6 +20,8 @@ pub const LEARNING_RATE_FACTOR: f64 = 10.0;
 pub const DEEP_LINEAR_LAYERS: usize = 4;
 /// Fewer validation rows than this make validation metrics noise.
 pub const MIN_VALIDATION_ROWS: usize = 30;
+/// Classes this many times apart in training rows are badly imbalanced.
+pub const IMBALANCE_RATIO: f64 = 10.0;
 
 /// What a warning is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -30,6 +32,7 @@ pub enum PitfallKind {
     LearningRate,
     UnregularizedDeepNetwork,
     SmallValidationSplit,
+    ImbalancedAccuracy,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,7 +138,72 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
             hint: "raise data.split.validation, or use more data".into(),
         });
     }
+    if let Some(pitfall) = imbalance(spec, data) {
+        found.push(pitfall);
+    }
     found
+}
+
+/// Classes far apart in size while accuracy picks the best epoch or run:
+/// always predicting the majority class then looks good.
+fn imbalance(spec: &Spec, data: &PreparedData) -> Option<Pitfall> {
+    let (classes, counts) = match &data.preprocessing.targets {
+        TargetPlan::Binary {
+            classes, counts, ..
+        }
+        | TargetPlan::Multiclass {
+            classes, counts, ..
+        } => (classes, counts),
+        TargetPlan::Regression { .. } => return None,
+    };
+    let accuracy: Vec<String> = [spec.train.monitor, spec.selection.metric]
+        .iter()
+        .filter(|m| m.metric == MetricName::Accuracy)
+        .map(ToString::to_string)
+        .collect();
+    if accuracy.is_empty() {
+        return None;
+    }
+    let (major, minor) = counts.iter().enumerate().fold(
+        (None::<(usize, u64)>, None::<(usize, u64)>),
+        |(hi, lo), (i, &c)| {
+            (
+                if hi.is_none_or(|(_, h)| c > h) {
+                    Some((i, c))
+                } else {
+                    hi
+                },
+                if lo.is_none_or(|(_, l)| c < l) {
+                    Some((i, c))
+                } else {
+                    lo
+                },
+            )
+        },
+    );
+    let ((major, major_rows), (minor, minor_rows)) = (major?, minor?);
+    if (major_rows as f64) < IMBALANCE_RATIO * (minor_rows.max(1) as f64) {
+        return None;
+    }
+    let total: u64 = counts.iter().sum();
+    Some(Pitfall {
+        kind: PitfallKind::ImbalancedAccuracy,
+        message: format!(
+            "the classes are badly imbalanced ({} `{}` rows against {} `{}` in the training \
+             split) and {} uses accuracy: predicting `{}` for every row already scores {:.3}",
+            major_rows,
+            classes[major],
+            minor_rows,
+            classes[minor],
+            accuracy.join(" and "),
+            classes[major],
+            major_rows as f64 / total.max(1) as f64
+        ),
+        hint: "choose on val_f1 or val_balanced_accuracy instead, and weigh the classes: \
+               loss.class_weights = \"balanced\" (cross_entropy) or loss.pos_weight \
+               (binary_cross_entropy)"
+            .into(),
+    })
 }
 
 /// The features with the smallest and the largest standard deviation on
@@ -230,6 +298,7 @@ learning_rate = 1e-3
             features: 2,
             x,
             y: vec![0.0; rows],
+            targets: 1,
         };
         let transform = |c: &str| ColumnTransform {
             column: c.into(),
@@ -239,7 +308,7 @@ learning_rate = 1e-3
         PreparedData {
             preprocessing: Preprocessing {
                 features: vec!["a".into(), "b".into()],
-                target: "y".into(),
+                targets: TargetPlan::regression("y"),
                 normalize,
                 transforms: vec![transform("a"), transform("b")],
                 columns: Vec::new(),
@@ -262,6 +331,37 @@ learning_rate = 1e-3
             .into_iter()
             .map(|p| p.kind)
             .collect()
+    }
+
+    #[test]
+    fn imbalanced_classes_under_accuracy_are_found() {
+        let binary = |counts: Vec<u64>, extra: &str| {
+            let text = format!(
+                "name = \"t\"\n[data]\npath = \"t.csv\"\ntarget = \"y\"\ntask = \"binary\"\n[model]\nlayers = [{{ type = \"linear\", units = 4 }}, {{ type = \"relu\" }}, {{ type = \"linear\", units = 1 }}]\n[optimizer]\ntype = \"adam\"\nlearning_rate = 1e-3\n{extra}"
+            );
+            let spec = Spec::parse(Path::new("t.toml"), &text, &[]).unwrap();
+            let mut data = data(200, 30, 1.0, Normalize::Zscore);
+            data.preprocessing.targets = TargetPlan::Binary {
+                column: "y".into(),
+                classes: vec!["no".into(), "yes".into()],
+                counts,
+            };
+            kinds(&spec, &data)
+        };
+        let accuracy = "[selection]\nmetric = \"val_accuracy\"\n";
+        assert_eq!(
+            binary(vec![190, 10], accuracy),
+            [PitfallKind::ImbalancedAccuracy]
+        );
+        assert_eq!(binary(vec![150, 50], accuracy), []);
+        assert_eq!(
+            binary(vec![190, 10], "[selection]\nmetric = \"val_f1\"\n"),
+            []
+        );
+        assert_eq!(
+            binary(vec![190, 10], "[train]\nmonitor = \"val_accuracy\"\n"),
+            [PitfallKind::ImbalancedAccuracy]
+        );
     }
 
     #[test]

@@ -15,6 +15,26 @@ pub enum TrainError {
     Model(#[from] pipeline_model::ModelError),
     #[error(transparent)]
     Data(#[from] pipeline_data::DataError),
+    #[error(
+        "the model's last linear layer has {units} unit(s), but the label column `{column}` has {} classes ({})",
+        classes.len(),
+        classes.join(", ")
+    )]
+    ClassMismatch {
+        units: u32,
+        column: String,
+        classes: Vec<String>,
+    },
+    #[error(
+        "loss.class_weights gives {given} weight(s), but there are {} classes ({})",
+        classes.len(),
+        classes.join(", ")
+    )]
+    ClassWeights { given: usize, classes: Vec<String> },
+    #[error(transparent)]
+    Classification(#[from] crate::classification::ClassificationError),
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("an observer failed")]
     Observer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
@@ -27,6 +47,12 @@ impl TrainError {
         match self {
             TrainError::NonFinite { .. } => Some(
                 "lower optimizer.learning_rate, or check that data.normalize is not \"none\" for features on very different scales",
+            ),
+            TrainError::ClassMismatch { .. } => Some(
+                "multiclass classification needs one output per class: set the last linear layer's units to the number of classes",
+            ),
+            TrainError::ClassWeights { .. } => Some(
+                "give one weight per class in the classes' sorted order, or class_weights = \"balanced\"",
             ),
             TrainError::Device { .. } => {
                 Some("use device = \"cpu\", or build with `--features cuda` on a machine with CUDA")

@@ -3,8 +3,10 @@
 //! registry or the terminal (the CLI plugs those in as observers).
 
 pub mod checks;
+pub mod classification;
 mod device;
 mod error;
+pub mod evaluation;
 pub mod generalization;
 mod inference;
 mod metrics;

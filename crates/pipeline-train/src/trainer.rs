@@ -7,15 +7,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
-use pipeline_data::{PreparedData, SplitData, derive_seed};
-use pipeline_model::{Mode, Network, Optimizer, Scheduler, loss};
+use pipeline_data::{PreparedData, SplitData, TargetPlan, derive_seed};
+use pipeline_model::{Criterion, Mode, Network, Optimizer, Scheduler};
 use pipeline_spec::{Spec, SplitName};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
-use crate::metrics::{Metrics, SplitMetrics, regression_metrics};
+use crate::evaluation::{SplitReports, criterion, report, score};
+use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
 
 /// Why the loop ended.
@@ -39,6 +40,9 @@ pub struct Outcome {
     /// Metrics on every split with the final weights (the best epoch's when
     /// `train.restore_best`, also when interrupted); `None` when interrupted.
     pub final_metrics: Option<SplitMetrics>,
+    /// Classification runs: per-class scores and confusion matrices of the
+    /// final weights on every split.
+    pub final_reports: Option<SplitReports>,
     pub model: TrainedModel,
 }
 
@@ -63,7 +67,8 @@ impl Split {
     }
 }
 
-/// Predictions of `network` for the rows of `x`, in evaluation mode.
+/// Outputs of `network` for the rows of `x`, in evaluation mode, row-major
+/// (one value per row and output: predictions or logits).
 pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
     Ok(network
         .forward(x, Mode::Eval)?
@@ -71,9 +76,24 @@ pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
         .to_vec1::<f32>()?)
 }
 
-fn evaluate(spec: &Spec, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
-    let predictions = predict(network, &split.x)?;
-    Ok(regression_metrics(&spec.loss, &predictions, &split.y))
+/// How a split is scored: the spec's loss with the data's class weights.
+struct Scoring<'a> {
+    spec: &'a Spec,
+    criterion: Criterion,
+    plan: &'a TargetPlan,
+}
+
+impl Scoring<'_> {
+    fn metrics(&self, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
+        let outputs = predict(network, &split.x)?;
+        score(
+            &self.spec.loss,
+            &self.criterion,
+            self.plan,
+            &outputs,
+            &split.y,
+        )
+    }
 }
 
 /// A freshly initialised network for `spec` and `data` (seeded), built
@@ -84,10 +104,40 @@ pub fn initial_network(
     device: &Device,
 ) -> Result<Network, TrainError> {
     let features = data.preprocessing.input_width();
+    let plan = &data.preprocessing.targets;
+    let outputs = plan.outputs();
+    if let (
+        TargetPlan::Multiclass {
+            column, classes, ..
+        },
+        Some(units),
+    ) = (plan, spec.output_units())
+        && units as usize != outputs
+    {
+        return Err(TrainError::ClassMismatch {
+            units,
+            column: column.clone(),
+            classes: classes.clone(),
+        });
+    }
+    if let (
+        pipeline_spec::Loss::CrossEntropy {
+            class_weights: Some(pipeline_spec::ClassWeights::Given(weights)),
+            ..
+        },
+        Some(classes),
+    ) = (&spec.loss, plan.classes())
+        && weights.len() != classes.len()
+    {
+        return Err(TrainError::ClassWeights {
+            given: weights.len(),
+            classes: classes.to_vec(),
+        });
+    }
     Ok(Network::new(
         &spec.model,
         features,
-        1,
+        outputs,
         derive_seed(spec.seed, "init"),
         device,
     )?)
@@ -104,6 +154,12 @@ pub fn train(
     interrupt: &AtomicBool,
 ) -> Result<Outcome, TrainError> {
     let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
+    let plan = &data.preprocessing.targets;
+    let scoring = Scoring {
+        spec,
+        criterion: criterion(&spec.loss, plan),
+        plan,
+    };
 
     let (train_x, train_y) = data.train.tensors(device)?;
     let train = Split {
@@ -151,7 +207,7 @@ pub fn train(
             let xb = train_x.index_select(&index, 0)?;
             let yb = train_y.index_select(&index, 0)?;
             let prediction = network.forward(&xb, Mode::Train(&mut dropout_rng))?;
-            let batch_loss = loss(&spec.loss, &prediction, &yb)?;
+            let batch_loss = scoring.criterion.loss(&prediction, &yb)?;
             let value = batch_loss.to_scalar::<f32>()?;
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
@@ -167,14 +223,15 @@ pub fn train(
             observer.on_batch(epoch, batch + 1);
         }
 
-        let train_metrics = evaluate(spec, &network, &train)?;
-        let validation_metrics = evaluate(spec, &network, &validation)?;
+        let train_metrics = scoring.metrics(&network, &train)?;
+        let validation_metrics = scoring.metrics(&network, &validation)?;
         let current = match monitor.split {
             SplitName::Train => train_metrics.get(monitor.metric),
             _ => validation_metrics.get(monitor.metric),
-        };
+        }
+        .unwrap_or(f64::NAN);
         let checks = [
-            ("training loss".to_string(), train_metrics.loss),
+            ("training loss".to_string(), train_metrics.loss()),
             (format!("monitored {monitor}"), current),
         ];
         if let Some((what, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
@@ -220,21 +277,55 @@ pub fn train(
     {
         network.restore(weights)?;
     }
-    let final_metrics = if reason == StopReason::Interrupted {
-        None
+    let (final_metrics, final_reports) = if reason == StopReason::Interrupted {
+        (None, None)
     } else {
         let test = Split::new(&data.test, device)?;
-        Some(SplitMetrics {
-            train: evaluate(spec, &network, &train)?,
-            validation: evaluate(spec, &network, &validation)?,
-            test: evaluate(spec, &network, &test)?,
-        })
+        let splits = [&train, &validation, &test];
+        let outputs = splits
+            .iter()
+            .map(|split| predict(&network, &split.x))
+            .collect::<Result<Vec<_>, _>>()?;
+        let metrics = splits
+            .iter()
+            .zip(&outputs)
+            .map(|(split, outputs)| score(&spec.loss, &scoring.criterion, plan, outputs, &split.y))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reports = if plan.task().is_classification() {
+            let reports = splits
+                .iter()
+                .zip(&outputs)
+                .map(|(split, outputs)| report(plan, outputs, &split.y))
+                .collect::<Result<Vec<_>, _>>()?;
+            let [train, validation, test]: [_; 3] = reports
+                .try_into()
+                .map_err(|_| TrainError::Internal("three splits".into()))?;
+            Some(SplitReports {
+                train,
+                validation,
+                test,
+            })
+        } else {
+            None
+        };
+        let [train, validation, test]: [_; 3] = metrics
+            .try_into()
+            .map_err(|_| TrainError::Internal("three splits".into()))?;
+        (
+            Some(SplitMetrics {
+                train,
+                validation,
+                test,
+            }),
+            reports,
+        )
     };
     Ok(Outcome {
         reason,
         history,
         best_epoch,
         final_metrics,
+        final_reports,
         model: TrainedModel {
             network,
             device: device.clone(),

@@ -7,7 +7,8 @@
 
 use std::time::Instant;
 
-use pipeline_data::{Encoding, column_types};
+use pipeline_data::{Encoding, TargetPlan, column_types};
+use pipeline_spec::Normalize;
 use pipeline_train::pitfalls;
 use serde_json::{Value, json};
 
@@ -87,15 +88,43 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
             })
         })
         .collect();
-    columns.push(json!({
-        "name": preprocessing.target,
-        "type": file_type(&preprocessing.target),
-        "role": "target",
-    }));
+    let targets = &preprocessing.targets;
+    match targets {
+        TargetPlan::Regression { columns: names, .. } => {
+            for name in names {
+                let mut column = json!({
+                    "name": name,
+                    "type": file_type(name),
+                    "role": "target",
+                });
+                if spec.data.normalize_target != Normalize::None {
+                    column["becomes"] =
+                        json!({"kind": "float", "normalize": spec.data.normalize_target});
+                }
+                columns.push(column);
+            }
+        }
+        TargetPlan::Binary {
+            column,
+            classes,
+            counts,
+        }
+        | TargetPlan::Multiclass {
+            column,
+            classes,
+            counts,
+        } => columns.push(json!({
+            "name": column,
+            "type": file_type(column),
+            "role": "target",
+            "becomes": {"kind": "classes", "task": targets.task(), "classes": classes, "train_counts": counts},
+        })),
+    }
+    let target_columns = targets.columns();
     let ignored: Vec<&String> = types
         .iter()
         .map(|(name, _)| name)
-        .filter(|name| **name != preprocessing.target && !preprocessing.features.contains(name))
+        .filter(|name| !target_columns.contains(name) && !preprocessing.features.contains(name))
         .collect();
     let layers: Vec<Value> = plan
         .network
@@ -170,6 +199,27 @@ fn render(report: &Value) -> String {
                 becomes["categories"],
                 text(&becomes["unknown"])
             ),
+            Some("classes") => {
+                let counts = becomes["train_counts"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let classes: Vec<String> = becomes["classes"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .zip(counts.iter().map(Some).chain(std::iter::repeat(None)))
+                    .map(|(class, count)| match count {
+                        Some(count) => format!("{} ({count})", text(class)),
+                        None => text(class),
+                    })
+                    .collect();
+                format!(
+                    "{} classes: {} (training rows)",
+                    text(&becomes["task"]),
+                    classes.join(", ")
+                )
+            }
             _ => String::new(),
         };
         let missing = match (&column["missing"], &column["fill"]) {

@@ -3,13 +3,15 @@
 //! (same preprocessing, same loss). The file is read in batches.
 
 use anyhow::Context as _;
-use pipeline_data::{BATCH_ROWS, model_inputs, numeric_column, read_batches};
-use pipeline_train::regression_metrics;
+use pipeline_data::{BATCH_ROWS, model_inputs, read_batches};
+use pipeline_spec::Task;
+use pipeline_train::evaluation::{criterion, report, score};
 use serde_json::json;
 
 use crate::cli::EvaluateArgs;
 use crate::commands::predictor::Predictor;
 use crate::commands::shared::{Context, print};
+use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};
 
 pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
@@ -21,53 +23,72 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         args.experiment.as_deref(),
         args.device.into(),
     )?;
-    let target = &predictor.preprocessing.target;
+    let plan = &predictor.preprocessing.targets;
+    let columns = plan.columns().join(", ");
     let mut numeric = predictor.preprocessing.float_columns();
-    numeric.push(target.clone());
-    // Batch by batch, so memory holds two floats per row, not the file.
+    if plan.task() == Task::Regression {
+        numeric.extend(plan.columns());
+    }
+    // Batch by batch, so memory holds the targets and outputs, not the file.
     let mut targets: Vec<f32> = Vec::new();
-    let mut predictions: Vec<f32> = Vec::new();
+    let mut outputs: Vec<f32> = Vec::new();
     for batch in read_batches(&args.input, &numeric, BATCH_ROWS)?.read_ahead(1) {
         let batch = batch?;
-        let values = numeric_column(&batch.table, target)
+        let values = plan
+            .encode(&batch.table)
             .map_err(|e| batch.locate(e))
             .with_context(|| {
                 format!(
-                    "{} needs the target column `{target}`",
+                    "{} needs the run's target column(s) `{columns}`",
                     args.input.display()
                 )
             })?;
-        targets.extend(values.into_iter().map(|v| v as f32));
+        targets.extend(values);
         let inputs =
             model_inputs(&batch.table, &predictor.preprocessing).map_err(|e| batch.locate(e))?;
-        predictions.extend(predictor.predict_inputs(&inputs)?);
+        outputs.extend(predictor.predict_inputs(&inputs)?);
     }
-    let metrics = regression_metrics(&predictor.spec.loss, &predictions, &targets);
+    let loss = &predictor.spec.loss;
+    let metrics = score(loss, &criterion(loss, plan), plan, &outputs, &targets)?;
+    let rows = targets.len() / plan.width().max(1);
+    let classes = match plan.classes() {
+        Some(classes) => Some(ClassTable::from_report(
+            &report(plan, &outputs, &targets)?,
+            classes,
+        )),
+        None => None,
+    };
     let id = &predictor.record.id;
     if args.json {
-        let value = json!({
+        let mut value = json!({
             "run": id,
             "experiment": predictor.record.experiment,
             "input": args.input.display().to_string(),
-            "rows": targets.len(),
+            "rows": rows,
             "metrics": metrics,
         });
+        if let Some(table) = &classes {
+            value["classes"] = json!(table.classes);
+            value["confusion"] = json!(table.confusion);
+        }
         return print(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     }
-    let mut table = format::table(&["rows", "loss", "mse", "rmse", "mae", "r2"]);
-    table.add_row(vec![
-        targets.len().to_string(),
-        number(metrics.loss),
-        number(metrics.mse),
-        number(metrics.rmse),
-        number(metrics.mae),
-        number(metrics.r2),
-    ]);
+    let names: Vec<&str> = metrics.iter().map(|(name, _)| name.as_str()).collect();
+    let mut header = vec!["rows"];
+    header.extend(&names);
+    let mut table = format::table(&header);
+    let mut row = vec![rows.to_string()];
+    row.extend(metrics.iter().map(|(_, value)| number(value)));
+    table.add_row(row);
     format::align_numbers(&mut table, 0);
-    print(&format!(
+    let mut out = format!(
         "run {id} ({}) on {}\n{}\n",
         predictor.record.experiment,
         args.input.display(),
         format::render(&table)
-    ))
+    );
+    if let Some(table) = classes {
+        out.push_str(&table.render("this file"));
+    }
+    print(&out)
 }

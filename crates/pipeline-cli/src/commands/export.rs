@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use candle_core::Device;
-use pipeline_data::{Encoding, Preprocessing};
+use pipeline_data::{Encoding, Preprocessing, TargetPlan};
 use pipeline_registry::{ArtifactKind, ArtifactRecord, RunRecord};
 use pipeline_spec::{Encode, Layer, Normalize, Spec};
 use serde_json::{Map, Value, json};
@@ -131,12 +131,7 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
         "format_version": FORMAT_VERSION,
         "normalization_formula": "(x - shift) / scale, in float64, then float32",
         "inputs": inputs,
-        "output": {
-            "name": "prediction",
-            "type": "float",
-            "target": preprocessing.target,
-            "normalized": false,
-        },
+        "output": schema_output(&preprocessing.targets),
         "model": {
             "kind": "sequential",
             "dtype": "float32",
@@ -144,6 +139,60 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
             "layers": layers,
         },
     })
+}
+
+/// What the network's outputs mean: regression values (with the
+/// normalization to undo, `value = output * scale + shift`), a binary
+/// logit, or one logit per class.
+fn schema_output(targets: &TargetPlan) -> Value {
+    match targets {
+        TargetPlan::Regression {
+            columns,
+            transforms,
+        } => {
+            let normalized = transforms.iter().any(|t| t.shift != 0.0 || t.scale != 1.0);
+            let mut output = json!({
+                "task": "regression",
+                "name": if columns.len() == 1 { "prediction".to_string() } else { "prediction_TARGET".to_string() },
+                "type": "float",
+                "target": columns.join(","),
+                "targets": columns,
+                "normalized": normalized,
+            });
+            if normalized && let Value::Object(object) = &mut output {
+                object.insert(
+                    "denormalization".to_owned(),
+                    json!(
+                        transforms
+                            .iter()
+                            .map(
+                                |t| json!({"target": t.column, "shift": t.shift, "scale": t.scale})
+                            )
+                            .collect::<Vec<_>>()
+                    ),
+                );
+            }
+            output
+        }
+        TargetPlan::Binary {
+            column, classes, ..
+        } => json!({
+            "task": "binary",
+            "target": column,
+            "classes": classes,
+            "logits": 1,
+            "meaning": "the logit of classes[1]; its sigmoid is that class's probability",
+        }),
+        TargetPlan::Multiclass {
+            column, classes, ..
+        } => json!({
+            "task": "multiclass",
+            "target": column,
+            "classes": classes,
+            "logits": classes.len(),
+            "meaning": "one logit per class in classes order; their softmax gives the probabilities",
+        }),
+    }
 }
 
 /// One entry per model input, in order: float columns with their fill and

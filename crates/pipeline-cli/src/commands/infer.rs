@@ -3,9 +3,11 @@
 //! checked against their sha256 first; the rows must carry every feature
 //! column of the run. Rows stream through in batches (read, preprocessed,
 //! predicted, written), so memory stays flat however large the input; the
-//! output is the input rows plus a `prediction` column (or only the
-//! predictions), as CSV, Parquet or NDJSON, on stdout or in a file that
-//! appears only once every row is written.
+//! output is the input rows plus the predictions (or only the predictions):
+//! a `prediction` column (`prediction_TARGET` per target when there are
+//! several) for regression, `label` and one `probability_CLASS` column per
+//! class for classification; as CSV, Parquet or NDJSON, on stdout or in a
+//! file that appears only once every row is written.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -16,11 +18,11 @@ use pipeline_data::{
     Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
     read_batches, read_batches_from, table_from_json_rows,
 };
-use polars::prelude::{AnyValue, Column, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use polars::prelude::{AnyValue, CsvWriter, DataFrame, ParquetWriter, SerWriter};
 use serde_json::{Map, Value};
 
 use crate::cli::{InferArgs, OutputFormat, StdinFormat};
-use crate::commands::predictor::Predictor;
+use crate::commands::predictor::{Predictions, Predictor};
 use crate::commands::shared::{Context, install_signal_handlers};
 use crate::exit::{Interrupted, UserError};
 use crate::output::file::AtomicFile;
@@ -28,9 +30,6 @@ use crate::output::rows_progress::RowsProgress;
 
 /// Batches parsed ahead of the one being predicted and written.
 const READ_AHEAD: usize = 1;
-
-/// The column predictions are written to.
-const PREDICTION: &str = "prediction";
 
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
@@ -53,8 +52,8 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         let batch = batch?;
         let inputs =
             model_inputs(&batch.table, &predictor.preprocessing).map_err(|e| batch.locate(e))?;
-        let predictions = predictor.predict_inputs(&inputs)?;
-        let frame = with_predictions(batch, predictions, args.only_predictions)?;
+        let predictions = predictor.predictions(predictor.predict_inputs(&inputs)?);
+        let frame = with_predictions(batch, &predictions, args.only_predictions)?;
         if !sink.write(frame)? {
             // The reader of stdout went away (`| head`): nothing more to do.
             break;
@@ -68,7 +67,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
 /// The batch's rows (unless `only_predictions`) and their predictions.
 fn with_predictions(
     batch: Batch,
-    predictions: Vec<f32>,
+    predictions: &Predictions,
     only_predictions: bool,
 ) -> anyhow::Result<DataFrame> {
     let mut frame = if only_predictions {
@@ -76,26 +75,28 @@ fn with_predictions(
     } else {
         batch.table.frame
     };
-    if frame
+    let names = predictions.names();
+    if let Some(taken) = frame
         .get_column_names()
         .iter()
-        .any(|c| c.as_str() == PREDICTION)
+        .find(|c| names.iter().any(|n| n == c.as_str()))
     {
         return Err(UserError::error(
             format!(
-                "{} already has a column named `{PREDICTION}`",
+                "{} already has a column named `{taken}`, which the predictions would overwrite",
                 batch.table.path.display()
             ),
             Some("rename that column, or write only the predictions with --only-predictions"),
         ));
     }
-    let column = Column::new(PREDICTION.into(), predictions);
-    if frame.width() == 0 {
-        frame = DataFrame::new_infer_height(vec![column])?;
-    } else {
-        frame
-            .with_column(column)
-            .context("cannot add the prediction column")?;
+    for column in predictions.columns() {
+        if frame.width() == 0 {
+            frame = DataFrame::new_infer_height(vec![column])?;
+        } else {
+            frame
+                .with_column(column)
+                .context("cannot add the prediction columns")?;
+        }
     }
     Ok(frame)
 }

@@ -10,7 +10,10 @@ use pipeline_data::{Preprocessing, Table, model_inputs};
 use pipeline_model::Network;
 use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
 use pipeline_spec::{Device as DeviceSpec, Spec};
+use pipeline_train::evaluation::{predicted_classes, probabilities};
 use pipeline_train::{FORWARD_ROWS, predict_rows, select_device};
+use polars::prelude::Column;
+use serde_json::{Map, Value, json};
 
 use crate::commands::shared::Context;
 use crate::exit::UserError;
@@ -82,7 +85,8 @@ impl StoredModel {
     /// The network rebuilt from the spec with the stored weights.
     pub fn network(&self, device: &Device) -> anyhow::Result<Network> {
         let features = self.preprocessing.input_width();
-        Network::from_safetensors(&self.spec.model, features, 1, &self.weights, device)
+        let outputs = self.preprocessing.targets.outputs();
+        Network::from_safetensors(&self.spec.model, features, outputs, &self.weights, device)
             .with_context(|| {
                 format!(
                     "the weights of run {} do not match its spec",
@@ -138,15 +142,41 @@ impl Predictor {
         })
     }
 
-    /// One prediction per row of `table`, after the run's preprocessing;
-    /// a missing, non-numeric or empty feature cell is an error naming the
-    /// column and the first offending row.
-    pub fn predict(&self, table: &Table) -> anyhow::Result<Vec<f32>> {
+    /// The predictions of every row of `table`, after the run's
+    /// preprocessing; a missing, non-numeric or empty feature cell is an
+    /// error naming the column and the first offending row.
+    pub fn predict(&self, table: &Table) -> anyhow::Result<Predictions> {
         let inputs = model_inputs(table, &self.preprocessing)?;
-        self.predict_inputs(&inputs)
+        Ok(self.predictions(self.predict_inputs(&inputs)?))
     }
 
-    /// One prediction per row of `inputs`: model inputs already
+    /// The model's outputs for `outputs` made into what a user reads:
+    /// values in the file's units, or labels and class probabilities.
+    pub fn predictions(&self, outputs: Vec<f32>) -> Predictions {
+        let plan = &self.preprocessing.targets;
+        match plan.classes() {
+            None => {
+                let mut values = outputs;
+                plan.denormalize(&mut values);
+                let names = match plan.columns().as_slice() {
+                    [_] => vec![PREDICTION.to_string()],
+                    many => many.iter().map(|c| format!("{PREDICTION}_{c}")).collect(),
+                };
+                Predictions::Values { names, values }
+            }
+            Some(classes) => {
+                let probabilities = probabilities(plan, &outputs).unwrap_or_default();
+                let labels = predicted_classes(plan, &probabilities);
+                Predictions::Classes {
+                    classes: classes.to_vec(),
+                    labels,
+                    probabilities,
+                }
+            }
+        }
+    }
+
+    /// The model's outputs (row-major) for `inputs`: model inputs already
     /// preprocessed, row-major.
     pub fn predict_inputs(&self, inputs: &[f32]) -> anyhow::Result<Vec<f32>> {
         let slice_rows = if self.device.is_cpu() {
@@ -172,4 +202,139 @@ fn artifact(
     record
         .artifact(kind)
         .ok_or_else(|| anyhow::anyhow!("run {} has no {kind:?} artifact recorded", record.id))
+}
+
+/// The column of a regression prediction (`prediction_TARGET` with several
+/// targets).
+pub const PREDICTION: &str = "prediction";
+/// The column of a classification's predicted label.
+pub const LABEL: &str = "label";
+/// The prefix of each class's probability column (`probability_CLASS`).
+pub const PROBABILITY: &str = "probability";
+
+/// Predictions of a batch of rows.
+pub enum Predictions {
+    /// Regression: `values` row-major, one per name, in the file's units.
+    Values {
+        names: Vec<String>,
+        values: Vec<f32>,
+    },
+    /// Classification: each row's class index and the probability of
+    /// every class (row-major).
+    Classes {
+        classes: Vec<String>,
+        labels: Vec<usize>,
+        probabilities: Vec<f32>,
+    },
+}
+
+impl Predictions {
+    /// The output columns' names.
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Predictions::Values { names, .. } => names.clone(),
+            Predictions::Classes { classes, .. } => std::iter::once(LABEL.to_string())
+                .chain(classes.iter().map(|c| format!("{PROBABILITY}_{c}")))
+                .collect(),
+        }
+    }
+
+    /// As polars columns. Labels that are all integers stay integers.
+    pub fn columns(&self) -> Vec<Column> {
+        match self {
+            Predictions::Values { names, values } => {
+                let width = names.len().max(1);
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(c, name)| {
+                        let column: Vec<f32> =
+                            values.iter().skip(c).step_by(width).copied().collect();
+                        Column::new(name.into(), column)
+                    })
+                    .collect()
+            }
+            Predictions::Classes {
+                classes,
+                labels,
+                probabilities,
+            } => {
+                let k = classes.len().max(1);
+                let label = match integer_classes(classes) {
+                    Some(numbers) => Column::new(
+                        LABEL.into(),
+                        labels.iter().map(|&l| numbers[l]).collect::<Vec<i64>>(),
+                    ),
+                    None => Column::new(
+                        LABEL.into(),
+                        labels
+                            .iter()
+                            .map(|&l| classes[l].as_str())
+                            .collect::<Vec<&str>>(),
+                    ),
+                };
+                std::iter::once(label)
+                    .chain(classes.iter().enumerate().map(|(c, class)| {
+                        let column: Vec<f32> =
+                            probabilities.iter().skip(c).step_by(k).copied().collect();
+                        Column::new(format!("{PROBABILITY}_{class}").into(), column)
+                    }))
+                    .collect()
+            }
+        }
+    }
+
+    /// One JSON value per row: a number (one target), an object of
+    /// numbers by target, or `{"label": …, "probabilities": {class: p}}`.
+    pub fn json(&self) -> Vec<Value> {
+        let number =
+            |v: f32| serde_json::Number::from_f64(f64::from(v)).map_or(Value::Null, Value::Number);
+        match self {
+            Predictions::Values { names, values } => {
+                let width = names.len().max(1);
+                values
+                    .chunks(width)
+                    .map(|row| match row {
+                        [one] if width == 1 => number(*one),
+                        row => Value::Object(
+                            names
+                                .iter()
+                                .zip(row)
+                                .map(|(n, v)| (n.clone(), number(*v)))
+                                .collect(),
+                        ),
+                    })
+                    .collect()
+            }
+            Predictions::Classes {
+                classes,
+                labels,
+                probabilities,
+            } => {
+                let k = classes.len().max(1);
+                let numbers = integer_classes(classes);
+                labels
+                    .iter()
+                    .zip(probabilities.chunks(k))
+                    .map(|(&label, row)| {
+                        let label = match &numbers {
+                            Some(numbers) => Value::from(numbers[label]),
+                            None => Value::from(classes[label].clone()),
+                        };
+                        let probabilities: Map<String, Value> = classes
+                            .iter()
+                            .zip(row)
+                            .map(|(c, p)| (c.clone(), number(*p)))
+                            .collect();
+                        json!({"label": label, "probabilities": probabilities})
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The classes as integers when every one is written as one (`0`, `1`).
+fn integer_classes(classes: &[String]) -> Option<Vec<i64>> {
+    classes.iter().map(|c| c.parse::<i64>().ok()).collect()
 }

@@ -32,6 +32,7 @@ use serde_json::json;
 use crate::cli::RunArgs;
 use crate::commands::shared::{Context, install_signal_handlers, print};
 use crate::exit;
+use crate::output::classes::{ClassTable, class_metric_values};
 use crate::output::format::{self, number};
 use crate::output::progress::Progress;
 
@@ -300,6 +301,7 @@ fn train_one(
         spec,
         outcome: &outcome,
         metrics: final_metrics,
+        classes: data.preprocessing.targets.classes().map(<[String]>::to_vec),
         seconds,
     };
     print(&if json { summary.json() } else { summary.text() })?;
@@ -421,8 +423,8 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
         .iter()
         .map(|e| LossPoint {
             epoch: e.epoch,
-            train: e.train.loss,
-            validation: e.validation.loss,
+            train: e.train.loss(),
+            validation: e.validation.loss(),
         })
         .collect();
     let patience = spec
@@ -435,7 +437,7 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
             .best_epoch
             .and_then(|epoch| gap_at(&curve, epoch))
             .and_then(finite),
-        test_train_gap: metrics.and_then(|m| finite(m.test.loss - m.train.loss)),
+        test_train_gap: metrics.and_then(|m| finite(m.test.loss() - m.train.loss())),
         onset: onset(&curve, patience),
     }
 }
@@ -544,15 +546,33 @@ fn finish(
     preprocessing: &pipeline_data::Preprocessing,
 ) -> anyhow::Result<()> {
     let (artifacts, digest) = write_model(context, registry, id, spec, outcome, preprocessing)?;
-    let final_metrics: Vec<MetricValue> = SplitName::ALL
+    let mut final_metrics: Vec<MetricValue> = SplitName::ALL
         .into_iter()
         .flat_map(|split| metric_values(split, metrics.get(split)).collect::<Vec<_>>())
         .collect();
+    if let (Some(reports), Some(classes)) =
+        (&outcome.final_reports, preprocessing.targets.classes())
+    {
+        for split in SplitName::ALL {
+            final_metrics.extend(
+                class_metric_values(reports.get(split), classes)
+                    .into_iter()
+                    .map(|(metric, value)| MetricValue {
+                        split: split.as_str().to_string(),
+                        metric,
+                        value,
+                    }),
+            );
+        }
+    }
     let selection = spec.selection.metric;
     let completion = Completion {
         best_epoch: outcome.best_epoch.unwrap_or(outcome.history.len() as u32),
         epochs_run: outcome.history.len() as u32,
-        selection_value: metrics.get(selection.split).get(selection.metric),
+        selection_value: metrics
+            .get(selection.split)
+            .get(selection.metric)
+            .unwrap_or(f64::NAN),
         final_metrics,
         artifacts,
         overfitting: overfitting(spec, outcome, Some(metrics)),
@@ -567,6 +587,8 @@ struct Summary<'a> {
     spec: &'a Spec,
     outcome: &'a Outcome,
     metrics: &'a SplitMetrics,
+    /// Class labels of a classification run.
+    classes: Option<Vec<String>>,
     seconds: f64,
 }
 
@@ -589,26 +611,39 @@ impl Summary<'_> {
             self.spec.train.monitor,
             format::duration(self.seconds)
         );
-        let mut table = format::table(&["split", "loss", "mse", "rmse", "mae", "r2"]);
+        let names: Vec<&str> = self
+            .metrics
+            .train
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut header = vec!["split"];
+        header.extend(&names);
+        let mut table = format::table(&header);
         for split in SplitName::ALL {
             let m = self.metrics.get(split);
-            table.add_row(vec![
-                split.to_string(),
-                number(m.loss),
-                number(m.mse),
-                number(m.rmse),
-                number(m.mae),
-                number(m.r2),
-            ]);
+            let mut row = vec![split.to_string()];
+            row.extend(names.iter().map(|name| {
+                pipeline_spec::MetricName::parse(name)
+                    .and_then(|n| m.get(n))
+                    .map_or("-".into(), number)
+            }));
+            table.add_row(row);
         }
         format::align_numbers(&mut table, 1);
         out.push_str(&format::render(&table));
         out.push('\n');
+        if let (Some(reports), Some(classes)) =
+            (&self.outcome.final_reports, self.classes.as_deref())
+        {
+            let test = ClassTable::from_report(&reports.test, classes);
+            out.push_str(&test.render("test split"));
+        }
         out
     }
 
     fn json(&self) -> String {
-        let value = json!({
+        let mut value = json!({
             "id": self.id.to_string(),
             "experiment": self.spec.name.to_string(),
             "status": "completed",
@@ -618,6 +653,10 @@ impl Summary<'_> {
             "seconds": self.seconds,
             "metrics": self.metrics,
         });
+        if let (Some(classes), Some(reports)) = (&self.classes, &self.outcome.final_reports) {
+            value["classes"] = json!(classes);
+            value["reports"] = json!(reports);
+        }
         format!(
             "{}\n",
             serde_json::to_string_pretty(&value).unwrap_or_default()

@@ -45,11 +45,21 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
         split,
         metric: name.to_string(),
     };
-    let mut columns = vec![
-        metric("validation", "loss"),
-        metric("test", "rmse"),
-        metric("test", "r2"),
-    ];
+    // Regression runs show test rmse and r2, classification runs test
+    // accuracy and F1; a table of both kinds shows all four.
+    let recorded = |name: &str| {
+        runs.iter()
+            .any(|r| r.final_metrics.iter().any(|m| m.metric == name))
+    };
+    let classification = recorded("accuracy");
+    let regression = recorded("rmse") || !classification;
+    let mut columns = vec![metric("validation", "loss")];
+    if regression {
+        columns.extend([metric("test", "rmse"), metric("test", "r2")]);
+    }
+    if classification {
+        columns.extend([metric("test", "accuracy"), metric("test", "f1")]);
+    }
     if let Some(SortKey {
         field: field @ Field::Metric { .. },
         ..

@@ -160,19 +160,11 @@ async fn predict(State(served): State<Arc<Served>>, body: Body) -> Response {
         .map_err(anyhow::Error::from)
         .and_then(|table| served.predictor.predict(&table));
     match predictions {
-        Ok(predictions) => {
-            let predictions: Vec<Value> = predictions
-                .into_iter()
-                .map(|p| {
-                    serde_json::Number::from_f64(f64::from(p)).map_or(Value::Null, Value::Number)
-                })
-                .collect();
-            Json(json!({
-                "run": served.predictor.record.id.to_string(),
-                "predictions": predictions,
-            }))
-            .into_response()
-        }
+        Ok(predictions) => Json(json!({
+            "run": served.predictor.record.id.to_string(),
+            "predictions": predictions.json(),
+        }))
+        .into_response(),
         Err(e) => {
             let user = e
                 .chain()
@@ -312,7 +304,8 @@ fn describe(predictor: &Predictor) -> Value {
             "features": features,
             "columns": preprocessing.columns,
         },
-        "target": preprocessing.target,
+        "target": preprocessing.targets.columns().join(","),
+        "targets": preprocessing.targets,
         "final_metrics": metrics,
         "best_epoch": record.best_epoch,
         "selection_metric": record.selection_metric,

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use pipeline_registry::{Registry, RunId, RunRecord, RunSelector};
-use pipeline_spec::MetricRef;
+use pipeline_spec::{MetricName, MetricRef};
 use pipeline_train::generalization::LossPoint;
 
 use crate::cli::GlobalArgs;
@@ -151,6 +151,21 @@ pub fn final_metric(record: &RunRecord, split: &str, metric: &str) -> Option<f64
         .iter()
         .find(|m| m.split == split && m.metric == metric)
         .map(|m| m.value)
+}
+
+/// The metrics the runs recorded, in the order tables show them
+/// ([`MetricName::ALL`]: the regression ones, then classification's);
+/// per-class scores are left out.
+pub fn metric_names(records: &[&RunRecord]) -> Vec<&'static str> {
+    MetricName::ALL
+        .iter()
+        .map(|m| m.as_str())
+        .filter(|name| {
+            records
+                .iter()
+                .any(|r| r.final_metrics.iter().any(|m| m.metric == *name))
+        })
+        .collect()
 }
 
 /// The first characters of an id, enough to select it in practice.

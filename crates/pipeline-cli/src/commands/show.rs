@@ -6,8 +6,9 @@ use pipeline_registry::RunRecord;
 use serde_json::json;
 
 use crate::cli::ShowArgs;
-use crate::commands::shared::{Context, final_metric, loss_curve, print};
+use crate::commands::shared::{Context, final_metric, loss_curve, metric_names, print};
 use crate::exit::UserError;
+use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};
 
 pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
@@ -169,9 +170,9 @@ fn text(r: &RunRecord) -> String {
     }
     if !r.final_metrics.is_empty() {
         out.push_str("metrics at the best epoch\n");
-        let names = ["loss", "mse", "rmse", "mae", "r2"];
+        let names = metric_names(&[r]);
         let mut header = vec!["  split"];
-        header.extend(names);
+        header.extend(&names);
         let mut table = format::table(&header);
         for split in ["train", "validation", "test"] {
             let mut row = vec![format!("  {split}")];
@@ -185,6 +186,12 @@ fn text(r: &RunRecord) -> String {
         format::align_numbers(&mut table, 1);
         out.push_str(&format::render(&table));
         out.push('\n');
+        let classes = ClassTable::classes_in(&r.final_metrics, "test");
+        if let Some(table) = ClassTable::from_metrics(&r.final_metrics, "test", &classes)
+            && !classes.is_empty()
+        {
+            out.push_str(&table.render("test split"));
+        }
     }
     let o = &r.overfitting;
     let curve = loss_curve(r);

@@ -3,6 +3,7 @@
 //! and hints go to stderr.
 
 pub mod chart;
+pub mod classes;
 pub mod document;
 pub mod file;
 pub mod format;

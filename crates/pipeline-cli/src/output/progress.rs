@@ -51,11 +51,15 @@ impl Progress {
         };
         let mut line = format!(
             "train_loss {}  val_loss {}",
-            number(record.train.loss),
-            number(record.validation.loss)
+            number(record.train.loss()),
+            number(record.validation.loss())
         );
         if self.monitor.metric != pipeline_spec::MetricName::Loss {
-            line.push_str(&format!("  {} {}", self.monitor, number(monitored)));
+            line.push_str(&format!(
+                "  {} {}",
+                self.monitor,
+                monitored.map_or("-".into(), number)
+            ));
         }
         if record.improved {
             line.push_str("  (best)");

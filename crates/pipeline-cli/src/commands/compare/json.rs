@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::commands::shared::{curve, final_metric};
+use crate::commands::shared::{curve, final_metric, metric_names};
 
-use super::{Comparison, METRICS, SPLITS, gaps};
+use super::{Comparison, SPLITS, gaps};
 
 pub fn to_json(comparison: &Comparison) -> Value {
     let records = &comparison.records;
@@ -17,7 +17,7 @@ pub fn to_json(comparison: &Comparison) -> Value {
         .map(|(r, verdict)| {
             let metrics: BTreeMap<&str, BTreeMap<&str, Option<f64>>> = SPLITS
                 .iter()
-                .map(|split| (*split, METRICS.iter().map(|m| (*m, final_metric(r, split, m))).collect()))
+                .map(|split| (*split, metric_names(&[r]).iter().map(|m| (*m, final_metric(r, split, m))).collect()))
                 .collect();
             let (validation_gap, test_gap) = gaps(r);
             json!({

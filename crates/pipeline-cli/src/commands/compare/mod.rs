@@ -23,7 +23,6 @@ use differences::{Difference, spec_differences};
 use files::PlotFormat;
 use reproducibility::{Reproduction, Weights};
 
-const METRICS: [&str; 5] = ["loss", "mse", "rmse", "mae", "r2"];
 const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
 pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {

@@ -2,12 +2,14 @@
 //! differences, the metrics at each run's best epoch, generalization and
 //! reproducibility. The text output and the HTML report both render these.
 
-use crate::commands::shared::final_metric;
+use pipeline_registry::RunRecord;
+
+use crate::commands::shared::{final_metric, metric_names};
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
 use super::reproducibility::Outcome;
-use super::{Comparison, METRICS, SPLITS, gaps, label};
+use super::{Comparison, SPLITS, gaps, label};
 
 /// Every section, in order.
 pub fn sections(comparison: &Comparison) -> Vec<Section> {
@@ -95,7 +97,8 @@ fn differences(comparison: &Comparison) -> Section {
 
 fn metrics(comparison: &Comparison) -> Section {
     let mut rows = Vec::new();
-    for metric in METRICS {
+    let records: Vec<&RunRecord> = comparison.records.iter().collect();
+    for metric in metric_names(&records) {
         for split in SPLITS {
             let mut row = vec![metric.to_string(), split.to_string()];
             row.extend(
