@@ -333,3 +333,44 @@ fn large_inputs_stream_in_batches_with_the_same_results() {
             .unwrap();
     assert_eq!(whole["rows"], 442);
 }
+
+/// Several regression targets, normalized for training: one output per
+/// target, predictions back in the file's units, one column per target.
+#[test]
+fn several_targets_predict_one_column_each_in_file_units() {
+    let ws = Workspace::new();
+    let run = ws.train(&[
+        "data.target=[\"target\", \"s5\"]",
+        "data.normalize_target=\"zscore\"",
+        "model.layers.2.units=2",
+        "train.epochs=40",
+    ]);
+    let test = &run["metrics"]["test"];
+    assert!(test["r2"].as_f64().unwrap() > 0.2, "{run}");
+    let out = ws.ok(&["infer", "--input", diabetes_csv().to_str().unwrap(), "--only-predictions"]);
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("prediction_target,prediction_s5"));
+    let rows: Vec<(f64, f64)> = lines
+        .map(|l| {
+            let (a, b) = l.split_once(',').unwrap();
+            (a.parse().unwrap(), b.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 442);
+    // The file's units: disease progression around 150, s5 (log
+    // triglycerides) around 4.6.
+    let mean = |f: fn(&(f64, f64)) -> f64| rows.iter().map(f).sum::<f64>() / rows.len() as f64;
+    assert!((100.0..200.0).contains(&mean(|r| r.0)), "{out}");
+    assert!((4.0..5.2).contains(&mean(|r| r.1)), "{out}");
+    // evaluate reads both targets back.
+    let evaluation: serde_json::Value = serde_json::from_str(&ws.ok(&[
+        "evaluate",
+        "--run",
+        "latest",
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(evaluation["rows"], 442);
+}
