@@ -347,7 +347,12 @@ fn several_targets_predict_one_column_each_in_file_units() {
     ]);
     let test = &run["metrics"]["test"];
     assert!(test["r2"].as_f64().unwrap() > 0.2, "{run}");
-    let out = ws.ok(&["infer", "--input", diabetes_csv().to_str().unwrap(), "--only-predictions"]);
+    let out = ws.ok(&[
+        "infer",
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+        "--only-predictions",
+    ]);
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("prediction_target,prediction_s5"));
     let rows: Vec<(f64, f64)> = lines

@@ -39,7 +39,7 @@ pub(crate) fn select_features(
 ) -> Result<Vec<String>, DataError> {
     let candidates: Vec<&String> = available
         .iter()
-        .filter(|c| !spec.target.contains(c))
+        .filter(|c| !spec.target.contains(c) && spec.split_column.as_ref() != Some(*c))
         .collect();
     let mut features: Vec<String> = Vec::new();
     match &spec.features {

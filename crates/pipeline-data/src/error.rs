@@ -101,6 +101,15 @@ pub enum DataError {
         value: String,
         known: Vec<String>,
     },
+    #[error(
+        "{path}: column `{column}` (data.split_column) has {value:?} at row {row}; each row's split must be train, validation (or val) or test"
+    )]
+    SplitName {
+        path: PathBuf,
+        column: String,
+        row: usize,
+        value: String,
+    },
     #[error("{path}: {}", class_count_message(column, *task, classes))]
     ClassCount {
         path: PathBuf,

@@ -117,7 +117,10 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     }
 
     let split_seed = crate::derive_seed(seed, "split");
-    let (sizes, [train_rows, validation_rows, test_rows]) = if spec.stratify {
+    let (sizes, [train_rows, validation_rows, test_rows]) = if let Some(column) = &spec.split_column
+    {
+        named_splits(&table, column, &kept)?
+    } else if spec.stratify {
         let classes: Vec<usize> = kept.iter().map(|&r| target.values[r] as usize).collect();
         stratified_split_indices(&classes, &spec.split, split_seed)
     } else {
@@ -184,6 +187,49 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         data_sha256,
         preprocessing,
     })
+}
+
+/// The splits a column names for each kept row (`train`, `validation` or
+/// `val`, `test`; any case), as indices into `kept`.
+fn named_splits(
+    table: &Table,
+    column: &str,
+    kept: &[usize],
+) -> Result<(SplitSizes, [Vec<usize>; 3]), DataError> {
+    let available = table.column_names();
+    if !available.iter().any(|c| c == column) {
+        return Err(unknown_column(
+            &table.path,
+            column,
+            "data.split_column",
+            &available,
+        ));
+    }
+    let names = Cells::read(table, column)?.into_categories();
+    let mut splits: [Vec<usize>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (index, &row) in kept.iter().enumerate() {
+        let name = names[row].as_deref().unwrap_or("");
+        let split = match name.to_ascii_lowercase().as_str() {
+            "train" => 0,
+            "validation" | "val" => 1,
+            "test" => 2,
+            _ => {
+                return Err(DataError::SplitName {
+                    path: table.path.clone(),
+                    column: column.to_string(),
+                    row: row + 1,
+                    value: name.to_string(),
+                });
+            }
+        };
+        splits[split].push(index);
+    }
+    let sizes = SplitSizes {
+        train: splits[0].len(),
+        validation: splits[1].len(),
+        test: splits[2].len(),
+    };
+    Ok((sizes, splits))
 }
 
 /// Reads one feature and decides its type: `[data.types]` first, then the
@@ -437,8 +483,13 @@ mod tests {
         } else {
             (1, "[loss]\ntype = \"mse\"\n")
         };
+        let split = if data.contains("split_column") {
+            ""
+        } else {
+            "split = { train = 0.6, validation = 0.2, test = 0.2 }\n"
+        };
         let text = format!(
-            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\nsplit = {{ train = 0.6, validation = 0.2, test = 0.2 }}\n{data}\n[model]\nlayers = [{{ type = \"linear\", units = {units} }}]\n{loss}[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
+            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\n{split}{data}\n[model]\nlayers = [{{ type = \"linear\", units = {units} }}]\n{loss}[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
         );
         let spec = Spec::parse(Path::new("s.toml"), &text, &[]).unwrap();
         let result = prepare(&spec.data, &path, 1);
@@ -646,6 +697,25 @@ mod tests {
         assert!(
             (back[0] - 90.0).abs() < 1e-4 && (back[1] - 100.0).abs() < 1e-4,
             "{back:?}"
+        );
+    }
+
+    #[test]
+    fn a_column_can_name_the_splits() {
+        let csv = "x,set,y\n1,train,1\n2,test,2\n3,train,3\n4,val,4\n5,Train,5\n6,validation,6\n";
+        let data = prepared(csv, "split_column = \"set\"").unwrap();
+        assert_eq!(data.preprocessing.features, ["x"]);
+        assert_eq!(data.train.y, [1.0, 3.0, 5.0]);
+        assert_eq!(data.validation.y, [4.0, 6.0]);
+        assert_eq!(data.test.y, [2.0]);
+        let e = prepared(
+            &csv.replace("2,test", "2,holdout"),
+            "split_column = \"set\"",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, DataError::SplitName { row: 2, value, .. } if value == "holdout"),
+            "{e}"
         );
     }
 

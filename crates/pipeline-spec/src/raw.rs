@@ -51,6 +51,8 @@ pub struct RawData {
     pub columns: Option<BTreeMap<String, Spanned<RawColumn>>>,
     #[schemars(with = "Option<RawSplit>")]
     pub split: Option<Spanned<RawSplit>>,
+    #[schemars(with = "Option<String>")]
+    pub split_column: Option<Spanned<String>>,
     pub shuffle: Option<bool>,
 }
 

@@ -152,6 +152,67 @@ metric = "val_loss"
         }
     }
 
+    /// Every key of the schema, as the reference writes it: dotted, `NAME`
+    /// for a map's keys, `[]` for a list's items.
+    fn key_paths(schema: &Value) -> Vec<String> {
+        fn walk(schema: &Value, node: &Value, prefix: &str, out: &mut Vec<String>) {
+            let definitions = &schema["definitions"];
+            let mut node = node.clone();
+            loop {
+                if let Some(reference) = node["$ref"].as_str() {
+                    let name = reference.rsplit('/').next().unwrap();
+                    node = definitions[name].clone();
+                } else if let Some(any) = node["anyOf"].as_array()
+                    && any.iter().any(|n| n["type"] == "null")
+                {
+                    node = any.iter().find(|n| n["type"] != "null").cloned().unwrap();
+                } else {
+                    break;
+                }
+            }
+            if let Some(properties) = node["properties"].as_object() {
+                for (key, value) in properties {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    out.push(path.clone());
+                    walk(schema, value, &path, out);
+                }
+            }
+            if node["additionalProperties"].is_object() {
+                walk(
+                    schema,
+                    &node["additionalProperties"],
+                    &format!("{prefix}.NAME"),
+                    out,
+                );
+            }
+            if node["items"].is_object() {
+                walk(schema, &node["items"], &format!("{prefix}[]"), out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(schema, schema, "", &mut out);
+        out
+    }
+
+    #[test]
+    fn the_reference_documents_every_key() {
+        let reference = include_str!("../../../experiments/REFERENCE.md");
+        let paths = key_paths(&json_schema());
+        assert!(paths.len() > 60, "{paths:?}");
+        let missing: Vec<&String> = paths
+            .iter()
+            .filter(|p| !reference.contains(&format!("| `{p}` |")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "experiments/REFERENCE.md lacks a row for: {missing:?}"
+        );
+    }
+
     #[test]
     fn the_schema_knows_the_values() {
         let text = json_schema().to_string();

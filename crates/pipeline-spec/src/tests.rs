@@ -612,3 +612,36 @@ fn task_loss_and_outputs_must_agree() {
         parse(&IRIS.replace("label_smoothing = 0.05", "class_weights = [1.0, 0.0, 0.5]")).is_err()
     );
 }
+
+#[test]
+fn a_split_column_replaces_fractions_and_stratification() {
+    let text = with(
+        "split = { train = 0.70, validation = 0.15, test = 0.15 }",
+        "split_column = \"set\"",
+    );
+    let spec = parse(&text).unwrap();
+    assert_eq!(spec.data.split_column.as_deref(), Some("set"));
+    assert!(spec.to_toml().contains("split_column = \"set\""));
+    let e = err(&with(
+        "target = \"target\"",
+        "target = \"target\"\nsplit_column = \"set\"",
+    ));
+    assert_eq!(e.key.as_deref(), Some("data.split"), "{e}");
+    let e = err(&with(
+        "split = { train = 0.70, validation = 0.15, test = 0.15 }",
+        "split_column = \"target\"",
+    ));
+    assert_eq!(e.key.as_deref(), Some("data.split_column"), "{e}");
+    let iris = IRIS.replace(
+        "split = { train = 0.60, validation = 0.20, test = 0.20 }",
+        "split_column = \"set\"",
+    );
+    assert!(!parse(&iris).unwrap().data.stratify);
+    assert!(
+        parse(&iris.replace(
+            "task = \"multiclass\"",
+            "task = \"multiclass\"\nstratify = true"
+        ))
+        .is_err()
+    );
+}

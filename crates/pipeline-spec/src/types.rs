@@ -88,6 +88,10 @@ pub struct DataSpec {
     pub unknown: UnknownCategory,
     pub shuffle: bool,
     pub split: SplitFractions,
+    /// A column naming each row's split (`train`, `validation`, `test`);
+    /// `split` fractions and `stratify` do not apply then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split_column: Option<String>,
     /// Type overrides by column name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub types: BTreeMap<String, ColumnType>,
@@ -522,8 +526,17 @@ impl Validator<'_> {
         }
         let target = self.targets(raw.target, task)?;
         let shuffle = raw.shuffle.unwrap_or(defaults::SHUFFLE);
+        let split_column = match raw.split_column {
+            None => None,
+            Some(column) => Some(self.split_column(column, &target, &raw.split, &raw.stratify)?),
+        };
         let stratify = match raw.stratify {
-            None => task.is_classification() && shuffle && defaults::STRATIFY_CLASSIFICATION,
+            None => {
+                task.is_classification()
+                    && shuffle
+                    && split_column.is_none()
+                    && defaults::STRATIFY_CLASSIFICATION
+            }
             Some(s) if *s.get_ref() && !shuffle => {
                 return Err(self.fail(
                     s.span(),
@@ -615,9 +628,52 @@ impl Validator<'_> {
             unknown: raw.unknown.unwrap_or(defaults::UNKNOWN),
             shuffle,
             split,
+            split_column,
             types,
             columns,
         })
+    }
+
+    /// `data.split_column`: a column other than the target, and no
+    /// fractions or stratification beside it.
+    fn split_column(
+        &self,
+        column: Spanned<String>,
+        target: &Targets,
+        split: &Option<Spanned<raw::RawSplit>>,
+        stratify: &Option<Spanned<bool>>,
+    ) -> Checked<String> {
+        let key = "data.split_column";
+        let span = column.span();
+        let name = column.into_inner();
+        if name.trim().is_empty() {
+            return Err(self.fail(span, key, "`data.split_column` is empty".into(), None));
+        }
+        if target.contains(&name) {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{name}` is the target; it cannot also name the splits"),
+                None,
+            ));
+        }
+        if let Some(split) = split {
+            return Err(self.fail(
+                split.span(),
+                "data.split",
+                format!("`data.split` fractions do not apply: the column `{name}` names each row's split"),
+                Some("remove one of `split` and `split_column`"),
+            ));
+        }
+        if let Some(stratify) = stratify {
+            return Err(self.fail(
+                stratify.span(),
+                "data.stratify",
+                format!("`stratify` does not apply: the column `{name}` names each row's split"),
+                Some("remove one of `stratify` and `split_column`"),
+            ));
+        }
+        Ok(name)
     }
 
     /// `data.target`: one column or (regression) a list, none blank or twice.
