@@ -338,3 +338,52 @@ impl Predictions {
 fn integer_classes(classes: &[String]) -> Option<Vec<i64>> {
     classes.iter().map(|c| c.parse::<i64>().ok()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_predictions_keep_the_labels() {
+        let numbers = Predictions::Classes {
+            classes: vec!["0".into(), "1".into()],
+            labels: vec![1, 0],
+            probabilities: vec![0.25, 0.75, 0.9, 0.1],
+        };
+        assert_eq!(numbers.names(), ["label", "probability_0", "probability_1"]);
+        assert_eq!(
+            numbers.json()[0],
+            json!({"label": 1, "probabilities": {"0": 0.25, "1": 0.75}})
+        );
+        let text = Predictions::Classes {
+            classes: vec!["cat".into(), "dog".into(), "emu".into()],
+            labels: vec![2],
+            probabilities: vec![0.125, 0.125, 0.75],
+        };
+        assert_eq!(text.json()[0]["label"], "emu");
+        let columns = text.columns();
+        assert_eq!(columns.len(), 4);
+        assert_eq!(
+            columns[0].str().map(|c| c.get(0)).ok().flatten(),
+            Some("emu")
+        );
+    }
+
+    #[test]
+    fn regression_predictions_are_one_value_or_one_per_target() {
+        let one = Predictions::Values {
+            names: vec![PREDICTION.into()],
+            values: vec![1.5, 2.5],
+        };
+        assert_eq!(one.json(), [json!(1.5), json!(2.5)]);
+        let two = Predictions::Values {
+            names: vec!["prediction_a".into(), "prediction_b".into()],
+            values: vec![1.0, 2.0, 3.0, 4.0],
+        };
+        assert_eq!(
+            two.json()[1],
+            json!({"prediction_a": 3.0, "prediction_b": 4.0})
+        );
+        assert_eq!(two.columns().len(), 2);
+    }
+}
