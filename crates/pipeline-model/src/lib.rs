@@ -4,6 +4,7 @@
 
 mod digest;
 mod error;
+mod layers;
 mod loss;
 mod network;
 mod optim;
@@ -11,6 +12,7 @@ mod schedule;
 
 pub use digest::weights_digest;
 pub use error::ModelError;
+pub use layers::shape::row_shapes;
 pub use loss::loss;
 pub use network::{LayerSummary, Mode, Network};
 pub use optim::Optimizer;
