@@ -398,6 +398,79 @@ mod tests {
     }
 
     #[test]
+    fn shape_errors_come_from_new_not_from_training() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let spec = |input: Option<Vec<u32>>, layers: Vec<Layer>| ModelSpec {
+            input: input.map(|s| s.into_iter().map(n).collect()),
+            layers,
+        };
+        let linear = |units| Layer::Linear {
+            units: n(units),
+            bias: true,
+        };
+        let build = |s: &ModelSpec, width| Network::new(s, width, 1, 1, &Device::Cpu).err();
+        assert!(matches!(
+            build(&spec(Some(vec![2, 5]), vec![linear(1)]), 9),
+            Some(ModelError::InputWidth { width: 9, .. })
+        ));
+        // A linear layer on a sequence gives one output per step.
+        assert!(matches!(
+            build(&spec(Some(vec![2, 5]), vec![linear(1)]), 10),
+            Some(ModelError::OutputShape { ref shape, outputs: 1 }) if shape == &[2, 1]
+        ));
+        let pooled = spec(
+            Some(vec![1, 3]),
+            vec![
+                Layer::MaxPool1d(pipeline_spec::Pooling {
+                    kernel: n(4),
+                    stride: n(4),
+                }),
+                linear(1),
+            ],
+        );
+        assert!(matches!(
+            build(&pooled, 3),
+            Some(ModelError::LayerShape { index: 0, kind: "max_pool1d", ref input, .. })
+                if input == &[1, 3]
+        ));
+        let flat = spec(None, vec![Layer::LayerNorm, Layer::Flatten, linear(1)]);
+        assert!(build(&flat, 4).is_none());
+    }
+
+    #[test]
+    fn batch_norm_trains_on_a_batch_of_one_row_with_its_running_statistics() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let spec = ModelSpec {
+            input: None,
+            layers: vec![
+                Layer::Linear {
+                    units: n(3),
+                    bias: true,
+                },
+                Layer::BatchNorm,
+                Layer::Linear {
+                    units: n(1),
+                    bias: true,
+                },
+            ],
+        };
+        let net = Network::new(&spec, 2, 1, 1, &Device::Cpu).unwrap();
+        let before = net.to_safetensors(HashMap::new()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let x = Tensor::new(&[[0.5f32, -1.0]], &Device::Cpu).unwrap();
+        let y = net.forward(&x, Mode::Train(&mut rng)).unwrap();
+        let eval = net.forward(&x, Mode::Eval).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap(), eval.to_vec2::<f32>().unwrap());
+        assert!(y.to_vec2::<f32>().unwrap()[0][0].is_finite());
+        let after = net.to_safetensors(HashMap::new()).unwrap();
+        assert_eq!(
+            crate::weights_digest(&before).unwrap(),
+            crate::weights_digest(&after).unwrap(),
+            "the running statistics are left as they were"
+        );
+    }
+
+    #[test]
     fn safetensors_round_trip() {
         let a = Network::new(&simple_nn(), 10, 1, 3, &Device::Cpu).unwrap();
         let bytes = a

@@ -103,8 +103,12 @@ fn to_json(value: &Value) -> anyhow::Result<Vec<u8>> {
 /// of a row after them.
 fn schema(spec: &Spec, preprocessing: &Preprocessing) -> anyhow::Result<Value> {
     let inputs = schema_inputs(preprocessing);
-    let mut width = preprocessing.input_width();
-    let shapes = pipeline_model::row_shapes(&spec.model, width)?;
+    let shapes = pipeline_model::row_shapes(&spec.model, preprocessing.input_width())?;
+    // The features a first linear layer sees: the last axis of `model.input`.
+    let mut width = match &spec.model.input {
+        Some(shape) => shape.last().map_or(1, |d| d.get() as usize),
+        None => preprocessing.input_width(),
+    };
     let layers: Vec<Value> = spec
         .model
         .layers

@@ -66,6 +66,7 @@ impl Conv {
             let windows = (x.dim(axis)? - kernel) / self.stride + 1;
             x = x.narrow(axis, 0, (windows - 1) * self.stride + kernel)?;
         }
+        let x = x.contiguous()?;
         let y = if self.axes == 1 {
             let (filters, channels, _) = weight.dims3()?;
             x.unsqueeze(2)?
