@@ -82,12 +82,10 @@ impl Network {
         Network::assemble(spec, inputs, outputs, device, &mut |_, dims, how| {
             let count: usize = dims.iter().product();
             Ok(match how {
-                Init::FanIn(fan_in) => {
-                    let bound = 1.0 / (fan_in as f32).sqrt();
-                    (0..count)
-                        .map(|_| rng.random_range(-bound..bound))
-                        .collect()
-                }
+                Init::Uniform { bound } if bound > 0.0 => (0..count)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect(),
+                Init::Uniform { .. } => vec![0.0; count],
                 Init::Normal { std } => normal(&mut rng, count, std),
                 Init::Constant(value) => vec![value; count],
             })

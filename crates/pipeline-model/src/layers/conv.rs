@@ -39,7 +39,7 @@ impl Conv {
         let kernel = settings.kernel.get() as usize;
         let mut dims = vec![filters, channels];
         dims.extend(std::iter::repeat_n(kernel, axes));
-        let init = Init::FanIn(channels * kernel.pow(axes as u32));
+        let init = Init::fan_in(channels * kernel.pow(axes as u32));
         let weight = params.parameter(format!("{index}.weight"), &dims, init)?;
         let bias = if settings.bias {
             Some(params.parameter(format!("{index}.bias"), &[filters], init)?)

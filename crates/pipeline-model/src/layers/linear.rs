@@ -20,7 +20,7 @@ impl Linear {
         bias: bool,
         params: &mut Params,
     ) -> std::result::Result<Linear, ModelError> {
-        let init = Init::FanIn(in_features);
+        let init = Init::fan_in(in_features);
         let weight = params.parameter(format!("{index}.weight"), &[units, in_features], init)?;
         let bias = if bias {
             Some(params.parameter(format!("{index}.bias"), &[units], init)?)

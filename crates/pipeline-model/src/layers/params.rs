@@ -9,16 +9,27 @@ use candle_core::{Device, Tensor, Var};
 
 use crate::error::ModelError;
 
-/// How PyTorch fills a fresh tensor of a layer.
+/// How PyTorch fills a fresh tensor of a layer; the `init` callback gets it
+/// with the tensor's name and shape, and may ignore it (weights read from a
+/// file).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Init {
-    /// Uniform in ±1/√fan_in: `nn.Linear` and `nn.Conv*` weights (kaiming
-    /// uniform with a = √5) and biases.
-    FanIn(usize),
+    /// Uniform in `[-bound, bound)`.
+    Uniform { bound: f32 },
     /// Normal with mean 0 (`nn.Embedding`: standard deviation 1).
     Normal { std: f32 },
     /// Every value the same (norm weights 1, biases 0, running statistics).
     Constant(f32),
+}
+
+impl Init {
+    /// `nn.Linear`'s and `nn.Conv*`'s default for weights (kaiming uniform
+    /// with a = √5) and biases: uniform in ±1/√fan_in.
+    pub fn fan_in(fan_in: usize) -> Init {
+        Init::Uniform {
+            bound: 1.0 / (fan_in as f32).sqrt(),
+        }
+    }
 }
 
 /// `init(name, dims, how)`: a tensor's values, row-major.
