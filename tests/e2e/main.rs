@@ -10,6 +10,7 @@ mod export;
 mod help;
 mod inference;
 mod labels;
+mod layers;
 mod learning;
 mod messy;
 mod report;

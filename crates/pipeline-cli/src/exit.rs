@@ -55,14 +55,14 @@ fn code_of(error: &anyhow::Error) -> u8 {
         if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
             return if e.is_user_error() { USAGE } else { FAILURE };
         }
-        if let Some(
-            TrainError::Device { .. }
-            | TrainError::ClassMismatch { .. }
-            | TrainError::ClassWeights { .. }
-            | TrainError::Model(pipeline_model::ModelError::OutputMismatch { .. }),
-        ) = cause.downcast_ref::<TrainError>()
-        {
-            return USAGE;
+        match cause.downcast_ref::<TrainError>() {
+            Some(
+                TrainError::Device { .. }
+                | TrainError::ClassMismatch { .. }
+                | TrainError::ClassWeights { .. },
+            ) => return USAGE,
+            Some(TrainError::Model(e)) if e.is_user_error() => return USAGE,
+            _ => {}
         }
     }
     FAILURE

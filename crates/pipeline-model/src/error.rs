@@ -6,6 +6,33 @@ pub enum ModelError {
         "the model's last linear layer has {units} unit(s) but the data has {targets} target column(s)"
     )]
     OutputMismatch { units: u32, targets: usize },
+    #[error(
+        "the model's output rows have shape {shape:?} but the data needs {outputs} value(s) a \
+         row: add {{ type = \"flatten\" }} before the last linear layer"
+    )]
+    OutputShape { shape: Vec<usize>, outputs: usize },
+    #[error(
+        "`model.input` is {shape:?} ({} values a row) but the data gives {width} model inputs",
+        shape.iter().product::<usize>()
+    )]
+    InputWidth { shape: Vec<usize>, width: usize },
+    #[error("layer {index} ({kind}) cannot take rows of shape {input:?}: {reason}")]
+    LayerShape {
+        index: usize,
+        kind: &'static str,
+        input: Vec<usize>,
+        reason: String,
+    },
+    #[error(
+        "embedding layer {index} got the input value {value}, which is not a code of its \
+         vocabulary (whole numbers 0 to {})",
+        vocabulary - 1
+    )]
+    EmbeddingCode {
+        index: usize,
+        value: f32,
+        vocabulary: usize,
+    },
     #[error("the weights have no tensor `{name}`")]
     MissingWeight { name: String },
     #[error("tensor `{name}` has shape {actual:?}, the spec's layer needs {expected:?}")]
@@ -20,4 +47,34 @@ pub enum ModelError {
     Decode(#[source] safetensors::SafeTensorError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+}
+
+impl ModelError {
+    /// Whether the spec or the data is at fault (exit code 2), not the work.
+    pub fn is_user_error(&self) -> bool {
+        matches!(
+            self,
+            ModelError::OutputMismatch { .. }
+                | ModelError::OutputShape { .. }
+                | ModelError::InputWidth { .. }
+                | ModelError::LayerShape { .. }
+                | ModelError::EmbeddingCode { .. }
+        )
+    }
+
+    /// What to try next, where the remedy is clear.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            ModelError::InputWidth { .. } => Some(
+                "model.input is the shape of one row; its sizes multiplied must equal the number \
+                 of model inputs (one-hot columns give several)",
+            ),
+            ModelError::EmbeddingCode { .. } => Some(
+                "an embedding's input columns must hold whole-number codes: set \
+                 data.normalize = \"none\" (or per column) and raise `vocabulary` to above the \
+                 largest code",
+            ),
+            _ => None,
+        }
+    }
 }

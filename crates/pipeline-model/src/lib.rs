@@ -5,6 +5,7 @@
 mod classification_loss;
 mod digest;
 mod error;
+mod layers;
 mod loss;
 mod network;
 mod optim;
@@ -13,6 +14,7 @@ mod schedule;
 pub use classification_loss::{binary_cross_entropy_with_logits, cross_entropy};
 pub use digest::weights_digest;
 pub use error::ModelError;
+pub use layers::shape::row_shapes;
 pub use loss::{Criterion, loss};
 pub use network::{LayerSummary, Mode, Network};
 pub use optim::Optimizer;

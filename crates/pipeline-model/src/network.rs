@@ -1,50 +1,76 @@
-//! A feed-forward network built from the spec's ordered list of layers.
-//! Initialisation follows PyTorch's `nn.Linear` (uniform in ±1/√fan_in) from
-//! the spec's seed, so the same spec gives the same weights.
+//! A network built from the spec's ordered list of layers, applied in turn
+//! to rows reshaped to the declared `model.input`. Shapes are inferred
+//! before any tensor exists ([`crate::layers::shape`]); initialisation
+//! follows PyTorch's defaults for each layer from the spec's seed, so the
+//! same spec gives the same weights, and tensors are named as in PyTorch's
+//! `nn.Sequential` (`0.weight`, `1.running_mean`, …).
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor};
 use pipeline_spec::{Layer, ModelSpec};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::ModelError;
+use crate::layers::activation::Activation;
+use crate::layers::batch_norm::BatchNorm;
+use crate::layers::conv::Conv;
+use crate::layers::dropout::Dropout;
+use crate::layers::embedding::Embedding;
+use crate::layers::layer_norm::LayerNorm;
+use crate::layers::linear::Linear;
+use crate::layers::params::{Buffer, Init, Params};
+use crate::layers::pool::{Pool, Reduce};
+use crate::layers::shape;
 
-/// Whether dropout is active.
+/// Whether dropout is active and batch norm uses (and updates) the batch's
+/// statistics.
 pub enum Mode<'a> {
     Train(&'a mut ChaCha8Rng),
     Eval,
 }
 
 enum Block {
-    Linear { weight: Var, bias: Option<Var> },
-    Relu,
-    Sigmoid,
-    Tanh,
-    Gelu,
-    Dropout { rate: f32 },
+    Linear(Linear),
+    Activation(Activation),
+    Dropout(Dropout),
+    BatchNorm(BatchNorm),
+    LayerNorm(LayerNorm),
+    Conv(Conv),
+    Pool(Pool),
+    Flatten,
+    Embedding(Embedding),
 }
 
-/// One row of the layer table printed by `pipeline show`.
+/// One row of the layer table printed by `pipeline check`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LayerSummary {
     pub name: String,
     pub kind: String,
-    pub outputs: usize,
+    /// The shape of one row after the layer (`[16, 8, 8]`; the batch axis
+    /// left out).
+    pub output_shape: Vec<usize>,
+    /// Trainable values (buffers such as running statistics not counted).
     pub parameters: usize,
 }
 
 pub struct Network {
+    /// The shape rows are reshaped to before the first layer.
+    input: Vec<usize>,
     blocks: Vec<Block>,
     /// Parameters by stable name (`0.weight`, `0.bias`, …), in layer order.
-    named: Vec<(String, Var)>,
+    named: Vec<(String, candle_core::Var)>,
+    /// Saved, snapshot and restored with the parameters, never trained.
+    buffers: Vec<Buffer>,
     summary: Vec<LayerSummary>,
 }
 
 impl Network {
-    /// Builds `spec` for `inputs` features and `outputs` targets, initialised
-    /// from `seed`.
+    /// Builds `spec` for rows of `inputs` values and `outputs` targets,
+    /// initialised from `seed`. A layer that cannot take the shape it is
+    /// given, or a `model.input` that does not hold `inputs` values, is an
+    /// error here.
     pub fn new(
         spec: &ModelSpec,
         inputs: usize,
@@ -53,17 +79,21 @@ impl Network {
         device: &Device,
     ) -> Result<Network, ModelError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Network::assemble(spec, inputs, outputs, device, |_, dims, fan_in| {
-            let bound = 1.0 / (fan_in as f32).sqrt();
+        Network::assemble(spec, inputs, outputs, device, &mut |_, dims, how| {
             let count: usize = dims.iter().product();
-            Ok((0..count)
-                .map(|_| rng.random_range(-bound..bound))
-                .collect())
+            Ok(match how {
+                Init::Uniform { bound } if bound > 0.0 => (0..count)
+                    .map(|_| rng.random_range(-bound..bound))
+                    .collect(),
+                Init::Uniform { .. } => vec![0.0; count],
+                Init::Normal { std } => normal(&mut rng, count, std),
+                Init::Constant(value) => vec![value; count],
+            })
         })
     }
 
-    /// Rebuilds `spec` with weights from safetensors bytes (as written by
-    /// [`Network::to_safetensors`]).
+    /// Rebuilds `spec` with weights (and buffers) from safetensors bytes (as
+    /// written by [`Network::to_safetensors`]).
     pub fn from_safetensors(
         spec: &ModelSpec,
         inputs: usize,
@@ -73,7 +103,7 @@ impl Network {
     ) -> Result<Network, ModelError> {
         let tensors: HashMap<String, Tensor> =
             candle_core::safetensors::load_buffer(bytes, &Device::Cpu)?;
-        Network::assemble(spec, inputs, outputs, device, |name, dims, _| {
+        Network::assemble(spec, inputs, outputs, device, &mut |name, dims, _| {
             let tensor = tensors
                 .get(name)
                 .ok_or_else(|| ModelError::MissingWeight { name: name.into() })?;
@@ -91,108 +121,137 @@ impl Network {
         })
     }
 
-    /// Walks the layers; `init(name, dims, fan_in)` gives each parameter's
+    /// Walks the layers; `init(name, dims, how)` gives each tensor's
     /// values, row-major.
     fn assemble(
         spec: &ModelSpec,
         inputs: usize,
         outputs: usize,
         device: &Device,
-        mut init: impl FnMut(&str, &[usize], usize) -> Result<Vec<f32>, ModelError>,
+        init: &mut crate::layers::params::InitFn<'_>,
     ) -> Result<Network, ModelError> {
+        let input = shape::input_shape(spec, inputs)?;
+        let mut params = Params::new(device, init);
         let mut blocks = Vec::with_capacity(spec.layers.len());
-        let mut named = Vec::new();
         let mut summary = Vec::with_capacity(spec.layers.len());
-        let mut width = inputs;
+        let mut rows = input.clone();
         for (index, layer) in spec.layers.iter().enumerate() {
-            let (block, kind, parameters) = match layer {
-                Layer::Linear { units, bias } => {
-                    let units = units.get() as usize;
-                    let w_name = format!("{index}.weight");
-                    let w = init(&w_name, &[units, width], width)?;
-                    let weight = Var::from_tensor(&Tensor::from_vec(w, (units, width), device)?)?;
-                    named.push((w_name, weight.clone()));
-                    let has_bias = *bias;
-                    let bias = if has_bias {
-                        let b_name = format!("{index}.bias");
-                        let b = init(&b_name, &[units], width)?;
-                        let b = Var::from_tensor(&Tensor::from_vec(b, units, device)?)?;
-                        named.push((b_name, b.clone()));
-                        Some(b)
-                    } else {
-                        None
-                    };
-                    let params = units * width + if has_bias { units } else { 0 };
-                    width = units;
-                    (Block::Linear { weight, bias }, "linear", params)
+            let output = shape::output_shape(index, layer, &rows)?;
+            let before = params.trainable.len();
+            let last = rows.last().copied().unwrap_or(1);
+            let block = match layer {
+                Layer::Linear { units, bias } => Block::Linear(Linear::new(
+                    index,
+                    last,
+                    units.get() as usize,
+                    *bias,
+                    &mut params,
+                )?),
+                Layer::Relu => Block::Activation(Activation::Relu),
+                Layer::Sigmoid => Block::Activation(Activation::Sigmoid),
+                Layer::Tanh => Block::Activation(Activation::Tanh),
+                Layer::Gelu => Block::Activation(Activation::Gelu),
+                Layer::LeakyRelu { negative_slope } => Block::Activation(Activation::LeakyRelu {
+                    negative_slope: *negative_slope,
+                }),
+                Layer::Silu => Block::Activation(Activation::Silu),
+                Layer::Softmax => Block::Activation(Activation::Softmax),
+                Layer::Dropout { rate } => Block::Dropout(Dropout { rate: *rate as f32 }),
+                Layer::BatchNorm => Block::BatchNorm(BatchNorm::new(index, rows[0], &mut params)?),
+                Layer::LayerNorm => Block::LayerNorm(LayerNorm::new(index, last, &mut params)?),
+                Layer::Conv1d(settings) => {
+                    Block::Conv(Conv::new(index, rows[0], settings, 1, &mut params)?)
                 }
-                Layer::Relu => (Block::Relu, "relu", 0),
-                Layer::Sigmoid => (Block::Sigmoid, "sigmoid", 0),
-                Layer::Tanh => (Block::Tanh, "tanh", 0),
-                Layer::Gelu => (Block::Gelu, "gelu", 0),
-                Layer::Dropout { rate } => (Block::Dropout { rate: *rate as f32 }, "dropout", 0),
+                Layer::Conv2d(settings) => {
+                    Block::Conv(Conv::new(index, rows[0], settings, 2, &mut params)?)
+                }
+                Layer::MaxPool1d(settings) | Layer::MaxPool2d(settings) => {
+                    Block::Pool(Pool::new(Reduce::Max, settings, &rows, device)?)
+                }
+                Layer::AvgPool1d(settings) | Layer::AvgPool2d(settings) => {
+                    Block::Pool(Pool::new(Reduce::Average, settings, &rows, device)?)
+                }
+                Layer::Flatten => Block::Flatten,
+                Layer::Embedding {
+                    vocabulary,
+                    dimensions,
+                } => Block::Embedding(Embedding::new(
+                    index,
+                    vocabulary.get() as usize,
+                    dimensions.get() as usize,
+                    &mut params,
+                )?),
             };
             blocks.push(block);
             summary.push(LayerSummary {
                 name: index.to_string(),
-                kind: kind.into(),
-                outputs: width,
-                parameters,
+                kind: layer.kind().into(),
+                output_shape: output.clone(),
+                parameters: params.trainable[before..]
+                    .iter()
+                    .map(|(_, v)| v.elem_count())
+                    .sum(),
             });
+            rows = output;
         }
-        if width != outputs {
-            return Err(ModelError::OutputMismatch {
-                units: width as u32,
-                targets: outputs,
-            });
+        match rows.as_slice() {
+            [units] if *units == outputs => {}
+            [units] => {
+                return Err(ModelError::OutputMismatch {
+                    units: *units as u32,
+                    targets: outputs,
+                });
+            }
+            _ => {
+                return Err(ModelError::OutputShape {
+                    shape: rows,
+                    outputs,
+                });
+            }
         }
+        let Params {
+            trainable, buffers, ..
+        } = params;
         Ok(Network {
+            input,
             blocks,
-            named,
+            named: trainable,
+            buffers,
             summary,
         })
     }
 
-    pub fn forward(&self, x: &Tensor, mut mode: Mode<'_>) -> candle_core::Result<Tensor> {
-        let mut h = x.clone();
+    /// The network's output for rows `x` of shape `(N, inputs)`.
+    pub fn forward(&self, x: &Tensor, mode: Mode<'_>) -> candle_core::Result<Tensor> {
+        let mut h = if self.input.len() > 1 {
+            let mut dims = vec![x.dim(0)?];
+            dims.extend(&self.input);
+            x.reshape(dims)?
+        } else {
+            x.clone()
+        };
+        let (training, mut rng) = match mode {
+            Mode::Train(rng) => (true, Some(rng)),
+            Mode::Eval => (false, None),
+        };
         for block in &self.blocks {
             h = match block {
-                Block::Linear { weight, bias } => {
-                    let y = h.matmul(&weight.as_tensor().t()?)?;
-                    match bias {
-                        Some(b) => y.broadcast_add(b.as_tensor())?,
-                        None => y,
-                    }
-                }
-                Block::Relu => h.relu()?,
-                Block::Sigmoid => candle_nn::ops::sigmoid(&h)?,
-                Block::Tanh => h.tanh()?,
-                Block::Gelu => h.gelu_erf()?,
-                Block::Dropout { rate } => match &mut mode {
-                    Mode::Eval => h,
-                    Mode::Train(_) if *rate == 0.0 => h,
-                    Mode::Train(rng) => {
-                        let keep = 1.0 - *rate;
-                        let mask: Vec<f32> = (0..h.elem_count())
-                            .map(|_| {
-                                if rng.random::<f32>() < keep {
-                                    1.0 / keep
-                                } else {
-                                    0.0
-                                }
-                            })
-                            .collect();
-                        let mask = Tensor::from_vec(mask, h.shape(), h.device())?;
-                        (h * mask)?
-                    }
-                },
+                Block::Linear(linear) => linear.forward(&h)?,
+                Block::Activation(activation) => activation.forward(&h)?,
+                Block::Dropout(dropout) => dropout.forward(h, rng.as_deref_mut())?,
+                Block::BatchNorm(norm) => norm.forward(&h, training)?,
+                Block::LayerNorm(norm) => norm.forward(&h)?,
+                Block::Conv(conv) => conv.forward(&h)?,
+                Block::Pool(pool) => pool.forward(&h)?,
+                Block::Flatten => h.flatten_from(1)?,
+                Block::Embedding(embedding) => embedding.forward(&h)?,
             };
         }
         Ok(h)
     }
 
     /// The trainable parameters, in layer order.
-    pub fn vars(&self) -> Vec<Var> {
+    pub fn vars(&self) -> Vec<candle_core::Var> {
         self.named.iter().map(|(_, v)| v.clone()).collect()
     }
 
@@ -200,36 +259,73 @@ impl Network {
         self.named.iter().map(|(_, v)| v.elem_count()).sum()
     }
 
+    /// The shape of one row as the first layer sees it (`[inputs]` unless
+    /// `model.input` was declared).
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input
+    }
+
     pub fn summary(&self) -> &[LayerSummary] {
         &self.summary
     }
 
-    /// A copy of every parameter's current values (for "restore best").
-    pub fn snapshot(&self) -> candle_core::Result<Vec<Tensor>> {
+    /// Every parameter and buffer, in order.
+    fn tensors(&self) -> impl Iterator<Item = &candle_core::Var> {
         self.named
             .iter()
-            .map(|(_, v)| v.as_tensor().copy())
-            .collect()
+            .map(|(_, v)| v)
+            .chain(self.buffers.iter().map(|b| &b.var))
+    }
+
+    /// A copy of every parameter's and buffer's current values (for
+    /// "restore best").
+    pub fn snapshot(&self) -> candle_core::Result<Vec<Tensor>> {
+        self.tensors().map(|v| v.as_tensor().copy()).collect()
     }
 
     /// Puts back values taken by [`Network::snapshot`].
     pub fn restore(&self, snapshot: &[Tensor]) -> candle_core::Result<()> {
-        for ((_, var), saved) in self.named.iter().zip(snapshot) {
+        for (var, saved) in self.tensors().zip(snapshot) {
             var.set(saved)?;
         }
         Ok(())
     }
 
-    /// The weights as safetensors bytes, with `metadata` in `__metadata__`.
+    /// The weights and buffers as safetensors bytes, with `metadata` in
+    /// `__metadata__`.
     pub fn to_safetensors(&self, metadata: HashMap<String, String>) -> Result<Vec<u8>, ModelError> {
-        let tensors: Vec<(String, Tensor)> = self
+        let cpu = |var: &candle_core::Var| var.as_tensor().to_device(&Device::Cpu);
+        let mut tensors: Vec<(String, Tensor)> = self
             .named
             .iter()
-            .map(|(name, var)| Ok((name.clone(), var.as_tensor().to_device(&Device::Cpu)?)))
+            .map(|(name, var)| Ok((name.clone(), cpu(var)?)))
             .collect::<Result<_, candle_core::Error>>()?;
+        for buffer in &self.buffers {
+            let mut tensor = cpu(&buffer.var)?;
+            if buffer.integer {
+                tensor = tensor.to_dtype(DType::I64)?;
+            }
+            tensors.push((buffer.name.clone(), tensor));
+        }
         safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(ModelError::Encode)
     }
+}
+
+/// `count` values from a normal distribution with mean 0 (Box–Muller).
+fn normal(rng: &mut ChaCha8Rng, count: usize, std: f32) -> Vec<f32> {
+    let mut values = Vec::with_capacity(count + 1);
+    while values.len() < count {
+        // In (0, 1]: the logarithm stays finite.
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2 = rng.random::<f64>();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let angle = std::f64::consts::TAU * u2;
+        values.push((radius * angle.cos()) as f32 * std);
+        values.push((radius * angle.sin()) as f32 * std);
+    }
+    values.truncate(count);
+    values
 }
 
 #[cfg(test)]
@@ -239,6 +335,7 @@ mod tests {
 
     fn simple_nn() -> ModelSpec {
         ModelSpec {
+            input: None,
             layers: vec![
                 Layer::Linear {
                     units: 64.try_into().unwrap(),
@@ -296,6 +393,79 @@ mod tests {
                 targets: 2
             })
         ));
+    }
+
+    #[test]
+    fn shape_errors_come_from_new_not_from_training() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let spec = |input: Option<Vec<u32>>, layers: Vec<Layer>| ModelSpec {
+            input: input.map(|s| s.into_iter().map(n).collect()),
+            layers,
+        };
+        let linear = |units| Layer::Linear {
+            units: n(units),
+            bias: true,
+        };
+        let build = |s: &ModelSpec, width| Network::new(s, width, 1, 1, &Device::Cpu).err();
+        assert!(matches!(
+            build(&spec(Some(vec![2, 5]), vec![linear(1)]), 9),
+            Some(ModelError::InputWidth { width: 9, .. })
+        ));
+        // A linear layer on a sequence gives one output per step.
+        assert!(matches!(
+            build(&spec(Some(vec![2, 5]), vec![linear(1)]), 10),
+            Some(ModelError::OutputShape { ref shape, outputs: 1 }) if shape == &[2, 1]
+        ));
+        let pooled = spec(
+            Some(vec![1, 3]),
+            vec![
+                Layer::MaxPool1d(pipeline_spec::Pooling {
+                    kernel: n(4),
+                    stride: n(4),
+                }),
+                linear(1),
+            ],
+        );
+        assert!(matches!(
+            build(&pooled, 3),
+            Some(ModelError::LayerShape { index: 0, kind: "max_pool1d", ref input, .. })
+                if input == &[1, 3]
+        ));
+        let flat = spec(None, vec![Layer::LayerNorm, Layer::Flatten, linear(1)]);
+        assert!(build(&flat, 4).is_none());
+    }
+
+    #[test]
+    fn batch_norm_trains_on_a_batch_of_one_row_with_its_running_statistics() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let spec = ModelSpec {
+            input: None,
+            layers: vec![
+                Layer::Linear {
+                    units: n(3),
+                    bias: true,
+                },
+                Layer::BatchNorm,
+                Layer::Linear {
+                    units: n(1),
+                    bias: true,
+                },
+            ],
+        };
+        let net = Network::new(&spec, 2, 1, 1, &Device::Cpu).unwrap();
+        let before = net.to_safetensors(HashMap::new()).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let x = Tensor::new(&[[0.5f32, -1.0]], &Device::Cpu).unwrap();
+        let y = net.forward(&x, Mode::Train(&mut rng)).unwrap();
+        let eval = net.forward(&x, Mode::Eval).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap(), eval.to_vec2::<f32>().unwrap());
+        assert!(y.to_vec2::<f32>().unwrap()[0][0].is_finite());
+        let after = net.to_safetensors(HashMap::new()).unwrap();
+        assert_eq!(
+            crate::weights_digest(&before).unwrap(),
+            crate::weights_digest(&after).unwrap(),
+            "the running statistics are left as they were"
+        );
     }
 
     #[test]

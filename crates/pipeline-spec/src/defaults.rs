@@ -93,5 +93,13 @@ pub const MIN_DELTA: f64 = 0.0;
 pub const ONSET_PATIENCE: u32 = 10;
 /// `selection.metric`: what `best` means among the runs of an experiment.
 pub const SELECTION_METRIC: MetricRef = MetricRef::new(SplitName::Validation, MetricName::Loss);
-/// `model.layers[].bias`.
+/// `model.layers[].bias` (linear and convolution layers).
 pub const BIAS: bool = true;
+/// `model.layers[].negative_slope` of `leaky_relu` (as `nn.LeakyReLU`).
+pub const LEAKY_RELU_NEGATIVE_SLOPE: f64 = 0.01;
+/// `model.layers[].stride` and `padding` of `conv1d` and `conv2d`; the
+/// pooling layers' `stride` defaults to their `kernel` (as PyTorch).
+pub const CONV_STRIDE: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
+pub const CONV_PADDING: u32 = 0;
+// `model.input` has no default: absent, the model sees each row as a flat
+// vector of its inputs.

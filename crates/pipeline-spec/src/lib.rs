@@ -10,6 +10,7 @@ mod columns;
 pub mod defaults;
 mod error;
 mod metric;
+mod model;
 mod optimizer;
 mod overrides;
 mod raw;
@@ -22,6 +23,7 @@ pub use columns::{
 };
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
+pub use model::{Convolution, Layer, ModelSpec, Pooling};
 pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use schema::json_schema;

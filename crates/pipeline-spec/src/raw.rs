@@ -101,6 +101,9 @@ pub struct RawSplit {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawModel {
+    /// One row's shape, [channels, height, width] or [steps, features]: their product = inputs.
+    #[schemars(with = "Option<Vec<i64>>")]
+    pub input: Option<Spanned<Vec<Spanned<i64>>>>,
     #[schemars(with = "Vec<RawLayer>")]
     pub layers: Spanned<Vec<Spanned<RawLayer>>>,
 }
@@ -113,9 +116,23 @@ pub enum LayerType {
     Sigmoid,
     Tanh,
     Gelu,
+    LeakyRelu,
+    Silu,
+    Softmax,
     Dropout,
+    BatchNorm,
+    LayerNorm,
+    Conv1d,
+    Conv2d,
+    MaxPool1d,
+    MaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    Flatten,
+    Embedding,
 }
 
+/// One entry of `model.layers`; which keys apply to its `type` is checked after parsing.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLayer {
@@ -127,6 +144,20 @@ pub struct RawLayer {
     pub bias: Option<Spanned<bool>>,
     #[schemars(with = "Option<f64>")]
     pub rate: Option<Spanned<f64>>,
+    #[schemars(with = "Option<f64>")]
+    pub negative_slope: Option<Spanned<f64>>,
+    #[schemars(with = "Option<i64>")]
+    pub filters: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub kernel: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub stride: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub padding: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub vocabulary: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub dimensions: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

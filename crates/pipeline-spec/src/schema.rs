@@ -223,6 +223,10 @@ metric = "val_loss"
             "rmsprop",
             "one_cycle",
             "huber",
+            "conv2d",
+            "max_pool1d",
+            "batch_norm",
+            "embedding",
         ] {
             assert!(text.contains(&format!("\"{value}\"")), "{value}");
         }

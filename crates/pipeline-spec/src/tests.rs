@@ -645,3 +645,12 @@ fn a_split_column_replaces_fractions_and_stratification() {
         .is_err()
     );
 }
+
+#[test]
+fn a_classifier_ends_in_logits() {
+    let e = err(&IRIS.replace(
+        "{ type = \"linear\", units = 3 },\n]",
+        "{ type = \"linear\", units = 3 },\n  { type = \"softmax\" },\n]",
+    ));
+    assert!(e.message.contains("its loss takes logits"), "{e}");
+}

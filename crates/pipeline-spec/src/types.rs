@@ -3,7 +3,6 @@
 //! (defaults filled, overrides applied) that is stored with each run.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU32;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +14,7 @@ use crate::columns::{ColumnOptions, ColumnType, Encode, FillValue, Missing, Unkn
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message, quote_list};
 use crate::metric::{Direction, MetricName, MetricRef, SplitName};
+use crate::model::{Layer, ModelSpec};
 use crate::optimizer::Optimizer;
 use crate::overrides::{Override, apply_overrides};
 use crate::raw::{self, LayerType, LossType, RawClassWeights, RawSpec, RawTarget};
@@ -201,22 +201,6 @@ pub struct SplitFractions {
     pub train: f64,
     pub validation: f64,
     pub test: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ModelSpec {
-    pub layers: Vec<Layer>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Layer {
-    Linear { units: NonZeroU32, bias: bool },
-    Relu,
-    Sigmoid,
-    Tanh,
-    Gelu,
-    Dropout { rate: f64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -435,11 +419,28 @@ impl Validator<'_> {
         };
         let task = raw.data.task.unwrap_or(defaults::TASK);
         let outputs = last_linear_units(&raw.model);
+        let softmax_span = raw
+            .model
+            .layers
+            .get_ref()
+            .iter()
+            .find(|l| l.get_ref().kind == LayerType::Softmax)
+            .map(Spanned::span);
         let data = self.data(raw.data, task)?;
         let model = self.model(raw.model)?;
         let loss = self.loss(raw.loss, task)?;
         if let Some((units, span)) = outputs {
             self.outputs(task, &data.target, units, span)?;
+        }
+        if task.is_classification()
+            && let Some(span) = softmax_span
+        {
+            return Err(self.fail(
+                span,
+                "model.layers",
+                format!("a softmax layer ends this {task} model, but its loss takes logits"),
+                Some("remove it: the loss applies the sigmoid or softmax itself, and infer writes each class's probability"),
+            ));
         }
         let train = self.train(raw.train, task)?;
         let optimizer = self.optimizer(raw.optimizer, train.epochs)?;
@@ -872,112 +873,6 @@ impl Validator<'_> {
             train: s.train,
             validation: s.validation,
             test: s.test,
-        })
-    }
-
-    fn model(&self, raw: raw::RawModel) -> Checked<ModelSpec> {
-        let list_span = raw.layers.span();
-        let raw_layers = raw.layers.into_inner();
-        let mut layers = Vec::with_capacity(raw_layers.len());
-        for (index, layer) in raw_layers.into_iter().enumerate() {
-            layers.push(self.layer(index, layer)?);
-        }
-        if !layers.iter().any(|l| matches!(l, Layer::Linear { .. })) {
-            return Err(self.fail(
-                list_span,
-                "model.layers",
-                "the model has no linear layer".into(),
-                Some("a model needs at least one { type = \"linear\", units = N }; the last one gives the outputs"),
-            ));
-        }
-        if !matches!(layers.last(), Some(Layer::Linear { .. })) {
-            return Err(self.fail(
-                list_span,
-                "model.layers",
-                "the last layer must be linear: its units are the model's outputs".into(),
-                Some("add { type = \"linear\", units = 1 } at the end for one regression target"),
-            ));
-        }
-        Ok(ModelSpec { layers })
-    }
-
-    fn layer(&self, index: usize, layer: Spanned<raw::RawLayer>) -> Checked<Layer> {
-        let span = layer.span();
-        let l = layer.into_inner();
-        let key = |field: &str| format!("model.layers[{index}].{field}");
-        let kind_name = format!("{:?}", l.kind).to_lowercase();
-        let unused = |field: &str, field_span: Range<usize>| {
-            self.fail(
-                field_span,
-                &key(field),
-                format!("`{field}` does not apply to a `{kind_name}` layer"),
-                Some("remove it; `units` and `bias` belong to linear layers, `rate` to dropout"),
-            )
-        };
-        if l.kind != LayerType::Linear {
-            if let Some(u) = &l.units {
-                return Err(unused("units", u.span()));
-            }
-            if let Some(b) = &l.bias {
-                return Err(unused("bias", b.span()));
-            }
-        }
-        if l.kind != LayerType::Dropout
-            && let Some(r) = &l.rate
-        {
-            return Err(unused("rate", r.span()));
-        }
-        Ok(match l.kind {
-            LayerType::Linear => {
-                let Some(units) = l.units else {
-                    return Err(self.fail(
-                        span,
-                        &key("units"),
-                        format!("linear layer {index} has no `units`"),
-                        Some("for example { type = \"linear\", units = 64 }"),
-                    ));
-                };
-                let value = *units.get_ref();
-                let units = u32::try_from(value)
-                    .ok()
-                    .and_then(NonZeroU32::new)
-                    .ok_or_else(|| {
-                        self.fail(
-                            units.span(),
-                            &key("units"),
-                            format!("a linear layer needs at least 1 unit; got {value}"),
-                            Some("a zero-width layer has no outputs to pass on"),
-                        )
-                    })?;
-                Layer::Linear {
-                    units,
-                    bias: l.bias.map_or(defaults::BIAS, |b| *b.get_ref()),
-                }
-            }
-            LayerType::Relu => Layer::Relu,
-            LayerType::Sigmoid => Layer::Sigmoid,
-            LayerType::Tanh => Layer::Tanh,
-            LayerType::Gelu => Layer::Gelu,
-            LayerType::Dropout => {
-                let Some(rate) = l.rate else {
-                    return Err(self.fail(
-                        span,
-                        &key("rate"),
-                        format!("dropout layer {index} has no `rate`"),
-                        Some("for example { type = \"dropout\", rate = 0.2 }"),
-                    ));
-                };
-                let value = *rate.get_ref();
-                if !(0.0..1.0).contains(&value) {
-                    return Err(self.fail(
-                        rate.span(),
-                        &key("rate"),
-                        format!("dropout `rate` must be at least 0 and below 1; got {value}"),
-                        None,
-                    ));
-                }
-                Layer::Dropout { rate: value }
-            }
         })
     }
 

@@ -57,6 +57,7 @@ impl TrainError {
             TrainError::Device { .. } => {
                 Some("use device = \"cpu\", or build with `--features cuda` on a machine with CUDA")
             }
+            TrainError::Model(e) => e.hint(),
             _ => None,
         }
     }

@@ -134,7 +134,7 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
             json!({
                 "name": l.name,
                 "kind": l.kind,
-                "output_shape": [l.outputs],
+                "output_shape": l.output_shape,
                 "parameters": l.parameters,
             })
         })
@@ -157,12 +157,24 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
         "device": if plan.device.is_cpu() { "cpu" } else if plan.device.is_cuda() { "cuda" } else { "metal" },
         "model": {
             "inputs": preprocessing.input_width(),
+            "input_shape": plan.network.input_shape(),
             "parameters": plan.network.parameter_count(),
             "layers": layers,
         },
         "warnings": pitfalls(spec, data, &plan.network),
         "seconds": seconds,
     })
+}
+
+/// A row shape as `[16, 8, 8]`.
+fn shape(value: &Value) -> String {
+    let dims: Vec<String> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(Value::to_string)
+        .collect();
+    format!("[{}]", dims.join(", "))
 }
 
 fn render(report: &Value) -> String {
@@ -245,8 +257,13 @@ fn render(report: &Value) -> String {
     }
 
     let model = &report["model"];
+    // A declared `model.input` is shown as the shape rows are reshaped to.
+    let reshaped = match model["input_shape"].as_array() {
+        Some(dims) if dims.len() > 1 => format!(" as {}", shape(&model["input_shape"])),
+        _ => String::new(),
+    };
     out.push_str(&format!(
-        "\nmodel    {} inputs, {} parameters, device {}\n",
+        "\nmodel    {} inputs{reshaped}, {} parameters, device {}\n",
         model["inputs"],
         model["parameters"],
         text(&report["device"])
@@ -256,7 +273,7 @@ fn render(report: &Value) -> String {
         layers.add_row(vec![
             text(&layer["name"]),
             text(&layer["kind"]),
-            layer["output_shape"].to_string(),
+            shape(&layer["output_shape"]),
             layer["parameters"].to_string(),
         ]);
     }

@@ -51,7 +51,7 @@ pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
         ("model.safetensors", weights),
         ("spec.toml", record.spec_toml.clone().into_bytes()),
         ("preprocessing.json", preprocessing_bytes),
-        ("schema.json", to_json(&schema(&spec, &preprocessing))?),
+        ("schema.json", to_json(&schema(&spec, &preprocessing)?)?),
         ("metrics.json", to_json(&metrics(&record))?),
         (
             "receipt.json",
@@ -98,16 +98,24 @@ fn to_json(value: &Value) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Inputs (in model order, with the normalization applied to each), the
-/// output, and the layers with their weight names and sizes.
-fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
+/// output, and the layers with their weight names and sizes. Layers other
+/// than the multilayer perceptron's carry their spec settings and the shape
+/// of a row after them.
+fn schema(spec: &Spec, preprocessing: &Preprocessing) -> anyhow::Result<Value> {
     let inputs = schema_inputs(preprocessing);
-    let mut width = preprocessing.input_width();
+    let shapes = pipeline_model::row_shapes(&spec.model, preprocessing.input_width())?;
+    // The features a first linear layer sees: the last axis of `model.input`.
+    let mut width = match &spec.model.input {
+        Some(shape) => shape.last().map_or(1, |d| d.get() as usize),
+        None => preprocessing.input_width(),
+    };
     let layers: Vec<Value> = spec
         .model
         .layers
         .iter()
+        .zip(&shapes)
         .enumerate()
-        .map(|(index, layer)| match layer {
+        .map(|(index, (layer, shape))| match layer {
             Layer::Linear { units, bias } => {
                 let units = units.get() as usize;
                 let value = json!({
@@ -125,9 +133,15 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
             Layer::Tanh => json!({ "type": "tanh" }),
             Layer::Gelu => json!({ "type": "gelu", "approximate": "none" }),
             Layer::Dropout { rate } => json!({ "type": "dropout", "rate": rate }),
+            other => {
+                width = shape.last().copied().unwrap_or(width);
+                let mut value = json!(other);
+                value["output_shape"] = json!(shape);
+                value
+            }
         })
         .collect();
-    json!({
+    let mut schema = json!({
         "format_version": FORMAT_VERSION,
         "normalization_formula": "(x - shift) / scale, in float64, then float32",
         "inputs": inputs,
@@ -138,7 +152,12 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> Value {
             "weights": "model.safetensors",
             "layers": layers,
         },
-    })
+    });
+    if let Some(input) = &spec.model.input {
+        // Only when declared: rows are reshaped to it, row-major.
+        schema["model"]["input_shape"] = json!(input);
+    }
+    Ok(schema)
 }
 
 /// What the network's outputs mean: regression values (with the

@@ -1,0 +1,34 @@
+//! Layers without parameters that map each value (or, for softmax, each
+//! row's last axis) on its own: PyTorch's `nn.ReLU`, `nn.Sigmoid`,
+//! `nn.Tanh`, `nn.GELU` (exact, erf), `nn.LeakyReLU`, `nn.SiLU` and
+//! `nn.Softmax(dim=-1)`.
+
+use candle_core::{D, Result, Tensor};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    Relu,
+    Sigmoid,
+    Tanh,
+    Gelu,
+    LeakyRelu { negative_slope: f64 },
+    Silu,
+    Softmax,
+}
+
+impl Activation {
+    pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::Sigmoid => candle_nn::ops::sigmoid(x),
+            Activation::Tanh => x.tanh(),
+            Activation::Gelu => x.gelu_erf(),
+            Activation::LeakyRelu { negative_slope } => {
+                candle_nn::ops::leaky_relu(x, negative_slope)
+            }
+            Activation::Silu => candle_nn::ops::silu(x),
+            // Not `softmax_last_dim`: that kernel has no backward pass.
+            Activation::Softmax => candle_nn::ops::softmax(x, D::Minus1),
+        }
+    }
+}

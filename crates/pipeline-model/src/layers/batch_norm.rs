@@ -1,0 +1,111 @@
+//! Batch normalisation as PyTorch's `nn.BatchNorm1d` (rows `(N, F)` or
+//! `(N, C, L)`) and `nn.BatchNorm2d` (`(N, C, H, W)`), per feature or
+//! channel: in training, the batch's mean and biased variance normalise it
+//! and the running statistics move towards the batch's (momentum 0.1, the
+//! variance unbiased); in evaluation the running statistics are used. The
+//! buffers carry PyTorch's names (`i.running_mean`, `i.running_var`,
+//! `i.num_batches_tracked`) so that a saved network loads in PyTorch.
+//!
+//! PyTorch refuses to train on a batch with a single value per channel; here
+//! such a batch (a last batch of one row, say) is normalised with the
+//! running statistics and leaves them unchanged.
+
+use candle_core::{Result, Tensor, Var};
+
+use super::params::{Init, Params};
+use crate::error::ModelError;
+
+/// `momentum` of `nn.BatchNorm*d`.
+pub const MOMENTUM: f64 = 0.1;
+/// `eps` of `nn.BatchNorm*d`.
+pub const EPSILON: f64 = 1e-5;
+
+pub struct BatchNorm {
+    weight: Var,
+    bias: Var,
+    running_mean: Var,
+    running_var: Var,
+    batches: Var,
+}
+
+impl BatchNorm {
+    pub fn new(
+        index: usize,
+        features: usize,
+        params: &mut Params,
+    ) -> std::result::Result<BatchNorm, ModelError> {
+        Ok(BatchNorm {
+            weight: params.parameter(
+                format!("{index}.weight"),
+                &[features],
+                Init::Constant(1.0),
+            )?,
+            bias: params.parameter(format!("{index}.bias"), &[features], Init::Constant(0.0))?,
+            running_mean: params.buffer(
+                format!("{index}.running_mean"),
+                &[features],
+                Init::Constant(0.0),
+                false,
+            )?,
+            running_var: params.buffer(
+                format!("{index}.running_var"),
+                &[features],
+                Init::Constant(1.0),
+                false,
+            )?,
+            batches: params.buffer(
+                format!("{index}.num_batches_tracked"),
+                &[],
+                Init::Constant(0.0),
+                true,
+            )?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        let dims = x.dims().to_vec();
+        let (rows, features) = (x.dim(0)?, x.dim(1)?);
+        let rest: usize = dims[2..].iter().product();
+        // (N, C, rest): the statistics are over axes 0 and 2.
+        let x = x.reshape((rows, features, rest))?;
+        let count = rows * rest;
+        let per_feature = |t: &Var| t.as_tensor().detach().reshape((1, features, 1));
+        let (mean, variance) = if training && count > 1 {
+            let mean = x.mean_keepdim(2)?.mean_keepdim(0)?;
+            let variance = x
+                .broadcast_sub(&mean)?
+                .sqr()?
+                .mean_keepdim(2)?
+                .mean_keepdim(0)?;
+            self.update(&mean, &variance, count)?;
+            (mean, variance)
+        } else {
+            (
+                per_feature(&self.running_mean)?,
+                per_feature(&self.running_var)?,
+            )
+        };
+        let weight = self.weight.as_tensor().reshape((1, features, 1))?;
+        let bias = self.bias.as_tensor().reshape((1, features, 1))?;
+        x.broadcast_sub(&mean)?
+            .broadcast_div(&(variance + EPSILON)?.sqrt()?)?
+            .broadcast_mul(&weight)?
+            .broadcast_add(&bias)?
+            .reshape(dims)
+    }
+
+    /// `running = (1 - momentum) · running + momentum · batch`, with the
+    /// batch's unbiased variance.
+    fn update(&self, mean: &Tensor, variance: &Tensor, count: usize) -> Result<()> {
+        let mean = mean.detach().flatten_all()?;
+        let unbiased = (variance.detach().flatten_all()? * (count as f64 / (count - 1) as f64))?;
+        let blend = |running: &Var, batch: &Tensor| -> Result<()> {
+            running
+                .set(&((running.as_tensor().detach() * (1.0 - MOMENTUM))? + (batch * MOMENTUM)?)?)
+        };
+        blend(&self.running_mean, &mean)?;
+        blend(&self.running_var, &unbiased)?;
+        self.batches
+            .set(&(self.batches.as_tensor().detach() + 1.0)?)
+    }
+}

@@ -1,0 +1,45 @@
+//! `nn.Linear` over the last axis: features `(N, F)` or sequences `(N, T, F)`.
+
+use candle_core::{Result, Tensor, Var};
+
+use super::params::{Init, Params};
+use crate::error::ModelError;
+
+pub struct Linear {
+    weight: Var,
+    bias: Option<Var>,
+}
+
+impl Linear {
+    /// Layer `index`: `units × in_features` weights (`{index}.weight`) and,
+    /// with `bias`, `units` biases (`{index}.bias`), uniform in ±1/√in_features.
+    pub fn new(
+        index: usize,
+        in_features: usize,
+        units: usize,
+        bias: bool,
+        params: &mut Params,
+    ) -> std::result::Result<Linear, ModelError> {
+        let init = Init::fan_in(in_features);
+        let weight = params.parameter(format!("{index}.weight"), &[units, in_features], init)?;
+        let bias = if bias {
+            Some(params.parameter(format!("{index}.bias"), &[units], init)?)
+        } else {
+            None
+        };
+        Ok(Linear { weight, bias })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let weight = self.weight.as_tensor().t()?;
+        let y = if x.rank() == 2 {
+            x.matmul(&weight)?
+        } else {
+            x.broadcast_matmul(&weight)?
+        };
+        match &self.bias {
+            Some(b) => y.broadcast_add(b.as_tensor()),
+            None => Ok(y),
+        }
+    }
+}
