@@ -8,6 +8,7 @@ mod loss;
 mod network;
 mod optim;
 mod schedule;
+pub mod sequence;
 
 pub use digest::weights_digest;
 pub use error::ModelError;
