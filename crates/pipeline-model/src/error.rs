@@ -47,6 +47,43 @@ pub enum ModelError {
     Decode(#[source] safetensors::SafeTensorError),
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
+    #[error(
+        "{kind} layer `{layer}` needs an input of shape (batch, time, {features}) with time >= 1, got {actual:?}; sequence layers take batch-first sequences"
+    )]
+    SequenceInput {
+        layer: String,
+        kind: &'static str,
+        features: usize,
+        actual: Vec<usize>,
+    },
+    #[error("{kind} layer `{layer}`: {field} must be at least 1")]
+    ZeroSize {
+        layer: String,
+        kind: &'static str,
+        field: &'static str,
+    },
+    #[error(
+        "{kind} layer `{layer}`: {embed_dim} features cannot be split into {heads} heads (it must be a multiple of heads)"
+    )]
+    HeadsDoNotDivide {
+        layer: String,
+        kind: &'static str,
+        embed_dim: usize,
+        heads: usize,
+    },
+    #[error("{kind} layer `{layer}`: dropout {rate} is not in [0, 1)")]
+    DropoutRate {
+        layer: String,
+        kind: &'static str,
+        rate: f32,
+    },
+    #[error("{kind} layer `{layer}` encodes at most {max_len} positions, got a sequence of {time}")]
+    SequenceTooLong {
+        layer: String,
+        kind: &'static str,
+        max_len: usize,
+        time: usize,
+    },
 }
 
 impl ModelError {

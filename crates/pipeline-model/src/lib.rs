@@ -10,6 +10,7 @@ mod loss;
 mod network;
 mod optim;
 mod schedule;
+pub mod sequence;
 
 pub use classification_loss::{binary_cross_entropy_with_logits, cross_entropy};
 pub use digest::weights_digest;
