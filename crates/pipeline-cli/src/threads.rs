@@ -67,6 +67,23 @@ fn declared_macs(spec: &Spec) -> Option<f64> {
                 let window = (c.kernel.get() as usize).pow(before.len() as u32 - 1);
                 (outputs * before[0] * window) as f64
             }
+            Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
+                let gates = match layer {
+                    Layer::Lstm(_) => 4,
+                    Layer::Gru(_) => 3,
+                    _ => 1,
+                };
+                let (steps, features) = (before[0], before.last().copied().unwrap_or(1));
+                let units = r.units.get() as usize;
+                (steps * gates * units * (features + units)) as f64
+            }
+            Layer::Transformer(t) => {
+                let (steps, d) = (before[0], before.last().copied().unwrap_or(1));
+                let feedforward = t.feedforward.map_or(4 * d, |f| f.get() as usize);
+                // Projections, attention scores and their weighted sum, the
+                // feed-forward network.
+                (steps * (4 * d * d + 2 * d * feedforward) + 2 * steps * steps * d) as f64
+            }
             _ => 0.0,
         };
         before = after;

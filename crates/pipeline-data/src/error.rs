@@ -162,6 +162,19 @@ pub enum DataError {
         validation: usize,
         test: usize,
     },
+    #[error(
+        "{path}: column `{column}` of the windowed series has {count} empty cell(s), the first in row {first_row}\nhint: set data.window.missing = \"interpolate\" to fill them linearly in time order"
+    )]
+    WindowMissing {
+        path: PathBuf,
+        column: String,
+        count: usize,
+        first_row: usize,
+    },
+    #[error(
+        "{path}: this run was trained on windows of a series ([data.window]); predicting from a file of rows is not supported for windowed runs yet\nhint: its test metrics are in `pipeline show`; rerun the spec with other data to score another slice"
+    )]
+    WindowedInference { path: PathBuf },
     #[error("cannot build tensors")]
     Tensor(#[from] candle_core::Error),
 }
@@ -203,7 +216,8 @@ impl DataError {
         match &mut self {
             DataError::NonNumeric { row, .. } => *row += rows,
             DataError::MissingValues { first_row, .. }
-            | DataError::TargetMissing { first_row, .. } => *first_row += rows,
+            | DataError::TargetMissing { first_row, .. }
+            | DataError::WindowMissing { first_row, .. } => *first_row += rows,
             DataError::UnknownCategory { row, .. } | DataError::UnknownLabel { row, .. } => {
                 *row += rows
             }

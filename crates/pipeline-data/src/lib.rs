@@ -19,6 +19,7 @@ mod source;
 mod split;
 mod stats;
 mod targets;
+mod windows;
 
 pub use batches::{
     BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, column_types, read_batches,
@@ -36,3 +37,4 @@ pub use source::{
 };
 pub use split::{SplitSizes, split_indices, stratified_split_indices};
 pub use targets::TargetPlan;
+pub use windows::WindowPlan;

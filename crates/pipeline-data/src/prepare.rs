@@ -70,6 +70,9 @@ struct FeatureColumn {
 /// rows only and applied to every split.
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
     let (table, data_sha256) = read_table_hashed(path)?;
+    if let Some(window) = &spec.window {
+        return crate::windows::prepare_windows(spec, window, path, &table, data_sha256);
+    }
     let available = table.column_names();
     let (mut targets, mut target) = read_targets(spec, &table)?;
     let features = select_features(spec, path, &available)?;
@@ -164,6 +167,7 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         normalize: spec.normalize,
         transforms,
         columns: plans,
+        window: None,
     };
     let width = preprocessing.input_width();
     let gather = |indices: &[usize]| -> Result<SplitData, DataError> {
@@ -424,6 +428,11 @@ fn fit_column(
 /// empty cell without a fill, a non-numeric value or an unknown category
 /// (under `unknown = "error"`) is an error naming the column and the row.
 pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<f32>, DataError> {
+    if preprocessing.window.is_some() {
+        return Err(DataError::WindowedInference {
+            path: table.path.clone(),
+        });
+    }
     let available = table.column_names();
     if let Some(missing) = preprocessing
         .features

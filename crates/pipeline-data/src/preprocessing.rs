@@ -38,6 +38,10 @@ pub struct Preprocessing {
     pub transforms: Vec<ColumnTransform>,
     /// How each feature becomes model inputs, in `features` order.
     pub columns: Vec<ColumnPlan>,
+    /// Samples are windows of a series: `transforms` then holds one scaler
+    /// per channel, and a row of the model is `steps × channels` inputs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::windows::WindowPlan>,
 }
 
 /// How one raw column becomes one or more model inputs.
@@ -121,7 +125,10 @@ impl ColumnValues {
 impl Preprocessing {
     /// Model inputs per row: the network's input size.
     pub fn input_width(&self) -> usize {
-        self.transforms.len()
+        match &self.window {
+            Some(window) => window.steps * self.transforms.len(),
+            None => self.transforms.len(),
+        }
     }
 
     /// The raw columns read as numbers (float columns): what a reader may
@@ -136,7 +143,20 @@ impl Preprocessing {
 
     /// The model inputs' names, in order.
     pub fn input_names(&self) -> Vec<String> {
-        self.transforms.iter().map(|t| t.column.clone()).collect()
+        let names = self.transforms.iter().map(|t| t.column.clone());
+        match &self.window {
+            // `co2[t-23]` … `co2[t]`: t is the window's last row.
+            Some(window) => (0..window.steps)
+                .rev()
+                .flat_map(|back| {
+                    names.clone().map(move |name| match back {
+                        0 => format!("{name}[t]"),
+                        _ => format!("{name}[t-{back}]"),
+                    })
+                })
+                .collect(),
+            None => names.collect(),
+        }
     }
 
     /// Normalizes a row-major `rows × input_width` matrix in place.
@@ -297,6 +317,8 @@ struct StoredPreprocessing {
     transforms: Vec<ColumnTransform>,
     #[serde(default)]
     columns: Vec<ColumnPlan>,
+    #[serde(default)]
+    window: Option<crate::windows::WindowPlan>,
 }
 
 impl TryFrom<StoredPreprocessing> for Preprocessing {
@@ -331,6 +353,7 @@ impl TryFrom<StoredPreprocessing> for Preprocessing {
             normalize: stored.normalize,
             transforms: stored.transforms,
             columns,
+            window: stored.window,
         };
         preprocessing.check()?;
         Ok(preprocessing)
@@ -368,6 +391,7 @@ mod tests {
             normalize: Normalize::Zscore,
             transforms,
             columns: vec![plan],
+            window: None,
         }
     }
 

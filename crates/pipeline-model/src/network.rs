@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use pipeline_spec::{Layer, ModelSpec};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::ModelError;
@@ -23,6 +23,9 @@ use crate::layers::linear::Linear;
 use crate::layers::params::{Buffer, Init, Params};
 use crate::layers::pool::{Pool, Reduce};
 use crate::layers::shape;
+use crate::sequence::{
+    EncoderConfig, Gru, Lstm, PositionalEncoding, RecurrentConfig, Rnn, TransformerEncoderLayer,
+};
 
 /// Whether dropout is active and batch norm uses (and updates) the batch's
 /// statistics.
@@ -41,6 +44,13 @@ enum Block {
     Pool(Pool),
     Flatten,
     Embedding(Embedding),
+    Rnn(Rnn),
+    Lstm(Lstm),
+    Gru(Gru),
+    Transformer(Box<TransformerEncoderLayer>),
+    PositionalEncoding(PositionalEncoding),
+    LastStep,
+    MeanPool,
 }
 
 /// One row of the layer table printed by `pipeline check`.
@@ -79,16 +89,8 @@ impl Network {
         device: &Device,
     ) -> Result<Network, ModelError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        Network::assemble(spec, inputs, outputs, device, &mut |_, dims, how| {
-            let count: usize = dims.iter().product();
-            Ok(match how {
-                Init::Uniform { bound } if bound > 0.0 => (0..count)
-                    .map(|_| rng.random_range(-bound..bound))
-                    .collect(),
-                Init::Uniform { .. } => vec![0.0; count],
-                Init::Normal { std } => normal(&mut rng, count, std),
-                Init::Constant(value) => vec![value; count],
-            })
+        Network::assemble(spec, inputs, outputs, device, &mut |_, dims, how: Init| {
+            Ok(how.sample(dims.iter().product(), &mut rng))
         })
     }
 
@@ -181,6 +183,49 @@ impl Network {
                     dimensions.get() as usize,
                     &mut params,
                 )?),
+                Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
+                    let config = RecurrentConfig {
+                        input_size: last,
+                        hidden_size: r.units.get() as usize,
+                        return_sequences: r.return_sequences,
+                    };
+                    let prefix = index.to_string();
+                    match layer {
+                        Layer::Rnn(_) => Block::Rnn(params.layer(
+                            |init, device| Rnn::new(config, init, &prefix, device),
+                            Rnn::named_vars,
+                        )?),
+                        Layer::Lstm(_) => Block::Lstm(params.layer(
+                            |init, device| Lstm::new(config, init, &prefix, device),
+                            Lstm::named_vars,
+                        )?),
+                        _ => Block::Gru(params.layer(
+                            |init, device| Gru::new(config, init, &prefix, device),
+                            Gru::named_vars,
+                        )?),
+                    }
+                }
+                Layer::Transformer(t) => {
+                    let config = EncoderConfig {
+                        d_model: last,
+                        heads: t.heads.get() as usize,
+                        feedforward_size: t.feedforward.map_or(4 * last, |f| f.get() as usize),
+                        dropout: t.dropout as f32,
+                    };
+                    let prefix = index.to_string();
+                    Block::Transformer(Box::new(params.layer(
+                        |init, device| TransformerEncoderLayer::new(config, init, &prefix, device),
+                        TransformerEncoderLayer::named_vars,
+                    )?))
+                }
+                Layer::PositionalEncoding => Block::PositionalEncoding(PositionalEncoding::new(
+                    last,
+                    rows[0],
+                    &index.to_string(),
+                    device,
+                )?),
+                Layer::LastStep => Block::LastStep,
+                Layer::MeanPool => Block::MeanPool,
             };
             blocks.push(block);
             summary.push(LayerSummary {
@@ -245,6 +290,22 @@ impl Network {
                 Block::Pool(pool) => pool.forward(&h)?,
                 Block::Flatten => h.flatten_from(1)?,
                 Block::Embedding(embedding) => embedding.forward(&h)?,
+                Block::Rnn(rnn) => rnn.forward(&h)?,
+                Block::Lstm(lstm) => lstm.forward(&h)?,
+                Block::Gru(gru) => gru.forward(&h)?,
+                Block::Transformer(encoder) => {
+                    let mut mode = match rng.as_deref_mut() {
+                        Some(rng) => Mode::Train(rng),
+                        None => Mode::Eval,
+                    };
+                    encoder.forward(&h, &mut mode)?
+                }
+                Block::PositionalEncoding(positions) => positions.forward(&h)?,
+                Block::LastStep => {
+                    let steps = h.dim(1)?;
+                    h.narrow(1, steps - 1, 1)?.squeeze(1)?
+                }
+                Block::MeanPool => h.mean(1)?,
             };
         }
         Ok(h)
@@ -310,22 +371,6 @@ impl Network {
         safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(ModelError::Encode)
     }
-}
-
-/// `count` values from a normal distribution with mean 0 (Box–Muller).
-fn normal(rng: &mut ChaCha8Rng, count: usize, std: f32) -> Vec<f32> {
-    let mut values = Vec::with_capacity(count + 1);
-    while values.len() < count {
-        // In (0, 1]: the logarithm stays finite.
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        let radius = (-2.0 * u1.ln()).sqrt();
-        let angle = std::f64::consts::TAU * u2;
-        values.push((radius * angle.cos()) as f32 * std);
-        values.push((radius * angle.sin()) as f32 * std);
-    }
-    values.truncate(count);
-    values
 }
 
 #[cfg(test)]

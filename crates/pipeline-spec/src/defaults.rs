@@ -32,6 +32,14 @@ pub const SPLIT_VALIDATION: f64 = 0.15;
 pub const SPLIT_TEST: f64 = 0.15;
 /// `data.shuffle`: shuffle rows before splitting.
 pub const SHUFFLE: bool = true;
+/// `data.window.horizon`: the target is the row right after the window.
+pub const WINDOW_HORIZON: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
+/// `data.window.target_input`: the series' own past is the last input channel.
+pub const WINDOW_TARGET_INPUT: bool = true;
+/// `data.window.difference`: the target is the level, not its change.
+pub const WINDOW_DIFFERENCE: bool = false;
+/// `data.window.missing`: an empty cell of the series is an error.
+pub const WINDOW_MISSING: crate::types::WindowMissing = crate::types::WindowMissing::Error;
 /// `[loss]`: when the table is absent, mse for regression,
 /// binary_cross_entropy for binary and cross_entropy for multiclass
 /// ([`crate::Loss::default_for`]).
@@ -97,6 +105,10 @@ pub const SELECTION_METRIC: MetricRef = MetricRef::new(SplitName::Validation, Me
 pub const BIAS: bool = true;
 /// `model.layers[].negative_slope` of `leaky_relu` (as `nn.LeakyReLU`).
 pub const LEAKY_RELU_NEGATIVE_SLOPE: f64 = 0.01;
+/// `model.layers[].return_sequences` of `rnn`, `lstm`, `gru`: the last state only.
+pub const RETURN_SEQUENCES: bool = false;
+/// `model.layers[].dropout` of `transformer` (as `nn.TransformerEncoderLayer`).
+pub const TRANSFORMER_DROPOUT: f64 = 0.1;
 /// `model.layers[].stride` and `padding` of `conv1d` and `conv2d`; the
 /// pooling layers' `stride` defaults to their `kernel` (as PyTorch).
 pub const CONV_STRIDE: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;

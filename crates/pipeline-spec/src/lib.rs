@@ -23,7 +23,7 @@ pub use columns::{
 };
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
-pub use model::{Convolution, Layer, ModelSpec, Pooling};
+pub use model::{Convolution, Layer, ModelSpec, Pooling, Recurrent, Transformer};
 pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use schema::json_schema;

@@ -68,6 +68,45 @@ pub enum Layer {
         vocabulary: NonZeroU32,
         dimensions: NonZeroU32,
     },
+    /// `[steps, features]` → `[units]` or `[steps, units]` (`nn.RNN`, tanh).
+    Rnn(Recurrent),
+    /// As `rnn`, with `nn.LSTM`'s gates.
+    Lstm(Recurrent),
+    /// As `rnn`, with `nn.GRU`'s gates.
+    Gru(Recurrent),
+    /// One encoder block (`nn.TransformerEncoderLayer`: self-attention and a
+    /// feed-forward network, each with a residual and post-layer norm, ReLU)
+    /// on `[steps, d_model]`, `d_model` the last axis of its input.
+    Transformer(Transformer),
+    /// Adds sinusoidal positions to `[steps, d_model]`; no parameters.
+    PositionalEncoding,
+    /// `[steps, features]` → `[features]`: the last step.
+    LastStep,
+    /// `[steps, features]` → `[features]`: the mean over the steps.
+    MeanPool,
+}
+
+/// A recurrent layer: one layer, unidirectional, zero initial state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Recurrent {
+    /// The hidden state's size (`hidden_size`).
+    pub units: NonZeroU32,
+    /// `true`: the state after every step `[steps, units]`; `false`: the
+    /// last state `[units]`.
+    pub return_sequences: bool,
+}
+
+/// A transformer encoder block's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Transformer {
+    /// Attention heads; they must divide `d_model`.
+    pub heads: NonZeroU32,
+    /// The feed-forward network's width (`dim_feedforward`); `None`: 4 ×
+    /// `d_model`, known once the input's shape is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedforward: Option<NonZeroU32>,
+    /// Dropout after attention, inside and after the feed-forward network.
+    pub dropout: f64,
 }
 
 /// A convolution's settings: square kernels, the same stride and zero
@@ -115,6 +154,13 @@ impl Layer {
             Layer::AvgPool2d(_) => LayerType::AvgPool2d,
             Layer::Flatten => LayerType::Flatten,
             Layer::Embedding { .. } => LayerType::Embedding,
+            Layer::Rnn(_) => LayerType::Rnn,
+            Layer::Lstm(_) => LayerType::Lstm,
+            Layer::Gru(_) => LayerType::Gru,
+            Layer::Transformer(_) => LayerType::Transformer,
+            Layer::PositionalEncoding => LayerType::PositionalEncoding,
+            Layer::LastStep => LayerType::LastStep,
+            Layer::MeanPool => LayerType::MeanPool,
         }
     }
 }
@@ -141,6 +187,13 @@ impl LayerType {
             LayerType::AvgPool2d => "avg_pool2d",
             LayerType::Flatten => "flatten",
             LayerType::Embedding => "embedding",
+            LayerType::Rnn => "rnn",
+            LayerType::Lstm => "lstm",
+            LayerType::Gru => "gru",
+            LayerType::Transformer => "transformer",
+            LayerType::PositionalEncoding => "positional_encoding",
+            LayerType::LastStep => "last_step",
+            LayerType::MeanPool => "mean_pool",
         }
     }
 
@@ -158,6 +211,9 @@ impl LayerType {
             | LayerType::AvgPool1d
             | LayerType::AvgPool2d => &["kernel", "stride"],
             LayerType::Embedding => &["vocabulary", "dimensions"],
+            LayerType::Rnn | LayerType::Lstm | LayerType::Gru => &["units", "return_sequences"],
+            LayerType::Transformer => &["heads", "feedforward", "dropout"],
+            LayerType::PositionalEncoding | LayerType::LastStep | LayerType::MeanPool => &[],
             LayerType::Relu
             | LayerType::Sigmoid
             | LayerType::Tanh
@@ -182,13 +238,17 @@ impl LayerType {
             LayerType::AvgPool1d => "{ type = \"avg_pool1d\", kernel = 2 }",
             LayerType::AvgPool2d => "{ type = \"avg_pool2d\", kernel = 2 }",
             LayerType::Embedding => "{ type = \"embedding\", vocabulary = 1000, dimensions = 32 }",
+            LayerType::Rnn => "{ type = \"rnn\", units = 32 }",
+            LayerType::Lstm => "{ type = \"lstm\", units = 32 }",
+            LayerType::Gru => "{ type = \"gru\", units = 32 }",
+            LayerType::Transformer => "{ type = \"transformer\", heads = 2 }",
             _ => "",
         }
     }
 }
 
 /// The keys a raw layer sets besides `type`, with their positions.
-fn given_keys(l: &RawLayer) -> [(&'static str, Option<Range<usize>>); 10] {
+fn given_keys(l: &RawLayer) -> [(&'static str, Option<Range<usize>>); 14] {
     fn at<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
         value.as_ref().map(Spanned::span)
     }
@@ -203,6 +263,10 @@ fn given_keys(l: &RawLayer) -> [(&'static str, Option<Range<usize>>); 10] {
         ("padding", at(&l.padding)),
         ("vocabulary", at(&l.vocabulary)),
         ("dimensions", at(&l.dimensions)),
+        ("return_sequences", at(&l.return_sequences)),
+        ("heads", at(&l.heads)),
+        ("feedforward", at(&l.feedforward)),
+        ("dropout", at(&l.dropout)),
     ]
 }
 
@@ -468,6 +532,49 @@ impl Validator<'_> {
                 vocabulary: at_least_one(required(l.vocabulary, "vocabulary")?, "vocabulary")?,
                 dimensions: at_least_one(required(l.dimensions, "dimensions")?, "dimensions")?,
             },
+            LayerType::Rnn | LayerType::Lstm | LayerType::Gru => {
+                let recurrent = Recurrent {
+                    units: at_least_one(required(l.units, "units")?, "units")?,
+                    return_sequences: l
+                        .return_sequences
+                        .map_or(defaults::RETURN_SEQUENCES, |r| *r.get_ref()),
+                };
+                match kind {
+                    LayerType::Rnn => Layer::Rnn(recurrent),
+                    LayerType::Lstm => Layer::Lstm(recurrent),
+                    _ => Layer::Gru(recurrent),
+                }
+            }
+            LayerType::Transformer => {
+                let heads = at_least_one(required(l.heads, "heads")?, "heads")?;
+                let feedforward = l
+                    .feedforward
+                    .map(|f| at_least_one(f, "feedforward"))
+                    .transpose()?;
+                let dropout = match l.dropout {
+                    None => defaults::TRANSFORMER_DROPOUT,
+                    Some(rate) if (0.0..1.0).contains(rate.get_ref()) => *rate.get_ref(),
+                    Some(rate) => {
+                        return Err(self.fail(
+                            rate.span(),
+                            &key("dropout"),
+                            format!(
+                                "transformer `dropout` must be at least 0 and below 1; got {}",
+                                rate.get_ref()
+                            ),
+                            None,
+                        ));
+                    }
+                };
+                Layer::Transformer(Transformer {
+                    heads,
+                    feedforward,
+                    dropout,
+                })
+            }
+            LayerType::PositionalEncoding => Layer::PositionalEncoding,
+            LayerType::LastStep => Layer::LastStep,
+            LayerType::MeanPool => Layer::MeanPool,
         })
     }
 }

@@ -54,6 +54,23 @@ pub struct RawData {
     #[schemars(with = "Option<String>")]
     pub split_column: Option<Spanned<String>>,
     pub shuffle: Option<bool>,
+    #[schemars(with = "Option<RawWindow>")]
+    pub window: Option<Spanned<RawWindow>>,
+}
+
+/// `[data.window]`: samples are windows of an ordered series.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    #[schemars(with = "i64")]
+    pub steps: Spanned<i64>,
+    #[schemars(with = "Option<i64>")]
+    pub horizon: Option<Spanned<i64>>,
+    pub target_input: Option<bool>,
+    pub difference: Option<bool>,
+    #[schemars(with = "Option<String>")]
+    pub order_by: Option<Spanned<String>>,
+    pub missing: Option<crate::types::WindowMissing>,
 }
 
 /// `data.target`: one column, or a list of columns (regression only).
@@ -130,6 +147,13 @@ pub enum LayerType {
     AvgPool2d,
     Flatten,
     Embedding,
+    Rnn,
+    Lstm,
+    Gru,
+    Transformer,
+    PositionalEncoding,
+    LastStep,
+    MeanPool,
 }
 
 /// One entry of `model.layers`; which keys apply to its `type` is checked after parsing.
@@ -158,6 +182,14 @@ pub struct RawLayer {
     pub vocabulary: Option<Spanned<i64>>,
     #[schemars(with = "Option<i64>")]
     pub dimensions: Option<Spanned<i64>>,
+    #[schemars(with = "Option<bool>")]
+    pub return_sequences: Option<Spanned<bool>>,
+    #[schemars(with = "Option<i64>")]
+    pub heads: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub feedforward: Option<Spanned<i64>>,
+    #[schemars(with = "Option<f64>")]
+    pub dropout: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]

@@ -98,6 +98,9 @@ pub struct DataSpec {
     /// Per-column settings by column name.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub columns: BTreeMap<String, ColumnOptions>,
+    /// Samples are windows of an ordered series (`[data.window]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
 }
 
 fn is_regression(task: &Task) -> bool {
@@ -194,6 +197,41 @@ pub struct ResolvedColumnOptions {
     pub unknown: UnknownCategory,
     /// From `[data.types]`; `None`: the file's type decides.
     pub declared_type: Option<ColumnType>,
+}
+
+/// `[data.window]`: each sample is `steps` consecutive rows of the series
+/// (the feature columns, then the target unless `target_input = false`),
+/// row-major `[steps, channels]`; its target is the target `horizon` rows
+/// after the window's last row. Splits are ordered: the last samples are
+/// validation and test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Window {
+    pub steps: std::num::NonZeroU32,
+    pub horizon: std::num::NonZeroU32,
+    pub target_input: bool,
+    /// Learn the change: the target is `y[t + horizon] - y[t]` (`t` the
+    /// window's last row) and the target's input channel `y[t] - y[t-1]`.
+    /// For series that drift out of the training range (a trend). The
+    /// metrics are the same as for the level, since `y[t]` is known.
+    pub difference: bool,
+    /// Rows are sorted by this column (numbers, or text such as ISO dates);
+    /// `None`: the file's order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_by: Option<String>,
+    pub missing: WindowMissing,
+}
+
+/// Empty cells of a windowed series.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowMissing {
+    /// An error naming the column, the count and the first row.
+    Error,
+    /// Linear in time between the nearest values before and after; at
+    /// either end of the series the nearest value is repeated.
+    Interpolate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -526,7 +564,18 @@ impl Validator<'_> {
             ));
         }
         let target = self.targets(raw.target, task)?;
-        let shuffle = raw.shuffle.unwrap_or(defaults::SHUFFLE);
+        let window = match raw.window {
+            None => None,
+            Some(window) => Some(self.window(
+                window,
+                raw.shuffle,
+                &raw.stratify,
+                &raw.split_column,
+                &target,
+                task,
+            )?),
+        };
+        let shuffle = raw.shuffle.unwrap_or(defaults::SHUFFLE) && window.is_none();
         let split_column = match raw.split_column {
             None => None,
             Some(column) => Some(self.split_column(column, &target, &raw.split, &raw.stratify)?),
@@ -632,6 +681,106 @@ impl Validator<'_> {
             split_column,
             types,
             columns,
+            window,
+        })
+    }
+
+    /// `[data.window]`: one regression target, an ordered split.
+    fn window(
+        &self,
+        window: Spanned<raw::RawWindow>,
+        shuffle: Option<bool>,
+        stratify: &Option<Spanned<bool>>,
+        split_column: &Option<Spanned<String>>,
+        target: &Targets,
+        task: Task,
+    ) -> Checked<Window> {
+        let span = window.span();
+        let w = window.into_inner();
+        let conflict = |key: &str, message: String, hint: &str| {
+            Err(self.fail(span.clone(), key, message, Some(hint)))
+        };
+        if task != Task::Regression || target.columns().len() != 1 {
+            return conflict(
+                "data.window",
+                "`[data.window]` forecasts one regression target from its past".into(),
+                "set one `data.target` column and leave `data.task` as \"regression\"",
+            );
+        }
+        if shuffle == Some(true) {
+            return conflict(
+                "data.shuffle",
+                "`shuffle = true` would mix the past and the future: windows are split in \
+                 time order (the last samples are validation and test)"
+                    .into(),
+                "remove `shuffle`; windowed data is never shuffled before the split",
+            );
+        }
+        if let Some(stratify) = stratify.as_ref().filter(|s| *s.get_ref()) {
+            return Err(self.fail(
+                stratify.span(),
+                "data.stratify",
+                "`stratify = true` does not apply to windows, which are split in time order".into(),
+                Some("remove `stratify`"),
+            ));
+        }
+        if let Some(column) = split_column {
+            return Err(self.fail(
+                column.span(),
+                "data.split_column",
+                "`split_column` does not apply to windows, which are split in time order".into(),
+                Some("remove one of `split_column` and `[data.window]`"),
+            ));
+        }
+        let positive = |value: &Spanned<i64>, key: &str| -> Checked<std::num::NonZeroU32> {
+            let v = *value.get_ref();
+            u32::try_from(v)
+                .ok()
+                .and_then(std::num::NonZeroU32::new)
+                .ok_or_else(|| {
+                    self.fail(
+                        value.span(),
+                        key,
+                        format!("`{key}` must be a whole number of at least 1; got {v}"),
+                        None,
+                    )
+                })
+        };
+        let steps = positive(&w.steps, "data.window.steps")?;
+        let horizon = match &w.horizon {
+            None => defaults::WINDOW_HORIZON,
+            Some(h) => positive(h, "data.window.horizon")?,
+        };
+        let order_by = match w.order_by {
+            None => None,
+            Some(column) if column.get_ref().trim().is_empty() => {
+                return Err(self.fail(
+                    column.span(),
+                    "data.window.order_by",
+                    "`order_by` is empty".into(),
+                    Some("name the column that orders the rows (a date or a number)"),
+                ));
+            }
+            Some(column) if target.contains(column.get_ref()) => {
+                return Err(self.fail(
+                    column.span(),
+                    "data.window.order_by",
+                    format!(
+                        "`{}` is the target; it cannot also order the rows",
+                        column.get_ref()
+                    ),
+                    Some("name the date or time column"),
+                ));
+            }
+            Some(column) => Some(column.into_inner()),
+        };
+        Ok(Window {
+            steps,
+            horizon,
+            target_input: w.target_input.unwrap_or(defaults::WINDOW_TARGET_INPUT),
+            difference: w.difference.unwrap_or(defaults::WINDOW_DIFFERENCE),
+            order_by,
+            missing: w.missing.unwrap_or(defaults::WINDOW_MISSING),
         })
     }
 

@@ -312,6 +312,7 @@ learning_rate = 1e-3
                 normalize,
                 transforms: vec![transform("a"), transform("b")],
                 columns: Vec::new(),
+                window: None,
             },
             sizes: SplitSizes {
                 train: rows,

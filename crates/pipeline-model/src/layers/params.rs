@@ -6,6 +6,7 @@
 //! only the first are optimised, both are saved, snapshot and restored.
 
 use candle_core::{Device, Tensor, Var};
+use rand::Rng;
 
 use crate::error::ModelError;
 
@@ -30,6 +31,44 @@ impl Init {
             bound: 1.0 / (fan_in as f32).sqrt(),
         }
     }
+
+    /// `nn.init.xavier_uniform_` (attention's input projection): uniform in
+    /// ±√(6 / (fan_in + fan_out)).
+    pub fn xavier(fan_in: usize, fan_out: usize) -> Init {
+        Init::Uniform {
+            bound: (6.0 / (fan_in + fan_out) as f32).sqrt(),
+        }
+    }
+
+    /// `count` fresh values drawn from `rng` (a constant draws nothing). Every
+    /// layer's fresh weights come from here, so one seed gives the same
+    /// values whichever layer asks.
+    pub fn sample(self, count: usize, rng: &mut impl Rng) -> Vec<f32> {
+        match self {
+            Init::Uniform { bound } if bound > 0.0 => (0..count)
+                .map(|_| rng.random_range(-bound..bound))
+                .collect(),
+            Init::Uniform { .. } => vec![0.0; count],
+            Init::Normal { std } => normal(rng, count, std),
+            Init::Constant(value) => vec![value; count],
+        }
+    }
+}
+
+/// `count` values from a normal distribution with mean 0 (Box–Muller).
+fn normal(rng: &mut impl Rng, count: usize, std: f32) -> Vec<f32> {
+    let mut values = Vec::with_capacity(count + 1);
+    while values.len() < count {
+        // In (0, 1]: the logarithm stays finite.
+        let u1 = 1.0 - rng.random::<f64>();
+        let u2 = rng.random::<f64>();
+        let radius = (-2.0 * u1.ln()).sqrt();
+        let angle = std::f64::consts::TAU * u2;
+        values.push((radius * angle.cos()) as f32 * std);
+        values.push((radius * angle.sin()) as f32 * std);
+    }
+    values.truncate(count);
+    values
 }
 
 /// `init(name, dims, how)`: a tensor's values, row-major.
@@ -80,6 +119,18 @@ impl<'a, 'f> Params<'a, 'f> {
         let var = self.tensor(&name, dims, how)?;
         self.trainable.push((name, var.clone()));
         Ok(var)
+    }
+
+    /// Builds a layer that asks `init` for its own tensors (the sequence
+    /// layers), then records the trainable parameters it names.
+    pub fn layer<T>(
+        &mut self,
+        build: impl FnOnce(&mut InitFn<'f>, &Device) -> Result<T, ModelError>,
+        named: impl FnOnce(&T) -> &[(String, Var)],
+    ) -> Result<T, ModelError> {
+        let layer = build(self.init, self.device)?;
+        self.trainable.extend(named(&layer).iter().cloned());
+        Ok(layer)
     }
 
     /// A buffer named `name` (`1.running_mean`, …).

@@ -110,7 +110,36 @@ pub fn output_shape(
             shape.push(dimensions.get() as usize);
             Ok(shape)
         }
+        Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => match input {
+            [steps, _] => Ok(if r.return_sequences {
+                vec![*steps, r.units.get() as usize]
+            } else {
+                vec![r.units.get() as usize]
+            }),
+            _ => Err(fail(sequence(layer))),
+        },
+        Layer::Transformer(t) => match input {
+            [_, d_model] if d_model % t.heads.get() as usize == 0 => Ok(input.to_vec()),
+            [_, d_model] => Err(fail(format!(
+                "its {} heads do not divide the {d_model} features of each step (d_model); \
+                 put a {{ type = \"linear\", units = N }} with N a multiple of the heads before it",
+                t.heads
+            ))),
+            _ => Err(fail(sequence(layer))),
+        },
+        Layer::PositionalEncoding => match input {
+            [_, _] => Ok(input.to_vec()),
+            _ => Err(fail(sequence(layer))),
+        },
+        Layer::LastStep | Layer::MeanPool => match input {
+            [_, features] => Ok(vec![*features]),
+            _ => Err(fail(sequence(layer))),
+        },
     }
+}
+
+fn sequence(layer: &Layer) -> String {
+    needs(layer, "[steps, features]", "[steps, features]")
 }
 
 /// Window positions along an axis of `size` (PyTorch's

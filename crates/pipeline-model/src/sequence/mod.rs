@@ -34,49 +34,9 @@ use rand::Rng;
 use crate::error::ModelError;
 use crate::network::Mode;
 
-/// How PyTorch initialises one parameter; an [`InitFn`] receives it with the
-/// parameter's name and shape, and may ignore it (weights read from a file).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Init {
-    /// Uniform in `[-bound, bound)`.
-    Uniform { bound: f32 },
-    /// Every value equal (zero biases, layer norm's ones and zeros).
-    Constant(f32),
-}
-
-impl Init {
-    /// `nn.Linear`'s default (kaiming uniform with a = √5, and its bias):
-    /// uniform in ±1/√fan_in. The recurrent layers use it with the hidden size.
-    pub fn fan_in(fan_in: usize) -> Init {
-        Init::Uniform {
-            bound: 1.0 / (fan_in as f32).sqrt(),
-        }
-    }
-
-    /// `nn.init.xavier_uniform_`: uniform in ±√(6 / (fan_in + fan_out)).
-    pub fn xavier(fan_in: usize, fan_out: usize) -> Init {
-        Init::Uniform {
-            bound: (6.0 / (fan_in + fan_out) as f32).sqrt(),
-        }
-    }
-
-    /// `count` values drawn from `rng` (a constant draws nothing). A uniform
-    /// draws as `Network::new` does, so the same seed gives the same values.
-    pub fn sample(self, count: usize, rng: &mut impl Rng) -> Vec<f32> {
-        match self {
-            Init::Uniform { bound } if bound > 0.0 => (0..count)
-                .map(|_| rng.random_range(-bound..bound))
-                .collect(),
-            Init::Uniform { .. } => vec![0.0; count],
-            Init::Constant(value) => vec![value; count],
-        }
-    }
-}
-
-/// Gives a parameter's values, row-major: `init(name, dims, how)`. For fresh
-/// weights, `|_, dims, how| Ok(how.sample(dims.iter().product(), &mut rng))`;
-/// for loaded ones, look `name` up and check `dims`.
-pub type InitFn<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Vec<f32>, ModelError> + 'a;
+/// The one initialisation type of the crate (`layers::params`): the
+/// sequence layers ask for their tensors as every other layer does.
+pub use crate::layers::params::{Init, InitFn};
 
 /// `prefix.name`, or `name` alone under an empty prefix.
 pub(crate) fn join(prefix: &str, name: &str) -> String {
