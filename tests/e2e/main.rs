@@ -15,6 +15,7 @@ mod learning;
 mod messy;
 mod report;
 mod schedules;
+mod sequences;
 mod serve;
 mod signals;
 mod stress;

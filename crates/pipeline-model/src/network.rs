@@ -529,4 +529,158 @@ mod tests {
             Err(ModelError::ShapeMismatch { .. })
         ));
     }
+
+    /// Issue 4: sequence layers from the spec. Parameter counts are
+    /// PyTorch's: `sum(p.numel() for p in m.parameters())` of `nn.LSTM(2, 8,
+    /// batch_first=True)` = 4·8·(2 + 8) + 2·4·8 = 384, `nn.GRU(2, 8)` = 288,
+    /// `nn.RNN(2, 8)` = 96, `nn.TransformerEncoderLayer(8, 2, 16)` = 3·8·8 +
+    /// 3·8 + 8·8 + 8 + 8·16 + 16 + 16·8 + 8 + 4·8 = 600, `nn.Linear(8, 1)` = 9.
+    #[test]
+    fn sequence_specs_build_with_torch_parameter_counts_and_train_a_step() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let recurrent = pipeline_spec::Recurrent {
+            units: n(8),
+            return_sequences: false,
+        };
+        let linear = |units| Layer::Linear {
+            units: n(units),
+            bias: true,
+        };
+        let cases: Vec<(Vec<Layer>, usize, &[&str])> = vec![
+            (
+                vec![Layer::Lstm(recurrent), linear(1)],
+                384 + 9,
+                &[
+                    "0.weight_ih_l0",
+                    "0.weight_hh_l0",
+                    "0.bias_ih_l0",
+                    "0.bias_hh_l0",
+                ],
+            ),
+            (
+                vec![Layer::Gru(recurrent), linear(1)],
+                288 + 9,
+                &["0.weight_hh_l0"],
+            ),
+            (
+                vec![Layer::Rnn(recurrent), linear(1)],
+                96 + 9,
+                &["0.bias_hh_l0"],
+            ),
+            (
+                vec![
+                    linear(8),
+                    Layer::PositionalEncoding,
+                    Layer::Transformer(pipeline_spec::Transformer {
+                        heads: n(2),
+                        feedforward: Some(n(16)),
+                        dropout: 0.1,
+                    }),
+                    Layer::MeanPool,
+                    linear(1),
+                ],
+                2 * 8 + 8 + 600 + 9,
+                &[
+                    "2.self_attn.in_proj_weight",
+                    "2.linear1.weight",
+                    "2.norm2.bias",
+                ],
+            ),
+        ];
+        for (layers, count, names) in cases {
+            let spec = ModelSpec {
+                input: Some(vec![n(5), n(2)]),
+                layers,
+            };
+            let net = Network::new(&spec, 10, 1, 1, &Device::Cpu).unwrap();
+            assert_eq!(net.parameter_count(), count, "{:?}", spec.layers);
+            for name in names {
+                assert!(net.named.iter().any(|(n, _)| n == name), "{name}");
+            }
+            let x = Tensor::arange(0f32, 40.0, &Device::Cpu)
+                .unwrap()
+                .affine(0.05, -1.0)
+                .unwrap()
+                .reshape((4, 10))
+                .unwrap();
+            let y = Tensor::new(&[[0.5f32], [-0.5], [1.0], [0.0]], &Device::Cpu).unwrap();
+            let loss = |mode| {
+                (net.forward(&x, mode).unwrap() - &y)
+                    .unwrap()
+                    .sqr()
+                    .unwrap()
+                    .mean_all()
+                    .unwrap()
+            };
+            let before = loss(Mode::Eval);
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            let grads = loss(Mode::Train(&mut rng)).backward().unwrap();
+            for var in net.vars() {
+                let grad = grads.get(var.as_tensor()).unwrap();
+                var.set(&(var.as_tensor() - (grad * 0.05).unwrap()).unwrap())
+                    .unwrap();
+            }
+            let after = loss(Mode::Eval).to_scalar::<f32>().unwrap();
+            assert!(
+                after < before.to_scalar::<f32>().unwrap(),
+                "{:?}: one step lowers the loss",
+                spec.layers
+            );
+            // The weights round-trip through safetensors by name.
+            let bytes = net.to_safetensors(HashMap::new()).unwrap();
+            let back = Network::from_safetensors(&spec, 10, 1, &bytes, &Device::Cpu).unwrap();
+            assert_eq!(
+                back.forward(&x, Mode::Eval)
+                    .unwrap()
+                    .to_vec2::<f32>()
+                    .unwrap(),
+                net.forward(&x, Mode::Eval)
+                    .unwrap()
+                    .to_vec2::<f32>()
+                    .unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn sequence_layers_need_steps_and_heads_that_divide() {
+        let n = |v: u32| std::num::NonZeroU32::new(v).unwrap();
+        let gru = Layer::Gru(pipeline_spec::Recurrent {
+            units: n(4),
+            return_sequences: false,
+        });
+        let linear = Layer::Linear {
+            units: n(1),
+            bias: true,
+        };
+        let flat = ModelSpec {
+            input: None,
+            layers: vec![gru, linear.clone()],
+        };
+        assert!(matches!(
+            Network::new(&flat, 6, 1, 1, &Device::Cpu),
+            Err(ModelError::LayerShape {
+                index: 0,
+                kind: "gru",
+                ..
+            })
+        ));
+        let odd = ModelSpec {
+            input: Some(vec![n(2), n(3)]),
+            layers: vec![
+                Layer::Transformer(pipeline_spec::Transformer {
+                    heads: n(2),
+                    feedforward: None,
+                    dropout: 0.0,
+                }),
+                Layer::LastStep,
+                linear,
+            ],
+        };
+        assert!(matches!(
+            Network::new(&odd, 6, 1, 1, &Device::Cpu),
+            Err(ModelError::LayerShape { index: 0, kind: "transformer", ref reason, .. })
+                if reason.contains("2 heads do not divide the 3 features")
+        ));
+    }
 }

@@ -310,3 +310,106 @@ fn bad_input_shapes_are_errors() {
     assert!(e.message.contains("must be at least 1; got 0"), "{e}");
     assert_eq!(e.location.unwrap().column, 13);
 }
+
+/// Issue 4: recurrent and transformer layers, with PyTorch's defaults.
+#[test]
+fn sequence_layers_parse_with_their_defaults() {
+    let recurrent = |units, return_sequences| Recurrent {
+        units: n(units),
+        return_sequences,
+    };
+    assert_eq!(
+        first("{ type = \"gru\", units = 8 }"),
+        Layer::Gru(recurrent(8, false))
+    );
+    assert_eq!(
+        first("{ type = \"lstm\", units = 4, return_sequences = true }"),
+        Layer::Lstm(recurrent(4, true))
+    );
+    assert_eq!(
+        first("{ type = \"rnn\", units = 2 }"),
+        Layer::Rnn(recurrent(2, false))
+    );
+    assert_eq!(
+        first("{ type = \"transformer\", heads = 2 }"),
+        Layer::Transformer(Transformer {
+            heads: n(2),
+            feedforward: None,
+            dropout: defaults::TRANSFORMER_DROPOUT,
+        })
+    );
+    assert_eq!(
+        first("{ type = \"transformer\", heads = 4, feedforward = 64, dropout = 0.0 }"),
+        Layer::Transformer(Transformer {
+            heads: n(4),
+            feedforward: Some(n(64)),
+            dropout: 0.0,
+        })
+    );
+    for (layer, expected) in [
+        ("positional_encoding", Layer::PositionalEncoding),
+        ("last_step", Layer::LastStep),
+        ("mean_pool", Layer::MeanPool),
+    ] {
+        assert_eq!(first(&format!("{{ type = \"{layer}\" }}")), expected);
+    }
+}
+
+#[test]
+fn sequence_layer_keys_are_checked_with_line_and_column() {
+    let cases = [
+        (
+            "{ type = \"gru\", units = 8, heads = 2 }",
+            "`heads` does not apply to a `gru` layer",
+            "`units`, `return_sequences`",
+        ),
+        (
+            "{ type = \"transformer\", heads = 2, units = 8 }",
+            "`units` does not apply to a `transformer` layer",
+            "`heads`, `feedforward`, `dropout`",
+        ),
+        (
+            "{ type = \"mean_pool\", dropout = 0.1 }",
+            "`dropout` does not apply to a `mean_pool` layer",
+            "takes no settings",
+        ),
+    ];
+    for (layer, message, hint) in cases {
+        let e = err(&format!(
+            "layers = [{layer}, {{ type = \"linear\", units = 1 }}]"
+        ));
+        assert!(e.message.contains(message), "{layer}: {e}");
+        assert!(
+            e.hint.as_deref().unwrap_or("").contains(hint),
+            "{layer}: {e}"
+        );
+        let location = e.location.unwrap();
+        assert_eq!(location.line, 15, "{layer}");
+        let key = message.split('`').nth(1).unwrap();
+        assert_eq!(
+            location.column,
+            location.line_text.find(&format!("{key} =")).unwrap() + key.len() + " = ".len() + 1,
+            "{layer}: the column points at the value of `{key}`"
+        );
+    }
+    for (layer, message) in [
+        ("{ type = \"lstm\" }", "lstm layer 0 has no `units`"),
+        (
+            "{ type = \"transformer\" }",
+            "transformer layer 0 has no `heads`",
+        ),
+        (
+            "{ type = \"transformer\", heads = 2, dropout = 1.0 }",
+            "transformer `dropout` must be at least 0 and below 1; got 1",
+        ),
+        (
+            "{ type = \"gru\", units = 0 }",
+            "`units` of a gru layer must be a whole number of at least 1; got 0",
+        ),
+    ] {
+        let e = err(&format!(
+            "layers = [{layer}, {{ type = \"linear\", units = 1 }}]"
+        ));
+        assert!(e.message.contains(message), "{layer}: {e}");
+    }
+}

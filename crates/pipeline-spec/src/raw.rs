@@ -53,7 +53,8 @@ pub struct RawData {
     pub split: Option<Spanned<RawSplit>>,
     #[schemars(with = "Option<String>")]
     pub split_column: Option<Spanned<String>>,
-    pub shuffle: Option<bool>,
+    #[schemars(with = "Option<bool>")]
+    pub shuffle: Option<Spanned<bool>>,
     #[schemars(with = "Option<RawWindow>")]
     pub window: Option<Spanned<RawWindow>>,
 }

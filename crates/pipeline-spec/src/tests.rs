@@ -654,3 +654,75 @@ fn a_classifier_ends_in_logits() {
     ));
     assert!(e.message.contains("its loss takes logits"), "{e}");
 }
+
+const SUNSPOTS_GRU: &str = include_str!("../../../experiments/sunspots_gru.toml");
+const CO2_LSTM: &str = include_str!("../../../experiments/co2_lstm.toml");
+
+/// Issue 3: `[data.window]` with its defaults, and what cannot stand beside it.
+#[test]
+fn windows_parse_with_their_defaults() {
+    let spec = parse(SUNSPOTS_GRU).unwrap();
+    let window = spec.data.window.unwrap();
+    assert_eq!(window.steps.get(), 12);
+    assert_eq!(window.horizon, defaults::WINDOW_HORIZON);
+    assert_eq!(window.target_input, defaults::WINDOW_TARGET_INPUT);
+    assert!(!window.difference);
+    assert_eq!(window.order_by.as_deref(), Some("year"));
+    assert_eq!(window.missing, WindowMissing::Error);
+    assert!(!spec.data.shuffle, "windows are split in time order");
+    let co2 = parse(CO2_LSTM).unwrap().data.window.unwrap();
+    assert!(co2.difference);
+    assert_eq!(co2.missing, WindowMissing::Interpolate);
+}
+
+#[test]
+fn window_rejections_name_the_key() {
+    let window = "[data.window]\nsteps = 12";
+    let cases = [
+        (
+            SUNSPOTS_GRU.replacen(window, "shuffle = true\n[data.window]\nsteps = 12", 1),
+            "data.shuffle",
+            "would mix the past and the future",
+        ),
+        (
+            SUNSPOTS_GRU.replacen(window, "stratify = true\n[data.window]\nsteps = 12", 1),
+            "data.stratify",
+            "does not apply to windows",
+        ),
+        (
+            SUNSPOTS_GRU.replacen(window, "task = \"binary\"\n[data.window]\nsteps = 12", 1),
+            "data.window",
+            "forecasts one regression target",
+        ),
+        (
+            SUNSPOTS_GRU.replacen("steps = 12 ", "steps = 0 ", 1),
+            "data.window.steps",
+            "at least 1; got 0",
+        ),
+        (
+            SUNSPOTS_GRU.replacen("horizon = 1 ", "horizon = 1\nlag = 2 ", 1),
+            "lag",
+            "lag",
+        ),
+        (
+            SUNSPOTS_GRU.replacen("order_by = \"year\"", "order_by = \"target\"", 1),
+            "data.window.order_by",
+            "is the target",
+        ),
+    ];
+    for (text, key, message) in cases {
+        assert_ne!(text, SUNSPOTS_GRU, "{key}: the case changed nothing");
+        let e = err(&text);
+        let shown = e.to_string();
+        assert!(shown.contains(message), "{key}: {shown}");
+        assert!(
+            e.key.as_deref().unwrap_or(&shown).contains(key),
+            "{key}: {shown}"
+        );
+        let location = e.location.unwrap();
+        assert!(
+            location.line_text.contains(key.rsplit('.').next().unwrap()) || key == "data.window",
+            "{key}: the error points at the key's line: {shown}"
+        );
+    }
+}

@@ -568,14 +568,18 @@ impl Validator<'_> {
             None => None,
             Some(window) => Some(self.window(
                 window,
-                raw.shuffle,
+                &raw.shuffle,
                 &raw.stratify,
                 &raw.split_column,
                 &target,
                 task,
             )?),
         };
-        let shuffle = raw.shuffle.unwrap_or(defaults::SHUFFLE) && window.is_none();
+        let shuffle = raw
+            .shuffle
+            .as_ref()
+            .map_or(defaults::SHUFFLE, |s| *s.get_ref())
+            && window.is_none();
         let split_column = match raw.split_column {
             None => None,
             Some(column) => Some(self.split_column(column, &target, &raw.split, &raw.stratify)?),
@@ -689,7 +693,7 @@ impl Validator<'_> {
     fn window(
         &self,
         window: Spanned<raw::RawWindow>,
-        shuffle: Option<bool>,
+        shuffle: &Option<Spanned<bool>>,
         stratify: &Option<Spanned<bool>>,
         split_column: &Option<Spanned<String>>,
         target: &Targets,
@@ -707,14 +711,15 @@ impl Validator<'_> {
                 "set one `data.target` column and leave `data.task` as \"regression\"",
             );
         }
-        if shuffle == Some(true) {
-            return conflict(
+        if let Some(shuffle) = shuffle.as_ref().filter(|s| *s.get_ref()) {
+            return Err(self.fail(
+                shuffle.span(),
                 "data.shuffle",
                 "`shuffle = true` would mix the past and the future: windows are split in \
                  time order (the last samples are validation and test)"
                     .into(),
-                "remove `shuffle`; windowed data is never shuffled before the split",
-            );
+                Some("remove `shuffle`; windowed data is never shuffled before the split"),
+            ));
         }
         if let Some(stratify) = stratify.as_ref().filter(|s| *s.get_ref()) {
             return Err(self.fail(
