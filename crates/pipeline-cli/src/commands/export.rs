@@ -157,6 +157,11 @@ fn schema(spec: &Spec, preprocessing: &Preprocessing) -> anyhow::Result<Value> {
         // Only when declared: rows are reshaped to it, row-major.
         schema["model"]["input_shape"] = json!(input);
     }
+    if let Some(window) = &preprocessing.window {
+        // Windowed runs: `inputs` holds one scaler per channel; a model row
+        // is `steps` rows of those channels, oldest first.
+        schema["window"] = json!(window);
+    }
     Ok(schema)
 }
 
