@@ -76,6 +76,24 @@ pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
         .to_vec1::<f32>()?)
 }
 
+/// Rows per forward pass when a whole split is scored: a convolution's
+/// activations for every row at once would take gigabytes.
+const SCORING_ROWS: usize = 512;
+
+/// [`predict`] over a whole split, [`SCORING_ROWS`] rows at a time.
+fn predict_split(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
+    let rows = x.dim(0)?;
+    if rows <= SCORING_ROWS {
+        return predict(network, x);
+    }
+    let mut outputs = Vec::new();
+    for start in (0..rows).step_by(SCORING_ROWS) {
+        let len = SCORING_ROWS.min(rows - start);
+        outputs.extend(predict(network, &x.narrow(0, start, len)?)?);
+    }
+    Ok(outputs)
+}
+
 /// How a split is scored: the spec's loss with the data's class weights.
 struct Scoring<'a> {
     spec: &'a Spec,
@@ -85,7 +103,7 @@ struct Scoring<'a> {
 
 impl Scoring<'_> {
     fn metrics(&self, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
-        let outputs = predict(network, &split.x)?;
+        let outputs = predict_split(network, &split.x)?;
         score(
             &self.spec.loss,
             &self.criterion,
@@ -284,7 +302,7 @@ pub fn train(
         let splits = [&train, &validation, &test];
         let outputs = splits
             .iter()
-            .map(|split| predict(&network, &split.x))
+            .map(|split| predict_split(&network, &split.x))
             .collect::<Result<Vec<_>, _>>()?;
         let metrics = splits
             .iter()
