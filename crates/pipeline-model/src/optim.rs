@@ -73,7 +73,7 @@ impl Optimizer {
         let mut gradients: Vec<Option<Tensor>> = self
             .slots
             .iter()
-            .map(|slot| grads.get(slot.var.as_tensor()).cloned())
+            .map(|slot| grads.get(slot.var.as_tensor()).map(Tensor::detach))
             .collect();
         if let Some(limit) = self.spec.clip_grad_value {
             for g in gradients.iter_mut().flatten() {
