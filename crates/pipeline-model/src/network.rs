@@ -255,6 +255,12 @@ impl Network {
         self.named.iter().map(|(_, v)| v.clone()).collect()
     }
 
+    /// The parameters' stable names (`0.weight`, `0.bias`, …), in the order
+    /// of [`Network::vars`] and [`Network::snapshot`].
+    pub fn parameter_names(&self) -> Vec<&str> {
+        self.named.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
     pub fn parameter_count(&self) -> usize {
         self.named.iter().map(|(_, v)| v.elem_count()).sum()
     }
