@@ -6,9 +6,11 @@
 //! dropout), the best epoch with its weights and monitored value, and the
 //! history of finished epochs (from which the early-stopping count follows).
 //!
-//! On disk it is one safetensors file: tensors `weights.<name>`,
-//! `best.<name>`, `optimizer.<name>.<buffer>` (`<name>` as in the weights
-//! file: `0.weight`, …) and `batches.order` (u32), and the rest as JSON in
+//! On disk it is one safetensors file: tensors `weights.<name>` and
+//! `best.<name>` (the parameters and buffers such as batch norm's running
+//! statistics, named as in the weights file: `0.weight`, `1.running_mean`,
+//! …), `optimizer.<parameter>.<buffer>` and `batches.order` (u32), and the
+//! rest as JSON in
 //! the metadata key [`METADATA_KEY`]. Floating-point values are stored as
 //! their bit patterns so that they come back exactly (infinities included).
 
@@ -36,8 +38,11 @@ const FORMAT: u32 = 1;
 #[derive(Clone)]
 pub struct TrainingState {
     pub(crate) epochs_done: u32,
-    /// Parameter names, in the network's order.
+    /// Names of the network's snapshot: parameters, then buffers.
     pub(crate) names: Vec<String>,
+    /// Trainable parameters' names (the optimizer's slots), in order.
+    pub(crate) parameters: Vec<String>,
+    /// The network's snapshot, in the order of `names`.
     pub(crate) weights: Vec<Tensor>,
     pub(crate) optimizer: OptimizerState,
     pub(crate) scheduler: SchedulerState,
@@ -106,7 +111,7 @@ impl TrainingState {
                 tensors.push((format!("best.{name}"), cpu(weight)?));
             }
         }
-        for (name, slot) in self.names.iter().zip(&self.optimizer.slots) {
+        for (name, slot) in self.parameters.iter().zip(&self.optimizer.slots) {
             for (buffer, tensor) in slot.named() {
                 if let Some(tensor) = tensor {
                     tensors.push((format!("optimizer.{name}.{buffer}"), cpu(tensor)?));
@@ -119,7 +124,8 @@ impl TrainingState {
         let header = Header {
             format: FORMAT,
             epochs_done: self.epochs_done,
-            parameters: self.names.clone(),
+            tensors: self.names.clone(),
+            parameters: self.parameters.clone(),
             optimizer_step: self.optimizer.step,
             scheduler: SavedScheduler::from(&self.scheduler),
             order_rng: SavedRng::from(&self.order_rng),
@@ -164,7 +170,8 @@ impl TrainingState {
                 .remove(&key)
                 .ok_or_else(|| invalid(format!("no tensor `{key}`")))
         };
-        let names = header.parameters;
+        let names = header.tensors;
+        let parameters = header.parameters;
         let weights = names
             .iter()
             .map(|name| take(format!("weights.{name}")))
@@ -185,8 +192,8 @@ impl TrainingState {
             return Err(invalid("`batches.order` is not a list of u32".into()));
         }
         let order = order.to_vec1::<u32>()?;
-        let mut slots = vec![SlotState::default(); names.len()];
-        for (name, slot) in names.iter().zip(slots.iter_mut()) {
+        let mut slots = vec![SlotState::default(); parameters.len()];
+        for (name, slot) in parameters.iter().zip(slots.iter_mut()) {
             for buffer in ["buffer", "first", "second", "mean"] {
                 if let Some(tensor) = tensors.remove(&format!("optimizer.{name}.{buffer}")) {
                     slot.set(buffer, tensor);
@@ -204,6 +211,7 @@ impl TrainingState {
         Ok(TrainingState {
             epochs_done: header.epochs_done,
             names,
+            parameters,
             weights,
             optimizer: OptimizerState {
                 step: header.optimizer_step,
@@ -228,14 +236,18 @@ impl TrainingState {
         data: &PreparedData,
         network: &Network,
     ) -> Result<(), TrainError> {
-        let names = network.parameter_names();
-        let shapes: Vec<Vec<usize>> = network.vars().iter().map(|v| v.dims().to_vec()).collect();
+        let names = network.snapshot_names();
+        let shapes: Vec<Vec<usize>> = network
+            .snapshot()?
+            .iter()
+            .map(|t| t.dims().to_vec())
+            .collect();
         let rows = data.train.rows;
         let epochs = spec.train.epochs;
         let invalid = |detail: String| Err(TrainError::State(detail));
-        if self.names != names {
+        if self.names != names || self.parameters != network.parameter_names() {
             return invalid(format!(
-                "its parameters are {}, the network's {}",
+                "its tensors are {}, the network's {}",
                 self.names.join(", "),
                 names.join(", ")
             ));
@@ -289,6 +301,9 @@ impl TrainingState {
 struct Header {
     format: u32,
     epochs_done: u32,
+    /// The weights' tensors: parameters, then buffers.
+    tensors: Vec<String>,
+    /// The parameters the optimizer updates.
     parameters: Vec<String>,
     optimizer_step: i32,
     scheduler: SavedScheduler,

@@ -204,6 +204,11 @@ pub fn train(
         None => TrainingState {
             epochs_done: 0,
             names: network
+                .snapshot_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            parameters: network
                 .parameter_names()
                 .into_iter()
                 .map(String::from)
@@ -420,10 +425,12 @@ fn resume(
     device: &Device,
 ) -> Result<TrainingState, TrainError> {
     state.check_fits(spec, data, network)?;
+    let dtypes: Vec<DType> = network.snapshot()?.iter().map(Tensor::dtype).collect();
     let on_device = |tensors: &[Tensor]| -> Result<Vec<Tensor>, TrainError> {
         tensors
             .iter()
-            .map(|t| Ok(t.to_dtype(DType::F32)?.to_device(device)?))
+            .zip(&dtypes)
+            .map(|(t, dtype)| Ok(t.to_dtype(*dtype)?.to_device(device)?))
             .collect()
     };
     state.weights = on_device(&state.weights)?;

@@ -1,7 +1,8 @@
 //! A training stopped after k epochs, saved, read back and resumed ends
 //! exactly like the same training run in one go: bit-identical weights and
 //! identical per-epoch metrics (issue 4, checkpoints and `pipeline resume`).
-//! Each case covers optimizer buffers, a schedule and dropout's random stream.
+//! Each case covers optimizer buffers, a schedule, batch norm's running
+//! statistics and dropout's random stream.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -34,6 +35,7 @@ normalize = "zscore"
 [model]
 layers = [
   {{ type = "linear", units = 16 }},
+  {{ type = "batch_norm" }},
   {{ type = "relu" }},
   {{ type = "dropout", rate = 0.2 }},
   {{ type = "linear", units = 1 }},
