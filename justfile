@@ -59,3 +59,12 @@ bench-prepare *ARGS:
 fuzz SECONDS="600":
     mkdir -p fuzz/corpus/spec
     cargo +nightly fuzz run spec fuzz/corpus/spec fuzz/seeds/spec -- -max_total_time={{SECONDS}} -max_len=16384 -rss_limit_mb=2048 -timeout=5
+
+# The full-length shipped experiments, one after another (minutes: the CNNs
+# dominate), then the overfitting pair compared. Extra arguments go to each
+# command: `just experiments --registry /tmp/r` keeps them apart.
+experiments *ARGS:
+    for spec in mlp breast_cancer iris wine shuttle digits_cnn mnist_cnn overfit_wide overfit_regularized; do \
+        cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} run experiments/$spec.toml; \
+    done
+    cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} compare --experiment diabetes-overfitting

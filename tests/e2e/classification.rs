@@ -131,6 +131,42 @@ fn text_labels_train_predict_and_evaluate() {
         .sum();
     assert_eq!(counted, 150);
 
+    // Exported, the folder gives the same class probabilities outside
+    // pipeline (tests/interop/check_export.py, when python3 exists).
+    let export = ws.path().join("export");
+    ws.ok(&["export", "latest", "--out", export.to_str().unwrap()]);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(export.join("schema.json")).unwrap())
+            .unwrap();
+    assert_eq!(schema["output"]["task"], "multiclass");
+    assert_eq!(schema["output"]["logits"], 3);
+    let predictions = ws.path().join("predictions.csv");
+    // The labelled file has a `label` column already: only the predictions.
+    ws.ok(&[
+        "infer",
+        "--input",
+        data.to_str().unwrap(),
+        "--only-predictions",
+        "--output",
+        predictions.to_str().unwrap(),
+    ]);
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let check = std::process::Command::new("python3")
+            .arg(repo_root().join("tests/interop/check_export.py"))
+            .arg(&export)
+            .arg(&data)
+            .arg(&predictions)
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&check.stdout);
+        assert!(check.status.success(), "{report}\n{}", stderr(&check));
+        assert!(report.contains("pure-python: 450 rows match"), "{report}");
+    }
+
     // A label the run never saw is an error naming the row.
     let unknown = ws.write(
         "unknown.csv",

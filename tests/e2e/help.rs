@@ -16,3 +16,8 @@ fn run_help() {
 fn infer_help() {
     insta::assert_snapshot!(Workspace::new().ok(&["infer", "--help"]));
 }
+
+#[test]
+fn resume_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["resume", "--help"]));
+}

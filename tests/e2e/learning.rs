@@ -1,5 +1,5 @@
 //! The first experiment learns (issue #2): with the spec's own settings the
-//! SimpleNN reaches a test R² of at least 0.35 on the diabetes data
+//! SimpleNN reaches a test R² of at least 0.40 (issue 4; it gets 0.52) on the diabetes data
 //! (scikit-learn's linear regression gets about 0.49 in 5-fold CV), and the
 //! same spec and seed give identical metrics.
 
@@ -10,7 +10,7 @@ fn simple_nn_learns_the_diabetes_data() {
     let ws = Workspace::new();
     let run = ws.train(&[]);
     let r2 = run["metrics"]["test"]["r2"].as_f64().unwrap();
-    assert!(r2 >= 0.35, "test R² {r2} below 0.35: {run}");
+    assert!(r2 >= 0.40, "test R² {r2} below 0.40: {run}");
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod layers;
 mod learning;
 mod messy;
 mod report;
+mod resume;
 mod schedules;
 mod sequences;
 mod serve;

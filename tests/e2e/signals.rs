@@ -48,7 +48,8 @@ fn interrupt_marks_the_run_killed() {
     let kept = ws.query::<i64>("SELECT count(DISTINCT epoch) FROM epoch_metrics")[0];
     assert!(kept >= 3, "finished epochs are kept: {kept}");
     // The best epoch's weights are kept as its checkpoint, verified and usable.
-    assert_eq!(ws.query::<i64>("SELECT count(*) FROM artifacts"), [2]);
+    // Weights and preprocessing, and the checkpoints `pipeline resume` reads.
+    assert_eq!(ws.query::<i64>("SELECT count(*) FROM artifacts"), [4]);
     assert_eq!(
         ws.query::<i64>(
             "SELECT count(*) FROM runs WHERE best_epoch >= 1 AND weights_digest IS NOT NULL"

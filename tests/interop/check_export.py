@@ -6,15 +6,17 @@ Usage: check_export.py EXPORT_DIR INPUT_CSV PREDICTIONS_CSV
 EXPORT_DIR is written by `pipeline export RUN --out EXPORT_DIR`, INPUT_CSV
 holds the rows to predict (the run's feature columns, by name) and
 PREDICTIONS_CSV is what `pipeline infer --run RUN --input INPUT_CSV` wrote
-(the input columns plus `prediction`).
+(the input columns plus `prediction`, `prediction_TARGET` per target, or
+`label` and `probability_CLASS` per class).
 
 The script turns the rows into model inputs with preprocessing.json (empty
 cells get the stored fill; categories become one-hot or ordinal inputs;
 numbers `(x - shift) / scale` in float64, then float32, as pipeline-data's
 preprocessing.rs), rebuilds the Sequential network from schema.json and checks
 that its predictions equal pipeline's within 1e-5 relative
-(`|a - b| <= 1e-5 * max(1, |b|)`). The target is not normalized in pipeline,
-so predictions are compared as they come out of the last layer.
+(`|a - b| <= 1e-5 * max(1, |b|)`): regression values after the stored
+de-normalization of the target(s), classification as class probabilities
+(sigmoid of the binary logit, softmax of the multiclass logits).
 
 Two paths:
 - pure Python, always: safetensors parsed by hand (8-byte little-endian
@@ -187,12 +189,46 @@ def read_inputs(path, preprocessing):
     return rows
 
 
-def read_predictions(path):
+def prediction_columns(output):
+    """The columns `pipeline infer` writes for this schema's output, in the
+    order the network's values map onto them."""
+    task = output.get("task", "regression")
+    if task == "regression":
+        targets = output.get("targets") or [output.get("target", "target")]
+        return ["prediction"] if len(targets) == 1 else [f"prediction_{t}" for t in targets]
+    return [f"probability_{c}" for c in output["classes"]]
+
+
+def read_predictions(path, columns):
     with open(path, newline="") as handle:
         reader = csv.DictReader(handle)
-        if "prediction" not in (reader.fieldnames or []):
-            raise ExportError(f"{path} has no `prediction` column")
-        return [float(row["prediction"]) for row in reader]
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ExportError(f"{path} has no {missing} column(s)")
+        return [float(row[c]) for row in reader for c in columns]
+
+
+def to_predictions(output, values):
+    """The network's values per row (lists) as infer's numbers, flattened:
+    de-normalized regression values, or class probabilities (the sigmoid of
+    a binary logit as [1 - p, p], a softmax over multiclass logits)."""
+    task = output.get("task", "regression")
+    flat = []
+    for row in values:
+        if task == "regression":
+            for i, v in enumerate(row):
+                for d in output.get("denormalization", [])[i : i + 1]:
+                    v = v * d["scale"] + d["shift"]
+                flat.append(v)
+        elif task == "binary":
+            p = sigmoid(row[0])
+            flat.extend([1.0 - p, p])
+        else:
+            top = max(row)
+            exp = [math.exp(v - top) for v in row]
+            total = math.fsum(exp)
+            flat.extend(e / total for e in exp)
+    return flat
 
 
 def gelu(x):
@@ -233,9 +269,7 @@ def predict_pure_python(layers, tensors, rows):
                 h = [ACTIVATIONS[kind](x) for x in h]
             else:
                 raise ExportError(f"unknown layer type {kind!r}")
-        if len(h) != 1:
-            raise ExportError(f"the network gives {len(h)} outputs per row, 1 expected")
-        predictions.append(h[0])
+        predictions.append(h)
     return predictions
 
 
@@ -265,7 +299,7 @@ def predict_torch(folder, layers, rows):
     model.eval()
     with torch.no_grad():
         output = model(torch.tensor(rows, dtype=torch.float32))
-    return output.reshape(-1).tolist()
+    return output.reshape(len(rows), -1).tolist()
 
 
 def compare(label, ours, theirs):
@@ -294,15 +328,18 @@ def main(argv):
         schema, preprocessing, weights = load_export(folder)
         layers = schema["model"]["layers"]
         rows = read_inputs(argv[2], preprocessing)
-        expected = read_predictions(argv[3])
-        compare("pure-python", predict_pure_python(layers, read_safetensors(weights), rows), expected)
+        output = schema["output"]
+        expected = read_predictions(argv[3], prediction_columns(output))
+        ours = predict_pure_python(layers, read_safetensors(weights), rows)
+        compare("pure-python", to_predictions(output, ours), expected)
         try:
             import safetensors.torch  # noqa: F401
             import torch  # noqa: F401
         except ImportError:
             print("torch: skipped: torch/safetensors not installed")
         else:
-            compare(f"torch {torch.__version__}", predict_torch(folder, layers, rows), expected)
+            theirs = to_predictions(output, predict_torch(folder, layers, rows))
+            compare(f"torch {torch.__version__}", theirs, expected)
     except (ExportError, KeyError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

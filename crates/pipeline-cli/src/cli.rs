@@ -70,6 +70,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Train again from a run's stored resolved spec, after checking its data is unchanged.
     Rerun(RerunArgs),
+    /// Continue a killed or crashed run from its last checkpoint.
+    ///
+    /// The run keeps its id and ends as it would have without the stop (on the
+    /// CPU: the same weights, bit for bit). Its data file must be unchanged.
+    Resume(ResumeArgs),
     /// Write a run as a self-contained folder: weights, spec, preprocessing, schema, metrics.
     Export(ExportArgs),
     /// Add tags to a run, or remove them with --remove.
@@ -123,6 +128,19 @@ pub struct RerunArgs {
     /// `best` or `best:<metric>`.
     pub run: String,
     /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The killed or crashed run to continue: an id, a unique prefix, an
+    /// alias or `latest`.
+    pub run: String,
+    /// Experiment for `latest` when the registry holds several.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// Print the run summary as JSON on stdout.

@@ -45,6 +45,8 @@ pub enum ModelError {
     Encode(#[source] safetensors::SafeTensorError),
     #[error("cannot read the weights as safetensors")]
     Decode(#[source] safetensors::SafeTensorError),
+    #[error("the saved training state does not fit: {detail}")]
+    State { detail: String },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
     #[error(

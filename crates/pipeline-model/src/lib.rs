@@ -18,5 +18,5 @@ pub use error::ModelError;
 pub use layers::shape::row_shapes;
 pub use loss::{Criterion, loss};
 pub use network::{LayerSummary, Mode, Network};
-pub use optim::Optimizer;
-pub use schedule::Scheduler;
+pub use optim::{Optimizer, OptimizerState, SlotState};
+pub use schedule::{Scheduler, SchedulerState};

@@ -316,6 +316,22 @@ impl Network {
         self.named.iter().map(|(_, v)| v.clone()).collect()
     }
 
+    /// The trainable parameters' stable names (`0.weight`, `0.bias`, …), in
+    /// the order of [`Network::vars`].
+    pub fn parameter_names(&self) -> Vec<&str> {
+        self.named.iter().map(|(name, _)| name.as_str()).collect()
+    }
+
+    /// The names of the tensors of [`Network::snapshot`], in its order: the
+    /// parameters, then the buffers (`1.running_mean`, …).
+    pub fn snapshot_names(&self) -> Vec<&str> {
+        self.named
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .chain(self.buffers.iter().map(|b| b.name.as_str()))
+            .collect()
+    }
+
     pub fn parameter_count(&self) -> usize {
         self.named.iter().map(|(_, v)| v.elem_count()).sum()
     }

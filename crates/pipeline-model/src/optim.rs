@@ -13,6 +13,8 @@ use candle_core::backprop::GradStore;
 use candle_core::{Result, Tensor, Var};
 use pipeline_spec::{Algorithm, Optimizer as OptimizerSpec};
 
+use crate::error::ModelError;
+
 /// One parameter and its state. Missing state reads as zeros, as PyTorch
 /// initializes it.
 struct Slot {
@@ -25,6 +27,56 @@ struct Slot {
     second: Option<Tensor>,
     /// Running mean of gradients (rmsprop, centered).
     mean: Option<Tensor>,
+}
+
+/// What an optimizer has accumulated, to continue a training exactly where it
+/// stopped: the number of steps taken (Adam's bias correction) and each
+/// parameter's buffers, in the order of the parameters given to
+/// [`Optimizer::new`], on the parameters' device.
+#[derive(Debug, Clone)]
+pub struct OptimizerState {
+    pub step: i32,
+    pub slots: Vec<SlotState>,
+}
+
+/// One parameter's buffers; `None` where the algorithm keeps none (or has
+/// not stepped yet).
+#[derive(Debug, Clone, Default)]
+pub struct SlotState {
+    /// Momentum buffer (sgd, rmsprop with momentum).
+    pub buffer: Option<Tensor>,
+    /// First moment (adam, adamw).
+    pub first: Option<Tensor>,
+    /// Second moment (adam, adamw) or running mean of squared gradients (rmsprop).
+    pub second: Option<Tensor>,
+    /// Running mean of gradients (rmsprop, centered).
+    pub mean: Option<Tensor>,
+}
+
+impl SlotState {
+    /// The buffers by name (`buffer`, `first`, `second`, `mean`), for files.
+    pub fn named(&self) -> [(&'static str, Option<&Tensor>); 4] {
+        [
+            ("buffer", self.buffer.as_ref()),
+            ("first", self.first.as_ref()),
+            ("second", self.second.as_ref()),
+            ("mean", self.mean.as_ref()),
+        ]
+    }
+
+    /// Sets the buffer called `name` (see [`SlotState::named`]); `false` for
+    /// an unknown name.
+    pub fn set(&mut self, name: &str, tensor: Tensor) -> bool {
+        let slot = match name {
+            "buffer" => &mut self.buffer,
+            "first" => &mut self.first,
+            "second" => &mut self.second,
+            "mean" => &mut self.mean,
+            _ => return false,
+        };
+        *slot = Some(tensor);
+        true
+    }
 }
 
 pub struct Optimizer {
@@ -67,13 +119,85 @@ impl Optimizer {
         self.learning_rate = learning_rate;
     }
 
+    /// The accumulated state, for a checkpoint. Cheap: the buffers are
+    /// replaced, never changed in place, by each step, so sharing them is a
+    /// snapshot.
+    pub fn state(&self) -> OptimizerState {
+        let slots = self
+            .slots
+            .iter()
+            .map(|slot| SlotState {
+                buffer: slot.buffer.clone(),
+                first: slot.first.clone(),
+                second: slot.second.clone(),
+                mean: slot.mean.clone(),
+            })
+            .collect();
+        OptimizerState {
+            step: self.step,
+            slots,
+        }
+    }
+
+    /// Puts back a state taken by [`Optimizer::state`] from an optimizer of
+    /// the same parameters: one slot per parameter, each buffer of its
+    /// parameter's shape, moved to the parameter's device.
+    pub fn load_state(&mut self, state: OptimizerState) -> std::result::Result<(), ModelError> {
+        if state.slots.len() != self.slots.len() {
+            return Err(ModelError::State {
+                detail: format!(
+                    "the optimizer state has {} parameter(s), the network {}",
+                    state.slots.len(),
+                    self.slots.len()
+                ),
+            });
+        }
+        if state.step < 0 {
+            return Err(ModelError::State {
+                detail: format!("the optimizer's step count is {}", state.step),
+            });
+        }
+        let mut loaded = Vec::with_capacity(self.slots.len());
+        for (index, (slot, saved)) in self.slots.iter().zip(state.slots).enumerate() {
+            let param = slot.var.as_tensor();
+            let place = |name: &str, t: Option<Tensor>| -> std::result::Result<_, ModelError> {
+                let Some(t) = t else { return Ok(None) };
+                if t.dims() != param.dims() {
+                    return Err(ModelError::State {
+                        detail: format!(
+                            "optimizer buffer `{name}` of parameter {index} has shape {:?}, \
+                             the parameter {:?}",
+                            t.dims(),
+                            param.dims()
+                        ),
+                    });
+                }
+                Ok(Some(t.to_dtype(param.dtype())?.to_device(param.device())?))
+            };
+            loaded.push((
+                place("buffer", saved.buffer)?,
+                place("first", saved.first)?,
+                place("second", saved.second)?,
+                place("mean", saved.mean)?,
+            ));
+        }
+        for (slot, (buffer, first, second, mean)) in self.slots.iter_mut().zip(loaded) {
+            slot.buffer = buffer;
+            slot.first = first;
+            slot.second = second;
+            slot.mean = mean;
+        }
+        self.step = state.step;
+        Ok(())
+    }
+
     /// Applies one update from the gradients of a backward pass.
     pub fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.step += 1;
         let mut gradients: Vec<Option<Tensor>> = self
             .slots
             .iter()
-            .map(|slot| grads.get(slot.var.as_tensor()).cloned())
+            .map(|slot| grads.get(slot.var.as_tensor()).map(Tensor::detach))
             .collect();
         if let Some(limit) = self.spec.clip_grad_value {
             for g in gradients.iter_mut().flatten() {

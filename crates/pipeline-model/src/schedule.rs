@@ -11,6 +11,20 @@ use pipeline_spec::{Direction, Optimizer as OptimizerSpec, Schedule};
 /// `ReduceLROnPlateau` ignores a reduction smaller than this.
 const PLATEAU_EPSILON: f64 = 1e-8;
 
+/// Where a schedule stands, to continue a training exactly where it stopped:
+/// the current learning rate, the epochs and batches done, and
+/// `ReduceLROnPlateau`'s counters. The rest follows from the spec.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SchedulerState {
+    pub learning_rate: f64,
+    pub epochs: u32,
+    pub batches: usize,
+    /// Plateau: the best monitored value so far (±infinity before the first).
+    pub plateau_best: f64,
+    pub plateau_bad_epochs: u32,
+    pub plateau_cooldown_left: u32,
+}
+
 pub struct Scheduler {
     schedule: Schedule,
     base: f64,
@@ -66,6 +80,29 @@ impl Scheduler {
     /// The learning rate of the next batch.
     pub fn learning_rate(&self) -> f64 {
         self.current
+    }
+
+    /// Where the schedule stands (see [`SchedulerState`]).
+    pub fn state(&self) -> SchedulerState {
+        SchedulerState {
+            learning_rate: self.current,
+            epochs: self.epochs,
+            batches: self.batches,
+            plateau_best: self.plateau.best,
+            plateau_bad_epochs: self.plateau.bad_epochs,
+            plateau_cooldown_left: self.plateau.cooldown_left,
+        }
+    }
+
+    /// Continues from a state taken by [`Scheduler::state`] of a scheduler
+    /// built from the same spec.
+    pub fn restore(&mut self, state: &SchedulerState) {
+        self.current = state.learning_rate;
+        self.epochs = state.epochs;
+        self.batches = state.batches;
+        self.plateau.best = state.plateau_best;
+        self.plateau.bad_epochs = state.plateau_bad_epochs;
+        self.plateau.cooldown_left = state.plateau_cooldown_left;
     }
 
     /// One batch finished (moves `one_cycle`).

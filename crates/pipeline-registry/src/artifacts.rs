@@ -125,6 +125,21 @@ impl Registry {
         Ok(bytes)
     }
 
+    /// Deletes an artifact file whose row is gone, at `path` relative to the
+    /// root. Best effort: a file left behind is unused, and the error is
+    /// not worth failing the change that made it unused.
+    pub(crate) fn remove_artifact_file(&self, path: &str) {
+        let relative = Path::new(path);
+        let plain = relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)));
+        if plain && path.starts_with("artifacts/") {
+            let mut full = self.root.clone();
+            full.extend(path.split('/'));
+            let _ = fs::remove_file(full);
+        }
+    }
+
     /// The absolute location of a recorded artifact; refuses paths that would
     /// leave the artifacts folder (a hand-edited database).
     fn artifact_path(

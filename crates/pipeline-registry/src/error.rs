@@ -98,6 +98,10 @@ pub enum RegistryError {
         actual: String,
     },
 
+    /// Only killed and crashed runs can be resumed.
+    #[error("run {run} is {from}; only killed or crashed runs can be resumed")]
+    NotResumable { run: String, from: RunStatus },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
@@ -115,6 +119,7 @@ impl RegistryError {
                 | Self::AmbiguousRun { .. }
                 | Self::AmbiguousExperiment { .. }
                 | Self::InvalidInput { .. }
+                | Self::NotResumable { .. }
         )
     }
 }

@@ -82,6 +82,128 @@ impl Registry {
         Ok(())
     }
 
+    /// Moves a `killed` or `crashed` run back to `running` for `pipeline
+    /// resume` from its checkpoint after epoch `after_epoch`: clears its
+    /// error and end time, takes it over with this process's pid, host and a
+    /// fresh heartbeat, and drops the epochs recorded after the checkpoint
+    /// (they are trained again). Its other epochs and its artifacts stay.
+    /// Any other status is `NotResumable`.
+    pub async fn resume_run(&self, run: &RunId, after_epoch: u32) -> Result<(), RegistryError> {
+        let context = || format!("resuming run {run}");
+        let now = now();
+        let pid = std::process::id();
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched = sqlx::query(
+            "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
+             heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
+             WHERE id = ? AND status IN ('killed', 'crashed')",
+        )
+        .bind(&now)
+        .bind(i64::from(pid))
+        .bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
+        .bind(hostname())
+        .bind(run.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.query_error(context(), e))?
+        .rows_affected();
+        if touched == 0 {
+            return Err(match self.not_running(&mut tx, run).await {
+                RegistryError::InvalidTransition { run, from } => {
+                    RegistryError::NotResumable { run, from }
+                }
+                other => other,
+            });
+        }
+        sqlx::query("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?")
+            .bind(run.as_str())
+            .bind(i64::from(after_epoch))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        sqlx::query(
+            "UPDATE runs SET epochs_run = \
+             (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = ?) WHERE id = ?",
+        )
+        .bind(run.as_str())
+        .bind(run.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.query_error(context(), e))?;
+        tx.commit()
+            .await
+            .map_err(|e| self.query_error(context(), e))
+    }
+
+    /// Records checkpoint files written by [`Registry::write_artifact`]
+    /// (kinds `checkpoint_last` and `checkpoint_best`) in one transaction,
+    /// while the run is `running`, replacing the run's earlier ones; then
+    /// deletes the files those replaced. Write each checkpoint under a new
+    /// name: the row that points at the old file stays valid until this
+    /// commits, so a crash in between leaves a usable checkpoint.
+    pub async fn record_checkpoint(
+        &self,
+        run: &RunId,
+        artifacts: &[ArtifactRecord],
+    ) -> Result<(), RegistryError> {
+        let prefix = format!("artifacts/{run}/");
+        for artifact in artifacts {
+            if !artifact.kind.is_checkpoint() || !artifact.path.starts_with(&prefix) {
+                return Err(RegistryError::InvalidInput {
+                    what: format!("checkpoint {} of run {run}", artifact.path),
+                    reason: format!(
+                        "a checkpoint is a checkpoint_last or checkpoint_best file under {prefix}"
+                    ),
+                });
+            }
+        }
+        let context = || format!("recording a checkpoint of run {run}");
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        let touched =
+            sqlx::query("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
+                .bind(now())
+                .bind(run.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(context(), e))?
+                .rows_affected();
+        if touched == 0 {
+            return Err(self.not_running(&mut tx, run).await);
+        }
+        let mut replaced = Vec::new();
+        for artifact in artifacts {
+            let old: Option<String> =
+                sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = ? AND kind = ?")
+                    .bind(run.as_str())
+                    .bind(artifact.kind.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| self.query_error(context(), e))?;
+            replaced.extend(old.filter(|old| *old != artifact.path));
+        }
+        insert_artifacts(&mut tx, run, artifacts)
+            .await
+            .map_err(|e| match e {
+                ArtifactInsert::Sql(e) => self.query_error(context(), e),
+                ArtifactInsert::Invalid(e) => e,
+            })?;
+        tx.commit()
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
+        for path in replaced {
+            self.remove_artifact_file(&path);
+        }
+        Ok(())
+    }
+
     async fn insert_run(&self, new: &NewRun, status: RunStatus) -> Result<RunId, RegistryError> {
         let seed = i64::try_from(new.seed).map_err(|_| RegistryError::InvalidInput {
             what: "run seed".to_owned(),
@@ -272,7 +394,8 @@ impl Registry {
     /// `selection_value`. Only from `running` (else `InvalidTransition`).
     ///
     /// Each artifact must have been written for this run by
-    /// [`Registry::write_artifact`], at most one per kind.
+    /// [`Registry::write_artifact`], at most one per kind. The run's
+    /// checkpoints are removed (rows and files): it cannot be resumed.
     pub async fn complete_run(&self, run: &RunId, done: &Completion) -> Result<(), RegistryError> {
         let prefix = format!("artifacts/{run}/");
         let mut kinds = HashSet::new();
@@ -338,9 +461,23 @@ impl Registry {
                 ArtifactInsert::Sql(e) => self.query_error(context(), e),
                 ArtifactInsert::Invalid(e) => e,
             })?;
+        // A completed run cannot be resumed: its checkpoints go (rows now,
+        // files once the completion is committed).
+        let checkpoints: Vec<String> = sqlx::query_scalar(
+            "DELETE FROM artifacts WHERE run_id = ? \
+             AND kind IN ('checkpoint_last', 'checkpoint_best') RETURNING path",
+        )
+        .bind(run.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| self.query_error(context(), e))?;
         tx.commit()
             .await
-            .map_err(|e| self.query_error(context(), e))
+            .map_err(|e| self.query_error(context(), e))?;
+        for path in checkpoints {
+            self.remove_artifact_file(&path);
+        }
+        Ok(())
     }
 
     /// Ends a run as `failed` or `killed`, with an optional error message and

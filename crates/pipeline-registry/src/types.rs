@@ -102,12 +102,17 @@ pub struct EpochMetric {
 
 /// What an artifact file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ArtifactKind {
     /// Model weights.
     Weights,
     /// Fitted preprocessing state (scalers, encoders).
     Preprocessing,
+    /// The training state after the last saved epoch (weights, optimizer,
+    /// schedule, random streams, best epoch), for `pipeline resume`.
+    CheckpointLast,
+    /// The best epoch's weights so far, as a weights file.
+    CheckpointBest,
 }
 
 impl ArtifactKind {
@@ -116,13 +121,22 @@ impl ArtifactKind {
         match self {
             Self::Weights => "weights",
             Self::Preprocessing => "preprocessing",
+            Self::CheckpointLast => "checkpoint_last",
+            Self::CheckpointBest => "checkpoint_best",
         }
+    }
+
+    /// A checkpoint, kept while a run may still be resumed.
+    pub fn is_checkpoint(self) -> bool {
+        matches!(self, Self::CheckpointLast | Self::CheckpointBest)
     }
 
     pub(crate) fn from_db(s: &str) -> Option<Self> {
         match s {
             "weights" => Some(Self::Weights),
             "preprocessing" => Some(Self::Preprocessing),
+            "checkpoint_last" => Some(Self::CheckpointLast),
+            "checkpoint_best" => Some(Self::CheckpointBest),
             _ => None,
         }
     }

@@ -61,7 +61,15 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
                 .into(),
         });
     }
-    if let Some((narrow, wide)) = spreads(data)
+    // Pixels of an image (or steps of a sequence) are positions of one
+    // quantity, not separate features: their spreads differ by nature.
+    let positional = spec
+        .model
+        .input
+        .as_ref()
+        .is_some_and(|shape| shape.len() > 1);
+    if !positional
+        && let Some((narrow, wide)) = spreads(data)
         && narrow.1 > 0.0
         && wide.1 / narrow.1 > SCALE_RATIO
     {

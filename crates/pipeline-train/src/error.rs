@@ -33,6 +33,8 @@ pub enum TrainError {
     ClassWeights { given: usize, classes: Vec<String> },
     #[error(transparent)]
     Classification(#[from] crate::classification::ClassificationError),
+    #[error("the training state cannot be used: {0}")]
+    State(String),
     #[error("internal error: {0}")]
     Internal(String),
     #[error("an observer failed")]

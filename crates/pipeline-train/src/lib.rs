@@ -11,6 +11,7 @@ pub mod generalization;
 mod inference;
 mod metrics;
 pub mod observer;
+mod state;
 mod trainer;
 
 pub use checks::{Pitfall, PitfallKind, pitfalls};
@@ -19,4 +20,5 @@ pub use error::TrainError;
 pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};
+pub use state::TrainingState;
 pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train};

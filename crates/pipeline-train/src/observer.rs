@@ -2,11 +2,14 @@
 //! the progress display are observers; tests use an in-memory one.
 
 use crate::metrics::Metrics;
+use crate::state::TrainingState;
 
 /// What the loop is about to do.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Plan {
     pub epochs: u32,
+    /// 1, or the epoch after a resumed state's last.
+    pub first_epoch: u32,
     pub batches_per_epoch: usize,
     pub parameters: usize,
 }
@@ -35,6 +38,12 @@ pub trait Observer {
     fn on_epoch(&mut self, _record: &EpochRecord) -> ObserverResult {
         Ok(())
     }
+    /// After each finished epoch (after [`Observer::on_epoch`]): everything
+    /// needed to continue the training from there, for saving. An error
+    /// stops training.
+    fn on_checkpoint(&mut self, _state: &TrainingState) -> ObserverResult {
+        Ok(())
+    }
 }
 
 /// Observes nothing.
@@ -57,6 +66,11 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
         self.0.on_epoch(record)?;
         self.1.on_epoch(record)
     }
+
+    fn on_checkpoint(&mut self, state: &TrainingState) -> ObserverResult {
+        self.0.on_checkpoint(state)?;
+        self.1.on_checkpoint(state)
+    }
 }
 
 impl<T: Observer + ?Sized> Observer for &mut T {
@@ -70,5 +84,9 @@ impl<T: Observer + ?Sized> Observer for &mut T {
 
     fn on_epoch(&mut self, record: &EpochRecord) -> ObserverResult {
         (**self).on_epoch(record)
+    }
+
+    fn on_checkpoint(&mut self, state: &TrainingState) -> ObserverResult {
+        (**self).on_checkpoint(state)
     }
 }

@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 use pipeline_data::{PreparedData, SplitData, TargetPlan, derive_seed};
 use pipeline_model::{Criterion, Mode, Network, Optimizer, Scheduler};
 use pipeline_spec::{Spec, SplitName};
@@ -18,6 +18,7 @@ use crate::error::TrainError;
 use crate::evaluation::{SplitReports, criterion, report, score};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
+use crate::state::{BestEpoch, TrainingState};
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -43,6 +44,9 @@ pub struct Outcome {
     /// Classification runs: per-class scores and confusion matrices of the
     /// final weights on every split.
     pub final_reports: Option<SplitReports>,
+    /// When interrupted: the state after the last finished epoch, to resume
+    /// from (`train` with it as `start`).
+    pub state: Option<TrainingState>,
     pub model: TrainedModel,
 }
 
@@ -76,6 +80,24 @@ pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
         .to_vec1::<f32>()?)
 }
 
+/// Rows per forward pass when a whole split is scored: a convolution's
+/// activations for every row at once would take gigabytes.
+const SCORING_ROWS: usize = 512;
+
+/// [`predict`] over a whole split, [`SCORING_ROWS`] rows at a time.
+fn predict_split(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
+    let rows = x.dim(0)?;
+    if rows <= SCORING_ROWS {
+        return predict(network, x);
+    }
+    let mut outputs = Vec::new();
+    for start in (0..rows).step_by(SCORING_ROWS) {
+        let len = SCORING_ROWS.min(rows - start);
+        outputs.extend(predict(network, &x.narrow(0, start, len)?)?);
+    }
+    Ok(outputs)
+}
+
 /// How a split is scored: the spec's loss with the data's class weights.
 struct Scoring<'a> {
     spec: &'a Spec,
@@ -85,7 +107,7 @@ struct Scoring<'a> {
 
 impl Scoring<'_> {
     fn metrics(&self, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
-        let outputs = predict(network, &split.x)?;
+        let outputs = predict_split(network, &split.x)?;
         score(
             &self.spec.loss,
             &self.criterion,
@@ -144,7 +166,10 @@ pub fn initial_network(
 }
 
 /// Trains `network` (from [`initial_network`]) on `data`. `interrupt` is
-/// checked between batches.
+/// checked between batches. With `start` (a state an observer received from
+/// [`Observer::on_checkpoint`] of a training of the same spec and data), the
+/// training continues after that state's last epoch exactly as it would have
+/// without the stop: same weights, bit for bit, on the same device.
 pub fn train(
     spec: &Spec,
     data: &PreparedData,
@@ -152,6 +177,7 @@ pub fn train(
     device: &Device,
     observer: &mut dyn Observer,
     interrupt: &AtomicBool,
+    start: Option<TrainingState>,
 ) -> Result<Outcome, TrainError> {
     let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
     let plan = &data.preprocessing.targets;
@@ -171,14 +197,6 @@ pub fn train(
     let batch_size = spec.train.batch_size as usize;
     let rows = data.train.rows;
     let batches_per_epoch = rows.div_ceil(batch_size);
-    observer.on_start(&Plan {
-        epochs: spec.train.epochs,
-        batches_per_epoch,
-        parameters: network.parameter_count(),
-    });
-
-    let mut order_rng = ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "batches"));
-    let mut dropout_rng = ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout"));
     let monitor = spec.train.monitor;
     let direction = monitor.metric.direction();
     let min_delta = spec.train.early_stopping.map_or(0.0, |e| e.min_delta);
@@ -189,12 +207,65 @@ pub fn train(
         batches_per_epoch,
     );
 
-    let mut history = Vec::new();
-    let mut best: Option<(u32, f64, Vec<Tensor>)> = None;
-    let mut reason = StopReason::Completed;
-    let mut order: Vec<u32> = (0..rows as u32).collect();
+    // The loop's state lives in `state`, refreshed after every epoch: it is
+    // what observers save and what an interrupted run hands back.
+    let mut state = match start {
+        Some(state) => resume(
+            state,
+            spec,
+            data,
+            &network,
+            &mut optimizer,
+            &mut scheduler,
+            device,
+        )?,
+        None => TrainingState {
+            epochs_done: 0,
+            names: network
+                .snapshot_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            parameters: network
+                .parameter_names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            weights: network.snapshot()?,
+            optimizer: optimizer.state(),
+            scheduler: scheduler.state(),
+            order: (0..rows as u32).collect(),
+            order_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "batches")),
+            dropout_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout")),
+            best: None,
+            history: Vec::new(),
+        },
+    };
+    let first_epoch = state.epochs_done + 1;
+    observer.on_start(&Plan {
+        epochs: spec.train.epochs,
+        first_epoch,
+        batches_per_epoch,
+        parameters: network.parameter_count(),
+    });
 
-    'epochs: for epoch in 1..=spec.train.epochs {
+    let mut order = state.order.clone();
+    let mut order_rng = state.order_rng.clone();
+    let mut dropout_rng = state.dropout_rng.clone();
+    // A state saved after the epoch that stopped the run early ends it here.
+    let mut reason = if early_stop_due(spec, &state) {
+        StopReason::EarlyStopped
+    } else {
+        StopReason::Completed
+    };
+    // Nothing left to train after a state whose epoch stopped the run early.
+    let last_epoch = if reason == StopReason::Completed {
+        spec.train.epochs
+    } else {
+        state.epochs_done
+    };
+
+    'epochs: for epoch in first_epoch..=last_epoch {
         let started = Instant::now();
         let learning_rate = scheduler.learning_rate();
         order.shuffle(&mut order_rng);
@@ -242,12 +313,16 @@ pub fn train(
                 value,
             });
         }
-        let improved = match &best {
+        let improved = match &state.best {
             None => current.is_finite(),
-            Some((_, value, _)) => direction.improves(current, *value, min_delta),
+            Some(best) => direction.improves(current, best.value, min_delta),
         };
         if improved {
-            best = Some((epoch, current, network.snapshot()?));
+            state.best = Some(BestEpoch {
+                epoch,
+                value: current,
+                weights: network.snapshot()?,
+            });
         }
         scheduler.epoch_done(current);
         let record = EpochRecord {
@@ -259,23 +334,31 @@ pub fn train(
             seconds: started.elapsed().as_secs_f64(),
         };
         observer.on_epoch(&record).map_err(TrainError::Observer)?;
-        history.push(record);
+        state.history.push(record);
+        state.epochs_done = epoch;
+        state.weights = network.snapshot()?;
+        state.optimizer = optimizer.state();
+        state.scheduler = scheduler.state();
+        state.order.clone_from(&order);
+        state.order_rng = order_rng.clone();
+        state.dropout_rng = dropout_rng.clone();
+        observer
+            .on_checkpoint(&state)
+            .map_err(TrainError::Observer)?;
 
-        if let (Some(early), Some((best_epoch, _, _))) = (spec.train.early_stopping, &best)
-            && epoch - best_epoch >= early.patience
-        {
+        if early_stop_due(spec, &state) {
             reason = StopReason::EarlyStopped;
             break;
         }
     }
 
-    let best_epoch = best.as_ref().map(|(epoch, _, _)| *epoch);
+    let best_epoch = state.best_epoch();
     // Interrupted runs keep their best checkpoint too, but skip evaluation:
     // the user asked to stop.
     if spec.train.restore_best
-        && let Some((_, _, weights)) = &best
+        && let Some(best) = &state.best
     {
-        network.restore(weights)?;
+        network.restore(&best.weights)?;
     }
     let (final_metrics, final_reports) = if reason == StopReason::Interrupted {
         (None, None)
@@ -284,7 +367,7 @@ pub fn train(
         let splits = [&train, &validation, &test];
         let outputs = splits
             .iter()
-            .map(|split| predict(&network, &split.x))
+            .map(|split| predict_split(&network, &split.x))
             .collect::<Result<Vec<_>, _>>()?;
         let metrics = splits
             .iter()
@@ -320,15 +403,61 @@ pub fn train(
             reports,
         )
     };
+    let (history, state) = if reason == StopReason::Interrupted {
+        (state.history.clone(), Some(state))
+    } else {
+        (state.history, None)
+    };
     Ok(Outcome {
         reason,
         history,
         best_epoch,
         final_metrics,
         final_reports,
+        state,
         model: TrainedModel {
             network,
             device: device.clone(),
         },
     })
+}
+
+/// Early stopping's patience ran out at the state's last epoch.
+fn early_stop_due(spec: &Spec, state: &TrainingState) -> bool {
+    match (spec.train.early_stopping, &state.best) {
+        (Some(early), Some(best)) => state.epochs_done - best.epoch >= early.patience,
+        _ => false,
+    }
+}
+
+/// Puts a saved state into `network`, `optimizer` and `scheduler` after
+/// checking that it belongs to this training; returns it with its tensors
+/// on `device`.
+fn resume(
+    mut state: TrainingState,
+    spec: &Spec,
+    data: &PreparedData,
+    network: &Network,
+    optimizer: &mut Optimizer,
+    scheduler: &mut Scheduler,
+    device: &Device,
+) -> Result<TrainingState, TrainError> {
+    state.check_fits(spec, data, network)?;
+    let dtypes: Vec<DType> = network.snapshot()?.iter().map(Tensor::dtype).collect();
+    let on_device = |tensors: &[Tensor]| -> Result<Vec<Tensor>, TrainError> {
+        tensors
+            .iter()
+            .zip(&dtypes)
+            .map(|(t, dtype)| Ok(t.to_dtype(*dtype)?.to_device(device)?))
+            .collect()
+    };
+    state.weights = on_device(&state.weights)?;
+    if let Some(best) = &mut state.best {
+        best.weights = on_device(&best.weights)?;
+    }
+    network.restore(&state.weights)?;
+    optimizer.load_state(state.optimizer.clone())?;
+    state.optimizer = optimizer.state();
+    scheduler.restore(&state.scheduler);
+    Ok(state)
 }

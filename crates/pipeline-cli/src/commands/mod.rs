@@ -8,6 +8,7 @@ mod export;
 mod infer;
 mod predictor;
 mod rerun;
+mod resume;
 mod run;
 mod runs;
 mod schema;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(args) => evaluate::evaluate(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(&context, args),
         Command::Rerun(args) => rerun::rerun(&context, args),
+        Command::Resume(args) => resume::resume(&context, args),
         Command::Export(args) => export::export(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use pipeline_registry::RunRecord;
 use pipeline_spec::{LoadedSpec, Spec};
 
 use crate::cli::RerunArgs;
@@ -16,36 +17,11 @@ use crate::exit::UserError;
 pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
     let registry = context.existing_registry()?;
     let original = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
-    let origin = format!("run {} (stored resolved spec)", original.id);
-    let spec = Spec::parse(Path::new(&origin), &original.spec_toml, &[])?;
-    let loaded = LoadedSpec {
-        spec,
-        source: original.source_spec.clone(),
-        path: PathBuf::from(&original.spec_path),
-    };
-    let data_path = PathBuf::from(&original.data_path);
-    if !data_path.exists() {
-        return Err(UserError::error(
-            format!(
-                "the data of run {} is gone: {} does not exist",
-                original.id, original.data_path
-            ),
-            Some("restore the file (its sha256 must be the recorded one) and rerun"),
-        ));
-    }
-    let plan = Planned::new(loaded, data_path)?;
-    if plan.data.data_sha256 != original.data_sha256 {
-        return Err(UserError::error(
-            format!(
-                "the data of run {} changed since it trained: {} has sha256 {}, the run read {}",
-                original.id, original.data_path, plan.data.data_sha256, original.data_sha256
-            ),
-            Some(
-                "a rerun must read the same bytes; restore the original file, or train the \
-                 spec again with `pipeline run` to record a new run",
-            ),
-        ));
-    }
+    let plan = stored_plan(
+        &original,
+        "a rerun must read the same bytes; restore the original file, or train the \
+         spec again with `pipeline run` to record a new run",
+    )?;
     if !context.global.quiet {
         eprintln!(
             "rerunning {} ({}) with its stored spec; data unchanged (sha256 {})",
@@ -69,6 +45,40 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn short(hash: &str) -> &str {
+/// The run's stored resolved spec, planned on the data file it read: the
+/// file must still exist and hold the same bytes (`changed_hint` says what
+/// to do when it does not).
+pub fn stored_plan(original: &RunRecord, changed_hint: &str) -> anyhow::Result<Planned> {
+    let origin = format!("run {} (stored resolved spec)", original.id);
+    let spec = Spec::parse(Path::new(&origin), &original.spec_toml, &[])?;
+    let loaded = LoadedSpec {
+        spec,
+        source: original.source_spec.clone(),
+        path: PathBuf::from(&original.spec_path),
+    };
+    let data_path = PathBuf::from(&original.data_path);
+    if !data_path.exists() {
+        return Err(UserError::error(
+            format!(
+                "the data of run {} is gone: {} does not exist",
+                original.id, original.data_path
+            ),
+            Some("restore the file (its sha256 must be the recorded one) and try again"),
+        ));
+    }
+    let plan = Planned::new(loaded, data_path)?;
+    if plan.data.data_sha256 != original.data_sha256 {
+        return Err(UserError::error(
+            format!(
+                "the data of run {} changed since it trained: {} has sha256 {}, the run read {}",
+                original.id, original.data_path, plan.data.data_sha256, original.data_sha256
+            ),
+            Some(changed_hint),
+        ));
+    }
+    Ok(plan)
+}
+
+pub fn short(hash: &str) -> &str {
     hash.get(..12).unwrap_or(hash)
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use candle_core::Device;
@@ -24,8 +24,8 @@ use pipeline_spec::{LoadedSpec, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
-    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, initial_network, pitfalls,
-    select_device, train,
+    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainingState, initial_network,
+    pitfalls, select_device, train,
 };
 use serde_json::json;
 
@@ -158,7 +158,7 @@ pub fn train_all(
         if queue {
             context.block_on(registry.start_run(id))?;
         }
-        match train_one(context, &registry, plan, id, &interrupt, json) {
+        match train_one(context, &registry, plan, id, &interrupt, json, None) {
             Ok(Ended::Completed) => {}
             Ok(Ended::Killed) => {
                 code = ExitCode::from(exit::INTERRUPTED);
@@ -197,6 +197,27 @@ fn join_ids(ids: &[RunId]) -> String {
         .join(", ")
 }
 
+/// Continues a run that [`Registry::resume_run`] moved back to `running`,
+/// from `state` (its last checkpoint), with the observers and the ending of
+/// `pipeline run`.
+pub fn resume_one(
+    context: &Context,
+    registry: &Registry,
+    plan: Planned,
+    id: &RunId,
+    state: TrainingState,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let interrupt = install_signal_handlers()?;
+    let heartbeat = Heartbeat::start(registry, std::slice::from_ref(id));
+    let ended = train_one(context, registry, plan, id, &interrupt, json, Some(state));
+    drop(heartbeat);
+    Ok(match ended? {
+        Ended::Completed => ExitCode::SUCCESS,
+        Ended::Killed => ExitCode::from(exit::INTERRUPTED),
+    })
+}
+
 enum Ended {
     Completed,
     Killed,
@@ -210,6 +231,7 @@ fn train_one(
     id: &RunId,
     interrupt: &Arc<AtomicBool>,
     json: bool,
+    start: Option<TrainingState>,
 ) -> anyhow::Result<Ended> {
     let Planned {
         loaded,
@@ -220,7 +242,7 @@ fn train_one(
     } = plan;
     let spec = &loaded.spec;
     tracing::debug!(run = %id, "run started");
-    if !context.global.quiet {
+    if !context.global.quiet && start.is_none() {
         eprintln!(
             "run {id}: training {} ({} parameters; {} train / {} validation / {} test rows)",
             spec.name,
@@ -236,6 +258,11 @@ fn train_one(
         context,
         registry,
         id,
+        spec,
+        preprocessing: &data.preprocessing,
+        saved_epoch: start.as_ref().map_or(0, TrainingState::epoch),
+        saved_best: start.as_ref().and_then(TrainingState::best_epoch),
+        saved_at: None,
     };
     let result = train(
         spec,
@@ -244,6 +271,7 @@ fn train_one(
         &device,
         &mut (&mut progress, &mut recorder),
         interrupt,
+        start,
     );
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
@@ -268,6 +296,13 @@ fn train_one(
         if let Err(error) = context.block_on(registry.record_overfitting(id, &summary)) {
             tracing::warn!("cannot record the overfitting summary of run {id}: {error}");
         }
+        // The state after the last finished epoch, for `pipeline resume`.
+        if let Some(state) = &outcome.state
+            && let Err(error) = recorder.save(state)
+        {
+            tracing::warn!("cannot save the training state of run {id}: {error:#}");
+        }
+        let resumable = recorder.saved_epoch > 0;
         let kept = match outcome.best_epoch {
             Some(best) => {
                 match keep_checkpoint(context, registry, id, spec, &outcome, best, &data) {
@@ -282,6 +317,12 @@ fn train_one(
         };
         context.block_on(registry.end_run(id, EndStatus::Killed, Some(&message)))?;
         eprintln!("run {id} killed: {message}; its finished epochs are kept{kept}");
+        if resumable && !context.global.quiet {
+            eprintln!(
+                "hint: continue it with `pipeline resume {id}` (from epoch {})",
+                recorder.saved_epoch + 1
+            );
+        }
         return Ok(Ended::Killed);
     };
     if let Err(error) = finish(
@@ -445,11 +486,67 @@ fn overfitting(spec: &Spec, outcome: &Outcome, metrics: Option<&SplitMetrics>) -
 /// The name of the learning rate among an epoch's recorded metrics.
 const LEARNING_RATE_METRIC: &str = "lr";
 
-/// Commits each finished epoch's metrics to the registry.
+/// The least time between two checkpoints: saving after every epoch of a
+/// small network would cost more than training it (each save is two files
+/// written and synced, and a commit). A run that dies loses at most this
+/// much training; one stopped by Ctrl-C loses none (its last finished epoch
+/// is saved as it stops).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Commits each finished epoch's metrics to the registry, and saves
+/// checkpoints: the training state (`checkpoint_last`) and the best epoch's
+/// weights (`checkpoint_best`), after the first epoch and then at most every
+/// [`CHECKPOINT_INTERVAL`].
 struct Recorder<'a> {
     context: &'a Context,
     registry: &'a Registry,
     id: &'a RunId,
+    spec: &'a Spec,
+    preprocessing: &'a pipeline_data::Preprocessing,
+    /// The epoch of the last saved state (0: none yet).
+    saved_epoch: u32,
+    /// The best epoch whose weights were last saved.
+    saved_best: Option<u32>,
+    /// When this process last saved one.
+    saved_at: Option<Instant>,
+}
+
+impl Recorder<'_> {
+    /// Writes `state` (and the best weights, when the best epoch changed)
+    /// under new names, then records them, which deletes the files they
+    /// replace. Does nothing for a state already saved.
+    fn save(&mut self, state: &TrainingState) -> anyhow::Result<()> {
+        let epoch = state.epoch();
+        if epoch <= self.saved_epoch {
+            return Ok(());
+        }
+        let mut artifacts = Vec::with_capacity(2);
+        let best = state.best_epoch();
+        if let Some(best) = best
+            && Some(best) != self.saved_best
+            && let Some(weights) =
+                state.best_weights(weights_metadata(self.spec, self.preprocessing))?
+        {
+            artifacts.push(self.context.block_on(self.registry.write_artifact(
+                self.id,
+                ArtifactKind::CheckpointBest,
+                &format!("checkpoint-best-epoch-{best:06}.safetensors"),
+                &weights,
+            ))?);
+        }
+        artifacts.push(self.context.block_on(self.registry.write_artifact(
+            self.id,
+            ArtifactKind::CheckpointLast,
+            &format!("checkpoint-last-epoch-{epoch:06}.safetensors"),
+            &state.to_bytes()?,
+        ))?);
+        self.context
+            .block_on(self.registry.record_checkpoint(self.id, &artifacts))?;
+        self.saved_epoch = epoch;
+        self.saved_best = best;
+        self.saved_at = Some(Instant::now());
+        Ok(())
+    }
 }
 
 fn metric_values(
@@ -478,6 +575,16 @@ impl Observer for Recorder<'_> {
             .block_on(self.registry.record_epoch(self.id, record.epoch, &values))?;
         Ok(())
     }
+
+    fn on_checkpoint(&mut self, state: &TrainingState) -> ObserverResult {
+        if self
+            .saved_at
+            .is_none_or(|at| at.elapsed() >= CHECKPOINT_INTERVAL)
+        {
+            self.save(state).map_err(|e| format!("{e:#}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the weights and preprocessing of an interrupted run and records
@@ -497,6 +604,23 @@ fn keep_checkpoint(
     Ok(())
 }
 
+/// The metadata of a weights file. No run id: a rerun that reproduces the
+/// weights writes the same tensors.
+fn weights_metadata(
+    spec: &Spec,
+    preprocessing: &pipeline_data::Preprocessing,
+) -> HashMap<String, String> {
+    HashMap::from([
+        ("experiment".to_string(), spec.name.to_string()),
+        ("spec_sha256".to_string(), spec.hash()),
+        ("features".to_string(), preprocessing.features.join(",")),
+        (
+            "producer".to_string(),
+            format!("pipeline {}", env!("CARGO_PKG_VERSION")),
+        ),
+    ])
+}
+
 /// Writes weights and preprocessing (temp file, fsync, rename); returns
 /// their records and the digest of the weights' tensors.
 fn write_model(
@@ -507,17 +631,10 @@ fn write_model(
     outcome: &Outcome,
     preprocessing: &pipeline_data::Preprocessing,
 ) -> anyhow::Result<(Vec<pipeline_registry::ArtifactRecord>, String)> {
-    // No run id: a rerun that reproduces the weights writes the same tensors.
-    let metadata = HashMap::from([
-        ("experiment".to_string(), spec.name.to_string()),
-        ("spec_sha256".to_string(), spec.hash()),
-        ("features".to_string(), preprocessing.features.join(",")),
-        (
-            "producer".to_string(),
-            format!("pipeline {}", env!("CARGO_PKG_VERSION")),
-        ),
-    ]);
-    let weights = outcome.model.network.to_safetensors(metadata)?;
+    let weights = outcome
+        .model
+        .network
+        .to_safetensors(weights_metadata(spec, preprocessing))?;
     let digest = pipeline_model::weights_digest(&weights)?;
     let weights = context.block_on(registry.write_artifact(
         id,

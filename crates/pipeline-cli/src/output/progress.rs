@@ -81,6 +81,9 @@ impl Observer for Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
                     .progress_chars("=> ");
             bar.set_style(style);
+            // A resumed run starts after its saved epochs.
+            bar.set_position(u64::from(plan.first_epoch.saturating_sub(1)));
+            bar.reset_eta();
             bar.enable_steady_tick(Duration::from_millis(200));
         }
     }

@@ -73,6 +73,19 @@ async fn first_schema_is_migrated_with_its_runs() {
     assert_eq!(record.epochs.len(), 3);
     assert_eq!(record.final_metrics.len(), 1);
     assert_eq!(record.artifacts.len(), 1);
+    // 0003 widened the artifact kinds to checkpoints, and only to them.
+    sqlx::query("INSERT INTO artifacts VALUES (?, 'checkpoint_last', 'artifacts/x/last', 'cd', 4)")
+        .bind(id)
+        .execute(&reg.pool)
+        .await
+        .unwrap();
+    assert!(
+        sqlx::query("INSERT INTO artifacts VALUES (?, 'tarball', 'artifacts/x/t', 'ef', 5)")
+            .bind(id)
+            .execute(&reg.pool)
+            .await
+            .is_err()
+    );
     assert_eq!(record.git_commit, None);
     assert_eq!(record.deterministic, None);
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")

@@ -1,0 +1,114 @@
+//! `pipeline resume RUN`: continue a killed or crashed run from its last
+//! checkpoint (`checkpoint_last`, verified against its sha256) with the
+//! run's stored resolved spec on the data file it read (same sha256), so it
+//! ends as it would have without the stop: on the CPU, the same weights bit
+//! for bit. The run goes back to `running` under its own id, its epochs
+//! after the checkpoint are trained again, and it ends like `pipeline run`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use pipeline_registry::{ArtifactKind, RegistryError, RunRecord, RunStatus};
+use pipeline_train::TrainingState;
+
+use crate::cli::ResumeArgs;
+use crate::commands::rerun::{short, stored_plan};
+use crate::commands::run::resume_one;
+use crate::commands::shared::Context;
+use crate::exit::UserError;
+
+pub fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
+    let registry = context.existing_registry()?;
+    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
+    refuse_unresumable(&record)?;
+    let id = &record.id;
+    let Some(checkpoint) = record.artifact(ArtifactKind::CheckpointLast) else {
+        return Err(UserError::error(
+            format!(
+                "run {id} is {} but kept no checkpoint to resume from (it stopped before \
+                 its first epoch was saved, or was recorded by an older pipeline)",
+                record.status
+            ),
+            Some(&format!(
+                "`pipeline rerun {id}` trains its spec again from the start"
+            )),
+        ));
+    };
+    let bytes = registry
+        .read_verified(checkpoint)
+        .map_err(|error| match error {
+            RegistryError::ArtifactMissing { .. } | RegistryError::ArtifactCorrupt { .. } => {
+                UserError::error(
+                    format!("cannot resume run {id}: {error}"),
+                    Some(&format!(
+                        "the checkpoint was changed or removed outside pipeline; `pipeline rerun \
+                     {id}` trains its spec again from the start"
+                    )),
+                )
+            }
+            other => anyhow::Error::new(other),
+        })?;
+    let state = TrainingState::from_bytes(&bytes)
+        .with_context(|| format!("the checkpoint of run {id} is unreadable"))?;
+    let plan = stored_plan(
+        &record,
+        "resuming must read the same bytes; restore the original file, or train the spec \
+         again with `pipeline run` to record a new run",
+    )?;
+    state
+        .check_fits(&plan.loaded.spec, &plan.data, &plan.network)
+        .with_context(|| format!("the checkpoint of run {id} does not fit its spec and data"))?;
+    context.block_on(registry.resume_run(id, state.epoch()))?;
+    if !context.global.quiet {
+        eprintln!(
+            "resuming run {id} ({}) after epoch {} of {}; data unchanged (sha256 {})",
+            record.experiment,
+            state.epoch(),
+            plan.loaded.spec.train.epochs,
+            short(&record.data_sha256)
+        );
+    }
+    resume_one(context, &registry, plan, id, state, args.json)
+}
+
+/// Only killed and crashed runs can be resumed; says why the others cannot.
+fn refuse_unresumable(record: &RunRecord) -> anyhow::Result<()> {
+    let id = &record.id;
+    let (message, hint) = match record.status {
+        RunStatus::Killed | RunStatus::Crashed => return Ok(()),
+        RunStatus::Completed => (
+            format!("run {id} is completed: there is nothing to resume"),
+            format!(
+                "only killed or crashed runs can be resumed; `pipeline rerun {id}` trains its \
+                 spec again from the start"
+            ),
+        ),
+        RunStatus::Failed => (
+            format!(
+                "run {id} failed{}; only killed or crashed runs can be resumed",
+                record
+                    .error
+                    .as_deref()
+                    .and_then(|e| e.lines().next())
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default()
+            ),
+            format!(
+                "it stopped on an error that resuming would meet again; fix its cause and \
+                 `pipeline rerun {id}`, or train the corrected spec with `pipeline run`"
+            ),
+        ),
+        RunStatus::Running | RunStatus::Queued => (
+            format!(
+                "run {id} is {}{}: it is still training",
+                record.status,
+                match (record.pid, record.host.as_deref()) {
+                    (Some(pid), Some(host)) => format!(" (pid {pid} on {host})"),
+                    _ => String::new(),
+                }
+            ),
+            "stop it with Ctrl-C (or `kill -INT PID`), then resume it".to_owned(),
+        ),
+    };
+    Err(UserError::error(message, Some(&hint)))
+}

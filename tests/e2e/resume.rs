@@ -1,0 +1,225 @@
+//! `pipeline resume RUN` (issue 4): a run stopped by Ctrl-C, or killed
+//! outright, continues from its last checkpoint to the same final metrics
+//! and bit-identical weights as the same spec trained without a stop; runs
+//! that cannot be resumed are refused with a hint.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::common::{Workspace, mlp_spec, stderr};
+
+/// Long enough that the stop lands mid-training, short enough for CI.
+const EPOCHS: &str = "train.epochs=120";
+
+/// Starts `pipeline run` on mlp.toml and sends `signal` once `epochs`
+/// epochs have finished; returns the exit code and the rest of stderr.
+fn stopped_run(ws: &Workspace, signal: &str, epochs: usize) -> (Option<i32>, Vec<String>) {
+    let mut child: Child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .current_dir(ws.path())
+        .env("PIPELINE_REGISTRY", ws.registry())
+        .env_remove("RUST_LOG")
+        .args(["run", mlp_spec().to_str().unwrap(), "--set", EPOCHS])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = 0;
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("epoch") {
+            seen += 1;
+            if seen == epochs {
+                break;
+            }
+        }
+    }
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    (child.wait().unwrap().code(), rest)
+}
+
+/// What must match between a resumed run and an uninterrupted one.
+fn outcome(ws: &Workspace, id: &str) -> (String, i64, i64, String) {
+    let one = |sql: &str| ws.query::<String>(&sql.replace("ID", id)).remove(0);
+    let number = |sql: &str| ws.query::<i64>(&sql.replace("ID", id))[0];
+    (
+        one("SELECT weights_digest FROM runs WHERE id = 'ID'"),
+        number("SELECT epochs_run FROM runs WHERE id = 'ID'"),
+        number("SELECT best_epoch FROM runs WHERE id = 'ID'"),
+        one(
+            "SELECT group_concat(split || ':' || metric || '=' || quote(value), ' ') FROM \
+             (SELECT * FROM final_metrics WHERE run_id = 'ID' ORDER BY split, metric)",
+        ),
+    )
+}
+
+fn latest_id(ws: &Workspace) -> String {
+    ws.query::<String>("SELECT id FROM runs ORDER BY started_at DESC, id DESC LIMIT 1")
+        .remove(0)
+}
+
+#[test]
+fn an_interrupted_run_resumes_to_the_same_result() {
+    let ws = Workspace::new();
+    let whole = ws.train(&[EPOCHS]);
+    let whole_id = whole["id"].as_str().unwrap().to_owned();
+
+    let (code, rest) = stopped_run(&ws, "-INT", 3);
+    assert_eq!(code, Some(130), "{rest:?}");
+    let id = latest_id(&ws);
+    assert!(
+        rest.iter()
+            .any(|l| l.contains(&format!("pipeline resume {id}"))),
+        "the kill message says how to resume: {rest:?}"
+    );
+    assert_eq!(
+        ws.query::<String>(&format!(
+            "SELECT kind FROM artifacts WHERE run_id = '{id}' ORDER BY kind"
+        )),
+        [
+            "checkpoint_best",
+            "checkpoint_last",
+            "preprocessing",
+            "weights"
+        ]
+    );
+    let stopped_after =
+        ws.query::<i64>(&format!("SELECT epochs_run FROM runs WHERE id = '{id}'"))[0];
+    assert!(stopped_after >= 3, "{stopped_after}");
+    // Checkpoints are artifacts like the others: verified by show.
+    ws.ok(&["show", &id, "--verify"]);
+
+    // A changed checkpoint is refused (and the run stays killed).
+    let last = ws
+        .query::<String>(&format!(
+            "SELECT path FROM artifacts WHERE run_id = '{id}' AND kind = 'checkpoint_last'"
+        ))
+        .remove(0);
+    let file = ws.path().join("registry").join(&last);
+    let original = std::fs::read(&file).unwrap();
+    let mut changed = original.clone();
+    let end = changed.len() - 1;
+    changed[end] ^= 1;
+    std::fs::write(&file, &changed).unwrap();
+    let refused = ws.run(&["resume", &id]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("is corrupt"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(stderr(&refused).contains("hint: "), "{}", stderr(&refused));
+    std::fs::write(&file, &original).unwrap();
+    assert_eq!(
+        ws.query::<String>(&format!("SELECT status FROM runs WHERE id = '{id}'")),
+        ["killed"]
+    );
+
+    let resumed: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["resume", &id[..13], "--json"])).unwrap();
+    assert_eq!(resumed["id"], id);
+    assert_eq!(resumed["status"], "completed");
+    assert_eq!(resumed["metrics"], whole["metrics"], "same final metrics");
+    assert_eq!(resumed["epochs_run"], whole["epochs_run"]);
+    assert_eq!(resumed["best_epoch"], whole["best_epoch"]);
+    assert_eq!(
+        outcome(&ws, &id),
+        outcome(&ws, &whole_id),
+        "bit-identical weights"
+    );
+    // Every epoch once, with the values of the uninterrupted run.
+    let curve = |run: &str| {
+        ws.query::<String>(&format!(
+            "SELECT epoch || split || metric || quote(value) FROM epoch_metrics \
+             WHERE run_id = '{run}' ORDER BY epoch, split, metric"
+        ))
+    };
+    assert_eq!(curve(&id), curve(&whole_id));
+    // Completed: the checkpoints are gone, rows and files.
+    assert_eq!(
+        ws.query::<String>(&format!(
+            "SELECT kind FROM artifacts WHERE run_id = '{id}' ORDER BY kind"
+        )),
+        ["preprocessing", "weights"]
+    );
+    let files = std::fs::read_dir(ws.path().join("registry/artifacts").join(&id))
+        .unwrap()
+        .count();
+    assert_eq!(files, 2);
+
+    // A completed run is not resumed.
+    let again = ws.run(&["resume", &id]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    let text = stderr(&again);
+    assert!(text.contains(&format!("run {id} is completed")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "hint: only killed or crashed runs can be resumed; `pipeline rerun {id}`"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_crashed_run_resumes_from_its_last_saved_epoch() {
+    let ws = Workspace::new();
+    let whole = ws.train(&[EPOCHS]);
+    let whole_id = whole["id"].as_str().unwrap().to_owned();
+
+    // SIGKILL: nothing is cleaned up; the next command marks it crashed.
+    let (code, _) = stopped_run(&ws, "-KILL", 3);
+    assert_eq!(code, None, "killed by a signal");
+    let id = latest_id(&ws);
+    let runs = ws.ok(&["runs", "--status", "crashed"]);
+    assert!(runs.contains(&id[..13]), "{runs}");
+
+    let out = ws.run(&["resume", "latest"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("resuming run {id}")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        outcome(&ws, &id),
+        outcome(&ws, &whole_id),
+        "bit-identical weights"
+    );
+    let rows = |run: &str| {
+        ws.query::<i64>(&format!(
+            "SELECT count(*) FROM epoch_metrics WHERE run_id = '{run}'"
+        ))[0]
+    };
+    assert_eq!(rows(&id), rows(&whole_id), "no epoch recorded twice");
+}
+
+#[test]
+fn failed_and_checkpointless_runs_are_refused() {
+    let ws = Workspace::new();
+    // A run that fails: the loss overflows at once.
+    let failed = ws.run(&[
+        "run",
+        mlp_spec().to_str().unwrap(),
+        "--set",
+        "train.epochs=2",
+        "--set",
+        "optimizer.learning_rate=1e30",
+    ]);
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    let out = ws.run(&["resume", "latest"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(text.contains("failed"), "{text}");
+    assert!(
+        text.contains("only killed or crashed runs can be resumed"),
+        "{text}"
+    );
+    assert!(text.contains("hint: "), "{text}");
+
+    let unknown = ws.run(&["resume", "ffffffff"]);
+    assert_eq!(unknown.status.code(), Some(2), "{}", stderr(&unknown));
+}
