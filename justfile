@@ -64,7 +64,7 @@ fuzz SECONDS="600":
 # dominate), then the overfitting pair compared. Extra arguments go to each
 # command: `just experiments --registry /tmp/r` keeps them apart.
 experiments *ARGS:
-    for spec in mlp breast_cancer iris wine shuttle digits_cnn mnist_cnn overfit_wide overfit_regularized; do \
+    for spec in mlp breast_cancer iris wine shuttle digits_cnn mnist_cnn co2_lstm sunspots_gru sunspots_transformer overfit_wide overfit_regularized; do \
         cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} run experiments/$spec.toml; \
     done
     cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} compare --experiment diabetes-overfitting
