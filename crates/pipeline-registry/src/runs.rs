@@ -125,15 +125,9 @@ impl Registry {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.query_error(context(), e))?;
-        sqlx::query(
-            "UPDATE runs SET epochs_run = \
-             (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = ?) WHERE id = ?",
-        )
-        .bind(run.as_str())
-        .bind(run.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?;
+        count_epochs(&mut tx, run)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         tx.commit()
             .await
             .map_err(|e| self.query_error(context(), e))
@@ -375,15 +369,9 @@ impl Registry {
             .await
             .map_err(|e| self.query_error(context(), e))?;
         }
-        sqlx::query(
-            "UPDATE runs SET epochs_run = \
-             (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = ?) WHERE id = ?",
-        )
-        .bind(run.as_str())
-        .bind(run.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?;
+        count_epochs(&mut tx, run)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         tx.commit()
             .await
             .map_err(|e| self.query_error(context(), e))
@@ -542,6 +530,19 @@ impl Registry {
             },
         }
     }
+}
+
+/// Sets `epochs_run` of `run` to the epochs it has rows for.
+async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE runs SET epochs_run = \
+         (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = ?) WHERE id = ?",
+    )
+    .bind(run.as_str())
+    .bind(run.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Writes the overfitting columns of `run`; returns the rows touched.
