@@ -92,18 +92,8 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
                     .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
         })
         .collect();
-    if let Some(first) = kept.iter().position(|&r| target.is_missing(r)) {
-        let row = kept[first];
-        let column = (0..target.width)
-            .find(|&c| target.values[row * target.width + c].is_nan())
-            .and_then(|c| targets.columns().get(c).cloned())
-            .unwrap_or_default();
-        return Err(DataError::TargetMissing {
-            path: path.to_path_buf(),
-            column,
-            count: kept.iter().filter(|&&r| target.is_missing(r)).count(),
-            first_row: row + 1,
-        });
+    if let Some(error) = target.missing_error(path, &targets.columns(), &kept) {
+        return Err(error);
     }
     for c in &columns {
         if c.options.missing == Missing::Error

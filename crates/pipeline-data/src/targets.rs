@@ -58,6 +58,28 @@ impl TargetValues {
             .iter()
             .any(|v| v.is_nan())
     }
+
+    /// The error for the first of `rows` with an empty target cell, naming
+    /// its column (one of `columns`, in value order) and counting every such
+    /// row; `None` when none is empty.
+    pub(crate) fn missing_error(
+        &self,
+        path: &Path,
+        columns: &[String],
+        rows: &[usize],
+    ) -> Option<DataError> {
+        let row = *rows.iter().find(|&&r| self.is_missing(r))?;
+        let column = (0..self.width)
+            .find(|&c| self.values[row * self.width + c].is_nan())
+            .and_then(|c| columns.get(c).cloned())
+            .unwrap_or_default();
+        Some(DataError::TargetMissing {
+            path: path.to_path_buf(),
+            column,
+            count: rows.iter().filter(|&&r| self.is_missing(r)).count(),
+            first_row: row + 1,
+        })
+    }
 }
 
 impl TargetPlan {
@@ -160,22 +182,9 @@ impl TargetPlan {
                 class_indices(&table.path, column, classes, &labels)?
             }
         };
-        if let Some(row) =
-            (0..values.values.len() / values.width.max(1)).find(|&r| values.is_missing(r))
-        {
-            let column = self.columns()[(0..values.width)
-                .find(|&c| values.values[row * values.width + c].is_nan())
-                .unwrap_or(0)]
-            .clone();
-            let count = (0..values.values.len() / values.width.max(1))
-                .filter(|&r| values.is_missing(r))
-                .count();
-            return Err(DataError::TargetMissing {
-                path: table.path.clone(),
-                column,
-                count,
-                first_row: row + 1,
-            });
+        let rows: Vec<usize> = (0..values.values.len() / values.width.max(1)).collect();
+        if let Some(error) = values.missing_error(&table.path, &self.columns(), &rows) {
+            return Err(error);
         }
         Ok(values.values.iter().map(|&v| v as f32).collect())
     }

@@ -23,17 +23,23 @@ impl Criterion {
         }
     }
 
-    pub fn class_weights(&self) -> Option<&[f32]> {
-        self.class_weights.as_deref()
-    }
-
     /// The loss of `prediction` (the model's outputs: values or logits)
     /// against `target` (`(rows, targets)`: values, 0/1, or class indices as
     /// `f32`).
     pub fn loss(&self, prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
-        match &self.loss {
+        match self.loss {
+            Loss::Mse => (prediction - target)?.sqr()?.mean_all(),
+            Loss::Mae => (prediction - target)?.abs()?.mean_all(),
+            Loss::Huber { delta } => {
+                // 0.5·q² + δ·(|d| − q) with q = min(|d|, δ): quadratic inside δ, linear outside.
+                let abs = (prediction - target)?.abs()?;
+                let q = abs.clamp(0.0, delta)?;
+                let quadratic = (q.sqr()? * 0.5)?;
+                let linear = ((abs - &q)? * delta)?;
+                (quadratic + linear)?.mean_all()
+            }
             Loss::BinaryCrossEntropy { pos_weight } => {
-                binary_cross_entropy_with_logits(prediction, target, *pos_weight)
+                binary_cross_entropy_with_logits(prediction, target, pos_weight)
             }
             Loss::CrossEntropy {
                 label_smoothing, ..
@@ -43,39 +49,17 @@ impl Criterion {
                     prediction,
                     &classes,
                     self.class_weights.as_deref(),
-                    *label_smoothing,
+                    label_smoothing,
                 )
             }
-            regression => loss(regression, prediction, target),
         }
     }
 }
 
-/// A regression loss of `prediction` against `target`; the classification
-/// losses need a [`Criterion`].
+/// The spec's loss of `prediction` against `target`, every row weighing
+/// the same (class weights need a [`Criterion`] built with the data's).
 pub fn loss(kind: &Loss, prediction: &Tensor, target: &Tensor) -> Result<Tensor> {
-    let diff = (prediction - target)?;
-    match *kind {
-        Loss::Mse => diff.sqr()?.mean_all(),
-        Loss::Mae => diff.abs()?.mean_all(),
-        Loss::Huber { delta } => {
-            // 0.5·q² + δ·(|d| − q) with q = min(|d|, δ): quadratic inside δ, linear outside.
-            let abs = diff.abs()?;
-            let q = abs.clamp(0.0, delta)?;
-            let quadratic = (q.sqr()? * 0.5)?;
-            let linear = ((abs - &q)? * delta)?;
-            (quadratic + linear)?.mean_all()
-        }
-        Loss::BinaryCrossEntropy { pos_weight } => {
-            binary_cross_entropy_with_logits(prediction, target, pos_weight)
-        }
-        Loss::CrossEntropy {
-            label_smoothing, ..
-        } => {
-            let classes = target.flatten_all()?.to_dtype(DType::U32)?;
-            cross_entropy(prediction, &classes, None, label_smoothing)
-        }
-    }
+    Criterion::new(kind, None).loss(prediction, target)
 }
 
 #[cfg(test)]

@@ -35,8 +35,6 @@ pub enum TrainError {
     Classification(#[from] crate::classification::ClassificationError),
     #[error("the training state cannot be used: {0}")]
     State(String),
-    #[error("internal error: {0}")]
-    Internal(String),
     #[error("an observer failed")]
     Observer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]

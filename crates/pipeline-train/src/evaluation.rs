@@ -7,7 +7,7 @@ use pipeline_data::TargetPlan;
 use pipeline_model::Criterion;
 use pipeline_spec::{ClassWeights, Loss, MetricName, Task};
 
-use crate::classification::{ClassificationReport, classification_report};
+use crate::classification::{ClassificationReport, classification_report, predicted_class};
 use crate::error::TrainError;
 use crate::metrics::{Metrics, regression_metrics};
 
@@ -85,23 +85,17 @@ fn sigmoid(x: f64) -> f64 {
     }
 }
 
-/// The predicted class of each row: the most probable one (a binary
-/// positive at probability ≥ 0.5).
+/// The predicted class of each row, as the classification report counts it
+/// ([`predicted_class`]: a binary positive at probability ≥ 0.5, else the
+/// first most probable class).
 pub fn predicted_classes(plan: &TargetPlan, probabilities: &[f32]) -> Vec<usize> {
     let k = plan.classes().map_or(1, <[String]>::len).max(1);
     probabilities
         .chunks(k)
         .map(|row| match plan {
-            TargetPlan::Binary { .. } => usize::from(row[1] >= 0.5),
-            _ => {
-                row.iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |(best, max), (i, &p)| {
-                        if p > max { (i, p) } else { (best, max) }
-                    })
-                    .0
-            }
-        })
+            TargetPlan::Binary { .. } => predicted_class(&row[1..]),
+            _ => predicted_class(row),
+        } as usize)
         .collect()
 }
 
@@ -132,12 +126,24 @@ pub fn score(
     outputs: &[f32],
     y: &[f32],
 ) -> Result<Metrics, TrainError> {
+    Ok(score_with_report(loss, criterion, plan, outputs, y)?.0)
+}
+
+/// [`score`], with the classification report the metrics came from
+/// (`None` for regression).
+pub fn score_with_report(
+    loss: &Loss,
+    criterion: &Criterion,
+    plan: &TargetPlan,
+    outputs: &[f32],
+    y: &[f32],
+) -> Result<(Metrics, Option<ClassificationReport>), TrainError> {
     match plan {
         TargetPlan::Regression { transforms, .. } => {
             let width = plan.width();
             let normalized = transforms.iter().any(|t| t.shift != 0.0 || t.scale != 1.0);
             if !normalized {
-                return Ok(regression_metrics(loss, outputs, y, width, None));
+                return Ok((regression_metrics(loss, outputs, y, width, None), None));
             }
             // The loss is the training objective, on the model's scale; the
             // other metrics are in the file's units.
@@ -145,18 +151,14 @@ pub fn score(
             let (mut outputs, mut y) = (outputs.to_vec(), y.to_vec());
             plan.denormalize(&mut outputs);
             plan.denormalize(&mut y);
-            Ok(regression_metrics(
-                loss,
-                &outputs,
-                &y,
-                width,
-                Some(model_loss),
-            ))
+            let metrics = regression_metrics(loss, &outputs, &y, width, Some(model_loss));
+            Ok((metrics, None))
         }
         _ => {
             let report = report(plan, outputs, y)?;
             let value = classification_loss(criterion, plan, outputs, y)?;
-            Ok(classification_metrics(plan.task(), value, &report))
+            let metrics = classification_metrics(plan.task(), value, &report);
+            Ok((metrics, Some(report)))
         }
     }
 }
@@ -168,7 +170,12 @@ pub fn report(
     y: &[f32],
 ) -> Result<ClassificationReport, TrainError> {
     let classes = plan.classes().map_or(0, <[String]>::len);
-    let probabilities = probabilities(plan, outputs).unwrap_or_default();
+    let mut probabilities = probabilities(plan, outputs).unwrap_or_default();
+    if let TargetPlan::Binary { .. } = plan {
+        // The positive class's probability alone: the report then predicts
+        // it at ≥ 0.5, as `infer` does (an argmax of [0.5, 0.5] would not).
+        probabilities = probabilities.chunks(2).map(|row| row[1]).collect();
+    }
     let labels: Vec<u32> = y.iter().map(|&v| v as u32).collect();
     Ok(classification_report(classes, &labels, &probabilities)?)
 }

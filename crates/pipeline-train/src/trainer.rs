@@ -15,7 +15,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
-use crate::evaluation::{SplitReports, criterion, report, score};
+use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
 use crate::state::{BestEpoch, TrainingState};
@@ -364,36 +364,21 @@ pub fn train(
         (None, None)
     } else {
         let test = Split::new(&data.test, device)?;
-        let splits = [&train, &validation, &test];
-        let outputs = splits
-            .iter()
-            .map(|split| predict_split(&network, &split.x))
-            .collect::<Result<Vec<_>, _>>()?;
-        let metrics = splits
-            .iter()
-            .zip(&outputs)
-            .map(|(split, outputs)| score(&spec.loss, &scoring.criterion, plan, outputs, &split.y))
-            .collect::<Result<Vec<_>, _>>()?;
-        let reports = if plan.task().is_classification() {
-            let reports = splits
-                .iter()
-                .zip(&outputs)
-                .map(|(split, outputs)| report(plan, outputs, &split.y))
-                .collect::<Result<Vec<_>, _>>()?;
-            let [train, validation, test]: [_; 3] = reports
-                .try_into()
-                .map_err(|_| TrainError::Internal("three splits".into()))?;
-            Some(SplitReports {
+        let final_score = |split: &Split| {
+            let outputs = predict_split(&network, &split.x)?;
+            score_with_report(&spec.loss, &scoring.criterion, plan, &outputs, &split.y)
+        };
+        let (train, train_report) = final_score(&train)?;
+        let (validation, validation_report) = final_score(&validation)?;
+        let (test, test_report) = final_score(&test)?;
+        let reports = match (train_report, validation_report, test_report) {
+            (Some(train), Some(validation), Some(test)) => Some(SplitReports {
                 train,
                 validation,
                 test,
-            })
-        } else {
-            None
+            }),
+            _ => None,
         };
-        let [train, validation, test]: [_; 3] = metrics
-            .try_into()
-            .map_err(|_| TrainError::Internal("three splits".into()))?;
         (
             Some(SplitMetrics {
                 train,

@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use pipeline_data::{BATCH_ROWS, model_inputs, read_batches};
 use pipeline_spec::Task;
-use pipeline_train::evaluation::{criterion, report, score};
+use pipeline_train::evaluation::{criterion, score_with_report};
 use serde_json::json;
 
 use crate::cli::EvaluateArgs;
@@ -49,14 +49,12 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         outputs.extend(predictor.predict_inputs(&inputs)?);
     }
     let loss = &predictor.spec.loss;
-    let metrics = score(loss, &criterion(loss, plan), plan, &outputs, &targets)?;
+    let (metrics, report) =
+        score_with_report(loss, &criterion(loss, plan), plan, &outputs, &targets)?;
     let rows = targets.len() / plan.width().max(1);
-    let classes = match plan.classes() {
-        Some(classes) => Some(ClassTable::from_report(
-            &report(plan, &outputs, &targets)?,
-            classes,
-        )),
-        None => None,
+    let classes = match (report, plan.classes()) {
+        (Some(report), Some(classes)) => Some(ClassTable::from_report(&report, classes)),
+        _ => None,
     };
     let id = &predictor.record.id;
     if args.json {

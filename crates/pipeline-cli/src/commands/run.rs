@@ -20,7 +20,7 @@ use pipeline_registry::{
     ArtifactKind, Completion, EndStatus, HEARTBEAT_INTERVAL, MetricValue, NewRun, Overfitting,
     Registry, RunId,
 };
-use pipeline_spec::{LoadedSpec, Spec, SplitName, defaults};
+use pipeline_spec::{LoadedSpec, MetricName, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
@@ -728,23 +728,18 @@ impl Summary<'_> {
             self.spec.train.monitor,
             format::duration(self.seconds)
         );
-        let names: Vec<&str> = self
-            .metrics
-            .train
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect();
+        let names: Vec<MetricName> = self.metrics.train.iter().map(|(name, _)| name).collect();
         let mut header = vec!["split"];
-        header.extend(&names);
+        header.extend(names.iter().map(|name| name.as_str()));
         let mut table = format::table(&header);
         for split in SplitName::ALL {
             let m = self.metrics.get(split);
             let mut row = vec![split.to_string()];
-            row.extend(names.iter().map(|name| {
-                pipeline_spec::MetricName::parse(name)
-                    .and_then(|n| m.get(n))
-                    .map_or("-".into(), number)
-            }));
+            row.extend(
+                names
+                    .iter()
+                    .map(|&name| m.get(name).map_or("-".into(), number)),
+            );
             table.add_row(row);
         }
         format::align_numbers(&mut table, 1);
