@@ -36,7 +36,8 @@ snapshots:
 # `pipeline infer` cold start and 200,000-row throughput (against the PyTorch
 # peer when a Python with torch is found, see ../shared/peers/README.md); then
 # `pipeline serve` under a bounded localhost load (requests/s, p50, p99); then
-# data preparation of 1,000,000 rows (see `bench-prepare`).
+# data preparation of 1,000,000 rows (see `bench-prepare`); then training
+# throughput against PyTorch (see `bench-train`).
 # JSON lines on stdout, a table on stderr. `just bench --runs 1000` for a quick look.
 bench *ARGS:
     cargo build --release -p pipeline-cli -p pipeline-bench
@@ -44,6 +45,17 @@ bench *ARGS:
     cargo run --release --quiet -p pipeline-bench --bin bench-infer
     cargo run --release --quiet -p pipeline-bench --bin bench-serve
     cargo run --release --quiet -p pipeline-bench --bin bench-prepare
+    cargo run --release --quiet -p pipeline-bench --bin bench-train
+
+# Training throughput of the three workloads of ../shared/peers/torch_mlp.py
+# (SimpleNN on diabetes at batch 32, SimpleNN on 200k rows at batch 256, the
+# 784-512-512-10 MLP on 60k rows): `pipeline run`, its autograd path, a bare
+# candle loop and PyTorch (when importable), alternating; samples/s, whole
+# process, peak RSS, inference rows/s, ratios.
+# `just bench-train --repeats 1 --workloads mlp --no-torch` for a quick look.
+bench-train *ARGS:
+    cargo build --release -p pipeline-cli -p pipeline-bench
+    cargo run --release --quiet -p pipeline-bench --bin bench-train -- {{ARGS}}
 
 # Data preparation of 1,000,000 generated rows × 20 columns from CSV and from
 # Parquet, rows/s against scikit-learn's StandardScaler on the same files

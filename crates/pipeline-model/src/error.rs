@@ -47,6 +47,8 @@ pub enum ModelError {
     Decode(#[source] safetensors::SafeTensorError),
     #[error("the saved training state does not fit: {detail}")]
     State { detail: String },
+    #[error("the dense training path was given inconsistent buffers: {detail}")]
+    Dense { detail: String },
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
     #[error(

@@ -23,6 +23,14 @@ impl Criterion {
         }
     }
 
+    pub(crate) fn kind(&self) -> &Loss {
+        &self.loss
+    }
+
+    pub(crate) fn class_weights(&self) -> Option<&[f32]> {
+        self.class_weights.as_deref()
+    }
+
     /// The loss of `prediction` (the model's outputs: values or logits)
     /// against `target` (`(rows, targets)`: values, 0/1, or class indices as
     /// `f32`).

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device, Tensor, Var};
 use pipeline_spec::{Layer, ModelSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -51,6 +51,13 @@ enum Block {
     PositionalEncoding(PositionalEncoding),
     LastStep,
     MeanPool,
+}
+
+/// A layer as the dense training path ([`crate::dense`]) runs it.
+pub(crate) enum DenseLayer {
+    Linear { weight: Var, bias: Option<Var> },
+    Activation(Activation),
+    Dropout(f32),
 }
 
 /// One row of the layer table printed by `pipeline check`.
@@ -309,6 +316,31 @@ impl Network {
             };
         }
         Ok(h)
+    }
+
+    /// The layers for the dense training path, when the network is one it
+    /// runs: flat rows through linear layers, elementwise activations other
+    /// than gelu and softmax, and dropout, with no buffers.
+    pub(crate) fn dense_layers(&self) -> Option<Vec<DenseLayer>> {
+        if self.input.len() != 1 || !self.buffers.is_empty() {
+            return None;
+        }
+        self.blocks
+            .iter()
+            .map(|block| match block {
+                Block::Linear(linear) => {
+                    let (weight, bias) = linear.parameters();
+                    Some(DenseLayer::Linear {
+                        weight: weight.clone(),
+                        bias: bias.cloned(),
+                    })
+                }
+                Block::Activation(Activation::Gelu | Activation::Softmax) => None,
+                Block::Activation(activation) => Some(DenseLayer::Activation(*activation)),
+                Block::Dropout(dropout) => Some(DenseLayer::Dropout(dropout.rate)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The trainable parameters, in layer order.

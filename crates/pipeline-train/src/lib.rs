@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod classification;
 mod device;
+mod engine;
 mod error;
 pub mod evaluation;
 pub mod generalization;
@@ -16,9 +17,10 @@ mod trainer;
 
 pub use checks::{Pitfall, PitfallKind, pitfalls};
 pub use device::select_device;
+pub use engine::Engine;
 pub use error::TrainError;
 pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};
 pub use state::TrainingState;
-pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train};
+pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train, train_with};

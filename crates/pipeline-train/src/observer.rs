@@ -26,7 +26,11 @@ pub struct EpochRecord {
     /// The learning rate of the epoch's first batch (`one_cycle` changes it
     /// after every batch; the other schedules after every epoch).
     pub learning_rate: f64,
+    /// The whole epoch: training and scoring the train and validation
+    /// splits.
     pub seconds: f64,
+    /// The batches alone: shuffling, forward, backward and optimizer steps.
+    pub train_seconds: f64,
 }
 
 pub type ObserverResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;

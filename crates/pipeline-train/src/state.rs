@@ -408,6 +408,9 @@ struct SavedEpoch {
     improved: bool,
     learning_rate: u64,
     seconds: f64,
+    /// Absent from checkpoints written before it was recorded.
+    #[serde(default)]
+    train_seconds: f64,
 }
 
 impl From<&EpochRecord> for SavedEpoch {
@@ -425,6 +428,11 @@ impl From<&EpochRecord> for SavedEpoch {
             learning_rate: r.learning_rate.to_bits(),
             seconds: if r.seconds.is_finite() {
                 r.seconds
+            } else {
+                0.0
+            },
+            train_seconds: if r.train_seconds.is_finite() {
+                r.train_seconds
             } else {
                 0.0
             },
@@ -452,6 +460,7 @@ impl SavedEpoch {
             improved: self.improved,
             learning_rate: f64::from_bits(self.learning_rate),
             seconds: self.seconds,
+            train_seconds: self.train_seconds,
         })
     }
 }

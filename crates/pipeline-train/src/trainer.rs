@@ -14,6 +14,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::engine::{Engine, Stepper, TrainRows};
 use crate::error::TrainError;
 use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
@@ -179,6 +180,31 @@ pub fn train(
     interrupt: &AtomicBool,
     start: Option<TrainingState>,
 ) -> Result<Outcome, TrainError> {
+    train_with(
+        spec,
+        data,
+        network,
+        device,
+        observer,
+        interrupt,
+        start,
+        Engine::Auto,
+    )
+}
+
+/// [`train`] with the batches trained by `engine` (benchmarks and tests
+/// compare the two paths).
+#[allow(clippy::too_many_arguments)]
+pub fn train_with(
+    spec: &Spec,
+    data: &PreparedData,
+    network: Network,
+    device: &Device,
+    observer: &mut dyn Observer,
+    interrupt: &AtomicBool,
+    start: Option<TrainingState>,
+    engine: Engine,
+) -> Result<Outcome, TrainError> {
     let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
     let plan = &data.preprocessing.targets;
     let scoring = Scoring {
@@ -241,6 +267,21 @@ pub fn train(
             history: Vec::new(),
         },
     };
+    let mut stepper = Stepper::new(
+        engine,
+        &network,
+        &spec.optimizer,
+        optimizer,
+        &scoring.criterion,
+        device,
+    )?;
+    let rows_for_training = TrainRows {
+        x: &train_x,
+        y: &train_y,
+        x_values: &data.train.x,
+        y_values: &data.train.y,
+        targets: data.train.targets,
+    };
     let first_epoch = state.epochs_done + 1;
     observer.on_start(&Plan {
         epochs: spec.train.epochs,
@@ -272,14 +313,17 @@ pub fn train(
         for (batch, chunk) in order.chunks(batch_size).enumerate() {
             if interrupt.load(Ordering::Relaxed) {
                 reason = StopReason::Interrupted;
+                stepper.sync()?;
                 break 'epochs;
             }
-            let index = Tensor::from_slice(chunk, chunk.len(), device)?;
-            let xb = train_x.index_select(&index, 0)?;
-            let yb = train_y.index_select(&index, 0)?;
-            let prediction = network.forward(&xb, Mode::Train(&mut dropout_rng))?;
-            let batch_loss = scoring.criterion.loss(&prediction, &yb)?;
-            let value = batch_loss.to_scalar::<f32>()?;
+            let value = stepper.step(
+                &network,
+                &scoring.criterion,
+                &rows_for_training,
+                chunk,
+                scheduler.learning_rate(),
+                &mut dropout_rng,
+            )?;
             if !value.is_finite() {
                 return Err(TrainError::NonFinite {
                     what: "training loss".into(),
@@ -288,11 +332,11 @@ pub fn train(
                     value: f64::from(value),
                 });
             }
-            optimizer.set_learning_rate(scheduler.learning_rate());
-            optimizer.step(&batch_loss.backward()?)?;
             scheduler.batch_done();
             observer.on_batch(epoch, batch + 1);
         }
+        let train_seconds = started.elapsed().as_secs_f64();
+        stepper.sync()?;
 
         let train_metrics = scoring.metrics(&network, &train)?;
         let validation_metrics = scoring.metrics(&network, &validation)?;
@@ -332,12 +376,13 @@ pub fn train(
             improved,
             learning_rate,
             seconds: started.elapsed().as_secs_f64(),
+            train_seconds,
         };
         observer.on_epoch(&record).map_err(TrainError::Observer)?;
         state.history.push(record);
         state.epochs_done = epoch;
         state.weights = network.snapshot()?;
-        state.optimizer = optimizer.state();
+        state.optimizer = stepper.optimizer_state()?;
         state.scheduler = scheduler.state();
         state.order.clone_from(&order);
         state.order_rng = order_rng.clone();

@@ -24,6 +24,18 @@ fn diabetes() -> PathBuf {
 }
 
 fn spec(optimizer: &str, extra: &str) -> Spec {
+    spec_with(
+        r#"{ type = "linear", units = 16 },
+  { type = "batch_norm" },
+  { type = "relu" },
+  { type = "dropout", rate = 0.2 },
+  { type = "linear", units = 1 },"#,
+        optimizer,
+        extra,
+    )
+}
+
+fn spec_with(layers: &str, optimizer: &str, extra: &str) -> Spec {
     let text = format!(
         r#"
 name = "resume"
@@ -34,11 +46,7 @@ target = "target"
 normalize = "zscore"
 [model]
 layers = [
-  {{ type = "linear", units = 16 }},
-  {{ type = "batch_norm" }},
-  {{ type = "relu" }},
-  {{ type = "dropout", rate = 0.2 }},
-  {{ type = "linear", units = 1 }},
+  {layers}
 ]
 [loss]
 type = "mse"
@@ -121,6 +129,7 @@ fn curves(outcome: &Outcome) -> Vec<EpochRecord> {
         .iter()
         .map(|r| EpochRecord {
             seconds: 0.0,
+            train_seconds: 0.0,
             ..r.clone()
         })
         .collect()
@@ -162,6 +171,20 @@ fn interrupted_and_resumed_match(spec: &Spec, k: u32) {
     );
     assert_eq!(resumed.best_epoch, whole.best_epoch);
     assert_eq!(resumed.final_metrics, whole.final_metrics);
+}
+
+#[test]
+fn the_dense_path_with_adamw_and_dropout_resumes_exactly() {
+    // No batch norm: the dense path trains (crates/pipeline-model/src/dense).
+    let spec = spec_with(
+        r#"{ type = "linear", units = 16 },
+  { type = "tanh" },
+  { type = "dropout", rate = 0.2 },
+  { type = "linear", units = 1 },"#,
+        "[optimizer]\ntype = \"adamw\"\nlearning_rate = 0.01\nweight_decay = 0.01",
+        "",
+    );
+    interrupted_and_resumed_match(&spec, 2);
 }
 
 #[test]

@@ -763,6 +763,7 @@ impl Summary<'_> {
             "epochs_run": self.outcome.history.len(),
             "best_epoch": self.outcome.best_epoch,
             "seconds": self.seconds,
+            "train_seconds": self.outcome.history.iter().map(|r| r.train_seconds).sum::<f64>(),
             "metrics": self.metrics,
         });
         if let (Some(classes), Some(reports)) = (&self.classes, &self.outcome.final_reports) {

@@ -30,6 +30,11 @@ impl Linear {
         Ok(Linear { weight, bias })
     }
 
+    /// The weight (`units × in_features`) and the bias.
+    pub(crate) fn parameters(&self) -> (&Var, Option<&Var>) {
+        (&self.weight, self.bias.as_ref())
+    }
+
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let weight = self.weight.as_tensor().t()?;
         let y = if x.rank() == 2 {

@@ -1,0 +1,388 @@
+//! The dense training path: networks of linear layers, elementwise
+//! activations and dropout on flat rows — the tabular MLPs — trained on the
+//! CPU without candle's autograd. Forward and backward are written out over
+//! buffers allocated once for the largest batch: the bias goes into the
+//! matrix product's output before it runs, the activation's derivative is
+//! taken from the values the forward pass kept, the bias gradient is a
+//! vectorised column sum, the first layer computes no input gradient, and
+//! the optimizer updates the weights in place ([`optim::SliceOptimizer`]).
+//! The weights live here while an epoch trains and are written back to the
+//! network's variables for scoring and checkpoints.
+//!
+//! It computes what [`crate::Network::forward`] + `backward` +
+//! [`crate::Optimizer::step`] compute, to float rounding: dropout draws its
+//! masks from the same stream in the same order. Tests:
+//! `crates/pipeline-model/tests/dense.rs` (against the autograd path and
+//! PyTorch).
+
+mod gemm;
+mod loss;
+mod optim;
+
+use candle_core::{Device, Tensor, Var};
+use pipeline_spec::Optimizer as OptimizerSpec;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use self::gemm::{Mat, matmul};
+pub use self::loss::loss_and_gradient;
+pub use self::optim::SliceOptimizer;
+use crate::error::ModelError;
+use crate::layers::activation::Activation;
+use crate::loss::Criterion;
+use crate::network::{DenseLayer, Network};
+use crate::optim::OptimizerState;
+
+enum Step {
+    /// Parameters by their index in [`Network::vars`].
+    Linear {
+        weight: usize,
+        bias: Option<usize>,
+        inputs: usize,
+        units: usize,
+    },
+    Activation(Activation),
+    /// Kept with probability `1 - rate`, scaled by `1 / (1 - rate)`.
+    Dropout {
+        rate: f32,
+        mask: Vec<f32>,
+    },
+}
+
+pub struct DenseTrainer {
+    steps: Vec<Step>,
+    /// The network's variables and their values, in [`Network::vars`] order.
+    vars: Vec<Var>,
+    params: Vec<Vec<f32>>,
+    grads: Vec<Vec<f32>>,
+    optimizer: SliceOptimizer,
+    criterion: Criterion,
+    inputs: usize,
+    outputs: usize,
+    threads: usize,
+    /// `values[0]`: the batch's rows; `values[s + 1]`: step `s`'s output.
+    values: Vec<Vec<f32>>,
+    /// The batch's targets.
+    target: Vec<f32>,
+    /// The gradient flowing back, and the next one.
+    gradient: Vec<f32>,
+    spare: Vec<f32>,
+}
+
+impl DenseTrainer {
+    /// The dense path for `network`, when it runs it (`None`: use
+    /// autograd): CPU only, flat rows, and layers it knows. The optimizer
+    /// continues from `state` ([`crate::Optimizer::state`]).
+    pub fn new(
+        network: &Network,
+        optimizer: &OptimizerSpec,
+        state: OptimizerState,
+        criterion: Criterion,
+        device: &Device,
+    ) -> Result<Option<DenseTrainer>, ModelError> {
+        if !device.is_cpu() {
+            return Ok(None);
+        }
+        let Some(layers) = network.dense_layers() else {
+            return Ok(None);
+        };
+        let vars = network.vars();
+        let position = |var: &Var| {
+            vars.iter()
+                .position(|v| v.as_tensor().id() == var.as_tensor().id())
+                .ok_or_else(|| ModelError::Dense {
+                    detail: "a linear layer's parameter is not among the network's".into(),
+                })
+        };
+        let mut steps = Vec::with_capacity(layers.len());
+        let inputs = network.input_shape().iter().product();
+        let mut width = inputs;
+        for layer in layers {
+            steps.push(match layer {
+                DenseLayer::Linear { weight, bias } => {
+                    let (units, fan_in) = weight.as_tensor().dims2()?;
+                    if fan_in != width {
+                        return Err(ModelError::Dense {
+                            detail: format!("a linear layer of {fan_in} inputs gets {width}"),
+                        });
+                    }
+                    width = units;
+                    Step::Linear {
+                        weight: position(&weight)?,
+                        bias: bias.as_ref().map(position).transpose()?,
+                        inputs: fan_in,
+                        units,
+                    }
+                }
+                DenseLayer::Activation(activation) => Step::Activation(activation),
+                DenseLayer::Dropout(rate) => Step::Dropout {
+                    rate,
+                    mask: Vec::new(),
+                },
+            });
+        }
+        let params = vars
+            .iter()
+            .map(|v| v.as_tensor().flatten_all()?.to_vec1::<f32>())
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let grads = params.iter().map(|p| vec![0.0; p.len()]).collect();
+        let shapes = vars.iter().map(|v| v.as_tensor().dims().to_vec()).collect();
+        Ok(Some(DenseTrainer {
+            values: vec![Vec::new(); steps.len() + 1],
+            steps,
+            vars,
+            params,
+            grads,
+            optimizer: SliceOptimizer::new(optimizer, shapes, state)?,
+            criterion,
+            inputs,
+            outputs: width,
+            threads: candle_core::utils::get_num_threads(),
+            target: Vec::new(),
+            gradient: Vec::new(),
+            spare: Vec::new(),
+        }))
+    }
+
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.optimizer.set_learning_rate(learning_rate);
+    }
+
+    /// One optimizer step on the rows `batch` of `x` (`rows × inputs`) and
+    /// `y` (`rows × target_width`); returns the batch's loss. `rng` is the
+    /// dropout stream, as [`crate::Mode::Train`] takes it.
+    pub fn train_batch(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        target_width: usize,
+        batch: &[u32],
+        rng: &mut ChaCha8Rng,
+    ) -> Result<f32, ModelError> {
+        let n = batch.len();
+        self.gather(x, y, target_width, batch)?;
+        self.forward(n, rng)?;
+        let outputs = self.outputs;
+        self.gradient.resize(n * outputs, 0.0);
+        let prediction = self.values.last().map_or(&[][..], Vec::as_slice);
+        let loss = loss_and_gradient(
+            &self.criterion,
+            prediction,
+            &self.target,
+            n,
+            outputs,
+            &mut self.gradient,
+        )?;
+        self.backward(n)?;
+        let mut params: Vec<&mut [f32]> = self.params.iter_mut().map(Vec::as_mut_slice).collect();
+        let mut grads: Vec<&mut [f32]> = self.grads.iter_mut().map(Vec::as_mut_slice).collect();
+        self.optimizer.step(&mut params, &mut grads)?;
+        Ok(loss)
+    }
+
+    /// Copies the weights into the network's variables.
+    pub fn write_back(&self) -> Result<(), ModelError> {
+        for (var, values) in self.vars.iter().zip(&self.params) {
+            let t = var.as_tensor();
+            var.set(&Tensor::from_slice(values, t.dims(), t.device())?)?;
+        }
+        Ok(())
+    }
+
+    /// The optimizer's state, as [`crate::Optimizer::state`] gives it.
+    pub fn optimizer_state(&self) -> Result<OptimizerState, ModelError> {
+        self.optimizer.state()
+    }
+
+    fn gather(
+        &mut self,
+        x: &[f32],
+        y: &[f32],
+        width: usize,
+        batch: &[u32],
+    ) -> Result<(), ModelError> {
+        let inputs = self.inputs;
+        let rows = self.values.first_mut().ok_or_else(|| ModelError::Dense {
+            detail: "no input buffer".into(),
+        })?;
+        rows.clear();
+        self.target.clear();
+        for &r in batch {
+            let r = r as usize;
+            let (Some(features), Some(target)) = (
+                x.get(r * inputs..(r + 1) * inputs),
+                y.get(r * width..(r + 1) * width),
+            ) else {
+                return Err(ModelError::Dense {
+                    detail: format!("row {r} is outside the training data"),
+                });
+            };
+            rows.extend_from_slice(features);
+            self.target.extend_from_slice(target);
+        }
+        Ok(())
+    }
+
+    fn forward(&mut self, n: usize, rng: &mut ChaCha8Rng) -> Result<(), ModelError> {
+        let mut width = self.inputs;
+        for (s, step) in self.steps.iter_mut().enumerate() {
+            let (before, after) = self.values.split_at_mut(s + 1);
+            let (input, output) = (&before[s][..n * width], &mut after[0]);
+            match step {
+                Step::Linear {
+                    weight,
+                    bias,
+                    inputs,
+                    units,
+                } => {
+                    output.resize(n * *units, 0.0);
+                    if let Some(bias) = bias {
+                        for row in output.chunks_exact_mut(*units) {
+                            row.copy_from_slice(&self.params[*bias]);
+                        }
+                    }
+                    matmul(
+                        output,
+                        Mat::row_major(input, n, *inputs),
+                        Mat::row_major(&self.params[*weight], *units, *inputs).t(),
+                        bias.is_some(),
+                        self.threads,
+                    )?;
+                    width = *units;
+                }
+                Step::Activation(activation) => {
+                    output.clear();
+                    output.extend(input.iter().map(|&v| activate(*activation, v)));
+                }
+                Step::Dropout { rate, mask } => {
+                    mask.clear();
+                    if *rate == 0.0 {
+                        mask.resize(input.len(), 1.0);
+                    } else {
+                        let keep = 1.0 - *rate;
+                        mask.extend((0..input.len()).map(|_| {
+                            if rng.random::<f32>() < keep {
+                                1.0 / keep
+                            } else {
+                                0.0
+                            }
+                        }));
+                    }
+                    output.clear();
+                    output.extend(input.iter().zip(mask.iter()).map(|(v, m)| v * m));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn backward(&mut self, n: usize) -> Result<(), ModelError> {
+        // Steps before the first linear layer need no gradient.
+        let first_linear = self
+            .steps
+            .iter()
+            .position(|s| matches!(s, Step::Linear { .. }))
+            .unwrap_or(self.steps.len());
+        for s in (first_linear..self.steps.len()).rev() {
+            let input = &self.values[s];
+            let output = &self.values[s + 1];
+            match &self.steps[s] {
+                Step::Activation(activation) => {
+                    for ((g, &x), &y) in self.gradient.iter_mut().zip(input).zip(output) {
+                        *g *= derivative(*activation, x, y);
+                    }
+                }
+                Step::Dropout { mask, .. } => {
+                    for (g, m) in self.gradient.iter_mut().zip(mask) {
+                        *g *= m;
+                    }
+                }
+                Step::Linear {
+                    weight,
+                    bias,
+                    inputs,
+                    units,
+                } => {
+                    let g = Mat::row_major(&self.gradient[..n * units], n, *units);
+                    matmul(
+                        &mut self.grads[*weight],
+                        g.t(),
+                        Mat::row_major(&input[..n * inputs], n, *inputs),
+                        false,
+                        self.threads,
+                    )?;
+                    if let Some(bias) = bias {
+                        let sums = &mut self.grads[*bias];
+                        sums.fill(0.0);
+                        for row in self.gradient[..n * units].chunks_exact(*units) {
+                            for (total, v) in sums.iter_mut().zip(row) {
+                                *total += v;
+                            }
+                        }
+                    }
+                    if s > first_linear {
+                        self.spare.resize(n * inputs, 0.0);
+                        matmul(
+                            &mut self.spare,
+                            g,
+                            Mat::row_major(&self.params[*weight], *units, *inputs),
+                            false,
+                            self.threads,
+                        )?;
+                        std::mem::swap(&mut self.gradient, &mut self.spare);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn activate(activation: Activation, x: f32) -> f32 {
+    match activation {
+        Activation::Relu => x.max(0.0),
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Tanh => x.tanh(),
+        Activation::LeakyRelu { negative_slope } => {
+            if x > 0.0 {
+                x
+            } else {
+                x * negative_slope as f32
+            }
+        }
+        Activation::Silu => x * sigmoid(x),
+        // Not taken by the dense path (see `Network::dense_layers`).
+        Activation::Gelu | Activation::Softmax => x,
+    }
+}
+
+/// The activation's derivative at input `x` with output `y`.
+fn derivative(activation: Activation, x: f32, y: f32) -> f32 {
+    match activation {
+        Activation::Relu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::Sigmoid => y * (1.0 - y),
+        Activation::Tanh => 1.0 - y * y,
+        Activation::LeakyRelu { negative_slope } => {
+            if x > 0.0 {
+                1.0
+            } else {
+                negative_slope as f32
+            }
+        }
+        Activation::Silu => {
+            let s = sigmoid(x);
+            s * (1.0 + x * (1.0 - s))
+        }
+        Activation::Gelu | Activation::Softmax => 1.0,
+    }
+}
