@@ -65,6 +65,7 @@ pub fn fold_split(folds: &[Vec<usize>], fold: usize) -> (Vec<usize>, Vec<usize>)
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
 
     fn sorted(mut rows: Vec<usize>) -> Vec<usize> {

@@ -808,6 +808,10 @@ mod tests {
                 rows, pooled,
                 "fold {fold}: train and validation are the pooled rows"
             );
+            assert!(
+                rows.iter().all(|y| !plain.test.y.contains(y)),
+                "fold {fold}: no test row trains or validates"
+            );
             // zscore of x fitted on this fold's training rows only.
             let mean =
                 data.train.y.iter().map(|&v| f64::from(v)).sum::<f64>() / data.train.rows as f64;
