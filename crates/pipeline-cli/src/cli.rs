@@ -95,12 +95,19 @@ pub struct RunArgs {
     /// Override a spec key, e.g. `--set train.epochs=5` (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<Override>,
-    /// Print the resolved spec (defaults filled, overrides applied) and stop.
+    /// Print the resolved spec (defaults filled, overrides applied) and stop;
+    /// with --folds, the rows of each fold.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the run summary as JSON on stdout (one object per run).
+    /// Print the run summary as JSON on stdout (one object per run; with
+    /// --folds, one object for the cross-validation).
     #[arg(long)]
     pub json: bool,
+    /// K-fold cross-validation: K runs, each validating on one of K folds of
+    /// the rows outside the test split (held out as the spec defines it), then
+    /// each metric per fold with its mean and standard deviation.
+    #[arg(long, value_name = "K")]
+    pub folds: Option<u32>,
     /// Tag the run (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,

@@ -163,6 +163,14 @@ pub enum DataError {
         test: usize,
     },
     #[error(
+        "{path}: {rows} rows outside the test split are too few for {folds} folds: every fold needs a row to validate on\nhint: use at most {rows} folds (5 or 10 are usual)"
+    )]
+    TooManyFolds {
+        path: PathBuf,
+        rows: usize,
+        folds: u32,
+    },
+    #[error(
         "{path}: column `{column}` of the windowed series has {count} empty cell(s), the first in row {first_row}\nhint: set data.window.missing = \"interpolate\" to fill them linearly in time order"
     )]
     WindowMissing {

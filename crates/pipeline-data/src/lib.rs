@@ -11,6 +11,7 @@ mod batches;
 mod cells;
 mod columns;
 mod error;
+mod folds;
 mod normalize;
 mod prepare;
 mod preprocessing;
@@ -27,6 +28,7 @@ pub use batches::{
 };
 pub use cells::category_of;
 pub use error::DataError;
+pub use folds::{fold_indices, fold_split};
 pub use normalize::ColumnTransform;
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};

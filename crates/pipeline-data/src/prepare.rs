@@ -12,6 +12,7 @@ use pipeline_spec::{
 use crate::cells::{Cells, category_of};
 use crate::columns::{select_features, unknown_column};
 use crate::error::DataError;
+use crate::folds::{fold_indices, fold_split};
 use crate::normalize::ColumnTransform;
 use crate::preprocessing::{ColumnPlan, ColumnValues, Encoding, Preprocessing};
 use crate::source::{Table, read_table_hashed};
@@ -66,8 +67,10 @@ struct FeatureColumn {
 /// Order: rows with an empty cell in a `missing = "drop"` column (or an
 /// empty target under `data.missing = "drop"`) are dropped from the whole
 /// file first, so the split is of the rows that remain; then the rows are
-/// split; then fills, categories and scalers are fitted on the training
-/// rows only and applied to every split.
+/// split (for one fold of a cross-validation, the training and validation
+/// rows are then dealt into folds, and the fold validates while the others
+/// train; the test rows stay); then fills, categories and scalers are
+/// fitted on the training rows only and applied to every split.
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
     let (table, data_sha256) = read_table_hashed(path)?;
     if let Some(window) = &spec.window {
@@ -110,12 +113,14 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
     }
 
     let split_seed = crate::derive_seed(seed, "split");
+    let classes: Option<Vec<usize>> = spec
+        .stratify
+        .then(|| kept.iter().map(|&r| target.values[r] as usize).collect());
     let (sizes, [train_rows, validation_rows, test_rows]) = if let Some(column) = &spec.split_column
     {
         named_splits(&table, column, &kept)?
-    } else if spec.stratify {
-        let classes: Vec<usize> = kept.iter().map(|&r| target.values[r] as usize).collect();
-        stratified_split_indices(&classes, &spec.split, split_seed)
+    } else if let Some(classes) = &classes {
+        stratified_split_indices(classes, &spec.split, split_seed)
     } else {
         split_indices(kept.len(), &spec.split, spec.shuffle, split_seed)
     };
@@ -128,6 +133,35 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
             test: sizes.test,
         });
     }
+    // One fold of a cross-validation: the test rows stay; the training and
+    // validation rows are dealt into folds, and this fold validates.
+    let (sizes, train_rows, validation_rows) = match spec.cross_validation {
+        None => (sizes, train_rows, validation_rows),
+        Some(cross_validation) => {
+            let pooled: Vec<usize> = train_rows.into_iter().chain(validation_rows).collect();
+            let folds = cross_validation.folds();
+            if pooled.len() < folds as usize {
+                return Err(DataError::TooManyFolds {
+                    path: path.to_path_buf(),
+                    rows: pooled.len(),
+                    folds,
+                });
+            }
+            let dealt = fold_indices(
+                &pooled,
+                classes.as_deref(),
+                folds as usize,
+                crate::derive_seed(seed, "folds"),
+            );
+            let (train, validation) = fold_split(&dealt, cross_validation.fold() as usize - 1);
+            let sizes = SplitSizes {
+                train: train.len(),
+                validation: validation.len(),
+                test: sizes.test,
+            };
+            (sizes, train, validation)
+        }
+    };
     // Every cell needed is in `columns` and `target` now: the file's table
     // goes before the splits are encoded, which is when memory peaks.
     drop(table);
@@ -467,7 +501,8 @@ mod tests {
     use crate::targets::TargetPlan;
 
     /// `[data]` settings over a file in a fresh temp folder; rows are not
-    /// shuffled, so with 10 rows train = rows 1-6, validation 7-8, test 9-10.
+    /// shuffled (unless `data` sets `shuffle`), so with 10 rows train =
+    /// rows 1-6, validation 7-8, test 9-10.
     fn prepared(csv: &str, data: &str) -> Result<PreparedData, DataError> {
         let dir = std::env::temp_dir().join(format!(
             "pipeline-prepare-{}-{:?}",
@@ -485,13 +520,18 @@ mod tests {
         } else {
             (1, "[loss]\ntype = \"mse\"\n")
         };
+        let shuffle = if data.contains("shuffle") {
+            ""
+        } else {
+            "shuffle = false\n"
+        };
         let split = if data.contains("split_column") {
             ""
         } else {
             "split = { train = 0.6, validation = 0.2, test = 0.2 }\n"
         };
         let text = format!(
-            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\nshuffle = false\n{split}{data}\n[model]\nlayers = [{{ type = \"linear\", units = {units} }}]\n{loss}[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
+            "name = \"t\"\n[data]\npath = \"d.csv\"\ntarget = \"y\"\n{shuffle}{split}{data}\n[model]\nlayers = [{{ type = \"linear\", units = {units} }}]\n{loss}[optimizer]\ntype = \"adam\"\nlearning_rate = 0.01\n"
         );
         let spec = Spec::parse(Path::new("s.toml"), &text, &[]).unwrap();
         let result = prepare(&spec.data, &path, 1);
@@ -732,5 +772,113 @@ mod tests {
         let csv = "t,y\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\nten,10\n";
         let e = prepared(csv, "[data.types]\nt = \"float\"").unwrap_err();
         assert!(matches!(e, DataError::NonNumeric { row: 10, .. }), "{e}");
+    }
+
+    fn sorted(values: &[f32]) -> Vec<f32> {
+        let mut values = values.to_vec();
+        values.sort_by(f32::total_cmp);
+        values
+    }
+
+    /// Issue 3: a fold keeps the spec's test rows, validates on its own
+    /// rows, and fits its statistics on the other folds' rows only.
+    #[test]
+    fn a_fold_keeps_the_test_rows_and_fits_on_its_training_rows() {
+        // x = y, so a row's x names it.
+        let mut csv = String::from("x,y\n");
+        for i in 1..=40 {
+            csv.push_str(&format!("{i},{i}\n"));
+        }
+        let plain = prepared(&csv, "shuffle = true").unwrap();
+        let pooled = sorted(&[plain.train.y.clone(), plain.validation.y.clone()].concat());
+        let mut validated = Vec::new();
+        for fold in 1..=3 {
+            let data = prepared(
+                &csv,
+                &format!("shuffle = true\ncross_validation = {{ folds = 3, fold = {fold} }}"),
+            )
+            .unwrap();
+            assert_eq!(data.test.y, plain.test.y, "fold {fold}: the test rows stay");
+            assert_eq!(data.sizes.test, 8);
+            assert_eq!(data.sizes.train + data.sizes.validation, 32);
+            assert!(
+                (10..=11).contains(&data.sizes.validation),
+                "{:?}",
+                data.sizes
+            );
+            let rows = sorted(&[data.train.y.clone(), data.validation.y.clone()].concat());
+            assert_eq!(
+                rows, pooled,
+                "fold {fold}: train and validation are the pooled rows"
+            );
+            assert!(
+                rows.iter().all(|y| !plain.test.y.contains(y)),
+                "fold {fold}: no test row trains or validates"
+            );
+            // zscore of x fitted on this fold's training rows only.
+            let mean =
+                data.train.y.iter().map(|&v| f64::from(v)).sum::<f64>() / data.train.rows as f64;
+            assert!((data.preprocessing.transforms[0].shift - mean).abs() < 1e-9);
+            validated.extend(data.validation.y.clone());
+        }
+        assert_eq!(sorted(&validated), pooled, "each row validates once");
+        let e = prepared(
+            &csv,
+            "shuffle = true\ncross_validation = { folds = 33, fold = 1 }",
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::TooManyFolds {
+                    rows: 32,
+                    folds: 33,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("at most 32 folds"), "{e}");
+    }
+
+    #[test]
+    fn folds_of_a_classification_are_stratified() {
+        // 30 rows of each class, sorted by class.
+        let mut csv = String::from("x,y\n");
+        for (i, label) in ["a", "b", "c"].iter().enumerate() {
+            for j in 0..30 {
+                csv.push_str(&format!("{},{label}\n", i * 30 + j));
+            }
+        }
+        let counts = |split: &SplitData| {
+            (0..3)
+                .map(|c| split.y.iter().filter(|&&v| v == c as f32).count())
+                .collect::<Vec<_>>()
+        };
+        let plain = prepared(
+            &csv,
+            "task = \"multiclass\"\nshuffle = true\nnormalize = \"none\"",
+        )
+        .unwrap();
+        for fold in 1..=3 {
+            let data = prepared(
+                &csv,
+                &format!(
+                    "task = \"multiclass\"\nshuffle = true\nnormalize = \"none\"\ncross_validation = {{ folds = 3, fold = {fold} }}"
+                ),
+            )
+            .unwrap();
+            assert_eq!(counts(&data.test), [6, 6, 6]);
+            assert_eq!(data.test.x, plain.test.x);
+            assert_eq!(counts(&data.validation), [8, 8, 8], "fold {fold}");
+            let TargetPlan::Multiclass { counts, .. } = &data.preprocessing.targets else {
+                unreachable!("a multiclass plan")
+            };
+            assert_eq!(
+                counts,
+                &[16, 16, 16],
+                "class counts of the fold's training rows"
+            );
+        }
     }
 }

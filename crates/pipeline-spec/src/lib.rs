@@ -7,6 +7,7 @@
 //! default lives in [`defaults`].
 
 mod columns;
+mod cross_validation;
 pub mod defaults;
 mod error;
 mod metric;
@@ -21,6 +22,7 @@ mod types;
 pub use columns::{
     ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory, glob_matches, is_glob,
 };
+pub use cross_validation::{CrossValidation, FoldsRefusal};
 pub use error::{SpecError, SpecErrorKind};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
 pub use model::{Convolution, Layer, ModelSpec, Pooling, Recurrent, Transformer};

@@ -57,6 +57,18 @@ pub struct RawData {
     pub shuffle: Option<Spanned<bool>>,
     #[schemars(with = "Option<RawWindow>")]
     pub window: Option<Spanned<RawWindow>>,
+    #[schemars(with = "Option<RawCrossValidation>")]
+    pub cross_validation: Option<Spanned<RawCrossValidation>>,
+}
+
+/// `data.cross_validation`: the run is one fold of a k-fold cross-validation.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCrossValidation {
+    #[schemars(with = "i64")]
+    pub folds: Spanned<i64>,
+    #[schemars(with = "i64")]
+    pub fold: Spanned<i64>,
 }
 
 /// `[data.window]`: samples are windows of an ordered series.

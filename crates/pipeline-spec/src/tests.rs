@@ -726,3 +726,97 @@ fn window_rejections_name_the_key() {
         );
     }
 }
+
+/// Issue 3: `data.cross_validation` names one fold of k; it round-trips in
+/// the resolved spec and is refused where folds would mislead.
+#[test]
+fn cross_validation_names_one_fold() {
+    let split = "split = { train = 0.70, validation = 0.15, test = 0.15 }";
+    let fold = |folds: &str, fold: &str| {
+        with(
+            split,
+            &format!("{split}\ncross_validation = {{ folds = {folds}, fold = {fold} }}"),
+        )
+    };
+    let spec = parse(&fold("5", "2")).unwrap();
+    let cv = spec.data.cross_validation.unwrap();
+    assert_eq!((cv.folds(), cv.fold()), (5, 2));
+    assert_eq!(cv.to_string(), "fold 2 of 5");
+    let again = parse(&spec.to_toml()).unwrap();
+    assert_eq!(again, spec);
+    assert_ne!(again.hash(), parse(&fold("5", "3")).unwrap().hash());
+    assert_eq!(parse(MLP).unwrap().data.cross_validation, None);
+    assert!(!parse(MLP).unwrap().to_toml().contains("cross_validation"));
+    assert_eq!(CrossValidation::new(1, 1), None);
+    assert_eq!(CrossValidation::new(3, 0), None);
+    assert_eq!(CrossValidation::new(3, 4), None);
+
+    for (text, key, message) in [
+        (
+            fold("1", "1"),
+            "data.cross_validation.folds",
+            "at least 2; got 1",
+        ),
+        (
+            fold("3", "0"),
+            "data.cross_validation.fold",
+            "between 1 and 3; got 0",
+        ),
+        (
+            fold("3", "4"),
+            "data.cross_validation.fold",
+            "between 1 and 3; got 4",
+        ),
+        (
+            fold("3", "1").replacen(split, &format!("{split}\nshuffle = false"), 1),
+            "data.cross_validation",
+            "beside `data.shuffle`",
+        ),
+        (
+            fold("3", "1").replacen(split, "split_column = \"set\"", 1),
+            "data.cross_validation",
+            "beside `data.split_column`",
+        ),
+        (
+            SUNSPOTS_GRU.replacen(
+                "[data.window]",
+                "cross_validation = { folds = 3, fold = 1 }\n[data.window]",
+                1,
+            ),
+            "data.cross_validation",
+            "beside `data.window`",
+        ),
+        (
+            fold("3", "1").replacen("fold = 1", "fold = 1, seed = 2", 1),
+            "seed",
+            "seed",
+        ),
+    ] {
+        let e = err(&text);
+        let shown = e.to_string();
+        assert!(shown.contains(message), "{key}: {shown}");
+        assert!(
+            e.key.as_deref().unwrap_or(&shown).contains(key),
+            "{key}: {shown}"
+        );
+        assert!(
+            e.location.unwrap().line_text.contains("cross_validation"),
+            "{key}: the error points at the key's line: {shown}"
+        );
+    }
+}
+
+#[test]
+fn ordered_data_refuses_folds_with_a_hint() {
+    let ordered = with(
+        "split = { train = 0.70, validation = 0.15, test = 0.15 }",
+        "split = { train = 0.70, validation = 0.15, test = 0.15 }\nshuffle = false",
+    );
+    let refusal = parse(&ordered).unwrap().data.refuses_folds().unwrap();
+    assert_eq!(refusal.key, "data.shuffle");
+    assert!(refusal.hint.contains("shuffle = true"), "{refusal:?}");
+    let window = parse(SUNSPOTS_GRU).unwrap().data.refuses_folds().unwrap();
+    assert_eq!(window.key, "data.window");
+    assert_eq!(parse(MLP).unwrap().data.refuses_folds(), None);
+    assert_eq!(parse(IRIS).unwrap().data.refuses_folds(), None);
+}

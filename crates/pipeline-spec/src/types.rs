@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::columns::{ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory};
+use crate::cross_validation::CrossValidation;
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message, quote_list};
 use crate::metric::{Direction, MetricName, MetricRef, SplitName};
@@ -101,6 +102,9 @@ pub struct DataSpec {
     /// Samples are windows of an ordered series (`[data.window]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// The run is one fold of a k-fold cross-validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cross_validation: Option<CrossValidation>,
 }
 
 fn is_regression(task: &Task) -> bool {
@@ -668,7 +672,7 @@ impl Validator<'_> {
             },
             Some(split) => self.split(split)?,
         };
-        Ok(DataSpec {
+        let mut data = DataSpec {
             path: raw.path.into_inner(),
             target,
             task,
@@ -686,7 +690,12 @@ impl Validator<'_> {
             types,
             columns,
             window,
-        })
+            cross_validation: None,
+        };
+        if let Some(cross_validation) = raw.cross_validation {
+            data.cross_validation = Some(self.cross_validation(cross_validation, &data)?);
+        }
+        Ok(data)
     }
 
     /// `[data.window]`: one regression target, an ordered split.

@@ -5,6 +5,7 @@ mod check;
 mod compare;
 mod evaluate;
 mod export;
+mod folds;
 mod infer;
 mod predictor;
 mod rerun;

@@ -10,7 +10,8 @@ use pipeline_registry::RunRecord;
 use pipeline_spec::{LoadedSpec, Spec};
 
 use crate::cli::RerunArgs;
-use crate::commands::run::{Labels, Planned, train_all};
+use crate::commands::folds::GROUP_TAG_PREFIX;
+use crate::commands::run::{Labels, Planned, RunOutput, train_all};
 use crate::commands::shared::Context;
 use crate::exit::UserError;
 
@@ -30,7 +31,13 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
             short(&original.data_sha256)
         );
     }
-    let mut tags = original.tags.clone();
+    // A rerun of a fold is not one of the folds trained together.
+    let mut tags: Vec<String> = original
+        .tags
+        .iter()
+        .filter(|t| !t.starts_with(GROUP_TAG_PREFIX))
+        .cloned()
+        .collect();
     if !tags.iter().any(|t| t == "rerun") {
         tags.push("rerun".to_owned());
     }
@@ -38,7 +45,12 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
         tags,
         note: Some(format!("rerun of {}", original.id)),
     };
-    let code = train_all(context, vec![plan], &labels, args.json)?;
+    let output = if args.json {
+        RunOutput::Json
+    } else {
+        RunOutput::Text
+    };
+    let code = train_all(context, vec![plan], &labels, output)?.code;
     if !context.global.quiet && code == ExitCode::SUCCESS {
         eprintln!("compare the pair: pipeline compare {} latest", original.id);
     }

@@ -30,6 +30,7 @@ use pipeline_train::{
 use serde_json::json;
 
 use crate::cli::RunArgs;
+use crate::commands::folds::fold_tag;
 use crate::commands::shared::{Context, install_signal_handlers, print};
 use crate::exit;
 use crate::output::classes::{ClassTable, class_metric_values};
@@ -37,6 +38,9 @@ use crate::output::format::{self, number};
 use crate::output::progress::Progress;
 
 pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(folds) = args.folds {
+        return crate::commands::folds::cross_validate(context, &args, folds);
+    }
     let mut loaded = Vec::with_capacity(args.specs.len());
     for path in &args.specs {
         loaded.push(Spec::load(path, &args.set)?);
@@ -67,21 +71,68 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     if !context.global.quiet {
         for plan in &plans {
-            let spec = &plan.loaded.spec;
-            for pitfall in pitfalls(spec, &plan.data, &plan.network) {
-                let from = if plans.len() > 1 {
-                    format!(" ({})", plan.loaded.path.display())
-                } else {
-                    String::new()
-                };
-                eprintln!(
-                    "warning{from}: {}\n  hint: {}",
-                    pitfall.message, pitfall.hint
-                );
-            }
+            let from = if plans.len() > 1 {
+                format!(" ({})", plan.loaded.path.display())
+            } else {
+                String::new()
+            };
+            warn_pitfalls(plan, &from);
         }
     }
-    train_all(context, plans, &labels, args.json)
+    let output = if args.json {
+        RunOutput::Json
+    } else {
+        RunOutput::Text
+    };
+    Ok(train_all(context, plans, &labels, output)?.code)
+}
+
+/// Prints the pitfalls of a plan on stderr, each with its hint; `from` says
+/// which plan when there are several.
+pub fn warn_pitfalls(plan: &Planned, from: &str) {
+    for pitfall in pitfalls(&plan.loaded.spec, &plan.data, &plan.network) {
+        eprintln!(
+            "warning{from}: {}\n  hint: {}",
+            pitfall.message, pitfall.hint
+        );
+    }
+}
+
+/// What [`train_all`] prints on stdout as each run completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutput {
+    /// The run's summary table.
+    Text,
+    /// The run's summary as JSON.
+    Json,
+    /// Nothing: the caller reports the runs (a line per run on stderr).
+    Collected,
+}
+
+/// How one run of [`train_all`] ended.
+#[derive(Debug)]
+pub enum Ending {
+    Completed(Box<Finished>),
+    /// Recorded as failed, with its error.
+    Failed,
+    /// Stopped by Ctrl-C, or never started because of it.
+    Killed,
+}
+
+/// A completed run: its final metrics and how training went.
+#[derive(Debug)]
+pub struct Finished {
+    pub metrics: SplitMetrics,
+    pub best_epoch: Option<u32>,
+    pub epochs: usize,
+    pub seconds: f64,
+}
+
+/// What [`train_all`] did: the exit code (the worst outcome) and each run's
+/// ending, in order.
+pub struct Trained {
+    pub code: ExitCode,
+    pub runs: Vec<(RunId, Ending)>,
 }
 
 /// Tags and note given on the command line, for every run it starts.
@@ -131,8 +182,8 @@ pub fn train_all(
     context: &Context,
     plans: Vec<Planned>,
     labels: &Labels,
-    json: bool,
-) -> anyhow::Result<ExitCode> {
+    output: RunOutput,
+) -> anyhow::Result<Trained> {
     // Opened only now: a spec or data mistake leaves no registry behind.
     let registry = context.registry()?;
     let interrupt = install_signal_handlers()?;
@@ -152,30 +203,37 @@ pub fn train_all(
     }
     let heartbeat = Heartbeat::start(&registry, &ids);
     let mut failures = Vec::new();
+    let mut runs = Vec::with_capacity(ids.len());
     let mut pending = plans.into_iter().zip(ids.iter());
     let mut code = ExitCode::SUCCESS;
     for (plan, id) in pending.by_ref() {
         if queue {
             context.block_on(registry.start_run(id))?;
         }
-        match train_one(context, &registry, plan, id, &interrupt, json, None) {
-            Ok(Ended::Completed) => {}
-            Ok(Ended::Killed) => {
-                code = ExitCode::from(exit::INTERRUPTED);
-                break;
-            }
+        let ending = match train_one(context, &registry, plan, id, &interrupt, output, None) {
+            Ok(ending) => ending,
             Err(error) if !queue => return Err(error),
             Err(error) => {
                 eprintln!("error: {error:#}");
                 failures.push(id.clone());
+                Ending::Failed
             }
-        }
+        };
         heartbeat.forget(id);
+        let killed = matches!(ending, Ending::Killed);
+        runs.push((id.clone(), ending));
+        // Interrupted after the last epoch finished: the run is complete,
+        // but the user asked to stop the queue.
+        if killed || interrupt.load(Ordering::Relaxed) {
+            code = ExitCode::from(exit::INTERRUPTED);
+            break;
+        }
     }
     for (_, id) in pending {
         let message = "interrupted before it started";
         context.block_on(registry.end_run(id, EndStatus::Killed, Some(message)))?;
         eprintln!("run {id} killed: {message}");
+        runs.push((id.clone(), Ending::Killed));
     }
     drop(heartbeat);
     if code == ExitCode::SUCCESS && !failures.is_empty() {
@@ -187,7 +245,7 @@ pub fn train_all(
         );
         code = ExitCode::from(exit::FAILURE);
     }
-    Ok(code)
+    Ok(Trained { code, runs })
 }
 
 fn join_ids(ids: &[RunId]) -> String {
@@ -210,17 +268,18 @@ pub fn resume_one(
 ) -> anyhow::Result<ExitCode> {
     let interrupt = install_signal_handlers()?;
     let heartbeat = Heartbeat::start(registry, std::slice::from_ref(id));
-    let ended = train_one(context, registry, plan, id, &interrupt, json, Some(state));
+    let output = if json {
+        RunOutput::Json
+    } else {
+        RunOutput::Text
+    };
+    let ended = train_one(context, registry, plan, id, &interrupt, output, Some(state));
     drop(heartbeat);
     Ok(match ended? {
-        Ended::Completed => ExitCode::SUCCESS,
-        Ended::Killed => ExitCode::from(exit::INTERRUPTED),
+        Ending::Completed(_) if !interrupt.load(Ordering::Relaxed) => ExitCode::SUCCESS,
+        Ending::Failed => ExitCode::from(exit::FAILURE),
+        Ending::Completed(_) | Ending::Killed => ExitCode::from(exit::INTERRUPTED),
     })
-}
-
-enum Ended {
-    Completed,
-    Killed,
 }
 
 /// Trains one registered run to its end and records how it ended.
@@ -230,9 +289,9 @@ fn train_one(
     plan: Planned,
     id: &RunId,
     interrupt: &Arc<AtomicBool>,
-    json: bool,
+    output: RunOutput,
     start: Option<TrainingState>,
-) -> anyhow::Result<Ended> {
+) -> anyhow::Result<Ending> {
     let Planned {
         loaded,
         data,
@@ -242,9 +301,14 @@ fn train_one(
     } = plan;
     let spec = &loaded.spec;
     tracing::debug!(run = %id, "run started");
+    let fold = spec
+        .data
+        .cross_validation
+        .map(|cv| format!("{cv}: "))
+        .unwrap_or_default();
     if !context.global.quiet && start.is_none() {
         eprintln!(
-            "run {id}: training {} ({} parameters; {} train / {} validation / {} test rows)",
+            "{fold}run {id}: training {} ({} parameters; {} train / {} validation / {} test rows)",
             spec.name,
             network.parameter_count(),
             data.sizes.train,
@@ -323,7 +387,7 @@ fn train_one(
                 recorder.saved_epoch + 1
             );
         }
-        return Ok(Ended::Killed);
+        return Ok(Ending::Killed);
     };
     if let Err(error) = finish(
         context,
@@ -345,13 +409,20 @@ fn train_one(
         classes: data.preprocessing.targets.classes().map(<[String]>::to_vec),
         seconds,
     };
-    print(&if json { summary.json() } else { summary.text() })?;
-    // Interrupted after the last epoch finished: the run is complete, but
-    // the user asked to stop the queue.
-    if interrupt.load(Ordering::Relaxed) {
-        return Ok(Ended::Killed);
+    match output {
+        RunOutput::Text => print(&summary.text())?,
+        RunOutput::Json => print(&summary.json())?,
+        RunOutput::Collected if !context.global.quiet => {
+            eprintln!("{fold}{}", summary.headline());
+        }
+        RunOutput::Collected => {}
     }
-    Ok(Ended::Completed)
+    Ok(Ending::Completed(Box::new(Finished {
+        metrics: final_metrics.clone(),
+        best_epoch: outcome.best_epoch,
+        epochs: outcome.history.len(),
+        seconds,
+    })))
 }
 
 /// Marks the run failed; if even that fails, says so on stderr and lets the
@@ -371,6 +442,13 @@ fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
         std::fs::canonicalize(&plan.data_path).unwrap_or_else(|_| plan.data_path.clone());
     let spec_path =
         std::fs::canonicalize(&plan.loaded.path).unwrap_or_else(|_| plan.loaded.path.clone());
+    let mut tags = labels.tags.clone();
+    if let Some(cross_validation) = spec.data.cross_validation {
+        let tag = fold_tag(cross_validation);
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
     NewRun {
         experiment: spec.name.to_string(),
         spec_toml: spec.to_toml(),
@@ -389,7 +467,7 @@ fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
         // Seeded initialisation, shuffling and dropout with sequential CPU
         // kernels repeat bit for bit; GPU reductions may not.
         deterministic: matches!(plan.device, Device::Cpu),
-        tags: labels.tags.clone(),
+        tags,
         note: labels.note.clone(),
         selection_metric: spec.selection.metric.to_string(),
         selection_higher_is_better: spec.selection.direction.higher_is_better(),
@@ -718,16 +796,21 @@ impl Summary<'_> {
         }
     }
 
-    fn text(&self) -> String {
+    /// One line: the run, how it stopped, its best epoch and time.
+    fn headline(&self) -> String {
         let best = self.outcome.best_epoch.unwrap_or(0);
-        let mut out = format!(
-            "run {}  {}  completed: {}, best epoch {best} by {}, {}\n",
+        format!(
+            "run {}  {}  completed: {}, best epoch {best} by {}, {}",
             self.id,
             self.spec.name,
             self.stop(),
             self.spec.train.monitor,
             format::duration(self.seconds)
-        );
+        )
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!("{}\n", self.headline());
         let names: Vec<MetricName> = self.metrics.train.iter().map(|(name, _)| name).collect();
         let mut header = vec!["split"];
         header.extend(names.iter().map(|name| name.as_str()));
