@@ -75,6 +75,10 @@ impl Split {
 /// Outputs of `network` for the rows of `x`, in evaluation mode, row-major
 /// (one value per row and output: predictions or logits).
 pub fn predict(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
+    // MLPs on the CPU: the dense path, without candle's per-op allocations.
+    if let Some(outputs) = pipeline_model::dense::predict(network, x)? {
+        return Ok(outputs);
+    }
     Ok(network
         .forward(x, Mode::Eval)?
         .flatten_all()?

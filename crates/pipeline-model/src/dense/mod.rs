@@ -386,3 +386,82 @@ fn derivative(activation: Activation, x: f32, y: f32) -> f32 {
         Activation::Gelu | Activation::Softmax => 1.0,
     }
 }
+
+/// The outputs of `network` for the rows of `x` (`rows × inputs`), in
+/// evaluation mode (dropout off), row-major — as [`Network::forward`] with
+/// [`crate::Mode::Eval`] gives them — computed by the dense path straight
+/// from the variables' memory. `None` when the dense path does not run this
+/// network or these tensors (not on the CPU, or not contiguous): use
+/// [`Network::forward`].
+pub fn predict(network: &Network, x: &Tensor) -> Result<Option<Vec<f32>>, ModelError> {
+    let Some(layers) = network.dense_layers() else {
+        return Ok(None);
+    };
+    let (rows, width) = match x.dims() {
+        [rows, width] => (*rows, *width),
+        _ => return Ok(None),
+    };
+    let threads = candle_core::utils::get_num_threads();
+    let Some(mut h) = with_values(x, <[f32]>::to_vec)? else {
+        return Ok(None);
+    };
+    let mut width = width;
+    for layer in &layers {
+        match layer {
+            DenseLayer::Linear { weight, bias } => {
+                let (units, inputs) = weight.as_tensor().dims2()?;
+                if inputs != width {
+                    return Ok(None);
+                }
+                let mut out = vec![0.0f32; rows * units];
+                if let Some(bias) = bias {
+                    let filled = with_values(bias.as_tensor(), |b| {
+                        for row in out.chunks_exact_mut(units) {
+                            row.copy_from_slice(b);
+                        }
+                    })?;
+                    if filled.is_none() {
+                        return Ok(None);
+                    }
+                }
+                let done = with_values(weight.as_tensor(), |w| {
+                    matmul(
+                        &mut out,
+                        Mat::row_major(&h, rows, inputs),
+                        Mat::row_major(w, units, inputs).t(),
+                        bias.is_some(),
+                        threads,
+                    )
+                })?;
+                match done {
+                    Some(result) => result?,
+                    None => return Ok(None),
+                }
+                h = out;
+                width = units;
+            }
+            DenseLayer::Activation(activation) => {
+                for v in &mut h {
+                    *v = activate(*activation, *v);
+                }
+            }
+            DenseLayer::Dropout(_) => {}
+        }
+    }
+    Ok(Some(h))
+}
+
+/// `f` of a contiguous CPU `f32` tensor's values, read in place; `None` for
+/// other tensors.
+fn with_values<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<Option<R>, ModelError> {
+    let (storage, layout) = t.storage_and_layout();
+    let candle_core::Storage::Cpu(cpu) = &*storage else {
+        return Ok(None);
+    };
+    if !layout.is_contiguous() || t.dtype() != candle_core::DType::F32 {
+        return Ok(None);
+    }
+    let start = layout.start_offset();
+    let values = cpu.as_slice::<f32>()?;
+    Ok(values.get(start..start + t.elem_count()).map(f))
+}
