@@ -5,6 +5,7 @@
 mod check;
 mod classification;
 mod common;
+mod devices;
 mod errors;
 mod export;
 mod help;
@@ -13,6 +14,7 @@ mod labels;
 mod layers;
 mod learning;
 mod messy;
+mod precision;
 mod report;
 mod resume;
 mod schedules;

@@ -8,6 +8,7 @@
 
 mod columns;
 pub mod defaults;
+mod device;
 mod error;
 mod metric;
 mod model;

@@ -18,6 +18,7 @@ use crate::error::TrainError;
 use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
+use crate::precision::Mixed;
 use crate::state::{BestEpoch, TrainingState};
 
 /// Why the loop ended.
@@ -180,6 +181,8 @@ pub fn train(
     start: Option<TrainingState>,
 ) -> Result<Outcome, TrainError> {
     let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
+    let mut mixed = Mixed::new(spec.train.precision);
+    let vars = network.vars();
     let plan = &data.preprocessing.targets;
     let scoring = Scoring {
         spec,
@@ -277,7 +280,7 @@ pub fn train(
             let index = Tensor::from_slice(chunk, chunk.len(), device)?;
             let xb = train_x.index_select(&index, 0)?;
             let yb = train_y.index_select(&index, 0)?;
-            let prediction = network.forward(&xb, Mode::Train(&mut dropout_rng))?;
+            let prediction = mixed.forward(&network, &xb, Mode::Train(&mut dropout_rng))?;
             let batch_loss = scoring.criterion.loss(&prediction, &yb)?;
             let value = batch_loss.to_scalar::<f32>()?;
             if !value.is_finite() {
@@ -289,7 +292,9 @@ pub fn train(
                 });
             }
             optimizer.set_learning_rate(scheduler.learning_rate());
-            optimizer.step(&batch_loss.backward()?)?;
+            if let Some(grads) = mixed.gradients(&batch_loss, &vars)? {
+                optimizer.step(&grads)?;
+            }
             scheduler.batch_done();
             observer.on_batch(epoch, batch + 1);
         }
