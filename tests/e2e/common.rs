@@ -120,3 +120,7 @@ pub fn scrub(text: &str, workspace: &Workspace) -> String {
     text.replace(&workspace.path().display().to_string(), "[TMP]")
         .replace(&repo_root().display().to_string(), "[REPO]")
 }
+
+/// The first row of the diabetes data as `infer --row` takes it.
+pub const FIRST_ROW: &str =
+    "age=59,sex=2,bmi=32.1,bp=101,s1=157,s2=93.2,s3=38,s4=4,s5=4.8598,s6=87";

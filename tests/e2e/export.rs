@@ -4,7 +4,7 @@
 //! and the folder rebuilds the network outside pipeline
 //! (`tests/interop/check_export.py`, when `python3` exists).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -164,20 +164,233 @@ fn export_writes_a_self_contained_folder_that_python_can_load() {
         eprintln!("python3 not found: the interop check is skipped");
         return;
     }
-    let check = Command::new("python3")
+    let report = check_export(Path::new("python3"), &out, &input, &predictions);
+    assert!(report.contains("pure-python: 442 rows match"), "{report}");
+    // PyTorch agrees too, where a Python has it.
+    if let Some(python) = torch_python() {
+        let report = check_export(&python, &out, &input, &predictions);
+        assert!(report.contains("pure-python: 442 rows match"), "{report}");
+        assert!(torch_rows_match(&report, 442), "{report}");
+    }
+}
+
+/// Runs `tests/interop/check_export.py` with `python`; its stdout, after
+/// asserting that it succeeded.
+fn check_export(python: &Path, folder: &Path, input: &Path, predictions: &Path) -> String {
+    let check = Command::new(python)
         .arg(repo_root().join("tests/interop/check_export.py"))
-        .arg(&out)
-        .arg(&input)
-        .arg(&predictions)
+        .arg(folder)
+        .arg(input)
+        .arg(predictions)
         .output()
         .unwrap();
-    let report = String::from_utf8_lossy(&check.stdout);
+    let report = String::from_utf8_lossy(&check.stdout).into_owned();
     assert!(
         check.status.success(),
         "check_export.py failed:\n{report}\n{}",
         stderr(&check)
     );
-    assert!(report.contains("pure-python: 442 rows match"), "{report}");
+    report
+}
+
+/// "torch 2.x: N rows match pipeline infer" in a report.
+fn torch_rows_match(report: &str, rows: usize) -> bool {
+    report.lines().any(|line| {
+        line.starts_with("torch ") && line.contains(&format!(": {rows} rows match pipeline infer"))
+    })
+}
+
+/// A Python with torch and safetensors: `PIPELINE_INTEROP_PYTHON`, else
+/// `/tmp/peers-venv/bin/python` (the benchmarks' peers), else `python3`;
+/// `None` (the PyTorch checks are skipped, and say so) when none has them.
+fn torch_python() -> Option<PathBuf> {
+    let candidates = std::env::var_os("PIPELINE_INTEROP_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from("/tmp/peers-venv/bin/python"),
+            PathBuf::from("python3"),
+        ]);
+    for python in candidates {
+        let has_torch = Command::new(&python)
+            .args(["-c", "import torch, safetensors"])
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if has_torch {
+            return Some(python);
+        }
+    }
+    eprintln!("no Python with torch and safetensors: the PyTorch interop checks are skipped");
+    None
+}
+
+/// A spec for `data` (relative to the repository) with `model` (the
+/// `[model]` table's lines) trained for `epochs`.
+fn small_spec(ws: &Workspace, name: &str, data: &str, task: &str, model: &str) -> PathBuf {
+    let text = format!(
+        "name = \"{name}\"\nseed = 3\n\n[data]\npath = {:?}\ntarget = \"{target}\"\n\
+         task = \"{task}\"\nnormalize = \"{normalize}\"\n\n[model]\n{model}\n\n\
+         [optimizer]\ntype = \"adam\"\nlearning_rate = 1e-3\n\n[train]\nepochs = 2\n",
+        repo_root().join(data).display().to_string(),
+        target = if task == "regression" {
+            "target"
+        } else {
+            "label"
+        },
+        // Digits' pixels stay the codes 0..16 for an embedding.
+        normalize = if task == "regression" {
+            "zscore"
+        } else {
+            "none"
+        },
+    );
+    ws.write(&format!("{name}.toml"), &text)
+}
+
+/// Trains `spec` (with `overrides`), exports it, predicts the first `rows`
+/// rows of `data` with `pipeline infer`, and checks the export against those
+/// predictions in PyTorch; returns the report.
+fn torch_agrees(
+    ws: &Workspace,
+    python: &Path,
+    spec: &Path,
+    overrides: &[&str],
+    data: &str,
+    rows: usize,
+) -> String {
+    let mut args = vec!["run", spec.to_str().unwrap(), "--json", "--quiet"];
+    for o in overrides {
+        args.extend(["--set", o]);
+    }
+    let run: Value = serde_json::from_str(&ws.ok(&args)).unwrap();
+    let id = run["id"].as_str().unwrap();
+    let out = ws.path().join(format!("export-{id}"));
+    ws.ok(&["export", id, "--out", out.to_str().unwrap()]);
+    let text = std::fs::read_to_string(repo_root().join(data)).unwrap();
+    let input = ws.write(
+        &format!("input-{id}.csv"),
+        &(text.lines().take(rows + 1).collect::<Vec<_>>().join("\n") + "\n"),
+    );
+    let predictions = ws.path().join(format!("predictions-{id}.csv"));
+    ws.ok(&[
+        "infer",
+        "--run",
+        id,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        predictions.to_str().unwrap(),
+        "--only-predictions",
+    ]);
+    let report = check_export(python, &out, &input, &predictions);
+    eprintln!("{}:\n{report}", spec.display());
+    assert!(
+        torch_rows_match(&report, rows),
+        "{}: {report}",
+        spec.display()
+    );
+    report
+}
+
+/// Every layer type beyond the MLP's, rebuilt in PyTorch from an export:
+/// the shipped digits CNN (conv2d, batch norm 2d, max pooling, flatten,
+/// dropout) and one with average pooling; a 1-d CNN with batch norm 1d;
+/// linear on steps, positional encoding, a transformer block, layer norm,
+/// LSTM, GRU and RNN and the mean over steps; an embedding of the digits'
+/// pixel codes into a GRU and its last step. Predictions equal `pipeline
+/// infer`'s to 1e-5. A windowed run cannot be checked this way (infer
+/// refuses it), and the script says so.
+#[test]
+fn exports_beyond_mlps_rebuild_in_pytorch() {
+    let Some(python) = torch_python() else {
+        return;
+    };
+    let ws = Workspace::new();
+    let digits = "experiments/data/digits.csv";
+    let diabetes = "experiments/data/diabetes.csv";
+    let cnn = repo_root().join("experiments/digits_cnn.toml");
+    let report = torch_agrees(&ws, &python, &cnn, &["train.epochs=1"], digits, 300);
+    assert!(
+        report.contains("pure-python: skipped: batch_norm, conv2d"),
+        "{report}"
+    );
+    torch_agrees(
+        &ws,
+        &python,
+        &cnn,
+        &["train.epochs=1", "model.layers.7.type=avg_pool2d"],
+        digits,
+        300,
+    );
+    let conv1d = small_spec(
+        &ws,
+        "conv1d",
+        diabetes,
+        "regression",
+        r#"input = [1, 10]
+layers = [
+  { type = "conv1d", filters = 4, kernel = 3, padding = 1 }, { type = "batch_norm" },
+  { type = "relu" }, { type = "max_pool1d", kernel = 2 },
+  { type = "conv1d", filters = 4, kernel = 2, stride = 1 }, { type = "avg_pool1d", kernel = 2 },
+  { type = "flatten" }, { type = "leaky_relu" }, { type = "linear", units = 1 },
+]"#,
+    );
+    torch_agrees(&ws, &python, &conv1d, &[], diabetes, 442);
+    let sequence = small_spec(
+        &ws,
+        "sequence",
+        diabetes,
+        "regression",
+        r#"input = [10, 1]
+layers = [
+  { type = "linear", units = 8 }, { type = "positional_encoding" },
+  { type = "transformer", heads = 2, feedforward = 16, dropout = 0.1 },
+  { type = "layer_norm" }, { type = "lstm", units = 8, return_sequences = true },
+  { type = "gru", units = 6, return_sequences = true },
+  { type = "rnn", units = 6, return_sequences = true }, { type = "mean_pool" },
+  { type = "silu" }, { type = "linear", units = 1 },
+]"#,
+    );
+    torch_agrees(&ws, &python, &sequence, &[], diabetes, 442);
+    let embedding = small_spec(
+        &ws,
+        "embedding",
+        digits,
+        "multiclass",
+        r#"input = [64]
+layers = [
+  { type = "embedding", vocabulary = 17, dimensions = 4 },
+  { type = "gru", units = 8, return_sequences = true }, { type = "last_step" },
+  { type = "dropout", rate = 0.1 }, { type = "linear", units = 10 },
+]"#,
+    );
+    torch_agrees(&ws, &python, &embedding, &[], digits, 300);
+
+    // A windowed run: exported, but there is nothing to compare with.
+    let sunspots = repo_root().join("experiments/sunspots_transformer.toml");
+    let run: Value = serde_json::from_str(&ws.ok(&[
+        "run",
+        sunspots.to_str().unwrap(),
+        "--set",
+        "train.epochs=1",
+        "--json",
+        "--quiet",
+    ]))
+    .unwrap();
+    let id = run["id"].as_str().unwrap();
+    let out = ws.path().join("export-sunspots");
+    ws.ok(&["export", id, "--out", out.to_str().unwrap()]);
+    let check = Command::new(&python)
+        .arg(repo_root().join("tests/interop/check_export.py"))
+        .args([&out, Path::new("unused.csv"), Path::new("unused.csv")])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert!(
+        stderr(&check).contains("a windowed run: pipeline infer cannot predict it"),
+        "{}",
+        stderr(&check)
+    );
 }
 
 #[test]

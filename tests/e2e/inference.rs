@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use crate::common::{Workspace, diabetes_csv, stderr};
+use crate::common::{FIRST_ROW, Workspace, diabetes_csv, stderr};
 
 /// The predictions of a CSV (or NDJSON) output, in row order.
 fn predictions(text: &str) -> Vec<f64> {
@@ -32,8 +32,6 @@ fn close(a: &[f64], b: &[f64]) {
         assert!((x - y).abs() <= 1e-4 * x.abs().max(1.0), "{x} vs {y}");
     }
 }
-
-const FIRST_ROW: &str = "age=59,sex=2,bmi=32.1,bp=101,s1=157,s2=93.2,s3=38,s4=4,s5=4.8598,s6=87";
 
 #[test]
 fn every_input_and_output_format_gives_the_same_predictions() {

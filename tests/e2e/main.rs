@@ -5,6 +5,7 @@
 mod check;
 mod classification;
 mod common;
+mod devices;
 mod errors;
 mod export;
 mod folds;
@@ -14,6 +15,7 @@ mod labels;
 mod layers;
 mod learning;
 mod messy;
+mod precision;
 mod report;
 mod resume;
 mod schedules;

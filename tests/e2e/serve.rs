@@ -7,9 +7,7 @@ use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::Workspace;
-
-const FIRST_ROW: &str = "age=59,sex=2,bmi=32.1,bp=101,s1=157,s2=93.2,s3=38,s4=4,s5=4.8598,s6=87";
+use crate::common::{FIRST_ROW, Workspace};
 
 /// Kills the server when the test ends, even on a failed assertion.
 struct Server {

@@ -21,10 +21,21 @@ de-normalization of the target(s), classification as class probabilities
 Two paths:
 - pure Python, always: safetensors parsed by hand (8-byte little-endian
   header length, JSON header, raw little-endian data) and the network run
-  with floats; needs only the standard library.
-- PyTorch, when `torch` and `safetensors` import: `torch.nn.Sequential`,
+  with floats; needs only the standard library. It runs multilayer
+  perceptrons (linear layers, activations, dropout); a network with other
+  layers prints "pure-python: skipped: …" and only PyTorch checks it.
+- PyTorch, when `torch` and `safetensors` import: `torch.nn.Sequential` of
+  every layer pipeline has (`nn.Linear`, `nn.Conv1d`/`Conv2d`, max and
+  average pooling, `nn.Flatten`, `nn.BatchNorm1d`/`2d`, `nn.LayerNorm`,
+  `nn.Dropout`, `nn.Embedding`, `nn.RNN`/`LSTM`/`GRU` (batch first, the
+  output sequence or its last step), `nn.TransformerEncoderLayer` (post-norm,
+  ReLU, batch first), the sinusoidal positional encoding, last step and mean
+  over steps), rows reshaped to `model.input_shape`,
   `safetensors.torch.load_file`, `load_state_dict(strict=True)`; otherwise it
   prints "skipped: torch/safetensors not installed".
+
+Windowed runs (schema.json has `window`) are refused: `pipeline infer` cannot
+predict them from a file yet, so there are no predictions to compare with.
 
 Exit status: 0 when every path that ran agrees, 1 on a mismatch or a bad
 folder, 2 on wrong usage.
@@ -47,7 +58,7 @@ FILES = (
     "metrics.json",
     "receipt.json",
 )
-DTYPES = {"F32": ("f", 4), "F64": ("d", 8)}
+DTYPES = {"F32": ("f", 4), "F64": ("d", 8), "I64": ("q", 8)}
 
 
 class ExportError(Exception):
@@ -107,7 +118,7 @@ def read_safetensors(data):
         if name == "__metadata__":
             continue
         if info["dtype"] not in DTYPES:
-            raise ExportError(f"tensor {name} has dtype {info['dtype']}; F32 or F64 expected")
+            raise ExportError(f"tensor {name} has dtype {info['dtype']}; F32, F64 or I64 expected")
         code, size = DTYPES[info["dtype"]]
         start, end = info["data_offsets"]
         count = math.prod(info["shape"])
@@ -244,7 +255,18 @@ ACTIVATIONS = {
     "sigmoid": sigmoid,
     "tanh": math.tanh,
     "gelu": gelu,
+    "silu": lambda x: x * sigmoid(x),
 }
+
+# The layers the pure-Python path runs; the others need PyTorch.
+PURE_PYTHON_LAYERS = {"linear", "dropout", "leaky_relu", "softmax", *ACTIVATIONS}
+
+
+def softmax(values):
+    top = max(values)
+    exp = [math.exp(v - top) for v in values]
+    total = math.fsum(exp)
+    return [e / total for e in exp]
 
 
 def predict_pure_python(layers, tensors, rows):
@@ -265,6 +287,11 @@ def predict_pure_python(layers, tensors, rows):
                 ]
             elif kind == "dropout":
                 pass  # identity at inference
+            elif kind == "leaky_relu":
+                slope = layer["negative_slope"]
+                h = [x if x >= 0.0 else slope * x for x in h]
+            elif kind == "softmax":
+                h = softmax(h)
             elif kind in ACTIVATIONS:
                 h = [ACTIVATIONS[kind](x) for x in h]
             else:
@@ -273,38 +300,162 @@ def predict_pure_python(layers, tensors, rows):
     return predictions
 
 
-def predict_torch(folder, layers, rows):
+def torch_modules():
+    """Modules whose state_dict names are pipeline's (`{index}.weight_ih_l0`,
+    `{index}.self_attn.in_proj_weight`, …): subclasses, not wrappers."""
+    import torch
+    from torch import nn
+
+    class Embedding(nn.Embedding):
+        """Codes arrive as float32 model inputs."""
+
+        def forward(self, x):
+            return super().forward(x.long())
+
+    def recurrent(base):
+        class Recurrent(base):
+            """Batch first; the output sequence, or its last step."""
+
+            def __init__(self, inputs, units, return_sequences):
+                super().__init__(inputs, units, batch_first=True)
+                self.return_sequences = return_sequences
+
+            def forward(self, x):
+                output, _ = super().forward(x)
+                return output if self.return_sequences else output[:, -1]
+
+        return Recurrent
+
+    class PositionalEncoding(nn.Module):
+        """pe[t, 2i] = sin(t / 10000^(2i/D)), pe[t, 2i+1] = cos(…), in
+        float64 then float32, added to every sequence (no weights)."""
+
+        def __init__(self, steps, d_model):
+            super().__init__()
+            position = torch.arange(steps, dtype=torch.float64).unsqueeze(1)
+            exponent = (torch.arange(d_model) // 2 * 2).to(torch.float64) / d_model
+            angle = position / torch.pow(torch.tensor(10000.0, dtype=torch.float64), exponent)
+            table = torch.where(torch.arange(d_model) % 2 == 0, torch.sin(angle), torch.cos(angle))
+            self.register_buffer("table", table.float(), persistent=False)
+
+        def forward(self, x):
+            return x + self.table[: x.shape[1]]
+
+    class LastStep(nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    class MeanPool(nn.Module):
+        def forward(self, x):
+            return x.mean(dim=1)
+
+    return {
+        "embedding": Embedding,
+        "rnn": recurrent(nn.RNN),
+        "lstm": recurrent(nn.LSTM),
+        "gru": recurrent(nn.GRU),
+        "positional_encoding": PositionalEncoding,
+        "last_step": LastStep,
+        "mean_pool": MeanPool,
+    }
+
+
+def torch_layer(layer, shape, custom):
+    """The module for one schema layer that gets rows of `shape` (batch
+    left out)."""
+    from torch import nn
+
+    kind = layer["type"]
+    simple = {
+        "relu": nn.ReLU,
+        "sigmoid": nn.Sigmoid,
+        "tanh": nn.Tanh,
+        "silu": nn.SiLU,
+        "flatten": nn.Flatten,
+        "last_step": custom["last_step"],
+        "mean_pool": custom["mean_pool"],
+    }
+    if kind in simple:
+        return simple[kind]()
+    if kind == "linear":
+        return nn.Linear(layer["in"], layer["out"], bias=bool(layer.get("bias")))
+    if kind == "gelu":
+        return nn.GELU(approximate=layer.get("approximate", "none"))
+    if kind == "leaky_relu":
+        return nn.LeakyReLU(layer["negative_slope"])
+    if kind == "softmax":
+        return nn.Softmax(dim=-1)
+    if kind == "dropout":
+        return nn.Dropout(layer["rate"])
+    if kind == "batch_norm":
+        # (C,) and (C, L) are BatchNorm1d's inputs, (C, H, W) BatchNorm2d's.
+        return (nn.BatchNorm1d if len(shape) <= 2 else nn.BatchNorm2d)(shape[0])
+    if kind == "layer_norm":
+        return nn.LayerNorm(shape[-1])
+    if kind in ("conv1d", "conv2d"):
+        conv = nn.Conv1d if kind == "conv1d" else nn.Conv2d
+        return conv(
+            shape[0],
+            layer["filters"],
+            layer["kernel"],
+            stride=layer["stride"],
+            padding=layer["padding"],
+            bias=layer["bias"],
+        )
+    pools = {
+        "max_pool1d": nn.MaxPool1d,
+        "max_pool2d": nn.MaxPool2d,
+        "avg_pool1d": nn.AvgPool1d,
+        "avg_pool2d": nn.AvgPool2d,
+    }
+    if kind in pools:
+        return pools[kind](layer["kernel"], stride=layer["stride"])
+    if kind == "embedding":
+        return custom["embedding"](layer["vocabulary"], layer["dimensions"])
+    if kind in ("rnn", "lstm", "gru"):
+        return custom[kind](shape[-1], layer["units"], layer["return_sequences"])
+    if kind == "transformer":
+        d_model = shape[-1]
+        return nn.TransformerEncoderLayer(
+            d_model,
+            layer["heads"],
+            dim_feedforward=layer.get("feedforward") or 4 * d_model,
+            dropout=layer["dropout"],
+            activation="relu",
+            batch_first=True,
+            norm_first=False,
+        )
+    if kind == "positional_encoding":
+        return custom["positional_encoding"](shape[0], shape[-1])
+    raise ExportError(f"unknown layer type {kind!r}")
+
+
+def predict_torch(folder, schema, rows):
     import torch
     from safetensors.torch import load_file
 
+    custom = torch_modules()
+    input_shape = schema["model"].get("input_shape") or [len(rows[0]) if rows else 0]
+    shape = list(input_shape)
     modules = []
-    for layer in layers:
-        kind = layer["type"]
-        if kind == "linear":
-            modules.append(torch.nn.Linear(layer["in"], layer["out"], bias=bool(layer.get("bias"))))
-        elif kind == "relu":
-            modules.append(torch.nn.ReLU())
-        elif kind == "sigmoid":
-            modules.append(torch.nn.Sigmoid())
-        elif kind == "tanh":
-            modules.append(torch.nn.Tanh())
-        elif kind == "gelu":
-            modules.append(torch.nn.GELU(approximate=layer.get("approximate", "none")))
-        elif kind == "dropout":
-            modules.append(torch.nn.Dropout(layer["rate"]))
-        else:
-            raise ExportError(f"unknown layer type {kind!r}")
+    for layer in schema["model"]["layers"]:
+        modules.append(torch_layer(layer, shape, custom))
+        if layer["type"] == "linear":
+            shape = shape[:-1] + [layer["out"]]
+        elif "output_shape" in layer:
+            shape = list(layer["output_shape"])
     model = torch.nn.Sequential(*modules)
     model.load_state_dict(load_file(str(folder / "model.safetensors")), strict=True)
     model.eval()
     with torch.no_grad():
-        output = model(torch.tensor(rows, dtype=torch.float32))
+        x = torch.tensor(rows, dtype=torch.float32).reshape(len(rows), *input_shape)
+        output = model(x)
     return output.reshape(len(rows), -1).tolist()
 
 
-def compare(label, ours, theirs):
+def compare(label, ours, theirs, per_row):
     if len(ours) != len(theirs):
-        raise ExportError(f"{label}: {len(ours)} predictions, pipeline infer wrote {len(theirs)}")
+        raise ExportError(f"{label}: {len(ours)} values, pipeline infer wrote {len(theirs)}")
     worst = 0.0
     worst_relative = 0.0
     for index, (a, b) in enumerate(zip(ours, theirs)):
@@ -312,9 +463,12 @@ def compare(label, ours, theirs):
         worst = max(worst, difference)
         worst_relative = max(worst_relative, difference / max(1.0, abs(b)))
         if not difference <= TOLERANCE * max(1.0, abs(b)):
-            raise ExportError(f"{label}: row {index + 1}: {a!r} against pipeline's {b!r}")
+            row, column = divmod(index, per_row)
+            raise ExportError(
+                f"{label}: row {row + 1}, value {column + 1}: {a!r} against pipeline's {b!r}"
+            )
     print(
-        f"{label}: {len(ours)} rows match pipeline infer "
+        f"{label}: {len(ours) // per_row} rows match pipeline infer "
         f"(max abs diff {worst:.3g}, max relative {worst_relative:.3g}, tolerance {TOLERANCE:g})"
     )
 
@@ -326,20 +480,31 @@ def main(argv):
     folder = Path(argv[1])
     try:
         schema, preprocessing, weights = load_export(folder)
+        if "window" in schema:
+            raise ExportError(
+                "a windowed run: pipeline infer cannot predict it from a file yet, "
+                "so there are no predictions to compare with"
+            )
         layers = schema["model"]["layers"]
         rows = read_inputs(argv[2], preprocessing)
         output = schema["output"]
-        expected = read_predictions(argv[3], prediction_columns(output))
-        ours = predict_pure_python(layers, read_safetensors(weights), rows)
-        compare("pure-python", to_predictions(output, ours), expected)
+        columns = prediction_columns(output)
+        expected = read_predictions(argv[3], columns)
+        others = sorted({layer["type"] for layer in layers} - PURE_PYTHON_LAYERS)
+        if others or "input_shape" in schema["model"]:
+            reason = ", ".join(others) if others else "a declared input shape"
+            print(f"pure-python: skipped: {reason} (PyTorch only)")
+        else:
+            ours = predict_pure_python(layers, read_safetensors(weights), rows)
+            compare("pure-python", to_predictions(output, ours), expected, len(columns))
         try:
             import safetensors.torch  # noqa: F401
             import torch  # noqa: F401
         except ImportError:
             print("torch: skipped: torch/safetensors not installed")
         else:
-            theirs = to_predictions(output, predict_torch(folder, layers, rows))
-            compare(f"torch {torch.__version__}", theirs, expected)
+            theirs = to_predictions(output, predict_torch(folder, schema, rows))
+            compare(f"torch {torch.__version__}", theirs, expected, len(columns))
     except (ExportError, KeyError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

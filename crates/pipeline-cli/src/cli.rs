@@ -337,10 +337,11 @@ pub struct InferArgs {
     /// however large the input.
     #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS")]
     pub batch_rows: NonZeroUsize,
-    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
-    /// feature), or auto (cuda when there is one).
-    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
-    pub device: DeviceArg,
+    /// Where the network runs: cpu, cuda (the first GPU), cuda:N (the GPU
+    /// with ordinal N), or auto (the first GPU when there is one); a GPU needs
+    /// a build with the `cuda` feature.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: pipeline_spec::Device,
 }
 
 /// `pipeline_data::BATCH_ROWS`, as a default clap can show.
@@ -349,22 +350,10 @@ const BATCH_ROWS: NonZeroUsize = match NonZeroUsize::new(pipeline_data::BATCH_RO
     None => NonZeroUsize::MIN,
 };
 
-/// Where a network runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DeviceArg {
-    Cpu,
-    Cuda,
-    Auto,
-}
-
-impl From<DeviceArg> for pipeline_spec::Device {
-    fn from(device: DeviceArg) -> Self {
-        match device {
-            DeviceArg::Cpu => pipeline_spec::Device::Cpu,
-            DeviceArg::Cuda => pipeline_spec::Device::Cuda,
-            DeviceArg::Auto => pipeline_spec::Device::Auto,
-        }
-    }
+/// `--device`: the spec's forms, refused with the same words.
+fn parse_device(text: &str) -> Result<pipeline_spec::Device, String> {
+    text.parse()
+        .map_err(|reason: String| format!("{reason}\n\n{}", pipeline_spec::Device::FORMS))
 }
 
 /// What `--input -` holds.
@@ -397,10 +386,11 @@ pub struct ServeArgs {
     /// Allow an address other than loopback (the server has no authentication).
     #[arg(long)]
     pub public: bool,
-    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
-    /// feature), or auto (cuda when there is one).
-    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
-    pub device: DeviceArg,
+    /// Where the network runs: cpu, cuda (the first GPU), cuda:N (the GPU
+    /// with ordinal N), or auto (the first GPU when there is one); a GPU needs
+    /// a build with the `cuda` feature.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: pipeline_spec::Device,
 }
 
 #[derive(Debug, Args)]
@@ -419,8 +409,9 @@ pub struct EvaluateArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Where the network runs: cpu, cuda (needs a build with the `cuda`
-    /// feature), or auto (cuda when there is one).
-    #[arg(long, value_enum, default_value = "cpu", value_name = "DEVICE")]
-    pub device: DeviceArg,
+    /// Where the network runs: cpu, cuda (the first GPU), cuda:N (the GPU
+    /// with ordinal N), or auto (the first GPU when there is one); a GPU needs
+    /// a build with the `cuda` feature.
+    #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
+    pub device: pipeline_spec::Device,
 }

@@ -275,6 +275,20 @@ impl Network {
 
     /// The network's output for rows `x` of shape `(N, inputs)`.
     pub fn forward(&self, x: &Tensor, mode: Mode<'_>) -> candle_core::Result<Tensor> {
+        self.forward_in(x, mode, DType::F32)
+    }
+
+    /// [`Network::forward`] with the activations in `compute` (`train.precision`):
+    /// each layer meets them with its f32 parameters cast to `compute`
+    /// (gradients flow back to the f32 parameters), batch and layer norm
+    /// statistics are taken in f32, an embedding's codes are read before any
+    /// cast, and the output comes back as f32. In f32 every cast is a no-op.
+    pub fn forward_in(
+        &self,
+        x: &Tensor,
+        mode: Mode<'_>,
+        compute: DType,
+    ) -> candle_core::Result<Tensor> {
         let mut h = if self.input.len() > 1 {
             let mut dims = vec![x.dim(0)?];
             dims.extend(&self.input);
@@ -287,6 +301,9 @@ impl Network {
             Mode::Eval => (false, None),
         };
         for block in &self.blocks {
+            if !matches!(block, Block::Embedding(_)) {
+                h = h.to_dtype(compute)?;
+            }
             h = match block {
                 Block::Linear(linear) => linear.forward(&h)?,
                 Block::Activation(activation) => activation.forward(&h)?,
@@ -315,7 +332,7 @@ impl Network {
                 Block::MeanPool => h.mean(1)?,
             };
         }
-        Ok(h)
+        h.to_dtype(DType::F32)
     }
 
     /// The layers for the dense training path, when the network is one it

@@ -445,13 +445,22 @@ fn predictions_equal_the_networks_forward_pass() {
             .unwrap()
             .to_vec1()
             .unwrap();
-        let got = pipeline_model::dense::predict(&network, &slice).unwrap().unwrap();
+        let got = pipeline_model::dense::predict(&network, &slice)
+            .unwrap()
+            .unwrap();
         assert_eq!(got.len(), expected.len());
         for (a, b) in got.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-5, "{a} vs {b}");
         }
     }
     // A transposed (non-contiguous) input is left to candle.
-    let t = Tensor::from_vec(inputs(7, 50), (7, 50), &device).unwrap().t().unwrap();
-    assert!(pipeline_model::dense::predict(&network, &t).unwrap().is_none());
+    let t = Tensor::from_vec(inputs(7, 50), (7, 50), &device)
+        .unwrap()
+        .t()
+        .unwrap();
+    assert!(
+        pipeline_model::dense::predict(&network, &t)
+            .unwrap()
+            .is_none()
+    );
 }

@@ -2,8 +2,9 @@
 //! README and the resolved spec printed by `pipeline run` both come from here.
 
 use crate::columns::{Encode, Missing, UnknownCategory};
+use crate::device::Device;
 use crate::metric::{MetricName, MetricRef, SplitName};
-use crate::raw::{Device, Normalize};
+use crate::raw::{Normalize, Precision};
 
 /// `seed`: every random choice (split, initialisation, shuffling, dropout) derives from it.
 pub const SEED: u64 = 42;
@@ -92,6 +93,7 @@ pub const PLATEAU_COOLDOWN: u32 = 0;
 pub const EPOCHS: u32 = 100;
 pub const BATCH_SIZE: u32 = 32;
 pub const DEVICE: Device = Device::Cpu;
+pub const PRECISION: Precision = Precision::F32;
 pub const MONITOR: MetricRef = MetricRef::new(SplitName::Validation, MetricName::Loss);
 pub const RESTORE_BEST: bool = true;
 /// `train.early_stopping.*` (early stopping is off unless the table is present).

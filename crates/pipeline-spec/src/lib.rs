@@ -9,6 +9,7 @@
 mod columns;
 mod cross_validation;
 pub mod defaults;
+mod device;
 mod error;
 mod metric;
 mod model;

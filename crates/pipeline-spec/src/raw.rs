@@ -334,16 +334,6 @@ pub struct RawSchedule {
     pub cooldown: Option<Spanned<i64>>,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Device {
-    Cpu,
-    Cuda,
-    Auto,
-}
-
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTrain {
@@ -351,11 +341,31 @@ pub struct RawTrain {
     pub epochs: Option<Spanned<i64>>,
     #[schemars(with = "Option<i64>")]
     pub batch_size: Option<Spanned<i64>>,
-    pub device: Option<Device>,
+    // Parsed by `crate::Device`'s `FromStr` after serde, so a bad form is
+    // reported at its position with the accepted forms.
+    #[schemars(with = "Option<crate::device::DeviceSchema>")]
+    pub device: Option<Spanned<String>>,
     #[schemars(with = "Option<String>")]
     pub monitor: Option<Spanned<String>>,
     pub restore_best: Option<bool>,
+    pub precision: Option<Precision>,
     pub early_stopping: Option<RawEarlyStopping>,
+}
+
+/// `train.precision`: the floating-point type of training's forward and
+/// backward passes; the weights the optimizer updates (and the stored model)
+/// stay f32.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Everything in f32.
+    F32,
+    /// bfloat16 activations and gradients (f32's range, 8 bits of mantissa).
+    Bf16,
+    /// float16 activations and gradients, with dynamic loss scaling.
+    F16,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

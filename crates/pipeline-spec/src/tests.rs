@@ -820,3 +820,63 @@ fn ordered_data_refuses_folds_with_a_hint() {
     assert_eq!(parse(MLP).unwrap().data.refuses_folds(), None);
     assert_eq!(parse(IRIS).unwrap().data.refuses_folds(), None);
 }
+
+#[test]
+fn devices_parse_with_ordinals_and_resolve_canonically() {
+    for (written, device, resolved) in [
+        ("cpu", Device::Cpu, "cpu"),
+        ("cuda", Device::Cuda { ordinal: 0 }, "cuda"),
+        ("cuda:0", Device::Cuda { ordinal: 0 }, "cuda"),
+        ("cuda:2", Device::Cuda { ordinal: 2 }, "cuda:2"),
+        ("auto", Device::Auto, "auto"),
+    ] {
+        let spec = parse(&with(
+            "device = \"cpu\"",
+            &format!("device = \"{written}\""),
+        ))
+        .unwrap();
+        assert_eq!(spec.train.device, device, "{written}");
+        let toml = spec.to_toml();
+        assert!(toml.contains(&format!("device = \"{resolved}\"")), "{toml}");
+        assert_eq!(parse(&toml).unwrap(), spec);
+    }
+    // `cuda` and `cuda:0` are one device, so one spec hash.
+    let hash = |d: &str| {
+        parse(&with("device = \"cpu\"", &format!("device = \"{d}\"")))
+            .unwrap()
+            .hash()
+    };
+    assert_eq!(hash("cuda"), hash("cuda:0"));
+    assert_ne!(hash("cuda"), hash("cuda:1"));
+}
+
+#[test]
+fn a_bad_device_is_located_and_lists_the_forms() {
+    for (written, message) in [
+        ("gpu", "`gpu` is not a device"),
+        (
+            "cuda:x",
+            "`cuda:x` is not a device: the GPU ordinal after `cuda:` must be a whole number (0, 1, …)",
+        ),
+    ] {
+        let e = err(&with(
+            "device = \"cpu\"",
+            &format!("device = \"{written}\""),
+        ));
+        assert_eq!(e.message, message);
+        assert_eq!(e.key.as_deref(), Some("train.device"));
+        let location = e.location.clone().unwrap();
+        assert_eq!(location.line_text, format!("device = \"{written}\""));
+        assert_eq!(location.column, 10);
+        let hint = e.hint.unwrap();
+        for form in ["`cpu`", "`cuda`", "`cuda:N`", "`auto`"] {
+            assert!(hint.contains(form), "{hint}");
+        }
+    }
+    // Overrides go through the same check.
+    let set = |s: &str| s.parse::<Override>().unwrap();
+    let e = Spec::parse(Path::new("s.toml"), MLP, &[set("train.device=cuda:one")]).unwrap_err();
+    assert!(e.message.contains("`cuda:one` is not a device"), "{e}");
+    let spec = Spec::parse(Path::new("s.toml"), MLP, &[set("train.device=cuda:1")]).unwrap();
+    assert_eq!(spec.train.device, Device::Cuda { ordinal: 1 });
+}

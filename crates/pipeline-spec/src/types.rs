@@ -21,7 +21,8 @@ use crate::overrides::{Override, apply_overrides};
 use crate::raw::{self, LayerType, LossType, RawClassWeights, RawSpec, RawTarget};
 use crate::task::Task;
 
-pub use crate::raw::{Device, Normalize};
+pub use crate::device::Device;
+pub use crate::raw::{Normalize, Precision};
 
 /// A whole experiment, validated.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -327,6 +328,10 @@ pub struct TrainSpec {
     pub monitor: MetricRef,
     /// Restore the best epoch's weights at the end of training.
     pub restore_best: bool,
+    /// Left out of the resolved spec when f32, so specs written before the
+    /// key existed keep their hash.
+    #[serde(skip_serializing_if = "Precision::is_f32")]
+    pub precision: Precision,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<EarlyStopping>,
 }
@@ -1243,6 +1248,7 @@ impl Validator<'_> {
             device: None,
             monitor: None,
             restore_best: None,
+            precision: None,
             early_stopping: None,
         });
         let monitor = match raw.monitor {
@@ -1277,9 +1283,15 @@ impl Validator<'_> {
         Ok(TrainSpec {
             epochs: self.count(raw.epochs, "train.epochs", defaults::EPOCHS)?,
             batch_size: self.count(raw.batch_size, "train.batch_size", defaults::BATCH_SIZE)?,
-            device: raw.device.unwrap_or(defaults::DEVICE),
+            device: match raw.device {
+                None => defaults::DEVICE,
+                Some(device) => device.get_ref().parse().map_err(|message| {
+                    self.fail(device.span(), "train.device", message, Some(Device::FORMS))
+                })?,
+            },
             monitor,
             restore_best: raw.restore_best.unwrap_or(defaults::RESTORE_BEST),
+            precision: raw.precision.unwrap_or(defaults::PRECISION),
             early_stopping,
         })
     }
@@ -1333,13 +1345,17 @@ fn word(direction: Direction) -> &'static str {
     }
 }
 
-impl Device {
+impl Precision {
     pub fn as_str(self) -> &'static str {
         match self {
-            Device::Cpu => "cpu",
-            Device::Cuda => "cuda",
-            Device::Auto => "auto",
+            Precision::F32 => "f32",
+            Precision::Bf16 => "bf16",
+            Precision::F16 => "f16",
         }
+    }
+
+    pub fn is_f32(&self) -> bool {
+        *self == Precision::F32
     }
 }
 

@@ -7,10 +7,11 @@
 use candle_core::{Device, Tensor};
 use pipeline_model::dense::DenseTrainer;
 use pipeline_model::{Criterion, Mode, Network, Optimizer, OptimizerState};
-use pipeline_spec::Optimizer as OptimizerSpec;
+use pipeline_spec::{Optimizer as OptimizerSpec, Precision};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
+use crate::precision::Mixed;
 
 /// Which path trains the batches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -33,28 +34,38 @@ pub(crate) struct TrainRows<'a> {
 }
 
 pub(crate) enum Stepper {
-    Autograd(Optimizer),
+    Autograd {
+        optimizer: Optimizer,
+        /// `train.precision`: the passes' dtype (and f16's loss scaling).
+        mixed: Mixed,
+    },
     Dense(Box<DenseTrainer>),
 }
 
 impl Stepper {
     /// `optimizer` holds the state to continue from (fresh, or a resumed
-    /// run's).
+    /// run's). The dense path computes in f32 only: other precisions train
+    /// on autograd.
     pub fn new(
         engine: Engine,
         network: &Network,
         spec: &OptimizerSpec,
         optimizer: Optimizer,
+        precision: Precision,
         criterion: &Criterion,
         device: &Device,
     ) -> Result<Stepper, TrainError> {
         if engine == Engine::Auto
+            && precision == Precision::F32
             && let Some(dense) =
                 DenseTrainer::new(network, spec, optimizer.state(), criterion.clone(), device)?
         {
             return Ok(Stepper::Dense(Box::new(dense)));
         }
-        Ok(Stepper::Autograd(optimizer))
+        Ok(Stepper::Autograd {
+            optimizer,
+            mixed: Mixed::new(precision),
+        })
     }
 
     /// One optimizer step on the rows `batch`; returns the batch's loss.
@@ -68,17 +79,19 @@ impl Stepper {
         dropout: &mut ChaCha8Rng,
     ) -> Result<f32, TrainError> {
         match self {
-            Stepper::Autograd(optimizer) => {
+            Stepper::Autograd { optimizer, mixed } => {
                 let device = rows.x.device();
                 let index = Tensor::from_slice(batch, batch.len(), device)?;
                 let xb = rows.x.index_select(&index, 0)?;
                 let yb = rows.y.index_select(&index, 0)?;
-                let prediction = network.forward(&xb, Mode::Train(dropout))?;
+                let prediction = mixed.forward(network, &xb, Mode::Train(dropout))?;
                 let loss = criterion.loss(&prediction, &yb)?;
                 let value = loss.to_scalar::<f32>()?;
                 if value.is_finite() {
                     optimizer.set_learning_rate(learning_rate);
-                    optimizer.step(&loss.backward()?)?;
+                    if let Some(grads) = mixed.gradients(&loss, &network.vars())? {
+                        optimizer.step(&grads)?;
+                    }
                 }
                 Ok(value)
             }
@@ -101,14 +114,14 @@ impl Stepper {
     /// keeps its own while an epoch runs).
     pub fn sync(&self) -> Result<(), TrainError> {
         match self {
-            Stepper::Autograd(_) => Ok(()),
+            Stepper::Autograd { .. } => Ok(()),
             Stepper::Dense(dense) => Ok(dense.write_back()?),
         }
     }
 
     pub fn optimizer_state(&self) -> Result<OptimizerState, TrainError> {
         match self {
-            Stepper::Autograd(optimizer) => Ok(optimizer.state()),
+            Stepper::Autograd { optimizer, .. } => Ok(optimizer.state()),
             Stepper::Dense(dense) => Ok(dense.optimizer_state()?),
         }
     }

@@ -9,8 +9,11 @@ pub enum TrainError {
         batch: Option<usize>,
         value: f64,
     },
-    #[error("device `{requested}` is not available: {reason}")]
-    Device { requested: String, reason: String },
+    #[error("device `{requested}` is not available: {problem}")]
+    Device {
+        requested: String,
+        problem: DeviceProblem,
+    },
     #[error(transparent)]
     Model(#[from] pipeline_model::ModelError),
     #[error(transparent)]
@@ -54,11 +57,63 @@ impl TrainError {
             TrainError::ClassWeights { .. } => Some(
                 "give one weight per class in the classes' sorted order, or class_weights = \"balanced\"",
             ),
-            TrainError::Device { .. } => {
-                Some("use device = \"cpu\", or build with `--features cuda` on a machine with CUDA")
-            }
+            TrainError::Device { problem, .. } => Some(problem.hint()),
             TrainError::Model(e) => e.hint(),
             _ => None,
         }
+    }
+}
+
+/// Why a requested GPU cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceProblem {
+    #[error("this binary was built without the `cuda` feature")]
+    NoCudaFeature,
+    #[error("{}", gpus_found(*found))]
+    NoSuchGpu { found: usize },
+    #[error("the CUDA driver failed: {0}")]
+    Driver(String),
+}
+
+impl DeviceProblem {
+    fn hint(&self) -> &'static str {
+        match self {
+            DeviceProblem::NoCudaFeature => {
+                "use the CPU (train.device = \"cpu\", --device cpu), or a binary built with \
+                 `cargo build --release --features cuda` on a machine with an NVIDIA GPU"
+            }
+            DeviceProblem::NoSuchGpu { .. } => {
+                "GPU ordinals start at 0 (`nvidia-smi -L` lists them; CUDA_VISIBLE_DEVICES hides \
+                 some); `cuda` is the first GPU and `auto` falls back to the CPU"
+            }
+            DeviceProblem::Driver(_) => {
+                "check the GPU and its driver with `nvidia-smi`, or use the CPU \
+                 (train.device = \"cpu\", --device cpu)"
+            }
+        }
+    }
+}
+
+fn gpus_found(found: usize) -> String {
+    match found {
+        0 => "this machine has no CUDA GPU".into(),
+        1 => "this machine has 1 CUDA GPU (cuda:0)".into(),
+        n => format!("this machine has {n} CUDA GPUs (cuda:0 to cuda:{})", n - 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_gpu_says_how_many_there_are() {
+        let message = |found| DeviceProblem::NoSuchGpu { found }.to_string();
+        assert_eq!(message(0), "this machine has no CUDA GPU");
+        assert_eq!(message(1), "this machine has 1 CUDA GPU (cuda:0)");
+        assert_eq!(
+            message(4),
+            "this machine has 4 CUDA GPUs (cuda:0 to cuda:3)"
+        );
     }
 }

@@ -12,13 +12,14 @@ pub mod generalization;
 mod inference;
 mod metrics;
 pub mod observer;
+mod precision;
 mod state;
 mod trainer;
 
 pub use checks::{Pitfall, PitfallKind, pitfalls};
-pub use device::select_device;
+pub use device::{device_name, select_device};
 pub use engine::Engine;
-pub use error::TrainError;
+pub use error::{DeviceProblem, TrainError};
 pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};

@@ -276,6 +276,7 @@ pub fn train_with(
         &network,
         &spec.optimizer,
         optimizer,
+        spec.train.precision,
         &scoring.criterion,
         device,
     )?;

@@ -154,7 +154,7 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
             "validation": data.sizes.validation,
             "test": data.sizes.test,
         },
-        "device": if plan.device.is_cpu() { "cpu" } else if plan.device.is_cuda() { "cuda" } else { "metal" },
+        "device": pipeline_train::device_name(&plan.device),
         "model": {
             "inputs": preprocessing.input_width(),
             "input_shape": plan.network.input_shape(),

@@ -21,7 +21,7 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         &registry,
         &args.run,
         args.experiment.as_deref(),
-        args.device.into(),
+        args.device,
     )?;
     let plan = &predictor.preprocessing.targets;
     let columns = plan.columns().join(", ");

@@ -39,7 +39,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         &registry,
         &args.run,
         args.experiment.as_deref(),
-        args.device.into(),
+        args.device,
     )?;
     let mut rows = rows(&args, &predictor.preprocessing.float_columns())?;
     let interrupt = install_signal_handlers()?;

@@ -24,8 +24,8 @@ use pipeline_spec::{LoadedSpec, MetricName, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
-    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainingState, initial_network,
-    pitfalls, select_device, train,
+    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainingState, device_name,
+    initial_network, pitfalls, select_device, train,
 };
 use serde_json::json;
 
@@ -458,10 +458,7 @@ fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
         data_path: data_path.display().to_string(),
         data_sha256: plan.data.data_sha256.clone(),
         seed: spec.seed,
-        device: match &plan.device {
-            Device::Cpu => "cpu".into(),
-            other => format!("{:?}", other.location()).to_lowercase(),
-        },
+        device: device_name(&plan.device),
         program_version: env!("CARGO_PKG_VERSION").to_string(),
         git_commit: GIT_COMMIT.to_string(),
         // Seeded initialisation, shuffling and dropout with sequential CPU

@@ -67,7 +67,7 @@ pub fn serve(context: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
         &registry,
         &args.run,
         args.experiment.as_deref(),
-        args.device.into(),
+        args.device,
     )?;
     context.block_on(registry.close());
     let model = describe(&predictor);

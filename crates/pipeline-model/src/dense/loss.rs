@@ -190,7 +190,7 @@ mod tests {
     }
 
     fn values(n: usize, scale: f32) -> Vec<f32> {
-        (0..n).map(|i| ((i as f32 * 0.71).sin() * scale)).collect()
+        (0..n).map(|i| (i as f32 * 0.71).sin() * scale).collect()
     }
 
     #[test]

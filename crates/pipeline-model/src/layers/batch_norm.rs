@@ -10,7 +10,7 @@
 //! such a batch (a last batch of one row, say) is normalised with the
 //! running statistics and leaves them unchanged.
 
-use candle_core::{Result, Tensor, Var};
+use candle_core::{DType, Result, Tensor, Var};
 
 use super::params::{Init, Params};
 use crate::error::ModelError;
@@ -66,8 +66,11 @@ impl BatchNorm {
         let dims = x.dims().to_vec();
         let (rows, features) = (x.dim(0)?, x.dim(1)?);
         let rest: usize = dims[2..].iter().product();
-        // (N, C, rest): the statistics are over axes 0 and 2.
-        let x = x.reshape((rows, features, rest))?;
+        // (N, C, rest): the statistics are over axes 0 and 2, in f32 whatever
+        // the activations' dtype (as PyTorch's autocast), so the running
+        // statistics stay f32.
+        let dtype = x.dtype();
+        let x = x.reshape((rows, features, rest))?.to_dtype(DType::F32)?;
         let count = rows * rest;
         let per_feature = |t: &Var| t.as_tensor().detach().reshape((1, features, 1));
         let (mean, variance) = if training && count > 1 {
@@ -91,7 +94,8 @@ impl BatchNorm {
             .broadcast_div(&(variance + EPSILON)?.sqrt()?)?
             .broadcast_mul(&weight)?
             .broadcast_add(&bias)?
-            .reshape(dims)
+            .reshape(dims)?
+            .to_dtype(dtype)
     }
 
     /// `running = (1 - momentum) · running + momentum · batch`, with the

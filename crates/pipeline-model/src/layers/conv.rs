@@ -12,10 +12,10 @@
 //! convolution itself runs without padding on an input that every window
 //! fits exactly; the output is the same.
 
-use candle_core::{D, Result, Tensor, Var};
+use candle_core::{D, DType, Result, Tensor, Var};
 use pipeline_spec::Convolution;
 
-use super::params::{Init, Params};
+use super::params::{Init, Params, like};
 use crate::error::ModelError;
 
 pub struct Conv {
@@ -56,7 +56,16 @@ impl Conv {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let weight = self.weight.as_tensor();
+        // candle 0.11's CPU convolution has no bf16 kernel (its CPU matmul
+        // widens bf16 to f32): the same widening here, the result narrowed
+        // back to the activations' dtype below.
+        let dtype = x.dtype();
+        let x = &if dtype == DType::BF16 && x.device().is_cpu() {
+            x.to_dtype(DType::F32)?
+        } else {
+            x.clone()
+        };
+        let weight = &like(&self.weight, x)?;
         let kernel = weight.dim(D::Minus1)?;
         let mut x = x.clone();
         for axis in 2..x.rank() {
@@ -81,13 +90,14 @@ impl Conv {
         } else {
             x.conv2d(weight, 0, self.stride, 1, 1)?
         };
-        match &self.bias {
-            None => Ok(y),
+        let y = match &self.bias {
+            None => y,
             Some(b) => {
                 let mut dims = vec![1, b.elem_count()];
                 dims.extend(std::iter::repeat_n(1, self.axes));
-                y.broadcast_add(&b.as_tensor().reshape(dims)?)
+                y.broadcast_add(&like(b, &y)?.reshape(dims)?)?
             }
-        }
+        };
+        y.to_dtype(dtype)
     }
 }

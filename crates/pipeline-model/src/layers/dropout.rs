@@ -29,7 +29,7 @@ impl Dropout {
                 }
             })
             .collect();
-        let mask = Tensor::from_vec(mask, x.shape(), x.device())?;
+        let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
         x * mask
     }
 }

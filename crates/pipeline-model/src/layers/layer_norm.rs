@@ -5,7 +5,7 @@
 
 use candle_core::{Result, Tensor, Var};
 
-use super::params::{Init, Params};
+use super::params::{Init, Params, like};
 use crate::error::ModelError;
 
 /// `eps` of `nn.LayerNorm`.
@@ -33,6 +33,8 @@ impl LayerNorm {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::layer_norm_slow(x, self.weight.as_tensor(), self.bias.as_tensor(), EPSILON)
+        // The statistics in f32 whatever the activations' dtype (inside
+        // `layer_norm_slow`); the weight and bias meet the result in its dtype.
+        candle_nn::ops::layer_norm_slow(x, &like(&self.weight, x)?, &like(&self.bias, x)?, EPSILON)
     }
 }

@@ -2,7 +2,7 @@
 
 use candle_core::{Result, Tensor, Var};
 
-use super::params::{Init, Params};
+use super::params::{Init, Params, like};
 use crate::error::ModelError;
 
 pub struct Linear {
@@ -36,14 +36,14 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let weight = self.weight.as_tensor().t()?;
+        let weight = like(&self.weight, x)?.t()?;
         let y = if x.rank() == 2 {
             x.matmul(&weight)?
         } else {
             x.broadcast_matmul(&weight)?
         };
         match &self.bias {
-            Some(b) => y.broadcast_add(b.as_tensor()),
+            Some(b) => y.broadcast_add(&like(b, x)?),
             None => Ok(y),
         }
     }

@@ -71,6 +71,13 @@ fn normal(rng: &mut impl Rng, count: usize, std: f32) -> Vec<f32> {
     values
 }
 
+/// A parameter in the dtype of the activations `x` it meets: the f32 weight
+/// itself in f32, else a cast that gradients flow back through, so the
+/// optimizer always sees f32 weights and f32 gradients (`train.precision`).
+pub fn like(var: &Var, x: &Tensor) -> candle_core::Result<Tensor> {
+    var.as_tensor().to_dtype(x.dtype())
+}
+
 /// `init(name, dims, how)`: a tensor's values, row-major.
 pub type InitFn<'a> = dyn FnMut(&str, &[usize], Init) -> Result<Vec<f32>, ModelError> + 'a;
 

@@ -49,10 +49,12 @@ impl Gru {
         let (batch, time, _) = x.dims3()?;
         // b_hn stays inside r ⊙ (…): the input's and the state's parts are
         // two matmuls per step.
-        let weight_ih = r.weight_ih.t()?;
-        let weight_hh = r.weight_hh.t()?;
-        let bias_ih = r.bias_ih.as_tensor();
-        let bias_hh = r.bias_hh.as_tensor();
+        // The f32 parameters in the activations' dtype (`train.precision`).
+        let dtype = x.dtype();
+        let weight_ih = r.weight_ih.t()?.to_dtype(dtype)?;
+        let weight_hh = r.weight_hh.t()?.to_dtype(dtype)?;
+        let bias_ih = &r.bias_ih.to_dtype(dtype)?;
+        let bias_hh = &r.bias_hh.to_dtype(dtype)?;
         let mut h = Tensor::zeros((batch, hidden), x.dtype(), x.device())?;
         let mut states = Vec::with_capacity(time);
         for t in 0..time {

@@ -45,7 +45,7 @@ impl Lstm {
         let r = &self.inner;
         let hidden = r.config.hidden_size;
         let (batch, time, _) = x.dims3()?;
-        let (weight, bias) = r.fused()?;
+        let (weight, bias) = r.fused(x.dtype())?;
         let mut h = Tensor::zeros((batch, hidden), x.dtype(), x.device())?;
         let mut c = h.clone();
         let mut states = Vec::with_capacity(time);

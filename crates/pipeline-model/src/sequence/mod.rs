@@ -135,7 +135,7 @@ pub(crate) fn dropout(x: &Tensor, rate: f32, mode: &mut Mode<'_>) -> candle_core
                     }
                 })
                 .collect();
-            x * Tensor::from_vec(mask, x.shape(), x.device())?
+            x * Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?
         }
     }
 }
@@ -183,7 +183,9 @@ pub(crate) fn affine(x: &Tensor, weight: &Tensor, bias: &Tensor) -> candle_core:
     let mut dims = x.dims().to_vec();
     let inputs = x.dim(D::Minus1)?;
     let rows = x.reshape(((), inputs))?;
-    let y = rows.matmul(&weight.t()?)?.broadcast_add(bias)?;
+    // The f32 parameters meet the activations in their dtype (`train.precision`).
+    let (weight, bias) = (weight.to_dtype(x.dtype())?, bias.to_dtype(x.dtype())?);
+    let y = rows.matmul(&weight.t()?)?.broadcast_add(&bias)?;
     if let Some(last) = dims.last_mut() {
         *last = weight.dim(0)?;
     }
@@ -227,6 +229,10 @@ impl LayerNorm {
 
     pub(crate) fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         // The slow version is built from tensor ops, so gradients flow.
-        candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, 1e-5)
+        let (weight, bias) = (
+            self.weight.to_dtype(x.dtype())?,
+            self.bias.to_dtype(x.dtype())?,
+        );
+        candle_nn::ops::layer_norm_slow(x, &weight, &bias, 1e-5)
     }
 }

@@ -11,7 +11,7 @@
 //! backward is a cheap view), and the steps of `x` are views of it, free when
 //! `x` is data rather than another layer's output.
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 
 use super::{Init, InitFn, check_size, parameter, sequence_input};
 use crate::error::ModelError;
@@ -85,12 +85,14 @@ impl Recurrent {
     }
 
     /// `[weight_ih | weight_hh]ᵀ` `(F + H, gates·H)` and `bias_ih + bias_hh`, so
-    /// that one matmul of `[x_t | h]` gives every gate of a step (RNN, LSTM).
-    pub(crate) fn fused(&self) -> candle_core::Result<(Tensor, Tensor)> {
+    /// that one matmul of `[x_t | h]` gives every gate of a step (RNN, LSTM);
+    /// in `dtype`, the activations' (`train.precision`).
+    pub(crate) fn fused(&self, dtype: DType) -> candle_core::Result<(Tensor, Tensor)> {
         let weight = Tensor::cat(&[self.weight_ih.as_tensor(), self.weight_hh.as_tensor()], 1)?
             .t()?
-            .contiguous()?;
-        let bias = (self.bias_ih.as_tensor() + self.bias_hh.as_tensor())?;
+            .contiguous()?
+            .to_dtype(dtype)?;
+        let bias = (self.bias_ih.as_tensor() + self.bias_hh.as_tensor())?.to_dtype(dtype)?;
         Ok((weight, bias))
     }
 

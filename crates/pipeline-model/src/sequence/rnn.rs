@@ -42,7 +42,7 @@ impl Rnn {
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let r = &self.inner;
         let (batch, time, _) = x.dims3()?;
-        let (weight, bias) = r.fused()?;
+        let (weight, bias) = r.fused(x.dtype())?;
         let mut h = Tensor::zeros((batch, r.config.hidden_size), x.dtype(), x.device())?;
         let mut states = Vec::with_capacity(time);
         for t in 0..time {
