@@ -7,6 +7,7 @@ mod classification;
 mod common;
 mod errors;
 mod export;
+mod fingerprint;
 mod help;
 mod inference;
 mod labels;

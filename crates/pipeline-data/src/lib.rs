@@ -11,6 +11,7 @@ mod batches;
 mod cells;
 mod columns;
 mod error;
+mod fingerprint;
 mod normalize;
 mod prepare;
 mod preprocessing;
@@ -26,7 +27,8 @@ pub use batches::{
     read_batches_from,
 };
 pub use cells::category_of;
-pub use error::DataError;
+pub use error::{DataError, TypeMismatch};
+pub use fingerprint::{ResolvedColumn, columns_hash};
 pub use normalize::ColumnTransform;
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};
 pub use preprocessing::{ColumnPlan, Encoding, Preprocessing};
