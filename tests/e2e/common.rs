@@ -110,6 +110,26 @@ impl Workspace {
     }
 }
 
+impl Workspace {
+    /// Runs one SQL statement that changes the registry (to stage what an
+    /// older build wrote).
+    pub fn execute(&self, sql: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let url = format!("sqlite://{}", self.registry().display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+        });
+    }
+}
+
 /// stderr of an output, as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -139,6 +139,10 @@ fn export_writes_a_self_contained_folder_that_python_can_load() {
         ws.query::<String>("SELECT data_sha256 FROM runs")[0].as_str()
     );
     assert_eq!(
+        receipt["columns_hash"],
+        ws.query::<String>("SELECT columns_hash FROM runs")[0].as_str()
+    );
+    assert_eq!(
         receipt["spec_hash"],
         ws.query::<String>("SELECT spec_hash FROM runs")[0].as_str()
     );

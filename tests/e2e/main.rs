@@ -8,6 +8,7 @@ mod common;
 mod devices;
 mod errors;
 mod export;
+mod fingerprint;
 mod folds;
 mod help;
 mod inference;

@@ -125,6 +125,10 @@ fn serve_predicts_like_infer_and_survives_bad_requests() {
     assert_eq!(features[0]["name"], "age");
     assert!(model["spec_toml"].as_str().unwrap().contains("model"));
     assert!(model["final_metrics"]["test"]["r2"].is_number(), "{model}");
+    assert_eq!(
+        model["input"]["columns_hash"],
+        ws.query::<String>("SELECT columns_hash FROM runs")[0].as_str()
+    );
 
     // One row: the same prediction as `infer`.
     let (status, one) = post(&agent, &url("/predict"), &first_row().to_string());
@@ -166,11 +170,28 @@ fn serve_predicts_like_infer_and_survives_bad_requests() {
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap().contains("`bmi`"), "{body}");
 
+    // A value of another type than the run's: the column, both types, the row.
     let mut text = first_row();
     text["s1"] = json!("high");
-    let (status, body) = post(&agent, &url("/predict"), &text.to_string());
+    let (status, body) = post(
+        &agent,
+        &url("/predict"),
+        &json!([first_row(), text]).to_string(),
+    );
     assert_eq!(status, 422, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("`s1`"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with(
+            "request: column `s1` holds text here, but the run was trained on it as float: \
+             row 2 has \"high\""
+        ),
+        "{body}"
+    );
+    // A number written as text is still a number.
+    let mut quoted = first_row();
+    quoted["s1"] = json!("157");
+    let (status, body) = post(&agent, &url("/predict"), &quoted.to_string());
+    assert_eq!(status, 200, "{body}");
+    close(body["predictions"][0].as_f64().unwrap(), reference);
 
     // Over 1 MiB.
     let huge = format!("[{}]", vec![first_row().to_string(); 20_000].join(","));

@@ -92,6 +92,35 @@ impl Cells {
         }
     }
 
+    /// The first filled cell that is not a finite number (0-based row, as
+    /// written): what a float column cannot take.
+    pub(crate) fn first_non_number(&self) -> Option<(usize, String)> {
+        match self {
+            Cells::Numbers(_) => None,
+            Cells::Text(v) => v.iter().enumerate().find_map(|(row, cell)| {
+                cell.as_ref()
+                    .filter(|t| parse_number(t).is_none())
+                    .map(|t| (row, t.clone()))
+            }),
+        }
+    }
+
+    /// The first filled cell that is a number, or text that holds one
+    /// (0-based row, as written).
+    pub(crate) fn first_number(&self) -> Option<(usize, String)> {
+        match self {
+            Cells::Numbers(v) => v
+                .iter()
+                .position(|n| !n.is_nan())
+                .map(|row| (row, category_of(v[row]))),
+            Cells::Text(v) => v.iter().enumerate().find_map(|(row, cell)| {
+                cell.as_ref()
+                    .filter(|t| parse_number(t).is_some())
+                    .map(|t| (row, t.clone()))
+            }),
+        }
+    }
+
     /// The cells as numbers (NaN: empty); text must parse as a finite number.
     pub(crate) fn into_numbers(self, table: &Table, column: &str) -> Result<Vec<f64>, DataError> {
         match self {
@@ -128,7 +157,7 @@ impl Cells {
 }
 
 /// A finite number written as text, or `None`.
-fn parse_number(text: &str) -> Option<f64> {
+pub(crate) fn parse_number(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|n| n.is_finite())
 }
 

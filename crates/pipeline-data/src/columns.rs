@@ -19,14 +19,21 @@ pub(crate) fn unknown_column(
         path: path.to_path_buf(),
         column: column.to_string(),
         role,
-        suggestion: available
-            .iter()
-            .map(|c| (strsim::damerau_levenshtein(column, c), c))
-            .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, c)| c.clone()),
+        suggestion: suggest(column, available.iter()),
         available: available.to_vec(),
     }
+}
+
+/// The candidate closest to `column` in spelling, if one is close enough.
+pub(crate) fn suggest<'a>(
+    column: &str,
+    candidates: impl Iterator<Item = &'a String>,
+) -> Option<String> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(column, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
 }
 
 /// The feature columns of `spec` among the file's columns `available`, in

@@ -50,6 +50,8 @@ pub enum DataError {
         row: usize,
         value: String,
     },
+    #[error("{0}")]
+    ColumnTypeMismatch(Box<TypeMismatch>),
     #[error(
         "{path}: column `{column}` has type {dtype}; a feature must hold numbers or text (categories), the target numbers; leave it out with data.exclude"
     )]
@@ -208,6 +210,33 @@ fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[Strin
     }
 }
 
+/// An input column that cannot be the type the run trained it as.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path}: column `{column}` holds {found} here, but the run was trained on it as {expected}{}\nhint: {hint}",
+    offending_cell(*row, value.as_deref())
+)]
+pub struct TypeMismatch {
+    pub path: PathBuf,
+    pub column: String,
+    /// The run's type for the column (`float`, `categorical (text: a, b)`).
+    pub expected: String,
+    /// What the input's column holds (`text`, `integers`, `booleans`, a type).
+    pub found: String,
+    /// The first offending row (1-based), when one cell is to blame.
+    pub row: Option<usize>,
+    pub value: Option<String>,
+    pub hint: &'static str,
+}
+
+fn offending_cell(row: Option<usize>, value: Option<&str>) -> String {
+    match (row, value) {
+        (Some(row), Some(value)) => format!(": row {row} has {value:?}"),
+        (Some(row), None) => format!(" (first at row {row})"),
+        _ => String::new(),
+    }
+}
+
 fn missing_advice(column: &str, missing: &Missing) -> String {
     match missing {
         Missing::Drop => "the run dropped rows with an empty cell here in training (missing = \"drop\"), so it has no value to fill it with at inference".to_string(),
@@ -223,6 +252,11 @@ impl DataError {
     pub fn after_rows(mut self, rows: usize) -> Self {
         match &mut self {
             DataError::NonNumeric { row, .. } => *row += rows,
+            DataError::ColumnTypeMismatch(mismatch) => {
+                if let Some(row) = &mut mismatch.row {
+                    *row += rows;
+                }
+            }
             DataError::MissingValues { first_row, .. }
             | DataError::TargetMissing { first_row, .. }
             | DataError::WindowMissing { first_row, .. } => *first_row += rows,

@@ -11,6 +11,7 @@ mod batches;
 mod cells;
 mod columns;
 mod error;
+mod fingerprint;
 mod folds;
 mod normalize;
 mod prepare;
@@ -27,7 +28,8 @@ pub use batches::{
     read_batches_from,
 };
 pub use cells::category_of;
-pub use error::DataError;
+pub use error::{DataError, TypeMismatch};
+pub use fingerprint::{ResolvedColumn, columns_hash};
 pub use folds::{fold_indices, fold_split};
 pub use normalize::ColumnTransform;
 pub use prepare::{PreparedData, SplitData, model_inputs, prepare};

@@ -10,8 +10,9 @@ use pipeline_spec::{
 };
 
 use crate::cells::{Cells, category_of};
-use crate::columns::{select_features, unknown_column};
+use crate::columns::{select_features, suggest, unknown_column};
 use crate::error::DataError;
+use crate::fingerprint::read_input_column;
 use crate::folds::{fold_indices, fold_split};
 use crate::normalize::ColumnTransform;
 use crate::preprocessing::{ColumnPlan, ColumnValues, Encoding, Preprocessing};
@@ -450,10 +451,12 @@ fn fit_column(
 }
 
 /// Model inputs for the rows of `table`, with the stored preprocessing:
-/// every feature column must be present; float columns must hold numbers,
-/// empty cells get the stored fill, categories the stored encoding. An
-/// empty cell without a fill, a non-numeric value or an unknown category
-/// (under `unknown = "error"`) is an error naming the column and the row.
+/// every feature column must be present and of the run's type (see
+/// [`crate::fingerprint`]: numbers for a float column, categories of the
+/// run's kind for a categorical one); empty cells get the stored fill,
+/// categories the stored encoding. A missing column, a value of the wrong
+/// type, an empty cell without a fill or an unknown category (under
+/// `unknown = "error"`) is an error naming the column and the first row.
 pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<f32>, DataError> {
     if preprocessing.window.is_some() {
         return Err(DataError::WindowedInference {
@@ -462,29 +465,28 @@ pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<
     }
     let available = table.column_names();
     if let Some(missing) = preprocessing
-        .features
+        .columns
         .iter()
-        .find(|c| !available.contains(c))
+        .find(|c| !available.contains(&c.column))
     {
-        return Err(unknown_column(
-            &table.path,
-            missing,
-            "feature of the run",
-            &available,
-        ));
+        let role = match missing.column_type() {
+            ColumnType::Float => "a float feature of the run",
+            ColumnType::Categorical => "a categorical feature of the run",
+        };
+        let mut error = unknown_column(&table.path, &missing.column, role, &available);
+        if let DataError::UnknownColumn { suggestion, .. } = &mut error {
+            // A column the run reads already is no candidate for the missing one.
+            let unused = available
+                .iter()
+                .filter(|c| !preprocessing.features.contains(c));
+            *suggestion = suggest(&missing.column, unused);
+        }
+        return Err(error);
     }
     let values: Vec<ColumnValues> = preprocessing
         .columns
         .iter()
-        .map(|plan| {
-            let cells = Cells::read(table, &plan.column)?;
-            Ok(match plan.encoding {
-                Encoding::Float { .. } => {
-                    ColumnValues::Float(cells.into_numbers(table, &plan.column)?)
-                }
-                Encoding::Categorical { .. } => ColumnValues::Categorical(cells.into_categories()),
-            })
-        })
+        .map(|plan| read_input_column(table, plan))
         .collect::<Result<_, DataError>>()?;
     let rows: Vec<usize> = (0..table.frame.height()).collect();
     preprocessing.encode(&table.path, &values, &rows, &|r| r + 1)
@@ -627,6 +629,32 @@ mod tests {
         // The same through the stored JSON.
         let stored = Preprocessing::from_json(&data.preprocessing.to_json()).unwrap();
         assert_eq!(model_inputs(&table, &stored).unwrap(), fed);
+    }
+
+    #[test]
+    fn a_missing_input_column_is_named_with_its_type() {
+        let data = prepared(&messy(OTHER), SETTINGS).unwrap();
+        let rows = |csv: &str| {
+            crate::source::read_table_from(
+                Path::new("rows.csv"),
+                crate::TableFormat::Csv,
+                csv.as_bytes().to_vec(),
+            )
+            .unwrap()
+        };
+        // `x` is a feature of the run: no candidate for the missing `z`.
+        let e = model_inputs(&rows("x,color\n1,red\n"), &data.preprocessing).unwrap_err();
+        assert!(
+            matches!(&e, DataError::UnknownColumn { column, role: "a float feature of the run", suggestion: None, .. } if column == "z"),
+            "{e}"
+        );
+        let e = model_inputs(&rows("x,zz,color\n1,2,red\n"), &data.preprocessing).unwrap_err();
+        assert!(e.to_string().ends_with("did you mean `zz`?"), "{e}");
+        let e = model_inputs(&rows("x,z\n1,2\n"), &data.preprocessing).unwrap_err();
+        assert!(
+            matches!(&e, DataError::UnknownColumn { column, role: "a categorical feature of the run", .. } if column == "color"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -57,12 +57,12 @@ impl Registry {
         };
         sqlx::query(
             "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
-             spec_path, data_path, data_sha256, seed, device, program_version, git_commit, \
-             deterministic, note, started_at, ended_at, heartbeat_at, best_epoch, epochs_run, \
-             selection_metric, selection_higher_is_better, selection_value, gap_at_best, \
-             test_train_gap, overfit_onset, weights_digest) \
+             spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
+             git_commit, deterministic, note, started_at, ended_at, heartbeat_at, best_epoch, \
+             epochs_run, selection_metric, selection_higher_is_better, selection_value, \
+             gap_at_best, test_train_gap, overfit_onset, weights_digest) \
              VALUES (?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, ?, ?)",
+             ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(&new.experiment)
@@ -72,6 +72,7 @@ impl Registry {
         .bind(&new.spec_path)
         .bind(&new.data_path)
         .bind(&new.data_sha256)
+        .bind(new.columns_hash.as_deref())
         .bind(seed)
         .bind(&new.device)
         .bind(&new.program_version)

@@ -17,8 +17,8 @@ use crate::types::{
 
 /// Columns of `runs` in the order [`Registry::decode_record`] reads them.
 const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, source_spec, \
-     spec_path, data_path, data_sha256, seed, device, program_version, git_commit, \
-     deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
+     spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
+     git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
      weights_digest, note, pid, host, heartbeat_at";
 
@@ -418,6 +418,7 @@ impl Registry {
             spec_path: self.get(row, "spec_path")?,
             data_path: self.get(row, "data_path")?,
             data_sha256: self.get(row, "data_sha256")?,
+            columns_hash: self.get(row, "columns_hash")?,
             seed: u64::try_from(seed)
                 .map_err(|_| self.corrupt(format!("run {id} has seed {seed}")))?,
             device: self.get(row, "device")?,

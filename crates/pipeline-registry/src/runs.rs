@@ -217,10 +217,10 @@ impl Registry {
             .map_err(|e| self.query_error(context(), e))?;
         sqlx::query(
             "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
-             spec_path, data_path, data_sha256, seed, device, program_version, git_commit, \
-             deterministic, note, queued_at, started_at, epochs_run, selection_metric, \
-             selection_higher_is_better, pid, pid_started, host, heartbeat_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
+             spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
+             git_commit, deterministic, note, queued_at, started_at, epochs_run, \
+             selection_metric, selection_higher_is_better, pid, pid_started, host, heartbeat_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(&new.experiment)
@@ -231,6 +231,7 @@ impl Registry {
         .bind(&new.spec_path)
         .bind(&new.data_path)
         .bind(&new.data_sha256)
+        .bind(new.columns_hash.as_deref())
         .bind(seed)
         .bind(&new.device)
         .bind(&new.program_version)

@@ -53,6 +53,9 @@ pub struct NewRun {
     pub data_path: String,
     /// SHA-256 (hex) of the training data file.
     pub data_sha256: String,
+    /// Short hash of the resolved input columns (names and types); `None`
+    /// where the caller does not know them (an import).
+    pub columns_hash: Option<String>,
     /// Seed. Stored as a signed 64-bit INTEGER: seeds above `i64::MAX` are
     /// rejected by [`crate::Registry::create_run`].
     pub seed: u64,
@@ -315,6 +318,9 @@ pub struct RunRecord {
     pub spec_path: String,
     pub data_path: String,
     pub data_sha256: String,
+    /// Short hash of the resolved input columns; `None` for runs recorded
+    /// before it was kept.
+    pub columns_hash: Option<String>,
     pub seed: u64,
     pub device: String,
     pub program_version: String,

@@ -277,6 +277,7 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
             spec_path: "synthetic.toml".into(),
             data_path: "synthetic.csv".into(),
             data_sha256: "0".repeat(64),
+            columns_hash: None,
             seed: i as u64,
             device: "cpu".into(),
             program_version: "bench".into(),

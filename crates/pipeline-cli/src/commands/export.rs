@@ -324,6 +324,7 @@ fn receipt(record: &RunRecord, weights: &ArtifactRecord, preprocessing: &Artifac
         "spec_hash": record.spec_hash,
         "data_path": record.data_path,
         "data_sha256": record.data_sha256,
+        "columns_hash": record.columns_hash,
         "seed": record.seed,
         "device": record.device,
         "program_version": record.program_version,

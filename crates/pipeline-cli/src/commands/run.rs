@@ -457,6 +457,7 @@ fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
         spec_path: spec_path.display().to_string(),
         data_path: data_path.display().to_string(),
         data_sha256: plan.data.data_sha256.clone(),
+        columns_hash: Some(plan.data.preprocessing.columns_hash()),
         seed: spec.seed,
         device: device_name(&plan.device),
         program_version: env!("CARGO_PKG_VERSION").to_string(),

@@ -303,6 +303,7 @@ fn describe(predictor: &Predictor) -> Value {
             "formula": "(value - shift) / scale",
             "features": features,
             "columns": preprocessing.columns,
+            "columns_hash": record.columns_hash,
         },
         "target": preprocessing.targets.columns().join(","),
         "targets": preprocessing.targets,

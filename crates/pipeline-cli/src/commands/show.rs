@@ -138,6 +138,13 @@ fn text(r: &RunRecord) -> String {
         "data",
         format!("{} (sha256 {})", r.data_path, r.data_sha256),
     );
+    field(
+        "columns",
+        match &r.columns_hash {
+            Some(hash) => format!("hash {hash} (the input columns' names and types)"),
+            None => "not recorded (a run from before the columns were hashed)".into(),
+        },
+    );
     field("seed", r.seed.to_string());
     field("device", r.device.clone());
     field(

@@ -263,6 +263,7 @@ async fn imported_runs_read_back_like_trained_ones() {
     assert_eq!(record.epochs_run, 3);
     assert_eq!(record.epochs.len(), epochs.len());
     assert_eq!(record.tags, ["import"]);
+    assert_eq!(record.columns_hash.as_deref(), Some("0123456789abcdef"));
     assert_eq!(record.started_at, "2026-01-01T00:00:00.000Z");
     assert_eq!(
         reg.resolve(&RunSelector::Best, Some("imported"))

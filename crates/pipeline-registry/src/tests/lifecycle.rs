@@ -64,6 +64,7 @@ async fn full_lifecycle_is_read_back() {
     assert_eq!(record.status, RunStatus::Completed);
     assert_eq!(record.experiment, "exp");
     assert_eq!(record.seed, 42);
+    assert_eq!(record.columns_hash.as_deref(), Some("0123456789abcdef"));
     assert_eq!(record.best_epoch, Some(3));
     assert_eq!(record.epochs_run, 3);
     assert!(record.ended_at.is_some());

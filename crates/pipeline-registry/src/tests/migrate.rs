@@ -88,6 +88,8 @@ async fn first_schema_is_migrated_with_its_runs() {
     );
     assert_eq!(record.git_commit, None);
     assert_eq!(record.deterministic, None);
+    // 0004 added the columns' hash, which runs recorded before lack.
+    assert_eq!(record.columns_hash, None);
     let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
         .fetch_one(&reg.pool)
         .await

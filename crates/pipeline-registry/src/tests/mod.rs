@@ -38,6 +38,7 @@ fn new_run(experiment: &str, higher_is_better: bool) -> NewRun {
         spec_path: "specs/demo.toml".to_owned(),
         data_path: "data/demo.csv".to_owned(),
         data_sha256: "00ff".to_owned(),
+        columns_hash: Some("0123456789abcdef".to_owned()),
         seed: 42,
         device: "cpu".to_owned(),
         program_version: "0.1.0".to_owned(),
