@@ -218,12 +218,15 @@ fn every_optimizer_with_decay_and_clipping_trains_as_autograd_does() {
     }
 }
 
+/// A loss, its class weights, the network's outputs and the targets.
+type LossCase = (Loss, Option<Vec<f32>>, usize, Vec<f32>);
+
 #[test]
 fn every_loss_trains_as_autograd_does() {
     let classes: Vec<f32> = (0..18).map(|i| (i % 3) as f32).collect();
     let labels: Vec<f32> = (0..18).map(|i| (i % 4 == 0) as u8 as f32).collect();
     let net = |outputs| vec![linear(8), Layer::Tanh, linear(outputs)];
-    let cases: Vec<(Loss, Option<Vec<f32>>, usize, Vec<f32>)> = vec![
+    let cases: Vec<LossCase> = vec![
         (Loss::Mae, None, 1, regression_targets(18, 1)),
         (
             Loss::Huber { delta: 0.3 },

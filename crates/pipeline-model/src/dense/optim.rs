@@ -414,6 +414,9 @@ impl Rule {
     }
 }
 
+/// Matching pieces of a parameter, its gradient and its state buffers.
+type Piece<'a> = (&'a mut [f32], &'a [f32], Vec<&'a mut [f32]>);
+
 /// Runs `kernel` over matching pieces of a parameter, its gradient and its
 /// state buffers: on this thread for small parameters, in chunks across
 /// the rayon pool for large ones.
@@ -427,7 +430,7 @@ where
         return;
     }
     let mut chunked: Vec<_> = states.iter_mut().map(|s| s.chunks_mut(CHUNK)).collect();
-    let tasks: Vec<(&mut [f32], &[f32], Vec<&mut [f32]>)> = p
+    let tasks: Vec<Piece<'_>> = p
         .chunks_mut(CHUNK)
         .zip(g.chunks(CHUNK))
         .map(|(p, g)| {
