@@ -65,12 +65,19 @@ bench-prepare *ARGS:
     cargo build --release -p pipeline-cli -p pipeline-bench
     cargo run --release --quiet -p pipeline-bench --bin bench-prepare -- {{ARGS}}
 
-# Fuzz the spec parser and `--set` overrides with libFuzzer for SECONDS
-# (nightly toolchain and `cargo install cargo-fuzz`; its own target dir,
-# fuzz/target). New inputs collect in fuzz/corpus, crashes in fuzz/artifacts.
-fuzz SECONDS="600":
-    mkdir -p fuzz/corpus/spec
-    cargo +nightly fuzz run spec fuzz/corpus/spec fuzz/seeds/spec -- -max_total_time={{SECONDS}} -max_len=16384 -rss_limit_mb=2048 -timeout=5
+# Fuzz with libFuzzer for SECONDS per target (nightly toolchain and `cargo
+# install cargo-fuzz`; its own target dir, fuzz/target): `spec` (the spec
+# parser and `--set` overrides) and `csv` (a data file through reading,
+# preparation and the inference read), one after the other; `just fuzz 60
+# csv` runs one. New inputs collect in fuzz/corpus/TARGET, crashes in
+# fuzz/artifacts/TARGET.
+fuzz SECONDS="600" TARGETS="spec csv":
+    for target in {{TARGETS}}; do \
+        case $target in csv) max_len=4096 ;; *) max_len=16384 ;; esac; \
+        mkdir -p fuzz/corpus/$target; \
+        env -u CARGO_TARGET_DIR POLARS_MAX_THREADS=1 cargo +nightly fuzz run $target fuzz/corpus/$target fuzz/seeds/$target -- \
+            -max_total_time={{SECONDS}} -max_len=$max_len -rss_limit_mb=2048 -timeout=5; \
+    done
 
 # The full-length shipped experiments, one after another (minutes: the CNNs
 # dominate), then the overfitting pair compared. Extra arguments go to each
