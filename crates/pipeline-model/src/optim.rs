@@ -87,7 +87,7 @@ pub struct Optimizer {
 }
 
 /// PyTorch's `clip_grad_norm_` adds this to the norm before dividing.
-const CLIP_NORM_EPSILON: f64 = 1e-6;
+pub(crate) const CLIP_NORM_EPSILON: f64 = 1e-6;
 
 impl Optimizer {
     pub fn new(spec: &OptimizerSpec, vars: Vec<Var>) -> Optimizer {

@@ -4,7 +4,7 @@
 //! the same update without building a graph. [`Engine::Auto`] picks the
 //! dense path where it applies.
 
-use candle_core::{Device, Tensor};
+use candle_core::{Device, Tensor, Var};
 use pipeline_model::dense::DenseTrainer;
 use pipeline_model::{Criterion, Mode, Network, Optimizer, OptimizerState};
 use pipeline_spec::{Optimizer as OptimizerSpec, Precision};
@@ -33,11 +33,15 @@ pub(crate) struct TrainRows<'a> {
     pub targets: usize,
 }
 
+// One stepper per training: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Stepper {
     Autograd {
         optimizer: Optimizer,
         /// `train.precision`: the passes' dtype (and f16's loss scaling).
         mixed: Mixed,
+        /// The network's parameters, taken once rather than every batch.
+        vars: Vec<Var>,
     },
     Dense(Box<DenseTrainer>),
 }
@@ -65,6 +69,7 @@ impl Stepper {
         Ok(Stepper::Autograd {
             optimizer,
             mixed: Mixed::new(precision),
+            vars: network.vars(),
         })
     }
 
@@ -79,7 +84,11 @@ impl Stepper {
         dropout: &mut ChaCha8Rng,
     ) -> Result<f32, TrainError> {
         match self {
-            Stepper::Autograd { optimizer, mixed } => {
+            Stepper::Autograd {
+                optimizer,
+                mixed,
+                vars,
+            } => {
                 let device = rows.x.device();
                 let index = Tensor::from_slice(batch, batch.len(), device)?;
                 let xb = rows.x.index_select(&index, 0)?;
@@ -89,7 +98,7 @@ impl Stepper {
                 let value = loss.to_scalar::<f32>()?;
                 if value.is_finite() {
                     optimizer.set_learning_rate(learning_rate);
-                    if let Some(grads) = mixed.gradients(&loss, &network.vars())? {
+                    if let Some(grads) = mixed.gradients(&loss, vars)? {
                         optimizer.step(&grads)?;
                     }
                 }

@@ -11,15 +11,12 @@ use pipeline_spec::{Algorithm, Optimizer as OptimizerSpec};
 use rayon::prelude::*;
 
 use crate::error::ModelError;
-use crate::optim::{OptimizerState, SlotState};
+use crate::optim::{CLIP_NORM_EPSILON, OptimizerState, SlotState};
 
 /// Parameters with fewer values are updated on the calling thread.
 const PARALLEL_MIN: usize = 1 << 15;
 /// Values per parallel task.
 const CHUNK: usize = 1 << 14;
-
-/// PyTorch's `clip_grad_norm_` adds this to the norm before dividing.
-const CLIP_NORM_EPSILON: f64 = 1e-6;
 
 #[derive(Default)]
 struct Buffers {
