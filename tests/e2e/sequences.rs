@@ -1,7 +1,9 @@
 //! Time series (issues 3 and 4): a tiny GRU on windows of the first 80 years
 //! of the shipped sunspot numbers trains for 2 epochs, `check --json`
-//! reports the window's shape and each layer's, and `infer` refuses a
-//! windowed run with a clear error instead of predicting rows one by one.
+//! reports the window's shape and each layer's, `infer` forecasts from the
+//! series (the test windows' errors are the run's test MAE), `evaluate` on
+//! the test rows alone gives the run's test metrics, and one row is no
+//! window.
 
 use std::path::PathBuf;
 
@@ -95,10 +97,74 @@ fn a_tiny_gru_trains_on_windows_and_check_reports_their_shapes() {
     let mae = run["metrics"]["test"]["mae"].as_f64().unwrap();
     assert!(mae.is_finite() && mae > 0.0, "{run}");
 
-    let out = ws.run(&["infer", "--input", sunspots(&ws).to_str().unwrap()]);
-    assert_ne!(out.status.code(), Some(0));
+    // `infer` forecasts from the series: the row where a window ends gets
+    // the next year; the first 5 years (no full window yet) get none. The
+    // file lists the years newest first, so those are its last 5 rows.
+    let data = sunspots(&ws);
+    let csv = ws.ok(&["infer", "--input", data.to_str().unwrap()]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "year,target,prediction", "{csv}");
+    let rows: Vec<(f64, f64, Option<f64>)> = lines[1..]
+        .iter()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (
+                cells[0].parse().unwrap(),
+                cells[1].parse().unwrap(),
+                cells[2].parse().ok(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 80);
+    assert!(rows[..75].iter().all(|r| r.2.is_some()), "{csv}");
+    assert!(rows[75..].iter().all(|r| r.2.is_none()), "{csv}");
+    // The test split's 15 windows end in the years at time positions
+    // 64..=78 (file rows 15..=1) and forecast the year after: their
+    // absolute error is the run's test MAE.
+    let by_time: Vec<&(f64, f64, Option<f64>)> = rows.iter().rev().collect();
+    let errors: Vec<f64> = (64..=78)
+        .map(|t| (by_time[t].2.unwrap() - by_time[t + 1].1).abs())
+        .collect();
+    let infer_mae = errors.iter().sum::<f64>() / errors.len() as f64;
     assert!(
-        stderr(&out).contains("trained on windows of a series ([data.window])"),
+        (infer_mae - mae).abs() < 1e-3 * mae.max(1.0),
+        "infer's test windows: MAE {infer_mae}, the run's test MAE {mae}"
+    );
+
+    // `evaluate` on the test split's rows alone (59..=79 in time: 15
+    // windows of 6 and their targets) gives the run's test metrics.
+    let text = std::fs::read_to_string(&data).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let body: Vec<&str> = lines.take(21).collect();
+    let tail = ws.write("tail.csv", &format!("{header}\n{}\n", body.join("\n")));
+    let report: serde_json::Value = serde_json::from_str(&ws.ok(&[
+        "evaluate",
+        "--run",
+        "latest",
+        "--input",
+        tail.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(report["windows"], 15, "{report}");
+    for metric in ["mae", "mse", "r2"] {
+        let (a, b) = (
+            report["metrics"][metric].as_f64().unwrap(),
+            run["metrics"]["test"][metric].as_f64().unwrap(),
+        );
+        assert!(
+            (a - b).abs() < 1e-4 * b.abs().max(1.0),
+            "{metric}: {a} vs {b}"
+        );
+    }
+
+    // One row is no window.
+    let out = ws.run(&["infer", "--row", "year=1700,target=5"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("1 row(s) are too few for one window: the run reads 6 consecutive rows"),
         "{}",
         stderr(&out)
     );

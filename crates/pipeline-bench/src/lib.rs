@@ -61,6 +61,25 @@ pub fn time_command(
 }
 
 /// The middle value of sorted durations.
+/// The Python that runs the peers: `PIPELINE_BENCH_PYTHON`, else
+/// `/tmp/peers-venv/bin/python` (see `../shared/peers/README.md`), else
+/// `python3`, the first that runs `imports` (e.g. `import torch, numpy`).
+pub fn find_python(imports: &str) -> Option<PathBuf> {
+    std::env::var_os("PIPELINE_BENCH_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from("/tmp/peers-venv/bin/python"),
+            PathBuf::from("python3"),
+        ])
+        .find(|p| {
+            Command::new(p)
+                .args(["-c", imports])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+}
+
 pub fn median(sorted: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }

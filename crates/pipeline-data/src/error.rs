@@ -182,9 +182,23 @@ pub enum DataError {
         first_row: usize,
     },
     #[error(
-        "{path}: this run was trained on windows of a series ([data.window]); predicting from a file of rows is not supported for windowed runs yet\nhint: its test metrics are in `pipeline show`; rerun the spec with other data to score another slice"
+        "{path}: this run was trained on windows of a series ([data.window]); its inputs are windows of consecutive rows, not single rows\nhint: give the series itself (every channel column, in time order or with the run's order column); each row where a full window ends gets the forecast"
     )]
     WindowedInference { path: PathBuf },
+    #[error(
+        "{path}: the run was not trained on windows of a series, or its stored window plan does not match its scalers"
+    )]
+    NotWindowed { path: PathBuf },
+    #[error(
+        "{path}: {rows} row(s) are too few for one window: the run reads {steps} consecutive rows{extra}, so it needs at least {needed}\nhint: give the series' last {needed} rows or more (a forecast needs the window before it)",
+        extra = if .needed > .steps { " and the row before them (its inputs are changes)" } else { "" }
+    )]
+    TooFewRowsForWindow {
+        path: PathBuf,
+        rows: usize,
+        needed: usize,
+        steps: usize,
+    },
     #[error("cannot build tensors")]
     Tensor(#[from] candle_core::Error),
 }

@@ -25,7 +25,7 @@ mod windows;
 
 pub use batches::{
     BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, column_types, read_batches,
-    read_batches_from,
+    read_batches_from, whole_table,
 };
 pub use cells::category_of;
 pub use error::{DataError, TypeMismatch};
@@ -41,4 +41,4 @@ pub use source::{
 };
 pub use split::{SplitSizes, split_indices, stratified_split_indices};
 pub use targets::TargetPlan;
-pub use windows::WindowPlan;
+pub use windows::{WindowPlan, WindowedInputs, windowed_inputs};

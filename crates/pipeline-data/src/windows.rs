@@ -21,7 +21,7 @@ use crate::prepare::{PreparedData, SplitData};
 use crate::preprocessing::{ColumnPlan, Encoding, Preprocessing};
 use crate::source::Table;
 use crate::split::split_indices;
-use crate::targets::{TargetValues, fit_targets, read_targets};
+use crate::targets::{TargetPlan, TargetValues, fit_targets, read_targets};
 
 /// What inference on a windowed run would need: stored with the run's
 /// preprocessing (`window` in `preprocessing.json`).
@@ -61,38 +61,25 @@ pub(crate) fn prepare_windows(
             .filter(|c| window.order_by.as_ref() != Some(c))
             .collect(),
     };
-    let order = time_order(table, window.order_by.as_deref())?;
-    let interpolate = window.missing == WindowMissing::Interpolate;
-    let reorder = |values: &[f64]| -> Vec<f64> { order.iter().map(|&r| values[r]).collect() };
-    let mut channels: Vec<(String, Vec<f64>)> = Vec::with_capacity(features.len() + 1);
-    for name in &features {
-        let values = Cells::read(table, name)?.into_numbers(table, name)?;
-        channels.push((name.clone(), reorder(&values)));
-    }
     let target_name = targets.columns().first().cloned().unwrap_or_default();
-    let mut series = reorder(&target.values);
-    for (name, values) in channels
-        .iter_mut()
-        .map(|(n, v)| (n.as_str(), v))
-        .chain(std::iter::once((target_name.as_str(), &mut series)))
-    {
-        fill_gaps(path, name, values, interpolate, &order)?;
-    }
-    // Under `difference`, the target's channel holds each row's change
-    // from the row before, and the first row (without one) only serves as
-    // the level the first change is taken from.
+    let Series {
+        channels, target, ..
+    } = read_series(
+        table,
+        path,
+        &SeriesColumns {
+            features: &features,
+            target: &target_name,
+            order_by: window.order_by.as_deref(),
+            interpolate: window.missing == WindowMissing::Interpolate,
+            target_input: window.target_input,
+            difference: window.difference,
+        },
+        Some(target.values),
+    )?;
+    let interpolate = window.missing == WindowMissing::Interpolate;
+    let series = target.unwrap_or_default();
     let offset = usize::from(window.difference);
-    if window.target_input {
-        let input = if window.difference {
-            std::iter::once(f64::NAN)
-                .chain(series.windows(2).map(|pair| pair[1] - pair[0]))
-                .collect()
-        } else {
-            series.clone()
-        };
-        channels.push((target_name.clone(), input));
-    }
-
     let steps = window.steps.get() as usize;
     let horizon = window.horizon.get() as usize;
     let rows = series.len();
@@ -188,6 +175,211 @@ pub(crate) fn prepare_windows(
         data_sha256,
         preprocessing,
     })
+}
+
+/// Which columns make a series and how ([`WindowPlan`]'s settings, or the
+/// spec's while preparing).
+struct SeriesColumns<'a> {
+    /// The input channels other than the target's own past.
+    features: &'a [String],
+    target: &'a str,
+    order_by: Option<&'a str>,
+    interpolate: bool,
+    target_input: bool,
+    difference: bool,
+}
+
+/// A table's rows as one series in time order.
+struct Series {
+    /// The file's rows (0-based) in time order.
+    order: Vec<usize>,
+    /// The model's input channels, in model order, in time order.
+    channels: Vec<(String, Vec<f64>)>,
+    /// The target's values in time order (`None`: the file has no such
+    /// column, which inference allows when the target is no input).
+    target: Option<Vec<f64>>,
+}
+
+/// Orders the rows, reads every channel as numbers, fills the gaps (or
+/// reports them), and under `difference` turns the target's channel into
+/// the change from the row before (the first row has none: `NaN`, and
+/// serves only as the level the first change is taken from). `target`:
+/// the target's values by file row when the caller has read them already.
+fn read_series(
+    table: &Table,
+    path: &Path,
+    columns: &SeriesColumns<'_>,
+    target: Option<Vec<f64>>,
+) -> Result<Series, DataError> {
+    let order = time_order(table, columns.order_by)?;
+    let reorder = |values: &[f64]| -> Vec<f64> { order.iter().map(|&r| values[r]).collect() };
+    let available = table.column_names();
+    let read = |name: &str, role: &'static str| -> Result<Vec<f64>, DataError> {
+        if !available.iter().any(|c| c == name) {
+            return Err(unknown_column(path, name, role, &available));
+        }
+        let mut values = reorder(&Cells::read(table, name)?.into_numbers(table, name)?);
+        fill_gaps(path, name, &mut values, columns.interpolate, &order)?;
+        Ok(values)
+    };
+    let mut channels: Vec<(String, Vec<f64>)> = Vec::with_capacity(columns.features.len() + 1);
+    for name in columns.features {
+        channels.push((name.clone(), read(name, "an input channel of the run")?));
+    }
+    let needed = columns.target_input || columns.difference;
+    let target = match target {
+        Some(values) => {
+            let mut values = reorder(&values);
+            fill_gaps(
+                path,
+                columns.target,
+                &mut values,
+                columns.interpolate,
+                &order,
+            )?;
+            Some(values)
+        }
+        None if needed || available.iter().any(|c| c == columns.target) => {
+            Some(read(columns.target, "the series the run forecasts")?)
+        }
+        None => None,
+    };
+    if let (true, Some(series)) = (columns.target_input, &target) {
+        let input = if columns.difference {
+            std::iter::once(f64::NAN)
+                .chain(series.windows(2).map(|pair| pair[1] - pair[0]))
+                .collect()
+        } else {
+            series.clone()
+        };
+        channels.push((columns.target.to_owned(), input));
+    }
+    Ok(Series {
+        order,
+        channels,
+        target,
+    })
+}
+
+/// The windows of a file, for predicting with (or evaluating) a windowed
+/// run: every window of `steps` consecutive rows in time order, the last
+/// ones included even when the value `horizon` rows after them is not in
+/// the file (those are the forecasts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowedInputs {
+    /// `windows × steps × channels`, row-major, scaled as in training.
+    pub x: Vec<f32>,
+    /// For each window, the file row (0-based, in the file's order) of its
+    /// last row: the row its forecast belongs to.
+    pub rows: Vec<usize>,
+    /// For each window, what its de-normalized output is added to: the
+    /// target's value at the window's last row under `difference`, else 0.
+    pub base: Vec<f64>,
+    /// For each window, its target on the model's scale when the file holds
+    /// the value `horizon` rows later, as training computed it.
+    pub targets: Vec<Option<f32>>,
+}
+
+impl WindowedInputs {
+    pub fn windows(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// The windows of `table` under a windowed run's stored preprocessing: the
+/// same ordering, gap filling, differencing and per-channel scaling as
+/// training. A missing channel column, a gap the run did not interpolate, or
+/// fewer rows than one window needs is an error.
+pub fn windowed_inputs(
+    table: &Table,
+    preprocessing: &Preprocessing,
+) -> Result<WindowedInputs, DataError> {
+    let path = &table.path;
+    let Some(plan) = &preprocessing.window else {
+        return Err(DataError::NotWindowed { path: path.clone() });
+    };
+    let target_name = preprocessing
+        .targets
+        .columns()
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    let features: Vec<String> = if plan.target_input {
+        plan.channels[..plan.channels.len().saturating_sub(1)].to_vec()
+    } else {
+        plan.channels.clone()
+    };
+    let Series {
+        order,
+        channels,
+        target,
+    } = read_series(
+        table,
+        path,
+        &SeriesColumns {
+            features: &features,
+            target: &target_name,
+            order_by: plan.order_by.as_deref(),
+            interpolate: plan.interpolate,
+            target_input: plan.target_input,
+            difference: plan.difference,
+        },
+        None,
+    )?;
+    let offset = usize::from(plan.difference);
+    let rows = order.len();
+    let needed = offset + plan.steps;
+    if rows < needed {
+        return Err(DataError::TooFewRowsForWindow {
+            path: path.clone(),
+            rows,
+            needed,
+            steps: plan.steps,
+        });
+    }
+    let transforms = &preprocessing.transforms;
+    if transforms.len() != channels.len() {
+        return Err(DataError::NotWindowed { path: path.clone() });
+    }
+    let target_transform = match &preprocessing.targets {
+        TargetPlan::Regression { transforms, .. } => transforms.first().cloned(),
+        _ => None,
+    };
+    let width = channels.len();
+    // Window `w` reads rows `w + offset .. w + offset + steps` (time order).
+    let windows = rows + 1 - needed;
+    let mut inputs = WindowedInputs {
+        x: Vec::with_capacity(windows * plan.steps * width),
+        rows: Vec::with_capacity(windows),
+        base: Vec::with_capacity(windows),
+        targets: Vec::with_capacity(windows),
+    };
+    for w in 0..windows {
+        let first = w + offset;
+        let last = first + plan.steps - 1;
+        for row in first..=last {
+            for (c, (_, values)) in channels.iter().enumerate() {
+                inputs.x.push(transforms[c].apply(values[row]) as f32);
+            }
+        }
+        inputs.rows.push(order[last]);
+        let level = match (&target, plan.difference) {
+            (Some(series), true) => series[last],
+            _ => 0.0,
+        };
+        inputs.base.push(level);
+        let later = target
+            .as_ref()
+            .and_then(|series| series.get(last + plan.horizon))
+            .map(|value| {
+                let change = value - level;
+                target_transform
+                    .as_ref()
+                    .map_or(change, |t| t.apply(change)) as f32
+            });
+        inputs.targets.push(later);
+    }
+    Ok(inputs)
 }
 
 /// The file's rows in time order: as they are, or sorted (stably) by

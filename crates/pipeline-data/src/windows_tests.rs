@@ -104,3 +104,96 @@ fn an_empty_cell_is_an_error_unless_interpolated() {
         "{err}"
     );
 }
+
+/// The windows inference builds from the training file are training's
+/// samples, in time order, plus the windows whose target lies beyond the
+/// file (the forecasts).
+#[test]
+fn inference_windows_of_the_training_file_are_its_samples_then_the_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "t,x,y\n2,0.2,20\n1,0.1,10\n3,0.3,\n4,0.4,40\n5,0.5,50\n6,0.6,60\n7,0.7,70\n\
+               8,0.8,80\n9,0.9,90\n10,1.0,100\n";
+    let data = spec(
+        dir.path(),
+        csv,
+        "features = [\"x\"]\nnormalize_target = \"zscore\"\n\
+         split = { train = 0.5, validation = 0.25, test = 0.25 }\n\
+         [data.window]\nsteps = 3\nhorizon = 2\norder_by = \"t\"\nmissing = \"interpolate\"",
+    );
+    let path = dir.path().join("s.csv");
+    let prepared = crate::prepare(&data, &path, 1).unwrap();
+    let table = crate::read_table(&path).unwrap();
+    let windows = windowed_inputs(&table, &prepared.preprocessing).unwrap();
+    // 10 rows, windows of 3: 8 windows; the last 2 have no row 2 later.
+    assert_eq!(windows.windows(), 8);
+    let samples: Vec<f32> = [&prepared.train, &prepared.validation, &prepared.test]
+        .iter()
+        .flat_map(|s| s.x.iter().copied())
+        .collect();
+    assert_eq!(windows.x[..samples.len()], samples[..]);
+    let targets: Vec<Option<f32>> = [&prepared.train, &prepared.validation, &prepared.test]
+        .iter()
+        .flat_map(|s| s.y.iter().map(|&y| Some(y)))
+        .chain([None, None])
+        .collect();
+    assert_eq!(windows.targets, targets);
+    // Each window's forecast belongs to its last row, in the file's order:
+    // t = 3 is file row 2, t = 1 file row 1 (0-based: t = 2 comes first).
+    assert_eq!(windows.rows, vec![2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(windows.base, vec![0.0; 8]);
+}
+
+#[test]
+fn under_difference_the_forecast_adds_back_the_windows_last_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "y\n1\n2\n4\n7\n11\n16\n22\n29\n37\n46\n";
+    let data = spec(
+        dir.path(),
+        csv,
+        "split = { train = 0.5, validation = 0.25, test = 0.25 }\n\
+         [data.window]\nsteps = 2\ndifference = true",
+    );
+    let path = dir.path().join("s.csv");
+    let prepared = crate::prepare(&data, &path, 1).unwrap();
+    let table = crate::read_table(&path).unwrap();
+    let windows = windowed_inputs(&table, &prepared.preprocessing).unwrap();
+    // The first row only gives the first change: windows end at rows 2..=9.
+    assert_eq!(windows.rows, (2..10).collect::<Vec<_>>());
+    assert_eq!(
+        windows.base,
+        vec![4.0, 7.0, 11.0, 16.0, 22.0, 29.0, 37.0, 46.0]
+    );
+    // Targets are the next change (4 → 7 is 3, …, 37 → 46 is 9); the last
+    // window's is beyond the file.
+    let known: Vec<f32> = windows.targets.iter().flatten().copied().collect();
+    assert_eq!(known, vec![3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    assert_eq!(windows.targets[7], None);
+}
+
+#[test]
+fn a_series_shorter_than_one_window_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "y\n1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n";
+    let data = spec(
+        dir.path(),
+        csv,
+        "[data.window]\nsteps = 4\ndifference = true",
+    );
+    let path = dir.path().join("s.csv");
+    let prepared = crate::prepare(&data, &path, 1).unwrap();
+    std::fs::write(dir.path().join("short.csv"), "y\n1\n2\n3\n4\n").unwrap();
+    let table = crate::read_table(&dir.path().join("short.csv")).unwrap();
+    let err = windowed_inputs(&table, &prepared.preprocessing).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DataError::TooFewRowsForWindow {
+                rows: 4,
+                needed: 5,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("the row before them"), "{err}");
+}

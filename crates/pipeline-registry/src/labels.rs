@@ -11,6 +11,12 @@ use crate::util::now;
 /// Longest tag or alias name accepted.
 const MAX_LABEL: usize = 64;
 
+/// The start of the tag (`fold:I/K`) that marks the run of one fold of a
+/// cross-validation: trained on part of the data and validated on its own
+/// fold, so its selection value does not compare with a whole run's, and
+/// `best` never picks it.
+pub const FOLD_TAG_PREFIX: &str = "fold:";
+
 /// Words that already mean something where a run is named.
 const RESERVED: [&str; 2] = ["latest", "best"];
 

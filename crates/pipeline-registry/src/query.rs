@@ -9,6 +9,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::error::RegistryError;
+use crate::labels::FOLD_TAG_PREFIX;
 use crate::open::Registry;
 use crate::types::{
     ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter, RunId,
@@ -181,7 +182,8 @@ impl Registry {
     ///   each run's `selection_higher_is_better`, among the runs selected by
     ///   the same metric as the newest completed one; newest wins ties. Without an
     ///   experiment, fails with `AmbiguousExperiment` when completed runs of
-    ///   several experiments exist.
+    ///   several experiments exist. Never the run of a cross-validation's
+    ///   fold (tagged [`FOLD_TAG_PREFIX`]`I/K`), nor is `BestBy`.
     /// * `Id`: an exact id (whatever `experiment` says), else a unique prefix
     ///   among the runs of `experiment` (all runs when `None`).
     ///
@@ -215,9 +217,10 @@ impl Registry {
                 if experiment.is_none() {
                     let mut sql = QueryBuilder::<Sqlite>::new(
                         "SELECT DISTINCT experiment FROM runs \
-                         WHERE status = 'completed' AND selection_value IS NOT NULL \
-                         ORDER BY experiment",
+                         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
                     );
+                    push_is_fold(&mut sql);
+                    sql.push(" ORDER BY experiment");
                     let experiments = self.fetch_ids(&mut sql, "resolving 'best'").await?;
                     if experiments.len() > 1 {
                         return Err(RegistryError::AmbiguousExperiment { experiments });
@@ -227,8 +230,9 @@ impl Registry {
                 // by the ranking metric can be best.
                 let mut sql = QueryBuilder::<Sqlite>::new(
                     "SELECT id FROM runs \
-                     WHERE status = 'completed' AND selection_value IS NOT NULL",
+                     WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
                 );
+                push_is_fold(&mut sql);
                 push_experiment(&mut sql, experiment);
                 sql.push(" AND selection_metric = ");
                 push_ranking_metric(&mut sql, experiment);
@@ -239,7 +243,12 @@ impl Registry {
                     .into_iter()
                     .next()
                     .map(RunId::from_db)
-                    .ok_or_else(|| unknown(format!("no completed run in {within}")))
+                    .ok_or_else(|| {
+                        unknown(format!(
+                            "no completed run in {within} (the folds of a cross-validation, \
+                             tagged {FOLD_TAG_PREFIX}I/K, are never `best`: name one by id)"
+                        ))
+                    })
             }
             RunSelector::BestBy {
                 split,
@@ -253,7 +262,8 @@ impl Registry {
                 sql.push_bind(split.clone())
                     .push(" AND f.metric = ")
                     .push_bind(metric.clone())
-                    .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL");
+                    .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
+                push_is_fold(&mut sql);
                 push_experiment(&mut sql, experiment);
                 sql.push(if *higher_is_better {
                     " ORDER BY f.value DESC"
@@ -546,17 +556,34 @@ impl Registry {
 fn push_ranking_metric(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
     sql.push(
         "(SELECT selection_metric FROM runs \
-         WHERE status = 'completed' AND selection_value IS NOT NULL",
+         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
     );
+    push_is_fold(sql);
     push_experiment(sql, experiment);
     sql.push(" ORDER BY started_at DESC, id DESC LIMIT 1)");
 }
 
-/// ` ORDER BY …` from best to worst: runs chosen by the ranking metric first,
-/// runs without a selection value last, then by value in each run's
-/// direction, newest first on ties.
+/// Whether the row of `runs` is a cross-validation fold's run (tagged
+/// [`FOLD_TAG_PREFIX`]`I/K`): a condition, with bound values.
+fn push_is_fold(sql: &mut QueryBuilder<Sqlite>) {
+    sql.push(
+        "EXISTS (SELECT 1 FROM run_tags fold WHERE fold.run_id = runs.id \
+         AND substr(fold.tag, 1, ",
+    )
+    .push_bind(FOLD_TAG_PREFIX.len() as i64)
+    .push(") = ")
+    .push_bind(FOLD_TAG_PREFIX)
+    .push(")");
+}
+
+/// ` ORDER BY …` from best to worst: whole runs before the folds of a
+/// cross-validation, runs chosen by the ranking metric first, runs without a
+/// selection value last, then by value in each run's direction, newest first
+/// on ties.
 fn push_rank_order(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
-    sql.push(" ORDER BY selection_metric IS NOT ");
+    sql.push(" ORDER BY ");
+    push_is_fold(sql);
+    sql.push(", selection_metric IS NOT ");
     push_ranking_metric(sql, experiment);
     sql.push(
         ", selection_value IS NULL, \

@@ -7,11 +7,11 @@
 use candle_core::{Device, Tensor, Var};
 use pipeline_model::dense::DenseTrainer;
 use pipeline_model::{Criterion, Mode, Network, Optimizer, OptimizerState};
-use pipeline_spec::{Optimizer as OptimizerSpec, Precision};
+use pipeline_spec::Optimizer as OptimizerSpec;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::TrainError;
-use crate::precision::Mixed;
+use crate::precision::{LossScaler, Mixed};
 
 /// Which path trains the batches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,20 +47,20 @@ pub(crate) enum Stepper {
 }
 
 impl Stepper {
-    /// `optimizer` holds the state to continue from (fresh, or a resumed
-    /// run's). The dense path computes in f32 only: other precisions train
+    /// `optimizer` (and `mixed`, f16's loss scale) hold the state to
+    /// continue from (fresh, or a resumed run's). The dense path computes in f32 only: other precisions train
     /// on autograd.
     pub fn new(
         engine: Engine,
         network: &Network,
         spec: &OptimizerSpec,
         optimizer: Optimizer,
-        precision: Precision,
+        mixed: Mixed,
         criterion: &Criterion,
         device: &Device,
     ) -> Result<Stepper, TrainError> {
         if engine == Engine::Auto
-            && precision == Precision::F32
+            && mixed.is_f32()
             && let Some(dense) =
                 DenseTrainer::new(network, spec, optimizer.state(), criterion.clone(), device)?
         {
@@ -68,7 +68,7 @@ impl Stepper {
         }
         Ok(Stepper::Autograd {
             optimizer,
-            mixed: Mixed::new(precision),
+            mixed,
             vars: network.vars(),
         })
     }
@@ -132,6 +132,14 @@ impl Stepper {
         match self {
             Stepper::Autograd { optimizer, .. } => Ok(optimizer.state()),
             Stepper::Dense(dense) => Ok(dense.optimizer_state()?),
+        }
+    }
+
+    /// f16's loss scale, to save with the state (`None` otherwise).
+    pub fn loss_scale(&self) -> Option<LossScaler> {
+        match self {
+            Stepper::Autograd { mixed, .. } => mixed.loss_scale(),
+            Stepper::Dense(_) => None,
         }
     }
 }

@@ -23,10 +23,12 @@ pub struct Mixed {
     scaler: Option<LossScaler>,
 }
 
+/// f16's dynamic loss scale: saved with the training state, so a resumed
+/// run scales (and skips) exactly as an uninterrupted one.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct LossScaler {
-    scale: f64,
-    clean_steps: u32,
+pub struct LossScaler {
+    pub(crate) scale: f64,
+    pub(crate) clean_steps: u32,
 }
 
 impl Mixed {
@@ -43,6 +45,24 @@ impl Mixed {
             ),
         };
         Mixed { compute, scaler }
+    }
+
+    /// Whether the passes run in f32 (what the dense path computes in).
+    pub fn is_f32(&self) -> bool {
+        self.compute == DType::F32
+    }
+
+    /// Continues from a saved loss scale (f16 only; the others have none).
+    pub fn with_loss_scale(mut self, saved: Option<LossScaler>) -> Mixed {
+        if let (Some(scaler), Some(saved)) = (&mut self.scaler, saved) {
+            *scaler = saved;
+        }
+        self
+    }
+
+    /// The loss scale to save with the training state (f16 only).
+    pub fn loss_scale(&self) -> Option<LossScaler> {
+        self.scaler
     }
 
     /// The network's f32 outputs for `x`, computed in the compute dtype.

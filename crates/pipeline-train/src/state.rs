@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::TrainError;
 use crate::metrics::Metrics;
 use crate::observer::EpochRecord;
+use crate::precision::LossScaler;
 
 /// The metadata key holding the JSON part of a saved state.
 pub const METADATA_KEY: &str = "pipeline.training_state";
@@ -52,6 +53,8 @@ pub struct TrainingState {
     pub(crate) dropout_rng: ChaCha8Rng,
     pub(crate) best: Option<BestEpoch>,
     pub(crate) history: Vec<EpochRecord>,
+    /// f16's dynamic loss scale (`train.precision = "f16"` only).
+    pub(crate) loss_scale: Option<LossScaler>,
 }
 
 /// The best epoch so far by the monitored metric.
@@ -135,6 +138,10 @@ impl TrainingState {
                 value: b.value.to_bits(),
             }),
             history: self.history.iter().map(SavedEpoch::from).collect(),
+            loss_scale: self.loss_scale.map(|l| SavedLossScale {
+                scale: l.scale.to_bits(),
+                clean_steps: l.clean_steps,
+            }),
         };
         let json = serde_json::to_string(&header)
             .map_err(|e| TrainError::State(format!("cannot encode the state: {e}")))?;
@@ -223,6 +230,10 @@ impl TrainingState {
             dropout_rng: header.dropout_rng.rng()?,
             best,
             history,
+            loss_scale: header.loss_scale.map(|l| LossScaler {
+                scale: f64::from_bits(l.scale),
+                clean_steps: l.clean_steps,
+            }),
         })
     }
 
@@ -311,6 +322,17 @@ struct Header {
     dropout_rng: SavedRng,
     best: Option<SavedBest>,
     history: Vec<SavedEpoch>,
+    /// Absent in states saved before it was kept, and for f32 and bf16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loss_scale: Option<SavedLossScale>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SavedLossScale {
+    /// f64 bits.
+    scale: u64,
+    clean_steps: u32,
 }
 
 #[derive(Serialize, Deserialize)]

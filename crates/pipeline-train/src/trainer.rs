@@ -19,6 +19,7 @@ use crate::error::TrainError;
 use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
+use crate::precision::Mixed;
 use crate::state::{BestEpoch, TrainingState};
 
 /// Why the loop ended.
@@ -269,6 +270,7 @@ pub fn train_with(
             dropout_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout")),
             best: None,
             history: Vec::new(),
+            loss_scale: None,
         },
     };
     let mut stepper = Stepper::new(
@@ -276,7 +278,7 @@ pub fn train_with(
         &network,
         &spec.optimizer,
         optimizer,
-        spec.train.precision,
+        Mixed::new(spec.train.precision).with_loss_scale(state.loss_scale),
         &scoring.criterion,
         device,
     )?;
@@ -389,6 +391,7 @@ pub fn train_with(
         state.weights = network.snapshot()?;
         state.optimizer = stepper.optimizer_state()?;
         state.scheduler = scheduler.state();
+        state.loss_scale = stepper.loss_scale();
         state.order.clone_from(&order);
         state.order_rng = order_rng.clone();
         state.dropout_rng = dropout_rng.clone();

@@ -259,3 +259,15 @@ fn a_state_of_another_network_is_refused() {
     assert!(matches!(error, TrainError::State(_)), "{error}");
     assert!(TrainingState::from_bytes(b"not a state").is_err());
 }
+
+#[test]
+fn f16_resumes_with_its_loss_scale() {
+    // The unnormalized target (~150) makes the first scaled f16 gradients
+    // overflow: the scale halves over the first steps, and a resumed run
+    // that started again from 2¹⁶ would skip steps the whole one did not.
+    let spec = spec(
+        "[optimizer]\ntype = \"adam\"\nlearning_rate = 1e-2\n",
+        "precision = \"f16\"",
+    );
+    interrupted_and_resumed_match(&spec, 2);
+}

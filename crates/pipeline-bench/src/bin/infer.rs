@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use pipeline_bench::{Report, Row, median, ms, pipeline_binary};
+use pipeline_bench::{Report, Row, find_python, median, ms, pipeline_binary};
 use pipeline_train::{FORWARD_ROWS, predict_rows};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -284,22 +284,7 @@ fn torch_peer(repo: &Path, work: &Path) -> anyhow::Result<TorchPeer> {
     if !peers.join("torch_predict.py").exists() {
         bail!("{} has no torch_predict.py", peers.display());
     }
-    let candidates: Vec<PathBuf> = std::env::var_os("PIPELINE_BENCH_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            PathBuf::from("/tmp/peers-venv/bin/python"),
-            PathBuf::from("python3"),
-        ])
-        .collect();
-    let python = candidates
-        .into_iter()
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", "import torch, numpy, pandas"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
+    let python = find_python("import torch, numpy, pandas")
         .context("no Python with torch, numpy and pandas (see ../shared/peers/README.md)")?;
     let data = work.join("peers-data");
     let models = work.join("peers-models");

@@ -26,7 +26,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use pipeline_bench::{Report, Row, median, ms, pipeline_binary};
+use pipeline_bench::{Report, Row, find_python, median, ms, pipeline_binary};
 use pipeline_data::prepare;
 use pipeline_spec::Spec;
 use polars::prelude::{Column, DataFrame, ParquetWriter};
@@ -417,23 +417,10 @@ fn sklearn_peer() -> anyhow::Result<PathBuf> {
     if !peer_script().exists() {
         bail!("{} is missing", peer_script().display());
     }
-    std::env::var_os("PIPELINE_BENCH_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            PathBuf::from("/tmp/peers-venv/bin/python"),
-            PathBuf::from("python3"),
-        ])
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", "import numpy, sklearn, pandas, pyarrow"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-        .context(
-            "no Python with numpy, scikit-learn, pandas and pyarrow \
+    find_python("import numpy, sklearn, pandas, pyarrow").context(
+        "no Python with numpy, scikit-learn, pandas and pyarrow \
              (pip install scikit-learn pandas pyarrow, or set PIPELINE_BENCH_PYTHON)",
-        )
+    )
 }
 
 fn peer_script() -> PathBuf {

@@ -33,7 +33,7 @@ use std::time::Instant;
 use anyhow::{Context as _, bail};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Optimizer as _, VarBuilder, VarMap};
-use pipeline_bench::{Report, Row};
+use pipeline_bench::{Report, Row, find_python};
 use pipeline_spec::Spec;
 use pipeline_train::{Engine, FORWARD_ROWS, NoObserver, initial_network, predict_rows, train_with};
 use polars::prelude::*;
@@ -363,22 +363,6 @@ fn run_ok(command: &mut Command, what: &str) -> anyhow::Result<()> {
         bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
-}
-
-fn find_python(imports: &str) -> Option<PathBuf> {
-    std::env::var_os("PIPELINE_BENCH_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([
-            PathBuf::from("/tmp/peers-venv/bin/python"),
-            PathBuf::from("python3"),
-        ])
-        .find(|p| {
-            Command::new(p)
-                .args(["-c", imports])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
 }
 
 // ------------------------------------------------------------------ data

@@ -145,6 +145,9 @@ fn report(plan: &Planned, types: &[(String, String)], seconds: f64) -> Value {
         "data": {
             "path": plan.data_path.display().to_string(),
             "rows": data.sizes.train + data.sizes.validation + data.sizes.test,
+            // What `rows` and the splits count: samples of a windowed
+            // series are windows of consecutive rows.
+            "unit": if preprocessing.window.is_some() { "windows" } else { "rows" },
             "sha256": data.data_sha256,
         },
         "columns": columns,
@@ -187,9 +190,10 @@ fn render(report: &Value) -> String {
     let data = &report["data"];
     let sha: String = text(&data["sha256"]).chars().take(12).collect();
     out.push_str(&format!(
-        "data     {}: {} rows, sha256 {sha}…\n",
+        "data     {}: {} {}, sha256 {sha}…\n",
         text(&data["path"]),
-        data["rows"]
+        data["rows"],
+        text(&data["unit"])
     ));
     let splits = &report["splits"];
     out.push_str(&format!(

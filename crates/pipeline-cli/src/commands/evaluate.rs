@@ -3,7 +3,7 @@
 //! (same preprocessing, same loss). The file is read in batches.
 
 use anyhow::Context as _;
-use pipeline_data::{BATCH_ROWS, model_inputs, read_batches};
+use pipeline_data::{BATCH_ROWS, Table, model_inputs, read_batches, whole_table, windowed_inputs};
 use pipeline_spec::Task;
 use pipeline_train::evaluation::{criterion, score_with_report};
 use serde_json::json;
@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::cli::EvaluateArgs;
 use crate::commands::predictor::Predictor;
 use crate::commands::shared::{Context, print};
+use crate::exit::UserError;
 use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};
 
@@ -32,22 +33,35 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     // Batch by batch, so memory holds the targets and outputs, not the file.
     let mut targets: Vec<f32> = Vec::new();
     let mut outputs: Vec<f32> = Vec::new();
-    for batch in read_batches(&args.input, &numeric, BATCH_ROWS)?.read_ahead(1) {
-        let batch = batch?;
-        let values = plan
-            .encode(&batch.table)
-            .map_err(|e| batch.locate(e))
-            .with_context(|| {
-                format!(
-                    "{} needs the run's target column(s) `{columns}`",
-                    args.input.display()
-                )
-            })?;
-        targets.extend(values);
-        let inputs =
-            model_inputs(&batch.table, &predictor.preprocessing).map_err(|e| batch.locate(e))?;
-        outputs.extend(predictor.predict_inputs(&inputs)?);
-    }
+    let batches = read_batches(&args.input, &numeric, BATCH_ROWS)?.read_ahead(1);
+    let unit = if predictor.is_windowed() {
+        let table = whole_table(batches)?.ok_or_else(|| {
+            UserError::error(
+                format!("{} has no rows to evaluate on", args.input.display()),
+                None,
+            )
+        })?;
+        (targets, outputs) = windows_scored(&predictor, &table)?;
+        "windows"
+    } else {
+        for batch in batches {
+            let batch = batch?;
+            let values = plan
+                .encode(&batch.table)
+                .map_err(|e| batch.locate(e))
+                .with_context(|| {
+                    format!(
+                        "{} needs the run's target column(s) `{columns}`",
+                        args.input.display()
+                    )
+                })?;
+            targets.extend(values);
+            let inputs = model_inputs(&batch.table, &predictor.preprocessing)
+                .map_err(|e| batch.locate(e))?;
+            outputs.extend(predictor.predict_inputs(&inputs)?);
+        }
+        "rows"
+    };
     let loss = &predictor.spec.loss;
     let (metrics, report) =
         score_with_report(loss, &criterion(loss, plan), plan, &outputs, &targets)?;
@@ -62,9 +76,10 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
             "run": id,
             "experiment": predictor.record.experiment,
             "input": args.input.display().to_string(),
-            "rows": rows,
             "metrics": metrics,
         });
+        // `rows`, or `windows` for a windowed run.
+        value[unit] = json!(rows);
         if let Some(table) = &classes {
             value["classes"] = json!(table.classes);
             value["confusion"] = json!(table.confusion);
@@ -72,7 +87,7 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         return print(&format!("{}\n", serde_json::to_string_pretty(&value)?));
     }
     let names: Vec<&str> = metrics.iter().map(|(name, _)| name.as_str()).collect();
-    let mut header = vec!["rows"];
+    let mut header = vec![unit];
     header.extend(&names);
     let mut table = format::table(&header);
     let mut row = vec![rows.to_string()];
@@ -89,4 +104,34 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
         out.push_str(&table.render("this file"));
     }
     print(&out)
+}
+
+/// A windowed run's targets and outputs on the windows of `table` whose
+/// target (`horizon` rows after the window) is in the file, on the model's
+/// scale as training scored its splits.
+fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+    let windows = windowed_inputs(table, &predictor.preprocessing)?;
+    let width = windows.x.len() / windows.windows().max(1);
+    let (inputs, targets): (Vec<&[f32]>, Vec<f32>) = windows
+        .x
+        .chunks(width.max(1))
+        .zip(&windows.targets)
+        .filter_map(|(x, target)| target.map(|t| (x, t)))
+        .unzip();
+    if targets.is_empty() {
+        return Err(UserError::error(
+            format!(
+                "{}: no window of the series has its target in the file (each needs the value {} row(s) after it)",
+                table.path.display(),
+                predictor
+                    .preprocessing
+                    .window
+                    .as_ref()
+                    .map_or(1, |w| w.horizon)
+            ),
+            Some("give a longer stretch of the series"),
+        ));
+    }
+    let outputs = predictor.predict_inputs(&inputs.concat())?;
+    Ok((targets, outputs))
 }

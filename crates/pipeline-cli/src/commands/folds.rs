@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use pipeline_data::SplitSizes;
-use pipeline_registry::RunId;
+use pipeline_registry::{FOLD_TAG_PREFIX, RunId};
 use pipeline_spec::{CrossValidation, LoadedSpec, MetricName, Spec, SplitName};
 use serde_json::{Value, json};
 
@@ -34,7 +34,7 @@ const REPORTED: [SplitName; 2] = [SplitName::Validation, SplitName::Test];
 /// The tag of one fold's run, e.g. `fold:2/5`.
 pub fn fold_tag(cross_validation: CrossValidation) -> String {
     format!(
-        "fold:{}/{}",
+        "{FOLD_TAG_PREFIX}{}/{}",
         cross_validation.fold(),
         cross_validation.folds()
     )

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use pipeline_data::{
     Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
-    read_batches, read_batches_from, table_from_json_rows,
+    read_batches, read_batches_from, table_from_json_rows, whole_table,
 };
 use polars::prelude::{AnyValue, CsvWriter, DataFrame, ParquetWriter, SerWriter};
 use serde_json::{Map, Value};
@@ -42,6 +42,10 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         args.device,
     )?;
     let mut rows = rows(&args, &predictor.preprocessing.float_columns())?;
+    if predictor.is_windowed() {
+        // Windows span batches: the series is read whole.
+        rows = rows.whole()?;
+    }
     let interrupt = install_signal_handlers()?;
     let progress = RowsProgress::new(context.global.quiet, rows.position());
     let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
@@ -50,9 +54,13 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
             return Err(anyhow::Error::new(Interrupted));
         }
         let batch = batch?;
-        let inputs =
-            model_inputs(&batch.table, &predictor.preprocessing).map_err(|e| batch.locate(e))?;
-        let predictions = predictor.predictions(predictor.predict_inputs(&inputs)?);
+        let predictions = if predictor.is_windowed() {
+            predictor.forecast(&batch.table)?
+        } else {
+            let inputs = model_inputs(&batch.table, &predictor.preprocessing)
+                .map_err(|e| batch.locate(e))?;
+            predictor.predictions(predictor.predict_inputs(&inputs)?)
+        };
         let frame = with_predictions(batch, &predictions, args.only_predictions)?;
         if !sink.write(frame)? {
             // The reader of stdout went away (`| head`): nothing more to do.
@@ -118,6 +126,14 @@ impl Rows {
                     rows_before: 0,
                 })
             }),
+        }
+    }
+
+    /// The rows as one table, for a run whose inputs span rows.
+    fn whole(self) -> Result<Rows, DataError> {
+        match self {
+            Rows::Stream(batches) => Ok(Rows::Inline(whole_table(batches)?)),
+            inline @ Rows::Inline(_) => Ok(inline),
         }
     }
 

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use candle_core::Device;
-use pipeline_data::{Preprocessing, Table, model_inputs};
+use pipeline_data::{Preprocessing, Table, model_inputs, windowed_inputs};
 use pipeline_model::Network;
 use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
 use pipeline_spec::{Device as DeviceSpec, Spec};
@@ -146,8 +146,36 @@ impl Predictor {
     /// preprocessing; a missing, non-numeric or empty feature cell is an
     /// error naming the column and the first offending row.
     pub fn predict(&self, table: &Table) -> anyhow::Result<Predictions> {
+        if self.is_windowed() {
+            return self.forecast(table);
+        }
         let inputs = model_inputs(table, &self.preprocessing)?;
         Ok(self.predictions(self.predict_inputs(&inputs)?))
+    }
+
+    /// Whether the run was trained on windows of a series: its inputs are
+    /// a whole series ([`Predictor::forecast`]), not rows one by one.
+    pub fn is_windowed(&self) -> bool {
+        self.preprocessing.window.is_some()
+    }
+
+    /// A windowed run's forecasts for the rows of a series: the row where a
+    /// window ends gets the forecast of the target `horizon` rows later, in
+    /// the file's units (the window's last level added back when the run
+    /// learnt changes); rows before the first full window get none (`NaN`,
+    /// written as an empty cell or `null`).
+    pub fn forecast(&self, table: &Table) -> anyhow::Result<Predictions> {
+        let windows = windowed_inputs(table, &self.preprocessing)?;
+        let mut outputs = self.predict_inputs(&windows.x)?;
+        self.preprocessing.targets.denormalize(&mut outputs);
+        let mut values = vec![f32::NAN; table.frame.height()];
+        for ((&row, output), base) in windows.rows.iter().zip(outputs).zip(&windows.base) {
+            values[row] = (f64::from(output) + base) as f32;
+        }
+        Ok(Predictions::Values {
+            names: vec![PREDICTION.to_string()],
+            values,
+        })
     }
 
     /// The model's outputs for `outputs` made into what a user reads:
@@ -248,8 +276,14 @@ impl Predictions {
                     .iter()
                     .enumerate()
                     .map(|(c, name)| {
-                        let column: Vec<f32> =
-                            values.iter().skip(c).step_by(width).copied().collect();
+                        // No prediction (a row before a windowed run's
+                        // first full window): an empty cell.
+                        let column: Vec<Option<f32>> = values
+                            .iter()
+                            .skip(c)
+                            .step_by(width)
+                            .map(|&v| (!v.is_nan()).then_some(v))
+                            .collect();
                         Column::new(name.into(), column)
                     })
                     .collect()

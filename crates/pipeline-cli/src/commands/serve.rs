@@ -293,18 +293,25 @@ fn describe(predictor: &Predictor) -> Value {
             split.insert(m.metric.clone(), json!(m.value));
         }
     }
+    let mut input = json!({
+        "normalize": preprocessing.normalize,
+        "formula": "(value - shift) / scale",
+        "features": features,
+        "columns": preprocessing.columns,
+        "columns_hash": record.columns_hash,
+    });
+    if let Some(window) = &preprocessing.window {
+        // A windowed run predicts from a series: POST its rows (at least
+        // `steps`, one more under `difference`); each row where a window
+        // ends gets the forecast `horizon` rows after it, the others null.
+        input["window"] = json!(window);
+    }
     json!({
         "run": record.id.to_string(),
         "experiment": record.experiment,
         "status": record.status.to_string(),
         "spec_toml": record.spec_toml,
-        "input": {
-            "normalize": preprocessing.normalize,
-            "formula": "(value - shift) / scale",
-            "features": features,
-            "columns": preprocessing.columns,
-            "columns_hash": record.columns_hash,
-        },
+        "input": input,
         "target": preprocessing.targets.columns().join(","),
         "targets": preprocessing.targets,
         "final_metrics": metrics,

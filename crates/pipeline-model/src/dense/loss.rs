@@ -102,9 +102,12 @@ fn cross_entropy(
         });
     }
     let total_weight: f64 = (0..k).map(weight).sum();
+    let eps = smoothing;
     let mut denominator = 0.0f64;
     let mut nll = 0.0f64;
     let mut smooth = 0.0f64;
+    // One pass per row: its softmax gives both the loss terms and the
+    // gradient, written undivided; `W` is known once every row is seen.
     for (row, &class) in classes.iter().enumerate() {
         let y = class as usize;
         if class < 0.0 || y >= k || class.fract() != 0.0 {
@@ -122,21 +125,17 @@ fn cross_entropy(
         if smoothing != 0.0 {
             smooth -= (0..k).map(|c| weight(c) * log_p(c)).sum::<f64>();
         }
-    }
-    let eps = smoothing;
-    let loss = ((1.0 - eps) * nll + eps / k as f64 * smooth) / denominator;
-    for (row, &class) in classes.iter().enumerate() {
-        let y = class as usize;
-        let z = &logits[row * k..(row + 1) * k];
-        let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f64 = z.iter().map(|&v| f64::from(v - max).exp()).sum();
-        for j in 0..k {
-            let s = f64::from(z[j] - max).exp() / sum;
+        for (j, g) in gradient[row * k..(row + 1) * k].iter_mut().enumerate() {
+            let s = log_p(j).exp();
             let hit = if j == y { 1.0 } else { 0.0 };
-            let g = (1.0 - eps) * weight(y) * (s - hit)
-                + eps / k as f64 * (total_weight * s - weight(j));
-            gradient[row * k + j] = (g / denominator) as f32;
+            *g = ((1.0 - eps) * weight(y) * (s - hit)
+                + eps / k as f64 * (total_weight * s - weight(j))) as f32;
         }
+    }
+    let loss = ((1.0 - eps) * nll + eps / k as f64 * smooth) / denominator;
+    let scale = 1.0 / denominator;
+    for g in &mut gradient[..classes.len() * k] {
+        *g = (f64::from(*g) * scale) as f32;
     }
     Ok(loss as f32)
 }

@@ -199,3 +199,32 @@ async fn ranked_runs_follow_best() {
         ranked[0]
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_cross_validation_fold_is_never_best() {
+    let (_dir, reg) = open_temp().await;
+    let whole = finished(&reg, "cv", false, 50.0).await;
+    // A fold validates on its own slice: a lower loss there is no better
+    // model than a whole run's.
+    let fold = finished(&reg, "cv", false, 10.0).await;
+    reg.add_tags(&fold, &["fold:1/5".to_owned(), "cv:ab12".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        reg.resolve(&RunSelector::Best, Some("cv")).await.unwrap(),
+        whole
+    );
+    assert_eq!(reg.resolve(&RunSelector::Best, None).await.unwrap(), whole);
+    // Ranked after the whole runs, for `compare --experiment`.
+    assert_eq!(reg.ranked_runs("cv").await.unwrap(), [whole, fold.clone()]);
+    // With only folds there is no best, and the error says why.
+    let (_dir, reg) = open_temp().await;
+    let fold = finished(&reg, "cv", false, 10.0).await;
+    reg.add_tags(&fold, &["fold:1/5".to_owned()]).await.unwrap();
+    let err = reg
+        .resolve(&RunSelector::Best, Some("cv"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("never `best`"), "{err}");
+}
