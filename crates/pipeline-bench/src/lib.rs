@@ -60,7 +60,6 @@ pub fn time_command(
     Ok(times)
 }
 
-/// The middle value of sorted durations.
 /// The Python that runs the peers: `PIPELINE_BENCH_PYTHON`, else
 /// `/tmp/peers-venv/bin/python` (see `../shared/peers/README.md`), else
 /// `python3`, the first that runs `imports` (e.g. `import torch, numpy`).
@@ -80,6 +79,7 @@ pub fn find_python(imports: &str) -> Option<PathBuf> {
         })
 }
 
+/// The middle value of sorted durations.
 pub fn median(sorted: &[Duration]) -> Duration {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }

@@ -413,33 +413,6 @@ impl ReadAhead {
     }
 }
 
-/// Every batch of `batches` as one table (a series that a windowed run
-/// reads whole); `None` for an input without rows.
-pub fn whole_table(
-    batches: impl Iterator<Item = Result<Batch, DataError>>,
-) -> Result<Option<Table>, DataError> {
-    let mut whole: Option<Table> = None;
-    for batch in batches {
-        let batch = batch?;
-        match &mut whole {
-            None => whole = Some(batch.table),
-            Some(table) => {
-                table
-                    .frame
-                    .vstack_mut(&batch.table.frame)
-                    .map_err(|source| DataError::Read {
-                        path: table.path.clone(),
-                        source,
-                    })?;
-            }
-        }
-    }
-    if let Some(table) = &mut whole {
-        table.frame.align_chunks_par();
-    }
-    Ok(whole)
-}
-
 impl Iterator for ReadAhead {
     type Item = Result<Batch, DataError>;
 

@@ -186,9 +186,9 @@ pub enum DataError {
     )]
     WindowedInference { path: PathBuf },
     #[error(
-        "{path}: the run was not trained on windows of a series, or its stored window plan does not match its scalers"
+        "{path}: the run's preprocessing cannot build windows of a series: {detail}\nhint: `pipeline show RUN --verify` checks its artifacts; retrain the spec if its preprocessing.json was written by another version"
     )]
-    NotWindowed { path: PathBuf },
+    NotWindowed { path: PathBuf, detail: String },
     #[error(
         "{path}: {rows} row(s) are too few for one window: the run reads {steps} consecutive rows{extra}, so it needs at least {needed}\nhint: give the series' last {needed} rows or more (a forecast needs the window before it)",
         extra = if .needed > .steps { " and the row before them (its inputs are changes)" } else { "" }

@@ -25,7 +25,7 @@ mod windows;
 
 pub use batches::{
     BATCH_ROWS, Batch, Batches, Position, PositionUnit, ReadAhead, column_types, read_batches,
-    read_batches_from, whole_table,
+    read_batches_from,
 };
 pub use cells::category_of;
 pub use error::{DataError, TypeMismatch};

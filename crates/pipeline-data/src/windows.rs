@@ -239,9 +239,12 @@ fn read_series(
             )?;
             Some(values)
         }
-        None if needed || available.iter().any(|c| c == columns.target) => {
-            Some(read(columns.target, "the series the run forecasts")?)
-        }
+        None if needed => Some(read(columns.target, "the series the run forecasts")?),
+        // Only scored (`evaluate`), never an input: its empty cells are
+        // rows without a known target, not gaps to fill.
+        None if available.iter().any(|c| c == columns.target) => Some(reorder(
+            &Cells::read(table, columns.target)?.into_numbers(table, columns.target)?,
+        )),
         None => None,
     };
     if let (true, Some(series)) = (columns.target_input, &target) {
@@ -276,7 +279,8 @@ pub struct WindowedInputs {
     /// target's value at the window's last row under `difference`, else 0.
     pub base: Vec<f64>,
     /// For each window, its target on the model's scale when the file holds
-    /// the value `horizon` rows later, as training computed it.
+    /// the value `horizon` rows later, as training computed it (`None`
+    /// beyond the file, or for an empty cell of a target that is no input).
     pub targets: Vec<Option<f32>>,
 }
 
@@ -296,7 +300,10 @@ pub fn windowed_inputs(
 ) -> Result<WindowedInputs, DataError> {
     let path = &table.path;
     let Some(plan) = &preprocessing.window else {
-        return Err(DataError::NotWindowed { path: path.clone() });
+        return Err(DataError::NotWindowed {
+            path: path.clone(),
+            detail: "its preprocessing has no window".into(),
+        });
     };
     let target_name = preprocessing
         .targets
@@ -339,7 +346,14 @@ pub fn windowed_inputs(
     }
     let transforms = &preprocessing.transforms;
     if transforms.len() != channels.len() {
-        return Err(DataError::NotWindowed { path: path.clone() });
+        return Err(DataError::NotWindowed {
+            path: path.clone(),
+            detail: format!(
+                "{} scaler(s) stored for {} channel(s)",
+                transforms.len(),
+                channels.len()
+            ),
+        });
     }
     let target_transform = match &preprocessing.targets {
         TargetPlan::Regression { transforms, .. } => transforms.first().cloned(),
@@ -371,6 +385,7 @@ pub fn windowed_inputs(
         let later = target
             .as_ref()
             .and_then(|series| series.get(last + plan.horizon))
+            .filter(|value| !value.is_nan())
             .map(|value| {
                 let change = value - level;
                 target_transform

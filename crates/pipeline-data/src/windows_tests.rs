@@ -197,3 +197,33 @@ fn a_series_shorter_than_one_window_is_an_error() {
     );
     assert!(err.to_string().contains("the row before them"), "{err}");
 }
+
+#[test]
+fn a_target_that_is_no_input_may_be_empty_or_absent_at_inference() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "x,y\n1,10\n2,20\n3,30\n4,40\n5,50\n6,60\n7,70\n8,80\n9,90\n10,100\n";
+    let data = spec(
+        dir.path(),
+        csv,
+        "features = [\"x\"]\n[data.window]\nsteps = 2\ntarget_input = false",
+    );
+    let prepared = crate::prepare(&data, &dir.path().join("s.csv"), 1).unwrap();
+    // The rows to forecast have no target yet: not a gap to fill or refuse.
+    let future = dir.path().join("future.csv");
+    std::fs::write(&future, "x,y\n7,70\n8,80\n9,\n10,\n").unwrap();
+    let table = crate::read_table(&future).unwrap();
+    let windows = windowed_inputs(&table, &prepared.preprocessing).unwrap();
+    assert_eq!(windows.rows, vec![1, 2, 3]);
+    assert_eq!(windows.targets, vec![None, None, None]);
+    // Without the column at all, the same windows.
+    std::fs::write(&future, "x\n7\n8\n9\n10\n").unwrap();
+    let table = crate::read_table(&future).unwrap();
+    let without = windowed_inputs(&table, &prepared.preprocessing).unwrap();
+    assert_eq!(without.x, windows.x);
+    // A known target scores its window: the one ending at x = 8 (its
+    // target is x = 9's y); x = 10's is empty, x = 11 beyond the file.
+    std::fs::write(&future, "x,y\n7,70\n8,80\n9,90\n10,\n").unwrap();
+    let table = crate::read_table(&future).unwrap();
+    let scored = windowed_inputs(&table, &prepared.preprocessing).unwrap();
+    assert_eq!(scored.targets, vec![Some(90.0), None, None]);
+}

@@ -20,9 +20,27 @@ pub const FOLD_TAG_PREFIX: &str = "fold:";
 /// Words that already mean something where a run is named.
 const RESERVED: [&str; 2] = ["latest", "best"];
 
-/// A tag: 1–64 characters of letters, digits, `_`, `-`, `.`, `:` or `/`.
+/// A tag: 1–64 characters of letters, digits, `_`, `-`, `.`, `:` or `/`;
+/// one that starts with [`FOLD_TAG_PREFIX`] is a fold's `fold:I/K` (it
+/// keeps a run from being `best`).
 pub(crate) fn check_tag(tag: &str) -> Result<(), RegistryError> {
-    check_label("tag", tag, "_-.:/")
+    check_label("tag", tag, "_-.:/")?;
+    if let Some(rest) = tag.strip_prefix(FOLD_TAG_PREFIX) {
+        let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !rest
+            .split_once('/')
+            .is_some_and(|(i, k)| number(i) && number(k))
+        {
+            return Err(RegistryError::InvalidInput {
+                what: format!("tag {tag:?}"),
+                reason: format!(
+                    "tags starting with `{FOLD_TAG_PREFIX}` are reserved for the folds of a \
+                     cross-validation (`{FOLD_TAG_PREFIX}I/K`, never `best`); pick another word"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An alias: starts with a letter, then letters, digits, `_`, `-` or `.`;

@@ -1,9 +1,11 @@
 //! `pipeline evaluate --run RUN --input FILE`: the run's metrics on a
 //! labelled file, computed exactly as training computed them on its splits
-//! (same preprocessing, same loss). The file is read in batches.
+//! (same preprocessing, same loss). The file is read in batches; a
+//! windowed run's series is read whole and scored on its windows whose
+//! target is in the file.
 
 use anyhow::Context as _;
-use pipeline_data::{BATCH_ROWS, Table, model_inputs, read_batches, whole_table, windowed_inputs};
+use pipeline_data::{BATCH_ROWS, Table, model_inputs, read_batches, read_table, windowed_inputs};
 use pipeline_spec::Task;
 use pipeline_train::evaluation::{criterion, score_with_report};
 use serde_json::json;
@@ -30,21 +32,17 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     if plan.task() == Task::Regression {
         numeric.extend(plan.columns());
     }
-    // Batch by batch, so memory holds the targets and outputs, not the file.
+    // Batch by batch, so memory holds the targets and outputs, not the file
+    // (a windowed run's series excepted).
     let mut targets: Vec<f32> = Vec::new();
     let mut outputs: Vec<f32> = Vec::new();
-    let batches = read_batches(&args.input, &numeric, BATCH_ROWS)?.read_ahead(1);
     let unit = if predictor.is_windowed() {
-        let table = whole_table(batches)?.ok_or_else(|| {
-            UserError::error(
-                format!("{} has no rows to evaluate on", args.input.display()),
-                None,
-            )
-        })?;
+        // Windows span rows: the series is read whole, as training read it.
+        let table = read_table(&args.input)?;
         (targets, outputs) = windows_scored(&predictor, &table)?;
         "windows"
     } else {
-        for batch in batches {
+        for batch in read_batches(&args.input, &numeric, BATCH_ROWS)?.read_ahead(1) {
             let batch = batch?;
             let values = plan
                 .encode(&batch.table)
@@ -110,6 +108,23 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
 /// target (`horizon` rows after the window) is in the file, on the model's
 /// scale as training scored its splits.
 fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+    let available = table.column_names();
+    if let Some(target) = predictor
+        .preprocessing
+        .targets
+        .columns()
+        .into_iter()
+        .find(|c| !available.contains(c))
+    {
+        return Err(UserError::error(
+            format!(
+                "{} has no column `{target}`: evaluating a run needs its target (available: {})",
+                table.path.display(),
+                available.join(", ")
+            ),
+            Some("give the labelled series the run was trained on, or a later stretch of it"),
+        ));
+    }
     let windows = windowed_inputs(table, &predictor.preprocessing)?;
     let width = windows.x.len() / windows.windows().max(1);
     let (inputs, targets): (Vec<&[f32]>, Vec<f32>) = windows

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use pipeline_data::{
     Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
-    read_batches, read_batches_from, table_from_json_rows, whole_table,
+    read_batches, read_batches_from, read_table, read_table_from, table_from_json_rows,
 };
 use polars::prelude::{AnyValue, CsvWriter, DataFrame, ParquetWriter, SerWriter};
 use serde_json::{Map, Value};
@@ -41,12 +41,13 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         args.experiment.as_deref(),
         args.device,
     )?;
-    let mut rows = rows(&args, &predictor.preprocessing.float_columns())?;
-    if predictor.is_windowed() {
-        // Windows span batches: the series is read whole.
-        rows = rows.whole()?;
-    }
     let interrupt = install_signal_handlers()?;
+    let mut rows = if predictor.is_windowed() {
+        // Windows span rows: the series is read whole, as training read it.
+        whole_series(&args)?
+    } else {
+        rows(&args, &predictor.preprocessing.float_columns())?
+    };
     let progress = RowsProgress::new(context.global.quiet, rows.position());
     let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
     while let Some(batch) = rows.next() {
@@ -126,14 +127,6 @@ impl Rows {
                     rows_before: 0,
                 })
             }),
-        }
-    }
-
-    /// The rows as one table, for a run whose inputs span rows.
-    fn whole(self) -> Result<Rows, DataError> {
-        match self {
-            Rows::Stream(batches) => Ok(Rows::Inline(whole_table(batches)?)),
-            inline @ Rows::Inline(_) => Ok(inline),
         }
     }
 
@@ -217,6 +210,31 @@ fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
             "no rows to predict",
             Some("give --input FILE (or - for stdin), --row or --json"),
         )),
+    }
+}
+
+/// The whole input of a windowed run as one table, read as training reads
+/// its file (`read_table`: every column typed from the whole input), so a
+/// series longer than a batch is typed once.
+fn whole_series(args: &InferArgs) -> anyhow::Result<Rows> {
+    match args.input.as_deref() {
+        Some(path) if path == Path::new("-") => {
+            let format = match args.input_format {
+                StdinFormat::Csv => TableFormat::Csv,
+                StdinFormat::Ndjson => TableFormat::Ndjson,
+            };
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                .context("cannot read stdin")?;
+            Ok(Rows::Inline(Some(read_table_from(
+                Path::new("stdin"),
+                format,
+                bytes,
+            )?)))
+        }
+        Some(path) => Ok(Rows::Inline(Some(read_table(path)?))),
+        // --row / --json: one table already.
+        None => rows(args, &[]),
     }
 }
 

@@ -175,6 +175,7 @@ impl Predictor {
         Ok(Predictions::Values {
             names: vec![PREDICTION.to_string()],
             values,
+            sparse: true,
         })
     }
 
@@ -190,7 +191,11 @@ impl Predictor {
                     [_] => vec![PREDICTION.to_string()],
                     many => many.iter().map(|c| format!("{PREDICTION}_{c}")).collect(),
                 };
-                Predictions::Values { names, values }
+                Predictions::Values {
+                    names,
+                    values,
+                    sparse: false,
+                }
             }
             Some(classes) => {
                 let probabilities = probabilities(plan, &outputs).unwrap_or_default();
@@ -246,6 +251,9 @@ pub enum Predictions {
     Values {
         names: Vec<String>,
         values: Vec<f32>,
+        /// A windowed run's forecasts: `NaN` marks a row without one (an
+        /// empty cell), not a number the model gave.
+        sparse: bool,
     },
     /// Classification: each row's class index and the probability of
     /// every class (row-major).
@@ -270,21 +278,26 @@ impl Predictions {
     /// As polars columns. Labels that are all integers stay integers.
     pub fn columns(&self) -> Vec<Column> {
         match self {
-            Predictions::Values { names, values } => {
+            Predictions::Values {
+                names,
+                values,
+                sparse,
+            } => {
                 let width = names.len().max(1);
                 names
                     .iter()
                     .enumerate()
                     .map(|(c, name)| {
-                        // No prediction (a row before a windowed run's
-                        // first full window): an empty cell.
-                        let column: Vec<Option<f32>> = values
-                            .iter()
-                            .skip(c)
-                            .step_by(width)
-                            .map(|&v| (!v.is_nan()).then_some(v))
-                            .collect();
-                        Column::new(name.into(), column)
+                        let column = values.iter().skip(c).step_by(width).copied();
+                        if *sparse {
+                            // A row before a windowed run's first full
+                            // window: an empty cell.
+                            let column: Vec<Option<f32>> =
+                                column.map(|v| (!v.is_nan()).then_some(v)).collect();
+                            Column::new(name.into(), column)
+                        } else {
+                            Column::new(name.into(), column.collect::<Vec<f32>>())
+                        }
                     })
                     .collect()
             }
@@ -324,7 +337,7 @@ impl Predictions {
         let number =
             |v: f32| serde_json::Number::from_f64(f64::from(v)).map_or(Value::Null, Value::Number);
         match self {
-            Predictions::Values { names, values } => {
+            Predictions::Values { names, values, .. } => {
                 let width = names.len().max(1);
                 values
                     .chunks(width)
@@ -408,16 +421,28 @@ mod tests {
         let one = Predictions::Values {
             names: vec![PREDICTION.into()],
             values: vec![1.5, 2.5],
+            sparse: false,
         };
         assert_eq!(one.json(), [json!(1.5), json!(2.5)]);
         let two = Predictions::Values {
             names: vec!["prediction_a".into(), "prediction_b".into()],
             values: vec![1.0, 2.0, 3.0, 4.0],
+            sparse: false,
         };
         assert_eq!(
             two.json()[1],
             json!({"prediction_a": 3.0, "prediction_b": 4.0})
         );
         assert_eq!(two.columns().len(), 2);
+        // A forecast's missing rows are empty cells; a model's NaN stays NaN.
+        let values = vec![f32::NAN, 2.0];
+        for (sparse, nulls) in [(true, 1), (false, 0)] {
+            let p = Predictions::Values {
+                names: vec![PREDICTION.into()],
+                values: values.clone(),
+                sparse,
+            };
+            assert_eq!(p.columns()[0].null_count(), nulls);
+        }
     }
 }

@@ -103,40 +103,44 @@ fn cross_entropy(
     }
     let total_weight: f64 = (0..k).map(weight).sum();
     let eps = smoothing;
+    // `W` first, so that one pass per row gives the loss terms and the
+    // gradient from the row's exponentials, computed once.
     let mut denominator = 0.0f64;
-    let mut nll = 0.0f64;
-    let mut smooth = 0.0f64;
-    // One pass per row: its softmax gives both the loss terms and the
-    // gradient, written undivided; `W` is known once every row is seen.
-    for (row, &class) in classes.iter().enumerate() {
+    for &class in classes {
         let y = class as usize;
         if class < 0.0 || y >= k || class.fract() != 0.0 {
             return Err(ModelError::Dense {
                 detail: format!("class index {class} for {k} classes"),
             });
         }
+        denominator += weight(y);
+    }
+    let mut nll = 0.0f64;
+    let mut smooth = 0.0f64;
+    let mut exps = vec![0.0f64; k];
+    for (row, &class) in classes.iter().enumerate() {
+        let y = class as usize;
         let z = &logits[row * k..(row + 1) * k];
         let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        let sum: f64 = z.iter().map(|&v| f64::from(v - max).exp()).sum();
+        for (e, &v) in exps.iter_mut().zip(z) {
+            *e = f64::from(v - max).exp();
+        }
+        let sum: f64 = exps.iter().sum();
         let log_sum = sum.ln();
         let log_p = |j: usize| f64::from(z[j] - max) - log_sum;
-        denominator += weight(y);
         nll -= weight(y) * log_p(y);
         if smoothing != 0.0 {
             smooth -= (0..k).map(|c| weight(c) * log_p(c)).sum::<f64>();
         }
         for (j, g) in gradient[row * k..(row + 1) * k].iter_mut().enumerate() {
-            let s = log_p(j).exp();
+            let s = exps[j] / sum;
             let hit = if j == y { 1.0 } else { 0.0 };
-            *g = ((1.0 - eps) * weight(y) * (s - hit)
-                + eps / k as f64 * (total_weight * s - weight(j))) as f32;
+            let g_j = (1.0 - eps) * weight(y) * (s - hit)
+                + eps / k as f64 * (total_weight * s - weight(j));
+            *g = (g_j / denominator) as f32;
         }
     }
     let loss = ((1.0 - eps) * nll + eps / k as f64 * smooth) / denominator;
-    let scale = 1.0 / denominator;
-    for g in &mut gradient[..classes.len() * k] {
-        *g = (f64::from(*g) * scale) as f32;
-    }
     Ok(loss as f32)
 }
 

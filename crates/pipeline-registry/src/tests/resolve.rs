@@ -216,7 +216,17 @@ async fn a_cross_validation_fold_is_never_best() {
     );
     assert_eq!(reg.resolve(&RunSelector::Best, None).await.unwrap(), whole);
     // Ranked after the whole runs, for `compare --experiment`.
-    assert_eq!(reg.ranked_runs("cv").await.unwrap(), [whole, fold.clone()]);
+    assert_eq!(
+        reg.ranked_runs("cv").await.unwrap(),
+        [whole.clone(), fold.clone()]
+    );
+    // `fold:` is reserved for that.
+    let err = reg
+        .add_tags(&whole, &["fold:manual".to_owned()])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reserved for the folds"), "{err}");
     // With only folds there is no best, and the error says why.
     let (_dir, reg) = open_temp().await;
     let fold = finished(&reg, "cv", false, 10.0).await;
