@@ -439,7 +439,9 @@ fn predictions_equal_the_networks_forward_pass() {
         ],
     };
     let network = Network::new(&spec, 7, 3, 11, &device).unwrap();
-    let x = Tensor::from_vec(inputs(50, 7), (50, 7), &device).unwrap();
+    // More rows than one pass of the dense path takes, and a narrowed view.
+    let rows = pipeline_model::dense::PREDICT_ROWS * 2 + 50;
+    let x = Tensor::from_vec(inputs(rows, 7), (rows, 7), &device).unwrap();
     for slice in [x.clone(), x.narrow(0, 13, 20).unwrap()] {
         let expected: Vec<f32> = network
             .forward(&slice, Mode::Eval)

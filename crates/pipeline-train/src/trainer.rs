@@ -92,6 +92,10 @@ const SCORING_ROWS: usize = 512;
 
 /// [`predict`] over a whole split, [`SCORING_ROWS`] rows at a time.
 fn predict_split(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> {
+    // MLPs on the CPU: the dense path slices the split itself.
+    if let Some(outputs) = pipeline_model::dense::predict(network, x)? {
+        return Ok(outputs);
+    }
     let rows = x.dim(0)?;
     if rows <= SCORING_ROWS {
         return predict(network, x);
