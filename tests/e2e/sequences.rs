@@ -186,3 +186,72 @@ fn shuffle_beside_a_window_is_a_spec_error() {
         stderr(&out)
     );
 }
+
+#[test]
+fn serve_forecasts_a_posted_series_as_infer_does() {
+    let ws = Workspace::new();
+    let spec = spec(&ws);
+    ws.ok(&["run", spec.to_str().unwrap()]);
+    let data = sunspots(&ws);
+    let text = std::fs::read_to_string(&data).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (year, target) = l.split_once(',').unwrap();
+            serde_json::json!({
+                "year": year.parse::<f64>().unwrap(),
+                "target": target.parse::<f64>().unwrap(),
+            })
+        })
+        .collect();
+    let expected: Vec<Option<f64>> = ws
+        .ok(&[
+            "infer",
+            "--input",
+            data.to_str().unwrap(),
+            "--only-predictions",
+        ])
+        .lines()
+        .skip(1)
+        .map(|l| l.parse().ok())
+        .collect();
+
+    let server = crate::serve::start(&ws);
+    let agent = crate::serve::agent();
+    let (status, model) = crate::serve::answer(agent.get(format!("{}/model", server.base)).call());
+    assert_eq!(status, 200);
+    assert_eq!(model["input"]["window"]["steps"], 6, "{model}");
+    let body = serde_json::Value::Array(rows).to_string();
+    let (status, answer) = crate::serve::post(&agent, &format!("{}/predict", server.base), &body);
+    assert_eq!(status, 200, "{answer}");
+    let got: Vec<Option<f64>> = answer["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(serde_json::Value::as_f64)
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    for (g, e) in got.iter().zip(&expected) {
+        match (g, e) {
+            (Some(g), Some(e)) => assert!((g - e).abs() <= 1e-4 * e.abs().max(1.0), "{g} vs {e}"),
+            (None, None) => {}
+            _ => panic!("serve {g:?}, infer {e:?}"),
+        }
+    }
+    assert_eq!(got.iter().filter(|g| g.is_none()).count(), 5);
+    // Too short a series is a 4xx with the reason, and the server goes on.
+    let (status, error) = crate::serve::post(
+        &agent,
+        &format!("{}/predict", server.base),
+        r#"[{"year": 1700, "target": 5}]"#,
+    );
+    assert!((400..500).contains(&status), "{status} {error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("too few for one window"),
+        "{error}"
+    );
+}

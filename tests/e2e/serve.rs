@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::common::{FIRST_ROW, Workspace};
 
 /// Kills the server when the test ends, even on a failed assertion.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Drop for Server {
@@ -22,7 +22,7 @@ impl Drop for Server {
     }
 }
 
-fn start(ws: &Workspace) -> Server {
+pub(crate) fn start(ws: &Workspace) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .args(["serve", "--run", "best", "--addr", "127.0.0.1:0"])
         .current_dir(ws.path())
@@ -57,7 +57,7 @@ fn start(ws: &Workspace) -> Server {
     server
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -65,7 +65,9 @@ fn agent() -> ureq::Agent {
 }
 
 /// Status and JSON body of a response.
-fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u16, Value) {
+pub(crate) fn answer(
+    response: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> (u16, Value) {
     let mut response = response.unwrap();
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().unwrap();
@@ -74,7 +76,7 @@ fn answer(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> (u
     (status, body)
 }
 
-fn post(agent: &ureq::Agent, url: &str, body: &str) -> (u16, Value) {
+pub(crate) fn post(agent: &ureq::Agent, url: &str, body: &str) -> (u16, Value) {
     answer(
         agent
             .post(url)
