@@ -331,6 +331,17 @@ impl Registry {
 
     /// Everything recorded about one run, read in one snapshot.
     pub async fn run(&self, id: &RunId) -> Result<RunRecord, RegistryError> {
+        self.read_run(id, true).await
+    }
+
+    /// One run without its per-epoch metrics (`epochs` empty): what
+    /// predicting with it needs, read in a fraction of the time for a run
+    /// of many epochs.
+    pub async fn run_without_epochs(&self, id: &RunId) -> Result<RunRecord, RegistryError> {
+        self.read_run(id, false).await
+    }
+
+    async fn read_run(&self, id: &RunId, with_epochs: bool) -> Result<RunRecord, RegistryError> {
         let context = format!("reading run {id}");
         let mut conn = self.read_snapshot(&context).await?;
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?");
@@ -344,10 +355,12 @@ impl Registry {
                 reason: format!("no such run in {}", self.db_path.display()),
             })?;
 
-        let epoch_rows = sqlx::query(
+        let epoch_rows = sqlx::query(if with_epochs {
             "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
-             ORDER BY epoch, split, metric",
-        )
+             ORDER BY epoch, split, metric"
+        } else {
+            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? AND 0"
+        })
         .bind(id.as_str())
         .fetch_all(&mut *conn)
         .await

@@ -7,7 +7,9 @@
 //! a `prediction` column (`prediction_TARGET` per target when there are
 //! several) for regression, `label` and one `probability_CLASS` column per
 //! class for classification; as CSV, Parquet or NDJSON, on stdout or in a
-//! file that appears only once every row is written.
+//! file that appears only once every row is written. A windowed run's
+//! input is a series, read whole: each row where a window ends gets the
+//! forecast `horizon` rows ahead (`Predictor::forecast`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;

@@ -46,7 +46,7 @@ impl StoredModel {
         experiment: Option<&str>,
         purpose: &str,
     ) -> anyhow::Result<StoredModel> {
-        let record = context.run_record(registry, selector, experiment)?;
+        let record = context.run_model_record(registry, selector, experiment)?;
         if record.status != RunStatus::Completed && !is_checkpoint(&record) {
             return Err(UserError::error(
                 format!(
