@@ -76,7 +76,84 @@ pub enum Encoding {
     },
 }
 
+/// Rows per block of [`Preprocessing::encode`]: 256 rows of 784 inputs
+/// are 800 KB of output, inside one core's L2 cache.
+const ENCODE_BLOCK_ROWS: usize = 256;
+
 impl ColumnPlan {
+    /// Refuses the cells of `rows` that [`Preprocessing::encode`] cannot
+    /// encode: an empty cell without a fill (naming the first such row and
+    /// their count), an unknown category under `unknown = "error"`. For a
+    /// categorical column, the category code of each of `rows` (`None`: an
+    /// unknown category left at zeros).
+    fn check_cells(
+        &self,
+        path: &Path,
+        column: &ColumnValues,
+        rows: &[usize],
+        row_number: &dyn Fn(usize) -> usize,
+    ) -> Result<Option<Vec<Option<usize>>>, DataError> {
+        let missing = |index: usize, cells: usize| DataError::MissingValues {
+            path: path.to_path_buf(),
+            column: self.column.clone(),
+            count: cells,
+            first_row: row_number(index),
+            missing: self.missing.clone(),
+        };
+        match (&self.encoding, column) {
+            (Encoding::Float { .. }, ColumnValues::Float(cells)) => {
+                if !matches!(self.fill, Some(FillValue::Number(_)))
+                    && let Some(&r) = rows.iter().find(|&&r| cells[r].is_nan())
+                {
+                    let count = rows.iter().filter(|&&r| cells[r].is_nan()).count();
+                    return Err(missing(r, count));
+                }
+                Ok(None)
+            }
+            (
+                Encoding::Categorical {
+                    unknown,
+                    categories,
+                    ..
+                },
+                ColumnValues::Categorical(cells),
+            ) => {
+                let index: HashMap<&str, usize> = categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (c.as_str(), i))
+                    .collect();
+                let fill = match &self.fill {
+                    Some(FillValue::Text(t)) => Some(t.as_str()),
+                    _ => None,
+                };
+                let mut codes = Vec::with_capacity(rows.len());
+                for &r in rows {
+                    let Some(category) = cells[r].as_deref().or(fill) else {
+                        let count = rows.iter().filter(|&&r| cells[r].is_none()).count();
+                        return Err(missing(r, count));
+                    };
+                    codes.push(match (index.get(category), unknown) {
+                        (Some(&code), _) => Some(code),
+                        (None, UnknownCategory::Ignore) => None,
+                        (None, UnknownCategory::Error) => {
+                            return Err(DataError::UnknownCategory {
+                                path: path.to_path_buf(),
+                                column: self.column.clone(),
+                                row: row_number(r),
+                                value: category.to_string(),
+                                known: categories.clone(),
+                            });
+                        }
+                    });
+                }
+                Ok(Some(codes))
+            }
+            // Reported by `encode`.
+            _ => Ok(None),
+        }
+    }
+
     /// Model inputs this column gives.
     pub fn width(&self) -> usize {
         match &self.encoding {
@@ -190,96 +267,67 @@ impl Preprocessing {
         row_number: &dyn Fn(usize) -> usize,
     ) -> Result<Vec<f32>, DataError> {
         let width = self.input_width();
-        let mut out = vec![0f32; rows.len() * width];
-        let mut offset = 0;
+        // The errors first, column by column in order, as one pass per
+        // column reports them; then the values, in blocks of rows, so that
+        // the block's part of the row-major output stays in the cache while
+        // every column writes into it (a pass per column would stride
+        // through all of it once per column: 784 times for MNIST's pixels).
+        let mut codes: Vec<Option<Vec<Option<usize>>>> = Vec::with_capacity(self.columns.len());
         for (plan, column) in self.columns.iter().zip(values) {
-            let transforms = &self.transforms[offset..offset + plan.width()];
-            let missing = |index: usize, cells: usize| DataError::MissingValues {
-                path: path.to_path_buf(),
-                column: plan.column.clone(),
-                count: cells,
-                first_row: row_number(index),
-                missing: plan.missing.clone(),
-            };
-            match (&plan.encoding, column) {
-                (Encoding::Float { .. }, ColumnValues::Float(cells)) => {
-                    let fill = match &plan.fill {
-                        Some(FillValue::Number(n)) => Some(*n),
-                        _ => None,
-                    };
-                    let t = &transforms[0];
-                    for (i, &r) in rows.iter().enumerate() {
-                        let mut value = cells[r];
-                        if value.is_nan() {
-                            value = match fill {
-                                Some(fill) => fill,
-                                None => {
-                                    let count = rows.iter().filter(|&&r| cells[r].is_nan()).count();
-                                    return Err(missing(r, count));
-                                }
-                            };
+            codes.push(plan.check_cells(path, column, rows, row_number)?);
+        }
+        let mut out = vec![0f32; rows.len() * width];
+        for (block, block_rows) in rows.chunks(ENCODE_BLOCK_ROWS).enumerate() {
+            let first = block * ENCODE_BLOCK_ROWS;
+            let out = &mut out[first * width..(first + block_rows.len()) * width];
+            let mut offset = 0;
+            for ((plan, column), codes) in self.columns.iter().zip(values).zip(&codes) {
+                let transforms = &self.transforms[offset..offset + plan.width()];
+                match (&plan.encoding, column, codes) {
+                    (Encoding::Float { .. }, ColumnValues::Float(cells), _) => {
+                        let fill = match &plan.fill {
+                            Some(FillValue::Number(n)) => *n,
+                            // Checked above: no empty cell without a fill.
+                            _ => f64::NAN,
+                        };
+                        let t = &transforms[0];
+                        for (i, &r) in block_rows.iter().enumerate() {
+                            let value = cells[r];
+                            let value = if value.is_nan() { fill } else { value };
+                            out[i * width + offset] = t.apply(value) as f32;
                         }
-                        out[i * width + offset] = t.apply(value) as f32;
                     }
-                }
-                (
-                    Encoding::Categorical {
-                        encode,
-                        unknown,
-                        categories,
-                        ..
-                    },
-                    ColumnValues::Categorical(cells),
-                ) => {
-                    let index: HashMap<&str, usize> = categories
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| (c.as_str(), i))
-                        .collect();
-                    let fill = match &plan.fill {
-                        Some(FillValue::Text(t)) => Some(t.as_str()),
-                        _ => None,
-                    };
-                    for (i, &r) in rows.iter().enumerate() {
-                        let Some(category) = cells[r].as_deref().or(fill) else {
-                            let count = rows.iter().filter(|&&r| cells[r].is_none()).count();
-                            return Err(missing(r, count));
-                        };
-                        let code = match (index.get(category), unknown) {
-                            (Some(&code), _) => Some(code),
-                            (None, UnknownCategory::Ignore) => None,
-                            (None, UnknownCategory::Error) => {
-                                return Err(DataError::UnknownCategory {
-                                    path: path.to_path_buf(),
-                                    column: plan.column.clone(),
-                                    row: row_number(r),
-                                    value: category.to_string(),
-                                    known: categories.clone(),
-                                });
-                            }
-                        };
-                        let row = &mut out[i * width + offset..][..plan.width()];
-                        match encode {
-                            Encode::Onehot => {
-                                if let Some(code) = code {
-                                    row[code] = 1.0;
+                    (
+                        Encoding::Categorical {
+                            encode, categories, ..
+                        },
+                        ColumnValues::Categorical(_),
+                        Some(codes),
+                    ) => {
+                        for (i, code) in codes[first..first + block_rows.len()].iter().enumerate() {
+                            let row = &mut out[i * width + offset..][..plan.width()];
+                            match encode {
+                                Encode::Onehot => {
+                                    if let Some(code) = code {
+                                        row[*code] = 1.0;
+                                    }
                                 }
-                            }
-                            Encode::Ordinal => {
-                                let code = code.unwrap_or(categories.len());
-                                row[0] = transforms[0].apply(code as f64) as f32;
+                                Encode::Ordinal => {
+                                    let code = code.unwrap_or(categories.len());
+                                    row[0] = transforms[0].apply(code as f64) as f32;
+                                }
                             }
                         }
                     }
+                    _ => {
+                        return Err(DataError::Inconsistent {
+                            path: path.to_path_buf(),
+                            message: format!("column `{}` is not typed as its plan", plan.column),
+                        });
+                    }
                 }
-                _ => {
-                    return Err(DataError::Inconsistent {
-                        path: path.to_path_buf(),
-                        message: format!("column `{}` is not typed as its plan", plan.column),
-                    });
-                }
+                offset += plan.width();
             }
-            offset += plan.width();
         }
         Ok(out)
     }
@@ -409,6 +457,71 @@ mod tests {
         assert_eq!(
             encode(&p, &[Some("red"), Some("blue"), None]).unwrap(),
             [0.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+        );
+    }
+
+    /// Several blocks of rows, a float column beside the categorical one,
+    /// rows out of order: each row's inputs land in its own place.
+    #[test]
+    fn encoding_in_blocks_puts_every_row_in_place() {
+        let mut p = color_plan(Encode::Onehot, UnknownCategory::Error);
+        p.columns.insert(
+            0,
+            ColumnPlan {
+                column: "x".into(),
+                missing: Missing::Mean,
+                fill: Some(FillValue::Number(-1.0)),
+                encoding: Encoding::Float {
+                    normalize: Normalize::Zscore,
+                },
+            },
+        );
+        p.features.insert(0, "x".into());
+        p.transforms.insert(
+            0,
+            ColumnTransform {
+                column: "x".into(),
+                shift: 1.0,
+                scale: 2.0,
+            },
+        );
+        let n = ENCODE_BLOCK_ROWS * 2 + 7;
+        let x: Vec<f64> = (0..n)
+            .map(|i| if i % 97 == 5 { f64::NAN } else { i as f64 })
+            .collect();
+        let colors: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 3 != 0).then(|| if i % 2 == 0 { "red" } else { "blue" }.to_owned()))
+            .collect();
+        let rows: Vec<usize> = (0..n).rev().collect();
+        let values = [
+            ColumnValues::Float(x.clone()),
+            ColumnValues::Categorical(colors.clone()),
+        ];
+        let out = p
+            .encode(Path::new("t.csv"), &values, &rows, &|r| r + 1)
+            .unwrap();
+        assert_eq!(out.len(), n * 3);
+        for (i, &r) in rows.iter().enumerate() {
+            let value = if x[r].is_nan() { -1.0 } else { x[r] };
+            let red = colors[r].as_deref().unwrap_or("red") == "red";
+            let expected = [
+                ((value - 1.0) / 2.0) as f32,
+                f32::from(!red),
+                f32::from(red),
+            ];
+            assert_eq!(out[i * 3..i * 3 + 3], expected, "row {r}");
+        }
+        // A missing value without a fill is reported for the first row in
+        // the order given, with the count, before any value is encoded.
+        p.columns[0].fill = None;
+        let err = p
+            .encode(Path::new("t.csv"), &values, &rows, &|r| r + 1)
+            .unwrap_err();
+        let last_nan = (0..n).rev().find(|&i| i % 97 == 5).unwrap();
+        assert!(
+            matches!(err, DataError::MissingValues { first_row, count, .. }
+                if first_row == last_nan + 1 && count == (0..n).filter(|i| i % 97 == 5).count()),
+            "{err}"
         );
     }
 

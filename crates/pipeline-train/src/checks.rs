@@ -222,20 +222,28 @@ fn spreads(data: &PreparedData) -> Option<((String, f64), (String, f64))> {
         return None;
     }
     let names = data.preprocessing.input_names();
+    // Row by row (the matrix is row-major): a pass per column would stride
+    // through the whole split once for each of, say, 784 pixels.
+    let width = split.features;
+    let rows = || split.x.chunks_exact(width);
+    let n = split.rows as f64;
+    let mut sums = vec![0.0f64; width];
+    for row in rows() {
+        for (sum, v) in sums.iter_mut().zip(row) {
+            *sum += f64::from(*v);
+        }
+    }
+    let means: Vec<f64> = sums.iter().map(|s| s / n).collect();
+    let mut squares = vec![0.0f64; width];
+    for row in rows() {
+        for ((square, v), mean) in squares.iter_mut().zip(row).zip(&means) {
+            *square += (f64::from(*v) - mean).powi(2);
+        }
+    }
     let mut narrow: Option<(String, f64)> = None;
     let mut wide: Option<(String, f64)> = None;
-    for column in 0..split.features {
-        let values = split
-            .x
-            .iter()
-            .skip(column)
-            .step_by(split.features)
-            .map(|v| f64::from(*v));
-        let (n, sum) = values
-            .clone()
-            .fold((0.0, 0.0), |(n, s), v| (n + 1.0, s + v));
-        let mean = sum / n;
-        let std = (values.map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    for (column, square) in squares.iter().enumerate() {
+        let std = (square / n).sqrt();
         if std == 0.0 {
             // A constant column has no scale to compare.
             continue;
