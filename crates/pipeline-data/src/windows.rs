@@ -62,6 +62,7 @@ pub(crate) fn prepare_windows(
             .collect(),
     };
     let target_name = targets.columns().first().cloned().unwrap_or_default();
+    let interpolate = window.missing == WindowMissing::Interpolate;
     let Series {
         channels, target, ..
     } = read_series(
@@ -71,13 +72,12 @@ pub(crate) fn prepare_windows(
             features: &features,
             target: &target_name,
             order_by: window.order_by.as_deref(),
-            interpolate: window.missing == WindowMissing::Interpolate,
+            interpolate,
             target_input: window.target_input,
             difference: window.difference,
         },
         Some(target.values),
     )?;
-    let interpolate = window.missing == WindowMissing::Interpolate;
     let series = target.unwrap_or_default();
     let offset = usize::from(window.difference);
     let steps = window.steps.get() as usize;

@@ -25,12 +25,14 @@ fn spec(dir: &Path, csv: &str, data: &str) -> DataSpec {
     Spec::load(&path, &[]).unwrap().spec.data
 }
 
+/// Rows out of order, sorted by `t`; y = 10·t with t = 3 empty.
+const SERIES: &str = "t,x,y\n2,0.2,20\n1,0.1,10\n3,0.3,\n4,0.4,40\n5,0.5,50\n6,0.6,60\n7,0.7,70\n\
+                      8,0.8,80\n9,0.9,90\n10,1.0,100\n";
+
 #[test]
 fn windows_of_a_hand_computed_series() {
     let dir = tempfile::tempdir().unwrap();
-    // Rows out of order, sorted by `t`; y = 10·t with t = 3 empty.
-    let csv = "t,x,y\n2,0.2,20\n1,0.1,10\n3,0.3,\n4,0.4,40\n5,0.5,50\n6,0.6,60\n7,0.7,70\n\
-               8,0.8,80\n9,0.9,90\n10,1.0,100\n";
+    let csv = SERIES;
     let data = spec(
         dir.path(),
         csv,
@@ -111,8 +113,7 @@ fn an_empty_cell_is_an_error_unless_interpolated() {
 #[test]
 fn inference_windows_of_the_training_file_are_its_samples_then_the_forecasts() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = "t,x,y\n2,0.2,20\n1,0.1,10\n3,0.3,\n4,0.4,40\n5,0.5,50\n6,0.6,60\n7,0.7,70\n\
-               8,0.8,80\n9,0.9,90\n10,1.0,100\n";
+    let csv = SERIES;
     let data = spec(
         dir.path(),
         csv,

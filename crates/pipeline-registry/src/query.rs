@@ -355,24 +355,25 @@ impl Registry {
                 reason: format!("no such run in {}", self.db_path.display()),
             })?;
 
-        let epoch_rows = sqlx::query(if with_epochs {
-            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
-             ORDER BY epoch, split, metric"
-        } else {
-            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? AND 0"
-        })
-        .bind(id.as_str())
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| self.query_error(&context, e))?;
-        let mut epochs = Vec::with_capacity(epoch_rows.len());
-        for r in &epoch_rows {
-            epochs.push(EpochMetric {
-                epoch: self.get_u32(r, "epoch")?,
-                split: self.get(r, "split")?,
-                metric: self.get(r, "metric")?,
-                value: self.get_value(r)?,
-            });
+        let mut epochs = Vec::new();
+        if with_epochs {
+            let epoch_rows = sqlx::query(
+                "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
+                 ORDER BY epoch, split, metric",
+            )
+            .bind(id.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| self.query_error(&context, e))?;
+            epochs.reserve(epoch_rows.len());
+            for r in &epoch_rows {
+                epochs.push(EpochMetric {
+                    epoch: self.get_u32(r, "epoch")?,
+                    split: self.get(r, "split")?,
+                    metric: self.get(r, "metric")?,
+                    value: self.get_value(r)?,
+                });
+            }
         }
 
         let final_metrics = self.final_metrics(&mut conn, id).await?;

@@ -190,10 +190,7 @@ fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
     }
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
-            let format = match args.input_format {
-                StdinFormat::Csv => TableFormat::Csv,
-                StdinFormat::Ndjson => TableFormat::Ndjson,
-            };
+            let format = stdin_format(args.input_format);
             let batches = read_batches_from(
                 Path::new("stdin"),
                 format,
@@ -221,10 +218,7 @@ fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
 fn whole_series(args: &InferArgs) -> anyhow::Result<Rows> {
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
-            let format = match args.input_format {
-                StdinFormat::Csv => TableFormat::Csv,
-                StdinFormat::Ndjson => TableFormat::Ndjson,
-            };
+            let format = stdin_format(args.input_format);
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
                 .context("cannot read stdin")?;
@@ -237,6 +231,14 @@ fn whole_series(args: &InferArgs) -> anyhow::Result<Rows> {
         Some(path) => Ok(Rows::Inline(Some(read_table(path)?))),
         // --row / --json: one table already.
         None => rows(args, &[]),
+    }
+}
+
+/// How stdin's rows are encoded (`--input-format`).
+fn stdin_format(format: StdinFormat) -> TableFormat {
+    match format {
+        StdinFormat::Csv => TableFormat::Csv,
+        StdinFormat::Ndjson => TableFormat::Ndjson,
     }
 }
 

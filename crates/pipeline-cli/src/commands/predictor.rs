@@ -46,7 +46,9 @@ impl StoredModel {
         experiment: Option<&str>,
         purpose: &str,
     ) -> anyhow::Result<StoredModel> {
-        let record = context.run_model_record(registry, selector, experiment)?;
+        // Without its per-epoch metrics: a model needs none of them.
+        let id = context.run_id(registry, selector, experiment)?;
+        let record = context.block_on(registry.run_without_epochs(&id))?;
         if record.status != RunStatus::Completed && !is_checkpoint(&record) {
             return Err(UserError::error(
                 format!(

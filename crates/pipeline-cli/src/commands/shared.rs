@@ -74,18 +74,6 @@ impl Context {
         let id = self.run_id(registry, selector, experiment)?;
         Ok(self.block_on(registry.run(&id))?)
     }
-
-    /// [`Context::run_record`] without the per-epoch metrics, for commands
-    /// that only use the run's model.
-    pub fn run_model_record(
-        &self,
-        registry: &Registry,
-        selector: &str,
-        experiment: Option<&str>,
-    ) -> anyhow::Result<RunRecord> {
-        let id = self.run_id(registry, selector, experiment)?;
-        Ok(self.block_on(registry.run_without_epochs(&id))?)
-    }
 }
 
 /// What the user may type to name a run: `latest`, `best`, `best:<metric>`

@@ -235,17 +235,12 @@ impl DenseTrainer {
                     inputs,
                     units,
                 } => {
-                    output.resize(n * *units, 0.0);
-                    if let Some(bias) = bias {
-                        for row in output.chunks_exact_mut(*units) {
-                            row.copy_from_slice(&self.params[*bias]);
-                        }
-                    }
-                    matmul(
+                    linear_forward(
                         output,
-                        Mat::row_major(input, n, *inputs),
-                        Mat::row_major(&self.params[*weight], *units, *inputs).t(),
-                        bias.is_some(),
+                        input,
+                        n,
+                        Mat::row_major(&self.params[*weight], *units, *inputs),
+                        bias.map(|b| self.params[b].as_slice()),
                         self.threads,
                     )?;
                     width = *units;
@@ -346,6 +341,33 @@ impl DenseTrainer {
         }
         Ok(())
     }
+}
+
+/// A linear layer's outputs, `output = input · weightᵀ + bias`: `rows ×
+/// units` from `rows × fan_in` rows and the `units × fan_in` weight, the
+/// bias copied into the output first so that the product adds onto it.
+fn linear_forward(
+    output: &mut Vec<f32>,
+    input: &[f32],
+    rows: usize,
+    weight: Mat<'_>,
+    bias: Option<&[f32]>,
+    threads: usize,
+) -> Result<(), ModelError> {
+    let (units, fan_in) = (weight.rows, weight.cols);
+    output.resize(rows * units, 0.0);
+    if let Some(bias) = bias {
+        for row in output.chunks_exact_mut(units) {
+            row.copy_from_slice(bias);
+        }
+    }
+    matmul(
+        output,
+        Mat::row_major(input, rows, fan_in),
+        weight.t(),
+        bias.is_some(),
+        threads,
+    )
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -503,23 +525,20 @@ fn passes(
                     if fan_in != width {
                         return Ok(None);
                     }
-                    out.resize(rows * units, 0.0);
-                    if let Some(bias) = bias {
-                        let filled = with_values(bias.as_tensor(), |b| {
-                            for row in out.chunks_exact_mut(units) {
-                                row.copy_from_slice(b);
-                            }
-                        })?;
-                        if filled.is_none() {
-                            return Ok(None);
-                        }
-                    }
+                    let bias = match bias {
+                        None => None,
+                        Some(bias) => match with_values(bias.as_tensor(), <[f32]>::to_vec)? {
+                            Some(values) => Some(values),
+                            None => return Ok(None),
+                        },
+                    };
                     let done = with_values(weight.as_tensor(), |w| {
-                        matmul(
+                        linear_forward(
                             out,
-                            Mat::row_major(h, rows, fan_in),
-                            Mat::row_major(w, units, fan_in).t(),
-                            bias.is_some(),
+                            h,
+                            rows,
+                            Mat::row_major(w, units, fan_in),
+                            bias.as_deref(),
                             threads,
                         )
                     })?;
