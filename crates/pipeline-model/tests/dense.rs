@@ -425,39 +425,48 @@ fn three_dense_steps_match_pytorch() {
 #[test]
 fn predictions_equal_the_networks_forward_pass() {
     let device = Device::Cpu;
-    let spec = ModelSpec {
-        input: None,
-        layers: vec![
-            linear(32),
-            Layer::Relu,
-            Layer::Dropout { rate: 0.5 },
-            linear(16),
-            Layer::Silu,
-            linear(8),
-            Layer::Tanh,
-            linear(3),
-        ],
-    };
-    let network = Network::new(&spec, 7, 3, 11, &device).unwrap();
-    // More rows than one pass of the dense path takes, and a narrowed view.
-    let rows = pipeline_model::dense::PREDICT_ROWS * 2 + 50;
-    let x = Tensor::from_vec(inputs(rows, 7), (rows, 7), &device).unwrap();
-    for slice in [x.clone(), x.narrow(0, 13, 20).unwrap()] {
-        let expected: Vec<f32> = network
-            .forward(&slice, Mode::Eval)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        let got = pipeline_model::dense::predict(&network, &slice)
-            .unwrap()
-            .unwrap();
-        assert_eq!(got.len(), expected.len());
-        for (a, b) in got.iter().zip(&expected) {
-            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    let deep = vec![
+        linear(32),
+        Layer::Relu,
+        Layer::Dropout { rate: 0.5 },
+        linear(16),
+        Layer::Silu,
+        linear(8),
+        Layer::Tanh,
+        linear(3),
+    ];
+    // An activation before the first linear layer reads the rows as they
+    // are; one linear output is laid out the same either way.
+    let shallow = vec![Layer::Tanh, linear(5), Layer::Sigmoid, linear(1)];
+    let mut network = None;
+    for (layers, outputs) in [(shallow, 1), (deep, 3)] {
+        let spec = ModelSpec {
+            input: None,
+            layers,
+        };
+        let net = Network::new(&spec, 7, outputs, 11, &device).unwrap();
+        // More rows than one pass of the dense path takes, and a narrowed view.
+        let rows = pipeline_model::dense::PREDICT_ROWS * 2 + 50;
+        let x = Tensor::from_vec(inputs(rows, 7), (rows, 7), &device).unwrap();
+        for slice in [x.clone(), x.narrow(0, 13, 20).unwrap()] {
+            let expected: Vec<f32> = net
+                .forward(&slice, Mode::Eval)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            let got = pipeline_model::dense::predict(&net, &slice)
+                .unwrap()
+                .unwrap();
+            assert_eq!(got.len(), expected.len());
+            for (a, b) in got.iter().zip(&expected) {
+                assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+            }
         }
+        network = Some(net);
     }
+    let network = network.unwrap();
     // A transposed (non-contiguous) input is left to candle.
     let t = Tensor::from_vec(inputs(7, 50), (7, 50), &device)
         .unwrap()
