@@ -8,9 +8,7 @@ use sqlx::{QueryBuilder, Sqlite};
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::types::{Completion, EpochMetric, NewRun, RunId};
-
-/// Rows per multi-row INSERT (5 bound values each, far below SQLite's limit).
-const ROWS_PER_INSERT: usize = 500;
+use crate::util::ROWS_PER_INSERT;
 
 /// A completed run with its whole history.
 #[derive(Debug, Clone, PartialEq)]

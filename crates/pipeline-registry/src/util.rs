@@ -3,6 +3,10 @@
 
 use chrono::{SecondsFormat, Utc};
 
+/// Rows per multi-row INSERT (at most 5 bound values each, far below
+/// SQLite's limit of 32,766).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
 /// The current time as stored in the registry: RFC 3339, UTC, milliseconds
 /// (`2025-01-31T12:34:56.789Z`), so text order is time order.
 pub(crate) fn now() -> String {

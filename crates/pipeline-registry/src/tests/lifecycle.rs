@@ -238,3 +238,42 @@ async fn nan_metrics_round_trip_as_nan() {
     assert!(record.epochs[0].value.is_nan());
     assert_eq!(record.epochs_run, 1);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn epochs_recorded_together_equal_epochs_recorded_one_by_one() {
+    let (_dir, reg) = open_temp().await;
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    reg.record_epoch(&id, 1, &[metric("train", "loss", 9.0)])
+        .await
+        .unwrap();
+    // More rows than one INSERT takes, and epoch 1 again: its value is
+    // replaced, not duplicated.
+    let epochs: Vec<crate::EpochMetric> = (1..=400u32)
+        .flat_map(|epoch| {
+            ["train", "validation"].map(|split| crate::EpochMetric {
+                epoch,
+                split: split.to_string(),
+                metric: "loss".to_string(),
+                value: 1.0 / f64::from(epoch),
+            })
+        })
+        .collect();
+    reg.record_epochs(&id, &epochs).await.unwrap();
+    let record = reg.run(&id).await.unwrap();
+    assert_eq!(record.epochs_run, 400);
+    assert_eq!(record.epochs.len(), 800);
+    let first = record
+        .epochs
+        .iter()
+        .find(|m| m.epoch == 1 && m.split == "train")
+        .unwrap();
+    assert_eq!(first.value, 1.0);
+    reg.end_run(&id, EndStatus::Killed, None).await.unwrap();
+    assert!(matches!(
+        reg.record_epochs(&id, &epochs[..2]).await,
+        Err(RegistryError::InvalidTransition {
+            from: RunStatus::Killed,
+            ..
+        })
+    ));
+}
