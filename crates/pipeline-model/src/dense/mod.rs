@@ -1,10 +1,11 @@
 //! The dense training path: networks of linear layers, elementwise
 //! activations and dropout on flat rows — the tabular MLPs — trained on the
 //! CPU without candle's autograd. Forward and backward are written out over
-//! buffers allocated once for the largest batch: the bias goes into the
-//! matrix product's output before it runs, the activation's derivative is
-//! taken from the values the forward pass kept, the bias gradient is a
-//! vectorised column sum, the first layer computes no input gradient, and
+//! buffers allocated once for the largest batch: every layer's outputs lie
+//! unit by unit ([`Layout::UnitMajor`]), the bias goes into the matrix
+//! product's output before it runs, the activation's derivative is taken
+//! from the values the forward pass kept, the bias gradient is a vectorised
+//! sum over each unit's row, the first layer computes no input gradient, and
 //! the optimizer updates the weights in place ([`optim::SliceOptimizer`]).
 //! The weights live here while an epoch trains and are written back to the
 //! network's variables for scoring and checkpoints.
