@@ -7,6 +7,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
+use crate::runs::upsert_epoch_metrics;
 use crate::types::{Completion, EpochMetric, NewRun, RunId};
 use crate::util::ROWS_PER_INSERT;
 
@@ -92,22 +93,9 @@ impl Registry {
         .execute(&mut *tx)
         .await
         .map_err(|e| self.query_error(context(), e))?;
-        for chunk in imported.epochs.chunks(ROWS_PER_INSERT) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) ",
-            );
-            sql.push_values(chunk, |mut row, m| {
-                row.push_bind(id.as_str())
-                    .push_bind(i64::from(m.epoch))
-                    .push_bind(&m.split)
-                    .push_bind(&m.metric)
-                    .push_bind(m.value);
-            });
-            sql.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
+        upsert_epoch_metrics(&mut tx, &id, &imported.epochs)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         for chunk in done.final_metrics.chunks(ROWS_PER_INSERT) {
             let mut sql = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO final_metrics (run_id, split, metric, value) ",

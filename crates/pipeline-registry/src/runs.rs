@@ -385,25 +385,9 @@ impl Registry {
         if touched == 0 {
             return Err(self.not_running(&mut tx, run).await);
         }
-        for chunk in metrics.chunks(ROWS_PER_INSERT) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) ",
-            );
-            sql.push_values(chunk, |mut row, m| {
-                row.push_bind(run.as_str())
-                    .push_bind(i64::from(m.epoch))
-                    .push_bind(&m.split)
-                    .push_bind(&m.metric)
-                    .push_bind(m.value);
-            });
-            sql.push(
-                " ON CONFLICT (run_id, epoch, split, metric) DO UPDATE SET value = excluded.value",
-            );
-            sql.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
+        upsert_epoch_metrics(&mut tx, run, metrics)
+            .await
+            .map_err(|e| self.query_error(context(), e))?;
         count_epochs(&mut tx, run)
             .await
             .map_err(|e| self.query_error(context(), e))?;
@@ -568,6 +552,32 @@ impl Registry {
 }
 
 /// Sets `epochs_run` of `run` to the epochs it has rows for.
+/// Writes epoch metrics of `run`, replacing values already recorded for the
+/// same epoch, split and metric; [`ROWS_PER_INSERT`] rows per statement.
+pub(crate) async fn upsert_epoch_metrics(
+    conn: &mut SqliteConnection,
+    run: &RunId,
+    metrics: &[EpochMetric],
+) -> Result<(), sqlx::Error> {
+    for chunk in metrics.chunks(ROWS_PER_INSERT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) ",
+        );
+        sql.push_values(chunk, |mut row, m| {
+            row.push_bind(run.as_str())
+                .push_bind(i64::from(m.epoch))
+                .push_bind(&m.split)
+                .push_bind(&m.metric)
+                .push_bind(m.value);
+        });
+        sql.push(
+            " ON CONFLICT (run_id, epoch, split, metric) DO UPDATE SET value = excluded.value",
+        );
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE runs SET epochs_run = \
