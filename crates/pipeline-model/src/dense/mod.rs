@@ -461,10 +461,13 @@ fn sigmoid(x: f32) -> f32 {
 /// `output[i] = f(input[i])` for the activation `f`: one loop per
 /// activation, chosen once, so that each vectorises.
 fn activate_into(activation: Activation, input: &[f32], output: &mut [f32]) {
+    // Compiled for the CPU's widest vectors (see `optim`): same bits.
     fn each(input: &[f32], output: &mut [f32], f: impl Fn(f32) -> f32) {
-        for (o, &x) in output.iter_mut().zip(input) {
-            *o = f(x);
-        }
+        pulp::Arch::new().dispatch(|| {
+            for (o, &x) in output.iter_mut().zip(input) {
+                *o = f(x);
+            }
+        });
     }
     match activation {
         Activation::Relu => each(input, output, |x| x.max(0.0)),
@@ -490,9 +493,11 @@ fn scale_by_derivative(
     output: &[f32],
 ) {
     fn each(gradient: &mut [f32], input: &[f32], output: &[f32], d: impl Fn(f32, f32) -> f32) {
-        for ((g, &x), &y) in gradient.iter_mut().zip(input).zip(output) {
-            *g *= d(x, y);
-        }
+        pulp::Arch::new().dispatch(|| {
+            for ((g, &x), &y) in gradient.iter_mut().zip(input).zip(output) {
+                *g *= d(x, y);
+            }
+        });
     }
     match activation {
         Activation::Relu => each(
