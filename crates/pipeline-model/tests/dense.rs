@@ -155,6 +155,33 @@ fn mlps_with_every_activation_and_dropout_train_as_autograd_does() {
 }
 
 #[test]
+fn steps_before_the_first_linear_layer_train_as_autograd_does() {
+    // Dropout and an activation on the rows as they come, then a linear
+    // layer that reads them row by row, and three outputs turned into rows
+    // for the loss.
+    let layers = vec![
+        Layer::Dropout { rate: 0.3 },
+        Layer::Tanh,
+        linear(6),
+        Layer::Relu,
+        Layer::Dropout { rate: 0.2 },
+        linear(3),
+    ];
+    let (weights, loss) = both_paths(
+        layers,
+        4,
+        3,
+        Loss::Mse,
+        None,
+        optimizer(ADAM, 0.01, 0.0),
+        regression_targets(20, 3),
+        3,
+    );
+    assert!(weights < 1e-5, "weights differ by {weights}");
+    assert!(loss < 1e-5, "losses differ by {loss}");
+}
+
+#[test]
 fn every_optimizer_with_decay_and_clipping_trains_as_autograd_does() {
     let sgd = |momentum, dampening, nesterov| Algorithm::Sgd {
         momentum,

@@ -7,7 +7,7 @@ use sqlx::{QueryBuilder, Sqlite};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
-use crate::runs::upsert_epoch_metrics;
+use crate::runs::{check_unique_epochs, upsert_epoch_metrics};
 use crate::types::{Completion, EpochMetric, NewRun, RunId};
 use crate::util::ROWS_PER_INSERT;
 
@@ -41,6 +41,10 @@ impl Registry {
         for tag in &new.tags {
             crate::labels::check_tag(tag)?;
         }
+        check_unique_epochs(
+            || format!("imported run of {}", new.experiment),
+            &imported.epochs,
+        )?;
         let id = RunId::new_v7();
         let context = || format!("importing a run of {}", new.experiment);
         let mut tx = self

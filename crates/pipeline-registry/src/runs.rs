@@ -369,6 +369,7 @@ impl Registry {
             (Some(first), _) => format!("recording epoch {} of run {run}", first.epoch),
             _ => format!("recording epochs of run {run}"),
         };
+        check_unique_epochs(context, metrics)?;
         let mut tx = self
             .pool
             .begin()
@@ -551,9 +552,32 @@ impl Registry {
     }
 }
 
-/// Sets `epochs_run` of `run` to the epochs it has rows for.
+/// Refuses epoch metrics that name one epoch, split and metric twice: one
+/// statement may not upsert a row twice (PostgreSQL rejects it, SQLite
+/// would keep either value).
+pub(crate) fn check_unique_epochs(
+    what: impl FnOnce() -> String,
+    metrics: &[EpochMetric],
+) -> Result<(), RegistryError> {
+    let mut seen = HashSet::with_capacity(metrics.len());
+    match metrics
+        .iter()
+        .find(|m| !seen.insert((m.epoch, m.split.as_str(), m.metric.as_str())))
+    {
+        None => Ok(()),
+        Some(m) => Err(RegistryError::InvalidInput {
+            what: what(),
+            reason: format!(
+                "epoch {} has two values of {} on the {} split",
+                m.epoch, m.metric, m.split
+            ),
+        }),
+    }
+}
+
 /// Writes epoch metrics of `run`, replacing values already recorded for the
 /// same epoch, split and metric; [`ROWS_PER_INSERT`] rows per statement.
+/// The metrics must be unique ([`check_unique_epochs`]).
 pub(crate) async fn upsert_epoch_metrics(
     conn: &mut SqliteConnection,
     run: &RunId,
@@ -578,6 +602,7 @@ pub(crate) async fn upsert_epoch_metrics(
     Ok(())
 }
 
+/// Sets `epochs_run` of `run` to the epochs it has rows for.
 async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE runs SET epochs_run = \

@@ -1,8 +1,9 @@
 //! The dense training path: networks of linear layers, elementwise
 //! activations and dropout on flat rows — the tabular MLPs — trained on the
 //! CPU without candle's autograd. Forward and backward are written out over
-//! buffers allocated once for the largest batch: every layer's outputs lie
-//! unit by unit ([`Layout::UnitMajor`]), the bias goes into the matrix
+//! buffers allocated once for the largest batch: the outputs of the first
+//! linear layer and of every step after it lie unit by unit
+//! ([`Layout::UnitMajor`]), the bias goes into the matrix
 //! product's output before it runs, the activation's derivative is taken
 //! from the values the forward pass kept, the bias gradient is a vectorised
 //! sum over each unit's row, the first layer computes no input gradient, and

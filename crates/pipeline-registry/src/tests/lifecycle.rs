@@ -268,6 +268,13 @@ async fn epochs_recorded_together_equal_epochs_recorded_one_by_one() {
         .find(|m| m.epoch == 1 && m.split == "train")
         .unwrap();
     assert_eq!(first.value, 1.0);
+    // One epoch, split and metric twice in one batch is refused, and
+    // nothing of the batch is written.
+    let twice = [epochs[0].clone(), epochs[2].clone(), epochs[0].clone()];
+    assert!(matches!(
+        reg.record_epochs(&id, &twice).await,
+        Err(RegistryError::InvalidInput { .. })
+    ));
     reg.end_run(&id, EndStatus::Killed, None).await.unwrap();
     assert!(matches!(
         reg.record_epochs(&id, &epochs[..2]).await,
