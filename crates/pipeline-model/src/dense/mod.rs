@@ -276,7 +276,6 @@ impl DenseTrainer {
                         rows_of(input, n, width, layout),
                         Mat::row_major(&self.params[*weight], *units, *inputs),
                         bias.map(|b| self.params[b].as_slice()),
-                        Layout::UnitMajor,
                         self.threads,
                     )?;
                     width = *units;
@@ -422,37 +421,25 @@ enum Layout {
 }
 
 /// A linear layer's outputs for `input` (`rows × fan_in`, any strides) and
-/// the `units × fan_in` weight, `input · weightᵀ + bias`, laid out as
-/// `layout` says; the bias is copied into the output first so that the
-/// product adds onto it.
+/// the `units × fan_in` weight, `input · weightᵀ + bias`, laid out unit by
+/// unit (`units × rows`: the product is `weight · inputᵀ`, see
+/// [`Layout::UnitMajor`]); the bias is copied into the output first so that
+/// the product adds onto it.
 fn linear_forward(
     output: &mut Vec<f32>,
     input: Mat<'_>,
     weight: Mat<'_>,
     bias: Option<&[f32]>,
-    layout: Layout,
     threads: usize,
 ) -> Result<(), ModelError> {
     let (rows, units) = (input.rows, weight.rows);
     output.resize(rows * units, 0.0);
     if let Some(bias) = bias {
-        match layout {
-            Layout::RowMajor => {
-                for row in output.chunks_exact_mut(units) {
-                    row.copy_from_slice(bias);
-                }
-            }
-            Layout::UnitMajor => {
-                for (unit, &b) in output.chunks_exact_mut(rows.max(1)).zip(bias) {
-                    unit.fill(b);
-                }
-            }
+        for (unit, &b) in output.chunks_exact_mut(rows.max(1)).zip(bias) {
+            unit.fill(b);
         }
     }
-    match layout {
-        Layout::RowMajor => matmul(output, input, weight.t(), bias.is_some(), threads),
-        Layout::UnitMajor => matmul(output, weight, input.t(), bias.is_some(), threads),
-    }
+    matmul(output, weight, input.t(), bias.is_some(), threads)
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -634,7 +621,6 @@ fn passes(
                             input,
                             Mat::row_major(w, units, fan_in),
                             bias.as_deref(),
-                            Layout::UnitMajor,
                             threads,
                         )
                     })?;
