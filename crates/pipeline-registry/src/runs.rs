@@ -339,15 +339,7 @@ impl Registry {
         epoch: u32,
         metrics: &[MetricValue],
     ) -> Result<(), RegistryError> {
-        let metrics: Vec<EpochMetric> = metrics
-            .iter()
-            .map(|m| EpochMetric {
-                epoch,
-                split: m.split.clone(),
-                metric: m.metric.clone(),
-                value: m.value,
-            })
-            .collect();
+        let metrics: Vec<EpochMetric> = metrics.iter().map(|m| m.clone().at_epoch(epoch)).collect();
         self.record_epochs(run, &metrics).await
     }
 

@@ -90,6 +90,18 @@ pub struct MetricValue {
     pub value: f64,
 }
 
+impl MetricValue {
+    /// This value as recorded at the end of `epoch`.
+    pub fn at_epoch(self, epoch: u32) -> EpochMetric {
+        EpochMetric {
+            epoch,
+            split: self.split,
+            metric: self.metric,
+            value: self.value,
+        }
+    }
+}
+
 /// One metric value recorded at the end of one epoch.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochMetric {

@@ -702,12 +702,8 @@ impl Observer for Recorder<'_> {
                 metric: LEARNING_RATE_METRIC.to_string(),
                 value: record.learning_rate,
             }));
-        self.pending.extend(values.map(|m| EpochMetric {
-            epoch: record.epoch,
-            split: m.split,
-            metric: m.metric,
-            value: m.value,
-        }));
+        self.pending
+            .extend(values.map(|m| m.at_epoch(record.epoch)));
         if self.committed_at.elapsed() >= EPOCH_COMMIT_INTERVAL {
             self.commit().map_err(|e| format!("{e:#}"))?;
         }
