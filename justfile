@@ -87,3 +87,17 @@ experiments *ARGS:
         cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} run experiments/$spec.toml; \
     done
     cargo run --release --quiet -p pipeline-cli --bin pipeline -- {{ARGS}} compare --experiment diabetes-overfitting
+
+# Build `pipeline` and the GPU tests with the `cuda` feature on a machine
+# without a GPU or a CUDA install (CUDA 13.0 compiler from PyPI wheels,
+# sm_90 kernels: CUDA_COMPUTE_CAP for another GPU; ~25 minutes cold), packed
+# into .gpu/ to be carried to a GPU machine. See tests/gpu/build.sh.
+gpu-build:
+    bash tests/gpu/build.sh
+
+# On a machine with an NVIDIA GPU, driver and CUDA 13 libraries (no Rust
+# needed): the GPU tests, the shipped experiments on `cuda` (and some on the
+# CPU beside them), infer and evaluate on both. Writes $OUT (default
+# /tmp/gpu-check). See tests/gpu/check.sh.
+gpu-check:
+    bash tests/gpu/check.sh

@@ -36,6 +36,9 @@ impl Linear {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        // cuBLAS takes rows with no gap between them only (a step or the
+        // last step of a sequence is a strided view); a no-op when they are.
+        let x = &x.contiguous()?;
         let weight = like(&self.weight, x)?.t()?;
         let y = if x.rank() == 2 {
             x.matmul(&weight)?

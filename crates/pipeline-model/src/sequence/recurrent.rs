@@ -96,9 +96,10 @@ impl Recurrent {
         Ok((weight, bias))
     }
 
-    /// Step `t` of `x`, `(batch, features)`.
+    /// Step `t` of `x`, `(batch, features)`, copied out of the sequence:
+    /// cuBLAS refuses a strided view of it as a matmul's left side.
     pub(crate) fn step(x: &Tensor, t: usize) -> candle_core::Result<Tensor> {
-        x.narrow(1, t, 1)?.squeeze(1)
+        x.narrow(1, t, 1)?.squeeze(1)?.contiguous()
     }
 
     /// The layer's output from the hidden state of every step.
@@ -115,5 +116,29 @@ impl Recurrent {
 
     pub(crate) fn parameter_count(&self) -> usize {
         self.named.iter().map(|(_, v)| v.elem_count()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use candle_core::{Device, Tensor};
+
+    use super::Recurrent;
+
+    /// A step's rows are packed: cuBLAS (not the CPU's gemm) refuses the
+    /// strided view, and the GRU's input matmul takes the step as it is.
+    #[test]
+    fn a_step_is_packed_rows_of_that_step() {
+        let x = Tensor::arange(0f32, 24.0, &Device::Cpu)
+            .unwrap()
+            .reshape((2, 3, 4))
+            .unwrap();
+        let step = Recurrent::step(&x, 1).unwrap();
+        assert!(step.is_contiguous());
+        assert_eq!(
+            step.to_vec2::<f32>().unwrap(),
+            [[4.0, 5.0, 6.0, 7.0], [16.0, 17.0, 18.0, 19.0]]
+        );
     }
 }
