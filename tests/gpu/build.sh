@@ -59,7 +59,7 @@ nvcc --version | tail -1
 # polars.
 cargo test --release -p pipeline-cli -p pipeline-train \
   --features pipeline-cli/cuda,pipeline-train/cuda --no-run --message-format=json >"$ROOT/artifacts.json"
-executable() { # executable <kind> <target name>
+executable() { # executable <kind> <target name>: the binary itself for a bin, not its test harness
   python3 - "$ROOT/artifacts.json" "$1" "$2" <<'PY'
 import json, sys
 path, kind, name = sys.argv[1:]
@@ -67,7 +67,7 @@ for line in open(path):
     m = json.loads(line)
     if (m.get("reason") == "compiler-artifact" and m.get("executable")
             and m["target"]["name"] == name and kind in m["target"]["kind"]
-            and (kind != "test" or m["profile"]["test"])):
+            and m["profile"]["test"] == (kind == "test")):
         print(m["executable"])
         break
 PY
