@@ -90,7 +90,7 @@ experiments *ARGS:
 
 # Build `pipeline` and the GPU tests with the `cuda` feature on a machine
 # without a GPU or a CUDA install (CUDA 13.0 compiler from PyPI wheels,
-# sm_90 kernels: CUDA_COMPUTE_CAP for another GPU; ~25 minutes cold), packed
+# sm_90 kernels: CUDA_COMPUTE_CAP for another GPU; 40 minutes cold on 2 cores), packed
 # into .gpu/ to be carried to a GPU machine. See tests/gpu/build.sh.
 gpu-build:
     bash tests/gpu/build.sh
