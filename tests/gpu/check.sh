@@ -7,7 +7,8 @@
 #      GPU and the CPU; bf16 and f16 train on the GPU;
 #   2. the first experiment through the real binary on `cuda`, then infer
 #      and evaluate with its run on `--device cuda` against `--device cpu`;
-#   3. the other shipped experiments on `cuda` with their test scores and
+#   3. serve with `--device cuda`; a run interrupted on the GPU, resumed;
+#   4. the other shipped experiments on `cuda` with their test scores and
 #      training seconds, some also on the CPU of the same machine.
 #
 # Everything goes to $OUT (default /tmp/gpu-check): log, runs.jsonl.
@@ -95,6 +96,49 @@ worst = max(abs(a - b) / max(abs(b), 1.0) for a, b in zip(cpu, cuda))
 print(f"{len(cpu)} predictions, largest relative difference cpu/cuda {worst:.2e}")
 sys.exit(0 if len(cpu) == len(cuda) == 442 and worst < 1e-5 else 1)
 PY
+step "serve on the GPU"
+"$P" serve --registry "$REG" --run "$first" --addr 127.0.0.1:0 --device cuda 2>"$OUT/serve.err" &
+server=$!
+base=
+for _ in $(seq 100); do
+  base=$(grep -o 'http://127.0.0.1:[0-9]*' "$OUT/serve.err" | head -1)
+  [ -n "$base" ] && break
+  sleep 0.1
+done
+python3 - "$base" "$OUT/predictions-cpu.csv" <<'PY' || fail "serve on cuda"
+import csv, json, sys, urllib.request
+base, predictions = sys.argv[1:]
+row = next(csv.DictReader(open("experiments/data/diabetes.csv")))
+row.pop("target")
+request = urllib.request.Request(base + "/predict", json.dumps({k: json.loads(v) for k, v in row.items()}).encode(),
+                                 {"content-type": "application/json"})
+answer = json.load(urllib.request.urlopen(request, timeout=30))
+served = answer["predictions"][0]
+expected = float(next(csv.DictReader(open(predictions)))["prediction"])
+print(f"served {served}, infer on the CPU {expected}")
+sys.exit(0 if abs(served - expected) <= 1e-5 * max(abs(expected), 1.0) else 1)
+PY
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+
+step "An interrupted run on the GPU resumes"
+# co2_lstm takes 30 s or more on the GPU: stopped with SIGINT after 10, as
+# Ctrl-C would, then resumed from its last checkpoint on the GPU.
+timeout -s INT 10 "$P" run experiments/co2_lstm.toml --registry "$REG" -q --json \
+  --set train.device=cuda >"$OUT/last.json"
+killed=$("$P" show latest --experiment co2-lstm --registry "$REG" --json |
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"], d["status"], d["epochs_run"])')
+echo "interrupted: $killed"
+case "$killed" in *" killed "*) ;; *) fail "the interrupted run is not recorded as killed" ;; esac
+if timeout 90 "$P" resume "${killed%% *}" --registry "$REG" -q >/dev/null; then
+  resumed=$("$P" show "${killed%% *}" --registry "$REG" --json |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["epochs_run"], d["device"])')
+  echo "resumed: $resumed"
+  [ "$resumed" = "completed 40 cuda:0" ] || fail "the resumed run did not complete its 40 epochs on cuda:0"
+else
+  fail "resume on cuda"
+fi
+
 step "The other experiments on the GPU"
 run breast_cancer cuda
 run digits_cnn cuda
