@@ -1,7 +1,7 @@
 //! Queued runs, heartbeats, tags, notes, aliases with history, `best:<metric>`
 //! and the stored overfitting summary as a filter.
 
-use super::{metric, new_run, open_temp};
+use super::{loss_curve, metric, new_run, open_temp};
 use crate::{
     Completion, Condition, Overfitting, Registry, RegistryError, RunFilter, RunId, RunSelector,
     RunStatus,
@@ -230,16 +230,7 @@ async fn imported_runs_read_back_like_trained_ones() {
     let (_dir, reg) = open_temp().await;
     let mut run = new_run("imported", false);
     run.tags = vec!["import".to_owned()];
-    let epochs: Vec<crate::EpochMetric> = (1..=3u32)
-        .flat_map(|epoch| {
-            ["train", "validation"].map(|split| crate::EpochMetric {
-                epoch,
-                split: split.to_owned(),
-                metric: "loss".to_owned(),
-                value: f64::from(epoch),
-            })
-        })
-        .collect();
+    let epochs = loss_curve(3, f64::from);
     let id = reg
         .import_run(&crate::ImportedRun {
             run,

@@ -1,7 +1,7 @@
 //! The write path end to end: create, epochs, artifacts, complete or end,
 //! and what reading back returns.
 
-use super::{metric, new_run, open_temp};
+use super::{loss_curve, metric, new_run, open_temp};
 use crate::{ArtifactKind, Completion, EndStatus, RegistryError, RunFilter, RunId, RunStatus};
 
 async fn completed_run(reg: &crate::Registry) -> RunId {
@@ -248,16 +248,7 @@ async fn epochs_recorded_together_equal_epochs_recorded_one_by_one() {
         .unwrap();
     // More rows than one INSERT takes, and epoch 1 again: its value is
     // replaced, not duplicated.
-    let epochs: Vec<crate::EpochMetric> = (1..=400u32)
-        .flat_map(|epoch| {
-            ["train", "validation"].map(|split| crate::EpochMetric {
-                epoch,
-                split: split.to_string(),
-                metric: "loss".to_string(),
-                value: 1.0 / f64::from(epoch),
-            })
-        })
-        .collect();
+    let epochs = loss_curve(400, |epoch| 1.0 / f64::from(epoch));
     reg.record_epochs(&id, &epochs).await.unwrap();
     let record = reg.run(&id).await.unwrap();
     assert_eq!(record.epochs_run, 400);

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use tempfile::TempDir;
 
-use crate::{MetricValue, NewRun, Registry};
+use crate::{EpochMetric, MetricValue, NewRun, Registry};
 
 /// A fresh folder and the registry path inside it (not yet created).
 fn temp_db() -> (TempDir, PathBuf) {
@@ -62,4 +62,19 @@ fn metric(split: &str, name: &str, value: f64) -> MetricValue {
         metric: name.to_owned(),
         value,
     }
+}
+
+/// The train and validation losses of epochs `1..=epochs`, `value(epoch)`
+/// each.
+fn loss_curve(epochs: u32, value: impl Fn(u32) -> f64) -> Vec<EpochMetric> {
+    (1..=epochs)
+        .flat_map(|epoch| {
+            ["train", "validation"].map(|split| EpochMetric {
+                epoch,
+                split: split.to_owned(),
+                metric: "loss".to_owned(),
+                value: value(epoch),
+            })
+        })
+        .collect()
 }
