@@ -465,25 +465,29 @@ fn predictions_equal_the_networks_forward_pass() {
     // An activation before the first linear layer reads the rows as they
     // are; one linear output is laid out the same either way.
     let shallow = vec![Layer::Tanh, linear(5), Layer::Sigmoid, linear(1)];
-    let mut network = None;
+    // More rows than one pass of the dense path takes, and a narrowed view.
+    let rows = pipeline_model::dense::PREDICT_ROWS * 2 + 50;
+    let x = Tensor::from_vec(inputs(rows, 7), (rows, 7), &device).unwrap();
+    // A transposed (non-contiguous) input is left to candle.
+    let transposed = Tensor::from_vec(inputs(7, 50), (7, 50), &device)
+        .unwrap()
+        .t()
+        .unwrap();
     for (layers, outputs) in [(shallow, 1), (deep, 3)] {
         let spec = ModelSpec {
             input: None,
             layers,
         };
-        let net = Network::new(&spec, 7, outputs, 11, &device).unwrap();
-        // More rows than one pass of the dense path takes, and a narrowed view.
-        let rows = pipeline_model::dense::PREDICT_ROWS * 2 + 50;
-        let x = Tensor::from_vec(inputs(rows, 7), (rows, 7), &device).unwrap();
+        let network = Network::new(&spec, 7, outputs, 11, &device).unwrap();
         for slice in [x.clone(), x.narrow(0, 13, 20).unwrap()] {
-            let expected: Vec<f32> = net
+            let expected: Vec<f32> = network
                 .forward(&slice, Mode::Eval)
                 .unwrap()
                 .flatten_all()
                 .unwrap()
                 .to_vec1()
                 .unwrap();
-            let got = pipeline_model::dense::predict(&net, &slice)
+            let got = pipeline_model::dense::predict(&network, &slice)
                 .unwrap()
                 .unwrap();
             assert_eq!(got.len(), expected.len());
@@ -491,17 +495,10 @@ fn predictions_equal_the_networks_forward_pass() {
                 assert!((a - b).abs() < 1e-5, "{a} vs {b}");
             }
         }
-        network = Some(net);
+        assert!(
+            pipeline_model::dense::predict(&network, &transposed)
+                .unwrap()
+                .is_none()
+        );
     }
-    let network = network.unwrap();
-    // A transposed (non-contiguous) input is left to candle.
-    let t = Tensor::from_vec(inputs(7, 50), (7, 50), &device)
-        .unwrap()
-        .t()
-        .unwrap();
-    assert!(
-        pipeline_model::dense::predict(&network, &t)
-            .unwrap()
-            .is_none()
-    );
 }
