@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use candle_core::{Device, Tensor};
-use pipeline_data::prepare;
+use pipeline_data::{PreparedData, prepare};
 use pipeline_spec::{MetricName, Override, Spec};
 use pipeline_train::{Engine, NoObserver, Outcome, initial_network, predict, train_with};
 
@@ -38,14 +38,17 @@ fn spec(name: &str, overrides: &[&str]) -> Spec {
     Spec::parse(&path, &text, &overrides).unwrap()
 }
 
-fn train(spec: &Spec, device: &Device) -> Outcome {
-    let data = prepare(&spec.data, &experiments().join(&spec.data.path), spec.seed).unwrap();
-    let network = initial_network(spec, &data, device).unwrap();
+fn data(spec: &Spec) -> PreparedData {
+    prepare(&spec.data, &experiments().join(&spec.data.path), spec.seed).unwrap()
+}
+
+fn train(spec: &Spec, data: &PreparedData, device: &Device) -> Outcome {
+    let network = initial_network(spec, data, device).unwrap();
     // Autograd on both devices: the CPU's dense path is a different
     // implementation, compared with autograd in `engines.rs`.
     train_with(
         spec,
-        &data,
+        data,
         network,
         device,
         &mut NoObserver,
@@ -99,8 +102,9 @@ const TOLERANCE: f64 = 1e-3;
 fn compare(name: &str, overrides: &[&str], free: &[&str], outputs: f64) -> Vec<String> {
     let tolerance = TOLERANCE;
     let spec = spec(name, overrides);
-    let cpu = train(&spec, &Device::Cpu);
-    let cuda = train(&spec, &gpu());
+    let data = data(&spec);
+    let cpu = train(&spec, &data, &Device::Cpu);
+    let cuda = train(&spec, &data, &gpu());
     assert!(
         cuda.model.device.is_cuda(),
         "{name} did not train on the GPU"
@@ -148,7 +152,6 @@ fn compare(name: &str, overrides: &[&str], free: &[&str], outputs: f64) -> Vec<S
     }
     // The test split through both trained networks, each on its device;
     // then the GPU-trained weights on the GPU and on the CPU.
-    let data = prepare(&spec.data, &experiments().join(&spec.data.path), spec.seed).unwrap();
     let test = &data.test;
     let x = Tensor::from_slice(&test.x, (test.rows, test.features), &Device::Cpu).unwrap();
     let on_gpu = predict(&cuda.model.network, &x.to_device(&gpu()).unwrap()).unwrap();
@@ -236,7 +239,10 @@ fn a_transformer_trains_alike_on_the_gpu() {
 /// points after the same epochs, with finite losses throughout.
 #[test]
 fn mixed_precision_trains_on_the_gpu() {
-    let f32_run = train(&spec("digits_cnn", &["train.epochs=5"]), &gpu());
+    let f32_spec = spec("digits_cnn", &["train.epochs=5"]);
+    // The precision changes the passes, not the data.
+    let data = data(&f32_spec);
+    let f32_run = train(&f32_spec, &data, &gpu());
     let accuracy = |o: &Outcome| {
         o.history
             .last()
@@ -251,6 +257,7 @@ fn mixed_precision_trains_on_the_gpu() {
                 "digits_cnn",
                 &["train.epochs=5", &format!("train.precision={precision}")],
             ),
+            &data,
             &gpu(),
         );
         for epoch in &run.history {
