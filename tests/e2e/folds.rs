@@ -286,6 +286,7 @@ fn interrupting_a_fold_kills_it_and_the_folds_after_it() {
         .env("PIPELINE_REGISTRY", ws.registry())
         .args([
             "run",
+            "-v",
             mlp_spec().to_str().unwrap(),
             "--folds",
             "3",

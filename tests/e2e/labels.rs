@@ -51,6 +51,7 @@ fn interrupting_a_queue_kills_the_runs_not_yet_started() {
         .env("PIPELINE_REGISTRY", ws.registry())
         .args([
             "run",
+            "-v",
             spec,
             spec,
             spec,

@@ -18,7 +18,7 @@ fn stopped_run(ws: &Workspace, signal: &str, epochs: usize) -> (Option<i32>, Vec
         .current_dir(ws.path())
         .env("PIPELINE_REGISTRY", ws.registry())
         .env_remove("RUST_LOG")
-        .args(["run", mlp_spec().to_str().unwrap(), "--set", EPOCHS])
+        .args(["run", "-v", mlp_spec().to_str().unwrap(), "--set", EPOCHS])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -14,6 +14,7 @@ fn interrupt_marks_the_run_killed() {
         .env("PIPELINE_REGISTRY", ws.registry())
         .args([
             "run",
+            "-v",
             mlp_spec().to_str().unwrap(),
             "--set",
             "train.epochs=100000",

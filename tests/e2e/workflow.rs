@@ -279,3 +279,31 @@ fn dry_run_prints_the_resolved_spec_and_records_nothing() {
     assert!(text.contains("restore_best = true"), "{text}");
     assert!(!ws.registry().exists());
 }
+
+#[test]
+fn piped_stderr_gets_sparse_epoch_lines_and_every_one_with_verbose() {
+    let ws = Workspace::new();
+    let spec = crate::common::mlp_spec();
+    let spec = spec.to_str().unwrap();
+    let epoch_lines = |extra: &[&str]| {
+        let mut args = vec!["run", spec, "--set", "train.epochs=40"];
+        args.extend_from_slice(extra);
+        let out = ws.run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stderr(&out)
+            .lines()
+            .filter(|line| line.starts_with("epoch "))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // 40 epochs of the small network take well under the 5 s between lines.
+    let sparse = epoch_lines(&[]);
+    assert_eq!(sparse.len(), 1, "{sparse:?}");
+    assert!(
+        sparse[0].starts_with("epoch    1/40  train_loss "),
+        "{sparse:?}"
+    );
+    let every = epoch_lines(&["-v"]);
+    assert_eq!(every.len(), 40, "{every:?}");
+    assert!(every[39].starts_with("epoch   40/40  "), "{every:?}");
+}

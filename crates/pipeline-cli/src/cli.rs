@@ -39,7 +39,9 @@ pub struct GlobalArgs {
         value_name = "PATH"
     )]
     pub registry: PathBuf,
-    /// More log output (-v: debug, -vv: trace); RUST_LOG overrides.
+    /// More output on stderr: -v debug logs and, when stderr is not a terminal, a
+    /// line for every epoch (not one every 5 s); -vv trace logs. RUST_LOG
+    /// overrides the log level.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr: no progress, no per-epoch lines.

@@ -317,7 +317,11 @@ fn train_one(
         );
     }
     let started = Instant::now();
-    let mut progress = Progress::new(context.global.quiet, spec.train.monitor);
+    let mut progress = Progress::new(
+        context.global.quiet,
+        context.global.verbose > 0,
+        spec.train.monitor,
+    );
     let mut recorder = Recorder {
         context,
         registry,

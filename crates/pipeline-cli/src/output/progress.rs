@@ -1,8 +1,9 @@
 //! Training progress on stderr: a bar with epoch, losses and ETA on a
-//! terminal; one plain line per epoch when stderr is piped; nothing with -q.
+//! terminal; when stderr is piped, plain lines kept sparse (the first epoch,
+//! then one every `LINE_EVERY`, every epoch with -v); nothing with -q.
 
 use std::io::IsTerminal;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pipeline_spec::MetricRef;
@@ -10,9 +11,17 @@ use pipeline_train::{EpochRecord, Observer, Plan, observer::ObserverResult};
 
 use crate::output::format::number;
 
+/// Piped stderr gets at most one epoch line this often (a log, not a
+/// transcript: a run of 500 quick epochs prints a line or two).
+const LINE_EVERY: Duration = Duration::from_secs(5);
+
 enum Display {
     Bar(ProgressBar),
-    Lines,
+    /// Plain lines, each at least `every` after the last one printed.
+    Lines {
+        every: Duration,
+        printed: Option<Instant>,
+    },
     Quiet,
 }
 
@@ -23,13 +32,21 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(quiet: bool, monitor: MetricRef) -> Progress {
+    /// `every_epoch` (-v) prints a line for each epoch when stderr is piped.
+    pub fn new(quiet: bool, every_epoch: bool, monitor: MetricRef) -> Progress {
         let display = if quiet {
             Display::Quiet
         } else if std::io::stderr().is_terminal() {
             Display::Bar(ProgressBar::hidden())
         } else {
-            Display::Lines
+            Display::Lines {
+                every: if every_epoch {
+                    Duration::ZERO
+                } else {
+                    LINE_EVERY
+                },
+                printed: None,
+            }
         };
         Progress {
             display,
@@ -89,18 +106,17 @@ impl Observer for Progress {
     }
 
     fn on_epoch(&mut self, record: &EpochRecord) -> ObserverResult {
-        match &self.display {
+        let line = self.line(record);
+        match &mut self.display {
             Display::Bar(bar) => {
                 bar.set_position(u64::from(record.epoch));
-                bar.set_message(self.line(record));
+                bar.set_message(line);
             }
-            Display::Lines => {
-                eprintln!(
-                    "epoch {:>4}/{}  {}",
-                    record.epoch,
-                    self.epochs,
-                    self.line(record)
-                );
+            Display::Lines { every, printed } => {
+                if printed.is_none_or(|at| at.elapsed() >= *every) {
+                    *printed = Some(Instant::now());
+                    eprintln!("epoch {:>4}/{}  {line}", record.epoch, self.epochs);
+                }
             }
             Display::Quiet => {}
         }
