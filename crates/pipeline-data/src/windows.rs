@@ -267,11 +267,19 @@ fn read_series(
 /// The windows of a file, for predicting with (or evaluating) a windowed
 /// run: every window of `steps` consecutive rows in time order, the last
 /// ones included even when the value `horizon` rows after them is not in
-/// the file (those are the forecasts).
+/// the file (those are the forecasts). The series is held once, scaled; a
+/// window's inputs are built when asked for ([`WindowedInputs::inputs`]), so
+/// memory grows with the series' rows, not with rows × `steps`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WindowedInputs {
-    /// `windows × steps × channels`, row-major, scaled as in training.
-    pub x: Vec<f32>,
+    /// The series in time order, `rows × channels`, row-major, scaled as in
+    /// training (the first row `NaN` in the target's channel under
+    /// `difference`: it serves only as a level, no window reads it).
+    series: Vec<f32>,
+    channels: usize,
+    steps: usize,
+    /// The time-order row of window 0's first row (1 under `difference`).
+    offset: usize,
     /// For each window, the file row (0-based, in the file's order) of its
     /// last row: the row its forecast belongs to.
     pub rows: Vec<usize>,
@@ -287,6 +295,23 @@ pub struct WindowedInputs {
 impl WindowedInputs {
     pub fn windows(&self) -> usize {
         self.rows.len()
+    }
+
+    /// One window's model inputs, `steps × channels` row-major: a slice of
+    /// the series (consecutive windows overlap).
+    pub fn window(&self, w: usize) -> &[f32] {
+        let first = (w + self.offset) * self.channels;
+        &self.series[first..first + self.steps * self.channels]
+    }
+
+    /// The model inputs of windows `range`, one after the other (what a
+    /// prediction pass takes).
+    pub fn inputs(&self, range: std::ops::Range<usize>) -> Vec<f32> {
+        let mut x = Vec::with_capacity(range.len() * self.steps * self.channels);
+        for w in range {
+            x.extend_from_slice(self.window(w));
+        }
+        x
     }
 }
 
@@ -360,22 +385,26 @@ pub fn windowed_inputs(
         _ => None,
     };
     let width = channels.len();
-    // Window `w` reads rows `w + offset .. w + offset + steps` (time order).
+    // The series scaled once, row by row; window `w` reads rows
+    // `w + offset .. w + offset + steps` of it.
+    let mut series = Vec::with_capacity(rows * width);
+    for row in 0..rows {
+        for (c, (_, values)) in channels.iter().enumerate() {
+            series.push(transforms[c].apply(values[row]) as f32);
+        }
+    }
     let windows = rows + 1 - needed;
     let mut inputs = WindowedInputs {
-        x: Vec::with_capacity(windows * plan.steps * width),
+        series,
+        channels: width,
+        steps: plan.steps,
+        offset,
         rows: Vec::with_capacity(windows),
         base: Vec::with_capacity(windows),
         targets: Vec::with_capacity(windows),
     };
     for w in 0..windows {
-        let first = w + offset;
-        let last = first + plan.steps - 1;
-        for row in first..=last {
-            for (c, (_, values)) in channels.iter().enumerate() {
-                inputs.x.push(transforms[c].apply(values[row]) as f32);
-            }
-        }
+        let last = w + offset + plan.steps - 1;
         inputs.rows.push(order[last]);
         let level = match (&target, plan.difference) {
             (Some(series), true) => series[last],

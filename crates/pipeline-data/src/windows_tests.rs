@@ -131,7 +131,14 @@ fn inference_windows_of_the_training_file_are_its_samples_then_the_forecasts() {
         .iter()
         .flat_map(|s| s.x.iter().copied())
         .collect();
-    assert_eq!(windows.x[..samples.len()], samples[..]);
+    assert_eq!(
+        windows.inputs(0..windows.windows())[..samples.len()],
+        samples[..]
+    );
+    // A window is its slice of the series, alone or among others.
+    let width = samples.len() / (windows.windows() - 2);
+    assert_eq!(windows.window(3), &samples[3 * width..4 * width]);
+    assert_eq!(windows.inputs(2..4), &samples[2 * width..4 * width]);
     let targets: Vec<Option<f32>> = [&prepared.train, &prepared.validation, &prepared.test]
         .iter()
         .flat_map(|s| s.y.iter().map(|&y| Some(y)))
@@ -220,7 +227,7 @@ fn a_target_that_is_no_input_may_be_empty_or_absent_at_inference() {
     std::fs::write(&future, "x\n7\n8\n9\n10\n").unwrap();
     let table = crate::read_table(&future).unwrap();
     let without = windowed_inputs(&table, &prepared.preprocessing).unwrap();
-    assert_eq!(without.x, windows.x);
+    assert_eq!(without.inputs(0..3), windows.inputs(0..3));
     // A known target scores its window: the one ending at x = 8 (its
     // target is x = 9's y); x = 10's is empty, x = 11 beyond the file.
     std::fs::write(&future, "x,y\n7,70\n8,80\n9,90\n10,\n").unwrap();

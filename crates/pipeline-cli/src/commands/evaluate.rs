@@ -11,7 +11,7 @@ use pipeline_train::evaluation::{criterion, score_with_report};
 use serde_json::json;
 
 use crate::cli::EvaluateArgs;
-use crate::commands::predictor::Predictor;
+use crate::commands::predictor::{Predictor, WINDOWS_PER_PASS};
 use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::classes::ClassTable;
@@ -126,13 +126,14 @@ fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f
         ));
     }
     let windows = windowed_inputs(table, &predictor.preprocessing)?;
-    let width = windows.x.len() / windows.windows().max(1);
-    let (inputs, targets): (Vec<&[f32]>, Vec<f32>) = windows
-        .x
-        .chunks(width.max(1))
-        .zip(&windows.targets)
-        .filter_map(|(x, target)| target.map(|t| (x, t)))
-        .unzip();
+    // The windows whose target is known, predicted a pass at a time.
+    let scored: Vec<(usize, f32)> = windows
+        .targets
+        .iter()
+        .enumerate()
+        .filter_map(|(w, target)| target.map(|t| (w, t)))
+        .collect();
+    let targets: Vec<f32> = scored.iter().map(|&(_, t)| t).collect();
     if targets.is_empty() {
         return Err(UserError::error(
             format!(
@@ -147,6 +148,13 @@ fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f
             Some("give a longer stretch of the series"),
         ));
     }
-    let outputs = predictor.predict_inputs(&inputs.concat())?;
+    let mut outputs = Vec::with_capacity(targets.len());
+    for pass in scored.chunks(WINDOWS_PER_PASS) {
+        let inputs: Vec<f32> = pass
+            .iter()
+            .flat_map(|&(w, _)| windows.window(w).iter().copied())
+            .collect();
+        outputs.extend(predictor.predict_inputs(&inputs)?);
+    }
     Ok((targets, outputs))
 }

@@ -22,6 +22,11 @@ use crate::exit::UserError;
 /// miss (on the CPU, [`pipeline_train::FORWARD_ROWS`]).
 const GPU_FORWARD_ROWS: usize = 65_536;
 
+/// Windows of a series built and predicted at a time: their inputs
+/// (`steps × channels` each) exist only for one such pass, so forecasting a
+/// long series holds the series, not every window of it.
+pub const WINDOWS_PER_PASS: usize = GPU_FORWARD_ROWS;
+
 /// What a registered run stores for using its model, read with the
 /// artifacts' checksums verified: shared by `infer`, `evaluate`, `serve`
 /// (through [`Predictor`]) and `export`.
@@ -168,11 +173,15 @@ impl Predictor {
     /// written as an empty cell or `null`).
     pub fn forecast(&self, table: &Table) -> anyhow::Result<Predictions> {
         let windows = windowed_inputs(table, &self.preprocessing)?;
-        let mut outputs = self.predict_inputs(&windows.x)?;
-        self.preprocessing.targets.denormalize(&mut outputs);
         let mut values = vec![f32::NAN; table.frame.height()];
-        for ((&row, output), base) in windows.rows.iter().zip(outputs).zip(&windows.base) {
-            values[row] = (f64::from(output) + base) as f32;
+        let count = windows.windows();
+        for start in (0..count).step_by(WINDOWS_PER_PASS) {
+            let pass = start..count.min(start + WINDOWS_PER_PASS);
+            let mut outputs = self.predict_inputs(&windows.inputs(pass.clone()))?;
+            self.preprocessing.targets.denormalize(&mut outputs);
+            for (w, output) in pass.zip(outputs) {
+                values[windows.rows[w]] = (f64::from(output) + windows.base[w]) as f32;
+            }
         }
         Ok(Predictions::Values {
             names: vec![PREDICTION.to_string()],

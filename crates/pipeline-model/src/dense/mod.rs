@@ -31,6 +31,7 @@ pub use self::loss::loss_and_gradient;
 pub use self::optim::SliceOptimizer;
 use crate::error::ModelError;
 use crate::layers::activation::Activation;
+use crate::layers::sigmoid_tanh::{map_into, sigmoid, tanh};
 use crate::loss::Criterion;
 use crate::network::{DenseLayer, Network};
 use crate::optim::OptimizerState;
@@ -442,30 +443,19 @@ fn linear_forward(
     matmul(output, weight, input.t(), bias.is_some(), threads)
 }
 
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
-}
-
 /// `output[i] = f(input[i])` for the activation `f`: one loop per
 /// activation, chosen once, so that each vectorises.
 fn activate_into(activation: Activation, input: &[f32], output: &mut [f32]) {
     // Compiled for the CPU's widest vectors (see `optim`): same bits.
-    fn each(input: &[f32], output: &mut [f32], f: impl Fn(f32) -> f32) {
-        pulp::Arch::new().dispatch(|| {
-            for (o, &x) in output.iter_mut().zip(input) {
-                *o = f(x);
-            }
-        });
-    }
     match activation {
-        Activation::Relu => each(input, output, |x| x.max(0.0)),
-        Activation::Sigmoid => each(input, output, sigmoid),
-        Activation::Tanh => each(input, output, f32::tanh),
+        Activation::Relu => map_into(input, output, |x| x.max(0.0)),
+        Activation::Sigmoid => map_into(input, output, sigmoid),
+        Activation::Tanh => map_into(input, output, tanh),
         Activation::LeakyRelu { negative_slope } => {
             let slope = negative_slope as f32;
-            each(input, output, |x| if x > 0.0 { x } else { x * slope });
+            map_into(input, output, |x| if x > 0.0 { x } else { x * slope });
         }
-        Activation::Silu => each(input, output, |x| x * sigmoid(x)),
+        Activation::Silu => map_into(input, output, |x| x * sigmoid(x)),
         // Not taken by the dense path (see `Network::dense_layers`).
         Activation::Gelu | Activation::Softmax => output.copy_from_slice(input),
     }

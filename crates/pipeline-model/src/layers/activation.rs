@@ -5,6 +5,8 @@
 
 use candle_core::{D, Result, Tensor};
 
+use crate::layers::sigmoid_tanh;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
     Relu,
@@ -20,13 +22,13 @@ impl Activation {
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
         match self {
             Activation::Relu => x.relu(),
-            Activation::Sigmoid => candle_nn::ops::sigmoid(x),
-            Activation::Tanh => x.tanh(),
+            Activation::Sigmoid => sigmoid_tanh::sigmoid_op(x),
+            Activation::Tanh => sigmoid_tanh::tanh_op(x),
             Activation::Gelu => x.gelu_erf(),
             Activation::LeakyRelu { negative_slope } => {
                 candle_nn::ops::leaky_relu(x, negative_slope)
             }
-            Activation::Silu => candle_nn::ops::silu(x),
+            Activation::Silu => sigmoid_tanh::silu_op(x),
             // Not `softmax_last_dim`: that kernel has no backward pass.
             Activation::Softmax => candle_nn::ops::softmax(x, D::Minus1),
         }

@@ -13,3 +13,4 @@ pub mod linear;
 pub mod params;
 pub mod pool;
 pub mod shape;
+pub mod sigmoid_tanh;

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use super::InitFn;
 use super::recurrent::{Recurrent, RecurrentConfig};
 use crate::error::ModelError;
+use crate::layers::sigmoid_tanh::{sigmoid_op, tanh_op};
 
 /// PyTorch's GRU with gates in its order (reset, update, new):
 /// `r, z = σ(x W_i{r,z}^T + b_i{r,z} + h W_h{r,z}^T + b_h{r,z})`,
@@ -62,14 +63,15 @@ impl Gru {
                 .matmul(&weight_ih)?
                 .broadcast_add(bias_ih)?;
             let from_hidden = h.matmul(&weight_hh)?.broadcast_add(bias_hh)?;
-            let reset_update = candle_nn::ops::sigmoid(
+            let reset_update = sigmoid_op(
                 &(from_input.narrow(1, 0, 2 * hidden)? + from_hidden.narrow(1, 0, 2 * hidden)?)?,
             )?;
             let reset = reset_update.narrow(1, 0, hidden)?;
             let update = reset_update.narrow(1, hidden, hidden)?;
-            let new = (from_input.narrow(1, 2 * hidden, hidden)?
-                + (reset * from_hidden.narrow(1, 2 * hidden, hidden)?)?)?
-            .tanh()?;
+            let new = tanh_op(
+                &(from_input.narrow(1, 2 * hidden, hidden)?
+                    + (reset * from_hidden.narrow(1, 2 * hidden, hidden)?)?)?,
+            )?;
             // (1 - z) ⊙ n + z ⊙ h = n + z ⊙ (h - n)
             h = (&new + (update * (&h - &new)?)?)?;
             states.push(h.clone());

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use super::InitFn;
 use super::recurrent::{Recurrent, RecurrentConfig};
 use crate::error::ModelError;
+use crate::layers::sigmoid_tanh::{sigmoid_op, tanh_op};
 
 /// PyTorch's LSTM with gates in its order (input, forget, cell, output):
 /// `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ tanh(c_t)`, `h_0 = c_0 = 0`.
@@ -53,13 +54,13 @@ impl Lstm {
             let joined = Tensor::cat(&[&Recurrent::step(x, t)?, &h], 1)?;
             let gates = joined.matmul(&weight)?.broadcast_add(&bias)?;
             // One sigmoid over all four gates; the cell gate's part is unused.
-            let sigmoid = candle_nn::ops::sigmoid(&gates)?;
+            let sigmoid = sigmoid_op(&gates)?;
             let input = sigmoid.narrow(1, 0, hidden)?;
             let forget = sigmoid.narrow(1, hidden, hidden)?;
-            let cell = gates.narrow(1, 2 * hidden, hidden)?.tanh()?;
+            let cell = tanh_op(&gates.narrow(1, 2 * hidden, hidden)?)?;
             let output = sigmoid.narrow(1, 3 * hidden, hidden)?;
             c = ((forget * &c)? + (input * cell)?)?;
-            h = (output * c.tanh()?)?;
+            h = (output * tanh_op(&c)?)?;
             states.push(h.clone());
         }
         r.output(states)

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor, Var};
 use super::InitFn;
 use super::recurrent::{Recurrent, RecurrentConfig};
 use crate::error::ModelError;
+use crate::layers::sigmoid_tanh::tanh_op;
 
 /// `h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)`, `h_0 = 0`.
 ///
@@ -47,7 +48,7 @@ impl Rnn {
         let mut states = Vec::with_capacity(time);
         for t in 0..time {
             let joined = Tensor::cat(&[&Recurrent::step(x, t)?, &h], 1)?;
-            h = joined.matmul(&weight)?.broadcast_add(&bias)?.tanh()?;
+            h = tanh_op(&joined.matmul(&weight)?.broadcast_add(&bias)?)?;
             states.push(h.clone());
         }
         r.output(states)
