@@ -26,8 +26,17 @@ fn several_specs_are_queued_then_trained_in_order() {
         "sweep",
         "--note",
         "two of them",
+        "--json",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // --json: one summary per line (JSON Lines), in the order trained.
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|run| run["status"] == "completed"));
     assert!(stderr(&out).contains("queued 2 runs"), "{}", stderr(&out));
     let rows = ws.query::<String>(
         "SELECT status || ' ' || (queued_at IS NOT NULL) || ' ' || (queued_at <= started_at) \

@@ -255,7 +255,8 @@ fn infer_detects_a_corrupted_weights_file() {
     bytes[last] ^= 0xff;
     std::fs::write(&weights, bytes).unwrap();
     let out = ws.run(&["infer", "--input", diabetes_csv().to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--verify"), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("checksum") || stderr(&out).contains("corrupt"),
         "{}",

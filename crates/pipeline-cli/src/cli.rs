@@ -101,8 +101,8 @@ pub struct RunArgs {
     /// with --folds, the rows of each fold.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the run summary as JSON on stdout (one object per run; with
-    /// --folds, one object for the cross-validation).
+    /// Print the run summary as JSON on stdout: one object per line, a line
+    /// per run (JSON Lines); with --folds, one object for the cross-validation.
     #[arg(long)]
     pub json: bool,
     /// K-fold cross-validation: K runs, each validating on one of K folds of

@@ -89,6 +89,13 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
         RegistryError::UnknownRun { .. } | RegistryError::AmbiguousRun { .. } => {
             Some("`pipeline runs` lists the runs; `latest` and `best` also work".into())
         }
+        RegistryError::ArtifactMissing { run, .. } | RegistryError::ArtifactCorrupt { run, .. } => {
+            Some(format!(
+                "the file changed or went away after the run recorded it; `pipeline show {run} \
+                 --verify` checks every artifact, `pipeline rerun {run}` trains the run again \
+                 from its stored spec"
+            ))
+        }
         RegistryError::NotARegistry { .. } => Some(
             "point --registry (or PIPELINE_REGISTRY) at a pipeline registry, or at a new path"
                 .into(),

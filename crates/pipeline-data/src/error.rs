@@ -42,6 +42,18 @@ pub enum DataError {
         suggestion: Option<String>,
     },
     #[error(
+        "{path}: {} of the run's {features} feature columns are missing: {}; available: {}",
+        columns.len(),
+        columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", "),
+        available.join(", ")
+    )]
+    MissingColumns {
+        path: PathBuf,
+        columns: Vec<String>,
+        features: usize,
+        available: Vec<String>,
+    },
+    #[error(
         "{path}: column `{column}` has a non-numeric value {value:?} at row {row}; every feature and the target must be finite numbers"
     )]
     NonNumeric {
@@ -254,8 +266,10 @@ fn offending_cell(row: Option<usize>, value: Option<&str>) -> String {
 fn missing_advice(column: &str, missing: &Missing) -> String {
     match missing {
         Missing::Drop => "the run dropped rows with an empty cell here in training (missing = \"drop\"), so it has no value to fill it with at inference".to_string(),
+        // Said at training and at inference alike: fix the data, or train
+        // (again) with a way to handle the gaps.
         _ => format!(
-            "set missing = \"drop\", \"mean\", \"median\", \"mode\" or {{ constant = … }} in [data] or [data.columns.{column}]"
+            "there is no fill for it (missing = \"error\"): give every row a value there, or train with missing = \"drop\", \"mean\", \"median\", \"mode\" or {{ constant = … }} in [data] or [data.columns.{column}]"
         ),
     }
 }

@@ -464,11 +464,20 @@ pub fn model_inputs(table: &Table, preprocessing: &Preprocessing) -> Result<Vec<
         });
     }
     let available = table.column_names();
-    if let Some(missing) = preprocessing
+    let absent: Vec<&ColumnPlan> = preprocessing
         .columns
         .iter()
-        .find(|c| !available.contains(&c.column))
-    {
+        .filter(|c| !available.contains(&c.column))
+        .collect();
+    if absent.len() > 1 {
+        return Err(DataError::MissingColumns {
+            path: table.path.clone(),
+            columns: absent.iter().map(|c| c.column.clone()).collect(),
+            features: preprocessing.columns.len(),
+            available,
+        });
+    }
+    if let Some(missing) = absent.first() {
         let role = match missing.column_type() {
             ColumnType::Float => "a float feature of the run",
             ColumnType::Categorical => "a categorical feature of the run",

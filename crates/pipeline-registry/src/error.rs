@@ -120,6 +120,8 @@ impl RegistryError {
                 | Self::AmbiguousExperiment { .. }
                 | Self::InvalidInput { .. }
                 | Self::NotResumable { .. }
+                | Self::ArtifactMissing { .. }
+                | Self::ArtifactCorrupt { .. }
         )
     }
 }

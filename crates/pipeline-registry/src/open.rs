@@ -13,7 +13,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{Connection, Row};
+use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::error::RegistryError;
 use crate::util::now;
@@ -243,11 +243,16 @@ pub(crate) fn hostname() -> String {
 }
 
 /// Connection options shared by the inspection connection and the pool.
+/// sqlx logs every statement at `debug` and a slow one (over 1 s) at
+/// `warn`, which put its SQL among the tool's own messages: a long run's
+/// history legitimately takes seconds to read. Both go to `trace` (`-vv`).
 fn base_options(db_path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(db_path)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT)
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Trace, std::time::Duration::from_secs(1))
 }
 
 fn is_not_a_database(err: &sqlx::Error) -> bool {

@@ -20,7 +20,9 @@ use pipeline_data::{
     Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
     read_batches, read_batches_from, read_table, read_table_from, table_from_json_rows,
 };
-use polars::prelude::{AnyValue, CsvWriter, DataFrame, ParquetWriter, SerWriter};
+use polars::prelude::{
+    AnyValue, Column, CsvWriter, DataFrame, DataType, ParquetWriter, PolarsResult, SerWriter,
+};
 use serde_json::{Map, Value};
 
 use crate::cli::{InferArgs, OutputFormat, StdinFormat};
@@ -427,12 +429,13 @@ impl Sink {
     }
 
     /// Writes one batch; false when stdout was closed by its reader.
-    fn write(&mut self, mut frame: DataFrame) -> anyhow::Result<bool> {
+    fn write(&mut self, frame: DataFrame) -> anyhow::Result<bool> {
         let first = self.batches == 0;
         self.batches += 1;
         let mut bytes = Vec::new();
         match self.format {
             OutputFormat::Csv => {
+                let mut frame = whole_floats_as_integers(frame)?;
                 if first {
                     csv_header(&frame, &mut bytes);
                 }
@@ -440,7 +443,7 @@ impl Sink {
                     .include_header(false)
                     .finish(&mut frame)?
             }
-            OutputFormat::Ndjson => write_ndjson(&frame, &mut bytes)?,
+            OutputFormat::Ndjson => write_ndjson(&whole_floats_as_integers(frame)?, &mut bytes)?,
             OutputFormat::Parquet => {
                 let mut frame = self.conform(frame)?;
                 // Polars writes row groups from aligned chunks only.
@@ -521,6 +524,40 @@ impl Sink {
     }
 }
 
+/// `frame` with each `f64` column whose values are all whole numbers (or
+/// empty) as integers. The input's feature columns are read as floats, so
+/// that every batch types them alike; written back as text, `59` would
+/// otherwise come out as `59.0`. Not for Parquet, whose columns keep one
+/// type from batch to batch; predictions are `f32` and stay as they are.
+fn whole_floats_as_integers(frame: DataFrame) -> anyhow::Result<DataFrame> {
+    /// Integers that `f64` holds exactly.
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    let whole = |column: &Column| -> bool {
+        column.dtype() == &DataType::Float64
+            && column.f64().is_ok_and(|values| {
+                values
+                    .iter()
+                    .flatten()
+                    .all(|v| v.fract() == 0.0 && v.abs() < EXACT)
+            })
+    };
+    if !frame.columns().iter().any(whole) {
+        return Ok(frame);
+    }
+    let columns = frame
+        .columns()
+        .iter()
+        .map(|column| {
+            if whole(column) {
+                column.cast(&DataType::Int64)
+            } else {
+                Ok(column.clone())
+            }
+        })
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok(DataFrame::new_infer_height(columns)?)
+}
+
 /// One JSON object per row, keys in column order.
 fn write_ndjson(frame: &DataFrame, out: &mut Vec<u8>) -> anyhow::Result<()> {
     let columns = frame.columns();
@@ -540,7 +577,7 @@ fn write_ndjson(frame: &DataFrame, out: &mut Vec<u8>) -> anyhow::Result<()> {
                 AnyValue::UInt16(v) => Value::from(v),
                 AnyValue::UInt32(v) => Value::from(v),
                 AnyValue::UInt64(v) => Value::from(v),
-                AnyValue::Float32(v) => number(f64::from(v)),
+                AnyValue::Float32(v) => crate::output::format::json_f32(v),
                 AnyValue::Float64(v) => number(v),
                 other => Value::String(other.str_value().into_owned()),
             };

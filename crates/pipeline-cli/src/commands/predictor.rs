@@ -345,8 +345,7 @@ impl Predictions {
     /// One JSON value per row: a number (one target), an object of
     /// numbers by target, or `{"label": …, "probabilities": {class: p}}`.
     pub fn json(&self) -> Vec<Value> {
-        let number =
-            |v: f32| serde_json::Number::from_f64(f64::from(v)).map_or(Value::Null, Value::Number);
+        let number = crate::output::format::json_f32;
         match self {
             Predictions::Values { names, values, .. } => {
                 let width = names.len().max(1);

@@ -913,9 +913,7 @@ impl Summary<'_> {
             value["classes"] = json!(classes);
             value["reports"] = json!(reports);
         }
-        format!(
-            "{}\n",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        )
+        // One line per run: several specs give JSON Lines.
+        format!("{value}\n")
     }
 }
