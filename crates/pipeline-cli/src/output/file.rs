@@ -1,8 +1,11 @@
-//! Writing an output file (a report, a chart) atomically: a temporary file
-//! in the target's folder, flushed to disk, then renamed over the target,
-//! so a reader never sees half a file and a failure leaves no debris.
+//! Writing an output file (a report, a chart, predictions) atomically: a
+//! temporary file in the target's folder, flushed to disk, then renamed over
+//! the target, so a reader never sees half a file and a failure leaves no
+//! debris. A link is followed (the file it names is replaced, the link
+//! kept); a device or a pipe (`/dev/null`, a FIFO) is written to as it is,
+//! never replaced; a read-only file is refused.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -22,17 +25,65 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// [`AtomicFile::commit`] renames it over the target. Dropped without a
 /// commit (an error, an interruption), it is removed.
 pub struct AtomicFile {
+    /// The path as the user gave it (for messages).
     path: PathBuf,
-    folder: PathBuf,
-    temp: tempfile::NamedTempFile,
+    into: Destination,
     out: BufWriter<File>,
+}
+
+/// Where the bytes go until the commit.
+enum Destination {
+    /// A temporary file, renamed over `target` (the file a link names, or
+    /// the path itself) in `folder`.
+    Temp {
+        target: PathBuf,
+        folder: PathBuf,
+        temp: tempfile::NamedTempFile,
+    },
+    /// Not a regular file (a device, a pipe): written to directly.
+    Special,
 }
 
 impl AtomicFile {
     pub fn create(path: &Path) -> anyhow::Result<AtomicFile> {
-        let folder = match path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
+        let failed = || format!("cannot write {}", path.display());
+        // Follow a link to the file it names: that file is the one replaced.
+        let target = match std::fs::canonicalize(path) {
+            Ok(real) => real,
+            Err(_) => match std::fs::read_link(path) {
+                // A link to a file not there yet: create that file.
+                Ok(to) => path.parent().map_or(to.clone(), |dir| dir.join(&to)),
+                Err(_) => path.to_path_buf(),
+            },
+        };
+        if let Ok(metadata) = std::fs::metadata(&target) {
+            if metadata.is_dir() {
+                return Err(UserError::error(
+                    format!("cannot write {}: it is a folder", path.display()),
+                    Some("name a file in it, or another file"),
+                ));
+            }
+            if !metadata.is_file() {
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(&target)
+                    .with_context(failed)?;
+                return Ok(AtomicFile {
+                    path: path.to_path_buf(),
+                    into: Destination::Special,
+                    out: BufWriter::with_capacity(1 << 16, file),
+                });
+            }
+            if metadata.permissions().readonly() {
+                return Err(UserError::error(
+                    format!("cannot write {}: the file is read-only", path.display()),
+                    Some("name another file, or make this one writable (chmod u+w)"),
+                ));
+            }
+        }
+        let folder = match target.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+            _ => PathBuf::from("."),
         };
         if !folder.is_dir() {
             return Err(UserError::error(
@@ -44,14 +95,20 @@ impl AtomicFile {
                 Some("create the folder first, or name a file in an existing one"),
             ));
         }
-        if path.is_dir() {
-            return Err(UserError::error(
-                format!("cannot write {}: it is a folder", path.display()),
-                Some("name a file, e.g. compare.html"),
-            ));
-        }
-        let failed = || format!("cannot write {}", path.display());
-        let temp = tempfile::NamedTempFile::new_in(folder).with_context(failed)?;
+        let temp = match tempfile::NamedTempFile::new_in(&folder) {
+            Ok(temp) => temp,
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                return Err(UserError::error(
+                    format!(
+                        "cannot write {}: no permission to create files in {}",
+                        path.display(),
+                        folder.display()
+                    ),
+                    Some("name a file in a folder you can write to"),
+                ));
+            }
+            Err(e) => return Err(e).with_context(failed),
+        };
         // A temporary file is private (0600); the output is an ordinary file.
         #[cfg(unix)]
         {
@@ -64,26 +121,33 @@ impl AtomicFile {
         let out = BufWriter::with_capacity(1 << 20, temp.reopen().with_context(failed)?);
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            folder: folder.to_path_buf(),
-            temp,
+            into: Destination::Temp {
+                target,
+                folder,
+                temp,
+            },
             out,
         })
     }
 
-    /// Flushes, syncs and renames the file over its target.
+    /// Flushes, syncs and renames the file over its target (a device or a
+    /// pipe: flushes).
     pub fn commit(self) -> anyhow::Result<()> {
-        let AtomicFile {
-            path,
-            folder,
-            temp,
-            out,
-        } = self;
+        let AtomicFile { path, into, out } = self;
         let failed = || format!("cannot write {}", path.display());
         out.into_inner()
             .map_err(|e| e.into_error())
             .with_context(failed)?;
+        let Destination::Temp {
+            target,
+            folder,
+            temp,
+        } = into
+        else {
+            return Ok(());
+        };
         temp.as_file().sync_all().with_context(failed)?;
-        temp.persist(&path)
+        temp.persist(&target)
             .map_err(|e| e.error)
             .with_context(failed)?;
         // Make the rename itself durable; not every platform can open a folder.
@@ -138,5 +202,47 @@ mod tests {
             error.contains("out.svg") && error.contains("does not exist"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_link_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.csv");
+        std::fs::write(&real, b"old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink("real.csv", &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(link.is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        // A link to a file not there yet creates it.
+        let later = dir.path().join("later.csv");
+        std::os::unix::fs::symlink("made.csv", &later).unwrap();
+        write_atomically(&later, b"made").unwrap();
+        assert!(later.is_symlink());
+        assert_eq!(std::fs::read(dir.path().join("made.csv")).unwrap(), b"made");
+    }
+
+    #[test]
+    fn a_device_is_written_to_not_replaced() {
+        write_atomically(Path::new("/dev/null"), b"gone").unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
+        // A full device reports its error instead of being replaced.
+        if Path::new("/dev/full").exists() {
+            let error = write_atomically(Path::new("/dev/full"), &[0; 1 << 17]).unwrap_err();
+            assert!(format!("{error:#}").contains("/dev/full"), "{error:#}");
+            assert!(!std::fs::metadata("/dev/full").unwrap().is_file());
+        }
+    }
+
+    #[test]
+    fn a_read_only_file_is_refused_and_kept() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kept.csv");
+        std::fs::write(&path, b"mine").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let error = write_atomically(&path, b"x").unwrap_err().to_string();
+        assert!(error.contains("read-only"), "{error}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"mine");
     }
 }
