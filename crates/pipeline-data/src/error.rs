@@ -62,6 +62,14 @@ pub enum DataError {
         row: usize,
         value: String,
     },
+    #[error(
+        "{path}: column `{column}` at row {row} is too large for the model: after the run's normalization it is beyond what its 32-bit inputs hold (±3.4e38)"
+    )]
+    OutOfRange {
+        path: PathBuf,
+        column: String,
+        row: usize,
+    },
     #[error("{0}")]
     ColumnTypeMismatch(Box<TypeMismatch>),
     #[error(
@@ -279,7 +287,7 @@ impl DataError {
     /// earlier: a batch's error, located in the whole input.
     pub fn after_rows(mut self, rows: usize) -> Self {
         match &mut self {
-            DataError::NonNumeric { row, .. } => *row += rows,
+            DataError::NonNumeric { row, .. } | DataError::OutOfRange { row, .. } => *row += rows,
             DataError::ColumnTypeMismatch(mismatch) => {
                 if let Some(row) = &mut mismatch.row {
                     *row += rows;

@@ -329,6 +329,25 @@ impl Preprocessing {
                 offset += plan.width();
             }
         }
+        // A finite cell can still overflow an f32 (1e308, or 1e30 over a
+        // tiny standard deviation): the network would answer NaN.
+        if let Some(index) = out.iter().position(|v| !v.is_finite()) {
+            let (row, input) = (index / width.max(1), index % width.max(1));
+            let mut offset = 0;
+            let column = self
+                .columns
+                .iter()
+                .find(|plan| {
+                    offset += plan.width();
+                    input < offset
+                })
+                .map_or_else(String::new, |plan| plan.column.clone());
+            return Err(DataError::OutOfRange {
+                path: path.to_path_buf(),
+                column,
+                row: row_number(rows[row]),
+            });
+        }
         Ok(out)
     }
 
@@ -462,6 +481,39 @@ mod tests {
 
     /// Several blocks of rows, a float column beside the categorical one,
     /// rows out of order: each row's inputs land in its own place.
+    /// A finite number too large for an f32 input is an error naming its
+    /// column and row, not a NaN prediction.
+    #[test]
+    fn a_value_beyond_f32_is_named() {
+        let mut p = color_plan(Encode::Onehot, UnknownCategory::Error);
+        p.columns.push(ColumnPlan {
+            column: "x".into(),
+            missing: Missing::Error,
+            fill: None,
+            encoding: Encoding::Float {
+                normalize: Normalize::Zscore,
+            },
+        });
+        p.features.push("x".into());
+        p.transforms.push(ColumnTransform {
+            column: "x".into(),
+            shift: 0.0,
+            scale: 1e-3,
+        });
+        let values = [
+            ColumnValues::Categorical(vec![Some("red".into()); 3]),
+            ColumnValues::Float(vec![1.0, 1e36, 1e308]),
+        ];
+        let err = p
+            .encode(Path::new("t.csv"), &values, &[0, 1, 2], &|r| r + 1)
+            .unwrap_err();
+        assert!(
+            matches!(&err, DataError::OutOfRange { column, row: 2, .. } if column == "x"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("row 2"), "{err}");
+    }
+
     #[test]
     fn encoding_in_blocks_puts_every_row_in_place() {
         let mut p = color_plan(Encode::Onehot, UnknownCategory::Error);

@@ -73,7 +73,8 @@ pub fn duration(seconds: f64) -> String {
 pub fn json_f32(value: f32) -> serde_json::Value {
     // Rust prints the shortest decimal that reads back as the same f32.
     let shortest: f64 = value.to_string().parse().unwrap_or(f64::from(value));
-    serde_json::Number::from_f64(shortest).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    serde_json::Number::from_f64(shortest)
+        .map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 #[cfg(test)]
@@ -98,4 +99,3 @@ mod tests {
         assert_eq!(signed(3.0), "+3.000");
     }
 }
-
