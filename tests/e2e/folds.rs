@@ -184,8 +184,13 @@ fn the_fold_summary_is_a_table_per_fold_with_mean_and_std() {
         );
     }
     assert!(progress.contains("pipeline runs --tag cv:"), "{progress}");
-    // `compare` and `show` read the folds as any runs.
-    ws.ok(&["compare", "--experiment", "diabetes-mlp"]);
+    // `compare` reads the folds as any runs when named; `--experiment`
+    // ranks whole runs only, and there is none.
+    let runs: Vec<serde_json::Value> = serde_json::from_str(&ws.ok(&["runs", "--json"])).unwrap();
+    let ids: Vec<&str> = runs.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    ws.ok(&["compare", ids[0], ids[1]]);
+    let none = ws.run(&["compare", "--experiment", "diabetes-mlp"]);
+    assert_eq!(none.status.code(), Some(2), "{}", stderr(&none));
 }
 
 #[test]

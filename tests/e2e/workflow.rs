@@ -308,3 +308,26 @@ fn piped_stderr_gets_sparse_epoch_lines_and_every_one_with_verbose() {
     assert_eq!(every.len(), 40, "{every:?}");
     assert!(every[39].starts_with("epoch   40/40  "), "{every:?}");
 }
+
+#[test]
+fn compare_warns_of_a_run_named_twice_and_of_other_experiments() {
+    let ws = Workspace::new();
+    let diabetes = ws.train(&["train.epochs=2"]);
+    let id = diabetes["id"].as_str().unwrap();
+    let same = ws.run(&["compare", id, "latest"]);
+    assert!(same.status.success(), "{}", stderr(&same));
+    assert!(
+        stderr(&same).contains(&format!("A and B are the same run ({id})")),
+        "{}",
+        stderr(&same)
+    );
+    let iris = crate::common::repo_root().join("experiments/iris.toml");
+    ws.ok(&["run", iris.to_str().unwrap(), "--set", "train.epochs=2"]);
+    let mixed = ws.run(&["compare", id, "latest"]);
+    assert!(mixed.status.success(), "{}", stderr(&mixed));
+    assert!(
+        stderr(&mixed).contains("the runs belong to 2 experiments (diabetes-mlp, iris-mlp)"),
+        "{}",
+        stderr(&mixed)
+    );
+}

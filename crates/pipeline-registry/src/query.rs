@@ -221,10 +221,7 @@ impl Registry {
                     );
                     push_is_fold(&mut sql);
                     sql.push(" ORDER BY experiment");
-                    let experiments = self.fetch_ids(&mut sql, "resolving 'best'").await?;
-                    if experiments.len() > 1 {
-                        return Err(RegistryError::AmbiguousExperiment { experiments });
-                    }
+                    self.one_experiment(&mut sql, "resolving 'best'").await?;
                 }
                 // Values of different metrics do not compare: only runs chosen
                 // by the ranking metric can be best.
@@ -255,6 +252,20 @@ impl Registry {
                 metric,
                 higher_is_better,
             } => {
+                // A metric's values compare within one experiment only.
+                if experiment.is_none() {
+                    let mut sql = QueryBuilder::<Sqlite>::new(
+                        "SELECT DISTINCT runs.experiment FROM runs JOIN final_metrics f \
+                         ON f.run_id = runs.id AND f.split = ",
+                    );
+                    sql.push_bind(split.clone())
+                        .push(" AND f.metric = ")
+                        .push_bind(metric.clone())
+                        .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
+                    push_is_fold(&mut sql);
+                    sql.push(" ORDER BY runs.experiment");
+                    self.one_experiment(&mut sql, "resolving 'best:'").await?;
+                }
                 let mut sql = QueryBuilder::<Sqlite>::new(
                     "SELECT runs.id FROM runs JOIN final_metrics f ON f.run_id = runs.id \
                      AND f.split = ",
@@ -314,11 +325,29 @@ impl Registry {
         }
     }
 
+    /// Fails with `AmbiguousExperiment` when `sql` (a list of experiment
+    /// names) gives more than one.
+    async fn one_experiment(
+        &self,
+        sql: &mut QueryBuilder<Sqlite>,
+        context: &str,
+    ) -> Result<(), RegistryError> {
+        let experiments = self.fetch_ids(sql, context).await?;
+        if experiments.len() > 1 {
+            return Err(RegistryError::AmbiguousExperiment { experiments });
+        }
+        Ok(())
+    }
+
     /// The completed runs of `experiment`, best first: the order `best`
     /// picks from (see [`Registry::resolve`]), with runs chosen by another
-    /// metric or without a selection value after the rest.
+    /// metric or without a selection value after the rest. A
+    /// cross-validation's folds are left out: each validated on its own
+    /// slice of the data.
     pub async fn ranked_runs(&self, experiment: &str) -> Result<Vec<RunId>, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE status = 'completed'");
+        let mut sql =
+            QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE status = 'completed' AND NOT ");
+        push_is_fold(&mut sql);
         push_experiment(&mut sql, Some(experiment));
         push_rank_order(&mut sql, Some(experiment));
         Ok(self

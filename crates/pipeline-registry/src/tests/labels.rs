@@ -223,6 +223,28 @@ async fn best_by_metric_follows_the_metric_direction() {
         reg.resolve(&missing, None).await,
         Err(RegistryError::UnknownRun { .. })
     ));
+    // Another experiment's test r2 does not compare with this one's: name one.
+    let other = reg.create_run(&new_run("other", false)).await.unwrap();
+    reg.complete_run(
+        &other,
+        &Completion {
+            best_epoch: 1,
+            epochs_run: 1,
+            selection_value: 0.0,
+            final_metrics: vec![metric("test", "r2", 0.99)],
+            artifacts: vec![],
+            overfitting: Overfitting::default(),
+            weights_digest: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        reg.resolve(&by(true), None).await,
+        Err(RegistryError::AmbiguousExperiment { .. })
+    ));
+    assert_eq!(reg.resolve(&by(true), Some("exp")).await.unwrap(), high);
+    assert_eq!(reg.resolve(&by(true), Some("other")).await.unwrap(), other);
 }
 
 #[tokio::test(flavor = "current_thread")]

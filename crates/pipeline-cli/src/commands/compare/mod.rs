@@ -40,6 +40,11 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
             .map(|selector| context.run_record(&registry, selector, args.experiment.as_deref()))
             .collect::<anyhow::Result<_>>()?,
     };
+    if !context.global.quiet {
+        for warning in caveats(&records) {
+            eprintln!("warning: {warning}");
+        }
+    }
     let comparison = Comparison::new(&registry, records);
 
     let wrote = |what: &str, path: &std::path::Path| {
@@ -62,6 +67,36 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         ));
     }
     print(&text(&comparison))
+}
+
+/// What a reader of the comparison must know first: a run named twice, or
+/// runs of different experiments, whose losses and metrics need not measure
+/// the same thing.
+fn caveats(records: &[RunRecord]) -> Vec<String> {
+    let mut caveats = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        if let Some(j) = records[..i].iter().position(|r| r.id == record.id) {
+            caveats.push(format!(
+                "{} and {} are the same run ({})",
+                label(j),
+                label(i),
+                record.id
+            ));
+        }
+    }
+    let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
+    experiments.dedup();
+    if experiments.len() > 1 {
+        experiments.sort_unstable();
+        experiments.dedup();
+        caveats.push(format!(
+            "the runs belong to {} experiments ({}): their losses and metrics may not measure \
+             the same thing",
+            experiments.len(),
+            experiments.join(", ")
+        ));
+    }
+    caveats
 }
 
 /// Everything compare shows, computed once for every output.
@@ -120,10 +155,14 @@ fn ranked(
     if ranked.len() < 2 {
         return Err(UserError::error(
             format!(
-                "experiment {experiment:?} has {} completed run(s); a comparison needs two",
+                "experiment {experiment:?} has {} completed run(s), cross-validation folds \
+                 aside; a comparison needs two",
                 ranked.len()
             ),
-            Some("`pipeline runs` lists the experiments and their runs"),
+            Some(
+                "`pipeline runs` lists the experiments and their runs; name runs to compare \
+                 folds (`pipeline compare RUN RUN`)",
+            ),
         ));
     }
     ranked
