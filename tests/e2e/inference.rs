@@ -377,3 +377,47 @@ fn several_targets_predict_one_column_each_in_file_units() {
     .unwrap();
     assert_eq!(evaluation["rows"], 442);
 }
+
+/// Input mistakes that reviewers met: hints in the run's own columns, every
+/// missing column at once, `inf` as the text it is, whole numbers passed
+/// through as written.
+#[test]
+fn inline_rows_are_checked_in_the_runs_own_terms() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    let bad = ws.run(&["infer", "--run", "latest", "--row", "foo"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("e.g. --row age="), "{}", stderr(&bad));
+    let two = ws.run(&["infer", "--run", "latest", "--row", "age=59,sex=2"]);
+    assert_eq!(two.status.code(), Some(2), "{}", stderr(&two));
+    assert!(
+        stderr(&two).contains("8 of the run's 10 feature columns are missing: `bmi`, `bp`"),
+        "{}",
+        stderr(&two)
+    );
+    let row = FIRST_ROW.replacen("age=59", "age=inf", 1);
+    let inf = ws.run(&["infer", "--run", "latest", "--row", &row]);
+    assert_eq!(inf.status.code(), Some(2), "{}", stderr(&inf));
+    assert!(stderr(&inf).contains("\"inf\""), "{}", stderr(&inf));
+    let huge = FIRST_ROW.replacen("age=59", "age=1e308", 1);
+    let out = ws.run(&["infer", "--run", "latest", "--row", &huge]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("column `age` at row 1 is too large"),
+        "{}",
+        stderr(&out)
+    );
+    // The input's integers come back as integers (they are read as floats).
+    let text = ws.ok(&[
+        "infer",
+        "--run",
+        "latest",
+        "--input",
+        diabetes_csv().to_str().unwrap(),
+    ]);
+    let first = text.lines().nth(1).unwrap();
+    assert!(
+        first.starts_with("59,2,32.1,101.0,157,93.2,38.0,4.0,4.8598,87,151,"),
+        "{first}"
+    );
+}

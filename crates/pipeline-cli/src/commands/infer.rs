@@ -48,9 +48,13 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let interrupt = install_signal_handlers()?;
     let mut rows = if predictor.is_windowed() {
         // Windows span rows: the series is read whole, as training read it.
-        whole_series(&args)?
+        whole_series(&args, &predictor.example_row())?
     } else {
-        rows(&args, &predictor.preprocessing.float_columns())?
+        rows(
+            &args,
+            &predictor.preprocessing.float_columns(),
+            &predictor.example_row(),
+        )?
     };
     let progress = RowsProgress::new(context.global.quiet, rows.position());
     let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
@@ -154,10 +158,10 @@ impl Rows {
 }
 
 /// The rows to predict, from whichever of --input, --row, --json was given.
-fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
+fn rows(args: &InferArgs, features: &[String], example: &str) -> anyhow::Result<Rows> {
     if let Some(row) = &args.row {
         let label = PathBuf::from("--row");
-        let table = table_from_json_rows(&label, &[parse_row(row)?])?;
+        let table = table_from_json_rows(&label, &[parse_row(row, example)?])?;
         return Ok(Rows::Inline(Some(table)));
     }
     if let Some(json) = &args.json {
@@ -217,7 +221,7 @@ fn rows(args: &InferArgs, features: &[String]) -> anyhow::Result<Rows> {
 /// The whole input of a windowed run as one table, read as training reads
 /// its file (`read_table`: every column typed from the whole input), so a
 /// series longer than a batch is typed once.
-fn whole_series(args: &InferArgs) -> anyhow::Result<Rows> {
+fn whole_series(args: &InferArgs, example: &str) -> anyhow::Result<Rows> {
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
             let format = stdin_format(args.input_format);
@@ -232,7 +236,7 @@ fn whole_series(args: &InferArgs) -> anyhow::Result<Rows> {
         }
         Some(path) => Ok(Rows::Inline(Some(read_table(path)?))),
         // --row / --json: one table already.
-        None => rows(args, &[]),
+        None => rows(args, &[], example),
     }
 }
 
@@ -244,14 +248,16 @@ fn stdin_format(format: StdinFormat) -> TableFormat {
     }
 }
 
-/// `age=0.04,sex=0.05` as one JSON row: numbers where they parse, else text.
-fn parse_row(text: &str) -> anyhow::Result<Map<String, Value>> {
+/// `age=50,sex=1` as one JSON row: finite numbers where they parse, else
+/// text (so `inf` is reported as the text it is); `example` is a row of
+/// the run's own columns for the hint.
+fn parse_row(text: &str, example: &str) -> anyhow::Result<Map<String, Value>> {
     let mut row = Map::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(UserError::error(
                 format!("--row: `{pair}` is not COLUMN=VALUE"),
-                Some("e.g. --row age=0.04,sex=0.05,bmi=0.06"),
+                Some(&format!("e.g. --row {example}")),
             ));
         };
         let (key, value) = (key.trim(), value.trim());
@@ -261,10 +267,14 @@ fn parse_row(text: &str) -> anyhow::Result<Map<String, Value>> {
                 None,
             ));
         }
-        let value = match value.parse::<f64>() {
-            Ok(n) => serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number),
-            Err(_) if value.is_empty() => Value::Null,
-            Err(_) => Value::String(value.to_owned()),
+        let number = value
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64);
+        let value = match number {
+            Some(n) => Value::Number(n),
+            None if value.is_empty() => Value::Null,
+            None => Value::String(value.to_owned()),
         };
         row.insert(key.to_owned(), value);
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use candle_core::Device;
-use pipeline_data::{Preprocessing, Table, model_inputs, windowed_inputs};
+use pipeline_data::{Encoding, Preprocessing, Table, model_inputs, windowed_inputs};
 use pipeline_model::Network;
 use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
 use pipeline_spec::{Device as DeviceSpec, Spec};
@@ -158,6 +158,50 @@ impl Predictor {
         }
         let inputs = model_inputs(table, &self.preprocessing)?;
         Ok(self.predictions(self.predict_inputs(&inputs)?))
+    }
+
+    /// A row of the run's first input columns with values from its
+    /// training data (a numeric column's mean or median, a categorical's
+    /// first category), for hints: `age=48.5,sex=1.47,bmi=26.4`.
+    pub fn example_row(&self) -> String {
+        self.example_values()
+            .into_iter()
+            .map(|(column, value)| match value {
+                Value::String(text) => format!("{column}={text}"),
+                other => format!("{column}={other}"),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// [`Predictor::example_row`] as a JSON object.
+    pub fn example_json(&self) -> String {
+        Value::Object(self.example_values().into_iter().collect()).to_string()
+    }
+
+    fn example_values(&self) -> Vec<(String, Value)> {
+        let p = &self.preprocessing;
+        p.columns
+            .iter()
+            .take(3)
+            .map(|plan| {
+                let value = match &plan.encoding {
+                    Encoding::Categorical { categories, .. } => categories
+                        .first()
+                        .map_or(Value::Null, |c| Value::String(c.clone())),
+                    Encoding::Float { .. } => {
+                        let typical = p
+                            .transforms
+                            .iter()
+                            .find(|t| t.column == plan.column)
+                            .map_or(0.0, |t| t.shift);
+                        let rounded = format!("{typical:.3}").parse::<f64>().unwrap_or(0.0);
+                        serde_json::Number::from_f64(rounded).map_or(Value::Null, Value::Number)
+                    }
+                };
+                (plan.column.clone(), value)
+            })
+            .collect()
     }
 
     /// Whether the run was trained on windows of a series: its inputs are

@@ -149,11 +149,9 @@ async fn predict(State(served): State<Arc<Served>>, body: Body) -> Response {
     let rows = match rows(&body) {
         Ok(rows) => rows,
         Err(message) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                message,
-                Some(r#"send {"age": 0.04, ...}, [{...}, {...}] or {"rows": [{...}]}"#),
-            );
+            let example = served.predictor.example_json();
+            let hint = format!("send a row {example}, an array of rows or {{\"rows\": [...]}}");
+            return error(StatusCode::BAD_REQUEST, message, Some(&hint));
         }
     };
     let predictions = table_from_json_rows(Path::new(LABEL), &rows)
@@ -171,7 +169,13 @@ async fn predict(State(served): State<Arc<Served>>, body: Body) -> Response {
                 .find_map(|cause| cause.downcast_ref::<DataError>())
                 .is_some_and(DataError::is_user_error);
             if user {
-                error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
+                // A message's own hint goes in the answer's `hint`.
+                let text = e.to_string();
+                let (message, hint) = match text.split_once("\nhint: ") {
+                    Some((message, hint)) => (message.to_owned(), Some(hint)),
+                    None => (text.clone(), None),
+                };
+                error(StatusCode::UNPROCESSABLE_ENTITY, message, hint)
             } else {
                 tracing::error!("prediction failed: {e:#}");
                 error(
