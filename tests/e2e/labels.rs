@@ -146,6 +146,16 @@ fn tags_notes_and_aliases_name_runs() {
     ws.ok(&["alias", "rm", "production"]);
     let gone = ws.run(&["show", "production"]);
     assert_eq!(gone.status.code(), Some(2));
+    // Aliases that are not there: exit 2, pointing at the list.
+    for args in [["alias", "rm", "nosuch"], ["alias", "history", "nosuch"]] {
+        let out = ws.run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("pipeline alias list"),
+            "{}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]

@@ -164,11 +164,14 @@ fn imbalance(spec: &Spec, data: &PreparedData) -> Option<Pitfall> {
         } => (classes, counts),
         TargetPlan::Regression { .. } => return None,
     };
-    let accuracy: Vec<String> = [spec.train.monitor, spec.selection.metric]
-        .iter()
-        .filter(|m| m.metric == MetricName::Accuracy)
-        .map(ToString::to_string)
-        .collect();
+    let accuracy: Vec<String> = [
+        ("train.monitor", spec.train.monitor),
+        ("selection.metric", spec.selection.metric),
+    ]
+    .iter()
+    .filter(|(_, m)| m.metric == MetricName::Accuracy)
+    .map(|(key, m)| format!("{key} = {m}"))
+    .collect();
     if accuracy.is_empty() {
         return None;
     }
@@ -198,7 +201,8 @@ fn imbalance(spec: &Spec, data: &PreparedData) -> Option<Pitfall> {
         kind: PitfallKind::ImbalancedAccuracy,
         message: format!(
             "the classes are badly imbalanced ({} `{}` rows against {} `{}` in the training \
-             split) and {} uses accuracy: predicting `{}` for every row already scores {:.3}",
+             split) while {} choose by accuracy: predicting `{}` for every row already scores \
+             {:.3}",
             major_rows,
             classes[major],
             minor_rows,

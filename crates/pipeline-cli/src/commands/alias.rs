@@ -1,10 +1,11 @@
 //! `pipeline alias set|rm|list|history`: names for runs (`production`),
 //! usable wherever a run is selected, with the history of every assignment.
 
-use pipeline_registry::AliasRecord;
+use pipeline_registry::{AliasRecord, RegistryError};
 
 use crate::cli::AliasCommand;
 use crate::commands::shared::{Context, print, short_id};
+use crate::exit::UserError;
 use crate::output::format;
 
 pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
@@ -23,7 +24,15 @@ pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AliasCommand::Rm { name } => {
-            let id = context.block_on(registry.remove_alias(&name))?;
+            let id = context
+                .block_on(registry.remove_alias(&name))
+                .map_err(|e| match e {
+                    RegistryError::UnknownRun { .. } => UserError::error(
+                        format!("no alias `{name}` is set"),
+                        Some("`pipeline alias list` shows the aliases"),
+                    ),
+                    other => other.into(),
+                })?;
             eprintln!("alias {name} removed (it named run {id}; its history is kept)");
             Ok(())
         }
@@ -34,8 +43,10 @@ pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
         AliasCommand::History { name, json } => {
             let history = context.block_on(registry.alias_history(&name))?;
             if history.is_empty() && !json {
-                eprintln!("alias {name} was never set");
-                return Ok(());
+                return Err(UserError::error(
+                    format!("alias `{name}` was never set"),
+                    Some("`pipeline alias list` shows the aliases"),
+                ));
             }
             output(&history, json, true)
         }

@@ -133,7 +133,13 @@ fn text(r: &RunRecord) -> String {
             }
         ),
     );
-    field("spec", format!("{} (sha256 {})", r.spec_path, r.spec_hash));
+    field(
+        "spec",
+        format!(
+            "{} (resolved spec sha256 {}: defaults filled and overrides applied, not the file's bytes)",
+            r.spec_path, r.spec_hash
+        ),
+    );
     field(
         "data",
         format!("{} (sha256 {})", r.data_path, r.data_sha256),
@@ -161,6 +167,15 @@ fn text(r: &RunRecord) -> String {
             Some(true) => "yes (same spec, data and seed give identical weights here)".into(),
             Some(false) => "no (GPU kernels may reorder sums)".into(),
             None => "not recorded".into(),
+        },
+    );
+    field(
+        "weights",
+        match &r.weights_digest {
+            Some(digest) => {
+                format!("digest {digest} (the tensors' values: equal digests, identical weights)")
+            }
+            None => "no digest recorded".into(),
         },
     );
     if let Some(queued) = &r.queued_at {
