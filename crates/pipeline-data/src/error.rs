@@ -247,6 +247,39 @@ pub enum DataError {
         /// The most steps that would leave `fewest` samples (0: none would).
         largest_steps: usize,
     },
+    #[error(
+        "{path}: row {row} has {found} field(s), but the header has {expected}\nhint: {}",
+        if found > expected {
+            "a field with an unquoted comma (quote it: \"1,5\"), or a separator too many at the end of the row"
+        } else {
+            "a separator missing or a row broken across lines; an empty cell still needs its comma (1,,3), and the rows must use the header's separator (a comma)"
+        }
+    )]
+    RaggedRow {
+        path: PathBuf,
+        /// The data row (1-based, the header not counted).
+        row: usize,
+        found: usize,
+        expected: usize,
+    },
+    #[error(
+        "{path}: the header names `{name}` twice, as columns {first} and {second}; each column needs a name of its own\nhint: rename one of them in the header line"
+    )]
+    HeaderRepeatedName {
+        path: PathBuf,
+        name: String,
+        first: usize,
+        second: usize,
+    },
+    #[error(
+        "{path}: the header has no name for column(s) {}\nhint: name every column in the header line (a comma at its end makes an extra, unnamed column)",
+        positions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    HeaderEmptyName {
+        path: PathBuf,
+        /// 1-based positions in the header.
+        positions: Vec<usize>,
+    },
 }
 
 fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[String]) -> String {
@@ -322,6 +355,7 @@ impl DataError {
             DataError::MissingValues { first_row, .. }
             | DataError::TargetMissing { first_row, .. }
             | DataError::WindowMissing { first_row, .. } => *first_row += rows,
+            DataError::RaggedRow { row, .. } => *row += rows,
             DataError::WindowRepeatedTime {
                 first_row,
                 second_row,
