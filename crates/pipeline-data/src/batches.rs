@@ -556,6 +556,22 @@ mod tests {
             "{error}"
         );
 
+        // A row with a field too many or too few, counted in the whole input.
+        for text in [
+            &b"a,b\n1,2\n3,4\n5,6\n7\n"[..],
+            b"a,b\n1,2\n3,4\n5,6\n7,8,9\n",
+        ] {
+            let path = write(dir.path(), "ragged.csv", text);
+            let error = read_batches(&path, &["a".to_owned()], 2)
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap_err();
+            assert!(
+                matches!(error, DataError::RaggedRow { row: 4, .. }),
+                "{error}"
+            );
+        }
+
         let path = write(
             dir.path(),
             "t.ndjson",

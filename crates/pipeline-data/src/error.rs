@@ -221,6 +221,73 @@ pub enum DataError {
     },
     #[error("cannot build tensors")]
     Tensor(#[from] candle_core::Error),
+    #[error(
+        "{path}: the order column `{column}` (data.window.order_by) has {value:?} twice, at rows {first_row} and {second_row}; a series needs one row per point in time\nhint: drop or merge the repeated rows (e.g. average them), or order by a column with one value per row"
+    )]
+    WindowRepeatedTime {
+        path: PathBuf,
+        column: String,
+        value: String,
+        first_row: usize,
+        second_row: usize,
+    },
+    #[error(
+        "{path}: a window of {steps} rows (data.window.steps) with its target {horizon} row(s) later{} needs {} rows for one sample, and the file has {rows}: {samples} sample(s), too few to give the train, validation and test splits one each (they need {fewest})\nhint: {}",
+        if *difference { ", and the row before it (difference = true)," } else { "" },
+        steps + horizon + usize::from(*difference),
+        if *largest_steps > 0 {
+            format!("use data.window.steps = {largest_steps} or fewer (and model.input to match), or a longer series")
+        } else {
+            format!("the series is too short for any window: give it at least {} rows", fewest + horizon + usize::from(*difference))
+        }
+    )]
+    WindowTooLong {
+        path: PathBuf,
+        /// Rows of the series.
+        rows: usize,
+        steps: usize,
+        horizon: usize,
+        difference: bool,
+        /// Samples (windows with a target) the series gives.
+        samples: usize,
+        /// The fewest samples that give every split one.
+        fewest: usize,
+        /// The most steps that would leave `fewest` samples (0: none would).
+        largest_steps: usize,
+    },
+    #[error(
+        "{path}: row {row} has {found} field(s), but the header has {expected}\nhint: {}",
+        if found > expected {
+            "a field with an unquoted comma (quote it: \"1,5\"), or a separator too many at the end of the row"
+        } else {
+            "a separator missing or a row broken across lines; an empty cell still needs its comma (1,,3), and the rows must use the header's separator (a comma)"
+        }
+    )]
+    RaggedRow {
+        path: PathBuf,
+        /// The data row (1-based, the header not counted).
+        row: usize,
+        found: usize,
+        expected: usize,
+    },
+    #[error(
+        "{path}: the header names `{name}` twice, as columns {first} and {second}; each column needs a name of its own\nhint: rename one of them in the header line"
+    )]
+    HeaderRepeatedName {
+        path: PathBuf,
+        name: String,
+        first: usize,
+        second: usize,
+    },
+    #[error(
+        "{path}: the header has no name for column(s) {}\nhint: name every column in the header line (a comma at its end makes an extra, unnamed column)",
+        positions.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    HeaderEmptyName {
+        path: PathBuf,
+        /// 1-based positions in the header.
+        positions: Vec<usize>,
+    },
 }
 
 fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[String]) -> String {
@@ -296,6 +363,15 @@ impl DataError {
             DataError::MissingValues { first_row, .. }
             | DataError::TargetMissing { first_row, .. }
             | DataError::WindowMissing { first_row, .. } => *first_row += rows,
+            DataError::RaggedRow { row, .. } => *row += rows,
+            DataError::WindowRepeatedTime {
+                first_row,
+                second_row,
+                ..
+            } => {
+                *first_row += rows;
+                *second_row += rows;
+            }
             DataError::UnknownCategory { row, .. } | DataError::UnknownLabel { row, .. } => {
                 *row += rows
             }

@@ -107,6 +107,7 @@ pub(crate) fn parse_csv_numeric(
         .iter()
         .map(|name| Field::new(name.as_str().into(), DataType::Float64))
         .collect();
+    check_header(label, &bytes)?;
     let fast = CsvReadOptions::default()
         .with_has_header(true)
         .with_infer_schema_length(Some(1000))
@@ -116,7 +117,7 @@ pub(crate) fn parse_csv_numeric(
     match fast {
         Ok(frame) if numeric.iter().all(|c| frame.column(c).is_ok()) => Ok(Table {
             path: label.to_path_buf(),
-            frame,
+            frame: checked_rows(label, &bytes, Ok(frame))?,
         }),
         _ => parse_table(label, TableFormat::Csv, bytes),
     }
@@ -265,22 +266,160 @@ const TYPE_SAMPLE_ROWS: usize = 1000;
 /// file decides instead when the sample cannot: a later cell that does not
 /// parse as the sampled type (an integer column that turns fractional, a
 /// number column with text), or a column whose sampled cells are all empty.
-fn csv(bytes: Vec<u8>) -> PolarsResult<DataFrame> {
-    let sampled = CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(Some(TYPE_SAMPLE_ROWS))
-        .into_reader_with_file_handle(Cursor::new(bytes.as_slice()))
-        .finish();
-    if let Ok(frame) = sampled
-        && !has_undecided_column(&frame)
-    {
-        return Ok(frame);
+/// The header and the rows' field counts are checked ([`check_header`],
+/// [`checked_rows`]).
+fn csv(label: &Path, bytes: &[u8]) -> Result<DataFrame, DataError> {
+    check_header(label, bytes)?;
+    let read = |rows: Option<usize>| {
+        CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(rows)
+            .into_reader_with_file_handle(Cursor::new(bytes))
+            .finish()
+    };
+    let frame = match read(Some(TYPE_SAMPLE_ROWS)) {
+        Ok(frame) if !has_undecided_column(&frame) => Ok(frame),
+        _ => read(None),
+    };
+    checked_rows(label, bytes, frame)
+}
+
+/// Polars' reading of `bytes`, refused when a row has more or fewer fields
+/// than the header: polars fills a short row with empty cells and stops at
+/// a long one without saying where. The fields are only counted when the
+/// read failed or gave an empty cell (a short row always does), so a clean
+/// file costs nothing more.
+fn checked_rows(
+    label: &Path,
+    bytes: &[u8],
+    read: PolarsResult<DataFrame>,
+) -> Result<DataFrame, DataError> {
+    let ragged = || {
+        first_ragged_row(bytes).map(|(row, found, expected)| DataError::RaggedRow {
+            path: label.to_path_buf(),
+            row,
+            found,
+            expected,
+        })
+    };
+    match read {
+        Ok(frame) if frame.columns().iter().all(|c| c.null_count() == 0) => Ok(frame),
+        Ok(frame) => ragged().map_or(Ok(frame), Err),
+        Err(source) => Err(ragged().unwrap_or_else(|| DataError::Read {
+            path: label.to_path_buf(),
+            source,
+        })),
     }
-    CsvReadOptions::default()
-        .with_has_header(true)
-        .with_infer_schema_length(None)
-        .into_reader_with_file_handle(Cursor::new(bytes))
-        .finish()
+}
+
+/// The first data row (1-based, every line after the header a row, as
+/// polars counts them) whose number of fields differs from the header's:
+/// `(row, found, expected)`. Quote-aware (a comma or line break inside
+/// quotes belongs to the field); a blank line is a row of empty cells, not
+/// a short one.
+pub(crate) fn first_ragged_row(bytes: &[u8]) -> Option<(usize, usize, usize)> {
+    let mut expected = None;
+    let mut row = 0;
+    let mut fields = 1;
+    let mut quoted = false;
+    let mut blank = true;
+    let mut end_record = |fields: usize, blank: bool| -> Option<(usize, usize, usize)> {
+        match expected {
+            None => {
+                expected = Some(fields);
+                None
+            }
+            Some(expected) => {
+                row += 1;
+                (!blank && fields != expected).then_some((row, fields, expected))
+            }
+        }
+    };
+    for &byte in bytes {
+        match byte {
+            b'"' => {
+                quoted = !quoted;
+                blank = false;
+            }
+            b',' if !quoted => {
+                fields += 1;
+                blank = false;
+            }
+            b'\n' if !quoted => {
+                if let Some(found) = end_record(fields, blank) {
+                    return Some(found);
+                }
+                fields = 1;
+                blank = true;
+            }
+            b' ' | b'\t' | b'\r' => {}
+            _ => blank = false,
+        }
+    }
+    if blank {
+        None
+    } else {
+        end_record(fields, false)
+    }
+}
+
+/// The header's names, refused when one is empty or repeated (polars would
+/// name them `""` and `NAME_duplicated_0`, and a run would train on them).
+fn check_header(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    let names = header_names(bytes);
+    let empty: Vec<usize> = names
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| name.trim().is_empty())
+        .map(|(i, _)| i + 1)
+        .collect();
+    // A header-only line of nothing is an empty file, reported elsewhere.
+    if !empty.is_empty() && names.len() > 1 {
+        return Err(DataError::HeaderEmptyName {
+            path: label.to_path_buf(),
+            positions: empty,
+        });
+    }
+    for (second, name) in names.iter().enumerate() {
+        if let Some(first) = names[..second].iter().position(|n| n == name) {
+            return Err(DataError::HeaderRepeatedName {
+                path: label.to_path_buf(),
+                name: name.clone(),
+                first: first + 1,
+                second: second + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The names in a CSV's first record, unquoted.
+fn header_names(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let mut names = Vec::new();
+    let mut name = Vec::new();
+    let mut quoted = false;
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            // `""` inside quotes is one quote.
+            b'"' if quoted && bytes.get(i + 1) == Some(&b'"') => {
+                name.push(b'"');
+                i += 1;
+            }
+            b'"' => quoted = !quoted,
+            b',' if !quoted => names.push(std::mem::take(&mut name)),
+            b'\n' if !quoted => break,
+            b'\r' if !quoted => {}
+            _ => name.push(byte),
+        }
+        i += 1;
+    }
+    names.push(name);
+    names
+        .into_iter()
+        .map(|n| String::from_utf8_lossy(&n).into_owned())
+        .collect()
 }
 
 /// A text column whose sampled cells are all empty: the sample said nothing
@@ -294,15 +433,18 @@ fn has_undecided_column(frame: &DataFrame) -> bool {
 
 fn parse_table(path: &Path, format: TableFormat, bytes: Vec<u8>) -> Result<Table, DataError> {
     let frame = match format {
-        TableFormat::Csv => csv(bytes),
-        TableFormat::CsvGz => csv(decompress(path, format, bytes)?),
-        TableFormat::Parquet => ParquetReader::new(Cursor::new(bytes)).finish(),
+        TableFormat::Csv => csv(path, &bytes)?,
+        TableFormat::CsvGz => csv(path, &decompress(path, format, bytes)?)?,
+        TableFormat::Parquet => {
+            ParquetReader::new(Cursor::new(bytes))
+                .finish()
+                .map_err(|source| DataError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+        }
         TableFormat::Ndjson => return parse_ndjson(path, &bytes),
-    }
-    .map_err(|source| DataError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    };
     Ok(Table {
         path: path.to_path_buf(),
         frame,
@@ -544,6 +686,100 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    fn read(text: &str) -> Result<Table, DataError> {
+        read_table_from(
+            Path::new("t.csv"),
+            TableFormat::Csv,
+            text.as_bytes().to_vec(),
+        )
+    }
+
+    /// A short row used to read as empty cells, a long one as polars' raw
+    /// error without a row: both name the row and the counts now.
+    #[test]
+    fn rows_with_another_number_of_fields_than_the_header_are_errors() {
+        let short = read("a,b,c\n1,2,3\n\n\"x,y\",5,6\n4,5\n7,8,9\n").unwrap_err();
+        assert!(
+            matches!(
+                short,
+                DataError::RaggedRow {
+                    row: 4,
+                    found: 2,
+                    expected: 3,
+                    ..
+                }
+            ),
+            "{short}"
+        );
+        assert!(
+            short.to_string().contains("t.csv: row 4 has 2 field(s)"),
+            "{short}"
+        );
+        let long = read("a,b,c\n1,2,3\n4,5,6,7\n7,8,9\n").unwrap_err();
+        assert!(
+            matches!(
+                long,
+                DataError::RaggedRow {
+                    row: 2,
+                    found: 4,
+                    expected: 3,
+                    ..
+                }
+            ),
+            "{long}"
+        );
+        assert!(long.to_string().contains("unquoted comma"), "{long}");
+        // The numeric fast path (inference batches) checks the same way.
+        let fast = parse_csv_numeric(
+            Path::new("t.csv"),
+            b"a,b\n1,2\n3\n".to_vec(),
+            &["a".to_owned()],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(fast, DataError::RaggedRow { row: 2, .. }),
+            "{fast}"
+        );
+        // Empty cells, blank lines, quoted commas and line breaks are fine.
+        let fine = read("a,b,c\n1,,3\n\n\"x,\ny\",\"\"\"q\"\"\",\r\n7,8,9").unwrap();
+        assert_eq!(fine.frame.height(), 4);
+        assert_eq!(first_ragged_row(b"a,b\n1,2\n3,4\n\n\n"), None);
+        assert_eq!(first_ragged_row(b"a,b\n1,2\n3,4,5"), Some((2, 3, 2)));
+    }
+
+    #[test]
+    fn an_empty_or_repeated_header_name_is_an_error() {
+        let repeated = read("age,bmi,age,target\n1,2,3,4\n").unwrap_err();
+        assert!(
+            matches!(
+                &repeated,
+                DataError::HeaderRepeatedName { name, first: 1, second: 3, .. } if name == "age"
+            ),
+            "{repeated}"
+        );
+        assert!(repeated.is_user_error());
+        let empty = read("a,,target,\n1,2,3,4\n").unwrap_err();
+        assert!(
+            matches!(&empty, DataError::HeaderEmptyName { positions, .. } if positions == &[2, 4]),
+            "{empty}"
+        );
+        assert!(empty.to_string().contains("column(s) 2, 4"), "{empty}");
+        // Quoted names are compared unquoted.
+        assert!(matches!(
+            read("\"a\",a\n1,2\n"),
+            Err(DataError::HeaderRepeatedName { .. })
+        ));
+        assert_eq!(
+            header_names(b"\xef\xbb\xbf\"x,\"\"y\"\"\",z\r\n1,2\n"),
+            ["x,\"y\"", "z"]
+        );
+        // Inference reads the header the same way.
+        assert!(matches!(
+            parse_csv_numeric(Path::new("t.csv"), b"a,a\n1,2\n".to_vec(), &[]),
+            Err(DataError::HeaderRepeatedName { .. })
+        ));
     }
 
     #[test]

@@ -13,14 +13,14 @@ use std::path::Path;
 use pipeline_spec::{DataSpec, Missing, Window, WindowMissing};
 use serde::{Deserialize, Serialize};
 
-use crate::cells::Cells;
+use crate::cells::{Cells, category_of};
 use crate::columns::{select_features, unknown_column};
 use crate::error::DataError;
 use crate::normalize::ColumnTransform;
 use crate::prepare::{PreparedData, SplitData};
 use crate::preprocessing::{ColumnPlan, Encoding, Preprocessing};
 use crate::source::Table;
-use crate::split::split_indices;
+use crate::split::{SplitSizes, split_indices};
 use crate::targets::{TargetPlan, TargetValues, fit_targets, read_targets};
 
 /// What inference on a windowed run would need: stored with the run's
@@ -87,12 +87,23 @@ pub(crate) fn prepare_windows(
     // In time order: no seed is drawn.
     let (sizes, [train, validation, test]) = split_indices(samples, &spec.split, false, 0);
     if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
-        return Err(DataError::TooFewRows {
+        // The rows a split gets are samples (windows), not the file's rows:
+        // say what one window needs and the longest that would still do.
+        let fewest = (1..=rows)
+            .find(|&n| {
+                let sizes = SplitSizes::of(n, &spec.split);
+                sizes.train > 0 && sizes.validation > 0 && sizes.test > 0
+            })
+            .unwrap_or(rows + 1);
+        return Err(DataError::WindowTooLong {
             path: path.to_path_buf(),
-            rows: samples,
-            train: sizes.train,
-            validation: sizes.validation,
-            test: sizes.test,
+            rows,
+            steps,
+            horizon,
+            difference: window.difference,
+            samples,
+            fewest,
+            largest_steps: (rows + 1).saturating_sub(offset + horizon + fewest),
         });
     }
     // Sample `s` reads rows `first(s)..first(s) + steps`.
@@ -445,9 +456,15 @@ fn time_order(table: &Table, order_by: Option<&str>) -> Result<Vec<usize>, DataE
         ));
     }
     let cells = Cells::read(table, column)?;
-    if cells.is_mostly_numbers() {
+    // The first pair of rows (in time order) with one time: two values for
+    // one point in time would give two windows, and two forecasts, for it.
+    let repeated = if cells.is_mostly_numbers() {
         let keys = cells.into_numbers(table, column)?;
         order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+        order
+            .windows(2)
+            .find(|pair| !keys[pair[0]].is_nan() && keys[pair[0]] == keys[pair[1]])
+            .map(|pair| (pair[0], pair[1], category_of(keys[pair[0]])))
     } else {
         let keys = cells.into_categories();
         order.sort_by(|&a, &b| match (&keys[a], &keys[b]) {
@@ -455,6 +472,22 @@ fn time_order(table: &Table, order_by: Option<&str>) -> Result<Vec<usize>, DataE
             (None, Some(_)) => Ordering::Greater,
             (Some(_), None) => Ordering::Less,
             (None, None) => Ordering::Equal,
+        });
+        order
+            .windows(2)
+            .find_map(|pair| match (&keys[pair[0]], &keys[pair[1]]) {
+                (Some(x), Some(y)) if x == y => Some((pair[0], pair[1], x.clone())),
+                _ => None,
+            })
+    };
+    if let Some((first, second, value)) = repeated {
+        // The sort is stable: `first` comes before `second` in the file.
+        return Err(DataError::WindowRepeatedTime {
+            path: table.path.clone(),
+            column: column.to_owned(),
+            value,
+            first_row: first + 1,
+            second_row: second + 1,
         });
     }
     Ok(order)

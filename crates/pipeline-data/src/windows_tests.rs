@@ -235,3 +235,110 @@ fn a_target_that_is_no_input_may_be_empty_or_absent_at_inference() {
     let scored = windowed_inputs(&table, &prepared.preprocessing).unwrap();
     assert_eq!(scored.targets, vec![Some(90.0), None, None]);
 }
+
+/// A repeated time gives two windows (and two forecasts) for one point in
+/// time: an error naming the column, the value and both rows, in training
+/// and at inference alike.
+#[test]
+fn a_repeated_time_is_an_error_naming_both_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-04,4\n2020-01-03,3\n2020-01-02,5\n\
+               2020-01-05,5\n2020-01-06,6\n2020-01-07,7\n2020-01-08,8\n2020-01-09,9\n";
+    let data = spec(
+        dir.path(),
+        csv,
+        "[data.window]\nsteps = 2\norder_by = \"date\"",
+    );
+    let path = dir.path().join("s.csv");
+    let err = crate::prepare(&data, &path, 1).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            DataError::WindowRepeatedTime { column, value, first_row: 2, second_row: 5, .. }
+                if column == "date" && value == "2020-01-02"
+        ),
+        "{err}"
+    );
+    assert!(err.is_user_error());
+    // Numbers too, and at inference with the run's stored order column.
+    std::fs::write(
+        &path,
+        "t,y\n1,1\n2,2\n3,3\n4,4\n5,5\n6,6\n7,7\n8,8\n9,9\n10,10\n",
+    )
+    .unwrap();
+    let data = spec(
+        dir.path(),
+        &std::fs::read_to_string(&path).unwrap(),
+        "[data.window]\nsteps = 2\norder_by = \"t\"",
+    );
+    let prepared = crate::prepare(&data, &path, 1).unwrap();
+    let repeated = dir.path().join("repeated.csv");
+    std::fs::write(&repeated, "t,y\n7,7\n8,8\n9,9\n8.0,8\n").unwrap();
+    let table = crate::read_table(&repeated).unwrap();
+    let err = windowed_inputs(&table, &prepared.preprocessing).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            DataError::WindowRepeatedTime { value, first_row: 2, second_row: 4, .. } if value == "8"
+        ),
+        "{err}"
+    );
+}
+
+/// A window longer than the series leaves no samples: the message counts
+/// the file's rows (not the samples) and names the longest window that fits.
+#[test]
+fn a_window_longer_than_the_series_names_the_longest_that_fits() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv: String = std::iter::once("y\n".to_owned())
+        .chain((0..100).map(|i| format!("{i}\n")))
+        .collect();
+    let data = spec(
+        dir.path(),
+        &csv,
+        "[data.window]\nsteps = 500\nhorizon = 2\ndifference = true",
+    );
+    let err = crate::prepare(&data, &dir.path().join("s.csv"), 1).unwrap_err();
+    // The default split (0.7/0.15/0.15) needs 4 samples: 100 + 1 - 1 - 2 - 4.
+    assert!(
+        matches!(
+            err,
+            DataError::WindowTooLong {
+                rows: 100,
+                samples: 0,
+                fewest: 4,
+                largest_steps: 94,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let text = err_text(
+        dir.path(),
+        &csv,
+        "[data.window]\nsteps = 500\nhorizon = 2\ndifference = true",
+    );
+    assert!(text.contains("needs 503 rows"), "{text}");
+    assert!(text.contains("the file has 100"), "{text}");
+    assert!(text.contains("data.window.steps = 94 or fewer"), "{text}");
+    // That window does fit; one more step does not.
+    let fits = spec(
+        dir.path(),
+        &csv,
+        "[data.window]\nsteps = 94\nhorizon = 2\ndifference = true",
+    );
+    crate::prepare(&fits, &dir.path().join("s.csv"), 1).unwrap();
+    let over = spec(
+        dir.path(),
+        &csv,
+        "[data.window]\nsteps = 95\nhorizon = 2\ndifference = true",
+    );
+    assert!(crate::prepare(&over, &dir.path().join("s.csv"), 1).is_err());
+}
+
+fn err_text(dir: &Path, csv: &str, data: &str) -> String {
+    let data = spec(dir, csv, data);
+    crate::prepare(&data, &dir.join("s.csv"), 1)
+        .unwrap_err()
+        .to_string()
+}

@@ -33,6 +33,7 @@ pub enum PitfallKind {
     UnregularizedDeepNetwork,
     SmallValidationSplit,
     ImbalancedAccuracy,
+    ConstantTarget,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -149,7 +150,51 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
     if let Some(pitfall) = imbalance(spec, data) {
         found.push(pitfall);
     }
+    found.extend(constant_targets(data));
     found
+}
+
+/// A regression target with one value on every training row: the network
+/// can only learn that value, and r2 stays at 0 (or is undefined).
+fn constant_targets(data: &PreparedData) -> Vec<Pitfall> {
+    let TargetPlan::Regression { columns, .. } = &data.preprocessing.targets else {
+        return Vec::new();
+    };
+    let split = &data.train;
+    let width = split.targets.max(1);
+    let mut rows = split.y.chunks_exact(width);
+    let Some(first) = rows.next() else {
+        return Vec::new();
+    };
+    let mut constant = vec![true; width];
+    for row in rows {
+        for ((same, value), first) in constant.iter_mut().zip(row).zip(first) {
+            *same &= value == first;
+        }
+    }
+    // The value as the file has it, not on the model's scale.
+    let mut values = first.to_vec();
+    data.preprocessing.targets.denormalize(&mut values);
+    constant
+        .iter()
+        .enumerate()
+        .filter(|(_, same)| **same)
+        .map(|(t, _)| {
+            let name = columns.get(t).cloned().unwrap_or_else(|| t.to_string());
+            let value = values[t];
+            Pitfall {
+                kind: PitfallKind::ConstantTarget,
+                message: format!(
+                    "the target `{name}` is {value} on every one of the {} training rows: the \
+                     network can only learn that one value (r2 stays at 0)",
+                    split.rows
+                ),
+                hint: "check data.target names the column to predict, and that the file's \
+                       rows differ in it (a filter or join gone wrong leaves one value)"
+                    .into(),
+            }
+        })
+        .collect()
 }
 
 /// Classes far apart in size while accuracy picks the best epoch or run:
@@ -317,7 +362,7 @@ learning_rate = 1e-3
             rows,
             features: 2,
             x,
-            y: vec![0.0; rows],
+            y: (0..rows).map(|i| i as f32).collect(),
             targets: 1,
         };
         let transform = |c: &str| ColumnTransform {
@@ -421,6 +466,39 @@ learning_rate = 1e-3
             kinds(&base, &data(200, 29, 1.0, Normalize::Zscore)),
             [PitfallKind::SmallValidationSplit]
         );
+    }
+
+    /// A target with one value trains to r2 0 without a word otherwise.
+    #[test]
+    fn a_constant_regression_target_is_found() {
+        let base = spec("");
+        let mut rows = data(200, 30, 1.0, Normalize::Zscore);
+        rows.train.y = vec![0.0; 200];
+        rows.preprocessing.targets = TargetPlan::Regression {
+            columns: vec!["y".into()],
+            transforms: vec![ColumnTransform {
+                column: "y".into(),
+                shift: 7.5,
+                scale: 2.0,
+            }],
+        };
+        let network = Network::new(&base.model, 2, 1, 1, &Device::Cpu).unwrap();
+        let found = pitfalls(&base, &rows, &network);
+        assert_eq!(
+            found.iter().map(|p| p.kind).collect::<Vec<_>>(),
+            [PitfallKind::ConstantTarget]
+        );
+        // Named with its value on the file's scale.
+        assert!(
+            found[0]
+                .message
+                .contains("`y` is 7.5 on every one of the 200"),
+            "{}",
+            found[0].message
+        );
+        // One varying row is enough; a class label is no regression target.
+        rows.train.y[199] = 1.0;
+        assert_eq!(kinds(&base, &rows), []);
     }
 
     #[test]

@@ -58,6 +58,17 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
                 .map_err(|e| batch.locate(e))?;
             outputs.extend(predictor.predict_inputs(&inputs)?);
         }
+        if targets.is_empty() {
+            return Err(UserError::error(
+                format!(
+                    "{}: no rows to score (the file has only a header)",
+                    args.input.display()
+                ),
+                Some(
+                    "give a labelled file with at least one row: its features and the run's target column(s)",
+                ),
+            ));
+        }
         "rows"
     };
     let loss = &predictor.spec.loss;

@@ -192,6 +192,12 @@ fn rows(args: &InferArgs, features: &[String], example: &str) -> anyhow::Result<
                 ));
             }
         };
+        if rows.is_empty() {
+            return Err(UserError::error(
+                "--json is an empty array: there are no rows to predict",
+                Some(r#"give at least one row: --json '[{"age": 0.04, "bmi": 0.06}]'"#),
+            ));
+        }
         return Ok(Rows::Inline(Some(table_from_json_rows(&label, &rows)?)));
     }
     match args.input.as_deref() {
