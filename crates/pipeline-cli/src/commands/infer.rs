@@ -48,12 +48,13 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let interrupt = install_signal_handlers()?;
     let mut rows = if predictor.is_windowed() {
         // Windows span rows: the series is read whole, as training read it.
-        whole_series(&args, &predictor.example_row())?
+        whole_series(&args, &predictor.example_row(), &predictor.example_json())?
     } else {
         rows(
             &args,
             &predictor.preprocessing.float_columns(),
             &predictor.example_row(),
+            &predictor.example_json(),
         )?
     };
     let progress = RowsProgress::new(context.global.quiet, rows.position());
@@ -158,7 +159,13 @@ impl Rows {
 }
 
 /// The rows to predict, from whichever of --input, --row, --json was given.
-fn rows(args: &InferArgs, features: &[String], example: &str) -> anyhow::Result<Rows> {
+/// `example` and `example_json`: a row of the run's columns, for hints.
+fn rows(
+    args: &InferArgs,
+    features: &[String],
+    example: &str,
+    example_json: &str,
+) -> anyhow::Result<Rows> {
     if let Some(row) = &args.row {
         let label = PathBuf::from("--row");
         let table = table_from_json_rows(&label, &[parse_row(row, example)?])?;
@@ -175,27 +182,27 @@ fn rows(args: &InferArgs, features: &[String], example: &str) -> anyhow::Result<
                     Value::Object(row) => Ok(row),
                     _ => Err(UserError::error(
                         format!("--json: item {} of the array is not an object", i + 1),
-                        Some(r#"write rows as objects: '[{"age": 0.04, "bmi": 0.06}]'"#),
+                        Some(&format!("write rows as objects: '[{example_json}]'")),
                     )),
                 })
                 .collect::<anyhow::Result<_>>()?,
             Ok(_) => {
                 return Err(UserError::error(
                     "--json must be an object or an array of objects",
-                    Some(r#"e.g. --json '{"age": 0.04, "bmi": 0.06}'"#),
+                    Some(&format!("e.g. --json '{example_json}'")),
                 ));
             }
             Err(e) => {
                 return Err(UserError::error(
                     format!("--json is not valid JSON: {e}"),
-                    Some(r#"e.g. --json '{"age": 0.04, "bmi": 0.06}'"#),
+                    Some(&format!("e.g. --json '{example_json}'")),
                 ));
             }
         };
         if rows.is_empty() {
             return Err(UserError::error(
                 "--json is an empty array: there are no rows to predict",
-                Some(r#"give at least one row: --json '[{"age": 0.04, "bmi": 0.06}]'"#),
+                Some(&format!("give at least one row: --json '[{example_json}]'")),
             ));
         }
         return Ok(Rows::Inline(Some(table_from_json_rows(&label, &rows)?)));
@@ -227,7 +234,7 @@ fn rows(args: &InferArgs, features: &[String], example: &str) -> anyhow::Result<
 /// The whole input of a windowed run as one table, read as training reads
 /// its file (`read_table`: every column typed from the whole input), so a
 /// series longer than a batch is typed once.
-fn whole_series(args: &InferArgs, example: &str) -> anyhow::Result<Rows> {
+fn whole_series(args: &InferArgs, example: &str, example_json: &str) -> anyhow::Result<Rows> {
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
             let format = stdin_format(args.input_format);
@@ -242,7 +249,7 @@ fn whole_series(args: &InferArgs, example: &str) -> anyhow::Result<Rows> {
         }
         Some(path) => Ok(Rows::Inline(Some(read_table(path)?))),
         // --row / --json: one table already.
-        None => rows(args, &[], example),
+        None => rows(args, &[], example, example_json),
     }
 }
 

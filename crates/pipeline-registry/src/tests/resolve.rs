@@ -216,7 +216,10 @@ async fn a_cross_validation_fold_is_never_best() {
     );
     assert_eq!(reg.resolve(&RunSelector::Best, None).await.unwrap(), whole);
     // Not ranked at all, for `compare --experiment`.
-    assert_eq!(reg.ranked_runs("cv").await.unwrap(), [whole.clone()]);
+    assert_eq!(
+        reg.ranked_runs("cv").await.unwrap(),
+        std::slice::from_ref(&whole)
+    );
     // `fold:` is reserved for that.
     let err = reg
         .add_tags(&whole, &["fold:manual".to_owned()])
