@@ -219,9 +219,30 @@ fn unknown_metric_in_where() {
         "{message}"
     );
     assert!(
-        message.contains("hint: known metrics: loss, mse, rmse, mae, r2"),
+        message.contains("hint: did you mean `val_rmse`?"),
         "{message}"
     );
+    let far = fails(&ws, &["runs", "--where", "val_zzzzzz < 3"], 2);
+    assert!(
+        far.contains("hint: known metrics: loss, mse, rmse, mae, r2"),
+        "{far}"
+    );
+}
+
+#[test]
+fn override_of_the_wrong_type() {
+    let ws = Workspace::new();
+    let out = fails(
+        &ws,
+        &[
+            "run",
+            mlp_spec().to_str().unwrap(),
+            "--set",
+            "train.epochs=abc",
+        ],
+        2,
+    );
+    insta::assert_snapshot!(out);
 }
 
 #[test]

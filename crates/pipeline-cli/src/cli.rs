@@ -337,7 +337,7 @@ pub struct InferArgs {
     pub only_predictions: bool,
     /// Rows read, predicted and written at a time: memory stays flat
     /// however large the input.
-    #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS")]
+    #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS", value_parser = at_least_one)]
     pub batch_rows: NonZeroUsize,
     /// Where the network runs: cpu, cuda (the first GPU), cuda:N (the GPU
     /// with ordinal N), or auto (the first GPU when there is one); a GPU needs
@@ -416,4 +416,13 @@ pub struct EvaluateArgs {
     /// a build with the `cuda` feature.
     #[arg(long, default_value = "cpu", value_name = "DEVICE", value_parser = parse_device)]
     pub device: pipeline_spec::Device,
+}
+
+/// A count of at least 1, in words a reader understands (clap's own
+/// message for `NonZeroUsize` is "number would be zero for non-zero type").
+fn at_least_one(text: &str) -> Result<NonZeroUsize, String> {
+    text.parse::<usize>()
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| format!("`{text}` is not a whole number of at least 1"))
 }

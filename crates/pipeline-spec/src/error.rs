@@ -156,6 +156,29 @@ pub(crate) fn explain_serde_message(message: &str) -> (String, Option<String>) {
         };
         return (text, hint);
     }
+    // "invalid type: string \"abc\", expected i64": Rust's type names
+    // mean nothing to a spec's writer.
+    if let Some((got, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    {
+        let wanted = match expected {
+            "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => {
+                "a whole number"
+            }
+            "f32" | "f64" => "a number",
+            "a boolean" => "true or false",
+            other => other,
+        };
+        let hint = match wanted {
+            "a whole number" | "a number" | "true or false" => Some(
+                "give the value unquoted, e.g. `epochs = 50` in a spec, `--set train.epochs=50`"
+                    .to_owned(),
+            ),
+            _ => None,
+        };
+        return (format!("expected {wanted}, got {got}"), hint);
+    }
     if let Some(field) = message
         .strip_prefix("missing field `")
         .and_then(|r| r.split_once('`'))
@@ -185,7 +208,7 @@ pub(crate) fn quote_list(items: &[String]) -> String {
 }
 
 /// The candidate closest to `word`, if it is close enough to be a typo.
-pub(crate) fn closest(word: &str, candidates: &[String]) -> Option<String> {
+pub fn closest(word: &str, candidates: &[String]) -> Option<String> {
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -219,6 +242,15 @@ mod tests {
         );
         assert_eq!(text, "unknown key `epoch`");
         assert_eq!(hint.as_deref(), Some("did you mean `epochs`?"));
+    }
+
+    #[test]
+    fn rust_type_names_become_words() {
+        let (text, hint) = explain_serde_message("invalid type: string \"abc\", expected i64");
+        assert_eq!(text, "expected a whole number, got string \"abc\"");
+        assert!(hint.is_some_and(|h| h.contains("unquoted")));
+        let (text, _) = explain_serde_message("invalid type: string \"x\", expected f64");
+        assert_eq!(text, "expected a number, got string \"x\"");
     }
 
     #[test]

@@ -24,7 +24,7 @@ pub use columns::{
     ColumnOptions, ColumnType, Encode, FillValue, Missing, UnknownCategory, glob_matches, is_glob,
 };
 pub use cross_validation::{CrossValidation, FoldsRefusal};
-pub use error::{SpecError, SpecErrorKind};
+pub use error::{SpecError, SpecErrorKind, closest};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
 pub use model::{Convolution, Layer, ModelSpec, Pooling, Recurrent, Transformer};
 pub use optimizer::{Algorithm, Optimizer, Schedule};

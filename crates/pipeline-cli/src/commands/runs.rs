@@ -102,10 +102,20 @@ fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> 
         if let Field::Metric { metric, .. } = field
             && MetricName::parse(metric).is_none()
         {
-            let known: Vec<&str> = MetricName::ALL.iter().map(|m| m.as_str()).collect();
+            let known: Vec<String> = MetricName::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect();
+            let hint = match pipeline_spec::closest(metric, &known) {
+                Some(near) => format!(
+                    "did you mean `{}`?",
+                    field.to_string().replace(metric.as_str(), &near)
+                ),
+                None => format!("known metrics: {}", known.join(", ")),
+            };
             return Err(UserError::error(
                 format!("unknown metric `{metric}` in `{field}`"),
-                Some(&format!("known metrics: {}", known.join(", "))),
+                Some(&hint),
             ));
         }
     }
