@@ -74,6 +74,18 @@ impl Context {
         let id = self.run_id(registry, selector, experiment)?;
         Ok(self.block_on(registry.run(&id))?)
     }
+
+    /// [`Context::run_record`] with only the per-epoch losses: enough for
+    /// learning curves and gaps.
+    pub fn run_record_with_losses(
+        &self,
+        registry: &Registry,
+        selector: &str,
+        experiment: Option<&str>,
+    ) -> anyhow::Result<RunRecord> {
+        let id = self.run_id(registry, selector, experiment)?;
+        Ok(self.block_on(registry.run_with_losses(&id))?)
+    }
 }
 
 /// What the user may type to name a run: `latest`, `best`, `best:<metric>`

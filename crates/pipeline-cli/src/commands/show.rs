@@ -13,7 +13,13 @@ use crate::output::format::{self, number};
 
 pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
-    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
+    // The text shows the learning curve and its gaps: the losses suffice;
+    // --json gives every recorded metric.
+    let record = if args.json {
+        context.run_record(&registry, &args.run, args.experiment.as_deref())?
+    } else {
+        context.run_record_with_losses(&registry, &args.run, args.experiment.as_deref())?
+    };
     let checks: Vec<(String, String)> = record
         .artifacts
         .iter()

@@ -2,7 +2,9 @@
 //! and what reading back returns.
 
 use super::{loss_curve, metric, new_run, open_temp};
-use crate::{ArtifactKind, Completion, EndStatus, RegistryError, RunFilter, RunId, RunStatus};
+use crate::{
+    ArtifactKind, Completion, EndStatus, EpochMetric, RegistryError, RunFilter, RunId, RunStatus,
+};
 
 async fn completed_run(reg: &crate::Registry) -> RunId {
     let id = reg.create_run(&new_run("exp", false)).await.unwrap();
@@ -274,4 +276,23 @@ async fn epochs_recorded_together_equal_epochs_recorded_one_by_one() {
             ..
         })
     ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_run_read_with_losses_has_its_loss_rows_only() {
+    let (_dir, reg) = open_temp().await;
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let mut epochs = loss_curve(3, f64::from);
+    epochs.extend((1..=3).map(|epoch| EpochMetric {
+        epoch,
+        split: "validation".to_owned(),
+        metric: "r2".to_owned(),
+        value: 0.5,
+    }));
+    reg.record_epochs(&id, &epochs).await.unwrap();
+    assert_eq!(reg.run(&id).await.unwrap().epochs.len(), 9);
+    let losses = reg.run_with_losses(&id).await.unwrap();
+    assert_eq!(losses.epochs.len(), 6);
+    assert!(losses.epochs.iter().all(|m| m.metric == "loss"));
+    assert!(reg.run_without_epochs(&id).await.unwrap().epochs.is_empty());
 }

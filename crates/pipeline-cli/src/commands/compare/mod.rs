@@ -37,7 +37,9 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         _ => args
             .runs
             .iter()
-            .map(|selector| context.run_record(&registry, selector, args.experiment.as_deref()))
+            .map(|selector| {
+                context.run_record_with_losses(&registry, selector, args.experiment.as_deref())
+            })
             .collect::<anyhow::Result<_>>()?,
     };
     if !context.global.quiet {
@@ -169,7 +171,7 @@ fn ranked(
         .iter()
         .map(|id| {
             context
-                .block_on(registry.run(id))
+                .block_on(registry.run_with_losses(id))
                 .map_err(anyhow::Error::from)
         })
         .collect()
