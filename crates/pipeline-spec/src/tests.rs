@@ -321,6 +321,28 @@ fn new_defaults_stay_out_of_the_resolved_spec() {
     assert_eq!(spec.data.missing, defaults::MISSING);
     assert_eq!(spec.data.encode, defaults::ENCODE);
     assert_eq!(spec.data.unknown, defaults::UNKNOWN);
+    // ... and `run --dry-run` lists them after it, so every default shows.
+    let implicit = spec.implicit_defaults();
+    for line in [
+        "data.missing = \"error\"",
+        "data.encode = \"onehot\"",
+        "data.unknown = \"error\"",
+        "train.precision = \"f32\"",
+    ] {
+        assert!(
+            implicit.iter().any(|l| l == line),
+            "{line} not in {implicit:?}"
+        );
+    }
+    // A key set away from its default is in the resolved spec, not listed.
+    let median = parse(&MLP.replace("[data]\n", "[data]\nmissing = \"median\"\n")).unwrap();
+    assert!(median.to_toml().contains("missing = \"median\""));
+    assert!(
+        !median
+            .implicit_defaults()
+            .iter()
+            .any(|l| l.starts_with("data.missing"))
+    );
 }
 
 #[test]

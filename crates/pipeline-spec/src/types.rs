@@ -408,6 +408,51 @@ impl Spec {
         toml::to_string(self).unwrap_or_default()
     }
 
+    /// The keys [`Spec::to_toml`] leaves out because they hold their
+    /// defaults (so that specs written before the keys existed keep their
+    /// hash), as `key = value` lines: `run --dry-run` shows them after the
+    /// resolved spec, so that every default is visible.
+    pub fn implicit_defaults(&self) -> Vec<String> {
+        fn value<T: Serialize>(v: &T) -> String {
+            toml::Value::try_from(v).map_or_else(|_| "?".to_owned(), |v| v.to_string())
+        }
+        let d = &self.data;
+        let implicit = [
+            ("data.task", is_regression(&d.task), value(&d.task)),
+            ("data.stratify", !d.stratify, value(&d.stratify)),
+            (
+                "data.normalize_target",
+                is_no_normalize(&d.normalize_target),
+                value(&d.normalize_target),
+            ),
+            (
+                "data.missing",
+                is_default_missing(&d.missing),
+                value(&d.missing),
+            ),
+            (
+                "data.encode",
+                is_default_encode(&d.encode),
+                value(&d.encode),
+            ),
+            (
+                "data.unknown",
+                is_default_unknown(&d.unknown),
+                value(&d.unknown),
+            ),
+            (
+                "train.precision",
+                self.train.precision.is_f32(),
+                value(&self.train.precision),
+            ),
+        ];
+        implicit
+            .into_iter()
+            .filter(|(_, left_out, _)| *left_out)
+            .map(|(key, _, value)| format!("{key} = {value}"))
+            .collect()
+    }
+
     /// sha256 (hex) of the resolved spec.
     pub fn hash(&self) -> String {
         hex::encode(Sha256::digest(self.to_toml().as_bytes()))

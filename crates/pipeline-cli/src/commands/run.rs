@@ -55,6 +55,13 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
                 ))?;
             }
             print(&spec.spec.to_toml())?;
+            let implicit = spec.spec.implicit_defaults();
+            if !implicit.is_empty() {
+                print(&format!(
+                    "\n# At their defaults, left out of the stored spec and its hash:\n# {}\n",
+                    implicit.join("\n# ")
+                ))?;
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
