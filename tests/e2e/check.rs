@@ -132,3 +132,32 @@ fn the_shipped_schema_is_what_pipeline_schema_prints() {
             .contains(&"data".into())
     );
 }
+
+#[test]
+fn a_constant_fill_reads_as_one() {
+    let ws = Workspace::new();
+    let text = std::fs::read_to_string(mlp_spec()).unwrap().replacen(
+        "[data]\n",
+        "[data]\nmissing = { constant = 0 }\n",
+        1,
+    );
+    let spec = mlp_spec().with_file_name("constant_fill.toml");
+    let spec = ws.write(
+        "constant_fill.toml",
+        &text.replace(
+            "path = \"data/diabetes.csv\"",
+            &format!(
+                "path = {:?}",
+                spec.with_file_name("data/diabetes.csv")
+                    .display()
+                    .to_string()
+            ),
+        ),
+    );
+    let out = ws.ok(&["check", spec.to_str().unwrap()]);
+    let age = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("age "))
+        .unwrap();
+    assert!(age.ends_with("constant 0.0"), "{out}");
+}

@@ -240,6 +240,10 @@ fn render(report: &Value) -> String {
         };
         let missing = match (&column["missing"], &column["fill"]) {
             (Value::Null, _) => String::new(),
+            // `{"constant": 0.0}`: the constant is the fill.
+            (Value::Object(constant), _) if constant.contains_key("constant") => {
+                format!("constant {}", text(&constant["constant"]))
+            }
             (missing, Value::Null) => text(missing),
             (missing, fill) => format!("{} ({})", text(missing), text(fill)),
         };
