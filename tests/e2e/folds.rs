@@ -329,6 +329,11 @@ fn interrupting_a_fold_kills_it_and_the_folds_after_it() {
         "{summary}"
     );
     assert!(!summary.contains("completed"), "{summary}");
+    // The killed fold shows the best of its finished epochs, as recorded.
+    let best = ws.query::<i64>("SELECT best_epoch FROM runs WHERE best_epoch IS NOT NULL");
+    assert_eq!(best.len(), 1, "{summary}");
+    let row = summary.lines().find(|l| l.contains("killed")).unwrap();
+    assert!(row.trim_end().ends_with(&best[0].to_string()), "{summary}");
 }
 
 #[test]

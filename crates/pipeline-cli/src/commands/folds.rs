@@ -234,7 +234,7 @@ impl FoldSummary<'_> {
     fn finished(&self) -> impl Iterator<Item = Option<&Finished>> {
         self.runs.iter().map(|(_, ending)| match ending {
             Ending::Completed(finished) => Some(finished.as_ref()),
-            Ending::Failed | Ending::Killed => None,
+            Ending::Failed | Ending::Killed { .. } => None,
         })
     }
 
@@ -292,7 +292,9 @@ impl FoldSummary<'_> {
                     f.best_epoch.map_or("-".into(), |e| e.to_string()),
                 ),
                 Ending::Failed => ("failed", "-".into()),
-                Ending::Killed => ("killed", "-".into()),
+                Ending::Killed { best_epoch } => {
+                    ("killed", best_epoch.map_or("-".into(), |e| e.to_string()))
+                }
             };
             runs.add_row(vec![
                 (index + 1).to_string(),
@@ -379,7 +381,10 @@ impl FoldSummary<'_> {
                         });
                     }
                     Ending::Failed => run["status"] = json!("failed"),
-                    Ending::Killed => run["status"] = json!("killed"),
+                    Ending::Killed { best_epoch } => {
+                        run["status"] = json!("killed");
+                        run["best_epoch"] = json!(best_epoch);
+                    }
                 }
                 run
             })

@@ -122,8 +122,11 @@ pub enum Ending {
     Completed(Box<Finished>),
     /// Recorded as failed, with its error.
     Failed,
-    /// Stopped by Ctrl-C, or never started because of it.
-    Killed,
+    /// Stopped by Ctrl-C (with the best of its finished epochs, whose
+    /// weights are kept), or never started because of it.
+    Killed {
+        best_epoch: Option<u32>,
+    },
 }
 
 /// A completed run: its final metrics and how training went.
@@ -227,7 +230,7 @@ pub fn train_all(
             }
         };
         heartbeat.forget(id);
-        let killed = matches!(ending, Ending::Killed);
+        let killed = matches!(ending, Ending::Killed { .. });
         runs.push((id.clone(), ending));
         // Interrupted after the last epoch finished: the run is complete,
         // but the user asked to stop the queue.
@@ -240,7 +243,7 @@ pub fn train_all(
         let message = "interrupted before it started";
         context.block_on(registry.end_run(id, EndStatus::Killed, Some(message)))?;
         eprintln!("run {id} killed: {message}");
-        runs.push((id.clone(), Ending::Killed));
+        runs.push((id.clone(), Ending::Killed { best_epoch: None }));
     }
     drop(heartbeat);
     if code == ExitCode::SUCCESS && !failures.is_empty() {
@@ -285,7 +288,7 @@ pub fn resume_one(
     Ok(match ended? {
         Ending::Completed(_) if !interrupt.load(Ordering::Relaxed) => ExitCode::SUCCESS,
         Ending::Failed => ExitCode::from(exit::FAILURE),
-        Ending::Completed(_) | Ending::Killed => ExitCode::from(exit::INTERRUPTED),
+        Ending::Completed(_) | Ending::Killed { .. } => ExitCode::from(exit::INTERRUPTED),
     })
 }
 
@@ -415,7 +418,9 @@ fn train_one(
                 recorder.saved_epoch + 1
             );
         }
-        return Ok(Ending::Killed);
+        return Ok(Ending::Killed {
+            best_epoch: outcome.best_epoch,
+        });
     };
     if let Err(error) = finish(
         context,
