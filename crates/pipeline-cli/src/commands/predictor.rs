@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use candle_core::Device;
 use pipeline_data::{Encoding, Preprocessing, Table, model_inputs, windowed_inputs};
 use pipeline_model::Network;
-use pipeline_registry::{ArtifactKind, Registry, RunRecord, RunStatus};
+use pipeline_registry::{ArtifactKind, Epochs, Registry, RunRecord, RunStatus};
 use pipeline_spec::{Device as DeviceSpec, Spec};
 use pipeline_train::evaluation::{predicted_classes, probabilities};
 use pipeline_train::{FORWARD_ROWS, predict_rows, select_device};
@@ -53,7 +53,7 @@ impl StoredModel {
     ) -> anyhow::Result<StoredModel> {
         // Without its per-epoch metrics: a model needs none of them.
         let id = context.run_id(registry, selector, experiment)?;
-        let record = context.block_on(registry.run_without_epochs(&id))?;
+        let record = context.block_on(registry.run_with(&id, Epochs::None))?;
         if record.status != RunStatus::Completed && !is_checkpoint(&record) {
             return Err(UserError::error(
                 format!(

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use pipeline_registry::RunRecord;
+use pipeline_registry::{Epochs, RunRecord};
 use pipeline_spec::{LoadedSpec, Spec};
 
 use crate::cli::RerunArgs;
@@ -17,7 +17,12 @@ use crate::exit::UserError;
 
 pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
     let registry = context.existing_registry()?;
-    let original = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
+    let original = context.run_record(
+        &registry,
+        &args.run,
+        args.experiment.as_deref(),
+        Epochs::None,
+    )?;
     let plan = stored_plan(
         &original,
         "a rerun must read the same bytes; restore the original file, or train the \

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use pipeline_registry::{ArtifactKind, RegistryError, RunRecord, RunStatus};
+use pipeline_registry::{ArtifactKind, Epochs, RegistryError, RunRecord, RunStatus};
 use pipeline_train::TrainingState;
 
 use crate::cli::ResumeArgs;
@@ -19,7 +19,12 @@ use crate::exit::UserError;
 
 pub fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let registry = context.existing_registry()?;
-    let record = context.run_record(&registry, &args.run, args.experiment.as_deref())?;
+    let record = context.run_record(
+        &registry,
+        &args.run,
+        args.experiment.as_deref(),
+        Epochs::None,
+    )?;
     refuse_unresumable(&record)?;
     let id = &record.id;
     let Some(checkpoint) = record.artifact(ArtifactKind::CheckpointLast) else {

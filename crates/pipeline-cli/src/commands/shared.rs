@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use pipeline_registry::{Registry, RunId, RunRecord, RunSelector};
+use pipeline_registry::{Epochs, Registry, RunId, RunRecord, RunSelector};
 use pipeline_spec::{MetricName, MetricRef};
 use pipeline_train::generalization::LossPoint;
 
@@ -64,27 +64,17 @@ impl Context {
         Ok(self.block_on(registry.resolve(&parsed, experiment))?)
     }
 
-    /// The full record of the run named by `selector`.
+    /// The record of the run named by `selector`, with the per-epoch
+    /// metrics `epochs` says.
     pub fn run_record(
         &self,
         registry: &Registry,
         selector: &str,
         experiment: Option<&str>,
+        epochs: Epochs,
     ) -> anyhow::Result<RunRecord> {
         let id = self.run_id(registry, selector, experiment)?;
-        Ok(self.block_on(registry.run(&id))?)
-    }
-
-    /// [`Context::run_record`] with only the per-epoch losses: enough for
-    /// learning curves and gaps.
-    pub fn run_record_with_losses(
-        &self,
-        registry: &Registry,
-        selector: &str,
-        experiment: Option<&str>,
-    ) -> anyhow::Result<RunRecord> {
-        let id = self.run_id(registry, selector, experiment)?;
-        Ok(self.block_on(registry.run_with_losses(&id))?)
+        Ok(self.block_on(registry.run_with(&id, epochs))?)
     }
 }
 

@@ -2,7 +2,7 @@
 //! metrics, overfitting summary and artifacts (each artifact's checksum
 //! verified; `--verify` turns a bad one into a failure).
 
-use pipeline_registry::RunRecord;
+use pipeline_registry::{Epochs, RunRecord};
 use serde_json::json;
 
 use crate::cli::ShowArgs;
@@ -15,11 +15,12 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
     // The text shows the learning curve and its gaps: the losses suffice;
     // --json gives every recorded metric.
-    let record = if args.json {
-        context.run_record(&registry, &args.run, args.experiment.as_deref())?
+    let read = if args.json {
+        Epochs::All
     } else {
-        context.run_record_with_losses(&registry, &args.run, args.experiment.as_deref())?
+        Epochs::Losses
     };
+    let record = context.run_record(&registry, &args.run, args.experiment.as_deref(), read)?;
     let checks: Vec<(String, String)> = record
         .artifacts
         .iter()

@@ -1,6 +1,8 @@
 //! `pipeline tag RUN TAG…` and `pipeline note RUN TEXT`: labels that
 //! `pipeline runs --tag` and `--where "tag = …"` find runs by.
 
+use pipeline_registry::Epochs;
+
 use crate::cli::{NoteArgs, TagArgs};
 use crate::commands::shared::Context;
 
@@ -13,7 +15,7 @@ pub fn tag(context: &Context, args: TagArgs) -> anyhow::Result<()> {
     } else {
         context.block_on(registry.add_tags(&id, &args.tags))?;
     }
-    let record = context.block_on(registry.run(&id))?;
+    let record = context.block_on(registry.run_with(&id, Epochs::None))?;
     eprintln!("run {id} tags: {}", record.tags.join(", "));
     Ok(())
 }

@@ -3,7 +3,8 @@
 
 use super::{loss_curve, metric, new_run, open_temp};
 use crate::{
-    ArtifactKind, Completion, EndStatus, EpochMetric, RegistryError, RunFilter, RunId, RunStatus,
+    ArtifactKind, Completion, EndStatus, EpochMetric, Epochs, RegistryError, RunFilter, RunId,
+    RunStatus,
 };
 
 async fn completed_run(reg: &crate::Registry) -> RunId {
@@ -291,8 +292,14 @@ async fn a_run_read_with_losses_has_its_loss_rows_only() {
     }));
     reg.record_epochs(&id, &epochs).await.unwrap();
     assert_eq!(reg.run(&id).await.unwrap().epochs.len(), 9);
-    let losses = reg.run_with_losses(&id).await.unwrap();
+    let losses = reg.run_with(&id, Epochs::Losses).await.unwrap();
     assert_eq!(losses.epochs.len(), 6);
     assert!(losses.epochs.iter().all(|m| m.metric == "loss"));
-    assert!(reg.run_without_epochs(&id).await.unwrap().epochs.is_empty());
+    assert!(
+        reg.run_with(&id, Epochs::None)
+            .await
+            .unwrap()
+            .epochs
+            .is_empty()
+    );
 }

@@ -10,7 +10,7 @@ mod json;
 mod reproducibility;
 mod sections;
 
-use pipeline_registry::{ArtifactKind, Registry, RunRecord};
+use pipeline_registry::{ArtifactKind, Epochs, Registry, RunRecord};
 use pipeline_train::generalization::{Verdict, assess};
 
 use crate::cli::CompareArgs;
@@ -38,7 +38,12 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
             .runs
             .iter()
             .map(|selector| {
-                context.run_record_with_losses(&registry, selector, args.experiment.as_deref())
+                context.run_record(
+                    &registry,
+                    selector,
+                    args.experiment.as_deref(),
+                    Epochs::Losses,
+                )
             })
             .collect::<anyhow::Result<_>>()?,
     };
@@ -171,7 +176,7 @@ fn ranked(
         .iter()
         .map(|id| {
             context
-                .block_on(registry.run_with_losses(id))
+                .block_on(registry.run_with(id, Epochs::Losses))
                 .map_err(anyhow::Error::from)
         })
         .collect()
