@@ -226,22 +226,24 @@ impl Registry {
                     .ok_or_else(|| unknown(format!("no run in {within}")))
             }
             RunSelector::Best => {
-                if experiment.is_none() {
-                    let mut sql = QueryBuilder::<Sqlite>::new(
-                        "SELECT DISTINCT experiment FROM runs \
-                         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
-                    );
+                // The runs `best` picks from: completed, with a selection
+                // value, no fold.
+                let candidates = |select: &str| {
+                    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                        "SELECT {select} FROM runs \
+                         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT "
+                    ));
                     push_is_fold(&mut sql);
+                    sql
+                };
+                if experiment.is_none() {
+                    let mut sql = candidates("DISTINCT experiment");
                     sql.push(" ORDER BY experiment");
                     self.one_experiment(&mut sql, "resolving 'best'").await?;
                 }
                 // Values of different metrics do not compare: only runs chosen
                 // by the ranking metric can be best.
-                let mut sql = QueryBuilder::<Sqlite>::new(
-                    "SELECT id FROM runs \
-                     WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
-                );
-                push_is_fold(&mut sql);
+                let mut sql = candidates("id");
                 push_experiment(&mut sql, experiment);
                 sql.push(" AND selection_metric = ");
                 push_ranking_metric(&mut sql, experiment);
@@ -264,29 +266,27 @@ impl Registry {
                 metric,
                 higher_is_better,
             } => {
-                // A metric's values compare within one experiment only.
-                if experiment.is_none() {
-                    let mut sql = QueryBuilder::<Sqlite>::new(
-                        "SELECT DISTINCT runs.experiment FROM runs JOIN final_metrics f \
-                         ON f.run_id = runs.id AND f.split = ",
-                    );
+                // The completed runs (no fold) that recorded the metric, `f`
+                // its final value.
+                let candidates = |select: &str| {
+                    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                        "SELECT {select} FROM runs JOIN final_metrics f \
+                         ON f.run_id = runs.id AND f.split = "
+                    ));
                     sql.push_bind(split.clone())
                         .push(" AND f.metric = ")
                         .push_bind(metric.clone())
                         .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
                     push_is_fold(&mut sql);
+                    sql
+                };
+                // A metric's values compare within one experiment only.
+                if experiment.is_none() {
+                    let mut sql = candidates("DISTINCT runs.experiment");
                     sql.push(" ORDER BY runs.experiment");
                     self.one_experiment(&mut sql, "resolving 'best:'").await?;
                 }
-                let mut sql = QueryBuilder::<Sqlite>::new(
-                    "SELECT runs.id FROM runs JOIN final_metrics f ON f.run_id = runs.id \
-                     AND f.split = ",
-                );
-                sql.push_bind(split.clone())
-                    .push(" AND f.metric = ")
-                    .push_bind(metric.clone())
-                    .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
-                push_is_fold(&mut sql);
+                let mut sql = candidates("runs.id");
                 push_experiment(&mut sql, experiment);
                 sql.push(if *higher_is_better {
                     " ORDER BY f.value DESC"
