@@ -91,57 +91,45 @@ pub fn map_into(input: &[f32], output: &mut [f32], f: impl Fn(f32) -> f32) {
     });
 }
 
-/// `f` over a tensor's values: a new contiguous tensor of its shape.
-fn map_storage(
-    name: &str,
-    storage: &CpuStorage,
-    layout: &Layout,
-    f: impl Fn(f32) -> f32,
-) -> Result<(CpuStorage, Shape)> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 values");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes a contiguous tensor");
-    };
-    let input = &values[start..end];
-    let mut output = vec![0.0; input.len()];
-    map_into(input, &mut output, f);
-    Ok((CpuStorage::F32(output), layout.shape().clone()))
+/// Sigmoid or tanh as a candle op: the kernels above forward, the
+/// derivative from the output backward.
+#[derive(Debug, Clone, Copy)]
+enum Curve {
+    Sigmoid,
+    Tanh,
 }
 
-struct Sigmoid;
-
-impl CustomOp1 for Sigmoid {
+impl CustomOp1 for Curve {
     fn name(&self) -> &'static str {
-        "sigmoid"
+        match self {
+            Curve::Sigmoid => "sigmoid",
+            Curve::Tanh => "tanh",
+        }
     }
 
+    /// A new contiguous tensor of the input's shape.
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_storage(self.name(), storage, layout, sigmoid)
+        let CpuStorage::F32(values) = storage else {
+            candle_core::bail!("{} takes f32 values", self.name());
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("{} takes a contiguous tensor", self.name());
+        };
+        let input = &values[start..end];
+        let mut output = vec![0.0; input.len()];
+        match self {
+            Curve::Sigmoid => map_into(input, &mut output, sigmoid),
+            Curve::Tanh => map_into(input, &mut output, tanh),
+        }
+        Ok((CpuStorage::F32(output), layout.shape().clone()))
     }
 
-    /// `σ' = σ (1 − σ)`, from the output.
+    /// `σ' = σ (1 − σ)`, `tanh' = 1 − tanh²`, from the output.
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let derivative = (res.affine(-1.0, 1.0)? * res)?;
-        Ok(Some((grad_res * derivative)?))
-    }
-}
-
-struct Tanh;
-
-impl CustomOp1 for Tanh {
-    fn name(&self) -> &'static str {
-        "tanh"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        map_storage(self.name(), storage, layout, tanh)
-    }
-
-    /// `tanh' = 1 − tanh²`, from the output.
-    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad_res: &Tensor) -> Result<Option<Tensor>> {
-        let derivative = res.sqr()?.affine(-1.0, 1.0)?;
+        let derivative = match self {
+            Curve::Sigmoid => (res.affine(-1.0, 1.0)? * res)?,
+            Curve::Tanh => res.sqr()?.affine(-1.0, 1.0)?,
+        };
         Ok(Some((grad_res * derivative)?))
     }
 }
@@ -154,7 +142,7 @@ fn on_cpu_f32(x: &Tensor) -> bool {
 /// The logistic sigmoid of each value, with its backward pass.
 pub fn sigmoid_op(x: &Tensor) -> Result<Tensor> {
     if on_cpu_f32(x) {
-        x.contiguous()?.apply_op1(Sigmoid)
+        x.contiguous()?.apply_op1(Curve::Sigmoid)
     } else {
         candle_nn::ops::sigmoid(x)
     }
@@ -163,7 +151,7 @@ pub fn sigmoid_op(x: &Tensor) -> Result<Tensor> {
 /// tanh of each value, with its backward pass.
 pub fn tanh_op(x: &Tensor) -> Result<Tensor> {
     if on_cpu_f32(x) {
-        x.contiguous()?.apply_op1(Tanh)
+        x.contiguous()?.apply_op1(Curve::Tanh)
     } else {
         x.tanh()
     }
