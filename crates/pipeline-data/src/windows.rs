@@ -315,11 +315,11 @@ impl WindowedInputs {
         &self.series[first..first + self.steps * self.channels]
     }
 
-    /// The model inputs of windows `range`, one after the other (what a
-    /// prediction pass takes).
-    pub fn inputs(&self, range: std::ops::Range<usize>) -> Vec<f32> {
-        let mut x = Vec::with_capacity(range.len() * self.steps * self.channels);
-        for w in range {
+    /// The model inputs of `windows`, one after the other (what a
+    /// prediction pass takes): a range, or any windows picked.
+    pub fn inputs(&self, windows: impl ExactSizeIterator<Item = usize>) -> Vec<f32> {
+        let mut x = Vec::with_capacity(windows.len() * self.steps * self.channels);
+        for w in windows {
             x.extend_from_slice(self.window(w));
         }
         x

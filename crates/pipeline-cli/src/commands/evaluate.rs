@@ -161,10 +161,7 @@ fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f
     }
     let mut outputs = Vec::with_capacity(targets.len());
     for pass in scored.chunks(WINDOWS_PER_PASS) {
-        let inputs: Vec<f32> = pass
-            .iter()
-            .flat_map(|&(w, _)| windows.window(w).iter().copied())
-            .collect();
+        let inputs = windows.inputs(pass.iter().map(|&(w, _)| w));
         outputs.extend(predictor.predict_inputs(&inputs)?);
     }
     Ok((targets, outputs))
