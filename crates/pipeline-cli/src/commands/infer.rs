@@ -21,7 +21,7 @@ use pipeline_data::{
     read_batches, read_batches_from, read_table, read_table_from, table_from_json_rows,
 };
 use polars::prelude::{
-    AnyValue, Column, CsvWriter, DataFrame, DataType, ParquetWriter, PolarsResult, SerWriter,
+    AnyValue, CsvWriter, DataFrame, DataType, ParquetWriter, PolarsResult, SerWriter,
 };
 use serde_json::{Map, Value};
 
@@ -30,6 +30,7 @@ use crate::commands::predictor::{Predictions, Predictor};
 use crate::commands::shared::{Context, install_signal_handlers};
 use crate::exit::{Interrupted, UserError};
 use crate::output::file::AtomicFile;
+use crate::output::format;
 use crate::output::rows_progress::RowsProgress;
 
 /// Batches parsed ahead of the one being predicted and written.
@@ -48,14 +49,9 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let interrupt = install_signal_handlers()?;
     let mut rows = if predictor.is_windowed() {
         // Windows span rows: the series is read whole, as training read it.
-        whole_series(&args, &predictor.example_row(), &predictor.example_json())?
+        whole_series(&args, &predictor)?
     } else {
-        rows(
-            &args,
-            &predictor.preprocessing.float_columns(),
-            &predictor.example_row(),
-            &predictor.example_json(),
-        )?
+        rows(&args, &predictor.preprocessing.float_columns(), &predictor)?
     };
     let progress = RowsProgress::new(context.global.quiet, rows.position());
     let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
@@ -159,16 +155,11 @@ impl Rows {
 }
 
 /// The rows to predict, from whichever of --input, --row, --json was given.
-/// `example` and `example_json`: a row of the run's columns, for hints.
-fn rows(
-    args: &InferArgs,
-    features: &[String],
-    example: &str,
-    example_json: &str,
-) -> anyhow::Result<Rows> {
+/// `predictor` gives the hints a row of the run's own columns.
+fn rows(args: &InferArgs, features: &[String], predictor: &Predictor) -> anyhow::Result<Rows> {
     if let Some(row) = &args.row {
         let label = PathBuf::from("--row");
-        let table = table_from_json_rows(&label, &[parse_row(row, example)?])?;
+        let table = table_from_json_rows(&label, &[parse_row(row, predictor)?])?;
         return Ok(Rows::Inline(Some(table)));
     }
     if let Some(json) = &args.json {
@@ -182,27 +173,33 @@ fn rows(
                     Value::Object(row) => Ok(row),
                     _ => Err(UserError::error(
                         format!("--json: item {} of the array is not an object", i + 1),
-                        Some(&format!("write rows as objects: '[{example_json}]'")),
+                        Some(&format!(
+                            "write rows as objects: '[{}]'",
+                            predictor.example_json()
+                        )),
                     )),
                 })
                 .collect::<anyhow::Result<_>>()?,
             Ok(_) => {
                 return Err(UserError::error(
                     "--json must be an object or an array of objects",
-                    Some(&format!("e.g. --json '{example_json}'")),
+                    Some(&format!("e.g. --json '{}'", predictor.example_json())),
                 ));
             }
             Err(e) => {
                 return Err(UserError::error(
                     format!("--json is not valid JSON: {e}"),
-                    Some(&format!("e.g. --json '{example_json}'")),
+                    Some(&format!("e.g. --json '{}'", predictor.example_json())),
                 ));
             }
         };
         if rows.is_empty() {
             return Err(UserError::error(
                 "--json is an empty array: there are no rows to predict",
-                Some(&format!("give at least one row: --json '[{example_json}]'")),
+                Some(&format!(
+                    "give at least one row: --json '[{}]'",
+                    predictor.example_json()
+                )),
             ));
         }
         return Ok(Rows::Inline(Some(table_from_json_rows(&label, &rows)?)));
@@ -234,7 +231,7 @@ fn rows(
 /// The whole input of a windowed run as one table, read as training reads
 /// its file (`read_table`: every column typed from the whole input), so a
 /// series longer than a batch is typed once.
-fn whole_series(args: &InferArgs, example: &str, example_json: &str) -> anyhow::Result<Rows> {
+fn whole_series(args: &InferArgs, predictor: &Predictor) -> anyhow::Result<Rows> {
     match args.input.as_deref() {
         Some(path) if path == Path::new("-") => {
             let format = stdin_format(args.input_format);
@@ -249,7 +246,7 @@ fn whole_series(args: &InferArgs, example: &str, example_json: &str) -> anyhow::
         }
         Some(path) => Ok(Rows::Inline(Some(read_table(path)?))),
         // --row / --json: one table already.
-        None => rows(args, &[], example, example_json),
+        None => rows(args, &[], predictor),
     }
 }
 
@@ -262,15 +259,15 @@ fn stdin_format(format: StdinFormat) -> TableFormat {
 }
 
 /// `age=50,sex=1` as one JSON row: finite numbers where they parse, else
-/// text (so `inf` is reported as the text it is); `example` is a row of
-/// the run's own columns for the hint.
-fn parse_row(text: &str, example: &str) -> anyhow::Result<Map<String, Value>> {
+/// text (so `inf` is reported as the text it is); the hint shows a row of
+/// `predictor`'s own columns.
+fn parse_row(text: &str, predictor: &Predictor) -> anyhow::Result<Map<String, Value>> {
     let mut row = Map::new();
     for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = pair.split_once('=') else {
             return Err(UserError::error(
                 format!("--row: `{pair}` is not COLUMN=VALUE"),
-                Some(&format!("e.g. --row {example}")),
+                Some(&format!("e.g. --row {}", predictor.example_row())),
             ));
         };
         let (key, value) = (key.trim(), value.trim());
@@ -555,23 +552,28 @@ impl Sink {
 fn whole_floats_as_integers(frame: DataFrame) -> anyhow::Result<DataFrame> {
     /// Integers that `f64` holds exactly.
     const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
-    let whole = |column: &Column| -> bool {
-        column.dtype() == &DataType::Float64
-            && column.f64().is_ok_and(|values| {
-                values
-                    .iter()
-                    .flatten()
-                    .all(|v| v.fract() == 0.0 && v.abs() < EXACT)
-            })
-    };
-    if !frame.columns().iter().any(whole) {
+    let whole: Vec<bool> = frame
+        .columns()
+        .iter()
+        .map(|column| {
+            column.dtype() == &DataType::Float64
+                && column.f64().is_ok_and(|values| {
+                    values
+                        .iter()
+                        .flatten()
+                        .all(|v| v.fract() == 0.0 && v.abs() < EXACT)
+                })
+        })
+        .collect();
+    if !whole.contains(&true) {
         return Ok(frame);
     }
     let columns = frame
         .columns()
         .iter()
-        .map(|column| {
-            if whole(column) {
+        .zip(whole)
+        .map(|(column, whole)| {
+            if whole {
                 column.cast(&DataType::Int64)
             } else {
                 Ok(column.clone())
@@ -600,8 +602,8 @@ fn write_ndjson(frame: &DataFrame, out: &mut Vec<u8>) -> anyhow::Result<()> {
                 AnyValue::UInt16(v) => Value::from(v),
                 AnyValue::UInt32(v) => Value::from(v),
                 AnyValue::UInt64(v) => Value::from(v),
-                AnyValue::Float32(v) => crate::output::format::json_f32(v),
-                AnyValue::Float64(v) => number(v),
+                AnyValue::Float32(v) => format::json_f32(v),
+                AnyValue::Float64(v) => format::json_f64(v),
                 other => Value::String(other.str_value().into_owned()),
             };
             object.insert(column.name().to_string(), value);
@@ -610,11 +612,6 @@ fn write_ndjson(frame: &DataFrame, out: &mut Vec<u8>) -> anyhow::Result<()> {
         out.push(b'\n');
     }
     Ok(())
-}
-
-/// A JSON number; NaN and infinities (which JSON lacks) become null.
-fn number(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)
 }
 
 /// The CSV header line of `frame`'s columns, quoted as polars quotes fields

@@ -196,7 +196,7 @@ impl Predictor {
                             .find(|t| t.column == plan.column)
                             .map_or(0.0, |t| t.shift);
                         let rounded = format!("{typical:.3}").parse::<f64>().unwrap_or(0.0);
-                        serde_json::Number::from_f64(rounded).map_or(Value::Null, Value::Number)
+                        crate::output::format::json_f64(rounded)
                     }
                 };
                 (plan.column.clone(), value)

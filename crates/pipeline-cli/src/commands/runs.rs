@@ -99,7 +99,7 @@ fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> 
     }
     all.extend(sort.map(|s| &s.field));
     for field in all {
-        if let Field::Metric { metric, .. } = field
+        if let Field::Metric { split, metric } = field
             && MetricName::parse(metric).is_none()
         {
             let known: Vec<String> = MetricName::ALL
@@ -107,10 +107,13 @@ fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> 
                 .map(|m| m.as_str().to_owned())
                 .collect();
             let hint = match pipeline_spec::closest(metric, &known) {
-                Some(near) => format!(
-                    "did you mean `{}`?",
-                    field.to_string().replace(metric.as_str(), &near)
-                ),
+                Some(near) => {
+                    let near = Field::Metric {
+                        split,
+                        metric: near,
+                    };
+                    format!("did you mean `{near}`?")
+                }
                 None => format!("known metrics: {}", known.join(", ")),
             };
             return Err(UserError::error(

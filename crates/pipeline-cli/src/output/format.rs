@@ -72,9 +72,12 @@ pub fn duration(seconds: f64) -> String {
 /// widening); NaN and infinities, which JSON lacks, become null.
 pub fn json_f32(value: f32) -> serde_json::Value {
     // Rust prints the shortest decimal that reads back as the same f32.
-    let shortest: f64 = value.to_string().parse().unwrap_or(f64::from(value));
-    serde_json::Number::from_f64(shortest)
-        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+    json_f64(value.to_string().parse().unwrap_or(f64::from(value)))
+}
+
+/// A JSON number; NaN and infinities, which JSON lacks, become null.
+pub fn json_f64(value: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
 #[cfg(test)]

@@ -92,10 +92,9 @@ fn caveats(records: &[RunRecord]) -> Vec<String> {
         }
     }
     let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
+    experiments.sort_unstable();
     experiments.dedup();
     if experiments.len() > 1 {
-        experiments.sort_unstable();
-        experiments.dedup();
         caveats.push(format!(
             "the runs belong to {} experiments ({}): their losses and metrics may not measure \
              the same thing",
