@@ -45,20 +45,19 @@ fn unknown_spec_key() {
     insta::assert_snapshot!(run_fails(&ws, &spec));
 }
 
+/// The message of `run` with the first experiment and `--set setting`.
+fn override_fails(setting: &str) -> String {
+    let ws = Workspace::new();
+    fails(
+        &ws,
+        &["run", mlp_spec().to_str().unwrap(), "--set", setting],
+        2,
+    )
+}
+
 #[test]
 fn unknown_override_key() {
-    let ws = Workspace::new();
-    let out = fails(
-        &ws,
-        &[
-            "run",
-            mlp_spec().to_str().unwrap(),
-            "--set",
-            "train.epoch=5",
-        ],
-        2,
-    );
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(override_fails("train.epoch=5"));
 }
 
 #[test]
@@ -231,18 +230,7 @@ fn unknown_metric_in_where() {
 
 #[test]
 fn override_of_the_wrong_type() {
-    let ws = Workspace::new();
-    let out = fails(
-        &ws,
-        &[
-            "run",
-            mlp_spec().to_str().unwrap(),
-            "--set",
-            "train.epochs=abc",
-        ],
-        2,
-    );
-    insta::assert_snapshot!(out);
+    insta::assert_snapshot!(override_fails("train.epochs=abc"));
 }
 
 #[test]
