@@ -10,6 +10,7 @@ mod errors;
 mod export;
 mod fingerprint;
 mod folds;
+mod guarded_paths;
 mod help;
 mod inference;
 mod labels;

@@ -31,6 +31,7 @@ use crate::commands::shared::{Context, install_signal_handlers};
 use crate::exit::{Interrupted, UserError};
 use crate::output::file::AtomicFile;
 use crate::output::format;
+use crate::output::guard::RegistryFiles;
 use crate::output::rows_progress::RowsProgress;
 
 /// Batches parsed ahead of the one being predicted and written.
@@ -54,7 +55,7 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         rows(&args, &predictor.preprocessing.float_columns(), &predictor)?
     };
     let progress = RowsProgress::new(context.global.quiet, rows.position());
-    let mut sink = Sink::open(args.output.as_deref(), format)?.spawn();
+    let mut sink = Sink::open(args.output.as_deref(), format, &context.registry_files())?.spawn();
     while let Some(batch) = rows.next() {
         if interrupt.load(Ordering::Relaxed) {
             return Err(anyhow::Error::new(Interrupted));
@@ -407,11 +408,15 @@ struct Sink {
 }
 
 impl Sink {
-    fn open(output: Option<&Path>, format: OutputFormat) -> anyhow::Result<Sink> {
+    fn open(
+        output: Option<&Path>,
+        format: OutputFormat,
+        registry: &RegistryFiles,
+    ) -> anyhow::Result<Sink> {
         let (target, label) = match output {
             None => (Target::Stdout(std::io::stdout()), "stdout".to_owned()),
             Some(path) => (
-                Target::File(AtomicFile::create(path)?),
+                Target::File(AtomicFile::create(path, registry)?),
                 path.display().to_string(),
             ),
         };

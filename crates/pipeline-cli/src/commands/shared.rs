@@ -13,6 +13,7 @@ use pipeline_train::generalization::LossPoint;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{self, UserError};
+use crate::output::guard::RegistryFiles;
 
 pub struct Context {
     pub global: GlobalArgs,
@@ -51,6 +52,12 @@ impl Context {
             ));
         }
         self.registry()
+    }
+
+    /// The files of the registry named by --registry, which no output
+    /// file may replace.
+    pub fn registry_files(&self) -> RegistryFiles {
+        RegistryFiles::of(&self.global.registry)
     }
 
     /// The id of the run named by `selector` (see [`parse_selector`]).

@@ -3,7 +3,8 @@
 //! the target, so a reader never sees half a file and a failure leaves no
 //! debris. A link is followed (the file it names is replaced, the link
 //! kept); a device or a pipe (`/dev/null`, a FIFO) is written to as it is,
-//! never replaced; a read-only file is refused.
+//! never replaced; a read-only file is refused, and so is a file of the
+//! registry ([`RegistryFiles`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -12,10 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::exit::UserError;
+use crate::output::guard::RegistryFiles;
 
-/// Writes `bytes` to `path`, replacing any file there.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut file = AtomicFile::create(path)?;
+/// Writes `bytes` to `path`, replacing any file there but the registry's.
+pub fn write_atomically(path: &Path, bytes: &[u8], registry: &RegistryFiles) -> anyhow::Result<()> {
+    let mut file = AtomicFile::create(path, registry)?;
     file.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
     file.commit()
@@ -45,7 +47,9 @@ enum Destination {
 }
 
 impl AtomicFile {
-    pub fn create(path: &Path) -> anyhow::Result<AtomicFile> {
+    /// Starts writing `path`; refused when it is one of `registry`'s files.
+    pub fn create(path: &Path, registry: &RegistryFiles) -> anyhow::Result<AtomicFile> {
+        registry.check_file(path)?;
         let failed = || format!("cannot write {}", path.display());
         // Follow a link to the file it names: that file is the one replaced.
         let target = match std::fs::canonicalize(path) {
@@ -173,6 +177,15 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// A registry elsewhere: no file of these tests is one of its.
+    fn registry() -> RegistryFiles {
+        RegistryFiles::of(Path::new("/nonexistent/registry/registry.db"))
+    }
+
+    fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+        super::write_atomically(path, bytes, &registry())
+    }
+
     #[test]
     fn replaces_the_file_and_leaves_nothing_else() {
         let dir = tempfile::tempdir().unwrap();
@@ -187,7 +200,7 @@ mod tests {
     fn an_uncommitted_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("out.csv");
-        let mut file = AtomicFile::create(&path).unwrap();
+        let mut file = AtomicFile::create(&path, &registry()).unwrap();
         file.write_all(b"half").unwrap();
         drop(file);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);

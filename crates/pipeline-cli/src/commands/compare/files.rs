@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::commands::shared::{curve, short_id};
 use crate::exit::UserError;
+use crate::output::guard::RegistryFiles;
 use crate::output::svg::{RunCurves, learning_curves};
 use crate::output::{file, html, png};
 
@@ -65,7 +66,11 @@ fn chart(comparison: &Comparison) -> String {
 }
 
 /// Writes the HTML report to `path`.
-pub fn write_report(comparison: &Comparison, path: &Path) -> anyhow::Result<()> {
+pub fn write_report(
+    comparison: &Comparison,
+    path: &Path,
+    registry: &RegistryFiles,
+) -> anyhow::Result<()> {
     let records = &comparison.records;
     let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
     experiments.dedup();
@@ -89,11 +94,16 @@ pub fn write_report(comparison: &Comparison, path: &Path) -> anyhow::Result<()> 
         "learning curves",
         &chart(comparison),
     );
-    file::write_atomically(path, page.as_bytes())
+    file::write_atomically(path, page.as_bytes(), registry)
 }
 
 /// Writes the learning curves to `path` as SVG or PNG.
-pub fn write_plot(comparison: &Comparison, path: &Path, format: PlotFormat) -> anyhow::Result<()> {
+pub fn write_plot(
+    comparison: &Comparison,
+    path: &Path,
+    format: PlotFormat,
+    registry: &RegistryFiles,
+) -> anyhow::Result<()> {
     let svg = chart(comparison);
     let bytes = match format {
         PlotFormat::Svg => {
@@ -101,7 +111,7 @@ pub fn write_plot(comparison: &Comparison, path: &Path, format: PlotFormat) -> a
         }
         PlotFormat::Png => png::rasterize(&svg, png::SCALE)?,
     };
-    file::write_atomically(path, &bytes)
+    file::write_atomically(path, &bytes, registry)
 }
 
 #[cfg(test)]

@@ -60,11 +60,11 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(path) = &args.report {
-        files::write_report(&comparison, path)?;
+        files::write_report(&comparison, path, &context.registry_files())?;
         wrote("the report", path);
     }
     if let Some((path, format)) = plot {
-        files::write_plot(&comparison, path, format)?;
+        files::write_plot(&comparison, path, format, &context.registry_files())?;
         wrote("the learning curves", path);
     }
     if args.json {

@@ -1,0 +1,116 @@
+//! Issue 18, "Never lose a user's data": no command writes over the
+//! registry (its database, its journal, its artifacts) through a path the
+//! user named, `export --force` replaces only an earlier export, and
+//! reading commands neither create a registry nor need to write one.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::common::{FIRST_ROW, Workspace, stderr};
+
+fn trained(ws: &Workspace) -> String {
+    ws.train(&["train.epochs=2"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Asserts a refusal: exit 2 with `expected` in the message and a hint.
+fn refused(out: &Output, expected: &str) {
+    let text = stderr(out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    assert!(text.contains("\nhint: "), "{text}");
+}
+
+/// Every file under `folder` with its bytes, sorted.
+fn contents(folder: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![folder.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn output_files_refuse_the_registry_database_and_the_artifacts() {
+    let ws = Workspace::new();
+    let id = trained(&ws);
+    let folder = ws.path().join("registry");
+    let weights = std::fs::read_dir(folder.join("artifacts").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "safetensors"))
+        .unwrap();
+    std::os::unix::fs::symlink(ws.registry(), ws.path().join("link.csv")).unwrap();
+    // Reading commands may checkpoint the database; the artifacts never change.
+    let before = contents(&folder.join("artifacts"));
+
+    let infer = |output: &str| {
+        ws.run(&[
+            "infer", "--run", &id, "--row", FIRST_ROW, "--output", output, "--format", "csv",
+        ])
+    };
+    for output in [
+        "registry/registry.db",
+        "registry/artifacts/../registry.db",
+        "link.csv",
+    ] {
+        refused(&infer(output), "it is the registry database ");
+    }
+    refused(
+        &infer("registry/registry.db-wal"),
+        "it is the registry database's write-ahead log",
+    );
+    refused(
+        &infer("registry/registry.db-shm"),
+        "it is the registry database's shared memory",
+    );
+    for output in [
+        weights.to_str().unwrap(),
+        &format!("registry/artifacts/{id}/new.csv"),
+        "registry/artifacts/new.csv",
+    ] {
+        refused(&infer(output), "in the registry's artifacts folder");
+    }
+    refused(
+        &ws.run(&["compare", &id, &id, "--report", "registry/registry.db"]),
+        "it is the registry database",
+    );
+    refused(
+        &ws.run(&[
+            "compare",
+            &id,
+            &id,
+            "--plot",
+            "registry/artifacts/curves.svg",
+        ]),
+        "in the registry's artifacts folder",
+    );
+    assert_eq!(
+        contents(&folder.join("artifacts")),
+        before,
+        "the artifacts are untouched"
+    );
+    assert_eq!(ws.query::<String>("SELECT id FROM runs"), vec![id.clone()]);
+
+    // A file beside the database is the user's to write.
+    ws.ok(&[
+        "infer",
+        "--run",
+        &id,
+        "--row",
+        FIRST_ROW,
+        "--output",
+        "registry/predictions.csv",
+    ]);
+}
