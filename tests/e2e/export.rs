@@ -426,11 +426,18 @@ fn export_refuses_a_non_empty_folder_unless_forced() {
     let refused = ws.run(&["export", &id, "--out", file.to_str().unwrap(), "--force"]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
 
-    ws.ok(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
+    // --force replaces an earlier export, not a folder holding other files
+    // (issue 18: never lose a user's data).
+    let refused = ws.run(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(
-        !out.join("mine.txt").exists(),
-        "--force replaces the folder"
+        stderr(&refused).contains("it holds mine.txt"),
+        "{}",
+        stderr(&refused)
     );
+    assert!(out.join("mine.txt").exists(), "a refused --force keeps it");
+    std::fs::remove_file(out.join("mine.txt")).unwrap();
+    ws.ok(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
     for name in FILES {
         assert!(out.join(name).is_file(), "{name}");
     }

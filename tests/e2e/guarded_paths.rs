@@ -42,6 +42,58 @@ fn contents(folder: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 #[test]
+fn export_force_refuses_the_registry_and_folders_that_are_not_an_export() {
+    let ws = Workspace::new();
+    let id = trained(&ws);
+    let folder = ws.path().join("registry");
+    let before = contents(&folder);
+    let export = |out: &Path| ws.run(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
+
+    refused(&export(&folder), "it is the registry folder");
+    refused(
+        &export(&folder.join("artifacts")),
+        "in the registry's artifacts folder",
+    );
+    refused(
+        &export(&folder.join("artifacts/../artifacts/")),
+        "in the registry's artifacts folder",
+    );
+    refused(
+        &export(&folder.join("exports/new")),
+        "inside the registry folder",
+    );
+    refused(&export(ws.path()), "it holds the registry folder");
+    std::os::unix::fs::symlink(&folder, ws.path().join("linked")).unwrap();
+    refused(
+        &export(&ws.path().join("linked")),
+        "it is the registry folder",
+    );
+    assert_eq!(contents(&folder), before, "the registry is untouched");
+
+    // Any other folder with files in it is not an earlier export.
+    let mine = ws.path().join("mine");
+    std::fs::create_dir(&mine).unwrap();
+    std::fs::write(mine.join("thesis.tex"), "years of work").unwrap();
+    refused(
+        &export(&mine),
+        "it is not an earlier export (it holds thesis.tex",
+    );
+    assert!(mine.join("thesis.tex").is_file());
+    // Even holding only an export's file names, without pipeline's receipt.
+    std::fs::remove_file(mine.join("thesis.tex")).unwrap();
+    std::fs::write(mine.join("receipt.json"), "{}").unwrap();
+    refused(&export(&mine), "no receipt.json written by pipeline");
+    assert!(mine.join("receipt.json").is_file());
+
+    // An earlier export is replaced.
+    let out = ws.path().join("export");
+    ws.ok(&["export", &id, "--out", out.to_str().unwrap()]);
+    ws.ok(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
+    assert!(out.join("model.safetensors").is_file());
+    ws.ok(&["runs"]);
+}
+
+#[test]
 fn output_files_refuse_the_registry_database_and_the_artifacts() {
     let ws = Workspace::new();
     let id = trained(&ws);

@@ -20,12 +20,24 @@ use crate::cli::ExportArgs;
 use crate::commands::predictor::{StoredModel, is_checkpoint};
 use crate::commands::shared::{Context, print, short_id};
 use crate::exit::UserError;
+use crate::output::guard::RegistryFiles;
 
 /// Bumped when a file of the folder changes shape.
 const FORMAT_VERSION: u32 = 1;
 
+/// The files of an export: what `--force` may replace.
+const FILES: [&str; 6] = [
+    "model.safetensors",
+    "spec.toml",
+    "preprocessing.json",
+    "schema.json",
+    "metrics.json",
+    "receipt.json",
+];
+
 pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
-    check_destination(&args.out, args.force)?;
+    let registry_files = context.registry_files();
+    check_destination(&args.out, args.force, &registry_files)?;
     let registry = context.existing_registry()?;
     let stored = StoredModel::load(
         context,
@@ -47,19 +59,17 @@ pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let weights_record = artifact(&record, ArtifactKind::Weights)?;
     let preprocessing_record = artifact(&record, ArtifactKind::Preprocessing)?;
 
-    let files: [(&str, Vec<u8>); 6] = [
-        ("model.safetensors", weights),
-        ("spec.toml", record.spec_toml.clone().into_bytes()),
-        ("preprocessing.json", preprocessing_bytes),
-        ("schema.json", to_json(&schema(&spec, &preprocessing)?)?),
-        ("metrics.json", to_json(&metrics(&record))?),
-        (
-            "receipt.json",
-            to_json(&receipt(&record, weights_record, preprocessing_record))?,
-        ),
+    let contents: [Vec<u8>; 6] = [
+        weights,
+        record.spec_toml.clone().into_bytes(),
+        preprocessing_bytes,
+        to_json(&schema(&spec, &preprocessing)?)?,
+        to_json(&metrics(&record))?,
+        to_json(&receipt(&record, weights_record, preprocessing_record))?,
     ];
+    let files: Vec<(&str, Vec<u8>)> = FILES.into_iter().zip(contents).collect();
     let total: usize = files.iter().map(|(_, bytes)| bytes.len()).sum();
-    let path = write_folder(&args.out, args.force, &files)?;
+    let path = write_folder(&args.out, args.force, &registry_files, &files)?;
 
     print(&format!("{}\n", path.display()))?;
     if !context.global.quiet {
@@ -340,9 +350,11 @@ fn receipt(record: &RunRecord, weights: &ArtifactRecord, preprocessing: &Artifac
     })
 }
 
-/// Refuses a DIR that is a file, or a folder with files in it (unless
-/// `force`), before any work is done.
-fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
+/// Refuses a DIR that is a file, the registry's folder (or in it, or
+/// holding it), or a folder with files in it unless `force` and it is an
+/// earlier export, before any work is done.
+fn check_destination(out: &Path, force: bool, registry: &RegistryFiles) -> anyhow::Result<()> {
+    registry.check_folder(out)?;
     match fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", out.display())),
@@ -350,15 +362,51 @@ fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
             format!("cannot export to {}: it is not a folder", out.display()),
             Some("name a new folder, e.g. --out export/"),
         )),
-        Ok(_) if force || is_empty_dir(out)? => Ok(()),
-        Ok(_) => Err(UserError::error(
+        Ok(_) if is_empty_dir(out)? => Ok(()),
+        Ok(_) if !force => Err(UserError::error(
             format!(
                 "cannot export to {}: the folder is not empty",
                 out.display()
             ),
-            Some("pass --force to replace it, or name a new folder"),
+            Some("pass --force to replace an earlier export, or name a new folder"),
         )),
+        Ok(_) => match foreign_entry(out)? {
+            None => Ok(()),
+            Some(reason) => Err(UserError::error(
+                format!(
+                    "cannot export to {}: it is not an earlier export ({reason}); --force only replaces one",
+                    out.display()
+                ),
+                Some("name a new folder, or move this one away yourself if it may go"),
+            )),
+        },
     }
+}
+
+/// Why the folder `out` is not one an earlier export wrote, or `None` when
+/// it is: only the files of an export, with a receipt naming pipeline.
+fn foreign_entry(out: &Path) -> anyhow::Result<Option<String>> {
+    let read = |path: &Path| format!("cannot read {}", path.display());
+    for entry in fs::read_dir(out).with_context(|| read(out))? {
+        let entry = entry.with_context(|| read(out))?;
+        let name = entry.file_name();
+        let is_file = entry.file_type().with_context(|| read(out))?.is_file();
+        if !is_file || !FILES.iter().any(|known| name == *known) {
+            return Ok(Some(format!(
+                "it holds {}, which an export does not write",
+                name.to_string_lossy()
+            )));
+        }
+    }
+    let receipt = out.join("receipt.json");
+    let exported_by = fs::read(&receipt)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .and_then(|value| value.get("exported_by")?.as_str().map(str::to_owned));
+    Ok(match exported_by {
+        Some(by) if by.starts_with("pipeline ") => None,
+        _ => Some("it has no receipt.json written by pipeline".to_owned()),
+    })
 }
 
 fn is_empty_dir(path: &Path) -> anyhow::Result<bool> {
@@ -370,7 +418,12 @@ fn is_empty_dir(path: &Path) -> anyhow::Result<bool> {
 /// Builds the folder in a temporary folder beside `out`, syncs every file,
 /// then renames it to `out` (moving a previous `out` away first when
 /// `force`). Returns the folder's absolute path.
-fn write_folder(out: &Path, force: bool, files: &[(&str, Vec<u8>)]) -> anyhow::Result<PathBuf> {
+fn write_folder(
+    out: &Path,
+    force: bool,
+    registry: &RegistryFiles,
+    files: &[(&str, Vec<u8>)],
+) -> anyhow::Result<PathBuf> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -398,7 +451,7 @@ fn write_folder(out: &Path, force: bool, files: &[(&str, Vec<u8>)]) -> anyhow::R
     sync_dir(staging.path());
 
     // Checked again: DIR may have appeared while the artifacts were read.
-    check_destination(out, force)?;
+    check_destination(out, force, registry)?;
     let mut previous = None;
     if out.is_dir() {
         if is_empty_dir(out)? {

@@ -1,6 +1,6 @@
 //! The registry's own files, which no output may replace: a command that
-//! writes a file the user named (`infer --output`, `compare
-//! --report/--plot`) checks the path against them first, so
+//! writes a file or a folder the user named (`infer --output`, `compare
+//! --report/--plot`, `export --out`) checks the path against them first, so
 //! a slip of the keyboard cannot overwrite the database, its journal or a
 //! run's weights. Paths are compared once resolved: links followed, `..`
 //! applied, a path not there yet resolved through its nearest existing
@@ -20,6 +20,8 @@ pub struct RegistryFiles {
     /// what each is), as the registry path names them and as a link in it
     /// resolves.
     database: Vec<(PathBuf, &'static str)>,
+    /// The folder holding the database and `artifacts/`.
+    folder: PathBuf,
     /// Every run's artifacts.
     artifacts: PathBuf,
 }
@@ -55,6 +57,7 @@ impl RegistryFiles {
         RegistryFiles {
             database,
             artifacts: resolve(&folder.join("artifacts")),
+            folder,
         }
     }
 
@@ -77,6 +80,30 @@ impl RegistryFiles {
             Some(
                 "name a file outside the registry's database and artifacts, e.g. --output predictions.csv",
             ),
+        ))
+    }
+
+    /// Refuses to replace the folder `path` when it is the registry's
+    /// folder, lies in it, or holds it.
+    pub fn check_folder(&self, path: &Path) -> anyhow::Result<()> {
+        let target = resolve(path);
+        let what = if target == self.folder {
+            format!("it is the registry folder {}", self.folder.display())
+        } else if target.starts_with(&self.artifacts) {
+            format!(
+                "it is in the registry's artifacts folder {}, which holds the runs' weights",
+                self.artifacts.display()
+            )
+        } else if target.starts_with(&self.folder) {
+            format!("it is inside the registry folder {}", self.folder.display())
+        } else if self.folder.starts_with(&target) {
+            format!("it holds the registry folder {}", self.folder.display())
+        } else {
+            return Ok(());
+        };
+        Err(UserError::error(
+            format!("refusing to write the folder {}: {what}", path.display()),
+            Some("name a new folder outside the registry, e.g. --out export/"),
         ))
     }
 }
@@ -167,5 +194,20 @@ mod tests {
         let linked = dir.path().join("linked");
         std::os::unix::fs::symlink(&folder, &linked).unwrap();
         assert!(files.check_file(&linked.join("artifacts/new.png")).is_err());
+        assert!(files.check_folder(&linked).is_err());
+    }
+
+    #[test]
+    fn the_registry_folder_what_it_holds_and_what_holds_it_are_refused() {
+        let (dir, files) = registry();
+        let folder = dir.path().join("registry");
+        assert!(files.check_folder(&folder).is_err());
+        assert!(files.check_folder(&folder.join("artifacts")).is_err());
+        assert!(files.check_folder(&folder.join("exports/new")).is_err());
+        assert!(files.check_folder(dir.path()).is_err());
+        files.check_folder(&dir.path().join("export")).unwrap();
+        files
+            .check_folder(&dir.path().join("registry-export"))
+            .unwrap();
     }
 }
