@@ -4,7 +4,7 @@
 //! reading commands neither create a registry nor need to write one.
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 
 use crate::common::{FIRST_ROW, Workspace, stderr};
 
@@ -165,4 +165,108 @@ fn output_files_refuse_the_registry_database_and_the_artifacts() {
         "--output",
         "registry/predictions.csv",
     ]);
+}
+
+/// `pipeline ARGS` as the unprivileged user `nobody` (65534), for whom file
+/// permissions hold (tests run as root, whom they do not stop); `None`
+/// when `setpriv` is missing or cannot change the user.
+fn as_nobody(ws: &Workspace, binary: &Path, args: &[&str]) -> Option<Output> {
+    let setpriv = |program: &Path, args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program)
+            .args(args)
+            .current_dir(ws.path())
+            .env("PIPELINE_REGISTRY", ws.registry())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .output()
+            .ok()
+    };
+    setpriv(Path::new("true"), &[]).filter(|o| o.status.success())?;
+    setpriv(binary, args)
+}
+
+#[test]
+fn reading_commands_read_a_registry_they_cannot_write() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let ws = Workspace::new();
+    let id = trained(&ws);
+    // Where `nobody` can run it: the build folder may be private.
+    let binary = ws.path().join("pipeline");
+    std::fs::copy(env!("CARGO_BIN_EXE_pipeline"), &binary).unwrap();
+    let mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    mode(ws.path(), 0o755);
+    mode(&binary, 0o755);
+    let mut pending = vec![ws.path().join("registry")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                mode(&path, 0o444);
+            }
+        }
+        mode(&dir, 0o555);
+    }
+    let before = contents(&ws.path().join("registry"));
+
+    let Some(probe) = as_nobody(&ws, &binary, &["runs"]) else {
+        eprintln!("skipped: setpriv cannot run commands as nobody here");
+        return;
+    };
+    for (args, out) in [
+        (vec!["runs"], probe),
+        (
+            vec!["show", &id],
+            as_nobody(&ws, &binary, &["show", &id]).unwrap(),
+        ),
+        (
+            vec!["infer", "--run", &id, "--row", FIRST_ROW],
+            as_nobody(&ws, &binary, &["infer", "--run", &id, "--row", FIRST_ROW]).unwrap(),
+        ),
+    ] {
+        assert!(
+            out.status.success(),
+            "pipeline {args:?} failed with {:?}\n{}",
+            out.status.code(),
+            stderr(&out)
+        );
+        assert!(!out.stdout.is_empty(), "pipeline {args:?} printed nothing");
+    }
+    assert_eq!(contents(&ws.path().join("registry")), before);
+}
+
+#[test]
+fn reading_commands_never_make_a_registry_of_an_empty_file() {
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path().join("folder")).unwrap();
+    let empty = ws.write("folder/empty.db", "");
+    for args in [
+        vec!["runs"],
+        vec!["show", "latest"],
+        vec!["export", "latest", "--out", "x"],
+    ] {
+        let out = ws
+            .cmd()
+            .arg("--registry")
+            .arg(&empty)
+            .args(&args)
+            .output()
+            .unwrap();
+        refused(
+            &out,
+            "empty.db is not a pipeline registry: the file is empty",
+        );
+    }
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    let names: Vec<_> = std::fs::read_dir(ws.path().join("folder"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["empty.db"], "no lock, journal or artifacts folder");
+    assert!(!ws.path().join("x").exists());
 }

@@ -100,6 +100,10 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
             "point --registry (or PIPELINE_REGISTRY) at a pipeline registry, or at a new path"
                 .into(),
         ),
+        RegistryError::ReadOnlyOutdated { .. } => Some(
+            "open it once where it can be written (any command upgrades it), or read it with the pipeline that wrote it"
+                .into(),
+        ),
         _ => None,
     }
 }

@@ -26,6 +26,18 @@ pub enum RegistryError {
         known: i64,
     },
 
+    /// The registry is read-only and older than this build: it cannot be
+    /// migrated. It was not modified.
+    #[error(
+        "{} has schema version {version}, older than this build's ({known}), and cannot be upgraded: it is read-only",
+        path.display()
+    )]
+    ReadOnlyOutdated {
+        path: PathBuf,
+        version: i64,
+        known: i64,
+    },
+
     /// The database could not be opened or created.
     #[error("cannot open registry database {}", path.display())]
     Open {
@@ -115,6 +127,7 @@ impl RegistryError {
             self,
             Self::NotARegistry { .. }
                 | Self::NewerSchema { .. }
+                | Self::ReadOnlyOutdated { .. }
                 | Self::UnknownRun { .. }
                 | Self::AmbiguousRun { .. }
                 | Self::AmbiguousExperiment { .. }

@@ -26,7 +26,7 @@ pub use error::RegistryError;
 pub use filter::{Condition, Field, FilterError, SortKey};
 pub use import::ImportedRun;
 pub use labels::FOLD_TAG_PREFIX;
-pub use open::{HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
+pub use open::{Access, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
 pub use query::Epochs;
 pub use types::{
     AliasRecord, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric,

@@ -1,7 +1,9 @@
 //! Opening the registry: create the folder and database on first use, refuse
 //! files that are not ours (or are from a newer build) before touching them,
 //! apply the embedded migrations, then mark runs whose process vanished as
-//! crashed. Everything that must happen once per `Registry::open` lives here.
+//! crashed. Everything that must happen once per `Registry::open` lives here,
+//! and `Registry::open_existing` for the commands that only read: it never
+//! creates a registry, and opens one it cannot write read-only.
 
 use std::fs;
 use std::io::Read;
@@ -38,6 +40,16 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// SQLite's result code for "file is not a database".
 const SQLITE_NOTADB: &str = "26";
 
+/// What a command does with an existing registry
+/// ([`Registry::open_existing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only: a registry that cannot be written is opened read-only.
+    Read,
+    /// Reads and writes.
+    Write,
+}
+
 /// An open registry: the SQLite database plus the artifacts folder beside it.
 #[derive(Debug, Clone)]
 pub struct Registry {
@@ -59,24 +71,82 @@ impl Registry {
     /// host that no longer exists are marked `crashed`.
     pub async fn open(db_path: &Path) -> Result<Registry, RegistryError> {
         let db_path = db_path.to_path_buf();
-        let root = match db_path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let root = root_of(&db_path);
         fs::create_dir_all(&root).map_err(|source| RegistryError::Io {
             path: root.clone(),
             source,
         })?;
+        Registry::open_writable(db_path, root, true).await
+    }
 
-        inspect_existing(&db_path).await?;
+    /// Opens the registry database at `db_path`, which must already be one:
+    /// a missing or empty file is refused, never made a registry. With
+    /// [`Access::Read`], a registry that cannot be written (a read-only
+    /// mount, files without write permission) is opened read-only: nothing
+    /// is migrated and no run is marked crashed.
+    pub async fn open_existing(db_path: &Path, access: Access) -> Result<Registry, RegistryError> {
+        let db_path = db_path.to_path_buf();
+        let root = root_of(&db_path);
+        let meta = fs::metadata(&db_path).map_err(|source| RegistryError::Io {
+            path: db_path.clone(),
+            source,
+        })?;
+        if meta.is_file() && meta.len() == 0 {
+            return Err(RegistryError::NotARegistry {
+                path: db_path,
+                reason: "the file is empty".to_owned(),
+            });
+        }
+        if access == Access::Write {
+            return Registry::open_writable(db_path, root, false).await;
+        }
+        let writable = can_write(&db_path, &lock_path(&db_path, &root));
+        let options = if writable {
+            base_options(&db_path).create_if_missing(false)
+        } else {
+            read_only_options(&db_path)
+        };
+        let known = known_version();
+        match inspect_existing(&db_path, &options).await? {
+            None => {
+                return Err(RegistryError::NotARegistry {
+                    path: db_path,
+                    reason: "the database holds no registry".to_owned(),
+                });
+            }
+            Some(_) if writable => return Registry::open_writable(db_path, root, false).await,
+            Some(version) if version < known => {
+                return Err(RegistryError::ReadOnlyOutdated {
+                    path: db_path,
+                    version,
+                    known,
+                });
+            }
+            Some(_) => {}
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| open_error(&db_path, source))?;
+        Ok(Registry {
+            pool,
+            db_path,
+            root,
+        })
+    }
+
+    /// Opens `db_path` for reading and writing: inspects it, migrates it
+    /// under the lock (creating it when `create`), marks crashed runs.
+    async fn open_writable(
+        db_path: PathBuf,
+        root: PathBuf,
+        create: bool,
+    ) -> Result<Registry, RegistryError> {
+        inspect_existing(&db_path, &base_options(&db_path).create_if_missing(false)).await?;
         // Processes that open a new registry at the same moment take turns to
         // create and migrate it (SQLite migrations take no lock of their own).
-        let lock_path = root.join(format!(
-            ".{}.lock",
-            db_path
-                .file_name()
-                .map_or_else(|| "registry".into(), |n| n.to_string_lossy())
-        ));
+        let lock_path = lock_path(&db_path, &root);
         let lock = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -89,7 +159,7 @@ impl Registry {
             })?;
 
         let options = base_options(&db_path)
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new()
@@ -242,6 +312,62 @@ pub(crate) fn hostname() -> String {
         .unwrap_or_else(|| "unknown".to_owned())
 }
 
+/// The folder of the database, where `artifacts/` lives.
+fn root_of(db_path: &Path) -> PathBuf {
+    match db_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The file that processes opening the registry lock in turn.
+fn lock_path(db_path: &Path, root: &Path) -> PathBuf {
+    root.join(format!(
+        ".{}.lock",
+        db_path
+            .file_name()
+            .map_or_else(|| "registry".into(), |n| n.to_string_lossy())
+    ))
+}
+
+/// `db_path` with `suffix` appended (`-wal`, `-shm`).
+fn sibling(db_path: &Path, suffix: &str) -> PathBuf {
+    let mut path = db_path.as_os_str().to_owned();
+    path.push(suffix);
+    PathBuf::from(path)
+}
+
+/// Whether this process may write the database and take the lock beside
+/// it. Opening for writing changes nothing; the lock file is the one every
+/// opening creates.
+fn can_write(db_path: &Path, lock_path: &Path) -> bool {
+    fs::OpenOptions::new().write(true).open(db_path).is_ok()
+        && fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path)
+            .is_ok()
+}
+
+/// Options for a registry this process cannot write. SQLite reads a WAL
+/// database through its `-shm` file, which it cannot create where the
+/// folder is read-only; while no `-shm` exists and the write-ahead log
+/// holds nothing, no connection has the database open and the file alone
+/// is the whole registry, so it is read as immutable.
+fn read_only_options(db_path: &Path) -> SqliteConnectOptions {
+    let shared_memory = sibling(db_path, "-shm").exists();
+    let log_pending = fs::metadata(sibling(db_path, "-wal")).is_ok_and(|m| m.len() > 0);
+    base_options(db_path)
+        .read_only(true)
+        .immutable(!shared_memory && !log_pending)
+}
+
+/// The newest migration compiled into this build.
+fn known_version() -> i64 {
+    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// Connection options shared by the inspection connection and the pool.
 /// sqlx logs every statement at `debug` and a slow one (over 1 s) at
 /// `warn`, which put its SQL among the tool's own messages: a long run's
@@ -279,16 +405,20 @@ fn open_error(db_path: &Path, source: sqlx::Error) -> RegistryError {
     }
 }
 
-/// Refuses an existing file that is not a registry this build may migrate.
-/// Writes nothing: no journal mode, no migrations table.
-async fn inspect_existing(db_path: &Path) -> Result<(), RegistryError> {
+/// Refuses an existing file that is not a registry this build may migrate,
+/// connecting with `options`. Writes nothing: no journal mode, no
+/// migrations table. Returns the newest migration applied, if any.
+async fn inspect_existing(
+    db_path: &Path,
+    options: &SqliteConnectOptions,
+) -> Result<Option<i64>, RegistryError> {
     let io_error = |source| RegistryError::Io {
         path: db_path.to_path_buf(),
         source,
     };
     let meta = match fs::metadata(db_path) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_error(e)),
     };
     if !meta.is_file() {
@@ -299,7 +429,7 @@ async fn inspect_existing(db_path: &Path) -> Result<(), RegistryError> {
     }
     if meta.len() == 0 {
         // SQLite treats an empty file as a new, empty database.
-        return Ok(());
+        return Ok(None);
     }
     let mut header = [0u8; 16];
     let mut file = fs::File::open(db_path).map_err(io_error)?;
@@ -309,7 +439,7 @@ async fn inspect_existing(db_path: &Path) -> Result<(), RegistryError> {
     }
     drop(file);
 
-    let mut conn = SqliteConnection::connect_with(&base_options(db_path).create_if_missing(false))
+    let mut conn = SqliteConnection::connect_with(options)
         .await
         .map_err(|source| open_error(db_path, source))?;
     let result = check_schema(&mut conn, db_path).await;
@@ -319,7 +449,10 @@ async fn inspect_existing(db_path: &Path) -> Result<(), RegistryError> {
     result
 }
 
-async fn check_schema(conn: &mut SqliteConnection, db_path: &Path) -> Result<(), RegistryError> {
+async fn check_schema(
+    conn: &mut SqliteConnection,
+    db_path: &Path,
+) -> Result<Option<i64>, RegistryError> {
     let query_error = |source: sqlx::Error| {
         if is_not_a_database(&source) {
             not_sqlite(db_path)
@@ -344,7 +477,7 @@ async fn check_schema(conn: &mut SqliteConnection, db_path: &Path) -> Result<(),
     .map_err(query_error)?;
 
     if tables.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     if !tables.iter().any(|t| t == "_sqlx_migrations") {
         return Err(RegistryError::NotARegistry {
@@ -359,14 +492,14 @@ async fn check_schema(conn: &mut SqliteConnection, db_path: &Path) -> Result<(),
         .fetch_one(&mut *conn)
         .await
         .map_err(query_error)?;
-    let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+    let known = known_version();
     match applied {
         Some(version) if version > known => Err(RegistryError::NewerSchema {
             path: db_path.to_path_buf(),
             version,
             known,
         }),
-        _ => Ok(()),
+        _ => Ok(applied),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};
 
 pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let predictor = Predictor::load(
         context,
         &registry,

@@ -38,7 +38,7 @@ const FILES: [&str; 6] = [
 pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let registry_files = context.registry_files();
     check_destination(&args.out, args.force, &registry_files)?;
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let stored = StoredModel::load(
         context,
         &registry,

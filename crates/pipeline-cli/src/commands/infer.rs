@@ -39,7 +39,7 @@ const READ_AHEAD: usize = 1;
 
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let predictor = Predictor::load(
         context,
         &registry,

@@ -9,7 +9,7 @@ use crate::exit::UserError;
 use crate::output::format::{self, number};
 
 pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let status = match &args.status {
         None => None,
         Some(word) => Some(parse_status(word)?),

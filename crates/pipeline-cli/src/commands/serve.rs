@@ -61,7 +61,7 @@ pub fn serve(context: &Context, args: ServeArgs) -> anyhow::Result<ExitCode> {
             ),
         ));
     }
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let predictor = Predictor::load(
         context,
         &registry,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use pipeline_registry::{Epochs, Registry, RunId, RunRecord, RunSelector};
+use pipeline_registry::{Access, Epochs, Registry, RunId, RunRecord, RunSelector};
 use pipeline_spec::{MetricName, MetricRef};
 use pipeline_train::generalization::LossPoint;
 
@@ -40,8 +40,19 @@ impl Context {
             .with_context(|| format!("cannot open the registry at {}", path.display()))
     }
 
-    /// Opens an existing registry; a missing file is an error, not created.
+    /// Opens an existing registry to change it; a missing file is an
+    /// error, not created.
     pub fn existing_registry(&self) -> anyhow::Result<Registry> {
+        self.open_existing(Access::Write)
+    }
+
+    /// Opens an existing registry to read it: never created, and opened
+    /// read-only where it cannot be written (a read-only mount).
+    pub fn registry_to_read(&self) -> anyhow::Result<Registry> {
+        self.open_existing(Access::Read)
+    }
+
+    fn open_existing(&self, access: Access) -> anyhow::Result<Registry> {
         let path = &self.global.registry;
         if !path.exists() {
             return Err(UserError::error(
@@ -51,7 +62,8 @@ impl Context {
                 ),
             ));
         }
-        self.registry()
+        self.block_on(Registry::open_existing(path, access))
+            .with_context(|| format!("cannot open the registry at {}", path.display()))
     }
 
     /// The files of the registry named by --registry, which no output

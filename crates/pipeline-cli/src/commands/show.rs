@@ -12,7 +12,7 @@ use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};
 
 pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     // The text shows the learning curve and its gaps: the losses suffice;
     // --json gives every recorded metric.
     let read = if args.json {

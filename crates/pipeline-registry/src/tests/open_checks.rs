@@ -4,7 +4,7 @@
 use sqlx::{Connection, SqliteConnection};
 
 use super::{new_run, temp_db};
-use crate::{Registry, RegistryError, RunStatus};
+use crate::{Access, Registry, RegistryError, RunStatus};
 
 async fn raw_connection(path: &std::path::Path) -> SqliteConnection {
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -94,6 +94,38 @@ async fn foreign_database_is_refused_untouched() {
         other => panic!("expected NotARegistry, got {other:?}"),
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn open_existing_refuses_an_empty_file_and_creates_nothing() {
+    let (_dir, path) = temp_db();
+    let folder = path.parent().unwrap();
+    std::fs::create_dir_all(folder).unwrap();
+    std::fs::write(&path, b"").unwrap();
+    for access in [Access::Read, Access::Write] {
+        let err = Registry::open_existing(&path, access).await.unwrap_err();
+        assert!(err.is_user_error(), "{err}");
+        assert!(err.to_string().contains("the file is empty"), "{err}");
+    }
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
+    assert_eq!(
+        std::fs::read_dir(folder).unwrap().count(),
+        1,
+        "no lock file, no journal"
+    );
+    // An existing registry opens for reading and writing alike.
+    Registry::open(&path.with_file_name("other.db"))
+        .await
+        .unwrap()
+        .close()
+        .await;
+    for access in [Access::Read, Access::Write] {
+        Registry::open_existing(&path.with_file_name("other.db"), access)
+            .await
+            .unwrap()
+            .close()
+            .await;
+    }
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -31,7 +31,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         Some(path) => Some((path, PlotFormat::of_path(path)?)),
         None => None,
     };
-    let registry = context.existing_registry()?;
+    let registry = context.registry_to_read()?;
     let records: Vec<RunRecord> = match (&args.experiment, args.runs.is_empty()) {
         (Some(experiment), true) => ranked(context, &registry, experiment)?,
         _ => args
