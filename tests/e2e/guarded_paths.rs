@@ -270,3 +270,53 @@ fn reading_commands_never_make_a_registry_of_an_empty_file() {
     assert_eq!(names, ["empty.db"], "no lock, journal or artifacts folder");
     assert!(!ws.path().join("x").exists());
 }
+
+#[test]
+fn a_registry_that_is_a_link_loop_is_named_as_one() {
+    let ws = Workspace::new();
+    std::os::unix::fs::symlink("loop", ws.path().join("loop")).unwrap();
+    let out = ws.run(&["--registry", "loop", "runs"]);
+    refused(&out, "loop: it is a loop of symbolic links");
+}
+
+#[test]
+fn another_applications_sqlx_database_is_not_a_registry() {
+    let ws = Workspace::new();
+    let path = ws.path().join("other.db");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        for sql in [
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+             checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (1, 'create users', 1, x'0102', 5)",
+            "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    });
+    let before = std::fs::read(&path).unwrap();
+    for args in [vec!["runs"], vec!["tag", "latest", "x"]] {
+        let out = ws
+            .cmd()
+            .arg("--registry")
+            .arg(&path)
+            .args(&args)
+            .output()
+            .unwrap();
+        refused(&out, "other.db is not a pipeline registry");
+        assert!(
+            stderr(&out).contains("another application"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

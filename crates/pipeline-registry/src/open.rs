@@ -488,18 +488,37 @@ async fn check_schema(
             ),
         });
     }
-    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(query_error)?;
+    let applied: Vec<(i64, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT version, description, checksum FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(query_error)?;
+    // Another application's sqlx database has the same table: a registry
+    // holds at least one of this build's migrations, byte for byte.
+    let ours = applied.iter().any(|(version, _, checksum)| {
+        MIGRATOR
+            .iter()
+            .any(|m| m.version == *version && *m.checksum == checksum[..])
+    });
+    if let (false, Some((version, description, _))) = (ours, applied.first()) {
+        return Err(RegistryError::NotARegistry {
+            path: db_path.to_path_buf(),
+            reason: format!(
+                "its _sqlx_migrations table records another application's migrations \
+                 (version {version}, \"{description}\"); refusing to alter it"
+            ),
+        });
+    }
+    let newest = applied.iter().map(|(version, _, _)| *version).max();
     let known = known_version();
-    match applied {
+    match newest {
         Some(version) if version > known => Err(RegistryError::NewerSchema {
             path: db_path.to_path_buf(),
             version,
             known,
         }),
-        _ => Ok(applied),
+        _ => Ok(newest),
     }
 }
 

@@ -54,7 +54,18 @@ impl Context {
 
     fn open_existing(&self, access: Access) -> anyhow::Result<Registry> {
         let path = &self.global.registry;
-        if !path.exists() {
+        if let Err(error) = std::fs::metadata(path) {
+            if is_link_loop(&error) {
+                return Err(UserError::error(
+                    format!(
+                        "cannot open the registry at {}: it is a loop of symbolic links",
+                        path.display()
+                    ),
+                    Some(
+                        "point --registry / PIPELINE_REGISTRY at the registry database, or fix the link (`ls -l` shows where it points)",
+                    ),
+                ));
+            }
             return Err(UserError::error(
                 format!("no registry at {}", path.display()),
                 Some(
@@ -95,6 +106,18 @@ impl Context {
         let id = self.run_id(registry, selector, experiment)?;
         Ok(self.block_on(registry.run_with(&id, epochs))?)
     }
+}
+
+/// Whether `error` says a path's links loop (ELOOP: too many levels of
+/// symbolic links).
+fn is_link_loop(error: &std::io::Error) -> bool {
+    #[cfg(target_os = "linux")]
+    const ELOOP: Option<i32> = Some(40);
+    #[cfg(target_os = "macos")]
+    const ELOOP: Option<i32> = Some(62);
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    const ELOOP: Option<i32> = None;
+    ELOOP.is_some() && error.raw_os_error() == ELOOP
 }
 
 /// What the user may type to name a run: `latest`, `best`, `best:<metric>`

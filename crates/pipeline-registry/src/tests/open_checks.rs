@@ -97,6 +97,41 @@ async fn foreign_database_is_refused_untouched() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn another_applications_sqlx_database_is_refused_untouched() {
+    let (_dir, path) = temp_db();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut conn = raw_connection(&path).await;
+    for sql in [
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+         installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, \
+         checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (1, 'create users', 1, x'0102', 5)",
+        "CREATE TABLE users (id INTEGER PRIMARY KEY)",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    conn.close().await.unwrap();
+    let before = std::fs::read(&path).unwrap();
+
+    for err in [
+        Registry::open(&path).await.unwrap_err(),
+        Registry::open_existing(&path, Access::Read)
+            .await
+            .unwrap_err(),
+    ] {
+        match &err {
+            RegistryError::NotARegistry { reason, .. } => {
+                assert!(reason.contains("another application's"), "{reason}");
+                assert!(reason.contains("create users"), "{reason}");
+            }
+            other => panic!("expected NotARegistry, got {other:?}"),
+        }
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn open_existing_refuses_an_empty_file_and_creates_nothing() {
     let (_dir, path) = temp_db();
     let folder = path.parent().unwrap();
