@@ -8,8 +8,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use pipeline_registry::{ArtifactKind, Epochs, RegistryError, RunRecord, RunStatus};
-use pipeline_train::TrainingState;
+use pipeline_registry::{ArtifactKind, EpochMetric, Epochs, RegistryError, RunRecord, RunStatus};
+use pipeline_spec::{MetricName, SplitName};
+use pipeline_train::{EpochRecord, Metrics, TrainingState};
 
 use crate::cli::ResumeArgs;
 use crate::commands::rerun::{short, stored_plan};
@@ -64,6 +65,11 @@ pub fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
         .check_fits(&plan.loaded.spec, &plan.data, &plan.network)
         .with_context(|| format!("the checkpoint of run {id} does not fit its spec and data"))?;
     context.block_on(registry.resume_run(id, state.epoch()))?;
+    // The checkpoint holds no history: the registry's losses of the epochs
+    // before it give the resumed run its whole curve (overfitting summary,
+    // epoch count).
+    let losses = context.block_on(registry.run_with(id, Epochs::Losses))?;
+    let state = state.with_history(recorded_history(&losses.epochs, state.epoch()));
     if !context.global.quiet {
         eprintln!(
             "resuming run {id} ({}) after epoch {} of {}; data unchanged (sha256 {})",
@@ -116,4 +122,40 @@ fn refuse_unresumable(record: &RunRecord) -> anyhow::Result<()> {
         ),
     };
     Err(UserError::error(message, Some(&hint)))
+}
+
+/// The records of epochs 1 to `through` rebuilt from the registry's rows
+/// (ordered by epoch): the metrics it holds, without times, `improved` false.
+fn recorded_history(rows: &[EpochMetric], through: u32) -> Vec<EpochRecord> {
+    type Values = Vec<(MetricName, f64)>;
+    let mut epochs: Vec<(u32, Values, Values)> = Vec::with_capacity(through as usize);
+    for row in rows.iter().filter(|row| row.epoch <= through) {
+        let (Some(split), Some(metric)) =
+            (SplitName::parse(&row.split), MetricName::parse(&row.metric))
+        else {
+            continue;
+        };
+        if epochs.last().is_none_or(|(epoch, ..)| *epoch != row.epoch) {
+            epochs.push((row.epoch, Vec::new(), Vec::new()));
+        }
+        if let Some((_, train, validation)) = epochs.last_mut() {
+            match split {
+                SplitName::Train => train.push((metric, row.value)),
+                SplitName::Validation => validation.push((metric, row.value)),
+                SplitName::Test => {}
+            }
+        }
+    }
+    epochs
+        .into_iter()
+        .map(|(epoch, train, validation)| EpochRecord {
+            epoch,
+            train: Metrics::new(train),
+            validation: Metrics::new(validation),
+            improved: false,
+            learning_rate: f64::NAN,
+            seconds: 0.0,
+            train_seconds: 0.0,
+        })
+        .collect()
 }

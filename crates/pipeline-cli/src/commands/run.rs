@@ -341,6 +341,7 @@ fn train_one(
         saved_epoch: start.as_ref().map_or(0, TrainingState::epoch),
         saved_best: start.as_ref().and_then(TrainingState::best_epoch),
         saved_at: None,
+        save_failing: false,
         pending: Vec::new(),
         committed_at: Instant::now(),
     };
@@ -627,8 +628,10 @@ struct Recorder<'a> {
     saved_epoch: u32,
     /// The best epoch whose weights were last saved.
     saved_best: Option<u32>,
-    /// When this process last saved one.
+    /// When this process last saved one (or last failed to).
     saved_at: Option<Instant>,
+    /// The last attempt to save one failed (warned once until one succeeds).
+    save_failing: bool,
     /// Finished epochs' metrics not committed yet.
     pending: Vec<EpochMetric>,
     /// When they were last committed (or the recorder made).
@@ -731,7 +734,43 @@ impl Observer for Recorder<'_> {
             .saved_at
             .is_none_or(|at| at.elapsed() >= CHECKPOINT_INTERVAL)
         {
-            self.save(state).map_err(|e| format!("{e:#}"))?;
+            // A checkpoint that cannot be written (a full disk, …) costs the
+            // run the epochs since the last one if it stops, never the run:
+            // training goes on, and the next try comes an interval later.
+            match self.save(state) {
+                Ok(()) if self.save_failing => {
+                    self.save_failing = false;
+                    tracing::info!(
+                        "run {}: checkpoints are saved again (epoch {})",
+                        self.id,
+                        self.saved_epoch
+                    );
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    self.saved_at = Some(Instant::now());
+                    if !std::mem::replace(&mut self.save_failing, true) {
+                        let last = match self.saved_epoch {
+                            0 => "none yet".to_string(),
+                            epoch => format!("epoch {epoch}"),
+                        };
+                        eprintln!(
+                            "warning: run {}: cannot save the checkpoint of epoch {}: {error:#}\n  \
+                             training goes on and tries again every {} s; the last saved \
+                             checkpoint is {last}\n  hint: free space where the registry keeps \
+                             its artifacts",
+                            self.id,
+                            state.epoch(),
+                            CHECKPOINT_INTERVAL.as_secs()
+                        );
+                    } else {
+                        tracing::debug!(
+                            "checkpoint of epoch {} not saved: {error:#}",
+                            state.epoch()
+                        );
+                    }
+                }
+            }
         }
         Ok(())
     }
