@@ -1,4 +1,5 @@
-//! `pipeline resume RUN`: continue a killed or crashed run from its last
+//! `pipeline resume RUN`: continue a killed or crashed run (or one that
+//! failed on its environment: a full disk, an I/O error) from its last
 //! checkpoint (`checkpoint_last`, verified against its sha256) with the
 //! run's stored resolved spec on the data file it read (same sha256), so it
 //! ends as it would have without the stop: on the CPU, the same weights bit
@@ -82,11 +83,14 @@ pub fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     resume_one(context, &registry, plan, id, state, args.json)
 }
 
-/// Only killed and crashed runs can be resumed; says why the others cannot.
+/// Only killed and crashed runs (and failed ones stopped by their
+/// environment) can be resumed; says why the others cannot.
 fn refuse_unresumable(record: &RunRecord) -> anyhow::Result<()> {
     let id = &record.id;
     let (message, hint) = match record.status {
         RunStatus::Killed | RunStatus::Crashed => return Ok(()),
+        // A full disk or an I/O error: nothing that resuming meets again.
+        RunStatus::Failed if record.failed_on_environment => return Ok(()),
         RunStatus::Completed => (
             format!("run {id} is completed: there is nothing to resume"),
             format!(

@@ -24,8 +24,8 @@ use pipeline_spec::{LoadedSpec, MetricName, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
-    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainingState, device_name,
-    initial_network, pitfalls, select_device, train,
+    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainError, TrainingState,
+    device_name, initial_network, pitfalls, select_device, train,
 };
 use serde_json::json;
 
@@ -368,19 +368,29 @@ fn train_one(
             outcome
         }
         (Ok(_), Err(error)) => {
-            record_failure(context, registry, id, &format!("{error:#}"));
-            return Err(error.context(format!("run {id} failed while recording its epochs")));
+            let failure = Failure::Environment(recorder.saved_epoch);
+            record_failure(context, registry, id, &format!("{error:#}"), failure);
+            return Err(error.context(failure.headline(id, "while recording its epochs")));
         }
         (Err(error), committed) => {
             if let Err(lost) = committed {
                 tracing::warn!("cannot record the last epochs of run {id}: {lost:#}");
             }
-            let message = match error.hint() {
-                Some(hint) => format!("{error}\nhint: {hint}"),
-                None => format!("{error}"),
+            // The recorder failed (the registry or its disk), not training.
+            let failure = if matches!(error, TrainError::Observer(_)) {
+                Failure::Environment(recorder.saved_epoch)
+            } else {
+                Failure::Work
             };
-            record_failure(context, registry, id, &message);
-            return Err(anyhow::Error::new(error).context(format!("run {id} failed")));
+            let hint = error.hint();
+            let error = anyhow::Error::new(error);
+            // The whole chain: "an observer failed" alone hid the cause.
+            let message = match hint {
+                Some(hint) => format!("{error:#}\nhint: {hint}"),
+                None => format!("{error:#}"),
+            };
+            record_failure(context, registry, id, &message, failure);
+            return Err(error.context(failure.headline(id, "")));
         }
     };
     let Some(final_metrics) = outcome.final_metrics.as_ref() else {
@@ -432,8 +442,9 @@ fn train_one(
         final_metrics,
         &data.preprocessing,
     ) {
-        record_failure(context, registry, id, &format!("{error:#}"));
-        return Err(error.context(format!("run {id} failed while saving its results")));
+        let failure = Failure::Environment(recorder.saved_epoch);
+        record_failure(context, registry, id, &format!("{error:#}"), failure);
+        return Err(error.context(failure.headline(id, "while saving its results")));
     }
     let summary = Summary {
         id,
@@ -459,10 +470,57 @@ fn train_one(
     })))
 }
 
+/// What stopped a run that failed.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// Its spec, data or training (a non-finite loss, …): resuming would
+    /// meet it again.
+    Work,
+    /// Its environment: the registry or its disk (full, an I/O error) could
+    /// not be written. Resumable once that is fixed, from the checkpoint of
+    /// this epoch (0: none saved by this process).
+    Environment(u32),
+}
+
+impl Failure {
+    /// The error's first line: the run, `when` it failed, and for an
+    /// environmental failure how to continue it.
+    fn headline(self, id: &RunId, when: &str) -> String {
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!(" {when}")
+        };
+        match self {
+            Failure::Work => format!("run {id} failed{when}"),
+            Failure::Environment(0) => format!(
+                "run {id} failed{when} on its environment, not its spec or data; once that is \
+                 fixed, `pipeline resume {id}` continues it from its last checkpoint"
+            ),
+            Failure::Environment(epoch) => format!(
+                "run {id} failed{when} on its environment, not its spec or data; once that is \
+                 fixed, `pipeline resume {id}` continues it from epoch {}",
+                epoch + 1
+            ),
+        }
+    }
+}
+
 /// Marks the run failed; if even that fails, says so on stderr and lets the
-/// original error be the one reported (the next command marks the run crashed).
-fn record_failure(context: &Context, registry: &Registry, id: &RunId, message: &str) {
-    if let Err(error) = context.block_on(registry.end_run(id, EndStatus::Failed, Some(message))) {
+/// original error be the one reported (the next command marks the run crashed,
+/// which is resumable too).
+fn record_failure(
+    context: &Context,
+    registry: &Registry,
+    id: &RunId,
+    message: &str,
+    failure: Failure,
+) {
+    let status = match failure {
+        Failure::Work => EndStatus::Failed,
+        Failure::Environment(_) => EndStatus::FailedOnEnvironment,
+    };
+    if let Err(error) = context.block_on(registry.end_run(id, status, Some(message))) {
         tracing::error!("cannot record run {id} as failed: {error}");
     }
 }
