@@ -190,3 +190,46 @@ fn a_full_disk_stores_its_cause_and_the_run_resumes() {
     );
     drop(disk);
 }
+
+#[test]
+fn a_run_queued_behind_a_stopped_one_resumes_from_its_first_epoch() {
+    let ws = Workspace::new();
+    let spec = mlp_spec();
+    let spec = spec.to_str().unwrap();
+    let settings = [
+        "--set",
+        "train.epochs=100000",
+        "--set",
+        "train.early_stopping.patience=20",
+    ];
+    let mut args = vec!["run", "-v", spec, spec];
+    args.extend(settings);
+    let (mut child, mut lines) = spawn(&ws, &args);
+    let ids = queued_ids(&mut lines);
+    wait_for_epochs(&mut lines, 3);
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _: Vec<String> = lines.map_while(Result::ok).collect();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(status(&ws, &ids[1]), "killed");
+
+    let out = ws.run(&["resume", &ids[1]]);
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("from epoch 1"), "{text}");
+    assert_eq!(status(&ws, &ids[1]), "completed");
+    // The same weights as the spec trained in one go.
+    let mut args = vec!["run", spec];
+    args.extend(settings);
+    ws.ok(&args);
+    let digests = ws.query::<String>(&format!(
+        "SELECT weights_digest FROM runs WHERE id <> '{}' AND status = 'completed' \
+         ORDER BY id",
+        ids[0]
+    ));
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0], digests[1]);
+}

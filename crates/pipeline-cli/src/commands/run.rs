@@ -266,14 +266,14 @@ fn join_ids(ids: &[RunId]) -> String {
 }
 
 /// Continues a run that [`Registry::resume_run`] moved back to `running`,
-/// from `state` (its last checkpoint), with the observers and the ending of
-/// `pipeline run`.
+/// from `state` (its last checkpoint; `None`: from its first epoch), with
+/// the observers and the ending of `pipeline run`.
 pub fn resume_one(
     context: &Context,
     registry: &Registry,
     plan: Planned,
     id: &RunId,
-    state: TrainingState,
+    state: Option<TrainingState>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let interrupt = install_signal_handlers()?;
@@ -283,7 +283,7 @@ pub fn resume_one(
     } else {
         RunOutput::Text
     };
-    let ended = train_one(context, registry, plan, id, &interrupt, output, Some(state));
+    let ended = train_one(context, registry, plan, id, &interrupt, output, state);
     drop(heartbeat);
     Ok(match ended? {
         Ending::Completed(_) if !interrupt.load(Ordering::Relaxed) => ExitCode::SUCCESS,
