@@ -233,3 +233,53 @@ fn a_run_queued_behind_a_stopped_one_resumes_from_its_first_epoch() {
     assert_eq!(digests.len(), 2);
     assert_eq!(digests[0], digests[1]);
 }
+
+#[test]
+fn gc_lists_then_removes_what_no_run_owns() {
+    let ws = Workspace::new();
+    let run = ws.train(&["train.epochs=2"]);
+    let id = run["id"].as_str().unwrap();
+    let artifacts = ws.path().join("registry/artifacts");
+    let folder = artifacts.join(id);
+    std::fs::write(folder.join(".tmp-abc123"), b"half").unwrap();
+    std::fs::write(
+        folder.join("checkpoint-last-epoch-000002.safetensors"),
+        b"old",
+    )
+    .unwrap();
+    std::fs::create_dir_all(artifacts.join("0190aaaa-gone")).unwrap();
+    std::fs::write(artifacts.join("0190aaaa-gone/model.safetensors"), b"w").unwrap();
+
+    // Listing is the default: nothing goes.
+    let out = ws.run(&["gc"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = String::from_utf8(out.stdout.clone()).unwrap();
+    for path in [
+        format!("artifacts/{id}/.tmp-abc123"),
+        format!("artifacts/{id}/checkpoint-last-epoch-000002.safetensors"),
+        "artifacts/0190aaaa-gone".to_string(),
+    ] {
+        assert!(listed.contains(&path), "{listed}");
+    }
+    assert!(stderr(&out).contains("hint: `pipeline gc --force` removes them"));
+    assert!(folder.join(".tmp-abc123").exists());
+    let json: serde_json::Value = serde_json::from_str(&ws.ok(&["gc", "--json"])).unwrap();
+    assert_eq!(json["removed"], false);
+    assert_eq!(json["entries"].as_array().unwrap().len(), 3);
+    let gone = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "artifacts/0190aaaa-gone")
+        .unwrap();
+    assert_eq!(gone["reason"], "unknown_run");
+    assert_eq!(gone["bytes"], 1);
+
+    ws.ok(&["gc", "--force"]);
+    assert!(!folder.join(".tmp-abc123").exists());
+    assert!(!artifacts.join("0190aaaa-gone").exists());
+    ws.ok(&["show", id, "--verify"]);
+    let again = ws.run(&["gc"]);
+    assert!(again.stdout.is_empty());
+    assert!(stderr(&again).contains("nothing under artifacts/ is unowned"));
+}

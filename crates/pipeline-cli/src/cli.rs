@@ -89,6 +89,13 @@ pub enum Command {
     /// Name runs: `alias set production RUN`; every assignment is kept as history.
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// List the files under the registry's artifacts/ that no run owns; --force removes them.
+    ///
+    /// Left behind by processes that died while writing or replacing a file:
+    /// unfinished writes (`.tmp-*`), checkpoints of runs that ended, files
+    /// never recorded, folders of runs not in the registry. The folders of
+    /// queued and running runs are never touched.
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +163,16 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Remove what is listed (without it, only list: like `git clean -n`).
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print the list as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

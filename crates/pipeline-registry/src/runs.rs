@@ -480,6 +480,9 @@ impl Registry {
         for path in checkpoints {
             self.remove_artifact_file(&path);
         }
+        // Files it wrote and never recorded (a checkpoint whose write failed
+        // halfway through a save, a temp file) go too.
+        self.tidy_run_folder(run).await;
         Ok(())
     }
 
