@@ -21,3 +21,8 @@ fn infer_help() {
 fn resume_help() {
     insta::assert_snapshot!(Workspace::new().ok(&["resume", "--help"]));
 }
+
+#[test]
+fn gc_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["gc", "--help"]));
+}

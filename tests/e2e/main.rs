@@ -16,6 +16,7 @@ mod inference;
 mod labels;
 mod layers;
 mod learning;
+mod lifecycle;
 mod malformed;
 mod messy;
 mod precision;

@@ -72,10 +72,13 @@ pub enum Command {
     Serve(ServeArgs),
     /// Train again from a run's stored resolved spec, after checking its data is unchanged.
     Rerun(RerunArgs),
-    /// Continue a killed or crashed run from its last checkpoint.
+    /// Continue a killed or crashed run (or one a full disk failed) from its last checkpoint.
     ///
     /// The run keeps its id and ends as it would have without the stop (on the
-    /// CPU: the same weights, bit for bit). Its data file must be unchanged.
+    /// CPU: the same weights, bit for bit). Its data file must be unchanged. A
+    /// run that failed on its environment (a full disk, an I/O error) resumes
+    /// too, and a run that never finished an epoch (queued behind one that
+    /// stopped) starts from its first.
     Resume(ResumeArgs),
     /// Write a run as a self-contained folder: weights, spec, preprocessing, schema, metrics.
     Export(ExportArgs),
@@ -86,6 +89,13 @@ pub enum Command {
     /// Name runs: `alias set production RUN`; every assignment is kept as history.
     #[command(subcommand)]
     Alias(AliasCommand),
+    /// List the files under the registry's artifacts/ that no run owns; --force removes them.
+    ///
+    /// Left behind by processes that died while writing or replacing a file:
+    /// unfinished writes (`.tmp-*`), checkpoints of runs that ended, files
+    /// never recorded, folders of runs not in the registry. The folders of
+    /// queued and running runs are never touched.
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -146,13 +156,23 @@ pub struct RerunArgs {
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
-    /// The killed or crashed run to continue: an id, a unique prefix, an
-    /// alias or `latest`.
+    /// The killed, crashed or environment-failed run to continue: an id, a
+    /// unique prefix, an alias or `latest`.
     pub run: String,
     /// Experiment for `latest` when the registry holds several.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
     /// Print the run summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Remove what is listed (without it, only list: like `git clean -n`).
+    #[arg(short, long)]
+    pub force: bool,
+    /// Print the list as JSON on stdout.
     #[arg(long)]
     pub json: bool,
 }

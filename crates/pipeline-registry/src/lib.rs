@@ -15,6 +15,7 @@ mod import;
 mod labels;
 mod open;
 mod query;
+mod reconcile;
 mod runs;
 mod types;
 mod util;
@@ -28,6 +29,7 @@ pub use import::ImportedRun;
 pub use labels::FOLD_TAG_PREFIX;
 pub use open::{Access, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
 pub use query::Epochs;
+pub use reconcile::{Unowned, UnownedReason};
 pub use types::{
     AliasRecord, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric,
     MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector, RunStatus,

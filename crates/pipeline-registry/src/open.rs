@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::error::RegistryError;
+use crate::types::RunId;
 use crate::util::now;
 use chrono::{DateTime, Utc};
 
@@ -228,8 +229,8 @@ impl Registry {
         .map_err(|e| self.query_error("looking for stale runs", e))?;
         let now_utc = Utc::now();
         for (id, pid, started, run_host, heartbeat) in candidates {
-            let message = if run_host.as_deref() == Some(host.as_str()) && cfg!(target_os = "linux")
-            {
+            let here = run_host.as_deref() == Some(host.as_str()) && cfg!(target_os = "linux");
+            let message = if here {
                 let Some(pid) = pid.and_then(|p| u32::try_from(p).ok()).filter(|p| *p > 0) else {
                     continue;
                 };
@@ -267,6 +268,14 @@ impl Registry {
             .execute(&self.pool)
             .await
             .map_err(|e| self.query_error(format!("marking run {id} as crashed"), e))?;
+            // A checkpoint it wrote but did not live to record is taken back;
+            // other files it left are deleted. Only where its process is
+            // known to be gone: one presumed dead on another host may still
+            // be writing.
+            let run = RunId::from_db(id);
+            if here && let Err(error) = self.adopt_checkpoints(&run).await {
+                log::warn!("cannot tidy the folder of crashed run {run}: {error}");
+            }
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, 
      spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
      git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
-     weights_digest, note, pid, host, heartbeat_at";
+     weights_digest, note, pid, host, heartbeat_at, failed_on_environment";
 
 /// How many ids one `IN (…)` list binds.
 const IN_CHUNK: usize = 500;
@@ -469,10 +469,12 @@ impl Registry {
         let higher: i64 = self.get(row, "selection_higher_is_better")?;
         let pid: Option<i64> = self.get(row, "pid")?;
         let deterministic: Option<i64> = self.get(row, "deterministic")?;
+        let failed_on_environment: i64 = self.get(row, "failed_on_environment")?;
         Ok(RunRecord {
             experiment: self.get(row, "experiment")?,
             status: self.status(row, &id)?,
             error: self.get(row, "error")?,
+            failed_on_environment: failed_on_environment != 0,
             spec_toml: self.get(row, "spec_toml")?,
             spec_hash: self.get(row, "spec_hash")?,
             source_spec: self.get(row, "source_spec")?,

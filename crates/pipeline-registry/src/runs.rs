@@ -83,7 +83,9 @@ impl Registry {
         Ok(())
     }
 
-    /// Moves a `killed` or `crashed` run back to `running` for `pipeline
+    /// Moves a `killed` or `crashed` run, or a `failed` one that stopped on
+    /// its environment ([`EndStatus::FailedOnEnvironment`]), back to
+    /// `running` for `pipeline
     /// resume` from its checkpoint after epoch `after_epoch`: clears its
     /// error and end time, takes it over with this process's pid, host and a
     /// fresh heartbeat, and drops the epochs recorded after the checkpoint
@@ -100,8 +102,9 @@ impl Registry {
             .map_err(|e| self.query_error(context(), e))?;
         let touched = sqlx::query(
             "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
-             heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
-             WHERE id = ? AND status IN ('killed', 'crashed')",
+             failed_on_environment = 0, heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
+             WHERE id = ? AND (status IN ('killed', 'crashed') \
+             OR (status = 'failed' AND failed_on_environment = 1))",
         )
         .bind(&now)
         .bind(i64::from(pid))
@@ -477,18 +480,22 @@ impl Registry {
         for path in checkpoints {
             self.remove_artifact_file(&path);
         }
+        // Files it wrote and never recorded (a checkpoint whose write failed
+        // halfway through a save, a temp file) go too.
+        self.tidy_run_folder(run).await;
         Ok(())
     }
 
     /// Ends a run as `failed` or `killed`, with an optional error message and
-    /// `ended_at` now. Recorded epochs are kept. Only from `queued` or
-    /// `running`.
+    /// `ended_at` now ([`EndStatus::FailedOnEnvironment`]: `failed`, and
+    /// resumable). Recorded epochs are kept. Only from `queued` or `running`.
     pub async fn end_run(
         &self,
         run: &RunId,
         status: EndStatus,
         error: Option<&str>,
     ) -> Result<(), RegistryError> {
+        let environment = status == EndStatus::FailedOnEnvironment;
         let status = status.status();
         let context = || format!("ending run {run} as {status}");
         let ended = now();
@@ -498,13 +505,14 @@ impl Registry {
             .await
             .map_err(|e| self.query_error(context(), e))?;
         let touched = sqlx::query(
-            "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ? \
-             WHERE id = ? AND status IN ('queued', 'running')",
+            "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ?, \
+             failed_on_environment = ? WHERE id = ? AND status IN ('queued', 'running')",
         )
         .bind(status.as_str())
         .bind(error)
         .bind(&ended)
         .bind(&ended)
+        .bind(environment)
         .bind(run.as_str())
         .execute(&mut *conn)
         .await

@@ -215,6 +215,10 @@ pub struct Overfitting {
 pub enum EndStatus {
     /// Stopped by an error.
     Failed,
+    /// Stopped by its environment (a full disk, an I/O or registry error),
+    /// not by its spec or data: recorded `failed`, and resumable from its
+    /// checkpoint ([`RunRecord::failed_on_environment`]).
+    FailedOnEnvironment,
     /// Stopped by a signal (Ctrl-C, SIGTERM).
     Killed,
 }
@@ -222,7 +226,7 @@ pub enum EndStatus {
 impl EndStatus {
     pub(crate) fn status(self) -> RunStatus {
         match self {
-            Self::Failed => RunStatus::Failed,
+            Self::Failed | Self::FailedOnEnvironment => RunStatus::Failed,
             Self::Killed => RunStatus::Killed,
         }
     }
@@ -324,6 +328,9 @@ pub struct RunRecord {
     pub status: RunStatus,
     /// Why the run failed, was killed or crashed.
     pub error: Option<String>,
+    /// A failed run that stopped on its environment (a full disk, an I/O or
+    /// registry error), not its spec or data: it can be resumed.
+    pub failed_on_environment: bool,
     pub spec_toml: String,
     pub spec_hash: String,
     pub source_spec: String,

@@ -3,8 +3,14 @@
 //! two sittings ends with the same weights, bit for bit, as one trained in
 //! one. That is the weights, the optimizer's buffers and step count, where
 //! the schedule stands, the batch order and both random streams (order and
-//! dropout), the best epoch with its weights and monitored value, and the
-//! history of finished epochs (from which the early-stopping count follows).
+//! dropout), the best epoch with its weights and monitored value (from
+//! which, with the finished epochs, the early-stopping count follows).
+//!
+//! It holds no per-epoch history: the registry records every finished epoch
+//! before a state is saved, so a state's size does not grow with the epochs
+//! (format 1 kept the history in the header, about 455 bytes an epoch, until
+//! the header outgrew safetensors' limit after some 200,000 epochs). Whoever
+//! resumes hands the earlier epochs back with [`TrainingState::with_history`].
 //!
 //! On disk it is one safetensors file: tensors `weights.<name>` and
 //! `best.<name>` (the parameters and buffers such as batch norm's running
@@ -19,21 +25,23 @@ use std::collections::HashMap;
 use candle_core::{DType, Device, Tensor};
 use pipeline_data::PreparedData;
 use pipeline_model::{Network, OptimizerState, SchedulerState, SlotState};
-use pipeline_spec::{MetricName, Spec};
+use pipeline_spec::Spec;
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;
-use crate::metrics::Metrics;
 use crate::observer::EpochRecord;
 use crate::precision::LossScaler;
 
 /// The metadata key holding the JSON part of a saved state.
 pub const METADATA_KEY: &str = "pipeline.training_state";
 
-/// The version of the file layout this build writes and reads.
-const FORMAT: u32 = 1;
+/// The version of the file layout this build writes.
+const FORMAT: u32 = 2;
+
+/// Format 1 also held the finished epochs' history, which is not read.
+const FORMAT_WITH_HISTORY: u32 = 1;
 
 /// A training stopped after [`TrainingState::epoch`] finished epochs.
 #[derive(Clone)]
@@ -52,6 +60,8 @@ pub struct TrainingState {
     pub(crate) order_rng: ChaCha8Rng,
     pub(crate) dropout_rng: ChaCha8Rng,
     pub(crate) best: Option<BestEpoch>,
+    /// The epochs finished before this state, when the caller supplied them
+    /// ([`TrainingState::with_history`]); never saved.
     pub(crate) history: Vec<EpochRecord>,
     /// f16's dynamic loss scale (`train.precision = "f16"` only).
     pub(crate) loss_scale: Option<LossScaler>,
@@ -76,9 +86,13 @@ impl TrainingState {
         self.best.as_ref().map(|b| b.epoch)
     }
 
-    /// The finished epochs.
-    pub fn history(&self) -> &[EpochRecord] {
-        &self.history
+    /// This state with the records of its finished epochs (1 to
+    /// [`TrainingState::epoch`], as the registry recorded them): a training
+    /// resumed from it starts its [`crate::Outcome::history`] with them. A
+    /// saved state does not hold them.
+    pub fn with_history(mut self, history: Vec<EpochRecord>) -> TrainingState {
+        self.history = history;
+        self
     }
 
     /// The best epoch's weights as a weights file (the names and layout of
@@ -137,7 +151,7 @@ impl TrainingState {
                 epoch: b.epoch,
                 value: b.value.to_bits(),
             }),
-            history: self.history.iter().map(SavedEpoch::from).collect(),
+            _history: None,
             loss_scale: self.loss_scale.map(|l| SavedLossScale {
                 scale: l.scale.to_bits(),
                 clean_steps: l.clean_steps,
@@ -164,9 +178,9 @@ impl TrainingState {
             .ok_or_else(|| invalid(format!("no `{METADATA_KEY}` metadata")))?;
         let header: Header = serde_json::from_str(json)
             .map_err(|e| invalid(format!("unreadable `{METADATA_KEY}` metadata: {e}")))?;
-        if header.format != FORMAT {
+        if header.format != FORMAT && header.format != FORMAT_WITH_HISTORY {
             return Err(invalid(format!(
-                "file format {} (this build reads {FORMAT})",
+                "file format {} (this build reads {FORMAT_WITH_HISTORY} and {FORMAT})",
                 header.format
             )));
         }
@@ -210,11 +224,6 @@ impl TrainingState {
         if let Some(extra) = tensors.keys().next() {
             return Err(invalid(format!("unexpected tensor `{extra}`")));
         }
-        let history = header
-            .history
-            .into_iter()
-            .map(SavedEpoch::into_record)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(TrainingState {
             epochs_done: header.epochs_done,
             names,
@@ -229,7 +238,7 @@ impl TrainingState {
             order_rng: header.order_rng.rng()?,
             dropout_rng: header.dropout_rng.rng()?,
             best,
-            history,
+            history: Vec::new(),
             loss_scale: header.loss_scale.map(|l| LossScaler {
                 scale: f64::from_bits(l.scale),
                 clean_steps: l.clean_steps,
@@ -288,11 +297,10 @@ impl TrainingState {
                 "its batch order is not an order of the {rows} training rows"
             ));
         }
-        if self.epochs_done > epochs || self.history.len() != self.epochs_done as usize {
+        if self.epochs_done > epochs {
             return invalid(format!(
-                "it has {} finished epoch(s) ({} recorded) of {epochs}",
-                self.epochs_done,
-                self.history.len()
+                "it has {} finished epoch(s) of {epochs}",
+                self.epochs_done
             ));
         }
         if self
@@ -321,7 +329,9 @@ struct Header {
     order_rng: SavedRng,
     dropout_rng: SavedRng,
     best: Option<SavedBest>,
-    history: Vec<SavedEpoch>,
+    /// Format 1's per-epoch history: skipped when read, never written.
+    #[serde(default, skip_serializing, rename = "history")]
+    _history: Option<serde::de::IgnoredAny>,
     /// Absent in states saved before it was kept, and for f32 and bf16.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     loss_scale: Option<SavedLossScale>,
@@ -418,71 +428,4 @@ struct SavedBest {
     epoch: u32,
     /// f64 bits.
     value: u64,
-}
-
-/// One finished epoch; metric values as f64 bits.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SavedEpoch {
-    epoch: u32,
-    train: Vec<(String, u64)>,
-    validation: Vec<(String, u64)>,
-    improved: bool,
-    learning_rate: u64,
-    seconds: f64,
-    /// Absent from checkpoints written before it was recorded.
-    #[serde(default)]
-    train_seconds: f64,
-}
-
-impl From<&EpochRecord> for SavedEpoch {
-    fn from(r: &EpochRecord) -> Self {
-        let values = |m: &Metrics| {
-            m.iter()
-                .map(|(name, value)| (name.as_str().to_string(), value.to_bits()))
-                .collect()
-        };
-        SavedEpoch {
-            epoch: r.epoch,
-            train: values(&r.train),
-            validation: values(&r.validation),
-            improved: r.improved,
-            learning_rate: r.learning_rate.to_bits(),
-            seconds: if r.seconds.is_finite() {
-                r.seconds
-            } else {
-                0.0
-            },
-            train_seconds: if r.train_seconds.is_finite() {
-                r.train_seconds
-            } else {
-                0.0
-            },
-        }
-    }
-}
-
-impl SavedEpoch {
-    fn into_record(self) -> Result<EpochRecord, TrainError> {
-        let metrics = |values: Vec<(String, u64)>| {
-            values
-                .into_iter()
-                .map(|(name, bits)| {
-                    MetricName::parse(&name)
-                        .map(|n| (n, f64::from_bits(bits)))
-                        .ok_or_else(|| TrainError::State(format!("unknown metric `{name}`")))
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Metrics::new)
-        };
-        Ok(EpochRecord {
-            epoch: self.epoch,
-            train: metrics(self.train)?,
-            validation: metrics(self.validation)?,
-            improved: self.improved,
-            learning_rate: f64::from_bits(self.learning_rate),
-            seconds: self.seconds,
-            train_seconds: self.train_seconds,
-        })
-    }
 }

@@ -37,6 +37,8 @@ pub enum StopReason {
 /// The result of training.
 pub struct Outcome {
     pub reason: StopReason,
+    /// The finished epochs: after a resumed state, those it was given with
+    /// [`TrainingState::with_history`], then the ones trained here.
     pub history: Vec<EpochRecord>,
     /// 1-based; `None` when no epoch finished.
     pub best_epoch: Option<u32>,
@@ -277,6 +279,9 @@ pub fn train_with(
             loss_scale: None,
         },
     };
+    // The finished epochs: those the caller handed back with a resumed state
+    // (a saved state holds none), then this call's.
+    let mut history = std::mem::take(&mut state.history);
     let mut stepper = Stepper::new(
         engine,
         &network,
@@ -390,7 +395,7 @@ pub fn train_with(
             train_seconds,
         };
         observer.on_epoch(&record).map_err(TrainError::Observer)?;
-        state.history.push(record);
+        history.push(record);
         state.epochs_done = epoch;
         state.weights = network.snapshot()?;
         state.optimizer = stepper.optimizer_state()?;
@@ -445,11 +450,7 @@ pub fn train_with(
             reports,
         )
     };
-    let (history, state) = if reason == StopReason::Interrupted {
-        (state.history.clone(), Some(state))
-    } else {
-        (state.history, None)
-    };
+    let state = (reason == StopReason::Interrupted).then_some(state);
     Ok(Outcome {
         reason,
         history,

@@ -90,7 +90,7 @@ fn run(
     spec: &Spec,
     data: &PreparedData,
     stop_after: Option<u32>,
-    start: Option<&[u8]>,
+    start: Option<TrainingState>,
 ) -> (Outcome, Vec<Vec<u8>>) {
     let interrupt = AtomicBool::new(false);
     let mut saver = Saver {
@@ -99,7 +99,6 @@ fn run(
         interrupt: &interrupt,
     };
     let network = initial_network(spec, data, &Device::Cpu).unwrap();
-    let start = start.map(|bytes| TrainingState::from_bytes(bytes).unwrap());
     let outcome = train(
         spec,
         data,
@@ -156,7 +155,11 @@ fn interrupted_and_resumed_match(spec: &Spec, k: u32) {
     assert_eq!(stopped_saved.len(), k as usize);
     assert!(bytes == stopped_saved[k as usize - 1], "same state");
 
-    let (resumed, later) = run(spec, &data, None, Some(&bytes));
+    // The earlier epochs come back from the registry, not the checkpoint.
+    let start = TrainingState::from_bytes(&bytes)
+        .unwrap()
+        .with_history(stopped.history.clone());
+    let (resumed, later) = run(spec, &data, None, Some(start));
     assert_eq!(resumed.reason, StopReason::Completed);
     assert_eq!(
         later.len(),
@@ -228,7 +231,8 @@ fn a_state_saved_when_patience_ran_out_ends_at_once() {
     let (whole, saved) = run(&spec, &data, None, None);
     assert_eq!(whole.reason, StopReason::EarlyStopped);
     assert_eq!(whole.history.len(), 3);
-    let (resumed, later) = run(&spec, &data, None, Some(&saved[2]));
+    let start = TrainingState::from_bytes(&saved[2]).unwrap();
+    let (resumed, later) = run(&spec, &data, None, Some(start));
     assert_eq!(resumed.reason, StopReason::EarlyStopped);
     assert!(later.is_empty(), "no epoch trained");
     assert_eq!(digest(&resumed), digest(&whole));
@@ -270,4 +274,47 @@ fn f16_resumes_with_its_loss_scale() {
         "precision = \"f16\"",
     );
     interrupted_and_resumed_match(&spec, 2);
+}
+
+#[test]
+fn a_checkpoint_does_not_grow_with_the_epochs() {
+    // Issue 18: the history in the header outgrew safetensors' limit after
+    // some 200,000 epochs; the registry keeps the history instead.
+    let spec = spec_with(
+        r#"{ type = "linear", units = 1 },"#,
+        "[optimizer]\ntype = \"sgd\"\nlearning_rate = 1e-3\n",
+        "",
+    );
+    let text = spec
+        .to_toml()
+        .replace("epochs = 6", "epochs = 1000")
+        .replace("batch_size = 64", "batch_size = 512");
+    let spec = Spec::parse(Path::new("long.toml"), &text, &[]).unwrap();
+    let data = data(&spec);
+    let (outcome, saved) = run(&spec, &data, None, None);
+    assert_eq!(outcome.history.len(), 1000);
+    let (tenth, last) = (saved[9].len(), saved[999].len());
+    // Counters written as decimal text may gain a few digits; no more.
+    assert!(
+        last <= tenth + 32,
+        "epoch 10: {tenth} bytes, epoch 1000: {last} bytes"
+    );
+}
+
+#[test]
+fn a_state_of_format_1_with_its_history_is_still_read() {
+    let spec = spec("[optimizer]\ntype = \"adam\"\nlearning_rate = 1e-3\n", "");
+    let data = data(&spec);
+    let (_, saved) = run(&spec, &data, Some(2), None);
+    let (_, metadata) = safetensors::SafeTensors::read_metadata(&saved[1]).unwrap();
+    // The state's one metadata key holds its JSON header.
+    let (key, json) = metadata.metadata().as_ref().unwrap().iter().next().unwrap();
+    let mut header: serde_json::Value = serde_json::from_str(json).unwrap();
+    header["format"] = 1.into();
+    header["history"] = serde_json::json!([{ "epoch": 1, "train": [["loss", 0]] }]);
+    let tensors = candle_core::safetensors::load_buffer(&saved[1], &Device::Cpu).unwrap();
+    let metadata = HashMap::from([(key.clone(), header.to_string())]);
+    let old = safetensors::serialize(&tensors, Some(metadata)).unwrap();
+    let state = TrainingState::from_bytes(&old).unwrap();
+    assert_eq!(state.epoch(), 2);
 }

@@ -6,6 +6,7 @@ mod compare;
 mod evaluate;
 mod export;
 mod folds;
+mod gc;
 mod infer;
 mod predictor;
 mod rerun;
@@ -40,5 +41,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
+        Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -24,8 +24,8 @@ use pipeline_spec::{LoadedSpec, MetricName, Spec, SplitName, defaults};
 use pipeline_train::generalization::{LossPoint, gap_at, onset};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
-    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainingState, device_name,
-    initial_network, pitfalls, select_device, train,
+    EpochRecord, Observer, Outcome, SplitMetrics, StopReason, TrainError, TrainingState,
+    device_name, initial_network, pitfalls, select_device, train,
 };
 use serde_json::json;
 
@@ -266,14 +266,14 @@ fn join_ids(ids: &[RunId]) -> String {
 }
 
 /// Continues a run that [`Registry::resume_run`] moved back to `running`,
-/// from `state` (its last checkpoint), with the observers and the ending of
-/// `pipeline run`.
+/// from `state` (its last checkpoint; `None`: from its first epoch), with
+/// the observers and the ending of `pipeline run`.
 pub fn resume_one(
     context: &Context,
     registry: &Registry,
     plan: Planned,
     id: &RunId,
-    state: TrainingState,
+    state: Option<TrainingState>,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let interrupt = install_signal_handlers()?;
@@ -283,7 +283,7 @@ pub fn resume_one(
     } else {
         RunOutput::Text
     };
-    let ended = train_one(context, registry, plan, id, &interrupt, output, Some(state));
+    let ended = train_one(context, registry, plan, id, &interrupt, output, state);
     drop(heartbeat);
     Ok(match ended? {
         Ending::Completed(_) if !interrupt.load(Ordering::Relaxed) => ExitCode::SUCCESS,
@@ -341,6 +341,7 @@ fn train_one(
         saved_epoch: start.as_ref().map_or(0, TrainingState::epoch),
         saved_best: start.as_ref().and_then(TrainingState::best_epoch),
         saved_at: None,
+        save_failing: false,
         pending: Vec::new(),
         committed_at: Instant::now(),
     };
@@ -367,19 +368,29 @@ fn train_one(
             outcome
         }
         (Ok(_), Err(error)) => {
-            record_failure(context, registry, id, &format!("{error:#}"));
-            return Err(error.context(format!("run {id} failed while recording its epochs")));
+            let failure = Failure::Environment(recorder.saved_epoch);
+            record_failure(context, registry, id, &format!("{error:#}"), failure);
+            return Err(error.context(failure.headline(id, "while recording its epochs")));
         }
         (Err(error), committed) => {
             if let Err(lost) = committed {
                 tracing::warn!("cannot record the last epochs of run {id}: {lost:#}");
             }
-            let message = match error.hint() {
-                Some(hint) => format!("{error}\nhint: {hint}"),
-                None => format!("{error}"),
+            // The recorder failed (the registry or its disk), not training.
+            let failure = if matches!(error, TrainError::Observer(_)) {
+                Failure::Environment(recorder.saved_epoch)
+            } else {
+                Failure::Work
             };
-            record_failure(context, registry, id, &message);
-            return Err(anyhow::Error::new(error).context(format!("run {id} failed")));
+            let hint = error.hint();
+            let error = anyhow::Error::new(error);
+            // The whole chain: "an observer failed" alone hid the cause.
+            let message = match hint {
+                Some(hint) => format!("{error:#}\nhint: {hint}"),
+                None => format!("{error:#}"),
+            };
+            record_failure(context, registry, id, &message, failure);
+            return Err(error.context(failure.headline(id, "")));
         }
     };
     let Some(final_metrics) = outcome.final_metrics.as_ref() else {
@@ -431,8 +442,9 @@ fn train_one(
         final_metrics,
         &data.preprocessing,
     ) {
-        record_failure(context, registry, id, &format!("{error:#}"));
-        return Err(error.context(format!("run {id} failed while saving its results")));
+        let failure = Failure::Environment(recorder.saved_epoch);
+        record_failure(context, registry, id, &format!("{error:#}"), failure);
+        return Err(error.context(failure.headline(id, "while saving its results")));
     }
     let summary = Summary {
         id,
@@ -458,10 +470,57 @@ fn train_one(
     })))
 }
 
+/// What stopped a run that failed.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// Its spec, data or training (a non-finite loss, …): resuming would
+    /// meet it again.
+    Work,
+    /// Its environment: the registry or its disk (full, an I/O error) could
+    /// not be written. Resumable once that is fixed, from the checkpoint of
+    /// this epoch (0: none saved by this process).
+    Environment(u32),
+}
+
+impl Failure {
+    /// The error's first line: the run, `when` it failed, and for an
+    /// environmental failure how to continue it.
+    fn headline(self, id: &RunId, when: &str) -> String {
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!(" {when}")
+        };
+        match self {
+            Failure::Work => format!("run {id} failed{when}"),
+            Failure::Environment(0) => format!(
+                "run {id} failed{when} on its environment, not its spec or data; once that is \
+                 fixed, `pipeline resume {id}` continues it from its last checkpoint"
+            ),
+            Failure::Environment(epoch) => format!(
+                "run {id} failed{when} on its environment, not its spec or data; once that is \
+                 fixed, `pipeline resume {id}` continues it from epoch {}",
+                epoch + 1
+            ),
+        }
+    }
+}
+
 /// Marks the run failed; if even that fails, says so on stderr and lets the
-/// original error be the one reported (the next command marks the run crashed).
-fn record_failure(context: &Context, registry: &Registry, id: &RunId, message: &str) {
-    if let Err(error) = context.block_on(registry.end_run(id, EndStatus::Failed, Some(message))) {
+/// original error be the one reported (the next command marks the run crashed,
+/// which is resumable too).
+fn record_failure(
+    context: &Context,
+    registry: &Registry,
+    id: &RunId,
+    message: &str,
+    failure: Failure,
+) {
+    let status = match failure {
+        Failure::Work => EndStatus::Failed,
+        Failure::Environment(_) => EndStatus::FailedOnEnvironment,
+    };
+    if let Err(error) = context.block_on(registry.end_run(id, status, Some(message))) {
         tracing::error!("cannot record run {id} as failed: {error}");
     }
 }
@@ -627,8 +686,10 @@ struct Recorder<'a> {
     saved_epoch: u32,
     /// The best epoch whose weights were last saved.
     saved_best: Option<u32>,
-    /// When this process last saved one.
+    /// When this process last saved one (or last failed to).
     saved_at: Option<Instant>,
+    /// The last attempt to save one failed (warned once until one succeeds).
+    save_failing: bool,
     /// Finished epochs' metrics not committed yet.
     pending: Vec<EpochMetric>,
     /// When they were last committed (or the recorder made).
@@ -731,7 +792,43 @@ impl Observer for Recorder<'_> {
             .saved_at
             .is_none_or(|at| at.elapsed() >= CHECKPOINT_INTERVAL)
         {
-            self.save(state).map_err(|e| format!("{e:#}"))?;
+            // A checkpoint that cannot be written (a full disk, …) costs the
+            // run the epochs since the last one if it stops, never the run:
+            // training goes on, and the next try comes an interval later.
+            match self.save(state) {
+                Ok(()) if self.save_failing => {
+                    self.save_failing = false;
+                    tracing::info!(
+                        "run {}: checkpoints are saved again (epoch {})",
+                        self.id,
+                        self.saved_epoch
+                    );
+                }
+                Ok(()) => {}
+                Err(error) => {
+                    self.saved_at = Some(Instant::now());
+                    if !std::mem::replace(&mut self.save_failing, true) {
+                        let last = match self.saved_epoch {
+                            0 => "none yet".to_string(),
+                            epoch => format!("epoch {epoch}"),
+                        };
+                        eprintln!(
+                            "warning: run {}: cannot save the checkpoint of epoch {}: {error:#}\n  \
+                             training goes on and tries again every {} s; the last saved \
+                             checkpoint is {last}\n  hint: free space where the registry keeps \
+                             its artifacts",
+                            self.id,
+                            state.epoch(),
+                            CHECKPOINT_INTERVAL.as_secs()
+                        );
+                    } else {
+                        tracing::debug!(
+                            "checkpoint of epoch {} not saved: {error:#}",
+                            state.epoch()
+                        );
+                    }
+                }
+            }
         }
         Ok(())
     }

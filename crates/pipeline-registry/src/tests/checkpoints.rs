@@ -65,6 +65,31 @@ async fn killed_and_crashed_runs_resume_others_are_refused() {
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn a_run_failed_on_its_environment_is_resumable() {
+    // Issue 18: a full disk stopped the run; its checkpoint is on disk.
+    let (_dir, reg) = open_temp().await;
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    let cause = "recording epoch 3: database or disk is full";
+    reg.end_run(&id, EndStatus::FailedOnEnvironment, Some(cause))
+        .await
+        .unwrap();
+    let record = reg.run(&id).await.unwrap();
+    assert_eq!(record.status, RunStatus::Failed);
+    assert_eq!(record.error.as_deref(), Some(cause));
+    assert!(record.failed_on_environment);
+    reg.resume_run(&id, 0).await.unwrap();
+    let record = reg.run(&id).await.unwrap();
+    assert_eq!(record.status, RunStatus::Running);
+    assert!(!record.failed_on_environment);
+    // Failing again on its spec or data: not resumable.
+    reg.end_run(&id, EndStatus::Failed, Some("nan"))
+        .await
+        .unwrap();
+    assert!(!reg.run(&id).await.unwrap().failed_on_environment);
+    assert!(reg.resume_run(&id, 0).await.is_err());
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn a_checkpoint_replaces_the_previous_one_and_completion_drops_them() {
     let (dir, reg) = open_temp().await;
     let id = reg.create_run(&new_run("exp", false)).await.unwrap();

@@ -8,6 +8,7 @@ mod labels;
 mod lifecycle;
 mod migrate;
 mod open_checks;
+mod reconcile;
 mod resolve;
 
 use std::path::PathBuf;

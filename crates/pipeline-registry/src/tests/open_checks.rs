@@ -50,7 +50,7 @@ async fn reopen_is_idempotent() {
         .fetch_one(&again.pool)
         .await
         .unwrap();
-    assert_eq!(versions, 4);
+    assert_eq!(versions, 5);
 }
 
 #[tokio::test(flavor = "current_thread")]
