@@ -6,7 +6,30 @@
 
 use std::time::Duration;
 
-use crate::common::{FIRST_ROW, Workspace, stderr};
+use serde_json::{Value, json};
+
+use crate::common::{FIRST_ROW, Workspace, diabetes_csv, stderr};
+use crate::serve::{agent, post, start};
+
+/// The diabetes data's first row as a JSON object.
+fn first_row() -> Value {
+    let mut row = serde_json::Map::new();
+    for pair in FIRST_ROW.split(',') {
+        let (key, value) = pair.split_once('=').unwrap();
+        row.insert(key.into(), json!(value.parse::<f64>().unwrap()));
+    }
+    Value::Object(row)
+}
+
+/// The diabetes file with `age` set to `age` in its third row.
+fn with_age(ws: &Workspace, name: &str, age: &str) -> String {
+    let text = std::fs::read_to_string(diabetes_csv()).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let (_, rest) = lines[3].split_once(',').unwrap();
+    lines[3] = format!("{age},{rest}");
+    let path = ws.write(name, &(lines.join("\n") + "\n"));
+    path.to_str().unwrap().to_owned()
+}
 
 fn refused(ws: &Workspace, args: &[&str], message: &str) {
     let out = ws
@@ -17,6 +40,81 @@ fn refused(ws: &Workspace, args: &[&str], message: &str) {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
     assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+}
+
+/// Item 5: `1e39` is beyond an f32 even though the run's normalization
+/// would bring it back in range; it overflowed the network into `inf` or
+/// `null` predictions and metrics. Every inference path refuses it,
+/// naming the column and the row.
+#[test]
+fn numbers_beyond_f32_are_refused_at_inference() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    let beyond = "column `age` at row 1 is too large for the model: 1e39 is beyond what its \
+                  32-bit inputs hold (±3.4e38)";
+    let row = FIRST_ROW.replacen("age=59", "age=1e39", 1);
+    refused(&ws, &["infer", "--run", "latest", "--row", &row], beyond);
+    let mut json = first_row();
+    json["age"] = json!(1e39);
+    refused(
+        &ws,
+        &["infer", "--run", "latest", "--json", &json.to_string()],
+        &format!("--json: {beyond}"),
+    );
+    let csv = with_age(&ws, "huge.csv", "-1e39");
+    let in_file = "huge.csv: column `age` at row 3 is too large for the model: -1e39";
+    refused(&ws, &["infer", "--run", "latest", "--input", &csv], in_file);
+    refused(
+        &ws,
+        &["evaluate", "--run", "latest", "--input", &csv],
+        in_file,
+    );
+    let ndjson = ws.write("huge.ndjson", &format!("{}\n{}\n", first_row(), json));
+    refused(
+        &ws,
+        &[
+            "infer",
+            "--run",
+            "latest",
+            "--input",
+            ndjson.to_str().unwrap(),
+        ],
+        "huge.ndjson: column `age` at row 2 is too large for the model: 1e39",
+    );
+    // A target beyond f32 scored an infinite error.
+    let text = std::fs::read_to_string(diabetes_csv()).unwrap();
+    let target = text.replacen(
+        "\n59,2,32.1,101.0,157,93.2,38.0,4.0,4.8598,87,151\n",
+        "\n59,2,32.1,101.0,157,93.2,38.0,4.0,4.8598,87,1e39\n",
+        1,
+    );
+    let target = ws.write("target.csv", &target);
+    refused(
+        &ws,
+        &[
+            "evaluate",
+            "--run",
+            "latest",
+            "--input",
+            target.to_str().unwrap(),
+        ],
+        "target.csv: column `target` at row 1 is too large for the model: 1e39",
+    );
+
+    let server = start(&ws);
+    let agent = agent();
+    let url = format!("{}/predict", server.base);
+    let (status, body) = post(&agent, &url, &json!([first_row(), json]).to_string());
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().starts_with(
+            "request: column `age` at row 2 is too large for the model: 1e39 is beyond"
+        ),
+        "{body}"
+    );
+    let (status, body) = post(&agent, &url, &first_row().to_string());
+    assert_eq!(status, 200, "{body}");
+    assert!(body["predictions"][0].is_number(), "{body}");
 }
 
 /// The weights file of the latest run, the run's id and its recorded size.

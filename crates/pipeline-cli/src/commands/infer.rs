@@ -65,7 +65,11 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         } else {
             let inputs = model_inputs(&batch.table, &predictor.preprocessing)
                 .map_err(|e| batch.locate(e))?;
-            predictor.predictions(predictor.predict_inputs(&inputs)?)
+            let outputs = predictor.predict_inputs(&inputs)?;
+            let outputs = predictor
+                .finite(outputs, &batch.table.path, &|r| r + 1)
+                .map_err(|e| batch.locate(e))?;
+            predictor.predictions(outputs)
         };
         let frame = with_predictions(batch, &predictions, args.only_predictions)?;
         if !sink.write(frame)? {
