@@ -117,6 +117,95 @@ fn numbers_beyond_f32_are_refused_at_inference() {
     assert!(body["predictions"][0].is_number(), "{body}");
 }
 
+/// Item 6: serde_json keeps the last of a key given twice, so
+/// `{"age":1,"age":2}` was predicted as `{"age":2}`. `serve`, `infer
+/// --json` and NDJSON files refuse it, naming the key and the row; a
+/// boolean is named as one, not as text.
+#[test]
+fn json_rows_with_a_key_twice_or_a_boolean_are_named() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    let row = first_row().to_string();
+    let twice = row.replacen("{\"age\":59.0", "{\"age\":1,\"age\":59.0", 1);
+    assert_ne!(twice, row);
+    refused(
+        &ws,
+        &["infer", "--run", "latest", "--json", &twice],
+        "--json: row 1 gives the key `age` twice",
+    );
+    refused(
+        &ws,
+        &[
+            "infer",
+            "--run",
+            "latest",
+            "--json",
+            &format!("[{row},{twice}]"),
+        ],
+        "--json: row 2 gives the key `age` twice",
+    );
+    let ndjson = ws.write("twice.ndjson", &format!("{row}\n{row}\n{twice}\n"));
+    refused(
+        &ws,
+        &[
+            "infer",
+            "--run",
+            "latest",
+            "--input",
+            ndjson.to_str().unwrap(),
+        ],
+        "twice.ndjson: line 3: the key `age` is given twice",
+    );
+    let mut boolean = first_row();
+    boolean["bmi"] = json!(true);
+    refused(
+        &ws,
+        &["infer", "--run", "latest", "--json", &boolean.to_string()],
+        "--json: column `bmi` holds booleans here, but the run was trained on it as float",
+    );
+    refused(
+        &ws,
+        &[
+            "infer",
+            "--run",
+            "latest",
+            "--json",
+            &json!([first_row(), boolean]).to_string(),
+        ],
+        "--json: line 2: `bmi` holds a boolean here but a number on line 1",
+    );
+
+    let server = start(&ws);
+    let agent = agent();
+    let url = format!("{}/predict", server.base);
+    let (status, body) = post(&agent, &url, &format!("{{\"rows\":[{row},{twice}]}}"));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"], "the request body's row 2 gives the key `age` twice",
+        "{body}"
+    );
+    let (status, body) = post(&agent, &url, &boolean.to_string());
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("column `bmi` holds booleans here"),
+        "{body}"
+    );
+    let mut nested = first_row();
+    nested["bmi"] = json!({"value": 32.1});
+    let (status, body) = post(&agent, &url, &nested.to_string());
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("`bmi` holds an object"),
+        "{body}"
+    );
+}
+
 /// The weights file of the latest run, the run's id and its recorded size.
 fn weights(ws: &Workspace) -> (std::path::PathBuf, String, u64) {
     let id: Vec<String> = ws.query("SELECT id FROM runs");
