@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{FIRST_ROW, Workspace, diabetes_csv, stderr};
+use crate::common::{FIRST_ROW, Workspace, diabetes_csv, mlp_spec, stderr};
 use crate::serve::{agent, post, start};
 
 /// The diabetes data's first row as a JSON object.
@@ -258,4 +258,81 @@ fn artifacts_that_are_not_their_recorded_file_are_refused_unread() {
     let size = format!("expected {bytes} bytes, found 1073741824 bytes");
     refused(&ws, &infer, &size);
     refused(&ws, &verify, &size);
+}
+
+/// Item 8: a layer of 10⁹ units aborted the process (SIGABRT, "memory
+/// allocation of 40000000000 bytes failed"). `check` and `run` count the
+/// parameters and estimate training's memory before any tensor exists;
+/// every shipped experiment still fits.
+#[test]
+fn networks_beyond_the_machines_memory_are_refused_before_building() {
+    let ws = Workspace::new();
+    let spec = mlp_spec();
+    for command in ["check", "run"] {
+        let args = [
+            command,
+            spec.to_str().unwrap(),
+            "--set",
+            "model.layers.0.units=1000000000",
+        ];
+        let out = ws
+            .cmd()
+            .args(args)
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{command}: {text}");
+        assert!(
+            text.contains(
+                "the network needs about 752.0 GB of memory to train, more than this machine's"
+            ),
+            "{command}: {text}"
+        );
+        assert!(
+            text.contains(
+                "layer 0 (linear) holds the most, 11000000000 parameters (44.0 GB of weights)"
+            ),
+            "{command}: {text}"
+        );
+        assert!(
+            text.contains("hint: make that layer smaller"),
+            "{command}: {text}"
+        );
+    }
+    assert!(!ws.registry().exists(), "a refused run leaves no registry");
+
+    let experiments = crate::common::repo_root().join("experiments");
+    let mut specs: Vec<String> = std::fs::read_dir(&experiments)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .map(|p| p.to_str().unwrap().to_owned())
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 10, "{specs:?}");
+    let mut args = vec!["check".to_owned(), "--json".to_owned()];
+    args.extend(specs);
+    ws.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // 784-512-512-10 on MNIST's pixels.
+    let mnist = std::fs::read_to_string(experiments.join("mnist_cnn.toml")).unwrap();
+    let start = mnist.find("input = [1, 28, 28]").unwrap();
+    let end = mnist.find("[optimizer]").unwrap();
+    let data = experiments.join("data/mnist_5k.csv.gz");
+    let wide = format!(
+        "{}layers = [\n  {{ type = \"linear\", units = 512 }},\n  {{ type = \"relu\" }},\n  \
+         {{ type = \"linear\", units = 512 }},\n  {{ type = \"relu\" }},\n  \
+         {{ type = \"linear\", units = 10 }},\n]\n\n{}",
+        &mnist[..start],
+        &mnist[end..]
+    )
+    .replace("data/mnist_5k.csv.gz", data.to_str().unwrap());
+    let wide = ws.write("wide.toml", &wide);
+    let report: Value =
+        serde_json::from_str(&ws.ok(&["check", wide.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(
+        report["model"]["parameters"],
+        784 * 512 + 512 + 512 * 512 + 512 + 512 * 10 + 10,
+        "{report}"
+    );
 }
