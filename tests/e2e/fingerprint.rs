@@ -262,7 +262,7 @@ fn inputs_of_another_layout_are_refused_by_infer_and_evaluate() {
     );
     let message = refused(&ws, &ndjson, &[]);
     assert!(
-        message.contains("column `bmi` holds text here, but the run was trained on it as float: row 1 has \"true\""),
+        message.contains("column `bmi` holds booleans here, but the run was trained on it as float: row 1 has \"true\""),
         "{message}"
     );
 

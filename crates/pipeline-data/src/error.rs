@@ -63,12 +63,25 @@ pub enum DataError {
         value: String,
     },
     #[error(
-        "{path}: column `{column}` at row {row} is too large for the model: after the run's normalization it is beyond what its 32-bit inputs hold (±3.4e38)"
+        "{path}: column `{column}` at row {row} is too large for the model: {value} is beyond what its 32-bit inputs hold (±3.4e38){}",
+        if *normalized { " after the run's normalization" } else { "" }
     )]
     OutOfRange {
         path: PathBuf,
         column: String,
         row: usize,
+        /// The cell as read.
+        value: String,
+        /// Whether only the normalized value is out of range.
+        normalized: bool,
+    },
+    #[error(
+        "{path}: row {row}: the model's output is {value}, not a finite number: the row's values are too far from those the run was trained on for its 32-bit arithmetic\nhint: check that row: a value far beyond the training data's range (1e38 where training saw tens) overflows the model, and no prediction is given for it"
+    )]
+    NonFiniteOutput {
+        path: PathBuf,
+        row: usize,
+        value: String,
     },
     #[error("{0}")]
     ColumnTypeMismatch(Box<TypeMismatch>),
@@ -354,7 +367,9 @@ impl DataError {
     /// earlier: a batch's error, located in the whole input.
     pub fn after_rows(mut self, rows: usize) -> Self {
         match &mut self {
-            DataError::NonNumeric { row, .. } | DataError::OutOfRange { row, .. } => *row += rows,
+            DataError::NonNumeric { row, .. }
+            | DataError::OutOfRange { row, .. }
+            | DataError::NonFiniteOutput { row, .. } => *row += rows,
             DataError::ColumnTypeMismatch(mismatch) => {
                 if let Some(row) = &mut mismatch.row {
                     *row += rows;

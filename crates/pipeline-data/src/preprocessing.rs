@@ -80,6 +80,9 @@ pub enum Encoding {
 /// are 800 KB of output, inside one core's L2 cache.
 const ENCODE_BLOCK_ROWS: usize = 256;
 
+/// The largest magnitude a model input (an `f32`) holds.
+pub(crate) const F32_LIMIT: f64 = f32::MAX as f64;
+
 impl ColumnPlan {
     /// Refuses the cells of `rows` that [`Preprocessing::encode`] cannot
     /// encode: an empty cell without a fill (naming the first such row and
@@ -294,7 +297,13 @@ impl Preprocessing {
                         for (i, &r) in block_rows.iter().enumerate() {
                             let value = cells[r];
                             let value = if value.is_nan() { fill } else { value };
-                            out[i * width + offset] = t.apply(value) as f32;
+                            // A cell beyond f32 is refused below, even when
+                            // its normalized value is not.
+                            out[i * width + offset] = if value.abs() > F32_LIMIT {
+                                f32::INFINITY
+                            } else {
+                                t.apply(value) as f32
+                            };
                         }
                     }
                     (
@@ -334,18 +343,20 @@ impl Preprocessing {
         if let Some(index) = out.iter().position(|v| !v.is_finite()) {
             let (row, input) = (index / width.max(1), index % width.max(1));
             let mut offset = 0;
-            let column = self
-                .columns
-                .iter()
-                .find(|plan| {
-                    offset += plan.width();
-                    input < offset
-                })
-                .map_or_else(String::new, |plan| plan.column.clone());
+            let plan = self.columns.iter().position(|plan| {
+                offset += plan.width();
+                input < offset
+            });
+            let cell = match plan.and_then(|p| values.get(p)) {
+                Some(ColumnValues::Float(cells)) => cells.get(rows[row]).copied(),
+                _ => None,
+            };
             return Err(DataError::OutOfRange {
                 path: path.to_path_buf(),
-                column,
+                column: plan.map_or_else(String::new, |p| self.columns[p].column.clone()),
                 row: row_number(rows[row]),
+                value: cell.map_or_else(|| "its value".to_owned(), |v| format!("{v:e}")),
+                normalized: cell.is_some_and(|v| v.abs() <= F32_LIMIT),
             });
         }
         Ok(out)
@@ -512,6 +523,45 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("row 2"), "{err}");
+        assert!(
+            err.to_string().contains(
+                "1e36 is beyond what its 32-bit inputs hold (±3.4e38) after the run's normalization"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Issue 18: a cell beyond f32 itself (1e39) is refused even where the
+    /// run's normalization would bring it back in range: the model was
+    /// never trained on such a value, and its output overflows.
+    #[test]
+    fn a_cell_beyond_f32_is_named_before_normalization() {
+        let mut p = color_plan(Encode::Onehot, UnknownCategory::Error);
+        p.columns.push(ColumnPlan {
+            column: "age".into(),
+            missing: Missing::Error,
+            fill: None,
+            encoding: Encoding::Float {
+                normalize: Normalize::Zscore,
+            },
+        });
+        p.features.push("age".into());
+        p.transforms.push(ColumnTransform {
+            column: "age".into(),
+            shift: 48.0,
+            scale: 13.0,
+        });
+        let values = [
+            ColumnValues::Categorical(vec![Some("red".into()); 2]),
+            ColumnValues::Float(vec![59.0, -1e39]),
+        ];
+        let err = p
+            .encode(Path::new("t.csv"), &values, &[0, 1], &|r| r + 1)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.csv: column `age` at row 2 is too large for the model: -1e39 is beyond what its 32-bit inputs hold (±3.4e38)"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::DataError;
+use crate::json::JsonRowsError;
 
 /// A table read from a file, every column as written.
 #[derive(Debug, Clone)]
@@ -152,8 +153,9 @@ pub fn read_table_from(
 }
 
 /// A table from JSON objects (one per row, as `--json` and NDJSON give
-/// them). A column whose values are all numbers (or null) is numeric; any
-/// other is text. Columns appear in the order their keys first appear.
+/// them). A column whose values are all numbers (or null) is numeric, one
+/// of booleans boolean; any other is text, and a boolean among other values
+/// an error. Columns appear in the order their keys first appear.
 pub fn table_from_json_rows(
     label: &Path,
     rows: &[serde_json::Map<String, serde_json::Value>],
@@ -177,16 +179,39 @@ pub fn table_from_json_rows(
             .iter()
             .position(|v| matches!(v, Some(Value::Array(_) | Value::Object(_))))
         {
+            let kind = json_kind(values[line].unwrap_or(&Value::Null));
             return Err(DataError::Json {
                 path: label.to_path_buf(),
                 line: line + 1,
                 message: format!(
-                    "`{name}` holds a nested value; only numbers and text are columns"
+                    "`{name}` holds {kind}; only numbers, text and booleans are columns"
+                ),
+            });
+        }
+        // Booleans make a column of their own type, which a message names;
+        // among numbers or text they would pass for the text `true`.
+        let boolean = values.iter().position(|v| v.is_some_and(Value::is_boolean));
+        let other = values
+            .iter()
+            .position(|v| v.is_some_and(|v| !v.is_boolean()));
+        if let (Some(boolean), Some(other)) = (boolean, other) {
+            let kind = json_kind(values[other].unwrap_or(&Value::Null));
+            return Err(DataError::Json {
+                path: label.to_path_buf(),
+                line: boolean + 1,
+                message: format!(
+                    "`{name}` holds a boolean here but {kind} on line {}; a column holds \
+                     booleans only, or numbers and text",
+                    other + 1
                 ),
             });
         }
         let numeric = values.iter().all(|v| v.is_none_or(Value::is_number));
-        let column = if numeric {
+        let column = if boolean.is_some() {
+            let data: Vec<Option<bool>> =
+                values.iter().map(|v| v.and_then(Value::as_bool)).collect();
+            Column::new(name.as_str().into(), data)
+        } else if numeric {
             let data: Vec<Option<f64>> = values.iter().map(|v| v.and_then(Value::as_f64)).collect();
             Column::new(name.as_str().into(), data)
         } else {
@@ -213,6 +238,19 @@ pub fn table_from_json_rows(
     })
 }
 
+/// A JSON value's type, as a message names it.
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 pub(crate) fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataError> {
     let text = std::str::from_utf8(bytes).map_err(|e| DataError::Json {
         path: label.to_path_buf(),
@@ -227,7 +265,7 @@ pub(crate) fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataErro
         if line.trim().is_empty() {
             continue;
         }
-        match serde_json::from_str::<serde_json::Value>(line) {
+        match crate::json::parse_rows(line.as_bytes()) {
             Ok(serde_json::Value::Object(row)) => rows.push(row),
             Ok(_) => {
                 return Err(DataError::Json {
@@ -236,7 +274,14 @@ pub(crate) fn parse_ndjson(label: &Path, bytes: &[u8]) -> Result<Table, DataErro
                     message: "each line must be one JSON object".into(),
                 });
             }
-            Err(e) => {
+            Err(JsonRowsError::DuplicateKey { key, .. }) => {
+                return Err(DataError::Json {
+                    path: label.to_path_buf(),
+                    line: index + 1,
+                    message: format!("the key `{key}` is given twice"),
+                });
+            }
+            Err(JsonRowsError::Invalid(e)) => {
                 return Err(DataError::Json {
                     path: label.to_path_buf(),
                     line: index + 1,
@@ -584,6 +629,36 @@ mod tests {
             b"{\"a\":{\"b\":1}}\n".to_vec(),
         );
         assert!(matches!(nested, Err(DataError::Json { line: 1, .. })));
+    }
+
+    /// Issue 18: a JSON value is named by its type. Booleans make a column
+    /// of booleans (not the text `true`); a boolean among other values, a
+    /// nested value and a key given twice are errors naming the line.
+    #[test]
+    fn json_values_are_named_by_their_type() {
+        let read = |text: &str| {
+            read_table_from(
+                Path::new("t.ndjson"),
+                TableFormat::Ndjson,
+                text.as_bytes().to_vec(),
+            )
+        };
+        let flags = read("{\"a\": true}\n{\"a\": null}\n{\"a\": false}\n").unwrap();
+        assert_eq!(flags.frame.column("a").unwrap().dtype(), &DataType::Boolean);
+        let message = |text: &str| read(text).unwrap_err().to_string();
+        assert_eq!(
+            message("{\"a\": 1}\n{\"a\": true}\n"),
+            "t.ndjson: line 2: `a` holds a boolean here but a number on line 1; a column holds \
+             booleans only, or numbers and text"
+        );
+        assert_eq!(
+            message("{\"a\": [1]}\n"),
+            "t.ndjson: line 1: `a` holds an array; only numbers, text and booleans are columns"
+        );
+        assert_eq!(
+            message("{\"a\": 1}\n{\"a\": 1, \"b\": 2, \"a\": 3}\n"),
+            "t.ndjson: line 2: the key `a` is given twice"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::cells::Cells;
 use crate::columns::unknown_column;
 use crate::error::DataError;
 use crate::normalize::ColumnTransform;
+use crate::preprocessing::F32_LIMIT;
 use crate::source::Table;
 
 /// How the target columns become the values the loss sees, and back.
@@ -185,6 +186,24 @@ impl TargetPlan {
         let rows: Vec<usize> = (0..values.values.len() / values.width.max(1)).collect();
         if let Some(error) = values.missing_error(&table.path, &self.columns(), &rows) {
             return Err(error);
+        }
+        // A target beyond f32 would score as an infinite error.
+        if let Some(index) = values.values.iter().position(|v| v.abs() > F32_LIMIT)
+            && let TargetPlan::Regression {
+                columns,
+                transforms,
+            } = self
+        {
+            let width = values.width.max(1);
+            let t = &transforms[index % width];
+            let cell = values.values[index] * t.scale + t.shift;
+            return Err(DataError::OutOfRange {
+                path: table.path.clone(),
+                column: columns[index % width].clone(),
+                row: index / width + 1,
+                value: format!("{cell:e}"),
+                normalized: cell.abs() <= F32_LIMIT,
+            });
         }
         Ok(values.values.iter().map(|&v| v as f32).collect())
     }

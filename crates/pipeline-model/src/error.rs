@@ -33,6 +33,20 @@ pub enum ModelError {
         value: f32,
         vocabulary: usize,
     },
+    #[error(
+        "the network needs about {needed_gb:.1} GB of memory to train, more than this machine's \
+         {limit_gb:.1} GB: layer {index} ({kind}) holds the most, {parameters} parameters \
+         ({weights_gb:.1} GB of weights) and its activations for a batch of {batch_rows} rows"
+    )]
+    TooLarge {
+        index: usize,
+        kind: &'static str,
+        parameters: u128,
+        weights_gb: f64,
+        needed_gb: f64,
+        limit_gb: f64,
+        batch_rows: usize,
+    },
     #[error("the weights have no tensor `{name}`")]
     MissingWeight { name: String },
     #[error("tensor `{name}` has shape {actual:?}, the spec's layer needs {expected:?}")]
@@ -100,6 +114,7 @@ impl ModelError {
                 | ModelError::InputWidth { .. }
                 | ModelError::LayerShape { .. }
                 | ModelError::EmbeddingCode { .. }
+                | ModelError::TooLarge { .. }
         )
     }
 
@@ -114,6 +129,12 @@ impl ModelError {
                 "an embedding's input columns must hold whole-number codes: set \
                  data.normalize = \"none\" (or per column) and raise `vocabulary` to above the \
                  largest code",
+            ),
+            ModelError::TooLarge { .. } => Some(
+                "make that layer smaller (fewer units, filters, dimensions or a smaller \
+                 vocabulary), or lower train.batch_size; the estimate counts the weights, their \
+                 gradients, a copy of the best epoch's, the optimizer's buffers and one batch's \
+                 activations",
             ),
             _ => None,
         }

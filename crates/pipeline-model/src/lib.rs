@@ -8,6 +8,7 @@ mod digest;
 mod error;
 mod layers;
 mod loss;
+pub mod memory;
 mod network;
 mod optim;
 mod schedule;

@@ -4,7 +4,7 @@
 //! size and SHA-256 match what the registry recorded.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read as _, Write};
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -15,6 +15,9 @@ use crate::types::{ArtifactKind, ArtifactRecord, RunId, RunStatus};
 
 /// Folder under the root that holds one folder per run.
 const ARTIFACTS_DIR: &str = "artifacts";
+
+/// Bytes read (and hashed) at a time when verifying an artifact.
+const READ_BLOCK: usize = 64 * 1024;
 
 impl Registry {
     /// Writes `bytes` to `root/artifacts/<run>/<file_name>` atomically and
@@ -90,39 +93,119 @@ impl Registry {
 
     /// Reads an artifact file and returns its bytes after checking its size
     /// and SHA-256 against the record: `ArtifactMissing` when the file is
-    /// gone, `ArtifactCorrupt` when it does not match.
+    /// gone, `ArtifactCorrupt` when it does not match (see
+    /// [`Registry::verify_artifact`] for what is checked before reading).
     pub fn read_verified(&self, artifact: &ArtifactRecord) -> Result<Vec<u8>, RegistryError> {
+        let mut bytes = Vec::new();
+        self.read_checked(artifact, &mut |chunk| {
+            if bytes.is_empty() {
+                // The file is known to be of the recorded size by now.
+                let size = usize::try_from(artifact.bytes).unwrap_or(usize::MAX);
+                bytes.try_reserve_exact(size)?;
+            }
+            bytes.try_reserve(chunk.len())?;
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })?;
+        Ok(bytes)
+    }
+
+    /// Checks an artifact file against its record without keeping its
+    /// bytes: it must be a regular file (a link may lead to one) of the
+    /// recorded size, checked before anything is read, so that a link to
+    /// a device (`/dev/zero`), a named pipe or a file of another size is
+    /// refused at once instead of read without end, waited on or held in
+    /// memory; then its SHA-256 is computed as it is read, in blocks.
+    pub fn verify_artifact(&self, artifact: &ArtifactRecord) -> Result<(), RegistryError> {
+        self.read_checked(artifact, &mut |_| Ok(()))
+    }
+
+    /// [`Registry::verify_artifact`], handing each block read to `keep`.
+    fn read_checked(
+        &self,
+        artifact: &ArtifactRecord,
+        keep: &mut dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError>,
+    ) -> Result<(), RegistryError> {
         let run = run_of(&artifact.path);
         let full = self.artifact_path(artifact, &run)?;
-        let bytes = match fs::read(&full) {
-            Ok(bytes) => bytes,
+        let corrupt = |expected: String, actual: String| RegistryError::ArtifactCorrupt {
+            run: run.clone(),
+            path: artifact.path.clone(),
+            expected,
+            actual,
+        };
+        let io = |source| RegistryError::Io {
+            path: full.clone(),
+            source,
+        };
+        // Only a regular file of the recorded size is opened: opening a
+        // named pipe waits for a writer, and a device never ends.
+        let metadata = match fs::metadata(&full) {
+            Ok(metadata) => metadata,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(RegistryError::ArtifactMissing {
-                    run,
+                    run: run.clone(),
                     path: artifact.path.clone(),
                 });
             }
-            Err(source) => return Err(RegistryError::Io { path: full, source }),
+            Err(source) => return Err(io(source)),
         };
-        let size = bytes.len() as u64;
-        if size != artifact.bytes {
-            return Err(RegistryError::ArtifactCorrupt {
-                run,
-                path: artifact.path.clone(),
-                expected: format!("{} bytes", artifact.bytes),
-                actual: format!("{size} bytes"),
-            });
+        let linked = fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink());
+        let expected = || format!("a regular file of {} bytes", artifact.bytes);
+        let check = |metadata: &fs::Metadata| {
+            if !metadata.is_file() {
+                let through = if linked {
+                    ", through a symbolic link"
+                } else {
+                    ""
+                };
+                return Err(corrupt(
+                    expected(),
+                    format!("{}{through}", file_kind(&metadata.file_type())),
+                ));
+            }
+            if metadata.len() != artifact.bytes {
+                return Err(corrupt(
+                    format!("{} bytes", artifact.bytes),
+                    format!("{} bytes", metadata.len()),
+                ));
+            }
+            Ok(())
+        };
+        check(&metadata)?;
+        let file = fs::File::open(&full).map_err(io)?;
+        // What was opened is what counts, should the name have changed.
+        check(&file.metadata().map_err(io)?)?;
+        let mut reader = file.take(artifact.bytes);
+        let mut hasher = Sha256::new();
+        let mut block = vec![0u8; READ_BLOCK];
+        let mut read = 0u64;
+        loop {
+            let n = match reader.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(io(source)),
+            };
+            hasher.update(&block[..n]);
+            keep(&block[..n])
+                .map_err(|_| io(std::io::Error::from(std::io::ErrorKind::OutOfMemory)))?;
+            read += n as u64;
         }
-        let actual = hex::encode(Sha256::digest(&bytes));
+        if read != artifact.bytes {
+            return Err(corrupt(
+                format!("{} bytes", artifact.bytes),
+                format!("{read} bytes"),
+            ));
+        }
+        let actual = hex::encode(hasher.finalize());
         if !actual.eq_ignore_ascii_case(&artifact.sha256) {
-            return Err(RegistryError::ArtifactCorrupt {
-                run,
-                path: artifact.path.clone(),
-                expected: format!("sha256 {}", artifact.sha256),
-                actual: format!("sha256 {actual}"),
-            });
+            return Err(corrupt(
+                format!("sha256 {}", artifact.sha256),
+                format!("sha256 {actual}"),
+            ));
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// Deletes an artifact file whose row is gone, at `path` relative to the
@@ -163,6 +246,31 @@ impl Registry {
         let mut full = self.root.clone();
         full.extend(artifact.path.split('/'));
         Ok(full)
+    }
+}
+
+/// What a file that is not a regular one is, as a message states it.
+fn file_kind(file_type: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
     }
 }
 

@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use candle_core::{DType, Device, Tensor};
 use pipeline_data::{PreparedData, SplitData, TargetPlan, derive_seed};
+use pipeline_model::memory::{Footprint, machine_memory};
 use pipeline_model::{Criterion, Mode, Network, Optimizer, Scheduler};
-use pipeline_spec::{Spec, SplitName};
+use pipeline_spec::{Algorithm, Spec, SplitName};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -168,6 +169,13 @@ pub fn initial_network(
             classes: classes.to_vec(),
         });
     }
+    // Counted before any tensor exists: a layer too large for the
+    // machine would abort the process on its first allocation.
+    Footprint::of(&spec.model, features)?.check_training(
+        spec.train.batch_size as usize,
+        optimizer_buffers(&spec.optimizer.algorithm),
+        machine_memory(),
+    )?;
     Ok(Network::new(
         &spec.model,
         features,
@@ -175,6 +183,18 @@ pub fn initial_network(
         derive_seed(spec.seed, "init"),
         device,
     )?)
+}
+
+/// The buffers of the parameters' size that `algorithm` keeps, as
+/// PyTorch's optimizers do (momentum, Adam's two moments).
+fn optimizer_buffers(algorithm: &Algorithm) -> usize {
+    match *algorithm {
+        Algorithm::Sgd { momentum, .. } => usize::from(momentum != 0.0),
+        Algorithm::Adam { .. } | Algorithm::AdamW { .. } => 2,
+        Algorithm::RmsProp {
+            momentum, centered, ..
+        } => 1 + usize::from(momentum != 0.0) + usize::from(centered),
+    }
 }
 
 /// Trains `network` (from [`initial_network`]) on `data`. `interrupt` is

@@ -56,7 +56,11 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
             targets.extend(values);
             let inputs = model_inputs(&batch.table, &predictor.preprocessing)
                 .map_err(|e| batch.locate(e))?;
-            outputs.extend(predictor.predict_inputs(&inputs)?);
+            let predicted = predictor.predict_inputs(&inputs)?;
+            let predicted = predictor
+                .finite(predicted, &batch.table.path, &|r| r + 1)
+                .map_err(|e| batch.locate(e))?;
+            outputs.extend(predicted);
         }
         if targets.is_empty() {
             return Err(UserError::error(
@@ -74,6 +78,18 @@ pub fn evaluate(context: &Context, args: EvaluateArgs) -> anyhow::Result<()> {
     let loss = &predictor.spec.loss;
     let (metrics, report) =
         score_with_report(loss, &criterion(loss, plan), plan, &outputs, &targets)?;
+    // Finite outputs can still overflow the loss's 32-bit arithmetic.
+    if let Some((name, value)) = metrics.iter().find(|(_, value)| !value.is_finite()) {
+        return Err(UserError::error(
+            format!(
+                "{}: the run's {} on this file is {value}, not a finite number: its outputs are \
+                 too far from the targets for the model's 32-bit arithmetic",
+                args.input.display(),
+                name.as_str()
+            ),
+            Some("check the file's rows against the data the run was trained on"),
+        ));
+    }
     let rows = targets.len() / plan.width().max(1);
     let classes = match (report, plan.classes()) {
         (Some(report), Some(classes)) => Some(ClassTable::from_report(&report, classes)),
@@ -162,7 +178,9 @@ fn windows_scored(predictor: &Predictor, table: &Table) -> anyhow::Result<(Vec<f
     let mut outputs = Vec::with_capacity(targets.len());
     for pass in scored.chunks(WINDOWS_PER_PASS) {
         let inputs = windows.inputs(pass.iter().map(|&(w, _)| w));
-        outputs.extend(predictor.predict_inputs(&inputs)?);
+        let predicted = predictor.predict_inputs(&inputs)?;
+        let row_of = |i: usize| windows.rows[pass[i].0] + 1;
+        outputs.extend(predictor.finite(predicted, &table.path, &row_of)?);
     }
     Ok((targets, outputs))
 }

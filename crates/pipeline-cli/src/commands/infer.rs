@@ -17,8 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use pipeline_data::{
-    Batch, DataError, Position, PositionUnit, ReadAhead, Table, TableFormat, model_inputs,
-    read_batches, read_batches_from, read_table, read_table_from, table_from_json_rows,
+    Batch, DataError, JsonRowsError, Position, PositionUnit, ReadAhead, Table, TableFormat,
+    model_inputs, parse_rows, read_batches, read_batches_from, read_table, read_table_from,
+    table_from_json_rows,
 };
 use polars::prelude::{
     AnyValue, CsvWriter, DataFrame, DataType, ParquetWriter, PolarsResult, SerWriter,
@@ -66,7 +67,11 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         } else {
             let inputs = model_inputs(&batch.table, &predictor.preprocessing)
                 .map_err(|e| batch.locate(e))?;
-            predictor.predictions(predictor.predict_inputs(&inputs)?)
+            let outputs = predictor.predict_inputs(&inputs)?;
+            let outputs = predictor
+                .finite(outputs, &batch.table.path, &|r| r + 1)
+                .map_err(|e| batch.locate(e))?;
+            predictor.predictions(outputs)
         };
         let frame = with_predictions(batch, &predictions, args.only_predictions)?;
         if !sink.write(frame)? {
@@ -165,7 +170,7 @@ fn rows(args: &InferArgs, features: &[String], predictor: &Predictor) -> anyhow:
     }
     if let Some(json) = &args.json {
         let label = PathBuf::from("--json");
-        let rows = match serde_json::from_str::<Value>(json) {
+        let rows = match parse_rows(json.as_bytes()) {
             Ok(Value::Object(row)) => vec![row],
             Ok(Value::Array(items)) => items
                 .into_iter()
@@ -187,7 +192,13 @@ fn rows(args: &InferArgs, features: &[String], predictor: &Predictor) -> anyhow:
                     Some(&format!("e.g. --json '{}'", predictor.example_json())),
                 ));
             }
-            Err(e) => {
+            Err(e @ JsonRowsError::DuplicateKey { .. }) => {
+                return Err(UserError::error(
+                    format!("--json: {e}"),
+                    Some("give each column once in a row"),
+                ));
+            }
+            Err(JsonRowsError::Invalid(e)) => {
                 return Err(UserError::error(
                     format!("--json is not valid JSON: {e}"),
                     Some(&format!("e.g. --json '{}'", predictor.example_json())),

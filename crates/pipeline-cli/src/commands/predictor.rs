@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use candle_core::Device;
-use pipeline_data::{Encoding, Preprocessing, Table, model_inputs, windowed_inputs};
+use pipeline_data::{DataError, Encoding, Preprocessing, Table, model_inputs, windowed_inputs};
 use pipeline_model::Network;
 use pipeline_registry::{ArtifactKind, Epochs, Registry, RunRecord, RunStatus};
 use pipeline_spec::{Device as DeviceSpec, Spec};
@@ -157,7 +157,23 @@ impl Predictor {
             return self.forecast(table);
         }
         let inputs = model_inputs(table, &self.preprocessing)?;
-        Ok(self.predictions(self.predict_inputs(&inputs)?))
+        let outputs = self.finite(self.predict_inputs(&inputs)?, &table.path, &|r| r + 1)?;
+        Ok(self.predictions(outputs))
+    }
+
+    /// `outputs` (row-major, as [`Predictor::predict_inputs`] gives them)
+    /// when every one is a finite number; otherwise the error naming the
+    /// first row with another (`row_of` turns the index of a row of
+    /// `outputs` into its 1-based row in `path`). Values far beyond the
+    /// training data's overflow the model, and an `inf` or `null` printed
+    /// would pass for a prediction.
+    pub fn finite(
+        &self,
+        outputs: Vec<f32>,
+        path: &Path,
+        row_of: &dyn Fn(usize) -> usize,
+    ) -> Result<Vec<f32>, DataError> {
+        finite_outputs(outputs, self.preprocessing.targets.outputs(), path, row_of)
     }
 
     /// A row of the run's first input columns with values from its
@@ -221,7 +237,9 @@ impl Predictor {
         let count = windows.windows();
         for start in (0..count).step_by(WINDOWS_PER_PASS) {
             let pass = start..count.min(start + WINDOWS_PER_PASS);
-            let mut outputs = self.predict_inputs(&windows.inputs(pass.clone()))?;
+            let outputs = self.predict_inputs(&windows.inputs(pass.clone()))?;
+            let mut outputs =
+                self.finite(outputs, &table.path, &|i| windows.rows[pass.start + i] + 1)?;
             self.preprocessing.targets.denormalize(&mut outputs);
             for (w, output) in pass.zip(outputs) {
                 values[windows.rows[w]] = (f64::from(output) + windows.base[w]) as f32;
@@ -280,6 +298,23 @@ impl Predictor {
             slice_rows,
             &self.device,
         )?)
+    }
+}
+
+/// [`Predictor::finite`] for outputs of `width` values a row.
+fn finite_outputs(
+    outputs: Vec<f32>,
+    width: usize,
+    path: &Path,
+    row_of: &dyn Fn(usize) -> usize,
+) -> Result<Vec<f32>, DataError> {
+    match outputs.iter().position(|v| !v.is_finite()) {
+        None => Ok(outputs),
+        Some(index) => Err(DataError::NonFiniteOutput {
+            path: path.to_path_buf(),
+            row: row_of(index / width.max(1)),
+            value: outputs[index].to_string(),
+        }),
     }
 }
 
@@ -442,6 +477,7 @@ fn integer_classes(classes: &[String]) -> Option<Vec<i64>> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -467,6 +503,31 @@ mod tests {
         assert_eq!(
             columns[0].str().map(|c| c.get(0)).ok().flatten(),
             Some("emu")
+        );
+    }
+
+    /// Issue 18: an output that overflowed was printed as `inf` (or
+    /// `null` in JSON) with exit 0; it is an error naming the row.
+    #[test]
+    fn a_non_finite_output_is_an_error_naming_its_row() {
+        let path = Path::new("t.csv");
+        let fine = vec![1.0, 2.0, 3.0, 4.0];
+        assert_eq!(
+            finite_outputs(fine.clone(), 2, path, &|r| r + 1).unwrap(),
+            fine
+        );
+        let err =
+            finite_outputs(vec![1.0, 2.0, 3.0, f32::INFINITY], 2, path, &|r| r + 11).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("t.csv: row 12: the model's output is inf, not a finite number"),
+            "{err}"
+        );
+        assert!(err.is_user_error());
+        let err = finite_outputs(vec![f32::NAN], 1, path, &|r| r + 1).unwrap_err();
+        assert!(
+            err.to_string().contains("row 1: the model's output is NaN"),
+            "{err}"
         );
     }
 

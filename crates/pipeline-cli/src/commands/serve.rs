@@ -23,7 +23,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use http_body_util::BodyExt as _;
-use pipeline_data::{DataError, table_from_json_rows};
+use pipeline_data::{DataError, JsonRowsError, parse_rows, table_from_json_rows};
 use serde_json::{Map, Value, json};
 
 use crate::cli::ServeArgs;
@@ -224,8 +224,10 @@ async fn read_limited(mut body: Body) -> Result<Vec<u8>, Response> {
 
 /// The rows of a `/predict` body, or why its shape is wrong.
 fn rows(body: &[u8]) -> Result<Vec<Map<String, Value>>, String> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+    let value = parse_rows(body).map_err(|e| match e {
+        JsonRowsError::DuplicateKey { .. } => format!("the request body's {e}"),
+        JsonRowsError::Invalid(e) => format!("the request body is not valid JSON: {e}"),
+    })?;
     let items = match value {
         Value::Object(mut object) => match object.remove("rows") {
             Some(Value::Array(items)) if object.is_empty() => items,

@@ -25,7 +25,7 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
         .artifacts
         .iter()
         .map(|a| {
-            let state = match registry.read_verified(a) {
+            let state = match registry.verify_artifact(a) {
                 Ok(_) => "ok".to_string(),
                 Err(e) => format!("FAILED: {e}"),
             };

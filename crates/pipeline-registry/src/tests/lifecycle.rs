@@ -136,6 +136,91 @@ async fn corrupt_and_missing_artifacts_are_detected() {
     );
 }
 
+/// Issue 18: an artifact that is not a regular file of the recorded size is
+/// refused before it is read: a link to `/dev/zero` (read without end), a
+/// named pipe (opening it waits for a writer) and a sparse file of another
+/// size (held whole in memory) all fail at once, in reading and verifying.
+#[cfg(unix)]
+#[tokio::test(flavor = "current_thread")]
+async fn artifacts_that_are_not_regular_files_of_their_size_are_refused() {
+    let (_dir, reg) = open_temp().await;
+    let id = completed_run(&reg).await;
+    let record = reg.run(&id).await.unwrap();
+    let weights = record.artifact(ArtifactKind::Weights).unwrap().clone();
+    let file = reg.root().join(&weights.path);
+
+    let replace = |how: &dyn Fn(&std::path::Path)| {
+        std::fs::remove_file(&file).unwrap();
+        how(&file);
+    };
+    // Each read on a thread: a regression (a pipe opened and waited on)
+    // fails the test instead of hanging the suite.
+    let refused = |reg: &crate::Registry| {
+        let (send, receive) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            let weights = &weights;
+            let handle = scope.spawn(move || {
+                let _ = send.send((
+                    reg.read_verified(weights).map(|_| ()),
+                    reg.verify_artifact(weights),
+                ));
+            });
+            let answer = receive.recv_timeout(std::time::Duration::from_secs(10));
+            let Ok((read, verify)) = answer else {
+                // Unblock the pipe so that the scope can end.
+                let _ = std::fs::OpenOptions::new().write(true).open(&file);
+                let _ = handle.join();
+                panic!("reading the artifact did not return within 10 s");
+            };
+            [read.unwrap_err(), verify.unwrap_err()]
+        })
+    };
+
+    replace(&|f| std::os::unix::fs::symlink("/dev/zero", f).unwrap());
+    for err in refused(&reg) {
+        let text = err.to_string();
+        assert!(
+            matches!(err, RegistryError::ArtifactCorrupt { .. }),
+            "{err:?}"
+        );
+        assert!(
+            text.contains("expected a regular file of 13 bytes, found a character device, through a symbolic link"),
+            "{text}"
+        );
+    }
+
+    replace(&|f| {
+        let made = std::process::Command::new("mkfifo")
+            .arg(f)
+            .status()
+            .unwrap();
+        assert!(made.success());
+    });
+    for err in refused(&reg) {
+        assert!(
+            err.to_string().contains("found a named pipe (FIFO)"),
+            "{err}"
+        );
+    }
+
+    replace(&|f| {
+        let sparse = std::fs::File::create(f).unwrap();
+        sparse.set_len(1 << 30).unwrap();
+    });
+    for err in refused(&reg) {
+        assert!(
+            err.to_string()
+                .contains("expected 13 bytes, found 1073741824 bytes"),
+            "{err}"
+        );
+    }
+
+    // The same bytes again: read and verified.
+    replace(&|f| std::fs::write(f, b"weights-bytes").unwrap());
+    assert_eq!(reg.read_verified(&weights).unwrap(), b"weights-bytes");
+    reg.verify_artifact(&weights).unwrap();
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn killed_run_keeps_its_epochs() {
     let (_dir, reg) = open_temp().await;
