@@ -16,6 +16,7 @@ mod labels;
 mod layers;
 mod learning;
 mod malformed;
+mod messages;
 mod messy;
 mod precision;
 mod report;
