@@ -13,7 +13,7 @@ use toml::Spanned;
 use crate::defaults;
 use crate::error::quote_list;
 use crate::raw::{LayerType, RawLayer, RawModel};
-use crate::types::{Checked, Validator};
+use crate::types::{Checked, Validator, count_message};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSpec {
@@ -348,7 +348,14 @@ impl Validator<'_> {
                     self.fail(
                         dim.span(),
                         "model.input",
-                        format!("every size in `model.input` must be at least 1; got {value}"),
+                        if value > 0 {
+                            format!(
+                                "every size in `model.input` must be at most {}; got {value}",
+                                u32::MAX
+                            )
+                        } else {
+                            format!("every size in `model.input` must be at least 1; got {value}")
+                        },
                         None,
                     )
                 })?;
@@ -403,14 +410,17 @@ impl Validator<'_> {
         };
         let at_least_one = |value: Spanned<i64>, field: &str| -> Checked<NonZeroU32> {
             let v = *value.get_ref();
-            u32::try_from(v).ok().and_then(NonZeroU32::new).ok_or_else(|| {
-                self.fail(
-                    value.span(),
-                    &key(field),
-                    format!("`{field}` of a {name} layer must be a whole number of at least 1; got {v}"),
-                    None,
-                )
-            })
+            u32::try_from(v)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or_else(|| {
+                    self.fail(
+                        value.span(),
+                        &key(field),
+                        count_message(&format!("`{field}` of a {name} layer"), v),
+                        None,
+                    )
+                })
         };
         let bias = l.bias.map_or(defaults::BIAS, |b| *b.get_ref());
         Ok(match kind {
@@ -421,6 +431,17 @@ impl Validator<'_> {
                     .ok()
                     .and_then(NonZeroU32::new)
                     .ok_or_else(|| {
+                        if value > 0 {
+                            return self.fail(
+                                units.span(),
+                                &key("units"),
+                                format!(
+                                    "a linear layer has at most {} units; got {value}",
+                                    u32::MAX
+                                ),
+                                None,
+                            );
+                        }
                         self.fail(
                             units.span(),
                             &key("units"),
@@ -490,10 +511,18 @@ impl Validator<'_> {
                         self.fail(
                             p.span(),
                             &key("padding"),
-                            format!(
-                                "`padding` of a {name} layer must be a whole number of at least 0; got {}",
-                                p.get_ref()
-                            ),
+                            if *p.get_ref() > 0 {
+                                format!(
+                                    "`padding` of a {name} layer must be at most {}; got {}",
+                                    u32::MAX,
+                                    p.get_ref()
+                                )
+                            } else {
+                                format!(
+                                    "`padding` of a {name} layer must be a whole number of at least 0; got {}",
+                                    p.get_ref()
+                                )
+                            },
                             None,
                         )
                     })?,

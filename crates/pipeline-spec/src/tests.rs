@@ -163,6 +163,45 @@ fn rejects_bad_values() {
     }
 }
 
+/// Issue 18: a value beyond a limit was told the other limit ("needs at least 1
+/// unit" for 99999999999), and `inf` was told it was not greater than 0.
+#[test]
+fn out_of_range_values_are_told_the_limit_they_broke() {
+    let cases = [
+        (
+            with("units = 64", "units = 99999999999"),
+            "a linear layer has at most 4294967295 units; got 99999999999",
+        ),
+        (
+            with("epochs = 500", "epochs = 4294967296"),
+            "`train.epochs` must be at most 4294967295; got 4294967296",
+        ),
+        (
+            with("batch_size = 32", "batch_size = -3"),
+            "`train.batch_size` must be a whole number of at least 1; got -3",
+        ),
+        (
+            with("learning_rate = 1e-3", "learning_rate = inf"),
+            "`learning_rate` must be a finite number greater than 0; got inf",
+        ),
+        (
+            with("learning_rate = 1e-3", "learning_rate = nan"),
+            "`learning_rate` must be a finite number greater than 0; got NaN",
+        ),
+        (
+            with(
+                "{ type = \"relu\" }",
+                "{ type = \"rnn\", units = 5000000000 }",
+            ),
+            "`units` of a rnn layer must be at most 4294967295; got 5000000000",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = err(&text);
+        assert_eq!(e.message, expected);
+    }
+}
+
 #[test]
 fn display_shows_file_line_caret_and_hint() {
     let e = err(&with("epochs = 500", "epoch = 500"));

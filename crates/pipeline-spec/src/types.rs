@@ -483,6 +483,26 @@ pub(crate) struct Validator<'a> {
 
 pub(crate) type Checked<T> = Result<T, SpecError>;
 
+/// Why `value` is not a count from 1 to `u32::MAX`, for `subject` (`` `train.epochs` ``):
+/// a value beyond the upper limit is told that limit, not "at least 1".
+pub(crate) fn count_message(subject: &str, value: i64) -> String {
+    if value > i64::from(u32::MAX) {
+        format!("{subject} must be at most {}; got {value}", u32::MAX)
+    } else {
+        format!("{subject} must be a whole number of at least 1; got {value}")
+    }
+}
+
+/// Why `value` is not a positive finite number, for the key `key`:
+/// `inf` and `nan` are told they are not finite, not that they are not above 0.
+pub(crate) fn positive_message(key: &str, value: f64) -> String {
+    if value.is_finite() {
+        format!("`{key}` must be greater than 0; got {value}")
+    } else {
+        format!("`{key}` must be a finite number greater than 0; got {value}")
+    }
+}
+
 impl Validator<'_> {
     pub(crate) fn fail(
         &self,
@@ -805,7 +825,7 @@ impl Validator<'_> {
                     self.fail(
                         value.span(),
                         key,
-                        format!("`{key}` must be a whole number of at least 1; got {v}"),
+                        count_message(&format!("`{key}`"), v),
                         None,
                     )
                 })
@@ -1198,12 +1218,7 @@ impl Validator<'_> {
         if v.is_finite() && v > 0.0 {
             Ok(v)
         } else {
-            Err(self.fail(
-                value.span(),
-                key,
-                format!("`{key}` must be greater than 0; got {v}"),
-                None,
-            ))
+            Err(self.fail(value.span(), key, positive_message(key, v), None))
         }
     }
 
@@ -1244,7 +1259,7 @@ impl Validator<'_> {
             _ => Err(self.fail(
                 value.span(),
                 key,
-                format!("`{key}` must be a whole number of at least 1; got {v}"),
+                count_message(&format!("`{key}`"), v),
                 None,
             )),
         }
