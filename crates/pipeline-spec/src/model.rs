@@ -7,7 +7,7 @@
 use std::num::NonZeroU32;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::defaults;
@@ -248,6 +248,69 @@ impl LayerType {
 }
 
 /// The keys a raw layer sets besides `type`, with their positions.
+/// PyTorch's names for keys that have other names here (`nn.Dropout(p=…)` is
+/// `rate`), for the did-you-mean of an unknown key in a layer.
+const PYTORCH_KEYS: [(&str, &str); 10] = [
+    ("p", "rate"),
+    ("out_features", "units"),
+    ("hidden_size", "units"),
+    ("out_channels", "filters"),
+    ("kernel_size", "kernel"),
+    ("num_embeddings", "vocabulary"),
+    ("embedding_dim", "dimensions"),
+    ("nhead", "heads"),
+    ("dim_feedforward", "feedforward"),
+    ("batch_first", "return_sequences"),
+];
+
+/// The hint for the unknown key `got` written at `at` in `text`, when it sits
+/// in one of `model.layers`: the layer type's own keys come first (a `dropout`
+/// layer's `p` means `rate`, not `padding`, a key of another type). `None`
+/// when the key is not in a layer of a known type.
+pub(crate) fn unknown_layer_key_hint(text: &str, at: &Range<usize>, got: &str) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    let document = DeTable::parse(text).ok()?;
+    fn entry<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a DeValue<'i>> {
+        table
+            .iter()
+            .find(|(key, _)| key.get_ref().as_ref() == name)
+            .map(|(_, value)| value.get_ref())
+    }
+    let Some(DeValue::Table(model)) = entry(document.get_ref(), "model") else {
+        return None;
+    };
+    let Some(DeValue::Array(layers)) = entry(model, "layers") else {
+        return None;
+    };
+    let layer = layers.iter().find_map(|layer| match layer.get_ref() {
+        DeValue::Table(t) if t.keys().any(|key| key.span() == *at) => Some(t),
+        _ => None,
+    })?;
+    let Some(DeValue::String(name)) = entry(layer, "type") else {
+        return None;
+    };
+    let kind = LayerType::deserialize(toml::Value::String(name.to_string())).ok()?;
+    let keys = kind.keys();
+    if let Some((_, ours)) = PYTORCH_KEYS
+        .iter()
+        .find(|(theirs, ours)| *theirs == got && keys.contains(ours))
+    {
+        return Some(format!("did you mean `{ours}`? (PyTorch's `{got}`)"));
+    }
+    let candidates: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    Some(match crate::error::closest(got, &candidates) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if candidates.is_empty() => {
+            format!("a `{}` layer takes no settings besides `type`", kind.name())
+        }
+        None => format!(
+            "a `{}` layer takes {}",
+            kind.name(),
+            quote_list(&candidates)
+        ),
+    })
+}
+
 fn given_keys(l: &RawLayer) -> [(&'static str, Option<Range<usize>>); 14] {
     fn at<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
         value.as_ref().map(Spanned::span)

@@ -469,7 +469,16 @@ impl Spec {
 
 fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
     let raw: RawSpec = toml::from_str(text).map_err(|e| {
-        let (message, hint) = explain_serde_message(e.message());
+        let (message, mut hint) = explain_serde_message(e.message());
+        if let (Some(got), Some(at)) = (
+            message
+                .strip_prefix("unknown key `")
+                .and_then(|m| m.strip_suffix('`')),
+            e.span(),
+        ) && let Some(layer_hint) = crate::model::unknown_layer_key_hint(text, &at, got)
+        {
+            hint = Some(layer_hint);
+        }
         SpecError::invalid(file.into(), text, e.span(), None, message, hint)
     })?;
     Validator { file, text }.spec(raw)
