@@ -2,13 +2,26 @@
 //! fail with exit code 2 (1 for a run that diverged) and a message that
 //! names what was wrong and what to do.
 
-use crate::common::{Workspace, scrub, stderr};
+use crate::common::{Workspace, diabetes_csv, mlp_spec, scrub, stderr};
 
 /// Runs `args`, expects exit code `code`; returns scrubbed stderr.
 fn fails(ws: &Workspace, args: &[&str], code: i32) -> String {
     let out = ws.run(args);
     assert_eq!(out.status.code(), Some(code), "stderr:\n{}", stderr(&out));
     scrub(&stderr(&out), ws)
+}
+
+/// The first experiment in `ws/FOLDER/spec.toml`, reading `data` (as written)
+/// and with one more text replacement.
+fn spec_in(ws: &Workspace, folder: &str, data: &str, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(mlp_spec()).unwrap();
+    assert!(text.contains(from), "{from}");
+    let text = text
+        .replacen(from, to, 1)
+        .replace("\"data/diabetes.csv\"", &format!("{data:?}"));
+    std::fs::create_dir_all(ws.path().join(folder)).unwrap();
+    let path = ws.write(&format!("{folder}/spec.toml"), &text);
+    path.display().to_string()
 }
 
 /// 10,000 nested parentheses overflowed the stack (exit 134), and an `or`
@@ -37,4 +50,33 @@ fn where_expressions_are_limited_in_depth_and_size() {
     assert!(message.contains("nest deeper"), "{message}");
     let nested = format!("{}val_loss < 1{}", "(not ".repeat(16), ")".repeat(16));
     ws.ok(&["runs", "--where", &nested]);
+}
+
+/// The data file was named as the spec's folder joined with data.path, which
+/// read as if it were relative to the working directory.
+#[test]
+fn a_missing_data_file_names_the_path_as_written_and_as_resolved() {
+    let ws = Workspace::new();
+    // The file exists beside the working directory, not beside the spec.
+    std::fs::copy(diabetes_csv(), ws.path().join("diabetes.csv")).unwrap();
+    let spec = spec_in(&ws, "specs", "diabetes.csv", "seed = 42", "seed = 42");
+    let message = fails(&ws, &["run", &spec], 2);
+    assert!(
+        message.contains(
+            "data file \"diabetes.csv\" (data.path) does not exist: resolved against the spec's \
+             folder it is [TMP]/specs/diabetes.csv"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: data.path is relative to the folder of the spec file"),
+        "{message}"
+    );
+    // A path set with --set resolves against the spec's folder too.
+    let message = fails(
+        &ws,
+        &["check", &spec, "--set", "data.path=../nowhere.csv"],
+        2,
+    );
+    assert!(message.contains("[TMP]/specs/../nowhere.csv"), "{message}");
 }

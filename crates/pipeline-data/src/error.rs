@@ -1,14 +1,20 @@
 //! Errors of data preparation; each names the file and, where there is one,
 //! the column and the row.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pipeline_spec::Missing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("data file {path} does not exist")]
-    FileNotFound { path: PathBuf },
+    #[error("{}", file_not_found_message(path, absolute, written.as_deref()))]
+    FileNotFound {
+        path: PathBuf,
+        /// `path` made absolute against the working directory.
+        absolute: PathBuf,
+        /// The path as the spec's `data.path` wrote it, when it came from a spec.
+        written: Option<String>,
+    },
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,
@@ -290,6 +296,23 @@ pub enum DataError {
     },
 }
 
+fn file_not_found_message(path: &Path, absolute: &Path, written: Option<&str>) -> String {
+    match written {
+        Some(written) => format!(
+            "data file {written:?} (data.path) does not exist: resolved against the spec's \
+             folder it is {}\nhint: data.path is relative to the folder of the spec file, not \
+             to the working directory",
+            absolute.display()
+        ),
+        None if absolute != path => format!(
+            "data file {} does not exist (looked for {})",
+            path.display(),
+            absolute.display()
+        ),
+        None => format!("data file {} does not exist", path.display()),
+    }
+}
+
 fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[String]) -> String {
     let shown: Vec<&str> = classes.iter().take(12).map(String::as_str).collect();
     let more = if classes.len() > shown.len() {
@@ -376,6 +399,15 @@ impl DataError {
                 *row += rows
             }
             _ => {}
+        }
+        self
+    }
+
+    /// The same error naming the file as the spec's `data.path` wrote it,
+    /// when the file is missing.
+    pub fn written_as(mut self, data_path: &str) -> Self {
+        if let DataError::FileNotFound { written, .. } = &mut self {
+            *written = Some(data_path.to_owned());
         }
         self
     }

@@ -72,6 +72,8 @@ pub(crate) fn check_exists(path: &Path) -> Result<(), DataError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(DataError::FileNotFound {
             path: path.to_path_buf(),
+            absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            written: None,
         }),
         Err(source) => Err(DataError::Io {
             path: path.to_path_buf(),
