@@ -80,3 +80,30 @@ fn a_missing_data_file_names_the_path_as_written_and_as_resolved() {
     );
     assert!(message.contains("[TMP]/specs/../nowhere.csv"), "{message}");
 }
+
+/// UTF-16 and semicolon-separated files read as one garbled column.
+#[test]
+fn encoding_and_separator_are_named() {
+    let ws = Workspace::new();
+    let csv = std::fs::read_to_string(diabetes_csv()).unwrap();
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(csv.encode_utf16().flat_map(u16::to_le_bytes));
+    std::fs::write(ws.path().join("utf16.csv"), utf16).unwrap();
+    let spec = spec_in(&ws, ".", "utf16.csv", "seed = 42", "seed = 42");
+    let message = fails(&ws, &["run", &spec], 2);
+    assert!(message.contains("utf16.csv is not UTF-8 text"), "{message}");
+    assert!(message.contains("hint: save it as UTF-8"), "{message}");
+
+    ws.write("semicolons.csv", &csv.replace(',', ";"));
+    let spec = spec_in(&ws, ".", "semicolons.csv", "seed = 42", "seed = 42");
+    let message = fails(&ws, &["run", &spec], 2);
+    assert!(
+        message.contains("semicolons.csv: the header reads as one column")
+            && message.contains("whose name holds semicolons"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: save the file with commas"),
+        "{message}"
+    );
+}

@@ -277,6 +277,26 @@ pub enum DataError {
         expected: usize,
     },
     #[error(
+        "{path} is not UTF-8 text: {found}\nhint: save it as UTF-8 (in a spreadsheet: \"CSV UTF-8\"; \
+         or `iconv -f UTF-16 -t UTF-8 IN > OUT.csv`)"
+    )]
+    Encoding {
+        path: PathBuf,
+        /// What gave it away.
+        found: &'static str,
+    },
+    #[error(
+        "{path}: the header reads as one column, {header:?}, whose name holds {}; the fields of a CSV are separated by commas\nhint: save the file with commas between the fields{}",
+        separator_name(*separator),
+        if *separator == ';' { " (spreadsheets write semicolons where the decimal mark is a comma: make it a point too)" } else { "" }
+    )]
+    Separator {
+        path: PathBuf,
+        /// The header line, shortened when long.
+        header: String,
+        separator: char,
+    },
+    #[error(
         "{path}: the header names `{name}` twice, as columns {first} and {second}; each column needs a name of its own\nhint: rename one of them in the header line"
     )]
     HeaderRepeatedName {
@@ -310,6 +330,14 @@ fn file_not_found_message(path: &Path, absolute: &Path, written: Option<&str>) -
             absolute.display()
         ),
         None => format!("data file {} does not exist", path.display()),
+    }
+}
+
+fn separator_name(separator: char) -> &'static str {
+    match separator {
+        ';' => "semicolons",
+        '\t' => "tabs",
+        _ => "another separator",
     }
 }
 

@@ -368,7 +368,23 @@ pub(crate) fn first_ragged_row(bytes: &[u8]) -> Option<(usize, usize, usize)> {
 /// The header's names, refused when one is empty or repeated (polars would
 /// name them `""` and `NAME_duplicated_0`, and a run would train on them).
 fn check_header(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    check_encoding(label, bytes)?;
     let names = header_names(bytes);
+    if let [name] = names.as_slice()
+        && let Some(separator) = [';', '\t'].into_iter().find(|c| name.contains(*c))
+    {
+        const SHOWN: usize = 80;
+        let header = if name.chars().count() > SHOWN {
+            format!("{}…", name.chars().take(SHOWN).collect::<String>())
+        } else {
+            name.clone()
+        };
+        return Err(DataError::Separator {
+            path: label.to_path_buf(),
+            header,
+            separator,
+        });
+    }
     let empty: Vec<usize> = names
         .iter()
         .enumerate()
@@ -393,6 +409,24 @@ fn check_header(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
         }
     }
     Ok(())
+}
+
+/// Refuses text that is not UTF-8 in a way that would otherwise read as
+/// garbled names: UTF-16 (its byte-order mark, or the NUL bytes that every
+/// ASCII character of it carries) at the start of the file.
+fn check_encoding(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    const SCANNED: usize = 4096;
+    let found = if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        "it is UTF-16 (it starts with a UTF-16 byte-order mark)"
+    } else if bytes[..bytes.len().min(SCANNED)].contains(&0) {
+        "it holds NUL bytes near its start, as UTF-16 text does"
+    } else {
+        return Ok(());
+    };
+    Err(DataError::Encoding {
+        path: label.to_path_buf(),
+        found,
+    })
 }
 
 /// The names in a CSV's first record, unquoted.
@@ -782,6 +816,49 @@ mod tests {
             parse_csv_numeric(Path::new("t.csv"), b"a,a\n1,2\n".to_vec(), &[]),
             Err(DataError::HeaderRepeatedName { .. })
         ));
+    }
+
+    /// Issue 18: UTF-16 and semicolon-separated files read as one garbled
+    /// column, with no word about the encoding or the separator.
+    #[test]
+    fn utf16_and_other_separators_are_named() {
+        let utf16 = |bom: bool| {
+            let mut bytes = if bom { vec![0xff, 0xfe] } else { Vec::new() };
+            bytes.extend("a,b\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes));
+            read_table_from(Path::new("t.csv"), TableFormat::Csv, bytes).unwrap_err()
+        };
+        for bom in [true, false] {
+            let e = utf16(bom);
+            assert!(matches!(e, DataError::Encoding { .. }), "{e}");
+            assert!(e.to_string().contains("UTF-16"), "{e}");
+            assert!(e.to_string().contains("hint: save it as UTF-8"), "{e}");
+        }
+        let e = read("a;b;target\n1,5;2;3\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv: the header reads as one column, \"a;b;target\", whose name holds \
+             semicolons; the fields of a CSV are separated by commas\nhint: save the file with \
+             commas between the fields (spreadsheets write semicolons where the decimal mark is \
+             a comma: make it a point too)"
+        );
+        let e = read("a\tb\n1\t2\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::Separator {
+                    separator: '\t',
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Inference batches are checked the same way.
+        assert!(matches!(
+            parse_csv_numeric(Path::new("t.csv"), b"a;b\n1;2\n".to_vec(), &[]),
+            Err(DataError::Separator { .. })
+        ));
+        // A semicolon in one of several names, or in a field, is fine.
+        assert!(read("a;b,c\n1,x;y\n").is_ok());
     }
 
     #[test]
