@@ -81,6 +81,35 @@ fn a_missing_data_file_names_the_path_as_written_and_as_resolved() {
     assert!(message.contains("[TMP]/specs/../nowhere.csv"), "{message}");
 }
 
+/// A target of scale 1e30 overflowed the loss, and the hint only said to lower
+/// the learning rate.
+#[test]
+fn a_huge_target_hints_normalize_target() {
+    let ws = Workspace::new();
+    let csv = std::fs::read_to_string(diabetes_csv()).unwrap();
+    let mut lines = csv.lines();
+    let mut text = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        let (features, target) = line.rsplit_once(',').unwrap();
+        let target: f64 = target.parse().unwrap();
+        text.push_str(&format!("{features},{:e}\n", target * 1e28));
+    }
+    ws.write("huge.csv", &text);
+    let spec = spec_in(&ws, ".", "huge.csv", "epochs = 500", "epochs = 2");
+    let message = fails(&ws, &["run", &spec], 1);
+    assert!(
+        message.contains("the target `target` reaches")
+            && message.contains("data.normalize_target is off"),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: set data.normalize_target = \"zscore\""),
+        "{message}"
+    );
+    // Normalized, the same data trains.
+    ws.ok(&["run", &spec, "--set", "data.normalize_target=zscore"]);
+}
+
 /// UTF-16 and semicolon-separated files read as one garbled column.
 #[test]
 fn encoding_and_separator_are_named() {
