@@ -6,7 +6,7 @@ pub enum TrainError {
         "the {what} became {value} at epoch {epoch}{}{}",
         batch.map(|b| format!(", batch {b}")).unwrap_or_default(),
         huge_target.as_ref().map(|t| format!(
-            "; the target `{}` reaches {:e} on the training split, and data.normalize_target is off",
+            "; the target `{}` reaches {:.3e} on the training split, and data.normalize_target is off",
             t.column, t.largest
         )).unwrap_or_default()
     )]
