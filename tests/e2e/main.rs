@@ -19,6 +19,7 @@ mod layers;
 mod learning;
 mod lifecycle;
 mod malformed;
+mod messages;
 mod messy;
 mod precision;
 mod report;

@@ -1,14 +1,20 @@
 //! Errors of data preparation; each names the file and, where there is one,
 //! the column and the row.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use pipeline_spec::Missing;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("data file {path} does not exist")]
-    FileNotFound { path: PathBuf },
+    #[error("{}", file_not_found_message(path, absolute, written.as_deref()))]
+    FileNotFound {
+        path: PathBuf,
+        /// `path` made absolute against the working directory.
+        absolute: PathBuf,
+        /// The path as the spec's `data.path` wrote it, when it came from a spec.
+        written: Option<String>,
+    },
     #[error("cannot read {path}")]
     Io {
         path: PathBuf,
@@ -284,6 +290,26 @@ pub enum DataError {
         expected: usize,
     },
     #[error(
+        "{path} is not UTF-8 text: {found}\nhint: save it as UTF-8 (in a spreadsheet: \"CSV UTF-8\"; \
+         or `iconv -f UTF-16 -t UTF-8 IN > OUT.csv`)"
+    )]
+    Encoding {
+        path: PathBuf,
+        /// What gave it away.
+        found: &'static str,
+    },
+    #[error(
+        "{path}: the header reads as one column, {header:?}, whose name holds {}; the fields of a CSV are separated by commas\nhint: save the file with commas between the fields{}",
+        separator_name(*separator),
+        if *separator == ';' { " (spreadsheets write semicolons where the decimal mark is a comma: make it a point too)" } else { "" }
+    )]
+    Separator {
+        path: PathBuf,
+        /// The header line, shortened when long.
+        header: String,
+        separator: char,
+    },
+    #[error(
         "{path}: the header names `{name}` twice, as columns {first} and {second}; each column needs a name of its own\nhint: rename one of them in the header line"
     )]
     HeaderRepeatedName {
@@ -301,6 +327,31 @@ pub enum DataError {
         /// 1-based positions in the header.
         positions: Vec<usize>,
     },
+}
+
+fn file_not_found_message(path: &Path, absolute: &Path, written: Option<&str>) -> String {
+    match written {
+        Some(written) => format!(
+            "data file {written:?} (data.path) does not exist: resolved against the spec's \
+             folder it is {}\nhint: data.path is relative to the folder of the spec file, not \
+             to the working directory",
+            absolute.display()
+        ),
+        None if absolute != path => format!(
+            "data file {} does not exist (looked for {})",
+            path.display(),
+            absolute.display()
+        ),
+        None => format!("data file {} does not exist", path.display()),
+    }
+}
+
+fn separator_name(separator: char) -> &'static str {
+    match separator {
+        ';' => "semicolons",
+        '\t' => "tabs",
+        _ => "another separator",
+    }
 }
 
 fn class_count_message(column: &str, task: pipeline_spec::Task, classes: &[String]) -> String {
@@ -391,6 +442,15 @@ impl DataError {
                 *row += rows
             }
             _ => {}
+        }
+        self
+    }
+
+    /// The same error naming the file as the spec's `data.path` wrote it,
+    /// when the file is missing.
+    pub fn written_as(mut self, data_path: &str) -> Self {
+        if let DataError::FileNotFound { written, .. } = &mut self {
+            *written = Some(data_path.to_owned());
         }
         self
     }

@@ -73,7 +73,7 @@ struct FeatureColumn {
 /// train; the test rows stay); then fills, categories and scalers are
 /// fitted on the training rows only and applied to every split.
 pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, DataError> {
-    let (table, data_sha256) = read_table_hashed(path)?;
+    let (table, data_sha256) = read_table_hashed(path).map_err(|e| e.written_as(&spec.path))?;
     if let Some(window) = &spec.window {
         return crate::windows::prepare_windows(spec, window, path, &table, data_sha256);
     }

@@ -73,6 +73,8 @@ pub(crate) fn check_exists(path: &Path) -> Result<(), DataError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(DataError::FileNotFound {
             path: path.to_path_buf(),
+            absolute: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            written: None,
         }),
         Err(source) => Err(DataError::Io {
             path: path.to_path_buf(),
@@ -111,7 +113,7 @@ pub(crate) fn parse_csv_numeric(
     check_header(label, &bytes)?;
     let fast = CsvReadOptions::default()
         .with_has_header(true)
-        .with_infer_schema_length(Some(1000))
+        .with_infer_schema_length(type_sample_rows(&bytes))
         .with_schema_overwrite(Some(Arc::new(schema)))
         .into_reader_with_file_handle(Cursor::new(bytes.as_slice()))
         .finish();
@@ -322,11 +324,50 @@ fn csv(label: &Path, bytes: &[u8]) -> Result<DataFrame, DataError> {
             .into_reader_with_file_handle(Cursor::new(bytes))
             .finish()
     };
-    let frame = match read(Some(TYPE_SAMPLE_ROWS)) {
-        Ok(frame) if !has_undecided_column(&frame) => Ok(frame),
-        _ => read(None),
+    let frame = match type_sample_rows(bytes) {
+        Some(rows) => match read(Some(rows)) {
+            Ok(frame) if !has_undecided_column(&frame) => Ok(frame),
+            _ => read(None),
+        },
+        None => read(None),
     };
     checked_rows(label, bytes, frame)
+}
+
+/// The longest line polars types a sample's columns from without slowing
+/// down. It reads the sample in pieces of under a megabyte and reads a line
+/// that does not fit again from its start at every piece: quadratic in the
+/// line's length (a 100 MB field took 6 s, 500 MB minutes). Typing from
+/// every row (`None`) reads the whole input as one piece instead.
+const LONGEST_SAMPLED_LINE: usize = 1 << 20;
+
+/// The rows to type a CSV's columns from: [`TYPE_SAMPLE_ROWS`], or every
+/// row (`None`, a single linear pass) when the header or one of those rows
+/// is longer than [`LONGEST_SAMPLED_LINE`]. Lines are cut as polars cuts
+/// them (at line breaks outside quotes); only the sampled lines are read,
+/// and no further than the first line that is too long.
+fn type_sample_rows(bytes: &[u8]) -> Option<usize> {
+    let mut lines = 0;
+    let mut start = 0;
+    let mut quoted = false;
+    for (at, &byte) in bytes.iter().enumerate() {
+        if at - start > LONGEST_SAMPLED_LINE {
+            return None;
+        }
+        match byte {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => {
+                lines += 1;
+                // The header and the sampled rows.
+                if lines > TYPE_SAMPLE_ROWS {
+                    break;
+                }
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    Some(TYPE_SAMPLE_ROWS)
 }
 
 /// Polars' reading of `bytes`, refused when a row has more or fewer fields
@@ -411,7 +452,23 @@ pub(crate) fn first_ragged_row(bytes: &[u8]) -> Option<(usize, usize, usize)> {
 /// The header's names, refused when one is empty or repeated (polars would
 /// name them `""` and `NAME_duplicated_0`, and a run would train on them).
 fn check_header(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    check_encoding(label, bytes)?;
     let names = header_names(bytes);
+    if let [name] = names.as_slice()
+        && let Some(separator) = [';', '\t'].into_iter().find(|c| name.contains(*c))
+    {
+        const SHOWN: usize = 80;
+        let header = if name.chars().count() > SHOWN {
+            format!("{}…", name.chars().take(SHOWN).collect::<String>())
+        } else {
+            name.clone()
+        };
+        return Err(DataError::Separator {
+            path: label.to_path_buf(),
+            header,
+            separator,
+        });
+    }
     let empty: Vec<usize> = names
         .iter()
         .enumerate()
@@ -436,6 +493,24 @@ fn check_header(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
         }
     }
     Ok(())
+}
+
+/// Refuses text that is not UTF-8 in a way that would otherwise read as
+/// garbled names: UTF-16 (its byte-order mark, or the NUL bytes that every
+/// ASCII character of it carries) at the start of the file.
+fn check_encoding(label: &Path, bytes: &[u8]) -> Result<(), DataError> {
+    const SCANNED: usize = 4096;
+    let found = if bytes.starts_with(b"\xff\xfe") || bytes.starts_with(b"\xfe\xff") {
+        "it is UTF-16 (it starts with a UTF-16 byte-order mark)"
+    } else if bytes[..bytes.len().min(SCANNED)].contains(&0) {
+        "it holds NUL bytes near its start, as UTF-16 text does"
+    } else {
+        return Ok(());
+    };
+    Err(DataError::Encoding {
+        path: label.to_path_buf(),
+        found,
+    })
 }
 
 /// The names in a CSV's first record, unquoted.
@@ -855,6 +930,99 @@ mod tests {
             parse_csv_numeric(Path::new("t.csv"), b"a,a\n1,2\n".to_vec(), &[]),
             Err(DataError::HeaderRepeatedName { .. })
         ));
+    }
+
+    /// Issue 18: UTF-16 and semicolon-separated files read as one garbled
+    /// column, with no word about the encoding or the separator.
+    #[test]
+    fn utf16_and_other_separators_are_named() {
+        let utf16 = |bom: bool| {
+            let mut bytes = if bom { vec![0xff, 0xfe] } else { Vec::new() };
+            bytes.extend("a,b\n1,2\n".encode_utf16().flat_map(u16::to_le_bytes));
+            read_table_from(Path::new("t.csv"), TableFormat::Csv, bytes).unwrap_err()
+        };
+        for bom in [true, false] {
+            let e = utf16(bom);
+            assert!(matches!(e, DataError::Encoding { .. }), "{e}");
+            assert!(e.to_string().contains("UTF-16"), "{e}");
+            assert!(e.to_string().contains("hint: save it as UTF-8"), "{e}");
+        }
+        let e = read("a;b;target\n1,5;2;3\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv: the header reads as one column, \"a;b;target\", whose name holds \
+             semicolons; the fields of a CSV are separated by commas\nhint: save the file with \
+             commas between the fields (spreadsheets write semicolons where the decimal mark is \
+             a comma: make it a point too)"
+        );
+        let e = read("a\tb\n1\t2\n").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::Separator {
+                    separator: '\t',
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Inference batches are checked the same way.
+        assert!(matches!(
+            parse_csv_numeric(Path::new("t.csv"), b"a;b\n1;2\n".to_vec(), &[]),
+            Err(DataError::Separator { .. })
+        ));
+        // A semicolon in one of several names, or in a field, is fine.
+        assert!(read("a;b,c\n1,x;y\n").is_ok());
+    }
+
+    /// Issue 18: a CSV whose last line is one huge field took quadratic
+    /// time (100 MB: 6 s, 500 MB: minutes): polars typed the sampled rows
+    /// reading the huge line again at every piece. A sample with a line that
+    /// long is typed in one pass, from every row.
+    #[test]
+    fn a_huge_line_among_the_sampled_rows_is_typed_in_one_pass() {
+        let huge = |before: usize, field: usize| {
+            let mut text = b"a,b\n".to_vec();
+            for i in 0..before {
+                text.extend(format!("{i},x\n").as_bytes());
+            }
+            text.extend(b"1,\"");
+            text.resize(text.len() + field, b'y');
+            text.extend(b"\n2\"");
+            text
+        };
+        assert_eq!(type_sample_rows(&huge(3, 100)), Some(TYPE_SAMPLE_ROWS));
+        assert_eq!(type_sample_rows(&huge(3, LONGEST_SAMPLED_LINE + 1)), None);
+        // The header is sampled too; a line beyond the sample is not.
+        assert_eq!(type_sample_rows(&huge(0, 2 * LONGEST_SAMPLED_LINE)), None);
+        assert_eq!(
+            type_sample_rows(&huge(TYPE_SAMPLE_ROWS, 2 * LONGEST_SAMPLED_LINE)),
+            Some(TYPE_SAMPLE_ROWS)
+        );
+        // A quoted line break does not end the line.
+        let mut quoted = b"a\n\"".to_vec();
+        for _ in 0..=LONGEST_SAMPLED_LINE / 2 {
+            quoted.extend(b"y\n");
+        }
+        quoted.extend(b"\"\n");
+        assert_eq!(type_sample_rows(&quoted), None);
+
+        // Read either way, the table is the same.
+        let text = huge(3, 3 * LONGEST_SAMPLED_LINE);
+        let table = read_table_from(Path::new("t.csv"), TableFormat::Csv, text.clone()).unwrap();
+        assert_eq!(table.frame.shape(), (4, 2));
+        let b = table
+            .frame
+            .column("b")
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(3)
+            .unwrap()
+            .len();
+        assert_eq!(b, 3 * LONGEST_SAMPLED_LINE + 2);
+        let fast = parse_csv_numeric(Path::new("t.csv"), text, &["a".to_owned()]).unwrap();
+        assert_eq!(fast.frame, table.frame);
     }
 
     #[test]

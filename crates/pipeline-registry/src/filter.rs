@@ -262,12 +262,42 @@ impl Condition {
 
 /// A rejected expression, with the character position it was rejected at.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (at character {position} of {expression:?})")]
 pub struct FilterError {
     pub expression: String,
     pub position: usize,
     pub message: String,
 }
+
+impl fmt::Display for FilterError {
+    /// The expression is quoted whole only when short; a long one (thousands of
+    /// parentheses) is named by its length, since the command line already shows it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let length = self.expression.chars().count();
+        if length <= QUOTED_EXPRESSION {
+            write!(
+                f,
+                "{} (at character {} of {:?})",
+                self.message, self.position, self.expression
+            )
+        } else {
+            write!(
+                f,
+                "{} (at character {} of a {length}-character expression)",
+                self.message, self.position
+            )
+        }
+    }
+}
+
+/// The longest expression a message quotes whole.
+const QUOTED_EXPRESSION: usize = 200;
+
+/// How deeply parentheses and `not` may nest: the parser recurses once per level.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many comparisons one expression may hold: SQLite refuses an expression
+/// tree deeper than 1,000, and an `or` chain is as deep as it is long.
+pub const MAX_COMPARISONS: usize = 100;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
@@ -353,6 +383,10 @@ struct Parser<'a> {
     tokens: &'a [(usize, Token)],
     next: usize,
     end: usize,
+    /// Parentheses and `not` open around the current token.
+    depth: usize,
+    /// Comparisons parsed so far.
+    comparisons: usize,
 }
 
 impl Parser<'_> {
@@ -382,14 +416,33 @@ impl Parser<'_> {
         Ok(left)
     }
 
+    /// Enters a parenthesis or `not`, refusing to nest deeper than [`MAX_DEPTH`].
+    fn descend(&mut self) -> Result<(), (usize, String)> {
+        if self.depth == MAX_DEPTH {
+            return Err((
+                self.position(),
+                format!(
+                    "parentheses and `not` nest deeper than {MAX_DEPTH} levels; \
+                     write the condition with fewer levels"
+                ),
+            ));
+        }
+        self.depth += 1;
+        self.next += 1;
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Condition, (usize, String)> {
         if self.peek_word("not") {
-            self.next += 1;
-            return Ok(Condition::Not(Box::new(self.unary()?)));
+            self.descend()?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(Condition::Not(Box::new(inner)));
         }
         if matches!(self.tokens.get(self.next), Some((_, Token::Open))) {
-            self.next += 1;
+            self.descend()?;
             let inner = self.or()?;
+            self.depth -= 1;
             return match self.tokens.get(self.next) {
                 Some((_, Token::Close)) => {
                     self.next += 1;
@@ -403,6 +456,16 @@ impl Parser<'_> {
 
     fn comparison(&mut self) -> Result<Condition, (usize, String)> {
         let at = self.position();
+        if self.comparisons == MAX_COMPARISONS {
+            return Err((
+                at,
+                format!(
+                    "more than {MAX_COMPARISONS} comparisons in one expression; \
+                     narrow the runs with fewer (--tag, --experiment or a range of a metric)"
+                ),
+            ));
+        }
+        self.comparisons += 1;
         let field = match self.tokens.get(self.next) {
             Some((_, Token::Word(w))) => Field::parse(w).ok_or_else(|| {
                 (
@@ -508,6 +571,8 @@ impl FromStr for Condition {
             tokens: &tokens,
             next: 0,
             end: text.chars().count(),
+            depth: 0,
+            comparisons: 0,
         };
         let condition = parser.or().map_err(fail)?;
         if parser.next < tokens.len() {
@@ -633,6 +698,33 @@ mod tests {
         assert!(e.message.contains("expected `)`"), "{e}");
         let e = "epochs > 1 epochs".parse::<Condition>().unwrap_err();
         assert!(e.message.contains("expected `and`"), "{e}");
+    }
+
+    /// Issue 18: 10,000 nested parentheses overflowed the stack (exit 134) and an
+    /// `or` chain of 1,000 terms reached SQLite as "Expression tree is too large".
+    #[test]
+    fn depth_and_size_are_limited() {
+        let deep = format!("{}epochs > 1{}", "(".repeat(10_000), ")".repeat(10_000));
+        let e = deep.parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("nest deeper than 32"), "{e}");
+        assert_eq!(e.position, MAX_DEPTH + 1);
+        assert!(
+            e.to_string().contains("of a 20010-character expression"),
+            "{e}"
+        );
+        let nots = format!("{}epochs > 1", "not ".repeat(10_000));
+        assert!(nots.parse::<Condition>().is_err());
+
+        let chain = |n: usize| vec!["epochs > 1"; n].join(" or ");
+        let e = chain(1_000).parse::<Condition>().unwrap_err();
+        assert!(e.message.contains("more than 100 comparisons"), "{e}");
+        assert!(chain(MAX_COMPARISONS).parse::<Condition>().is_ok());
+        let nested = format!(
+            "{}epochs > 1{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        assert!(nested.parse::<Condition>().is_ok());
     }
 
     #[test]

@@ -7,13 +7,13 @@
 use std::num::NonZeroU32;
 use std::ops::Range;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::defaults;
 use crate::error::quote_list;
 use crate::raw::{LayerType, RawLayer, RawModel};
-use crate::types::{Checked, Validator};
+use crate::types::{Checked, Validator, count_message};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSpec {
@@ -248,6 +248,69 @@ impl LayerType {
 }
 
 /// The keys a raw layer sets besides `type`, with their positions.
+/// PyTorch's names for keys that have other names here (`nn.Dropout(p=…)` is
+/// `rate`), for the did-you-mean of an unknown key in a layer.
+const PYTORCH_KEYS: [(&str, &str); 10] = [
+    ("p", "rate"),
+    ("out_features", "units"),
+    ("hidden_size", "units"),
+    ("out_channels", "filters"),
+    ("kernel_size", "kernel"),
+    ("num_embeddings", "vocabulary"),
+    ("embedding_dim", "dimensions"),
+    ("nhead", "heads"),
+    ("dim_feedforward", "feedforward"),
+    ("batch_first", "return_sequences"),
+];
+
+/// The hint for the unknown key `got` written at `at` in `text`, when it sits
+/// in one of `model.layers`: the layer type's own keys come first (a `dropout`
+/// layer's `p` means `rate`, not `padding`, a key of another type). `None`
+/// when the key is not in a layer of a known type.
+pub(crate) fn unknown_layer_key_hint(text: &str, at: &Range<usize>, got: &str) -> Option<String> {
+    use toml::de::{DeTable, DeValue};
+    let document = DeTable::parse(text).ok()?;
+    fn entry<'a, 'i>(table: &'a DeTable<'i>, name: &str) -> Option<&'a DeValue<'i>> {
+        table
+            .iter()
+            .find(|(key, _)| key.get_ref().as_ref() == name)
+            .map(|(_, value)| value.get_ref())
+    }
+    let Some(DeValue::Table(model)) = entry(document.get_ref(), "model") else {
+        return None;
+    };
+    let Some(DeValue::Array(layers)) = entry(model, "layers") else {
+        return None;
+    };
+    let layer = layers.iter().find_map(|layer| match layer.get_ref() {
+        DeValue::Table(t) if t.keys().any(|key| key.span() == *at) => Some(t),
+        _ => None,
+    })?;
+    let Some(DeValue::String(name)) = entry(layer, "type") else {
+        return None;
+    };
+    let kind = LayerType::deserialize(toml::Value::String(name.to_string())).ok()?;
+    let keys = kind.keys();
+    if let Some((_, ours)) = PYTORCH_KEYS
+        .iter()
+        .find(|(theirs, ours)| *theirs == got && keys.contains(ours))
+    {
+        return Some(format!("did you mean `{ours}`? (PyTorch's `{got}`)"));
+    }
+    let candidates: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    Some(match crate::error::closest(got, &candidates) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None if candidates.is_empty() => {
+            format!("a `{}` layer takes no settings besides `type`", kind.name())
+        }
+        None => format!(
+            "a `{}` layer takes {}",
+            kind.name(),
+            quote_list(&candidates)
+        ),
+    })
+}
+
 fn given_keys(l: &RawLayer) -> [(&'static str, Option<Range<usize>>); 14] {
     fn at<T>(value: &Option<Spanned<T>>) -> Option<Range<usize>> {
         value.as_ref().map(Spanned::span)
@@ -348,7 +411,14 @@ impl Validator<'_> {
                     self.fail(
                         dim.span(),
                         "model.input",
-                        format!("every size in `model.input` must be at least 1; got {value}"),
+                        if value > 0 {
+                            format!(
+                                "every size in `model.input` must be at most {}; got {value}",
+                                u32::MAX
+                            )
+                        } else {
+                            format!("every size in `model.input` must be at least 1; got {value}")
+                        },
                         None,
                     )
                 })?;
@@ -403,14 +473,17 @@ impl Validator<'_> {
         };
         let at_least_one = |value: Spanned<i64>, field: &str| -> Checked<NonZeroU32> {
             let v = *value.get_ref();
-            u32::try_from(v).ok().and_then(NonZeroU32::new).ok_or_else(|| {
-                self.fail(
-                    value.span(),
-                    &key(field),
-                    format!("`{field}` of a {name} layer must be a whole number of at least 1; got {v}"),
-                    None,
-                )
-            })
+            u32::try_from(v)
+                .ok()
+                .and_then(NonZeroU32::new)
+                .ok_or_else(|| {
+                    self.fail(
+                        value.span(),
+                        &key(field),
+                        count_message(&format!("`{field}` of a {name} layer"), v),
+                        None,
+                    )
+                })
         };
         let bias = l.bias.map_or(defaults::BIAS, |b| *b.get_ref());
         Ok(match kind {
@@ -421,6 +494,17 @@ impl Validator<'_> {
                     .ok()
                     .and_then(NonZeroU32::new)
                     .ok_or_else(|| {
+                        if value > 0 {
+                            return self.fail(
+                                units.span(),
+                                &key("units"),
+                                format!(
+                                    "a linear layer has at most {} units; got {value}",
+                                    u32::MAX
+                                ),
+                                None,
+                            );
+                        }
                         self.fail(
                             units.span(),
                             &key("units"),
@@ -490,10 +574,18 @@ impl Validator<'_> {
                         self.fail(
                             p.span(),
                             &key("padding"),
-                            format!(
-                                "`padding` of a {name} layer must be a whole number of at least 0; got {}",
-                                p.get_ref()
-                            ),
+                            if *p.get_ref() > 0 {
+                                format!(
+                                    "`padding` of a {name} layer must be at most {}; got {}",
+                                    u32::MAX,
+                                    p.get_ref()
+                                )
+                            } else {
+                                format!(
+                                    "`padding` of a {name} layer must be a whole number of at least 0; got {}",
+                                    p.get_ref()
+                                )
+                            },
                             None,
                         )
                     })?,

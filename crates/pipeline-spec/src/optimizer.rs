@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::defaults;
 use crate::raw::{OptimizerType, RawOptimizer, RawSchedule, ScheduleType};
-use crate::types::{Checked, Validator};
+use crate::types::{Checked, Validator, positive_message};
 
 /// The optimizer: its algorithm with the algorithm's own parameters, and the
 /// settings every algorithm shares.
@@ -192,7 +192,7 @@ impl Validator<'_> {
             return Err(self.fail(
                 lr_span,
                 "optimizer.learning_rate",
-                format!("`learning_rate` must be greater than 0; got {learning_rate}"),
+                positive_message("learning_rate", learning_rate),
                 Some("typical values: 1e-3 for adam, adamw and rmsprop, 1e-2 for sgd"),
             ));
         }
@@ -544,7 +544,11 @@ impl Validator<'_> {
             self.fail(
                 value.span(),
                 key,
-                format!("`{key}` must be a whole number of 0 or more; got {v}"),
+                if v > 0 {
+                    format!("`{key}` must be at most {}; got {v}", u32::MAX)
+                } else {
+                    format!("`{key}` must be a whole number of 0 or more; got {v}")
+                },
                 None,
             )
         })

@@ -95,6 +95,46 @@ fn unknown_key_inside_a_layer() {
     assert!(e.location.unwrap().line_text.contains("unit = 64"));
 }
 
+/// Issue 18: `p` in a dropout layer was offered `padding` (a conv key).
+#[test]
+fn unknown_key_in_a_layer_is_matched_against_that_layer_type() {
+    let dropout = |key: &str| {
+        err(&with(
+            "{ type = \"relu\" }",
+            &format!("{{ type = \"relu\" }},\n  {{ type = \"dropout\", {key} = 0.5 }}"),
+        ))
+    };
+    let e = dropout("p");
+    assert_eq!(e.message, "unknown key `p`");
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("did you mean `rate`? (PyTorch's `p`)")
+    );
+    assert_eq!(dropout("rat").hint.as_deref(), Some("did you mean `rate`?"));
+    assert_eq!(
+        dropout("inplace").hint.as_deref(),
+        Some("a `dropout` layer takes `rate`")
+    );
+    let e = err(&with("units = 64", "out_features = 64"));
+    assert_eq!(
+        e.hint.as_deref(),
+        Some("did you mean `units`? (PyTorch's `out_features`)")
+    );
+    // The array-of-tables form is read the same way.
+    let tables = MLP.replace(
+        "layers = [\n  { type = \"linear\", units = 64 },\n  { type = \"relu\" },\n  { type = \"linear\", units = 1 },\n]\n",
+        "[[model.layers]]\ntype = \"linear\"\nunits = 64\n\n[[model.layers]]\ntype = \"dropout\"\np = 0.1\n\n[[model.layers]]\ntype = \"linear\"\nunits = 1\n",
+    );
+    assert_ne!(tables, MLP);
+    assert_eq!(
+        err(&tables).hint.as_deref(),
+        Some("did you mean `rate`? (PyTorch's `p`)")
+    );
+    // A key outside the layers keeps the plain did-you-mean.
+    let e = err(&with("epochs = 500", "epoch = 500"));
+    assert_eq!(e.hint.as_deref(), Some("did you mean `epochs`?"));
+}
+
 #[test]
 fn unknown_value_has_did_you_mean() {
     let e = err(&with("type = \"adam\"", "type = \"adamm\""));
@@ -160,6 +200,45 @@ fn rejects_bad_values() {
             "expected {expected:?}, got {e}"
         );
         assert!(e.location.is_some(), "no location in {e}");
+    }
+}
+
+/// Issue 18: a value beyond a limit was told the other limit ("needs at least 1
+/// unit" for 99999999999), and `inf` was told it was not greater than 0.
+#[test]
+fn out_of_range_values_are_told_the_limit_they_broke() {
+    let cases = [
+        (
+            with("units = 64", "units = 99999999999"),
+            "a linear layer has at most 4294967295 units; got 99999999999",
+        ),
+        (
+            with("epochs = 500", "epochs = 4294967296"),
+            "`train.epochs` must be at most 4294967295; got 4294967296",
+        ),
+        (
+            with("batch_size = 32", "batch_size = -3"),
+            "`train.batch_size` must be a whole number of at least 1; got -3",
+        ),
+        (
+            with("learning_rate = 1e-3", "learning_rate = inf"),
+            "`learning_rate` must be a finite number greater than 0; got inf",
+        ),
+        (
+            with("learning_rate = 1e-3", "learning_rate = nan"),
+            "`learning_rate` must be a finite number greater than 0; got NaN",
+        ),
+        (
+            with(
+                "{ type = \"relu\" }",
+                "{ type = \"rnn\", units = 5000000000 }",
+            ),
+            "`units` of a rnn layer must be at most 4294967295; got 5000000000",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = err(&text);
+        assert_eq!(e.message, expected);
     }
 }
 

@@ -469,7 +469,16 @@ impl Spec {
 
 fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
     let raw: RawSpec = toml::from_str(text).map_err(|e| {
-        let (message, hint) = explain_serde_message(e.message());
+        let (message, mut hint) = explain_serde_message(e.message());
+        if let (Some(got), Some(at)) = (
+            message
+                .strip_prefix("unknown key `")
+                .and_then(|m| m.strip_suffix('`')),
+            e.span(),
+        ) && let Some(layer_hint) = crate::model::unknown_layer_key_hint(text, &at, got)
+        {
+            hint = Some(layer_hint);
+        }
         SpecError::invalid(file.into(), text, e.span(), None, message, hint)
     })?;
     Validator { file, text }.spec(raw)
@@ -482,6 +491,26 @@ pub(crate) struct Validator<'a> {
 }
 
 pub(crate) type Checked<T> = Result<T, SpecError>;
+
+/// Why `value` is not a count from 1 to `u32::MAX`, for `subject` (`` `train.epochs` ``):
+/// a value beyond the upper limit is told that limit, not "at least 1".
+pub(crate) fn count_message(subject: &str, value: i64) -> String {
+    if value > i64::from(u32::MAX) {
+        format!("{subject} must be at most {}; got {value}", u32::MAX)
+    } else {
+        format!("{subject} must be a whole number of at least 1; got {value}")
+    }
+}
+
+/// Why `value` is not a positive finite number, for the key `key`:
+/// `inf` and `nan` are told they are not finite, not that they are not above 0.
+pub(crate) fn positive_message(key: &str, value: f64) -> String {
+    if value.is_finite() {
+        format!("`{key}` must be greater than 0; got {value}")
+    } else {
+        format!("`{key}` must be a finite number greater than 0; got {value}")
+    }
+}
 
 impl Validator<'_> {
     pub(crate) fn fail(
@@ -805,7 +834,7 @@ impl Validator<'_> {
                     self.fail(
                         value.span(),
                         key,
-                        format!("`{key}` must be a whole number of at least 1; got {v}"),
+                        count_message(&format!("`{key}`"), v),
                         None,
                     )
                 })
@@ -1198,12 +1227,7 @@ impl Validator<'_> {
         if v.is_finite() && v > 0.0 {
             Ok(v)
         } else {
-            Err(self.fail(
-                value.span(),
-                key,
-                format!("`{key}` must be greater than 0; got {v}"),
-                None,
-            ))
+            Err(self.fail(value.span(), key, positive_message(key, v), None))
         }
     }
 
@@ -1244,7 +1268,7 @@ impl Validator<'_> {
             _ => Err(self.fail(
                 value.span(),
                 key,
-                format!("`{key}` must be a whole number of at least 1; got {v}"),
+                count_message(&format!("`{key}`"), v),
                 None,
             )),
         }

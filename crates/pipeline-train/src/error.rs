@@ -2,12 +2,21 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("the {what} became {value} at epoch {epoch}{}", batch.map(|b| format!(", batch {b}")).unwrap_or_default())]
+    #[error(
+        "the {what} became {value} at epoch {epoch}{}{}",
+        batch.map(|b| format!(", batch {b}")).unwrap_or_default(),
+        huge_target.as_ref().map(|t| format!(
+            "; the target `{}` reaches {:.3e} on the training split, and data.normalize_target is off",
+            t.column, t.largest
+        )).unwrap_or_default()
+    )]
     NonFinite {
         what: String,
         epoch: u32,
         batch: Option<usize>,
         value: f64,
+        /// A regression target trained on a huge scale of its own, the likely cause.
+        huge_target: Option<HugeTarget>,
     },
     #[error("device `{requested}` is not available: {problem}")]
     Device {
@@ -48,6 +57,13 @@ impl TrainError {
     /// What to try next, for the messages that have an obvious remedy.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
+            TrainError::NonFinite {
+                huge_target: Some(_),
+                ..
+            } => Some(
+                "set data.normalize_target = \"zscore\": the model then learns the target on a \
+                 small scale, and its predictions are given back on the file's",
+            ),
             TrainError::NonFinite { .. } => Some(
                 "lower optimizer.learning_rate, or check that data.normalize is not \"none\" for features on very different scales",
             ),
@@ -62,6 +78,15 @@ impl TrainError {
             _ => None,
         }
     }
+}
+
+/// A regression target left on its file's scale whose training values are
+/// huge: squared in the loss, they overflow whatever the learning rate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HugeTarget {
+    pub column: String,
+    /// The largest absolute value on the training split.
+    pub largest: f64,
 }
 
 /// Why a requested GPU cannot be used.

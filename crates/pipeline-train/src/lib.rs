@@ -19,7 +19,7 @@ mod trainer;
 pub use checks::{Pitfall, PitfallKind, pitfalls};
 pub use device::{device_name, select_device};
 pub use engine::Engine;
-pub use error::{DeviceProblem, TrainError};
+pub use error::{DeviceProblem, HugeTarget, TrainError};
 pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};

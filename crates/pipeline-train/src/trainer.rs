@@ -10,13 +10,13 @@ use candle_core::{DType, Device, Tensor};
 use pipeline_data::{PreparedData, SplitData, TargetPlan, derive_seed};
 use pipeline_model::memory::{Footprint, machine_memory};
 use pipeline_model::{Criterion, Mode, Network, Optimizer, Scheduler};
-use pipeline_spec::{Algorithm, Spec, SplitName};
+use pipeline_spec::{Algorithm, Normalize, Spec, SplitName};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::engine::{Engine, Stepper, TrainRows};
-use crate::error::TrainError;
+use crate::error::{HugeTarget, TrainError};
 use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
@@ -202,6 +202,36 @@ fn optimizer_buffers(algorithm: &Algorithm) -> usize {
 /// [`Observer::on_checkpoint`] of a training of the same spec and data), the
 /// training continues after that state's last epoch exactly as it would have
 /// without the stop: same weights, bit for bit, on the same device.
+/// Regression targets whose largest absolute value reaches this are
+/// "huge" when a loss stops being finite: their squares alone are 1e12.
+const HUGE_TARGET: f64 = 1e6;
+
+/// The first regression target left on its file's scale
+/// (`data.normalize_target` off) that reaches [`HUGE_TARGET`] on the
+/// training split: what a loss that overflowed most likely came from.
+fn huge_target(spec: &Spec, data: &PreparedData) -> Option<HugeTarget> {
+    if spec.data.normalize_target != Normalize::None {
+        return None;
+    }
+    let TargetPlan::Regression { columns, .. } = &data.preprocessing.targets else {
+        return None;
+    };
+    let width = data.train.targets.max(1);
+    columns.iter().enumerate().find_map(|(i, column)| {
+        let largest = data
+            .train
+            .y
+            .iter()
+            .skip(i)
+            .step_by(width)
+            .fold(0.0_f64, |largest, v| largest.max(f64::from(v.abs())));
+        (largest >= HUGE_TARGET).then(|| HugeTarget {
+            column: column.clone(),
+            largest,
+        })
+    })
+}
+
 pub fn train(
     spec: &Spec,
     data: &PreparedData,
@@ -366,6 +396,7 @@ pub fn train_with(
                     epoch,
                     batch: Some(batch + 1),
                     value: f64::from(value),
+                    huge_target: huge_target(spec, data),
                 });
             }
             scheduler.batch_done();
@@ -391,6 +422,7 @@ pub fn train_with(
                 epoch,
                 batch: None,
                 value,
+                huge_target: huge_target(spec, data),
             });
         }
         let improved = match &state.best {
