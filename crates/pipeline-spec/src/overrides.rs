@@ -32,16 +32,36 @@ impl FromStr for Override {
             return Err(format!("`{s}` has an empty key segment"));
         }
         let value = value.trim();
-        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        let parsed = match toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(value.to_string()));
+        {
+            Some(parsed) => parsed,
+            // A whole number TOML cannot hold is a number too large, as it is
+            // in a spec file, not the text of one.
+            None if is_whole_number(value) => {
+                return Err(format!(
+                    "`{s}`: {value} is larger than any whole number a spec holds (at most {}); \
+                     for text, quote it: {}=\"{value}\"",
+                    i64::MAX,
+                    key.join(".")
+                ));
+            }
+            None => toml::Value::String(value.to_string()),
+        };
         Ok(Override {
             key,
             value: parsed,
             raw: s.to_string(),
         })
     }
+}
+
+/// `123`, `-5`, `+1_000`: digits with an optional sign and TOML's separators.
+fn is_whole_number(value: &str) -> bool {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '_')
 }
 
 impl fmt::Display for Override {
@@ -142,6 +162,18 @@ mod tests {
         assert_eq!(o.value, toml::Value::String("sgd".into()));
         assert!("nokey".parse::<Override>().is_err());
         assert!("a..b=1".parse::<Override>().is_err());
+        // A whole number beyond i64 is a number too large, not text (issue 18).
+        let Err(error) = "model.layers.0.units=99999999999999999999".parse::<Override>() else {
+            unreachable!("a number beyond i64 was accepted")
+        };
+        assert!(
+            error.contains("99999999999999999999 is larger than any whole number"),
+            "{error}"
+        );
+        let o: Override = "name=123abc"
+            .parse()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(o.value, toml::Value::String("123abc".into()));
     }
 
     #[test]
