@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod conv;
+mod conv_gemm;
 pub mod dropout;
 pub mod embedding;
 pub mod layer_norm;
