@@ -11,6 +11,7 @@ pub mod dropout;
 pub mod embedding;
 pub mod layer_norm;
 pub mod linear;
+mod max_pool;
 pub mod params;
 pub mod pool;
 pub mod shape;
