@@ -199,13 +199,19 @@ fn col2im(g: &Geometry, cols: &[f32], image: &mut [f32]) {
     }
 }
 
-/// How many workers share a batch: one when the work is small, else one
-/// per pool thread (at most one per image).
+/// Parts a large batch is cut into, whatever the pool's size: the weight
+/// gradient adds the parts' sums in order, so a fixed cut keeps its bits the
+/// same on a machine with another number of cores (the receipt's
+/// "deterministic" holds across machines, not only across runs).
+const PARTS: usize = 16;
+
+/// How many workers share a batch: one when the work is small, else
+/// [`PARTS`] (at most one per image), which the pool's threads take in turn.
 fn workers(g: &Geometry) -> usize {
     if g.batch < 2 || g.batch * g.macs_per_image() < PARALLEL_MACS {
         1
     } else {
-        rayon::current_num_threads().clamp(1, g.batch)
+        PARTS.min(g.batch)
     }
 }
 
@@ -581,6 +587,29 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The weight gradient of a batch split over the pool has the same bits
+    /// with 1, 2 or 3 threads: a run's weights do not depend on the cores.
+    #[test]
+    fn gradients_do_not_depend_on_the_number_of_threads() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let x = random(&mut rng, &[33, 3, 12, 12]);
+        let weight = random(&mut rng, &[16, 3, 3, 3]);
+        let gradient = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let y = conv2d(x.as_tensor(), weight.as_tensor(), 1, (1, 1)).unwrap();
+                let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                flat(grads.get(weight.as_tensor()).unwrap())
+            })
+        };
+        let one = gradient(1);
+        assert_eq!(one, gradient(2));
+        assert_eq!(one, gradient(3));
     }
 
     #[test]
