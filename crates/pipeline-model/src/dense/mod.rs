@@ -17,7 +17,7 @@
 //! `crates/pipeline-model/tests/dense.rs` (against the autograd path and
 //! PyTorch).
 
-mod gemm;
+pub(crate) mod gemm;
 mod loss;
 mod optim;
 

@@ -3,7 +3,11 @@
 //! groups. Weights are `(filters, channels, kernel[, kernel])`, initialised
 //! as PyTorch's (uniform in ±1/√fan_in, fan_in = channels × kernel^axes).
 //!
-//! Two faults of candle 0.11's backward passes are kept out of the way:
+//! On the CPU (`f32`, and `bf16` widened to it) the convolution runs as
+//! matrix products with its own backward pass (`conv_gemm.rs`), padding
+//! included; other devices and dtypes take candle's `conv2d` as below.
+//!
+//! Two faults of candle 0.11's backward passes are kept out of the way there:
 //! `conv1d`'s weight gradient is wrong for batches of more than one row (so a
 //! 1-d convolution runs as a 2-d one of height 1), and `conv2d`'s input
 //! gradient has the wrong width when the last window leaves a different
@@ -15,6 +19,7 @@
 use candle_core::{D, DType, Result, Tensor, Var};
 use pipeline_spec::Convolution;
 
+use super::conv_gemm;
 use super::params::{Init, Params, like};
 use crate::error::ModelError;
 
@@ -66,29 +71,10 @@ impl Conv {
             x.clone()
         };
         let weight = &like(&self.weight, x)?;
-        let kernel = weight.dim(D::Minus1)?;
-        let mut x = x.clone();
-        for axis in 2..x.rank() {
-            if self.padding > 0 {
-                x = x.pad_with_zeros(axis, self.padding, self.padding)?;
-            }
-            let windows = (x.dim(axis)? - kernel) / self.stride + 1;
-            x = x.narrow(axis, 0, (windows - 1) * self.stride + kernel)?;
-        }
-        let x = x.contiguous()?;
-        let y = if self.axes == 1 {
-            let (filters, channels, _) = weight.dims3()?;
-            x.unsqueeze(2)?
-                .conv2d(
-                    &weight.reshape((filters, channels, 1, kernel))?,
-                    0,
-                    self.stride,
-                    1,
-                    1,
-                )?
-                .squeeze(2)?
+        let y = if x.device().is_cpu() && x.dtype() == DType::F32 {
+            self.conv_gemm(x, weight)?
         } else {
-            x.conv2d(weight, 0, self.stride, 1, 1)?
+            self.conv_candle(x, weight)?
         };
         let y = match &self.bias {
             None => y,
@@ -99,5 +85,44 @@ impl Conv {
             }
         };
         y.to_dtype(dtype)
+    }
+
+    /// The convolution as matrix products; a 1-d one as 2-d of height 1.
+    fn conv_gemm(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        if self.axes == 1 {
+            let (filters, channels, kernel) = weight.dims3()?;
+            let weight = weight.reshape((filters, channels, 1, kernel))?;
+            conv_gemm::conv2d(&x.unsqueeze(2)?, &weight, self.stride, (0, self.padding))?.squeeze(2)
+        } else {
+            conv_gemm::conv2d(x, weight, self.stride, (self.padding, self.padding))
+        }
+    }
+
+    /// candle's `conv2d` on the padded input cut to the windows' extent.
+    fn conv_candle(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+        let kernel = weight.dim(D::Minus1)?;
+        let mut x = x.clone();
+        for axis in 2..x.rank() {
+            if self.padding > 0 {
+                x = x.pad_with_zeros(axis, self.padding, self.padding)?;
+            }
+            let windows = (x.dim(axis)? - kernel) / self.stride + 1;
+            x = x.narrow(axis, 0, (windows - 1) * self.stride + kernel)?;
+        }
+        let x = x.contiguous()?;
+        if self.axes == 1 {
+            let (filters, channels, _) = weight.dims3()?;
+            x.unsqueeze(2)?
+                .conv2d(
+                    &weight.reshape((filters, channels, 1, kernel))?,
+                    0,
+                    self.stride,
+                    1,
+                    1,
+                )?
+                .squeeze(2)
+        } else {
+            x.conv2d(weight, 0, self.stride, 1, 1)
+        }
     }
 }

@@ -6,10 +6,12 @@
 pub mod activation;
 pub mod batch_norm;
 pub mod conv;
+mod conv_gemm;
 pub mod dropout;
 pub mod embedding;
 pub mod layer_norm;
 pub mod linear;
+mod max_pool;
 pub mod params;
 pub mod pool;
 pub mod shape;

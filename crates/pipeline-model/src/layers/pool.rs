@@ -6,11 +6,13 @@
 //! are gathered with one `index_select` (whose backward adds the gradient
 //! back to where each element came from, overlaps included), then reduced:
 //! the maximum takes its first largest element, as PyTorch, and only that
-//! one receives the gradient.
+//! one receives the gradient. Max pooling of `f32` on the CPU takes one op
+//! that does the same without the gathered copy (`max_pool.rs`).
 
-use candle_core::{D, Device, Result, Tensor};
+use candle_core::{D, DType, Device, Result, Tensor};
 use pipeline_spec::Pooling;
 
+use super::max_pool::max_pool2d;
 use super::shape::windows;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +30,8 @@ pub struct Pool {
     window: usize,
     /// The spatial dims of the output (`[L']` or `[H', W']`).
     output: Vec<usize>,
+    kernel: usize,
+    stride: usize,
 }
 
 impl Pool {
@@ -72,10 +76,20 @@ impl Pool {
             gather: Tensor::from_vec(positions, count, device)?,
             window: kernel.pow(spatial.len() as u32),
             output,
+            kernel,
+            stride,
         })
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if self.reduce == Reduce::Max && x.device().is_cpu() && x.dtype() == DType::F32 {
+            let (kernel, stride) = (self.kernel, self.stride);
+            return if self.output.len() == 1 {
+                max_pool2d(&x.unsqueeze(2)?, (1, kernel), (1, stride))?.squeeze(2)
+            } else {
+                max_pool2d(x, (kernel, kernel), (stride, stride))
+            };
+        }
         let (rows, channels) = (x.dim(0)?, x.dim(1)?);
         let positions: usize = self.output.iter().product();
         let flat = x.flatten_from(2)?;

@@ -1,0 +1,629 @@
+//! 2-d convolution of `f32` on the CPU as matrix products, with its
+//! backward pass, as a candle op. candle 0.11's CPU `conv2d` is a direct
+//! loop and its backward goes through `conv_transpose2d`, another one: a
+//! CNN trained 12× slower than PyTorch (issue 20).
+//!
+//! Each image's windows are unrolled into a `(channels·kh·kw) × positions`
+//! matrix (im2col, zeros where a window reaches into the padding), so that
+//! - the output of the image is `weight · cols` (`filters × positions`,
+//!   already in `(N, F, H', W')` order),
+//! - the weight gradient is `Σ grad_out · colsᵀ` over the images,
+//! - the input gradient is `weightᵀ · grad_out` folded back onto the image
+//!   (col2im adds each window's share where it came from, overlaps
+//!   included, and nothing to what the padding or a left-over edge covers).
+//!
+//! Windows that do not fit are dropped, as PyTorch (and `conv.rs`'s
+//! cropping) does. The products run through `dense/gemm.rs`; batches are
+//! split over the rayon pool by images when there is enough work, each
+//! image's products then on one thread.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::dense::gemm::{Mat, matmul};
+
+/// Below this many multiply-adds for the whole batch, one thread does it
+/// all: waking the pool costs tens of microseconds.
+const PARALLEL_MACS: usize = 1 << 18;
+
+/// The sizes of one convolution: input `(N, C, H, W)`, weight `(F, C, KH,
+/// KW)`, output `(N, F, OH, OW)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
+    batch: usize,
+    channels: usize,
+    height: usize,
+    width: usize,
+    filters: usize,
+    kernel_h: usize,
+    kernel_w: usize,
+    stride: usize,
+    pad_h: usize,
+    pad_w: usize,
+    out_h: usize,
+    out_w: usize,
+}
+
+impl Geometry {
+    /// From the input's and the weight's dims; an error when they do not
+    /// make a convolution (channels differ, a kernel wider than the padded
+    /// input, a zero stride).
+    fn new(input: &[usize], weight: &[usize], stride: usize, pad: (usize, usize)) -> Result<Self> {
+        let (&[batch, channels, height, width], &[filters, weight_channels, kernel_h, kernel_w]) =
+            (input, weight)
+        else {
+            candle_core::bail!(
+                "conv2d takes (N, C, H, W) and (F, C, KH, KW), got {input:?} and {weight:?}"
+            );
+        };
+        let (pad_h, pad_w) = pad;
+        if channels != weight_channels
+            || stride == 0
+            || kernel_h == 0
+            || kernel_w == 0
+            || height + 2 * pad_h < kernel_h
+            || width + 2 * pad_w < kernel_w
+        {
+            candle_core::bail!(
+                "conv2d of input {input:?} with weight {weight:?}, stride {stride}, padding {pad:?}"
+            );
+        }
+        Ok(Geometry {
+            batch,
+            channels,
+            height,
+            width,
+            filters,
+            kernel_h,
+            kernel_w,
+            stride,
+            pad_h,
+            pad_w,
+            out_h: (height + 2 * pad_h - kernel_h) / stride + 1,
+            out_w: (width + 2 * pad_w - kernel_w) / stride + 1,
+        })
+    }
+
+    fn image(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+
+    fn positions(&self) -> usize {
+        self.out_h * self.out_w
+    }
+
+    /// Rows of the unrolled windows: one per channel and kernel offset, in
+    /// the weight's order.
+    fn taps(&self) -> usize {
+        self.channels * self.kernel_h * self.kernel_w
+    }
+
+    fn output(&self) -> usize {
+        self.filters * self.positions()
+    }
+
+    fn weight(&self) -> usize {
+        self.filters * self.taps()
+    }
+
+    fn macs_per_image(&self) -> usize {
+        self.filters * self.taps() * self.positions()
+    }
+
+    /// The output columns `[first, last)` whose window, at kernel column
+    /// `j`, reads inside the image (the rest read padding).
+    fn inside_columns(&self, j: usize) -> (usize, usize) {
+        // Column `ox` reads `ox·stride + j − pad_w`, inside when in [0, W).
+        let first = self.pad_w.saturating_sub(j).div_ceil(self.stride);
+        let last = if self.width + self.pad_w > j {
+            ((self.width + self.pad_w - j - 1) / self.stride + 1).min(self.out_w)
+        } else {
+            0
+        };
+        (first.min(last), last)
+    }
+
+    /// The input row read by output row `oy` at kernel row `i`, if inside.
+    fn input_row(&self, oy: usize, i: usize) -> Option<usize> {
+        (oy * self.stride + i)
+            .checked_sub(self.pad_h)
+            .filter(|&y| y < self.height)
+    }
+}
+
+/// Unrolls one image (`C × H × W`) into `cols` (`taps × positions`).
+fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32]) {
+    let positions = g.positions();
+    for c in 0..g.channels {
+        let plane = &image[c * g.height * g.width..][..g.height * g.width];
+        for i in 0..g.kernel_h {
+            for j in 0..g.kernel_w {
+                let tap = (c * g.kernel_h + i) * g.kernel_w + j;
+                let (first, last) = g.inside_columns(j);
+                for oy in 0..g.out_h {
+                    let dst = &mut cols[tap * positions + oy * g.out_w..][..g.out_w];
+                    let Some(y) = g.input_row(oy, i) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let row = &plane[y * g.width..][..g.width];
+                    dst[..first].fill(0.0);
+                    dst[last..].fill(0.0);
+                    if first == last {
+                        continue;
+                    }
+                    // Column `ox` reads `ox·stride + j − pad_w` (≥ 0 from `first` on).
+                    let start = first * g.stride + j - g.pad_w;
+                    if g.stride == 1 {
+                        dst[first..last].copy_from_slice(&row[start..start + last - first]);
+                    } else {
+                        for (d, x) in dst[first..last]
+                            .iter_mut()
+                            .zip(row[start..].iter().step_by(g.stride))
+                        {
+                            *d = *x;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds the unrolled windows `cols` back onto one image's gradient (the
+/// transpose of [`im2col`]).
+fn col2im(g: &Geometry, cols: &[f32], image: &mut [f32]) {
+    let positions = g.positions();
+    for c in 0..g.channels {
+        let plane = &mut image[c * g.height * g.width..][..g.height * g.width];
+        for i in 0..g.kernel_h {
+            for j in 0..g.kernel_w {
+                let tap = (c * g.kernel_h + i) * g.kernel_w + j;
+                let (first, last) = g.inside_columns(j);
+                if first == last {
+                    continue;
+                }
+                for oy in 0..g.out_h {
+                    let Some(y) = g.input_row(oy, i) else {
+                        continue;
+                    };
+                    let src = &cols[tap * positions + oy * g.out_w..][first..last];
+                    let row = &mut plane[y * g.width..][..g.width];
+                    let start = first * g.stride + j - g.pad_w;
+                    for (x, s) in row[start..].iter_mut().step_by(g.stride).zip(src) {
+                        *x += *s;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Parts a large batch is cut into, whatever the pool's size: the weight
+/// gradient adds the parts' sums in order, so a fixed cut keeps its bits the
+/// same on a machine with another number of cores (the receipt's
+/// "deterministic" holds across machines, not only across runs).
+const PARTS: usize = 16;
+
+/// How many workers share a batch: one when the work is small, else
+/// [`PARTS`] (at most one per image), which the pool's threads take in turn.
+fn workers(g: &Geometry) -> usize {
+    if g.batch < 2 || g.batch * g.macs_per_image() < PARALLEL_MACS {
+        1
+    } else {
+        PARTS.min(g.batch)
+    }
+}
+
+/// Runs `work(part, chunk)` on each `part_len`-long chunk of `out`, on the
+/// rayon pool when there is more than one chunk.
+fn split<F>(out: &mut [f32], part_len: usize, work: F) -> Result<()>
+where
+    F: Fn(usize, &mut [f32]) -> Result<()> + Sync + Send,
+{
+    if out.len() <= part_len || part_len == 0 {
+        return work(0, out);
+    }
+    out.par_chunks_mut(part_len)
+        .enumerate()
+        .try_for_each(|(part, chunk)| work(part, chunk))
+}
+
+/// The threads one product may take: all of them when the batch is not
+/// split (a single large image), else one.
+fn product_threads(workers: usize) -> usize {
+    if workers == 1 {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}
+
+fn product(
+    dst: &mut [f32],
+    a: Mat<'_>,
+    b: Mat<'_>,
+    accumulate: bool,
+    threads: usize,
+) -> Result<()> {
+    matmul(dst, a, b, accumulate, threads).map_err(candle_core::Error::wrap)
+}
+
+/// The contiguous `f32` values of an argument.
+fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{name} takes f32 values");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{name} takes contiguous tensors");
+    };
+    Ok(&values[start..end])
+}
+
+/// `output = conv2d(input, weight)`: the forward op, its backward through
+/// [`InputGradient`] and [`WeightGradient`].
+#[derive(Debug, Clone, Copy)]
+struct Conv2d {
+    stride: usize,
+    pad_h: usize,
+    pad_w: usize,
+}
+
+impl CustomOp2 for Conv2d {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let input = values(self.name(), s1, l1)?;
+        let weight = values(self.name(), s2, l2)?;
+        let g = Geometry::new(l1.dims(), l2.dims(), self.stride, (self.pad_h, self.pad_w))?;
+        let mut output = vec![0.0f32; g.batch * g.output()];
+        let workers = workers(&g);
+        let per_worker = g.batch.div_ceil(workers);
+        let threads = product_threads(workers);
+        let weight = Mat::row_major(weight, g.filters, g.taps());
+        split(&mut output, per_worker * g.output(), |part, chunk| {
+            let mut cols = vec![0.0f32; g.taps() * g.positions()];
+            for (k, out) in chunk.chunks_mut(g.output()).enumerate() {
+                let n = part * per_worker + k;
+                im2col(&g, &input[n * g.image()..][..g.image()], &mut cols);
+                let cols = Mat::row_major(&cols, g.taps(), g.positions());
+                product(out, weight, cols, false, threads)?;
+            }
+            Ok(())
+        })?;
+        let shape = Shape::from((g.batch, g.filters, g.out_h, g.out_w));
+        Ok((CpuStorage::F32(output), shape))
+    }
+
+    fn bwd(
+        &self,
+        input: &Tensor,
+        weight: &Tensor,
+        _output: &Tensor,
+        grad_output: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad_output = grad_output.contiguous()?;
+        // An input that is data (the first layer's images) needs no gradient.
+        let grad_input = if input.track_op() {
+            let (_, _, height, width) = input.dims4()?;
+            let op = InputGradient {
+                conv: *self,
+                height,
+                width,
+            };
+            Some(grad_output.apply_op2_no_bwd(&weight.contiguous()?, &op)?)
+        } else {
+            None
+        };
+        let grad_weight = if weight.track_op() {
+            let (_, _, kernel_h, kernel_w) = weight.dims4()?;
+            let op = WeightGradient {
+                conv: *self,
+                kernel_h,
+                kernel_w,
+            };
+            Some(input.contiguous()?.apply_op2_no_bwd(&grad_output, &op)?)
+        } else {
+            None
+        };
+        Ok((grad_input, grad_weight))
+    }
+}
+
+/// `grad_input` from `(grad_output, weight)`: `col2im(weightᵀ · grad_out)`
+/// per image. The input's height and width are kept: the output's sizes
+/// do not tell how much was left over past the last window.
+#[derive(Debug, Clone, Copy)]
+struct InputGradient {
+    conv: Conv2d,
+    height: usize,
+    width: usize,
+}
+
+impl CustomOp2 for InputGradient {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-input-gradient"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let grad_output = values(self.name(), s1, l1)?;
+        let weight = values(self.name(), s2, l2)?;
+        let (&[batch, ..], &[_, channels, ..]) = (l1.dims(), l2.dims()) else {
+            candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
+        };
+        let c = self.conv;
+        let g = Geometry::new(
+            &[batch, channels, self.height, self.width],
+            l2.dims(),
+            c.stride,
+            (c.pad_h, c.pad_w),
+        )?;
+        if l1.dims() != [batch, g.filters, g.out_h, g.out_w] {
+            candle_core::bail!("{}: gradient {:?} for {g:?}", self.name(), l1.dims());
+        }
+        let mut grad_input = vec![0.0f32; g.batch * g.image()];
+        let workers = workers(&g);
+        let per_worker = g.batch.div_ceil(workers);
+        let threads = product_threads(workers);
+        let weight_t = Mat::row_major(weight, g.filters, g.taps()).t();
+        split(&mut grad_input, per_worker * g.image(), |part, chunk| {
+            let mut cols = vec![0.0f32; g.taps() * g.positions()];
+            for (k, image) in chunk.chunks_mut(g.image()).enumerate() {
+                let n = part * per_worker + k;
+                let grad = Mat::row_major(
+                    &grad_output[n * g.output()..][..g.output()],
+                    g.filters,
+                    g.positions(),
+                );
+                product(&mut cols, weight_t, grad, false, threads)?;
+                col2im(&g, &cols, image);
+            }
+            Ok(())
+        })?;
+        let shape = Shape::from((g.batch, g.channels, g.height, g.width));
+        Ok((CpuStorage::F32(grad_input), shape))
+    }
+}
+
+/// `grad_weight` from `(input, grad_output)`: `Σ grad_out · colsᵀ` over
+/// the images, each worker summing its images into its own matrix, the
+/// matrices added at the end.
+#[derive(Debug, Clone, Copy)]
+struct WeightGradient {
+    conv: Conv2d,
+    kernel_h: usize,
+    kernel_w: usize,
+}
+
+impl CustomOp2 for WeightGradient {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-weight-gradient"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let input = values(self.name(), s1, l1)?;
+        let grad_output = values(self.name(), s2, l2)?;
+        let (&[_, channels, ..], &[_, filters, ..]) = (l1.dims(), l2.dims()) else {
+            candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
+        };
+        let c = self.conv;
+        let g = Geometry::new(
+            l1.dims(),
+            &[filters, channels, self.kernel_h, self.kernel_w],
+            c.stride,
+            (c.pad_h, c.pad_w),
+        )?;
+        if l2.dims() != [g.batch, g.filters, g.out_h, g.out_w] {
+            candle_core::bail!("{}: gradient {:?} for {g:?}", self.name(), l2.dims());
+        }
+        let workers = workers(&g);
+        let per_worker = g.batch.div_ceil(workers);
+        let threads = product_threads(workers);
+        let mut partial = vec![0.0f32; workers * g.weight()];
+        split(&mut partial, g.weight(), |part, sum| {
+            let mut cols = vec![0.0f32; g.taps() * g.positions()];
+            let images = part * per_worker..((part + 1) * per_worker).min(g.batch);
+            for n in images {
+                im2col(&g, &input[n * g.image()..][..g.image()], &mut cols);
+                let grad = Mat::row_major(
+                    &grad_output[n * g.output()..][..g.output()],
+                    g.filters,
+                    g.positions(),
+                );
+                let cols_t = Mat::row_major(&cols, g.taps(), g.positions()).t();
+                product(sum, grad, cols_t, true, threads)?;
+            }
+            Ok(())
+        })?;
+        let (first, rest) = partial.split_at_mut(g.weight());
+        for other in rest.chunks(g.weight()) {
+            for (s, o) in first.iter_mut().zip(other) {
+                *s += *o;
+            }
+        }
+        partial.truncate(g.weight());
+        let shape = Shape::from((g.filters, g.channels, g.kernel_h, g.kernel_w));
+        Ok((CpuStorage::F32(partial), shape))
+    }
+}
+
+/// `conv2d` of `input` `(N, C, H, W)` with `weight` `(F, C, KH, KW)`, zero
+/// padding `(pad_h, pad_w)`, one stride on both axes, with its backward
+/// pass. Both must be `f32` on the CPU.
+pub fn conv2d(
+    input: &Tensor,
+    weight: &Tensor,
+    stride: usize,
+    padding: (usize, usize),
+) -> Result<Tensor> {
+    let (pad_h, pad_w) = padding;
+    input.contiguous()?.apply_op2(
+        &weight.contiguous()?,
+        Conv2d {
+            stride,
+            pad_h,
+            pad_w,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use candle_core::{DType, Device, Var};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rng: &mut ChaCha8Rng, dims: &[usize]) -> Var {
+        let count = dims.iter().product();
+        let values: Vec<f32> = (0..count).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Var::from_tensor(&Tensor::from_vec(values, dims, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    /// candle's own conv2d, as `conv.rs` ran it before this op: the input
+    /// padded, then cut to the extent the windows cover (candle's input
+    /// gradient is wrong otherwise, see `conv.rs`).
+    fn reference(x: &Tensor, w: &Tensor, stride: usize, pad: (usize, usize)) -> Tensor {
+        let (_, _, kh, kw) = w.dims4().unwrap();
+        let mut x = x.clone();
+        for (axis, p, k) in [(2, pad.0, kh), (3, pad.1, kw)] {
+            x = x.pad_with_zeros(axis, p, p).unwrap();
+            let windows = (x.dim(axis).unwrap() - k) / stride + 1;
+            x = x.narrow(axis, 0, (windows - 1) * stride + k).unwrap();
+        }
+        x.contiguous().unwrap().conv2d(w, 0, stride, 1, 1).unwrap()
+    }
+
+    fn flat(t: &Tensor) -> Vec<f64> {
+        t.flatten_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+    }
+
+    fn close(what: &str, ours: &Tensor, theirs: &Tensor) {
+        assert_eq!(ours.dims(), theirs.dims(), "{what}");
+        let worst = flat(ours)
+            .iter()
+            .zip(flat(theirs))
+            .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+            .fold(0.0, f64::max);
+        assert!(worst <= 1e-5, "{what}: {worst:e}");
+    }
+
+    /// Outputs and both gradients against candle's conv2d and its autograd
+    /// run in `f64` on the same values (candle's `f32` differs from ours by
+    /// rounding alone, which grows with the weight gradient's sums: 1.1e-5
+    /// at 1,008 terms), on strides 1 and 2, paddings 0–2, kernels 1, 3, 5
+    /// and 1×3 (a conv1d), 1 and 3 channels, sizes that leave windows over,
+    /// batches 1 and 7 (7 images of 32 filters are split over the pool).
+    #[test]
+    fn outputs_and_gradients_match_candles_conv2d() {
+        let mut rng = ChaCha8Rng::seed_from_u64(20);
+        let cases = [
+            // (batch, channels, h, w, filters, kh, kw, stride, pad_h, pad_w)
+            (1, 1, 5, 5, 2, 1, 1, 1, 0, 0),
+            (7, 3, 9, 8, 4, 3, 3, 1, 1, 1),
+            (1, 3, 10, 7, 5, 3, 3, 2, 1, 1),
+            (7, 1, 11, 9, 3, 5, 5, 2, 2, 2),
+            (7, 3, 8, 13, 2, 5, 5, 1, 0, 0),
+            (1, 1, 6, 7, 3, 3, 3, 2, 0, 0),
+            (7, 3, 7, 6, 4, 1, 1, 2, 1, 1),
+            (7, 1, 1, 17, 3, 1, 3, 2, 0, 1),
+            (7, 3, 12, 12, 32, 3, 3, 1, 1, 1),
+            (7, 3, 4, 4, 2, 5, 5, 1, 2, 2),
+        ];
+        for (n, c, h, w, f, kh, kw, stride, ph, pw) in cases {
+            let what = format!("{n}×{c}×{h}×{w}, {f}×{kh}×{kw}, s{stride} p{ph},{pw}");
+            let x = random(&mut rng, &[n, c, h, w]);
+            let weight = random(&mut rng, &[f, c, kh, kw]);
+            let ours = conv2d(x.as_tensor(), weight.as_tensor(), stride, (ph, pw)).unwrap();
+            // A loss that weighs each output differently.
+            let scale = random(&mut rng, ours.dims());
+            let grads = |y: &Tensor| {
+                (y * scale.as_tensor().to_dtype(y.dtype()).unwrap())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap()
+                    .backward()
+                    .unwrap()
+            };
+            let g1 = grads(&ours);
+            // The reference in f64, from the same f32 values.
+            let x64 = Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
+            let w64 = Var::from_tensor(&weight.to_dtype(DType::F64).unwrap()).unwrap();
+            let theirs = reference(x64.as_tensor(), w64.as_tensor(), stride, (ph, pw));
+            close(&format!("{what}: output"), &ours, &theirs);
+            let g2 = grads(&theirs);
+            for (name, var, var64) in [("input", &x, &x64), ("weight", &weight, &w64)] {
+                close(
+                    &format!("{what}: {name} gradient"),
+                    g1.get(var).unwrap(),
+                    g2.get(var64).unwrap(),
+                );
+            }
+        }
+    }
+
+    /// The weight gradient of a batch split over the pool has the same bits
+    /// with 1, 2 or 3 threads: a run's weights do not depend on the cores.
+    #[test]
+    fn gradients_do_not_depend_on_the_number_of_threads() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let x = random(&mut rng, &[33, 3, 12, 12]);
+        let weight = random(&mut rng, &[16, 3, 3, 3]);
+        let gradient = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let y = conv2d(x.as_tensor(), weight.as_tensor(), 1, (1, 1)).unwrap();
+                let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                flat(grads.get(weight.as_tensor()).unwrap())
+            })
+        };
+        let one = gradient(1);
+        assert_eq!(one, gradient(2));
+        assert_eq!(one, gradient(3));
+    }
+
+    #[test]
+    fn data_inputs_get_no_gradient_and_bad_shapes_are_errors() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = random(&mut rng, &[2, 1, 5, 5]).as_tensor().detach();
+        let weight = random(&mut rng, &[2, 1, 3, 3]);
+        let y = conv2d(&x, weight.as_tensor(), 1, (0, 0)).unwrap();
+        let grads = y.sum_all().unwrap().backward().unwrap();
+        assert!(grads.get(&x).is_none());
+        assert!(grads.get(weight.as_tensor()).is_some());
+        let wrong_channels = random(&mut rng, &[2, 3, 3, 3]);
+        assert!(conv2d(&x, wrong_channels.as_tensor(), 1, (0, 0)).is_err());
+        let too_wide = random(&mut rng, &[2, 1, 7, 7]);
+        assert!(conv2d(&x, too_wide.as_tensor(), 1, (0, 0)).is_err());
+    }
+}
