@@ -67,11 +67,12 @@ bench-prepare *ARGS:
 
 # Fuzz with libFuzzer for SECONDS per target (nightly toolchain and `cargo
 # install cargo-fuzz`; its own target dir, fuzz/target): `spec` (the spec
-# parser and `--set` overrides) and `csv` (a data file through reading,
-# preparation and the inference read), one after the other; `just fuzz 60
-# csv` runs one. New inputs collect in fuzz/corpus/TARGET, crashes in
+# parser and `--set` overrides), `csv` (a data file through reading,
+# preparation and the inference read) and `json` (JSON rows through the
+# strict reader, against serde_json, into a table), one after the other;
+# `just fuzz 60 csv` runs one. New inputs collect in fuzz/corpus/TARGET, crashes in
 # fuzz/artifacts/TARGET.
-fuzz SECONDS="600" TARGETS="spec csv":
+fuzz SECONDS="600" TARGETS="spec csv json":
     for target in {{TARGETS}}; do \
         case $target in csv) max_len=4096 ;; *) max_len=16384 ;; esac; \
         mkdir -p fuzz/corpus/$target; \
