@@ -14,7 +14,7 @@ use crate::open::Registry;
 use crate::types::{ArtifactKind, ArtifactRecord, RunId, RunStatus};
 
 /// Folder under the root that holds one folder per run.
-const ARTIFACTS_DIR: &str = "artifacts";
+pub(crate) const ARTIFACTS_DIR: &str = "artifacts";
 
 /// Bytes read (and hashed) at a time when verifying an artifact.
 const READ_BLOCK: usize = 64 * 1024;
@@ -230,22 +230,30 @@ impl Registry {
         artifact: &ArtifactRecord,
         run: &str,
     ) -> Result<PathBuf, RegistryError> {
-        let relative = Path::new(&artifact.path);
-        let plain = relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
-        if !plain || !artifact.path.starts_with("artifacts/") {
-            return Err(RegistryError::Corrupt {
+        self.within_artifacts(&artifact.path)
+            .ok_or_else(|| RegistryError::Corrupt {
                 path: self.db_path.clone(),
                 detail: format!(
                     "artifact path '{}' of run {run} is not under artifacts/",
                     artifact.path
                 ),
-            });
+            })
+    }
+
+    /// The absolute path of `relative` (`artifacts/…`, as recorded), if it
+    /// is plain (no empty, `.` or `..` part) and stays in the artifacts
+    /// folder; `None` otherwise.
+    pub(crate) fn within_artifacts(&self, relative: &str) -> Option<PathBuf> {
+        let parts: Vec<&str> = relative.split('/').collect();
+        let plain = parts
+            .iter()
+            .all(|p| !p.is_empty() && *p != "." && *p != "..");
+        if !plain || parts.len() < 2 || parts[0] != ARTIFACTS_DIR {
+            return None;
         }
         let mut full = self.root.clone();
-        full.extend(artifact.path.split('/'));
-        Ok(full)
+        full.extend(parts);
+        Some(full)
     }
 }
 

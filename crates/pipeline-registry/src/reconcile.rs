@@ -16,12 +16,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::artifacts::ARTIFACTS_DIR;
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::types::{ArtifactKind, RunId, RunStatus};
-
-/// Folder under the root that holds one folder per run.
-const ARTIFACTS_DIR: &str = "artifacts";
 
 /// Something under `artifacts/` that no run owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -212,10 +210,7 @@ impl Registry {
             return Ok(());
         };
         let mut last_epoch = 0;
-        for (kind, prefix) in [
-            (ArtifactKind::CheckpointLast, "checkpoint-last-epoch-"),
-            (ArtifactKind::CheckpointBest, "checkpoint-best-epoch-"),
-        ] {
+        for kind in [ArtifactKind::CheckpointLast, ArtifactKind::CheckpointBest] {
             let recorded: Option<String> =
                 sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = ? AND kind = ?")
                     .bind(run.as_str())
@@ -226,7 +221,7 @@ impl Registry {
             let recorded_epoch = recorded
                 .as_deref()
                 .and_then(|p| p.rsplit('/').next())
-                .and_then(|name| checkpoint_epoch(name, prefix))
+                .and_then(|name| kind.epoch_of_file(name))
                 .unwrap_or(0);
             // A best epoch is one of the finished epochs of the state kept.
             let limit = match kind {
@@ -235,7 +230,7 @@ impl Registry {
             };
             let newest = entries
                 .iter()
-                .filter_map(|(name, path)| Some((checkpoint_epoch(name, prefix)?, name, path)))
+                .filter_map(|(name, path)| Some((kind.epoch_of_file(name)?, name, path)))
                 .filter(|(epoch, ..)| *epoch > recorded_epoch && *epoch <= limit)
                 .max_by_key(|(epoch, ..)| *epoch);
             let Some((epoch, name, path)) = newest else {
@@ -267,20 +262,6 @@ impl Registry {
         }
         self.tidy_run_folder(run).await;
         Ok(())
-    }
-
-    /// The absolute path of `relative` (`artifacts/…`), if it stays inside
-    /// the artifacts folder.
-    fn within_artifacts(&self, relative: &str) -> Option<PathBuf> {
-        let plain = relative
-            .split('/')
-            .all(|p| !p.is_empty() && p != "." && p != "..");
-        if !plain || relative.split('/').next() != Some(ARTIFACTS_DIR) {
-            return None;
-        }
-        let mut full = self.root.clone();
-        full.extend(relative.split('/'));
-        Some(full)
     }
 }
 
@@ -318,14 +299,6 @@ fn stray_files(folder: &Path, relative: &str, recorded: &HashSet<String>) -> Vec
             })
         })
         .collect()
-}
-
-/// The epoch in a checkpoint's file name (`checkpoint-last-epoch-000012.safetensors`).
-fn checkpoint_epoch(name: &str, prefix: &str) -> Option<u32> {
-    name.strip_prefix(prefix)?
-        .strip_suffix(".safetensors")?
-        .parse()
-        .ok()
 }
 
 /// The bytes of a file, or of the files in a folder.

@@ -146,6 +146,25 @@ impl ArtifactKind {
         matches!(self, Self::CheckpointLast | Self::CheckpointBest)
     }
 
+    /// The file name of this kind's artifact of `epoch`, as checkpoints are
+    /// named (`checkpoint-last-epoch-000012.safetensors`): a crashed run's
+    /// folder is read back by [`ArtifactKind::epoch_of_file`].
+    pub fn epoch_file_name(self, epoch: u32) -> String {
+        format!("{}{epoch:06}.safetensors", self.epoch_file_prefix())
+    }
+
+    /// The epoch in a file name that [`ArtifactKind::epoch_file_name`] made.
+    pub(crate) fn epoch_of_file(self, name: &str) -> Option<u32> {
+        name.strip_prefix(&self.epoch_file_prefix())?
+            .strip_suffix(".safetensors")?
+            .parse()
+            .ok()
+    }
+
+    fn epoch_file_prefix(self) -> String {
+        format!("{}-epoch-", self.as_str().replace('_', "-"))
+    }
+
     pub(crate) fn from_db(s: &str) -> Option<Self> {
         match s {
             "weights" => Some(Self::Weights),

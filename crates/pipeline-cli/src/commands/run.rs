@@ -728,14 +728,14 @@ impl Recorder<'_> {
             artifacts.push(self.context.block_on(self.registry.write_artifact(
                 self.id,
                 ArtifactKind::CheckpointBest,
-                &format!("checkpoint-best-epoch-{best:06}.safetensors"),
+                &ArtifactKind::CheckpointBest.epoch_file_name(best),
                 &weights,
             ))?);
         }
         artifacts.push(self.context.block_on(self.registry.write_artifact(
             self.id,
             ArtifactKind::CheckpointLast,
-            &format!("checkpoint-last-epoch-{epoch:06}.safetensors"),
+            &ArtifactKind::CheckpointLast.epoch_file_name(epoch),
             &state.to_bytes()?,
         ))?);
         self.context
