@@ -1,5 +1,13 @@
 //! Reading tables (CSV, gzip-compressed CSV, Parquet with polars; NDJSON and
 //! inline JSON rows with serde_json), and the sha256 of the bytes read.
+//!
+//! Columns are typed from the first 1,000 rows, or from every row in one
+//! pass when one of those lines is over 1 MB (polars re-reads a long line at
+//! every piece of its sample). What polars would misread is refused first
+//! with a hint: UTF-16, a header read as one column holding `;` or a tab,
+//! repeated or empty header names, a row with another number of fields than
+//! the header (counted quote-aware, only when polars fails or reads an empty
+//! cell). A missing file is named as written and as resolved.
 
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
