@@ -38,6 +38,9 @@ normalize = "zscore"
 layers = [{{ type = "linear", units = 8 }}, {{ type = "relu" }}, {{ type = "linear", units = 1 }}]
 [loss]
 type = "mse"
+[optimizer]
+type = "adam"
+learning_rate = 1e-3
 [train]
 epochs = 2
 batch_size = 64
