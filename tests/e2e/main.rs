@@ -22,6 +22,7 @@ mod malformed;
 mod messages;
 mod messy;
 mod precision;
+mod predict_json;
 mod report;
 mod resume;
 mod schedules;

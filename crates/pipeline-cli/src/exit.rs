@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use pipeline_data::DataError;
+use pipeline_predict::PredictError;
 use pipeline_registry::RegistryError;
+use pipeline_serve::ServeError;
 use pipeline_spec::SpecError;
 use pipeline_train::TrainError;
 
@@ -47,25 +49,63 @@ fn code_of(error: &anyhow::Error) -> u8 {
             return USAGE;
         }
         if let Some(e) = cause.downcast_ref::<DataError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
+            return data_code(e);
         }
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
+            return registry_code(e);
         }
-        if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
+        if let Some(code) = cause.downcast_ref::<TrainError>().and_then(train_code) {
+            return code;
         }
-        match cause.downcast_ref::<TrainError>() {
-            Some(
-                TrainError::Device { .. }
-                | TrainError::ClassMismatch { .. }
-                | TrainError::ClassWeights { .. },
-            ) => return USAGE,
-            Some(TrainError::Model(e)) if e.is_user_error() => return USAGE,
-            _ => {}
+        if let Some(code) = cause.downcast_ref::<PredictError>().and_then(predict_code) {
+            return code;
+        }
+        if let Some(e) = cause.downcast_ref::<ServeError>() {
+            return if e.is_user_error() { USAGE } else { FAILURE };
         }
     }
     FAILURE
+}
+
+fn data_code(error: &DataError) -> u8 {
+    if error.is_user_error() {
+        USAGE
+    } else {
+        FAILURE
+    }
+}
+
+fn registry_code(error: &RegistryError) -> u8 {
+    if error.is_user_error() {
+        USAGE
+    } else {
+        FAILURE
+    }
+}
+
+/// The code a training error decides, or `None` to look further down the chain.
+fn train_code(error: &TrainError) -> Option<u8> {
+    match error {
+        TrainError::Data(e) => Some(data_code(e)),
+        TrainError::Device { .. }
+        | TrainError::ClassMismatch { .. }
+        | TrainError::ClassWeights { .. } => Some(USAGE),
+        TrainError::Model(e) if e.is_user_error() => Some(USAGE),
+        _ => None,
+    }
+}
+
+/// The code a prediction error decides: that of the error it passes on
+/// unchanged, as if it stood in the chain itself; `None` to look further.
+fn predict_code(error: &PredictError) -> Option<u8> {
+    match error {
+        PredictError::Usage { .. } | PredictError::Spec(_) => Some(USAGE),
+        PredictError::Data(e) => Some(data_code(e)),
+        PredictError::MissingTargets { source, .. } => Some(data_code(source)),
+        PredictError::Registry(e) => Some(registry_code(e)),
+        PredictError::Train(e) => train_code(e),
+        _ => None,
+    }
 }
 
 fn hint_of(error: &anyhow::Error) -> Option<String> {
@@ -79,8 +119,24 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<RegistryError>() {
             return registry_hint(e);
         }
+        if let Some(e) = cause.downcast_ref::<PredictError>() {
+            return predict_hint(e);
+        }
+        if let Some(e) = cause.downcast_ref::<ServeError>() {
+            return e.hint().map(Into::into);
+        }
         None
     })
+}
+
+/// The hint of a prediction error, or of the error it passes on unchanged.
+fn predict_hint(error: &PredictError) -> Option<String> {
+    match error {
+        PredictError::Usage { hint, .. } => hint.clone(),
+        PredictError::Train(e) => e.hint().map(Into::into),
+        PredictError::Registry(e) => registry_hint(e),
+        _ => None,
+    }
 }
 
 fn registry_hint(error: &RegistryError) -> Option<String> {

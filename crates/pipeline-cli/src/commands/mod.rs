@@ -8,7 +8,6 @@ mod export;
 mod folds;
 mod gc;
 mod infer;
-mod predictor;
 mod rerun;
 mod resume;
 mod run;
@@ -17,6 +16,7 @@ mod schema;
 mod serve;
 mod shared;
 mod show;
+mod stored_run;
 mod tag;
 
 use std::process::ExitCode;

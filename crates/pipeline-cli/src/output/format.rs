@@ -67,29 +67,9 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
-/// A single-precision value as a JSON number with the digits that value
-/// has (`203.77785`, not the `203.77784729003906` of its exact `f64`
-/// widening); NaN and infinities, which JSON lacks, become null.
-pub fn json_f32(value: f32) -> serde_json::Value {
-    // Rust prints the shortest decimal that reads back as the same f32.
-    json_f64(value.to_string().parse().unwrap_or(f64::from(value)))
-}
-
-/// A JSON number; NaN and infinities, which JSON lacks, become null.
-pub fn json_f64(value: f64) -> serde_json::Value {
-    serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn json_numbers_of_f32_have_its_digits() {
-        assert_eq!(json_f32(203.777_85).to_string(), "203.77785");
-        assert_eq!(json_f32(0.1).to_string(), "0.1");
-        assert_eq!(json_f32(f32::NAN), serde_json::Value::Null);
-    }
 
     #[test]
     fn numbers_keep_four_significant_digits() {

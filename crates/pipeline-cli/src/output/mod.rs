@@ -13,6 +13,7 @@ pub mod png;
 pub mod progress;
 pub mod rows_progress;
 pub mod svg;
+pub mod table_sink;
 
 use tracing_subscriber::EnvFilter;
 

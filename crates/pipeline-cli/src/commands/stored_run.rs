@@ -1,0 +1,48 @@
+//! Loading the run a prediction command names (`--run SELECTOR`): the
+//! selector resolved, the run read with its artifacts verified
+//! ([`pipeline_predict::StoredModel`]), and the warning printed when it is
+//! a killed run's checkpoint. `infer`, `evaluate`, `serve` and `export`
+//! share it.
+
+use pipeline_predict::{Predictor, StoredModel, is_checkpoint};
+use pipeline_registry::Registry;
+use pipeline_spec::Device as DeviceSpec;
+
+use crate::commands::shared::Context;
+
+/// The stored run named by `selector`; `purpose` ends the refusal of a run
+/// without weights ("to predict with", "to export").
+pub fn load(
+    context: &Context,
+    registry: &Registry,
+    selector: &str,
+    experiment: Option<&str>,
+    purpose: &str,
+) -> anyhow::Result<StoredModel> {
+    let id = context.run_id(registry, selector, experiment)?;
+    Ok(context.block_on(StoredModel::load(registry, &id, purpose))?)
+}
+
+/// The run named by `selector` ready to predict on `device`, with a
+/// warning when it is a killed run's checkpoint.
+pub fn predictor(
+    context: &Context,
+    registry: &Registry,
+    selector: &str,
+    experiment: Option<&str>,
+    device: DeviceSpec,
+) -> anyhow::Result<Predictor> {
+    let stored = load(context, registry, selector, experiment, "to predict with")?;
+    let record = &stored.record;
+    if is_checkpoint(record) && !context.global.quiet {
+        eprintln!(
+            "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+            record.id,
+            record.epochs_run,
+            record
+                .best_epoch
+                .map_or_else(|| "?".to_owned(), |e| e.to_string())
+        );
+    }
+    Ok(Predictor::new(stored, device)?)
+}
