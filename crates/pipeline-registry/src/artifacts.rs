@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
-use crate::types::{ArtifactKind, ArtifactRecord, RunId, RunStatus};
+use crate::types::{ArtifactKind, ArtifactRecord, RunId};
 
 /// Folder under the root that holds one folder per run.
 pub(crate) const ARTIFACTS_DIR: &str = "artifacts";
@@ -35,32 +35,8 @@ impl Registry {
         bytes: &[u8],
     ) -> Result<ArtifactRecord, RegistryError> {
         check_file_name(run, file_name)?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
-            .bind(run.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("writing an artifact of run {run}"), e))?;
-        match status.as_deref().map(RunStatus::from_db) {
-            None => {
-                return Err(RegistryError::UnknownRun {
-                    selector: run.to_string(),
-                    reason: format!("no such run in {}", self.db_path.display()),
-                });
-            }
-            Some(Some(RunStatus::Running)) => {}
-            Some(Some(from)) => {
-                return Err(RegistryError::InvalidTransition {
-                    run: run.to_string(),
-                    from,
-                });
-            }
-            Some(None) => {
-                return Err(RegistryError::Corrupt {
-                    path: self.db_path.clone(),
-                    detail: format!("run {run} has an unknown status"),
-                });
-            }
-        }
+        let context = || format!("writing an artifact of run {run}");
+        self.within(context, self.require_running(run)).await?;
 
         let artifacts_dir = self.root.join(ARTIFACTS_DIR);
         let dir = artifacts_dir.join(run.as_str());

@@ -17,6 +17,8 @@ mod open;
 mod query;
 mod reconcile;
 mod runs;
+mod statement;
+mod touch;
 mod types;
 mod util;
 
