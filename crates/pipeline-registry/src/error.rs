@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::atomic::WriteError;
 use crate::types::RunStatus;
 
 /// Everything that can go wrong in the registry.
@@ -117,6 +118,17 @@ pub enum RegistryError {
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
+}
+
+/// An atomic write of the registry's (an artifact) fails as I/O on the
+/// path of the step that failed.
+impl From<WriteError> for RegistryError {
+    fn from(error: WriteError) -> Self {
+        RegistryError::Io {
+            path: error.path,
+            source: error.source,
+        }
+    }
 }
 
 impl RegistryError {

@@ -9,6 +9,7 @@
 //! served by PostgreSQL too; only SQLite is implemented.
 
 mod artifacts;
+pub mod atomic;
 mod error;
 mod filter;
 mod import;
@@ -25,6 +26,7 @@ mod util;
 #[cfg(test)]
 mod tests;
 
+pub use atomic::{AtomicFile, WriteError, sync_dir, write_atomically};
 pub use error::RegistryError;
 pub use filter::{Condition, Field, FilterError, SortKey};
 pub use import::ImportedRun;

@@ -17,6 +17,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::ARTIFACTS_DIR;
+use crate::atomic::TEMP_PREFIX;
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::runs::insert_artifacts;
@@ -297,7 +298,7 @@ fn stray_files(folder: &Path, relative: &str, recorded: &HashSet<String>) -> Vec
             let relative = format!("{relative}/{name}");
             (!recorded.contains(&relative)).then(|| Unowned {
                 bytes: size(&path),
-                reason: if name.starts_with(".tmp-") {
+                reason: if name.starts_with(TEMP_PREFIX) {
                     UnownedReason::Unfinished
                 } else {
                     UnownedReason::NotRecorded
