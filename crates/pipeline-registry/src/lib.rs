@@ -11,6 +11,7 @@
 mod artifacts;
 pub mod atomic;
 mod error;
+mod files;
 mod filter;
 mod import;
 mod labels;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use atomic::{AtomicFile, WriteError, sync_dir, write_atomically};
 pub use error::RegistryError;
+pub use files::RegistryFiles;
 pub use filter::{Condition, Field, FilterError, SortKey};
 pub use import::ImportedRun;
 pub use labels::FOLD_TAG_PREFIX;
