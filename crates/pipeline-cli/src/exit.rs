@@ -156,6 +156,13 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
             "point --registry (or PIPELINE_REGISTRY) at a pipeline registry, or at a new path"
                 .into(),
         ),
+        RegistryError::RefusedFile { .. } => Some(
+            "name a file outside the registry's database and artifacts, e.g. --output predictions.csv"
+                .into(),
+        ),
+        RegistryError::RefusedFolder { .. } => {
+            Some("name a new folder outside the registry, e.g. --out export/".into())
+        }
         RegistryError::ReadOnlyOutdated { .. } => Some(
             "open it once where it can be written (any command upgrades it), or read it with the pipeline that wrote it"
                 .into(),

@@ -1,17 +1,18 @@
 //! Artifact files under `<root>/artifacts/<run-id>/`: written atomically
-//! (temporary file, fsync, rename, directory fsync) so a crash never leaves a
-//! half-written file under its final name, and read back only after their
-//! size and SHA-256 match what the registry recorded.
+//! ([`crate::atomic`]: temporary file, fsync, rename, folder fsync) so a
+//! crash never leaves a half-written file under its final name, and read
+//! back only after their size and SHA-256 match what the registry recorded.
 
 use std::fs;
-use std::io::{Read as _, Write};
+use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic::{TEMP_PREFIX, sync_dir, write_atomically};
 use crate::error::RegistryError;
 use crate::open::Registry;
-use crate::types::{ArtifactKind, ArtifactRecord, RunId, RunStatus};
+use crate::types::{ArtifactKind, ArtifactRecord, RunId};
 
 /// Folder under the root that holds one folder per run.
 pub(crate) const ARTIFACTS_DIR: &str = "artifacts";
@@ -35,52 +36,16 @@ impl Registry {
         bytes: &[u8],
     ) -> Result<ArtifactRecord, RegistryError> {
         check_file_name(run, file_name)?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
-            .bind(run.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("writing an artifact of run {run}"), e))?;
-        match status.as_deref().map(RunStatus::from_db) {
-            None => {
-                return Err(RegistryError::UnknownRun {
-                    selector: run.to_string(),
-                    reason: format!("no such run in {}", self.db_path.display()),
-                });
-            }
-            Some(Some(RunStatus::Running)) => {}
-            Some(Some(from)) => {
-                return Err(RegistryError::InvalidTransition {
-                    run: run.to_string(),
-                    from,
-                });
-            }
-            Some(None) => {
-                return Err(RegistryError::Corrupt {
-                    path: self.db_path.clone(),
-                    detail: format!("run {run} has an unknown status"),
-                });
-            }
-        }
-
+        let context = || format!("writing an artifact of run {run}");
+        self.within(context, self.require_running(run)).await?;
         let artifacts_dir = self.root.join(ARTIFACTS_DIR);
         let dir = artifacts_dir.join(run.as_str());
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| RegistryError::Io { path, source }
-        };
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let final_path = dir.join(file_name);
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .tempfile_in(&dir)
-            .map_err(io(&dir))?;
-        tmp.write_all(bytes).map_err(io(tmp.path()))?;
-        tmp.as_file().sync_all().map_err(io(tmp.path()))?;
-        tmp.persist(&final_path).map_err(|e| RegistryError::Io {
-            path: final_path.clone(),
-            source: e.error,
+        fs::create_dir_all(&dir).map_err(|source| RegistryError::Io {
+            path: dir.clone(),
+            source,
         })?;
-        sync_dir(&dir)?;
+        write_atomically(&dir.join(file_name), bytes)?;
+        // The run's folder may be new: make its entry durable too.
         sync_dir(&artifacts_dir)?;
 
         Ok(ArtifactRecord {
@@ -291,7 +256,7 @@ fn check_file_name(run: &RunId, file_name: &str) -> Result<(), RegistryError> {
     let bad = file_name.is_empty()
         || file_name == "."
         || file_name == ".."
-        || file_name.starts_with(".tmp-")
+        || file_name.starts_with(TEMP_PREFIX)
         || file_name.contains(['/', '\\', '\0']);
     if bad {
         return Err(RegistryError::InvalidInput {
@@ -299,22 +264,5 @@ fn check_file_name(run: &RunId, file_name: &str) -> Result<(), RegistryError> {
             reason: format!("'{file_name}' is not a plain file name"),
         });
     }
-    Ok(())
-}
-
-/// Makes a rename or file creation in `dir` durable.
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), RegistryError> {
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| RegistryError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })
-}
-
-/// Directories cannot be opened for fsync on this platform.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), RegistryError> {
     Ok(())
 }

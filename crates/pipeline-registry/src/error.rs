@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::atomic::WriteError;
 use crate::types::RunStatus;
 
 /// Everything that can go wrong in the registry.
@@ -114,9 +115,30 @@ pub enum RegistryError {
     #[error("run {run} is {from}; only killed or crashed runs can be resumed")]
     NotResumable { run: String, from: RunStatus },
 
+    /// A file the user named for an output is one of the registry's own
+    /// ([`crate::RegistryFiles`]): its database, journal or artifacts.
+    #[error("refusing to write {}: {reason}", path.display())]
+    RefusedFile { path: PathBuf, reason: String },
+
+    /// A folder the user named for an output is, holds or lies in the
+    /// registry's folder ([`crate::RegistryFiles`]).
+    #[error("refusing to write the folder {}: {reason}", path.display())]
+    RefusedFolder { path: PathBuf, reason: String },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
+}
+
+/// An atomic write of the registry's (an artifact) fails as I/O on the
+/// path of the step that failed.
+impl From<WriteError> for RegistryError {
+    fn from(error: WriteError) -> Self {
+        RegistryError::Io {
+            path: error.path,
+            source: error.source,
+        }
+    }
 }
 
 impl RegistryError {
@@ -135,6 +157,8 @@ impl RegistryError {
                 | Self::NotResumable { .. }
                 | Self::ArtifactMissing { .. }
                 | Self::ArtifactCorrupt { .. }
+                | Self::RefusedFile { .. }
+                | Self::RefusedFolder { .. }
         )
     }
 }

@@ -3,13 +3,15 @@
 //! benchmarks. The run is stored exactly as `create_run`, `record_epoch` and
 //! `complete_run` would have stored it, without artifacts.
 
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::SqliteConnection;
 
 use crate::error::RegistryError;
+use crate::labels::{check_tags, insert_tags};
 use crate::open::Registry;
-use crate::runs::{check_unique_epochs, upsert_epoch_metrics};
-use crate::types::{Completion, EpochMetric, NewRun, RunId};
-use crate::util::ROWS_PER_INSERT;
+use crate::runs::{
+    check_unique_epochs, checked_seed, insert_run_row, upsert_epoch_metrics, upsert_final_metrics,
+};
+use crate::types::{Completion, EpochMetric, NewRun, RunId, RunStatus};
 
 /// A completed run with its whole history.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,99 +35,56 @@ impl Registry {
             });
         }
         let new = &imported.run;
-        let done = &imported.completion;
-        let seed = i64::try_from(new.seed).map_err(|_| RegistryError::InvalidInput {
-            what: "run seed".to_owned(),
-            reason: format!("{} is larger than {}", new.seed, i64::MAX),
-        })?;
-        for tag in &new.tags {
-            crate::labels::check_tag(tag)?;
-        }
+        let seed = checked_seed(new)?;
+        check_tags(&new.tags)?;
         check_unique_epochs(
             || format!("imported run of {}", new.experiment),
             &imported.epochs,
         )?;
         let id = RunId::new_v7();
-        let context = || format!("importing a run of {}", new.experiment);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let epochs_run = {
-            let mut seen: Vec<u32> = imported.epochs.iter().map(|e| e.epoch).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            i64::try_from(seen.len()).unwrap_or(i64::MAX)
-        };
-        sqlx::query(
-            "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
-             spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
-             git_commit, deterministic, note, started_at, ended_at, heartbeat_at, best_epoch, \
-             epochs_run, selection_metric, selection_higher_is_better, selection_value, \
-             gap_at_best, test_train_gap, overfit_onset, weights_digest) \
-             VALUES (?, ?, 'completed', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-             ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.as_str())
-        .bind(&new.experiment)
-        .bind(&new.spec_toml)
-        .bind(&new.spec_hash)
-        .bind(&new.source_spec)
-        .bind(&new.spec_path)
-        .bind(&new.data_path)
-        .bind(&new.data_sha256)
-        .bind(new.columns_hash.as_deref())
-        .bind(seed)
-        .bind(&new.device)
-        .bind(&new.program_version)
-        .bind(&new.git_commit)
-        .bind(i64::from(new.deterministic))
-        .bind(new.note.as_deref())
-        .bind(&imported.started_at)
-        .bind(&imported.ended_at)
-        .bind(&imported.ended_at)
-        .bind(i64::from(done.best_epoch))
-        .bind(epochs_run)
-        .bind(&new.selection_metric)
-        .bind(i64::from(new.selection_higher_is_better))
-        .bind(done.selection_value)
-        .bind(done.overfitting.gap_at_best)
-        .bind(done.overfitting.test_train_gap)
-        .bind(done.overfitting.onset.map(i64::from))
-        .bind(done.weights_digest.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?;
-        upsert_epoch_metrics(&mut tx, &id, &imported.epochs)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        for chunk in done.final_metrics.chunks(ROWS_PER_INSERT) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO final_metrics (run_id, split, metric, value) ",
-            );
-            sql.push_values(chunk, |mut row, m| {
-                row.push_bind(id.as_str())
-                    .push_bind(&m.split)
-                    .push_bind(&m.metric)
-                    .push_bind(m.value);
-            });
-            sql.build()
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
-        for tag in &new.tags {
-            sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
-                .bind(id.as_str())
-                .bind(tag)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
+        self.within(|| format!("importing a run of {}", new.experiment), async {
+            let mut tx = self.pool.begin().await?;
+            insert_completed_run(&mut tx, &id, seed, imported).await?;
+            upsert_epoch_metrics(&mut tx, &id, &imported.epochs).await?;
+            upsert_final_metrics(&mut tx, &id, &imported.completion.final_metrics).await?;
+            insert_tags(&mut tx, &id, &new.tags).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await?;
         Ok(id)
     }
+}
+
+/// Inserts the row of the completed run `imported` as `id`, with its
+/// checked `seed`.
+async fn insert_completed_run(
+    conn: &mut SqliteConnection,
+    id: &RunId,
+    seed: i64,
+    imported: &ImportedRun,
+) -> Result<(), sqlx::Error> {
+    let new = &imported.run;
+    let done = &imported.completion;
+    let epochs_run = {
+        let mut seen: Vec<u32> = imported.epochs.iter().map(|e| e.epoch).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        i64::try_from(seen.len()).unwrap_or(i64::MAX)
+    };
+    let columns = "started_at, ended_at, heartbeat_at, best_epoch, epochs_run, \
+         selection_value, gap_at_best, test_train_gap, overfit_onset, weights_digest";
+    insert_run_row(conn, id, RunStatus::Completed, new, seed, columns, |row| {
+        row.push_bind(&imported.started_at)
+            .push_bind(&imported.ended_at)
+            .push_bind(&imported.ended_at)
+            .push_bind(i64::from(done.best_epoch))
+            .push_bind(epochs_run)
+            .push_bind(done.selection_value)
+            .push_bind(done.overfitting.gap_at_best)
+            .push_bind(done.overfitting.test_train_gap)
+            .push_bind(done.overfitting.onset.map(i64::from))
+            .push_bind(done.weights_digest.as_deref());
+    })
+    .await
 }

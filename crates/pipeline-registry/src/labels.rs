@@ -1,7 +1,7 @@
 //! What people attach to runs to find them again: tags, a note, and aliases
 //! (`production` → a run) whose every assignment is kept as history.
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
@@ -86,29 +86,38 @@ fn check_label(what: &str, text: &str, extra: &str) -> Result<(), RegistryError>
     }
 }
 
+/// Checks every tag of a run before any is stored ([`check_tag`]).
+pub(crate) fn check_tags(tags: &[String]) -> Result<(), RegistryError> {
+    tags.iter().try_for_each(|tag| check_tag(tag))
+}
+
+/// Adds `tags` to `run` (checked with [`check_tags`]); a tag it already has
+/// is kept once.
+pub(crate) async fn insert_tags(
+    conn: &mut SqliteConnection,
+    run: &RunId,
+    tags: &[String],
+) -> Result<(), sqlx::Error> {
+    for tag in tags {
+        sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
+            .bind(run.as_str())
+            .bind(tag)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Registry {
     /// Adds tags to a run (tags it already has are kept once).
     pub async fn add_tags(&self, run: &RunId, tags: &[String]) -> Result<(), RegistryError> {
-        for tag in tags {
-            check_tag(tag)?;
-        }
-        let context = || format!("tagging run {run}");
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        for tag in tags {
-            sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
-                .bind(run.as_str())
-                .bind(tag)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))
+        check_tags(tags)?;
+        self.within(|| format!("tagging run {run}"), async {
+            let mut tx = self.pool.begin().await?;
+            insert_tags(&mut tx, run, tags).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
     }
 
     /// Removes tags from a run; returns how many it had.
@@ -123,23 +132,23 @@ impl Registry {
         if tags.is_empty() {
             return Ok(0);
         }
-        Ok(sql
-            .build()
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("untagging run {run}"), e))?
-            .rows_affected())
+        self.within(|| format!("untagging run {run}"), async {
+            Ok(sql.build().execute(&self.pool).await?.rows_affected())
+        })
+        .await
     }
 
     /// Sets (or with `None` clears) the run's note.
     pub async fn set_note(&self, run: &RunId, note: Option<&str>) -> Result<(), RegistryError> {
-        sqlx::query("UPDATE runs SET note = ? WHERE id = ?")
-            .bind(note)
-            .bind(run.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("setting the note of run {run}"), e))?;
-        Ok(())
+        self.within(|| format!("setting the note of run {run}"), async {
+            sqlx::query("UPDATE runs SET note = ? WHERE id = ?")
+                .bind(note)
+                .bind(run.as_str())
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Points alias `name` at `run`, closing the previous assignment; returns
@@ -147,58 +156,50 @@ impl Registry {
     /// already, in which case nothing changes).
     pub async fn set_alias(&self, name: &str, run: &RunId) -> Result<Option<RunId>, RegistryError> {
         check_alias(name)?;
-        let context = || format!("setting alias {name} to run {run}");
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        // A write first, so concurrent writers queue on the busy timeout
-        // instead of failing a read-to-write lock upgrade.
-        let at = now();
-        sqlx::query("UPDATE runs SET heartbeat_at = heartbeat_at WHERE id = ?")
-            .bind(run.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let previous: Option<String> =
-            sqlx::query_scalar("SELECT run_id FROM aliases WHERE name = ? AND unset_at IS NULL")
+        self.within(|| format!("setting alias {name} to run {run}"), async {
+            let mut tx = self.pool.begin().await?;
+            // A write first, so concurrent writers queue on the busy timeout
+            // instead of failing a read-to-write lock upgrade.
+            let at = now();
+            sqlx::query("UPDATE runs SET heartbeat_at = heartbeat_at WHERE id = ?")
+                .bind(run.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let previous = current_alias(&mut *tx, name).await?;
+            if previous.as_deref() == Some(run.as_str()) {
+                return Ok(None);
+            }
+            sqlx::query("UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL")
+                .bind(&at)
                 .bind(name)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        if previous.as_deref() == Some(run.as_str()) {
-            return Ok(None);
-        }
-        sqlx::query("UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL")
-            .bind(&at)
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        sqlx::query("INSERT INTO aliases (name, run_id, set_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(run.as_str())
-            .bind(&at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        Ok(previous.map(RunId::from_db))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO aliases (name, run_id, set_at) VALUES (?, ?, ?)")
+                .bind(name)
+                .bind(run.as_str())
+                .bind(&at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(previous.map(RunId::from_db))
+        })
+        .await
     }
 
     /// Removes alias `name` (its history is kept); returns the run that held it.
     pub async fn remove_alias(&self, name: &str) -> Result<RunId, RegistryError> {
-        let held: Option<String> = sqlx::query_scalar(
-            "UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL RETURNING run_id",
-        )
-        .bind(now())
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| self.query_error(format!("removing alias {name}"), e))?;
+        let held: Option<String> = self
+            .within(|| format!("removing alias {name}"), async {
+                Ok(sqlx::query_scalar(
+                    "UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL \
+                     RETURNING run_id",
+                )
+                .bind(now())
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?)
+            })
+            .await?;
         held.map(RunId::from_db)
             .ok_or_else(|| RegistryError::UnknownRun {
                 selector: name.to_owned(),
@@ -235,10 +236,11 @@ impl Registry {
         if let Some(name) = name {
             query = query.bind(name);
         }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.query_error("reading aliases", e))?;
+        let rows = self
+            .within(|| "reading aliases", async {
+                Ok(query.fetch_all(&self.pool).await?)
+            })
+            .await?;
         rows.iter()
             .map(|r| {
                 let get = |c: &str| {
@@ -257,12 +259,20 @@ impl Registry {
 
     /// The run alias `name` points at now, if it exists.
     pub(crate) async fn alias_target(&self, name: &str) -> Result<Option<RunId>, RegistryError> {
-        let id: Option<String> =
-            sqlx::query_scalar("SELECT run_id FROM aliases WHERE name = ? AND unset_at IS NULL")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.query_error(format!("resolving alias {name}"), e))?;
-        Ok(id.map(RunId::from_db))
+        self.within(|| format!("resolving alias {name}"), async {
+            Ok(current_alias(&self.pool, name).await?.map(RunId::from_db))
+        })
+        .await
     }
+}
+
+/// The run alias `name` points at now (its id as stored), if any.
+async fn current_alias<'e>(
+    executor: impl SqliteExecutor<'e>,
+    name: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT run_id FROM aliases WHERE name = ? AND unset_at IS NULL")
+        .bind(name)
+        .fetch_optional(executor)
+        .await
 }

@@ -9,7 +9,9 @@
 //! served by PostgreSQL too; only SQLite is implemented.
 
 mod artifacts;
+pub mod atomic;
 mod error;
+mod files;
 mod filter;
 mod import;
 mod labels;
@@ -17,13 +19,17 @@ mod open;
 mod query;
 mod reconcile;
 mod runs;
+mod statement;
+mod touch;
 mod types;
 mod util;
 
 #[cfg(test)]
 mod tests;
 
+pub use atomic::{AtomicFile, WriteError, sync_dir, write_atomically};
 pub use error::RegistryError;
+pub use files::RegistryFiles;
 pub use filter::{Condition, Field, FilterError, SortKey};
 pub use import::ImportedRun;
 pub use labels::FOLD_TAG_PREFIX;

@@ -201,32 +201,22 @@ impl Registry {
         self.pool.close().await;
     }
 
-    /// Builds the error for a failed statement.
-    pub(crate) fn query_error(
-        &self,
-        context: impl Into<String>,
-        source: sqlx::Error,
-    ) -> RegistryError {
-        RegistryError::Query {
-            path: self.db_path.clone(),
-            context: context.into(),
-            source,
-        }
-    }
-
     /// Marks queued or running runs whose process is gone as `crashed`: on
     /// this host, a pid that no longer exists (or now belongs to a process
     /// started at another time); on other hosts, whose processes cannot be
     /// probed, a heartbeat older than [`HEARTBEAT_STALE_AFTER`].
     async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
         let host = hostname();
-        let candidates: Vec<LiveRun> = sqlx::query_as(
-            "SELECT id, pid, pid_started, host, heartbeat_at FROM runs \
-                 WHERE status IN ('queued', 'running')",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(|e| self.query_error("looking for stale runs", e))?;
+        let candidates: Vec<LiveRun> = self
+            .within(|| "looking for stale runs", async {
+                Ok(sqlx::query_as(
+                    "SELECT id, pid, pid_started, host, heartbeat_at FROM runs \
+                     WHERE status IN ('queued', 'running')",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            })
+            .await?;
         let now_utc = Utc::now();
         for (id, pid, started, run_host, heartbeat) in candidates {
             let here = run_host.as_deref() == Some(host.as_str()) && cfg!(target_os = "linux");
@@ -257,17 +247,20 @@ impl Registry {
                 )
             };
             // The last heartbeat is the last sign of life: use it as the end.
-            sqlx::query(
-                "UPDATE runs SET status = 'crashed', error = ?, \
-                 ended_at = COALESCE(heartbeat_at, ?) \
-                 WHERE id = ? AND status IN ('queued', 'running')",
-            )
-            .bind(&message)
-            .bind(now())
-            .bind(&id)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("marking run {id} as crashed"), e))?;
+            self.within(|| format!("marking run {id} as crashed"), async {
+                sqlx::query(
+                    "UPDATE runs SET status = 'crashed', error = ?, \
+                     ended_at = COALESCE(heartbeat_at, ?) \
+                     WHERE id = ? AND status IN ('queued', 'running')",
+                )
+                .bind(&message)
+                .bind(now())
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            })
+            .await?;
             // A checkpoint it wrote but did not live to record is taken back;
             // other files it left are deleted. Only where its process is
             // known to be gone: one presumed dead on another host may still

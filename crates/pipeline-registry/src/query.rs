@@ -11,6 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::error::RegistryError;
 use crate::labels::FOLD_TAG_PREFIX;
 use crate::open::Registry;
+use crate::statement::Fault;
 use crate::types::{
     ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter, RunId,
     RunRecord, RunSelector, RunStatus, RunSummary,
@@ -75,18 +76,29 @@ impl Registry {
         if let Some(limit) = filter.limit {
             sql.push(" LIMIT ").push_bind(i64::from(limit));
         }
-        let mut conn = self.read_snapshot(context).await?;
-        let rows = sql
-            .build()
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| self.query_error(context, e))?;
+        self.within(|| context, async {
+            let mut conn = self.pool.begin().await?;
+            let rows = sql.build().fetch_all(&mut *conn).await?;
+            let runs = self.summaries(&mut conn, &rows).await?;
+            conn.commit().await?;
+            Ok(runs)
+        })
+        .await
+    }
+
+    /// The runs of `rows` (read by [`Registry::list_runs`]) with their
+    /// final metrics and tags.
+    async fn summaries(
+        &self,
+        conn: &mut SqliteConnection,
+        rows: &[SqliteRow],
+    ) -> Result<Vec<RunSummary>, RegistryError> {
         let ids: Vec<String> = rows
             .iter()
             .map(|row| self.get::<String>(row, "id"))
             .collect::<Result<_, _>>()?;
-        let mut metrics = self.final_metrics_of(&mut conn, &ids).await?;
-        let mut tags = self.tags_of(&mut conn, &ids).await?;
+        let mut metrics = self.final_metrics_of(conn, &ids).await?;
+        let mut tags = self.tags_of(conn, &ids).await?;
         let mut runs = Vec::with_capacity(rows.len());
         for (row, id) in rows.iter().zip(ids) {
             let final_metrics = metrics.remove(&id).unwrap_or_default();
@@ -107,9 +119,6 @@ impl Registry {
                 id,
             });
         }
-        conn.commit()
-            .await
-            .map_err(|e| self.query_error(context, e))?;
         Ok(runs)
     }
 
@@ -120,31 +129,24 @@ impl Registry {
         conn: &mut SqliteConnection,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<MetricValue>>, RegistryError> {
+        let select = "SELECT run_id, split, metric, value FROM final_metrics WHERE run_id IN (";
+        let order = ") ORDER BY run_id, split, metric";
+        let rows = self
+            .within(
+                || "reading final metrics",
+                self.rows_of_runs(conn, ids, select, order),
+            )
+            .await?;
         let mut by_run: HashMap<String, Vec<MetricValue>> = HashMap::new();
-        for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "SELECT run_id, split, metric, value FROM final_metrics WHERE run_id IN (",
-            );
-            let mut list = sql.separated(", ");
-            for id in chunk {
-                list.push_bind(id.clone());
-            }
-            sql.push(") ORDER BY run_id, split, metric");
-            let rows = sql
-                .build()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| self.query_error("reading final metrics", e))?;
-            for r in &rows {
-                by_run
-                    .entry(self.get(r, "run_id")?)
-                    .or_default()
-                    .push(MetricValue {
-                        split: self.get(r, "split")?,
-                        metric: self.get(r, "metric")?,
-                        value: self.get_value(r)?,
-                    });
-            }
+        for r in &rows {
+            by_run
+                .entry(self.get(r, "run_id")?)
+                .or_default()
+                .push(MetricValue {
+                    split: self.get(r, "split")?,
+                    metric: self.get(r, "metric")?,
+                    value: self.get_value(r)?,
+                });
         }
         Ok(by_run)
     }
@@ -155,28 +157,44 @@ impl Registry {
         conn: &mut SqliteConnection,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>, RegistryError> {
+        let select = "SELECT run_id, tag FROM run_tags WHERE run_id IN (";
+        let order = ") ORDER BY run_id, tag";
+        let rows = self
+            .within(
+                || "reading tags",
+                self.rows_of_runs(conn, ids, select, order),
+            )
+            .await?;
         let mut by_run: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &rows {
+            by_run
+                .entry(self.get(r, "run_id")?)
+                .or_default()
+                .push(self.get(r, "tag")?);
+        }
+        Ok(by_run)
+    }
+
+    /// The rows of `select` (which ends `run_id IN (`) for the runs `ids`,
+    /// [`IN_CHUNK`] ids a statement, each statement closed by `order`.
+    async fn rows_of_runs(
+        &self,
+        conn: &mut SqliteConnection,
+        ids: &[String],
+        select: &'static str,
+        order: &'static str,
+    ) -> Result<Vec<SqliteRow>, Fault> {
+        let mut rows = Vec::new();
         for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql =
-                QueryBuilder::<Sqlite>::new("SELECT run_id, tag FROM run_tags WHERE run_id IN (");
+            let mut sql = QueryBuilder::<Sqlite>::new(select);
             let mut list = sql.separated(", ");
             for id in chunk {
                 list.push_bind(id.clone());
             }
-            sql.push(") ORDER BY run_id, tag");
-            let rows = sql
-                .build()
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(|e| self.query_error("reading tags", e))?;
-            for r in &rows {
-                by_run
-                    .entry(self.get(r, "run_id")?)
-                    .or_default()
-                    .push(self.get(r, "tag")?);
-            }
+            sql.push(order);
+            rows.extend(sql.build().fetch_all(&mut *conn).await?);
         }
-        Ok(by_run)
+        Ok(rows)
     }
 
     fn overfitting(&self, row: &SqliteRow) -> Result<Overfitting, RegistryError> {
@@ -378,61 +396,89 @@ impl Registry {
     /// One run, read in one snapshot, with the per-epoch metrics `with`
     /// says (`epochs` holds those rows).
     pub async fn run_with(&self, id: &RunId, with: Epochs) -> Result<RunRecord, RegistryError> {
-        let context = format!("reading run {id}");
-        let mut conn = self.read_snapshot(&context).await?;
+        self.within(|| format!("reading run {id}"), async {
+            let mut conn = self.pool.begin().await?;
+            let record = self.read_run(&mut conn, id, with).await?;
+            conn.commit().await?;
+            Ok(record)
+        })
+        .await
+    }
+
+    /// [`Registry::run_with`] inside its read transaction.
+    async fn read_run(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &RunId,
+        with: Epochs,
+    ) -> Result<RunRecord, Fault> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
-            .await
-            .map_err(|e| self.query_error(&context, e))?
-            .ok_or_else(|| RegistryError::UnknownRun {
-                selector: id.to_string(),
-                reason: format!("no such run in {}", self.db_path.display()),
-            })?;
-
-        let mut epochs = Vec::new();
-        if with != Epochs::None {
-            let epoch_rows = sqlx::query(
-                "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
-                 AND (? OR metric = 'loss') ORDER BY epoch, split, metric",
-            )
-            .bind(id.as_str())
-            .bind(with == Epochs::All)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(|e| self.query_error(&context, e))?;
-            epochs.reserve(epoch_rows.len());
-            for r in &epoch_rows {
-                epochs.push(EpochMetric {
-                    epoch: self.get_u32(r, "epoch")?,
-                    split: self.get(r, "split")?,
-                    metric: self.get(r, "metric")?,
-                    value: self.get_value(r)?,
-                });
-            }
-        }
-
-        let final_metrics = self.final_metrics(&mut conn, id).await?;
+            .await?
+            .ok_or_else(|| self.no_such_run(id))?;
+        let epochs = match with {
+            Epochs::None => Vec::new(),
+            _ => self.epochs(conn, id, with).await?,
+        };
+        let final_metrics = self.final_metrics(conn, id).await?;
         let ids = [id.as_str().to_owned()];
-        let tags = self.tags_of(&mut conn, &ids).await?.remove(id.as_str());
+        let tags = self.tags_of(conn, &ids).await?.remove(id.as_str());
         let aliases: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM aliases WHERE run_id = ? AND unset_at IS NULL ORDER BY name",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| self.query_error(&context, e))?;
+        .await?;
+        let artifacts = self.artifacts(conn, id).await?;
+        let mut record = self.decode_record(&row, epochs, final_metrics, artifacts)?;
+        record.tags = tags.unwrap_or_default();
+        record.aliases = aliases;
+        Ok(record)
+    }
 
-        let artifact_rows = sqlx::query(
+    /// The per-epoch metrics of run `id` that `with` asks for.
+    async fn epochs(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &RunId,
+        with: Epochs,
+    ) -> Result<Vec<EpochMetric>, Fault> {
+        let rows = sqlx::query(
+            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
+             AND (? OR metric = 'loss') ORDER BY epoch, split, metric",
+        )
+        .bind(id.as_str())
+        .bind(with == Epochs::All)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut epochs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            epochs.push(EpochMetric {
+                epoch: self.get_u32(r, "epoch")?,
+                split: self.get(r, "split")?,
+                metric: self.get(r, "metric")?,
+                value: self.get_value(r)?,
+            });
+        }
+        Ok(epochs)
+    }
+
+    /// The artifact rows of run `id`, by kind.
+    async fn artifacts(
+        &self,
+        conn: &mut SqliteConnection,
+        id: &RunId,
+    ) -> Result<Vec<ArtifactRecord>, Fault> {
+        let rows = sqlx::query(
             "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY kind",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
-        .await
-        .map_err(|e| self.query_error(&context, e))?;
-        let mut artifacts = Vec::with_capacity(artifact_rows.len());
-        for r in &artifact_rows {
+        .await?;
+        let mut artifacts = Vec::with_capacity(rows.len());
+        for r in &rows {
             let kind: String = self.get(r, "kind")?;
             let kind = ArtifactKind::from_db(&kind).ok_or_else(|| {
                 self.corrupt(format!("run {id} has an artifact of kind '{kind}'"))
@@ -447,14 +493,7 @@ impl Registry {
                 })?,
             });
         }
-        conn.commit()
-            .await
-            .map_err(|e| self.query_error(&context, e))?;
-
-        let mut record = self.decode_record(&row, epochs, final_metrics, artifacts)?;
-        record.tags = tags.unwrap_or_default();
-        record.aliases = aliases;
-        Ok(record)
+        Ok(artifacts)
     }
 
     fn decode_record(
@@ -515,29 +554,19 @@ impl Registry {
         })
     }
 
-    /// A connection inside a read transaction, so several SELECTs see one
-    /// consistent state of the database.
-    async fn read_snapshot(
-        &self,
-        context: &str,
-    ) -> Result<sqlx::Transaction<'static, Sqlite>, RegistryError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context, e))
-    }
-
     async fn fetch_ids(
         &self,
         sql: &mut QueryBuilder<Sqlite>,
         context: &str,
     ) -> Result<Vec<String>, RegistryError> {
-        let rows = sql
-            .build()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.query_error(context, e))?;
-        rows.iter().map(|r| self.get::<String>(r, 0)).collect()
+        self.within(|| context, async {
+            let rows = sql.build().fetch_all(&self.pool).await?;
+            Ok(rows
+                .iter()
+                .map(|r| self.get::<String>(r, 0))
+                .collect::<Result<_, _>>()?)
+        })
+        .await
     }
 
     async fn final_metrics(
@@ -545,13 +574,17 @@ impl Registry {
         conn: &mut SqliteConnection,
         id: &RunId,
     ) -> Result<Vec<MetricValue>, RegistryError> {
-        let rows = sqlx::query(
-            "SELECT split, metric, value FROM final_metrics WHERE run_id = ? ORDER BY split, metric",
-        )
-        .bind(id.as_str())
-        .fetch_all(conn)
-        .await
-        .map_err(|e| self.query_error(format!("reading final metrics of run {id}"), e))?;
+        let rows = self
+            .within(|| format!("reading final metrics of run {id}"), async {
+                Ok(sqlx::query(
+                    "SELECT split, metric, value FROM final_metrics WHERE run_id = ? \
+                     ORDER BY split, metric",
+                )
+                .bind(id.as_str())
+                .fetch_all(&mut *conn)
+                .await?)
+            })
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(MetricValue {

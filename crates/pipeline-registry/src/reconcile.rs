@@ -17,9 +17,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::artifacts::ARTIFACTS_DIR;
+use crate::atomic::TEMP_PREFIX;
 use crate::error::RegistryError;
 use crate::open::Registry;
-use crate::types::{ArtifactKind, RunId, RunStatus};
+use crate::runs::insert_artifacts;
+use crate::statement::Fault;
+use crate::touch::status_of;
+use crate::types::{ArtifactKind, ArtifactRecord, RunId, RunStatus};
 
 /// Something under `artifacts/` that no run owns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,19 +76,22 @@ impl Registry {
             Err(source) if source.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(source) => return Err(RegistryError::Io { path: dir, source }),
         };
-        let context = "listing the runs and their artifacts";
-        let statuses: HashMap<String, String> = sqlx::query_as("SELECT id, status FROM runs")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.query_error(context, e))?
-            .into_iter()
-            .collect();
-        let recorded: HashSet<String> = sqlx::query_scalar("SELECT path FROM artifacts")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.query_error(context, e))?
-            .into_iter()
-            .collect();
+        let (statuses, recorded) = self
+            .within(|| "listing the runs and their artifacts", async {
+                let statuses: HashMap<String, String> =
+                    sqlx::query_as("SELECT id, status FROM runs")
+                        .fetch_all(&self.pool)
+                        .await?
+                        .into_iter()
+                        .collect();
+                let recorded: HashSet<String> = sqlx::query_scalar("SELECT path FROM artifacts")
+                    .fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .collect();
+                Ok((statuses, recorded))
+            })
+            .await?;
         let mut unowned = Vec::new();
         for (name, path) in entries {
             let relative = format!("{ARTIFACTS_DIR}/{name}");
@@ -115,11 +122,11 @@ impl Registry {
             let Some(name) = entry.path.split('/').nth(1) else {
                 continue;
             };
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
-                .bind(name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.query_error(format!("reading the status of run {name}"), e))?;
+            let status = self
+                .within(|| format!("reading the status of run {name}"), async {
+                    Ok(status_of(&self.pool, name).await?)
+                })
+                .await?;
             let still = match entry.reason {
                 UnownedReason::UnknownRun => status.is_none(),
                 _ => status
@@ -148,11 +155,7 @@ impl Registry {
     /// names, unless it is queued or running. Best effort: a file left
     /// behind is only space, which `pipeline gc` finds.
     pub(crate) async fn tidy_run_folder(&self, run: &RunId) {
-        let status: Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
-                .bind(run.as_str())
-                .fetch_optional(&self.pool)
-                .await;
+        let status = status_of(&self.pool, run.as_str()).await;
         let ended = matches!(
             status
                 .as_ref()
@@ -196,18 +199,30 @@ impl Registry {
     /// once complete, so it is whole; `pipeline resume` checks it fits.
     pub(crate) async fn adopt_checkpoints(&self, run: &RunId) -> Result<(), RegistryError> {
         let context = || format!("taking back the checkpoints of crashed run {run}");
+        if self
+            .within(context, self.adopt_newer_checkpoints(run))
+            .await?
+        {
+            self.tidy_run_folder(run).await;
+        }
+        Ok(())
+    }
+
+    /// The body of [`Registry::adopt_checkpoints`]: records the newest
+    /// checkpoint file of each kind that is newer than the recorded one.
+    /// False when the run is not crashed or has no folder: nothing to tidy.
+    async fn adopt_newer_checkpoints(&self, run: &RunId) -> Result<bool, Fault> {
         let epochs_run: Option<i64> =
             sqlx::query_scalar("SELECT epochs_run FROM runs WHERE id = ? AND status = 'crashed'")
                 .bind(run.as_str())
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
+                .await?;
         let Some(epochs_run) = epochs_run.and_then(|e| u32::try_from(e).ok()) else {
-            return Ok(());
+            return Ok(false);
         };
         let folder = self.root.join(ARTIFACTS_DIR).join(run.as_str());
         let Ok(entries) = list(&folder) else {
-            return Ok(());
+            return Ok(false);
         };
         let mut last_epoch = 0;
         for kind in [ArtifactKind::CheckpointLast, ArtifactKind::CheckpointBest] {
@@ -216,8 +231,7 @@ impl Registry {
                     .bind(run.as_str())
                     .bind(kind.as_str())
                     .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| self.query_error(context(), e))?;
+                    .await?;
             let recorded_epoch = recorded
                 .as_deref()
                 .and_then(|p| p.rsplit('/').next())
@@ -243,25 +257,19 @@ impl Registry {
                 path: path.clone(),
                 source,
             })?;
-            sqlx::query(
-                "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (run_id, kind) DO UPDATE SET path = excluded.path, \
-                 sha256 = excluded.sha256, bytes = excluded.bytes",
-            )
-            .bind(run.as_str())
-            .bind(kind.as_str())
-            .bind(format!("{ARTIFACTS_DIR}/{run}/{name}"))
-            .bind(hex::encode(Sha256::digest(&bytes)))
-            .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
+            let record = ArtifactRecord {
+                kind,
+                path: format!("{ARTIFACTS_DIR}/{run}/{name}"),
+                sha256: hex::encode(Sha256::digest(&bytes)),
+                bytes: bytes.len() as u64,
+            };
+            let mut conn = self.pool.acquire().await?;
+            insert_artifacts(&mut conn, run, &[record]).await?;
             if kind == ArtifactKind::CheckpointLast {
                 last_epoch = epoch;
             }
         }
-        self.tidy_run_folder(run).await;
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -290,7 +298,7 @@ fn stray_files(folder: &Path, relative: &str, recorded: &HashSet<String>) -> Vec
             let relative = format!("{relative}/{name}");
             (!recorded.contains(&relative)).then(|| Unowned {
                 bytes: size(&path),
-                reason: if name.starts_with(".tmp-") {
+                reason: if name.starts_with(TEMP_PREFIX) {
                     UnownedReason::Unfinished
                 } else {
                     UnownedReason::NotRecorded

@@ -5,10 +5,15 @@
 
 use std::collections::HashSet;
 
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
+use crate::artifacts::ARTIFACTS_DIR;
 use crate::error::RegistryError;
+use crate::labels::{check_tags, insert_tags};
 use crate::open::{Registry, hostname, process_started};
+use crate::statement::Fault;
+use crate::touch::Live;
 use crate::types::{
     ArtifactRecord, Completion, EndStatus, EpochMetric, MetricValue, NewRun, Overfitting, RunId,
     RunStatus,
@@ -35,52 +40,32 @@ impl Registry {
     /// Moves a `queued` run to `running`, with `started_at` and the heartbeat
     /// now.
     pub async fn start_run(&self, run: &RunId) -> Result<(), RegistryError> {
-        let context = || format!("starting run {run}");
-        let started = now();
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = sqlx::query(
-            "UPDATE runs SET status = 'running', started_at = ?, heartbeat_at = ? \
-             WHERE id = ? AND status = 'queued'",
-        )
-        .bind(&started)
-        .bind(&started)
-        .bind(run.as_str())
-        .execute(&mut *conn)
+        self.within(|| format!("starting run {run}"), async {
+            let started = now();
+            let mut conn = self.pool.acquire().await?;
+            let touched = sqlx::query(
+                "UPDATE runs SET status = 'running', started_at = ?, heartbeat_at = ? \
+                 WHERE id = ? AND status = 'queued'",
+            )
+            .bind(&started)
+            .bind(&started)
+            .bind(run.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            self.expect_touched(&mut conn, run, touched).await
+        })
         .await
-        .map_err(|e| self.query_error(context(), e))?
-        .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut conn, run).await);
-        }
-        Ok(())
     }
 
     /// Refreshes the heartbeat of a queued or running run: the sign of life
     /// other hosts read (see [`crate::HEARTBEAT_STALE_AFTER`]).
     pub async fn heartbeat(&self, run: &RunId) -> Result<(), RegistryError> {
-        let context = || format!("refreshing the heartbeat of run {run}");
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = sqlx::query(
-            "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(now())
-        .bind(run.as_str())
-        .execute(&mut *conn)
+        self.within(|| format!("refreshing the heartbeat of run {run}"), async {
+            let mut conn = self.pool.acquire().await?;
+            self.touch(&mut conn, run, Live::QueuedOrRunning).await
+        })
         .await
-        .map_err(|e| self.query_error(context(), e))?
-        .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut conn, run).await);
-        }
-        Ok(())
     }
 
     /// Moves a `killed` or `crashed` run, or a `failed` one that stopped on
@@ -92,49 +77,41 @@ impl Registry {
     /// (they are trained again). Its other epochs and its artifacts stay.
     /// Any other status is `NotResumable`.
     pub async fn resume_run(&self, run: &RunId, after_epoch: u32) -> Result<(), RegistryError> {
-        let context = || format!("resuming run {run}");
-        let now = now();
-        let pid = std::process::id();
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = sqlx::query(
-            "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
-             failed_on_environment = 0, heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
-             WHERE id = ? AND (status IN ('killed', 'crashed') \
-             OR (status = 'failed' AND failed_on_environment = 1))",
-        )
-        .bind(&now)
-        .bind(i64::from(pid))
-        .bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
-        .bind(hostname())
-        .bind(run.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?
-        .rows_affected();
-        if touched == 0 {
-            return Err(match self.not_running(&mut tx, run).await {
-                RegistryError::InvalidTransition { run, from } => {
-                    RegistryError::NotResumable { run, from }
-                }
-                other => other,
-            });
-        }
-        sqlx::query("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?")
+        self.within(|| format!("resuming run {run}"), async {
+            let pid = std::process::id();
+            let mut tx = self.pool.begin().await?;
+            let touched = sqlx::query(
+                "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
+                 failed_on_environment = 0, heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
+                 WHERE id = ? AND (status IN ('killed', 'crashed') \
+                 OR (status = 'failed' AND failed_on_environment = 1))",
+            )
+            .bind(now())
+            .bind(i64::from(pid))
+            .bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
+            .bind(hostname())
             .bind(run.as_str())
-            .bind(i64::from(after_epoch))
             .execute(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        count_epochs(&mut tx, run)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))
+            .await?
+            .rows_affected();
+            if touched == 0 {
+                return Err(match self.refusal(&mut tx, run).await {
+                    RegistryError::InvalidTransition { run, from } => {
+                        RegistryError::NotResumable { run, from }
+                    }
+                    other => other,
+                }
+                .into());
+            }
+            sqlx::query("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?")
+                .bind(run.as_str())
+                .bind(i64::from(after_epoch))
+                .execute(&mut *tx)
+                .await?;
+            count_epochs(&mut tx, run).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
     }
 
     /// Records checkpoint files written by [`Registry::write_artifact`]
@@ -148,7 +125,7 @@ impl Registry {
         run: &RunId,
         artifacts: &[ArtifactRecord],
     ) -> Result<(), RegistryError> {
-        let prefix = format!("artifacts/{run}/");
+        let prefix = run_folder(run);
         for artifact in artifacts {
             if !artifact.kind.is_checkpoint() || !artifact.path.starts_with(&prefix) {
                 return Err(RegistryError::InvalidInput {
@@ -160,42 +137,26 @@ impl Registry {
             }
         }
         let context = || format!("recording a checkpoint of run {run}");
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched =
-            sqlx::query("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
-                .bind(now())
-                .bind(run.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?
-                .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut tx, run).await);
-        }
-        let mut replaced = Vec::new();
-        for artifact in artifacts {
-            let old: Option<String> =
-                sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = ? AND kind = ?")
+        let replaced = self
+            .within(context, async {
+                let mut tx = self.pool.begin().await?;
+                self.touch(&mut tx, run, Live::Running).await?;
+                let mut replaced = Vec::new();
+                for artifact in artifacts {
+                    let old: Option<String> = sqlx::query_scalar(
+                        "SELECT path FROM artifacts WHERE run_id = ? AND kind = ?",
+                    )
                     .bind(run.as_str())
                     .bind(artifact.kind.as_str())
                     .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| self.query_error(context(), e))?;
-            replaced.extend(old.filter(|old| *old != artifact.path));
-        }
-        insert_artifacts(&mut tx, run, artifacts)
-            .await
-            .map_err(|e| match e {
-                ArtifactInsert::Sql(e) => self.query_error(context(), e),
-                ArtifactInsert::Invalid(e) => e,
-            })?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
+                    .await?;
+                    replaced.extend(old.filter(|old| *old != artifact.path));
+                }
+                insert_artifacts(&mut tx, run, artifacts).await?;
+                tx.commit().await?;
+                Ok(replaced)
+            })
+            .await?;
         for path in replaced {
             self.remove_artifact_file(&path);
         }
@@ -203,68 +164,30 @@ impl Registry {
     }
 
     async fn insert_run(&self, new: &NewRun, status: RunStatus) -> Result<RunId, RegistryError> {
-        let seed = i64::try_from(new.seed).map_err(|_| RegistryError::InvalidInput {
-            what: "run seed".to_owned(),
-            reason: format!("{} is larger than {}", new.seed, i64::MAX),
-        })?;
-        for tag in &new.tags {
-            crate::labels::check_tag(tag)?;
-        }
+        let seed = checked_seed(new)?;
+        check_tags(&new.tags)?;
         let id = RunId::new_v7();
         let started = now();
         let queued_at = (status == RunStatus::Queued).then_some(started.as_str());
-        let context = || format!("creating a run of {}", new.experiment);
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        sqlx::query(
-            "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, \
-             spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
-             git_commit, deterministic, note, queued_at, started_at, epochs_run, \
-             selection_metric, selection_higher_is_better, pid, pid_started, host, heartbeat_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id.as_str())
-        .bind(&new.experiment)
-        .bind(status.as_str())
-        .bind(&new.spec_toml)
-        .bind(&new.spec_hash)
-        .bind(&new.source_spec)
-        .bind(&new.spec_path)
-        .bind(&new.data_path)
-        .bind(&new.data_sha256)
-        .bind(new.columns_hash.as_deref())
-        .bind(seed)
-        .bind(&new.device)
-        .bind(&new.program_version)
-        .bind(&new.git_commit)
-        .bind(i64::from(new.deterministic))
-        .bind(new.note.as_deref())
-        .bind(queued_at)
-        .bind(&started)
-        .bind(&new.selection_metric)
-        .bind(i64::from(new.selection_higher_is_better))
-        .bind(i64::from(std::process::id()))
-        .bind(process_started(std::process::id()).and_then(|t| i64::try_from(t).ok()))
-        .bind(hostname())
-        .bind(&started)
-        .execute(&mut *tx)
+        self.within(|| format!("creating a run of {}", new.experiment), async {
+            let mut tx = self.pool.begin().await?;
+            let columns = "queued_at, started_at, epochs_run, pid, pid_started, host, heartbeat_at";
+            let pid = std::process::id();
+            insert_run_row(&mut tx, &id, status, new, seed, columns, |row| {
+                row.push_bind(queued_at)
+                    .push_bind(&started)
+                    .push_bind(0_i64)
+                    .push_bind(i64::from(pid))
+                    .push_bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
+                    .push_bind(hostname())
+                    .push_bind(&started);
+            })
+            .await?;
+            insert_tags(&mut tx, &id, &new.tags).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
         .await
-        .map_err(|e| self.query_error(context(), e))?;
-        for tag in &new.tags {
-            sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
-                .bind(id.as_str())
-                .bind(tag)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?;
-        }
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        Ok(id)
     }
 
     /// Records the checkpoint of a run that is about to end without
@@ -279,35 +202,23 @@ impl Registry {
         weights_digest: &str,
         artifacts: &[ArtifactRecord],
     ) -> Result<(), RegistryError> {
-        let context = || format!("keeping the checkpoint of run {run}");
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = sqlx::query(
-            "UPDATE runs SET best_epoch = ?, weights_digest = ? \
-             WHERE id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(i64::from(best_epoch))
-        .bind(weights_digest)
-        .bind(run.as_str())
-        .execute(&mut *tx)
+        self.within(|| format!("keeping the checkpoint of run {run}"), async {
+            let mut tx = self.pool.begin().await?;
+            let touched = sqlx::query(
+                "UPDATE runs SET best_epoch = ?, weights_digest = ? \
+                 WHERE id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(i64::from(best_epoch))
+            .bind(weights_digest)
+            .bind(run.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            self.expect_touched(&mut tx, run, touched).await?;
+            insert_artifacts(&mut tx, run, artifacts).await?;
+            Ok(tx.commit().await?)
+        })
         .await
-        .map_err(|e| self.query_error(context(), e))?
-        .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut tx, run).await);
-        }
-        insert_artifacts(&mut tx, run, artifacts)
-            .await
-            .map_err(|e| match e {
-                ArtifactInsert::Sql(e) => self.query_error(context(), e),
-                ArtifactInsert::Invalid(e) => e,
-            })?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))
     }
 
     /// Stores a run's overfitting summary, whatever its status (a killed run
@@ -318,18 +229,12 @@ impl Registry {
         overfitting: &Overfitting,
     ) -> Result<(), RegistryError> {
         let context = || format!("recording the overfitting summary of run {run}");
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = set_overfitting(&mut conn, run, overfitting)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        if touched == 0 {
-            return Err(self.not_running(&mut conn, run).await);
-        }
-        Ok(())
+        self.within(context, async {
+            let mut conn = self.pool.acquire().await?;
+            let touched = set_overfitting(&mut conn, run, overfitting).await?;
+            self.expect_touched(&mut conn, run, touched).await
+        })
+        .await
     }
 
     /// Records the metrics of one epoch (replacing values already recorded
@@ -365,31 +270,14 @@ impl Registry {
             _ => format!("recording epochs of run {run}"),
         };
         check_unique_epochs(context, metrics)?;
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched =
-            sqlx::query("UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'")
-                .bind(now())
-                .bind(run.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(context(), e))?
-                .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut tx, run).await);
-        }
-        upsert_epoch_metrics(&mut tx, run, metrics)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        count_epochs(&mut tx, run)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))
+        self.within(context, async {
+            let mut tx = self.pool.begin().await?;
+            self.touch(&mut tx, run, Live::Running).await?;
+            upsert_epoch_metrics(&mut tx, run, metrics).await?;
+            count_epochs(&mut tx, run).await?;
+            Ok(tx.commit().await?)
+        })
+        .await
     }
 
     /// In one transaction: records the final metrics and the artifacts, and
@@ -400,29 +288,45 @@ impl Registry {
     /// [`Registry::write_artifact`], at most one per kind. The run's
     /// checkpoints are removed (rows and files): it cannot be resumed.
     pub async fn complete_run(&self, run: &RunId, done: &Completion) -> Result<(), RegistryError> {
-        let prefix = format!("artifacts/{run}/");
-        let mut kinds = HashSet::new();
-        for artifact in &done.artifacts {
-            if !artifact.path.starts_with(&prefix) {
-                return Err(RegistryError::InvalidInput {
-                    what: format!("artifact {} of run {run}", artifact.path),
-                    reason: format!("it is not under {prefix}"),
-                });
-            }
-            if !kinds.insert(artifact.kind) {
-                return Err(RegistryError::InvalidInput {
-                    what: format!("artifacts of run {run}"),
-                    reason: format!("more than one {} artifact", artifact.kind),
-                });
-            }
+        check_completion_artifacts(run, &done.artifacts)?;
+        let checkpoints = self
+            .within(|| format!("completing run {run}"), async {
+                let mut tx = self.pool.begin().await?;
+                self.mark_completed(&mut tx, run, done).await?;
+                set_overfitting(&mut tx, run, &done.overfitting).await?;
+                upsert_final_metrics(&mut tx, run, &done.final_metrics).await?;
+                insert_artifacts(&mut tx, run, &done.artifacts).await?;
+                // A completed run cannot be resumed: its checkpoints go (rows
+                // now, files once the completion is committed).
+                let checkpoints: Vec<String> = sqlx::query_scalar(
+                    "DELETE FROM artifacts WHERE run_id = ? \
+                     AND kind IN ('checkpoint_last', 'checkpoint_best') RETURNING path",
+                )
+                .bind(run.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(checkpoints)
+            })
+            .await?;
+        for path in checkpoints {
+            self.remove_artifact_file(&path);
         }
-        let context = || format!("completing run {run}");
+        // Files it wrote and never recorded (a checkpoint whose write failed
+        // halfway through a save, a temp file) go too.
+        self.tidy_run_folder(run).await;
+        Ok(())
+    }
+
+    /// Sets a running run `completed` with the values of `done`; refused
+    /// for any other status.
+    async fn mark_completed(
+        &self,
+        conn: &mut SqliteConnection,
+        run: &RunId,
+        done: &Completion,
+    ) -> Result<(), Fault> {
         let ended = now();
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
         let touched = sqlx::query(
             "UPDATE runs SET status = 'completed', error = NULL, ended_at = ?, heartbeat_at = ?, \
              best_epoch = ?, epochs_run = ?, selection_value = ?, weights_digest = ? \
@@ -435,55 +339,10 @@ impl Registry {
         .bind(done.selection_value)
         .bind(done.weights_digest.as_deref())
         .bind(run.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?
+        .execute(&mut *conn)
+        .await?
         .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut tx, run).await);
-        }
-        set_overfitting(&mut tx, run, &done.overfitting)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        for m in &done.final_metrics {
-            sqlx::query(
-                "INSERT INTO final_metrics (run_id, split, metric, value) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (run_id, split, metric) DO UPDATE SET value = excluded.value",
-            )
-            .bind(run.as_str())
-            .bind(&m.split)
-            .bind(&m.metric)
-            .bind(m.value)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        }
-        insert_artifacts(&mut tx, run, &done.artifacts)
-            .await
-            .map_err(|e| match e {
-                ArtifactInsert::Sql(e) => self.query_error(context(), e),
-                ArtifactInsert::Invalid(e) => e,
-            })?;
-        // A completed run cannot be resumed: its checkpoints go (rows now,
-        // files once the completion is committed).
-        let checkpoints: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM artifacts WHERE run_id = ? \
-             AND kind IN ('checkpoint_last', 'checkpoint_best') RETURNING path",
-        )
-        .bind(run.as_str())
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| self.query_error(context(), e))?;
-        tx.commit()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        for path in checkpoints {
-            self.remove_artifact_file(&path);
-        }
-        // Files it wrote and never recorded (a checkpoint whose write failed
-        // halfway through a save, a temp file) go too.
-        self.tidy_run_folder(run).await;
-        Ok(())
+        self.expect_touched(conn, run, touched).await
     }
 
     /// Ends a run as `failed` or `killed`, with an optional error message and
@@ -497,59 +356,111 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         let environment = status == EndStatus::FailedOnEnvironment;
         let status = status.status();
-        let context = || format!("ending run {run} as {status}");
-        let ended = now();
-        let mut conn = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|e| self.query_error(context(), e))?;
-        let touched = sqlx::query(
-            "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ?, \
-             failed_on_environment = ? WHERE id = ? AND status IN ('queued', 'running')",
-        )
-        .bind(status.as_str())
-        .bind(error)
-        .bind(&ended)
-        .bind(&ended)
-        .bind(environment)
-        .bind(run.as_str())
-        .execute(&mut *conn)
+        self.within(|| format!("ending run {run} as {status}"), async {
+            let ended = now();
+            let mut conn = self.pool.acquire().await?;
+            let touched = sqlx::query(
+                "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ?, \
+                 failed_on_environment = ? WHERE id = ? AND status IN ('queued', 'running')",
+            )
+            .bind(status.as_str())
+            .bind(error)
+            .bind(&ended)
+            .bind(&ended)
+            .bind(environment)
+            .bind(run.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            self.expect_touched(&mut conn, run, touched).await
+        })
         .await
-        .map_err(|e| self.query_error(context(), e))?
-        .rows_affected();
-        if touched == 0 {
-            return Err(self.not_running(&mut conn, run).await);
-        }
-        Ok(())
     }
+}
 
-    /// Explains why a status change touched no row: the run is unknown or is
-    /// no longer running.
-    async fn not_running(&self, conn: &mut SqliteConnection, run: &RunId) -> RegistryError {
-        let status: Result<Option<String>, _> =
-            sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
-                .bind(run.as_str())
-                .fetch_optional(conn)
-                .await;
-        match status {
-            Err(e) => self.query_error(format!("reading the status of run {run}"), e),
-            Ok(None) => RegistryError::UnknownRun {
-                selector: run.to_string(),
-                reason: format!("no such run in {}", self.db_path.display()),
-            },
-            Ok(Some(s)) => match RunStatus::from_db(&s) {
-                Some(from) => RegistryError::InvalidTransition {
-                    run: run.to_string(),
-                    from,
-                },
-                None => RegistryError::Corrupt {
-                    path: self.db_path.clone(),
-                    detail: format!("run {run} has unknown status '{s}'"),
-                },
-            },
+/// The seed of `new` as stored: a signed 64-bit INTEGER, so seeds above
+/// `i64::MAX` are refused rather than wrapped.
+pub(crate) fn checked_seed(new: &NewRun) -> Result<i64, RegistryError> {
+    i64::try_from(new.seed).map_err(|_| RegistryError::InvalidInput {
+        what: "run seed".to_owned(),
+        reason: format!("{} is larger than {}", new.seed, i64::MAX),
+    })
+}
+
+/// `artifacts/<run>/`: where every recorded file of `run` lives.
+fn run_folder(run: &RunId) -> String {
+    format!("{ARTIFACTS_DIR}/{run}/")
+}
+
+/// The columns of `runs` that every new row takes from its [`NewRun`], its
+/// id and its status, in the order [`insert_run_row`] binds them.
+const NEW_RUN_COLUMNS: &str = "id, experiment, status, spec_toml, spec_hash, source_spec, \
+     spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
+     git_commit, deterministic, note, selection_metric, selection_higher_is_better";
+
+/// Inserts the row of run `id` of `new` with `status` and its checked
+/// `seed`: the columns every run fills, then `columns`, whose values
+/// `values` binds in order.
+pub(crate) async fn insert_run_row(
+    conn: &mut SqliteConnection,
+    id: &RunId,
+    status: RunStatus,
+    new: &NewRun,
+    seed: i64,
+    columns: &str,
+    values: impl FnOnce(&mut Separated<'_, Sqlite, &'static str>),
+) -> Result<(), sqlx::Error> {
+    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+        "INSERT INTO runs ({NEW_RUN_COLUMNS}, {columns}) VALUES ("
+    ));
+    let mut row = sql.separated(", ");
+    row.push_bind(id.as_str())
+        .push_bind(&new.experiment)
+        .push_bind(status.as_str())
+        .push_bind(&new.spec_toml)
+        .push_bind(&new.spec_hash)
+        .push_bind(&new.source_spec)
+        .push_bind(&new.spec_path)
+        .push_bind(&new.data_path)
+        .push_bind(&new.data_sha256)
+        .push_bind(new.columns_hash.as_deref())
+        .push_bind(seed)
+        .push_bind(&new.device)
+        .push_bind(&new.program_version)
+        .push_bind(&new.git_commit)
+        .push_bind(i64::from(new.deterministic))
+        .push_bind(new.note.as_deref())
+        .push_bind(&new.selection_metric)
+        .push_bind(i64::from(new.selection_higher_is_better));
+    values(&mut row);
+    sql.push(")");
+    sql.build().execute(conn).await?;
+    Ok(())
+}
+
+/// Refuses a completion's artifacts that are not under the run's folder
+/// or name a kind twice.
+fn check_completion_artifacts(
+    run: &RunId,
+    artifacts: &[ArtifactRecord],
+) -> Result<(), RegistryError> {
+    let prefix = run_folder(run);
+    let mut kinds = HashSet::new();
+    for artifact in artifacts {
+        if !artifact.path.starts_with(&prefix) {
+            return Err(RegistryError::InvalidInput {
+                what: format!("artifact {} of run {run}", artifact.path),
+                reason: format!("it is not under {prefix}"),
+            });
+        }
+        if !kinds.insert(artifact.kind) {
+            return Err(RegistryError::InvalidInput {
+                what: format!("artifacts of run {run}"),
+                reason: format!("more than one {} artifact", artifact.kind),
+            });
         }
     }
+    Ok(())
 }
 
 /// Refuses epoch metrics that name one epoch, split and metric twice: one
@@ -602,6 +513,31 @@ pub(crate) async fn upsert_epoch_metrics(
     Ok(())
 }
 
+/// Writes final metrics of `run`, replacing values already recorded for the
+/// same split and metric (SQLite applies the rows in order: of two values
+/// of one split and metric, the later is kept); [`ROWS_PER_INSERT`] rows per
+/// statement.
+pub(crate) async fn upsert_final_metrics(
+    conn: &mut SqliteConnection,
+    run: &RunId,
+    metrics: &[MetricValue],
+) -> Result<(), sqlx::Error> {
+    for chunk in metrics.chunks(ROWS_PER_INSERT) {
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO final_metrics (run_id, split, metric, value) ",
+        );
+        sql.push_values(chunk, |mut row, m| {
+            row.push_bind(run.as_str())
+                .push_bind(&m.split)
+                .push_bind(&m.metric)
+                .push_bind(m.value);
+        });
+        sql.push(" ON CONFLICT (run_id, split, metric) DO UPDATE SET value = excluded.value");
+        sql.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Sets `epochs_run` of `run` to the epochs it has rows for.
 async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -633,23 +569,16 @@ async fn set_overfitting(
     .rows_affected())
 }
 
-enum ArtifactInsert {
-    Sql(sqlx::Error),
-    Invalid(RegistryError),
-}
-
 /// Inserts artifact rows (replacing a kind already recorded for the run).
-async fn insert_artifacts(
+pub(crate) async fn insert_artifacts(
     conn: &mut SqliteConnection,
     run: &RunId,
     artifacts: &[ArtifactRecord],
-) -> Result<(), ArtifactInsert> {
+) -> Result<(), Fault> {
     for a in artifacts {
-        let bytes = i64::try_from(a.bytes).map_err(|_| {
-            ArtifactInsert::Invalid(RegistryError::InvalidInput {
-                what: format!("artifact {}", a.path),
-                reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
-            })
+        let bytes = i64::try_from(a.bytes).map_err(|_| RegistryError::InvalidInput {
+            what: format!("artifact {}", a.path),
+            reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
         })?;
         sqlx::query(
             "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) \
@@ -662,8 +591,7 @@ async fn insert_artifacts(
         .bind(&a.sha256)
         .bind(bytes)
         .execute(&mut *conn)
-        .await
-        .map_err(ArtifactInsert::Sql)?;
+        .await?;
     }
     Ok(())
 }

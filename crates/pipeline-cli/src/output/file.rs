@@ -1,16 +1,17 @@
 //! Writing an output file (a report, a chart, predictions) atomically: a
 //! temporary file in the target's folder, flushed to disk, then renamed over
-//! the target, so a reader never sees half a file and a failure leaves no
-//! debris. A link is followed (the file it names is replaced, the link
-//! kept); a device or a pipe (`/dev/null`, a FIFO) is written to as it is,
-//! never replaced; a read-only file is refused, and so is a file of the
-//! registry ([`RegistryFiles`]).
+//! the target ([`pipeline_registry::atomic`]), so a reader never sees half a
+//! file and a failure leaves no debris. A link is followed (the file it
+//! names is replaced, the link kept); a device or a pipe (`/dev/null`, a
+//! FIFO) is written to as it is, never replaced; a read-only file is
+//! refused, and so is a file of the registry ([`RegistryFiles`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use pipeline_registry::atomic::{self, Step, WriteError};
 
 use crate::exit::UserError;
 use crate::output::guard::RegistryFiles;
@@ -30,20 +31,15 @@ pub struct AtomicFile {
     /// The path as the user gave it (for messages).
     path: PathBuf,
     into: Destination,
-    out: BufWriter<File>,
 }
 
 /// Where the bytes go until the commit.
 enum Destination {
-    /// A temporary file, renamed over `target` (the file a link names, or
-    /// the path itself) in `folder`.
-    Temp {
-        target: PathBuf,
-        folder: PathBuf,
-        temp: tempfile::NamedTempFile,
-    },
+    /// A temporary file, renamed over the file a link names, or the path
+    /// itself.
+    Temp(atomic::AtomicFile),
     /// Not a regular file (a device, a pipe): written to directly.
-    Special,
+    Special(BufWriter<File>),
 }
 
 impl AtomicFile {
@@ -74,8 +70,7 @@ impl AtomicFile {
                     .with_context(failed)?;
                 return Ok(AtomicFile {
                     path: path.to_path_buf(),
-                    into: Destination::Special,
-                    out: BufWriter::with_capacity(1 << 16, file),
+                    into: Destination::Special(BufWriter::with_capacity(1 << 16, file)),
                 });
             }
             if metadata.permissions().readonly() {
@@ -99,9 +94,9 @@ impl AtomicFile {
                 Some("create the folder first, or name a file in an existing one"),
             ));
         }
-        let temp = match tempfile::NamedTempFile::new_in(&folder) {
+        let temp = match atomic::AtomicFile::create(&target) {
             Ok(temp) => temp,
-            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(e) if e.source.kind() == std::io::ErrorKind::PermissionDenied => {
                 return Err(UserError::error(
                     format!(
                         "cannot write {}: no permission to create files in {}",
@@ -111,64 +106,61 @@ impl AtomicFile {
                     Some("name a file in a folder you can write to"),
                 ));
             }
-            Err(e) => return Err(e).with_context(failed),
+            Err(e) => return Err(e.source).with_context(failed),
         };
         // A temporary file is private (0600); the output is an ordinary file.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
             let permissions = std::fs::Permissions::from_mode(0o644);
-            temp.as_file()
-                .set_permissions(permissions)
+            temp.set_permissions(permissions)
+                .map_err(|e| e.source)
                 .with_context(failed)?;
         }
-        let out = BufWriter::with_capacity(1 << 20, temp.reopen().with_context(failed)?);
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            into: Destination::Temp {
-                target,
-                folder,
-                temp,
-            },
-            out,
+            into: Destination::Temp(temp),
         })
     }
 
     /// Flushes, syncs and renames the file over its target (a device or a
     /// pipe: flushes).
     pub fn commit(self) -> anyhow::Result<()> {
-        let AtomicFile { path, into, out } = self;
+        let AtomicFile { path, into } = self;
         let failed = || format!("cannot write {}", path.display());
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .with_context(failed)?;
-        let Destination::Temp {
-            target,
-            folder,
-            temp,
-        } = into
-        else {
-            return Ok(());
-        };
-        temp.as_file().sync_all().with_context(failed)?;
-        temp.persist(&target)
-            .map_err(|e| e.error)
-            .with_context(failed)?;
-        // Make the rename itself durable; not every platform can open a folder.
-        if let Ok(dir) = File::open(&folder) {
-            let _ = dir.sync_all();
+        match into {
+            Destination::Special(out) => {
+                out.into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(failed)?;
+                Ok(())
+            }
+            Destination::Temp(temp) => match temp.commit() {
+                // The file is in place; not every platform can sync a folder.
+                Ok(())
+                | Err(WriteError {
+                    step: Step::SyncFolder,
+                    ..
+                }) => Ok(()),
+                Err(e) => Err(e.source).with_context(failed),
+            },
         }
-        Ok(())
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.out.write(buf)
+        match &mut self.into {
+            Destination::Temp(temp) => temp.write(buf),
+            Destination::Special(out) => out.write(buf),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
+        match &mut self.into {
+            Destination::Temp(temp) => temp.flush(),
+            Destination::Special(out) => out.flush(),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod migrate;
 mod open_checks;
 mod reconcile;
 mod resolve;
+mod touch;
 
 use std::path::PathBuf;
 
