@@ -5,8 +5,6 @@
 //! beside DIR and renamed into place, so a failure leaves no DIR. DIR may
 //! not be the registry's folder, be in it or hold it.
 
-use std::path::Path;
-
 use pipeline_predict::export::{Export, folder};
 
 use crate::cli::ExportArgs;
@@ -15,8 +13,7 @@ use crate::commands::stored_run;
 
 pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let registry_files = context.registry_files();
-    let guard = |path: &Path| registry_files.check_folder(path);
-    folder::check_destination(&args.out, args.force, &guard)?;
+    folder::check_destination(&args.out, args.force, &registry_files)?;
     let registry = context.registry_to_read()?;
     let stored = stored_run::load(
         context,
@@ -26,7 +23,7 @@ pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
         "to export",
     )?;
     let export = Export::new(stored)?;
-    let written = folder::write_folder(&args.out, args.force, &guard, &export.files)?;
+    let written = folder::write_folder(&args.out, args.force, &registry_files, &export.files)?;
     if let Some(warning) = &written.warning {
         eprintln!("warning: {warning}");
     }

@@ -13,7 +13,7 @@ use pipeline_train::generalization::LossPoint;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{self, UserError};
-use crate::output::guard::RegistryFiles;
+use pipeline_registry::RegistryFiles;
 
 pub struct Context {
     pub global: GlobalArgs,

@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use pipeline_registry::atomic::{self, Step, WriteError};
 
 use crate::exit::UserError;
-use crate::output::guard::RegistryFiles;
+use pipeline_registry::RegistryFiles;
 
 /// Writes `bytes` to `path`, replacing any file there but the registry's.
 pub fn write_atomically(path: &Path, bytes: &[u8], registry: &RegistryFiles) -> anyhow::Result<()> {

@@ -7,7 +7,6 @@ pub mod classes;
 pub mod document;
 pub mod file;
 pub mod format;
-pub mod guard;
 pub mod html;
 pub mod png;
 pub mod progress;

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::cli::OutputFormat;
 use crate::exit::UserError;
 use crate::output::file::AtomicFile;
-use crate::output::guard::RegistryFiles;
+use pipeline_registry::RegistryFiles;
 
 /// Where the output goes: stdout, or a file that is renamed into place
 /// only when every row is written (an error or an interruption leaves no

@@ -1,12 +1,14 @@
 //! Writing an export's folder so that a failure leaves no folder: built
 //! beside DIR, every file synced, then renamed into place. DIR must be new,
-//! empty, or (with `force`) an earlier export; the caller's `guard` refuses
-//! the paths no export may replace (the registry's own folder).
+//! empty, or (with `force`) an earlier export; [`RegistryFiles`] refuses
+//! the paths no export may replace (the registry's own folder). Folders are
+//! synced with the registry's atomic-write module ([`sync_dir`]).
 
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+use pipeline_registry::{RegistryFiles, sync_dir};
 use serde_json::Value;
 
 use super::FILES;
@@ -21,16 +23,16 @@ pub struct Written {
     pub warning: Option<String>,
 }
 
-/// Refuses a DIR that `guard` refuses, that is a file, or a folder with
-/// files in it unless `force` and it is an earlier export, before any work
-/// is done.
-pub fn check_destination<E: From<PredictError>>(
+/// Refuses a DIR that is or holds a registry's files, that is a file, or
+/// a folder with files in it unless `force` and it is an earlier export,
+/// before any work is done.
+pub fn check_destination(
     out: &Path,
     force: bool,
-    guard: &dyn Fn(&Path) -> Result<(), E>,
-) -> Result<(), E> {
-    guard(out)?;
-    Ok(check_folder(out, force)?)
+    registry: &RegistryFiles,
+) -> Result<(), PredictError> {
+    registry.check_folder(out)?;
+    check_folder(out, force)
 }
 
 /// [`check_destination`] after the guard.
@@ -99,20 +101,20 @@ fn is_empty_dir(path: &Path) -> Result<bool, PredictError> {
 /// Builds the folder in a temporary folder beside `out`, syncs every file,
 /// then renames it to `out` (moving a previous `out` away first when
 /// `force`), checking the destination again just before.
-pub fn write_folder<E: From<PredictError>>(
+pub fn write_folder(
     out: &Path,
     force: bool,
-    guard: &dyn Fn(&Path) -> Result<(), E>,
+    registry: &RegistryFiles,
     files: &[(&str, Vec<u8>)],
-) -> Result<Written, E> {
+) -> Result<Written, PredictError> {
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let staging = stage(&parent, files)?;
     // Checked again: DIR may have appeared while the artifacts were read.
-    check_destination(out, force, guard)?;
-    Ok(replace(out, &parent, staging)?)
+    check_destination(out, force, registry)?;
+    replace(out, &parent, staging)
 }
 
 /// The files written and synced in a new temporary folder in `parent`.
@@ -146,7 +148,8 @@ fn stage(parent: &Path, files: &[(&str, Vec<u8>)]) -> Result<tempfile::TempDir, 
             )),
         )?;
     }
-    sync_dir(staging.path());
+    // Durability only: a folder that cannot be synced is still written.
+    let _ = sync_dir(staging.path());
     Ok(staging)
 }
 
@@ -187,7 +190,7 @@ fn replace(out: &Path, parent: &Path, staging: tempfile::TempDir) -> Result<Writ
     }
     // Renamed away: nothing left for the guard to remove.
     let _ = staging.keep();
-    sync_dir(parent);
+    let _ = sync_dir(parent);
     let mut warning = None;
     if let Some((graveyard, _)) = previous {
         let path = graveyard.path().to_path_buf();
@@ -202,11 +205,4 @@ fn replace(out: &Path, parent: &Path, staging: tempfile::TempDir) -> Result<Writ
         path: fs::canonicalize(out).unwrap_or_else(|_| out.to_path_buf()),
         warning,
     })
-}
-
-/// Makes renames and new files durable; not every platform can open a folder.
-fn sync_dir(path: &Path) {
-    if let Ok(dir) = fs::File::open(path) {
-        let _ = dir.sync_all();
-    }
 }

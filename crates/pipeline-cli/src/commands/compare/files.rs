@@ -6,9 +6,9 @@ use std::path::Path;
 
 use crate::commands::shared::{curve, short_id};
 use crate::exit::UserError;
-use crate::output::guard::RegistryFiles;
 use crate::output::svg::{RunCurves, learning_curves};
 use crate::output::{file, html, png};
+use pipeline_registry::RegistryFiles;
 
 use super::sections::sections;
 use super::{Comparison, label};
