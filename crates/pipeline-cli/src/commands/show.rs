@@ -6,7 +6,8 @@ use pipeline_registry::{Epochs, RunRecord};
 use serde_json::json;
 
 use crate::cli::ShowArgs;
-use crate::commands::shared::{Context, final_metric, loss_curve, metric_names, print};
+use crate::commands::curves::{final_metric, loss_curve, metric_names};
+use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::classes::ClassTable;
 use crate::output::format::{self, number};

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::commands::shared::{curve, short_id};
+use crate::commands::curves::curve;
+use crate::commands::shared::short_id;
 use crate::exit::UserError;
 use crate::output::guard::RegistryFiles;
 use crate::output::svg::{RunCurves, learning_curves};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::commands::shared::{curve, final_metric, metric_names};
+use crate::commands::curves::{curve, final_metric, metric_names};
 
 use super::{Comparison, SPLITS, gaps};
 

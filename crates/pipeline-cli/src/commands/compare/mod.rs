@@ -14,7 +14,8 @@ use pipeline_registry::{ArtifactKind, Epochs, Registry, RunRecord};
 use pipeline_train::generalization::{Verdict, assess};
 
 use crate::cli::CompareArgs;
-use crate::commands::shared::{Context, curve, final_metric, loss_curve, print, short_id};
+use crate::commands::curves::{curve, final_metric, loss_curve};
+use crate::commands::shared::{Context, print, short_id};
 use crate::exit::UserError;
 use crate::output::chart::{Series, line_chart};
 use crate::output::document::Section;

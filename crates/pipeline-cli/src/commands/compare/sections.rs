@@ -4,7 +4,7 @@
 
 use pipeline_registry::RunRecord;
 
-use crate::commands::shared::{final_metric, metric_names};
+use crate::commands::curves::{final_metric, metric_names};
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
