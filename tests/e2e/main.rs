@@ -14,6 +14,7 @@ mod folds;
 mod guarded_paths;
 mod help;
 mod inference;
+mod json_shapes;
 mod labels;
 mod layers;
 mod learning;

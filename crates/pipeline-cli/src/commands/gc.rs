@@ -6,7 +6,7 @@
 //! are never touched.
 
 use pipeline_registry::Unowned;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::cli::GcArgs;
 use crate::commands::shared::{Context, print};
@@ -20,37 +20,54 @@ pub fn gc(context: &Context, args: GcArgs) -> anyhow::Result<()> {
     } else {
         unowned
     };
-    let bytes: u64 = listed.iter().map(|u| u.bytes).sum();
+    let report = GcReport::new(args.force, listed);
     if args.json {
-        let value = json!({
-            "removed": args.force,
-            "bytes": bytes,
-            "entries": listed,
-        });
-        print(&format!("{value}\n"))?;
-    } else if !listed.is_empty() {
-        print(&text(&listed))?;
+        print(&format!("{}\n", serde_json::to_string(&report)?))?;
+    } else if !report.entries.is_empty() {
+        print(&text(&report.entries))?;
     }
     if !context.global.quiet {
+        eprintln!("{}", report.summary());
+    }
+    Ok(())
+}
+
+/// What gc listed or removed: `--json` prints it, the table and the
+/// summary on stderr read it.
+#[derive(Debug, Serialize)]
+struct GcReport {
+    /// Whether the entries were removed (`--force`) or only listed.
+    removed: bool,
+    /// Their size in all.
+    bytes: u64,
+    entries: Vec<Unowned>,
+}
+
+impl GcReport {
+    fn new(removed: bool, entries: Vec<Unowned>) -> GcReport {
+        GcReport {
+            removed,
+            bytes: entries.iter().map(|u| u.bytes).sum(),
+            entries,
+        }
+    }
+
+    /// What was found and done, in a sentence (and a hint).
+    fn summary(&self) -> String {
+        let count = self.entries.len();
         let what = format!(
-            "{} {} ({})",
-            listed.len(),
-            if listed.len() == 1 {
-                "entry"
-            } else {
-                "entries"
-            },
-            human_bytes(bytes)
+            "{count} {} ({})",
+            if count == 1 { "entry" } else { "entries" },
+            human_bytes(self.bytes)
         );
-        match (listed.is_empty(), args.force) {
-            (true, _) => eprintln!("nothing under artifacts/ is unowned"),
-            (false, true) => eprintln!("removed {what} that no run owned"),
-            (false, false) => eprintln!(
+        match (count == 0, self.removed) {
+            (true, _) => "nothing under artifacts/ is unowned".to_owned(),
+            (false, true) => format!("removed {what} that no run owned"),
+            (false, false) => format!(
                 "{what} that no run owns; nothing removed\nhint: `pipeline gc --force` removes them"
             ),
         }
     }
-    Ok(())
 }
 
 /// One row per entry: path, size, why nothing owns it.

@@ -3,6 +3,7 @@
 mod alias;
 mod check;
 mod compare;
+mod curves;
 mod evaluate;
 mod export;
 mod folds;

@@ -1,15 +1,13 @@
 //! What the subcommands share: the async runtime for the registry, opening
-//! it, resolving run selectors, and reading a run's curves and metrics.
+//! it, resolving run selectors, and writing to stdout.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use pipeline_registry::{Access, Epochs, Registry, RunId, RunRecord, RunSelector};
-use pipeline_spec::{MetricName, MetricRef};
-use pipeline_train::generalization::LossPoint;
+use pipeline_spec::MetricRef;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{self, UserError};
@@ -153,63 +151,6 @@ pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write to stdout"),
     }
-}
-
-/// Per-epoch values of `split`/`metric`, by epoch.
-pub fn curve(record: &RunRecord, split: &str, metric: &str) -> Vec<(f64, f64)> {
-    record
-        .epochs
-        .iter()
-        .filter(|e| e.split == split && e.metric == metric)
-        .map(|e| (f64::from(e.epoch), e.value))
-        .collect()
-}
-
-/// Training and validation loss per epoch.
-pub fn loss_curve(record: &RunRecord) -> Vec<LossPoint> {
-    let mut by_epoch: BTreeMap<u32, (Option<f64>, Option<f64>)> = BTreeMap::new();
-    for e in record.epochs.iter().filter(|e| e.metric == "loss") {
-        let entry = by_epoch.entry(e.epoch).or_default();
-        match e.split.as_str() {
-            "train" => entry.0 = Some(e.value),
-            "validation" => entry.1 = Some(e.value),
-            _ => {}
-        }
-    }
-    by_epoch
-        .into_iter()
-        .filter_map(|(epoch, (train, validation))| {
-            Some(LossPoint {
-                epoch,
-                train: train?,
-                validation: validation?,
-            })
-        })
-        .collect()
-}
-
-/// A final metric of the run (at its best epoch).
-pub fn final_metric(record: &RunRecord, split: &str, metric: &str) -> Option<f64> {
-    record
-        .final_metrics
-        .iter()
-        .find(|m| m.split == split && m.metric == metric)
-        .map(|m| m.value)
-}
-
-/// The metrics the runs recorded, in the order tables show them
-/// ([`MetricName::ALL`]: the regression ones, then classification's);
-/// per-class scores are left out.
-pub fn metric_names(records: &[&RunRecord]) -> Vec<&'static str> {
-    MetricName::ALL
-        .iter()
-        .map(|m| m.as_str())
-        .filter(|name| {
-            records
-                .iter()
-                .any(|r| r.final_metrics.iter().any(|m| m.metric == *name))
-        })
-        .collect()
 }
 
 /// The first characters of an id, enough to select it in practice.

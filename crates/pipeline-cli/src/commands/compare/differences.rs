@@ -4,8 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pipeline_registry::RunRecord;
+use serde::Serialize;
 
 /// One key and each run's value (`None` where a run's spec lacks it).
+#[derive(Debug, Serialize)]
 pub struct Difference {
     pub key: String,
     pub values: Vec<Option<String>>,

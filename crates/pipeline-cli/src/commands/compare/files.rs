@@ -4,14 +4,15 @@
 
 use std::path::Path;
 
-use crate::commands::shared::{curve, short_id};
+use crate::commands::shared::short_id;
 use crate::exit::UserError;
 use crate::output::svg::{RunCurves, learning_curves};
 use crate::output::{file, html, png};
 use pipeline_registry::RegistryFiles;
 
+use super::label;
+use super::report::CompareReport;
 use super::sections::sections;
-use super::{Comparison, label};
 
 /// The image format of `--plot`, from the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,9 +46,9 @@ impl PlotFormat {
 }
 
 /// The learning curves of every run as an `<svg>` element.
-fn chart(comparison: &Comparison) -> String {
+fn chart(comparison: &CompareReport) -> String {
     let runs: Vec<RunCurves> = comparison
-        .records
+        .runs
         .iter()
         .enumerate()
         .map(|(index, r)| RunCurves {
@@ -58,8 +59,8 @@ fn chart(comparison: &Comparison) -> String {
                 short_id(r.id.as_str()),
                 r.experiment
             ),
-            train: curve(r, "train", "loss"),
-            validation: curve(r, "validation", "loss"),
+            train: r.curves.train_loss.clone(),
+            validation: r.curves.validation_loss.clone(),
         })
         .collect();
     learning_curves(&runs)
@@ -67,11 +68,11 @@ fn chart(comparison: &Comparison) -> String {
 
 /// Writes the HTML report to `path`.
 pub fn write_report(
-    comparison: &Comparison,
+    comparison: &CompareReport,
     path: &Path,
     registry: &RegistryFiles,
 ) -> anyhow::Result<()> {
-    let records = &comparison.records;
+    let records = &comparison.runs;
     let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
     experiments.dedup();
     let title = format!("pipeline compare: {}", experiments.join(", "));
@@ -99,7 +100,7 @@ pub fn write_report(
 
 /// Writes the learning curves to `path` as SVG or PNG.
 pub fn write_plot(
-    comparison: &Comparison,
+    comparison: &CompareReport,
     path: &Path,
     format: PlotFormat,
     registry: &RegistryFiles,

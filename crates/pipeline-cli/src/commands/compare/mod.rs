@@ -2,26 +2,26 @@
 //! metrics on train/validation/test at its best epoch, the generalization
 //! gaps, best against last epoch, an overfitting verdict, whether each run
 //! reproduces the first, and the learning curves; on request also as an
-//! HTML report (`--report`) and a chart file (`--plot`).
+//! HTML report (`--report`) and a chart file (`--plot`). The comparison is
+//! built once (`report.rs`); `--json` prints it and every other output
+//! renders it.
 
 mod differences;
 mod files;
-mod json;
+mod report;
 mod reproducibility;
 mod sections;
 
-use pipeline_registry::{ArtifactKind, Epochs, Registry, RunRecord};
-use pipeline_train::generalization::{Verdict, assess};
+use pipeline_registry::{Epochs, Registry, RunRecord};
 
 use crate::cli::CompareArgs;
-use crate::commands::shared::{Context, curve, final_metric, loss_curve, print, short_id};
+use crate::commands::shared::{Context, print, short_id};
 use crate::exit::UserError;
 use crate::output::chart::{Series, line_chart};
 use crate::output::document::Section;
 
-use differences::{Difference, spec_differences};
 use files::PlotFormat;
-use reproducibility::{Reproduction, Weights};
+use report::CompareReport;
 
 const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
@@ -52,7 +52,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
             eprintln!("warning: {warning}");
         }
     }
-    let comparison = Comparison::new(&registry, records);
+    let comparison = CompareReport::new(&registry, &records);
 
     let wrote = |what: &str, path: &std::path::Path| {
         if !context.global.quiet {
@@ -68,10 +68,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         wrote("the learning curves", path);
     }
     if args.json {
-        return print(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&json::to_json(&comparison))?
-        ));
+        return print(&format!("{}\n", serde_json::to_string_pretty(&comparison)?));
     }
     print(&text(&comparison))
 }
@@ -103,52 +100,6 @@ fn caveats(records: &[RunRecord]) -> Vec<String> {
         ));
     }
     caveats
-}
-
-/// Everything compare shows, computed once for every output.
-struct Comparison {
-    records: Vec<RunRecord>,
-    differences: Vec<Difference>,
-    verdicts: Vec<Verdict>,
-    /// Each run after the first against the first.
-    reproductions: Vec<Reproduction>,
-}
-
-impl Comparison {
-    fn new(registry: &Registry, records: Vec<RunRecord>) -> Comparison {
-        let weights: Vec<Weights> = records
-            .iter()
-            .enumerate()
-            .map(|(index, r)| weights(registry, r, &label(index)))
-            .collect();
-        let reproductions = match (records.first(), weights.first()) {
-            (Some(first), Some(first_weights)) => records
-                .iter()
-                .zip(&weights)
-                .skip(1)
-                .map(|other| Reproduction::check((first, first_weights), other))
-                .collect(),
-            _ => Vec::new(),
-        };
-        Comparison {
-            differences: spec_differences(&records),
-            verdicts: records.iter().map(|r| assess(&loss_curve(r))).collect(),
-            reproductions,
-            records,
-        }
-    }
-}
-
-/// The digest of the run's weights, read from its artifact with the
-/// file's checksum verified (so a file changed since the run is reported).
-fn weights(registry: &Registry, record: &RunRecord, label: &str) -> Weights {
-    let artifact = record
-        .artifact(ArtifactKind::Weights)
-        .ok_or_else(|| format!("{label} has no weights"))?;
-    let bytes = registry
-        .read_verified(artifact)
-        .map_err(|e| format!("{label}: {e}"))?;
-    pipeline_model::weights_digest(&bytes).map_err(|e| format!("{label}'s weights: {e}"))
 }
 
 /// Every completed run of `experiment`, best first by its selection metric.
@@ -186,27 +137,15 @@ fn label(index: usize) -> String {
     char::from(b'A' + (index % 26) as u8).to_string()
 }
 
-/// Validation − train and test − train loss at the best epoch.
-fn gaps(r: &RunRecord) -> (Option<f64>, Option<f64>) {
-    let loss = |split| final_metric(r, split, "loss");
-    let train = loss("train");
-    (
-        loss("validation").zip(train).map(|(v, t)| v - t),
-        loss("test").zip(train).map(|(v, t)| v - t),
-    )
-}
-
 /// The text output: the sections, then a terminal chart per run.
-fn text(comparison: &Comparison) -> String {
+fn text(comparison: &CompareReport) -> String {
     let mut out = sections::sections(comparison)
         .iter()
         .map(Section::text)
         .collect::<Vec<_>>()
         .join("\n");
     out.push_str("\nlearning curves\n");
-    for (index, r) in comparison.records.iter().enumerate() {
-        let train = curve(r, "train", "loss");
-        let validation = curve(r, "validation", "loss");
+    for (index, r) in comparison.runs.iter().enumerate() {
         let title = format!("{}  {}  loss", label(index), short_id(r.id.as_str()));
         out.push_str(&line_chart(
             &title,
@@ -214,12 +153,12 @@ fn text(comparison: &Comparison) -> String {
                 Series {
                     label: "train",
                     glyph: '·',
-                    points: &train,
+                    points: &r.curves.train_loss,
                 },
                 Series {
                     label: "validation",
                     glyph: '•',
-                    points: &validation,
+                    points: &r.curves.validation_loss,
                 },
             ],
             60,

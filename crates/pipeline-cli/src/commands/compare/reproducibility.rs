@@ -8,6 +8,7 @@
 //! so the files of two runs never hash the same even when every weight does.
 
 use pipeline_registry::{MetricValue, RunRecord};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The digest of a run's weights (`pipeline_model::weights_digest`), or
 /// why they cannot be compared.
@@ -117,6 +118,23 @@ impl Reproduction {
         } else {
             format!("differs in {}; {weights}; {metrics}", join(&different))
         }
+    }
+}
+
+/// JSON: `matches_exactly`, `same_spec`, `same_data`, `same_seed`,
+/// `same_device`, `weights` and `final_metrics` (each an [`Outcome`] word),
+/// and the `summary` sentence.
+impl Serialize for Reproduction {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.inputs.len() + 4))?;
+        map.serialize_entry("matches_exactly", &self.matches_exactly())?;
+        for input in &self.inputs {
+            map.serialize_entry(&format!("same_{}", input.name), &input.same())?;
+        }
+        map.serialize_entry("weights", self.weights.as_str())?;
+        map.serialize_entry("final_metrics", self.final_metrics.as_str())?;
+        map.serialize_entry("summary", &self.summary())?;
+        map.end()
     }
 }
 

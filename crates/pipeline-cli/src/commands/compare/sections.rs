@@ -2,17 +2,15 @@
 //! differences, the metrics at each run's best epoch, generalization and
 //! reproducibility. The text output and the HTML report both render these.
 
-use pipeline_registry::RunRecord;
-
-use crate::commands::shared::{final_metric, metric_names};
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
-use super::reproducibility::Outcome;
-use super::{Comparison, SPLITS, gaps, label};
+use super::report::{CompareReport, RunReport};
+use super::reproducibility::{Outcome, Reproduction};
+use super::{SPLITS, label};
 
 /// Every section, in order.
-pub fn sections(comparison: &Comparison) -> Vec<Section> {
+pub fn sections(comparison: &CompareReport) -> Vec<Section> {
     vec![
         runs(comparison),
         differences(comparison),
@@ -31,9 +29,9 @@ fn header(first: &[&str], runs: usize) -> Vec<String> {
         .collect()
 }
 
-fn runs(comparison: &Comparison) -> Section {
+fn runs(comparison: &CompareReport) -> Section {
     let rows = comparison
-        .records
+        .runs
         .iter()
         .enumerate()
         .map(|(index, r)| {
@@ -63,13 +61,13 @@ fn runs(comparison: &Comparison) -> Section {
     }
 }
 
-fn differences(comparison: &Comparison) -> Section {
-    let runs = comparison.records.len();
-    let (table, notes) = if comparison.differences.is_empty() {
+fn differences(comparison: &CompareReport) -> Section {
+    let runs = comparison.runs.len();
+    let (table, notes) = if comparison.spec_differences.is_empty() {
         (None, vec!["none: the resolved specs are identical".into()])
     } else {
         let rows = comparison
-            .differences
+            .spec_differences
             .iter()
             .map(|d| {
                 std::iter::once(d.key.clone())
@@ -95,17 +93,16 @@ fn differences(comparison: &Comparison) -> Section {
     }
 }
 
-fn metrics(comparison: &Comparison) -> Section {
+fn metrics(comparison: &CompareReport) -> Section {
     let mut rows = Vec::new();
-    let records: Vec<&RunRecord> = comparison.records.iter().collect();
-    for metric in metric_names(&records) {
+    for metric in comparison.metric_names() {
         for split in SPLITS {
             let mut row = vec![metric.to_string(), split.to_string()];
             row.extend(
                 comparison
-                    .records
+                    .runs
                     .iter()
-                    .map(|r| final_metric(r, split, metric).map_or("-".into(), number)),
+                    .map(|r| r.metric(split, metric).map_or("-".into(), number)),
             );
             rows.push(row);
         }
@@ -113,7 +110,7 @@ fn metrics(comparison: &Comparison) -> Section {
     Section {
         title: "metrics at each run's best epoch".into(),
         table: Some(Table {
-            header: header(&["metric", "split"], comparison.records.len()),
+            header: header(&["metric", "split"], comparison.runs.len()),
             rows,
             text_columns: 2,
         }),
@@ -121,19 +118,19 @@ fn metrics(comparison: &Comparison) -> Section {
     }
 }
 
-fn generalization(comparison: &Comparison) -> Section {
-    let records = &comparison.records;
-    let row = |name: &str, cell: &dyn Fn(&pipeline_registry::RunRecord) -> String| {
+fn generalization(comparison: &CompareReport) -> Section {
+    let runs = &comparison.runs;
+    let row = |name: &str, cell: &dyn Fn(&RunReport) -> String| {
         std::iter::once(name.to_string())
-            .chain(records.iter().map(cell))
+            .chain(runs.iter().map(cell))
             .collect::<Vec<_>>()
     };
     let rows = vec![
         row("gap: validation − train loss", &|r| {
-            gaps(r).0.map_or("-".into(), signed)
+            r.gap.validation_minus_train_loss.map_or("-".into(), signed)
         }),
         row("gap: test − train loss", &|r| {
-            gaps(r).1.map_or("-".into(), signed)
+            r.gap.test_minus_train_loss.map_or("-".into(), signed)
         }),
         row("best epoch / last epoch", &|r| {
             format!(
@@ -146,22 +143,26 @@ fn generalization(comparison: &Comparison) -> Section {
     Section {
         title: "generalization".into(),
         table: Some(Table {
-            header: header(&[""], records.len()),
+            header: header(&[""], runs.len()),
             rows,
             text_columns: 1,
         }),
-        notes: comparison
-            .verdicts
+        notes: runs
             .iter()
             .enumerate()
-            .map(|(index, verdict)| format!("{}: {}", label(index), verdict.sentence()))
+            .map(|(index, r)| format!("{}: {}", label(index), r.verdict_text))
             .collect(),
     }
 }
 
-fn reproducibility(comparison: &Comparison) -> Section {
+fn reproducibility(comparison: &CompareReport) -> Section {
     let reference = label(0);
-    let reproductions = &comparison.reproductions;
+    let reproductions: Vec<&Reproduction> = comparison
+        .reproducibility
+        .runs
+        .iter()
+        .map(|r| &r.reproduction)
+        .collect();
     let mut rows: Vec<Vec<String>> = Vec::new();
     if let Some(first) = reproductions.first() {
         for (index, input) in first.inputs.iter().enumerate() {
@@ -178,7 +179,7 @@ fn reproducibility(comparison: &Comparison) -> Section {
             rows.push(std::iter::once(name.to_string()).chain(cells).collect());
         }
     }
-    let outcome = |name: &str, identical: &str, cell: &dyn Fn(&super::Reproduction) -> &Outcome| {
+    let outcome = |name: &str, identical: &str, cell: &dyn Fn(&Reproduction) -> &Outcome| {
         std::iter::once(name.to_string())
             .chain(reproductions.iter().map(|r| {
                 match cell(r) {
@@ -193,7 +194,7 @@ fn reproducibility(comparison: &Comparison) -> Section {
     rows.push(outcome("weights", "bit-identical", &|r| &r.weights));
     rows.push(outcome("final metrics", "identical", &|r| &r.final_metrics));
     let mut header = vec!["check".to_string()];
-    header.extend((1..comparison.records.len()).map(label));
+    header.extend((1..comparison.runs.len()).map(label));
     let columns = header.len();
     Section {
         title: format!("reproducibility (against {reference})"),

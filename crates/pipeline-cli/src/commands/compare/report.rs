@@ -1,0 +1,186 @@
+//! What `pipeline compare` reports, built once from the runs' records:
+//! every run with its metrics, gaps, verdict and curves, the spec
+//! differences, and how each run reproduces the first. `--json` prints it;
+//! the text, the HTML report and the plot render it.
+
+use std::collections::BTreeMap;
+
+use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus};
+use pipeline_spec::MetricName;
+use pipeline_train::generalization::{Verdict, assess};
+use serde::Serialize;
+
+use crate::commands::curves::{curve, final_metric, loss_curve, metric_names};
+
+use super::differences::{Difference, spec_differences};
+use super::reproducibility::{Reproduction, Weights};
+use super::{SPLITS, label};
+
+#[derive(Debug, Serialize)]
+pub struct CompareReport {
+    /// In the order the runs were named (or ranked), labelled `A`, `B`, …
+    pub runs: Vec<RunReport>,
+    pub spec_differences: Vec<Difference>,
+    pub reproducibility: Reproducibility,
+}
+
+/// One run's results.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub id: RunId,
+    pub experiment: String,
+    pub status: RunStatus,
+    pub best_epoch: Option<u32>,
+    pub epochs_run: u32,
+    /// Split, then each metric the run recorded, at its best epoch (`None`
+    /// where that split lacks it).
+    pub metrics: BTreeMap<&'static str, BTreeMap<&'static str, Option<f64>>>,
+    pub gap: Gaps,
+    pub verdict: Verdict,
+    pub verdict_text: String,
+    pub curves: Curves,
+    /// The metric `best` ranks the run's experiment by, and its value
+    /// (the text's runs table; not in JSON).
+    #[serde(skip)]
+    pub selection_metric: String,
+    #[serde(skip)]
+    pub selection_value: Option<f64>,
+}
+
+/// Loss gaps at the best epoch.
+#[derive(Debug, Serialize)]
+pub struct Gaps {
+    pub validation_minus_train_loss: Option<f64>,
+    pub test_minus_train_loss: Option<f64>,
+}
+
+/// Loss per epoch, as `[epoch, loss]` pairs.
+#[derive(Debug, Serialize)]
+pub struct Curves {
+    pub train_loss: Vec<(f64, f64)>,
+    pub validation_loss: Vec<(f64, f64)>,
+}
+
+/// Every run after the first against the first.
+#[derive(Debug, Serialize)]
+pub struct Reproducibility {
+    /// The first run's id.
+    pub reference: Option<RunId>,
+    pub runs: Vec<ReproductionReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReproductionReport {
+    pub id: RunId,
+    #[serde(flatten)]
+    pub reproduction: Reproduction,
+}
+
+impl CompareReport {
+    /// Compares `records`, reading each run's weights from `registry`.
+    pub fn new(registry: &Registry, records: &[RunRecord]) -> CompareReport {
+        let weights: Vec<Weights> = records
+            .iter()
+            .enumerate()
+            .map(|(index, r)| weights(registry, r, &label(index)))
+            .collect();
+        let runs = match (records.first(), weights.first()) {
+            (Some(first), Some(first_weights)) => records
+                .iter()
+                .zip(&weights)
+                .skip(1)
+                .map(|other| ReproductionReport {
+                    id: other.0.id.clone(),
+                    reproduction: Reproduction::check((first, first_weights), other),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        CompareReport {
+            runs: records.iter().map(RunReport::of).collect(),
+            spec_differences: spec_differences(records),
+            reproducibility: Reproducibility {
+                reference: records.first().map(|r| r.id.clone()),
+                runs,
+            },
+        }
+    }
+
+    /// The metrics any run recorded, in the order tables show them
+    /// ([`MetricName::ALL`]).
+    pub fn metric_names(&self) -> Vec<&'static str> {
+        MetricName::ALL
+            .iter()
+            .map(|m| m.as_str())
+            .filter(|name| {
+                self.runs
+                    .iter()
+                    .any(|r| r.metrics.values().any(|m| m.contains_key(name)))
+            })
+            .collect()
+    }
+}
+
+impl RunReport {
+    fn of(r: &RunRecord) -> RunReport {
+        let names = metric_names(&[r]);
+        let metrics = SPLITS
+            .iter()
+            .map(|split| {
+                let values = names.iter().map(|m| (*m, final_metric(r, split, m)));
+                (*split, values.collect())
+            })
+            .collect();
+        let verdict = assess(&loss_curve(r));
+        RunReport {
+            id: r.id.clone(),
+            experiment: r.experiment.clone(),
+            status: r.status,
+            best_epoch: r.best_epoch,
+            epochs_run: r.epochs_run,
+            metrics,
+            gap: Gaps::of(r),
+            verdict_text: verdict.sentence(),
+            verdict,
+            curves: Curves {
+                train_loss: curve(r, "train", "loss"),
+                validation_loss: curve(r, "validation", "loss"),
+            },
+            selection_metric: r.selection_metric.clone(),
+            selection_value: r.selection_value,
+        }
+    }
+
+    /// The run's final `metric` on `split`, if recorded.
+    pub fn metric(&self, split: &str, metric: &str) -> Option<f64> {
+        self.metrics
+            .get(split)
+            .and_then(|values| values.get(metric))
+            .copied()
+            .flatten()
+    }
+}
+
+impl Gaps {
+    /// Validation − train and test − train loss at the best epoch.
+    fn of(r: &RunRecord) -> Gaps {
+        let loss = |split| final_metric(r, split, "loss");
+        let train = loss("train");
+        Gaps {
+            validation_minus_train_loss: loss("validation").zip(train).map(|(v, t)| v - t),
+            test_minus_train_loss: loss("test").zip(train).map(|(v, t)| v - t),
+        }
+    }
+}
+
+/// The digest of the run's weights, read from its artifact with the
+/// file's checksum verified (so a file changed since the run is reported).
+fn weights(registry: &Registry, record: &RunRecord, label: &str) -> Weights {
+    let artifact = record
+        .artifact(ArtifactKind::Weights)
+        .ok_or_else(|| format!("{label} has no weights"))?;
+    let bytes = registry
+        .read_verified(artifact)
+        .map_err(|e| format!("{label}: {e}"))?;
+    pipeline_model::weights_digest(&bytes).map_err(|e| format!("{label}'s weights: {e}"))
+}

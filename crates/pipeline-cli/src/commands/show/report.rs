@@ -1,0 +1,86 @@
+//! What `pipeline show RUN` reports, built once: the run's record, each
+//! epoch's generalization gap, each artifact's check and the overfitting
+//! verdict. `--json` prints it (the record's fields, then the rest); the
+//! text renders it.
+
+use pipeline_registry::{ArtifactRecord, Registry, RunRecord};
+use pipeline_train::generalization::{LossPoint, Verdict, assess};
+use serde::Serialize;
+
+use crate::commands::curves::loss_curve;
+
+#[derive(Debug, Serialize)]
+pub struct ShowReport {
+    #[serde(flatten)]
+    pub record: RunRecord,
+    /// Every epoch with both losses recorded, in order.
+    pub epoch_gaps: Vec<EpochGap>,
+    /// One per artifact, in the record's order.
+    pub artifact_checks: Vec<ArtifactCheck>,
+    pub verdict: Verdict,
+}
+
+/// One epoch's losses; JSON shows only the gap.
+#[derive(Debug, Serialize)]
+pub struct EpochGap {
+    pub epoch: u32,
+    /// Validation − train loss.
+    pub gap: f64,
+    #[serde(skip)]
+    pub train: f64,
+    #[serde(skip)]
+    pub validation: f64,
+}
+
+/// Whether an artifact's file is there with its recorded checksum.
+#[derive(Debug, Serialize)]
+pub struct ArtifactCheck {
+    pub path: String,
+    /// `ok`, or `FAILED: ` and why.
+    pub state: String,
+}
+
+impl ShowReport {
+    /// Checks every artifact of `record` and assesses its curves.
+    pub fn new(registry: &Registry, record: RunRecord) -> ShowReport {
+        let curve = loss_curve(&record);
+        ShowReport {
+            epoch_gaps: curve.iter().map(EpochGap::of).collect(),
+            artifact_checks: record
+                .artifacts
+                .iter()
+                .map(|artifact| ArtifactCheck::of(registry, artifact))
+                .collect(),
+            verdict: assess(&curve),
+            record,
+        }
+    }
+}
+
+impl EpochGap {
+    fn of(point: &LossPoint) -> EpochGap {
+        EpochGap {
+            epoch: point.epoch,
+            gap: point.validation - point.train,
+            train: point.train,
+            validation: point.validation,
+        }
+    }
+}
+
+impl ArtifactCheck {
+    fn of(registry: &Registry, artifact: &ArtifactRecord) -> ArtifactCheck {
+        let state = match registry.verify_artifact(artifact) {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("FAILED: {e}"),
+        };
+        ArtifactCheck {
+            path: artifact.path.clone(),
+            state,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.state == "ok"
+    }
+}
