@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use pipeline_data::DataError;
 use pipeline_registry::RegistryError;
+use pipeline_run::{RunError, Verdict};
 use pipeline_spec::SpecError;
 use pipeline_train::TrainError;
 
@@ -37,50 +38,74 @@ impl UserError {
 pub struct Interrupted;
 
 fn code_of(error: &anyhow::Error) -> u8 {
-    for cause in error.chain() {
-        if cause.downcast_ref::<Interrupted>().is_some() {
-            return INTERRUPTED;
-        }
-        if cause.downcast_ref::<SpecError>().is_some()
-            || cause.downcast_ref::<UserError>().is_some()
-        {
-            return USAGE;
-        }
-        if let Some(e) = cause.downcast_ref::<DataError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
-        }
-        if let Some(e) = cause.downcast_ref::<RegistryError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
-        }
-        if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
-            return if e.is_user_error() { USAGE } else { FAILURE };
-        }
-        match cause.downcast_ref::<TrainError>() {
-            Some(
-                TrainError::Device { .. }
-                | TrainError::ClassMismatch { .. }
-                | TrainError::ClassWeights { .. },
-            ) => return USAGE,
-            Some(TrainError::Model(e)) if e.is_user_error() => return USAGE,
-            _ => {}
-        }
+    error.chain().find_map(code_of_cause).unwrap_or(FAILURE)
+}
+
+/// The exit code one error of a chain decides, if any.
+fn code_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    if let Some(error) = run_error(cause) {
+        return match error {
+            RunError::User { .. } => Some(USAGE),
+            RunError::Interrupted => Some(INTERRUPTED),
+            other => other.wrapped().and_then(code_of_cause),
+        };
     }
-    FAILURE
+    if cause.downcast_ref::<Interrupted>().is_some() {
+        return Some(INTERRUPTED);
+    }
+    if cause.downcast_ref::<SpecError>().is_some() || cause.downcast_ref::<UserError>().is_some() {
+        return Some(USAGE);
+    }
+    if let Some(e) = cause.downcast_ref::<DataError>() {
+        return Some(if e.is_user_error() { USAGE } else { FAILURE });
+    }
+    if let Some(e) = cause.downcast_ref::<RegistryError>() {
+        return Some(if e.is_user_error() { USAGE } else { FAILURE });
+    }
+    if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
+        return Some(if e.is_user_error() { USAGE } else { FAILURE });
+    }
+    match cause.downcast_ref::<TrainError>() {
+        Some(
+            TrainError::Device { .. }
+            | TrainError::ClassMismatch { .. }
+            | TrainError::ClassWeights { .. },
+        ) => Some(USAGE),
+        Some(TrainError::Model(e)) if e.is_user_error() => Some(USAGE),
+        _ => None,
+    }
+}
+
+/// The run library's error in a chain: itself, or boxed as the cause of
+/// another of its errors.
+fn run_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a RunError> {
+    cause
+        .downcast_ref::<RunError>()
+        .or_else(|| cause.downcast_ref::<Box<RunError>>().map(|boxed| &**boxed))
 }
 
 fn hint_of(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(|cause| {
-        if let Some(e) = cause.downcast_ref::<UserError>() {
-            return e.hint.clone();
-        }
-        if let Some(e) = cause.downcast_ref::<TrainError>() {
-            return e.hint().map(Into::into);
-        }
-        if let Some(e) = cause.downcast_ref::<RegistryError>() {
-            return registry_hint(e);
-        }
-        None
-    })
+    error.chain().find_map(hint_of_cause)
+}
+
+/// The hint one error of a chain gives, if any.
+fn hint_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(error) = run_error(cause) {
+        return match error {
+            RunError::User { hint, .. } => hint.clone(),
+            other => other.wrapped().and_then(hint_of_cause),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<UserError>() {
+        return e.hint.clone();
+    }
+    if let Some(e) = cause.downcast_ref::<TrainError>() {
+        return e.hint().map(Into::into);
+    }
+    if let Some(e) = cause.downcast_ref::<RegistryError>() {
+        return registry_hint(e);
+    }
+    None
 }
 
 fn registry_hint(error: &RegistryError) -> Option<String> {
@@ -105,6 +130,15 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
                 .into(),
         ),
         _ => None,
+    }
+}
+
+/// The exit code of runs that ended as `verdict` says.
+pub fn of_verdict(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Completed => ExitCode::SUCCESS,
+        Verdict::Failed => ExitCode::from(FAILURE),
+        Verdict::Interrupted => ExitCode::from(INTERRUPTED),
     }
 }
 

@@ -5,7 +5,6 @@ mod check;
 mod compare;
 mod evaluate;
 mod export;
-mod folds;
 mod gc;
 mod infer;
 mod predictor;
