@@ -14,6 +14,8 @@ use pipeline_train::TrainError;
 /// An error of a caller's watcher.
 pub type WatcherError = Box<dyn Error + Send + Sync>;
 
+/// A variant that adds words of its own names its cause as a boxed
+/// `RunError` (whose display and causes are the library error's own).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
@@ -44,15 +46,15 @@ pub enum RunError {
     PrepareData {
         spec: PathBuf,
         #[source]
-        source: DataError,
+        source: Box<RunError>,
     },
     #[error("cannot select the training device")]
-    SelectDevice(#[source] TrainError),
+    SelectDevice(#[source] Box<RunError>),
     #[error("the model of {} does not fit its data", spec.display())]
     ModelDoesNotFit {
         spec: PathBuf,
         #[source]
-        source: TrainError,
+        source: Box<RunError>,
     },
     #[error("cannot plan fold {fold} of {folds}")]
     PlanFold {
@@ -73,17 +75,23 @@ pub enum RunError {
     CheckpointMismatch {
         run: RunId,
         #[source]
-        source: TrainError,
+        source: Box<RunError>,
     },
     #[error("the checkpoint of run {run} is unreadable")]
     CheckpointUnreadable {
         run: RunId,
         #[source]
-        source: TrainError,
+        source: Box<RunError>,
     },
 }
 
 impl RunError {
+    /// `error` as the boxed source of another (the variants that add words
+    /// of their own box their cause, keeping this type small).
+    pub fn boxed(error: impl Into<RunError>) -> Box<RunError> {
+        Box::new(error.into())
+    }
+
     /// A user's mistake with its hint.
     pub fn user(message: impl Into<String>, hint: Option<&str>) -> RunError {
         RunError::User {

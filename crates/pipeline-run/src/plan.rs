@@ -34,13 +34,14 @@ impl Planned {
         let data =
             prepare(&spec.data, &data_path, spec.seed).map_err(|source| RunError::PrepareData {
                 spec: loaded.path.clone(),
-                source,
+                source: RunError::boxed(source),
             })?;
-        let device = select_device(spec.train.device).map_err(RunError::SelectDevice)?;
+        let device = select_device(spec.train.device)
+            .map_err(|source| RunError::SelectDevice(RunError::boxed(source)))?;
         let network =
             initial_network(spec, &data, &device).map_err(|source| RunError::ModelDoesNotFit {
                 spec: loaded.path.clone(),
-                source,
+                source: RunError::boxed(source),
             })?;
         Ok(Planned {
             loaded,

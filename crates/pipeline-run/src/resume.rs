@@ -59,7 +59,7 @@ pub fn prepare_resume(store: Store<'_>, record: &RunRecord) -> Result<Resumption
             .check_fits(&plan.loaded.spec, &plan.data, &plan.network)
             .map_err(|source| RunError::CheckpointMismatch {
                 run: id.clone(),
-                source,
+                source: RunError::boxed(source),
             })?;
     }
     let after = state.as_ref().map_or(0, TrainingState::epoch);
@@ -99,7 +99,7 @@ fn read_checkpoint(
         })?;
     TrainingState::from_bytes(&bytes).map_err(|source| RunError::CheckpointUnreadable {
         run: id.clone(),
-        source,
+        source: RunError::boxed(source),
     })
 }
 
