@@ -2,7 +2,8 @@
 //! 19): a tiny MLP trains two epochs on 30 rows written here into a real
 //! SQLite registry in a temp directory, and the registry holds a completed
 //! run with its weights and metrics; a stop flag set before or while
-//! training leaves the run `killed`.
+//! training leaves the run `killed`; a killed run resumes to completion;
+//! two folds cross-validate as one queue.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -297,4 +298,130 @@ fn a_stop_flag_set_while_training_kills_the_run_and_keeps_its_epochs() {
     );
     // Resumable: the state after its last finished epoch is kept.
     assert!(record.artifact(ArtifactKind::CheckpointLast).is_some());
+}
+
+#[test]
+fn two_folds_train_as_one_queue_and_report_their_mean() {
+    let registered = registry();
+    let spec = write_spec(&registered.dir, "folded", 2);
+    let loaded = Spec::load(&spec, &[]).unwrap();
+    let plans = pipeline_run::plan_folds(&loaded, 2).unwrap();
+    let group = pipeline_run::new_group();
+    let stop = AtomicBool::new(false);
+    let mut seen = Seen::default();
+    let validated = pipeline_run::cross_validate(
+        registered.store(),
+        plans,
+        &group,
+        &Labels::default(),
+        &stop,
+        &mut seen,
+    )
+    .unwrap();
+
+    assert_eq!(validated.trained.verdict, Verdict::Completed);
+    let report = &validated.report;
+    assert!(report.complete);
+    assert_eq!(report.incomplete(), 0);
+    for (fold, (id, _)) in validated.trained.runs.iter().enumerate() {
+        let record = registered.record(id);
+        assert_eq!(record.status, RunStatus::Completed);
+        assert!(record.tags.contains(&group), "{:?}", record.tags);
+        assert!(record.tags.contains(&format!("fold:{}/2", fold + 1)));
+    }
+    // The JSON `pipeline run --folds 2 --json` prints, fields in order.
+    let json = serde_json::to_value(report).unwrap();
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "group",
+            "experiment",
+            "folds",
+            "seed",
+            "complete",
+            "runs",
+            "mean",
+            "std"
+        ]
+    );
+    let run = json["runs"][0].as_object().unwrap();
+    let keys: Vec<&str> = run.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "fold",
+            "id",
+            "rows",
+            "status",
+            "best_epoch",
+            "epochs_run",
+            "seconds",
+            "metrics"
+        ]
+    );
+    let mean = json["mean"]["validation"]["loss"].as_f64().unwrap();
+    let losses: Vec<f64> = report
+        .values(
+            pipeline_spec::SplitName::Validation,
+            pipeline_spec::MetricName::Loss,
+        )
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
+    assert!((mean - (losses[0] + losses[1]) / 2.0).abs() < 1e-12);
+}
+
+#[test]
+fn a_killed_run_resumes_from_its_checkpoint_to_completion() {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    let registered = registry();
+    let spec = write_spec(&registered.dir, "resumed", 4);
+    let mut seen = Seen {
+        stop_after_first_epoch: Some(&STOP),
+        ..Seen::default()
+    };
+    let trained = train_all(
+        registered.store(),
+        vec![plan(&spec)],
+        &Labels::default(),
+        &STOP,
+        &mut seen,
+    )
+    .unwrap();
+    let (id, _) = &trained.runs[0];
+    let killed = registered.record(id);
+    assert_eq!(killed.status, RunStatus::Killed);
+
+    let resumption = pipeline_run::prepare_resume(registered.store(), &killed).unwrap();
+    assert_eq!(resumption.after, killed.epochs_run);
+    let stop = AtomicBool::new(false);
+    let mut seen = Seen::default();
+    let verdict = pipeline_run::resume_one(
+        registered.store(),
+        resumption.plan,
+        id,
+        resumption.state,
+        &stop,
+        &mut seen,
+    )
+    .unwrap();
+
+    assert_eq!(verdict, Verdict::Completed);
+    let record = registered.record(id);
+    assert_eq!(record.status, RunStatus::Completed);
+    assert_eq!(record.epochs_run, 4);
+    assert!(record.artifact(ArtifactKind::Weights).is_some());
+    // A completed run is not resumable.
+    let refused = pipeline_run::prepare_resume(registered.store(), &record);
+    assert!(
+        matches!(refused, Err(pipeline_run::RunError::User { .. })),
+        "{:?}",
+        refused.err()
+    );
 }
