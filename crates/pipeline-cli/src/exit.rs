@@ -38,40 +38,55 @@ impl UserError {
 pub struct Interrupted;
 
 fn code_of(error: &anyhow::Error) -> u8 {
-    error.chain().find_map(code_of_cause).unwrap_or(FAILURE)
+    for cause in error.chain() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return INTERRUPTED;
+        }
+        if cause.downcast_ref::<SpecError>().is_some()
+            || cause.downcast_ref::<UserError>().is_some()
+        {
+            return USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<DataError>() {
+            return data_code(e);
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return registry_code(e);
+        }
+        if let Some(code) = cause.downcast_ref::<TrainError>().and_then(train_code) {
+            return code;
+        }
+        if let Some(code) = run_error(cause).and_then(run_code) {
+            return code;
+        }
+    }
+    FAILURE
 }
 
-/// The exit code one error of a chain decides, if any.
-fn code_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
-    if let Some(error) = run_error(cause) {
-        return match error {
-            RunError::User { .. } => Some(USAGE),
-            RunError::Interrupted => Some(INTERRUPTED),
-            other => other.wrapped().and_then(code_of_cause),
-        };
+fn data_code(error: &DataError) -> u8 {
+    if error.is_user_error() {
+        USAGE
+    } else {
+        FAILURE
     }
-    if cause.downcast_ref::<Interrupted>().is_some() {
-        return Some(INTERRUPTED);
+}
+
+fn registry_code(error: &RegistryError) -> u8 {
+    if error.is_user_error() {
+        USAGE
+    } else {
+        FAILURE
     }
-    if cause.downcast_ref::<SpecError>().is_some() || cause.downcast_ref::<UserError>().is_some() {
-        return Some(USAGE);
-    }
-    if let Some(e) = cause.downcast_ref::<DataError>() {
-        return Some(if e.is_user_error() { USAGE } else { FAILURE });
-    }
-    if let Some(e) = cause.downcast_ref::<RegistryError>() {
-        return Some(if e.is_user_error() { USAGE } else { FAILURE });
-    }
-    if let Some(TrainError::Data(e)) = cause.downcast_ref::<TrainError>() {
-        return Some(if e.is_user_error() { USAGE } else { FAILURE });
-    }
-    match cause.downcast_ref::<TrainError>() {
-        Some(
-            TrainError::Device { .. }
-            | TrainError::ClassMismatch { .. }
-            | TrainError::ClassWeights { .. },
-        ) => Some(USAGE),
-        Some(TrainError::Model(e)) if e.is_user_error() => Some(USAGE),
+}
+
+/// The code a training error decides, or `None` to look further down the chain.
+fn train_code(error: &TrainError) -> Option<u8> {
+    match error {
+        TrainError::Data(e) => Some(data_code(e)),
+        TrainError::Device { .. }
+        | TrainError::ClassMismatch { .. }
+        | TrainError::ClassWeights { .. } => Some(USAGE),
+        TrainError::Model(e) if e.is_user_error() => Some(USAGE),
         _ => None,
     }
 }
@@ -84,28 +99,45 @@ fn run_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a Run
         .or_else(|| cause.downcast_ref::<Box<RunError>>().map(|boxed| &**boxed))
 }
 
-fn hint_of(error: &anyhow::Error) -> Option<String> {
-    error.chain().find_map(hint_of_cause)
+/// The code a run error decides: that of the error it passes on unchanged,
+/// as if it stood in the chain itself; `None` to look further.
+fn run_code(error: &RunError) -> Option<u8> {
+    match error {
+        RunError::User { .. } | RunError::Spec(_) => Some(USAGE),
+        RunError::Interrupted => Some(INTERRUPTED),
+        RunError::Data(e) => Some(data_code(e)),
+        RunError::Registry(e) => Some(registry_code(e)),
+        RunError::Train(e) => train_code(e),
+        _ => None,
+    }
 }
 
-/// The hint one error of a chain gives, if any.
-fn hint_of_cause(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
-    if let Some(error) = run_error(cause) {
-        return match error {
-            RunError::User { hint, .. } => hint.clone(),
-            other => other.wrapped().and_then(hint_of_cause),
-        };
+fn hint_of(error: &anyhow::Error) -> Option<String> {
+    error.chain().find_map(|cause| {
+        if let Some(e) = cause.downcast_ref::<UserError>() {
+            return e.hint.clone();
+        }
+        if let Some(e) = cause.downcast_ref::<TrainError>() {
+            return e.hint().map(Into::into);
+        }
+        if let Some(e) = cause.downcast_ref::<RegistryError>() {
+            return registry_hint(e);
+        }
+        if let Some(e) = run_error(cause) {
+            return run_hint(e);
+        }
+        None
+    })
+}
+
+/// The hint of a run error, or of the error it passes on unchanged.
+fn run_hint(error: &RunError) -> Option<String> {
+    match error {
+        RunError::User { hint, .. } => hint.clone(),
+        RunError::Train(e) => e.hint().map(Into::into),
+        RunError::Registry(e) => registry_hint(e),
+        _ => None,
     }
-    if let Some(e) = cause.downcast_ref::<UserError>() {
-        return e.hint.clone();
-    }
-    if let Some(e) = cause.downcast_ref::<TrainError>() {
-        return e.hint().map(Into::into);
-    }
-    if let Some(e) = cause.downcast_ref::<RegistryError>() {
-        return registry_hint(e);
-    }
-    None
 }
 
 fn registry_hint(error: &RegistryError) -> Option<String> {

@@ -99,21 +99,6 @@ impl RunError {
             hint: hint.map(Into::into),
         }
     }
-
-    /// The library error this one shows as itself (its display and causes),
-    /// for callers that decide on it (exit codes, hints); `None` for the
-    /// variants that add words of their own and name their cause as source.
-    pub fn wrapped(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            RunError::Spec(e) => Some(e),
-            RunError::Data(e) => Some(e),
-            RunError::Registry(e) => Some(e),
-            RunError::Train(e) => Some(e),
-            RunError::Model(e) => Some(e),
-            RunError::Io(e) => Some(e),
-            _ => None,
-        }
-    }
 }
 
 /// `error` and its causes on one line, joined by `: ` (as anyhow's `{:#}`
