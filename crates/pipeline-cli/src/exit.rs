@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use pipeline_data::DataError;
 use pipeline_predict::PredictError;
 use pipeline_registry::RegistryError;
+use pipeline_run::{RunError, Verdict};
 use pipeline_serve::ServeError;
 use pipeline_spec::SpecError;
 use pipeline_train::TrainError;
@@ -63,6 +64,9 @@ fn code_of(error: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<ServeError>() {
             return if e.is_user_error() { USAGE } else { FAILURE };
         }
+        if let Some(code) = run_error(cause).and_then(run_code) {
+            return code;
+        }
     }
     FAILURE
 }
@@ -108,6 +112,27 @@ fn predict_code(error: &PredictError) -> Option<u8> {
     }
 }
 
+/// The run library's error in a chain: itself, or boxed as the cause of
+/// another of its errors.
+fn run_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a RunError> {
+    cause
+        .downcast_ref::<RunError>()
+        .or_else(|| cause.downcast_ref::<Box<RunError>>().map(|boxed| &**boxed))
+}
+
+/// The code a run error decides: that of the error it passes on unchanged,
+/// as if it stood in the chain itself; `None` to look further.
+fn run_code(error: &RunError) -> Option<u8> {
+    match error {
+        RunError::User { .. } | RunError::Spec(_) => Some(USAGE),
+        RunError::Interrupted => Some(INTERRUPTED),
+        RunError::Data(e) => Some(data_code(e)),
+        RunError::Registry(e) => Some(registry_code(e)),
+        RunError::Train(e) => train_code(e),
+        _ => None,
+    }
+}
+
 fn hint_of(error: &anyhow::Error) -> Option<String> {
     error.chain().find_map(|cause| {
         if let Some(e) = cause.downcast_ref::<UserError>() {
@@ -125,6 +150,9 @@ fn hint_of(error: &anyhow::Error) -> Option<String> {
         if let Some(e) = cause.downcast_ref::<ServeError>() {
             return e.hint().map(Into::into);
         }
+        if let Some(e) = run_error(cause) {
+            return run_hint(e);
+        }
         None
     })
 }
@@ -135,6 +163,16 @@ fn predict_hint(error: &PredictError) -> Option<String> {
         PredictError::Usage { hint, .. } => hint.clone(),
         PredictError::Train(e) => e.hint().map(Into::into),
         PredictError::Registry(e) => registry_hint(e),
+        _ => None,
+    }
+}
+
+/// The hint of a run error, or of the error it passes on unchanged.
+fn run_hint(error: &RunError) -> Option<String> {
+    match error {
+        RunError::User { hint, .. } => hint.clone(),
+        RunError::Train(e) => e.hint().map(Into::into),
+        RunError::Registry(e) => registry_hint(e),
         _ => None,
     }
 }
@@ -168,6 +206,15 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
                 .into(),
         ),
         _ => None,
+    }
+}
+
+/// The exit code of runs that ended as `verdict` says.
+pub fn of_verdict(verdict: Verdict) -> ExitCode {
+    match verdict {
+        Verdict::Completed => ExitCode::SUCCESS,
+        Verdict::Failed => ExitCode::from(FAILURE),
+        Verdict::Interrupted => ExitCode::from(INTERRUPTED),
     }
 }
 

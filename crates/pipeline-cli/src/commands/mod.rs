@@ -6,7 +6,6 @@ mod compare;
 mod curves;
 mod evaluate;
 mod export;
-mod folds;
 mod gc;
 mod infer;
 mod rerun;

@@ -3,17 +3,15 @@
 //! run is tagged `rerun` and its note names the original, so
 //! `pipeline compare RUN latest` says whether the two match exactly.
 
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use pipeline_registry::{Epochs, RunRecord};
-use pipeline_spec::{LoadedSpec, Spec};
+use pipeline_registry::Epochs;
+use pipeline_run::{GROUP_TAG_PREFIX, Labels, Verdict, short, stored_plan};
 
 use crate::cli::RerunArgs;
-use crate::commands::folds::GROUP_TAG_PREFIX;
-use crate::commands::run::{Labels, Planned, RunOutput, train_all};
-use crate::commands::shared::Context;
-use crate::exit::UserError;
+use crate::commands::shared::{Context, train_plans};
+use crate::exit;
+use crate::output::training::RunOutput;
 
 pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
     let registry = context.existing_registry()?;
@@ -50,52 +48,9 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
         tags,
         note: Some(format!("rerun of {}", original.id)),
     };
-    let output = if args.json {
-        RunOutput::Json
-    } else {
-        RunOutput::Text
-    };
-    let code = train_all(context, vec![plan], &labels, output)?.code;
-    if !context.global.quiet && code == ExitCode::SUCCESS {
+    let trained = train_plans(context, vec![plan], &labels, RunOutput::of(args.json))?;
+    if !context.global.quiet && trained.verdict == Verdict::Completed {
         eprintln!("compare the pair: pipeline compare {} latest", original.id);
     }
-    Ok(code)
-}
-
-/// The run's stored resolved spec, planned on the data file it read: the
-/// file must still exist and hold the same bytes (`changed_hint` says what
-/// to do when it does not).
-pub fn stored_plan(original: &RunRecord, changed_hint: &str) -> anyhow::Result<Planned> {
-    let origin = format!("run {} (stored resolved spec)", original.id);
-    let spec = Spec::parse(Path::new(&origin), &original.spec_toml, &[])?;
-    let loaded = LoadedSpec {
-        spec,
-        source: original.source_spec.clone(),
-        path: PathBuf::from(&original.spec_path),
-    };
-    let data_path = PathBuf::from(&original.data_path);
-    if !data_path.exists() {
-        return Err(UserError::error(
-            format!(
-                "the data of run {} is gone: {} does not exist",
-                original.id, original.data_path
-            ),
-            Some("restore the file (its sha256 must be the recorded one) and try again"),
-        ));
-    }
-    let plan = Planned::new(loaded, data_path)?;
-    if plan.data.data_sha256 != original.data_sha256 {
-        return Err(UserError::error(
-            format!(
-                "the data of run {} changed since it trained: {} has sha256 {}, the run read {}",
-                original.id, original.data_path, plan.data.data_sha256, original.data_sha256
-            ),
-            Some(changed_hint),
-        ));
-    }
-    Ok(plan)
-}
-
-pub fn short(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
+    Ok(exit::of_verdict(trained.verdict))
 }

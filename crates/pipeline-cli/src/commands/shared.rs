@@ -1,17 +1,19 @@
 //! What the subcommands share: the async runtime for the registry, opening
-//! it, resolving run selectors, and writing to stdout.
+//! it, resolving run selectors, and training planned runs on the console
+//! (`run`, `rerun`).
 
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
+use pipeline_registry::RegistryFiles;
 use pipeline_registry::{Access, Epochs, Registry, RunId, RunRecord, RunSelector};
+use pipeline_run::{Labels, Planned, Store, Trained, train_all};
 use pipeline_spec::MetricRef;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{self, UserError};
-use pipeline_registry::RegistryFiles;
+use crate::output::training::{Console, RunOutput, report_failures};
 
 pub struct Context {
     pub global: GlobalArgs,
@@ -29,6 +31,11 @@ impl Context {
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
+    }
+
+    /// `registry` with this runtime, for the run library.
+    pub fn store<'a>(&'a self, registry: &'a Registry) -> Store<'a> {
+        Store::new(registry, &self.runtime)
     }
 
     /// Opens (creating on first use) the registry named by --registry.
@@ -139,19 +146,7 @@ pub fn parse_selector(text: &str) -> anyhow::Result<RunSelector> {
         .map_err(|e| UserError::error(format!("invalid run selector {text:?}: {e}"), None))
 }
 
-/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
-pub fn print(text: &str) -> anyhow::Result<()> {
-    print_bytes(text.as_bytes())
-}
-
-/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error.
-pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to stdout"),
-    }
-}
+pub use crate::output::print;
 
 /// The first characters of an id, enough to select it in practice.
 pub fn short_id(id: &str) -> &str {
@@ -173,4 +168,23 @@ pub fn install_signal_handlers() -> anyhow::Result<Arc<AtomicBool>> {
             .context("cannot install the signal handler")?;
     }
     Ok(flag)
+}
+
+/// Opens (or creates) the registry, installs the signal handlers and trains
+/// `plans` as `pipeline run` does, printing as `output` says; says which
+/// runs failed.
+pub fn train_plans(
+    context: &Context,
+    plans: Vec<Planned>,
+    labels: &Labels,
+    output: RunOutput,
+) -> anyhow::Result<Trained> {
+    // Opened only now: a spec or data mistake leaves no registry behind.
+    let registry = context.registry()?;
+    let stop = install_signal_handlers()?;
+    let mut console = Console::new(&context.global, output);
+    let store = context.store(&registry);
+    let trained = train_all(store, plans, labels, &stop, &mut console)?;
+    report_failures(&trained);
+    Ok(trained)
 }

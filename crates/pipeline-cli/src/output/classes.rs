@@ -18,14 +18,6 @@ pub struct ClassTable {
     pub confusion: Vec<Vec<u64>>,
 }
 
-/// The registry rows of a report's per-class scores and confusion matrix.
-pub fn class_metric_values(
-    report: &ClassificationReport,
-    classes: &[String],
-) -> Vec<(String, f64)> {
-    ClassTable::from_report(report, classes).metric_values()
-}
-
 impl ClassTable {
     pub fn from_report(report: &ClassificationReport, classes: &[String]) -> ClassTable {
         ClassTable {
@@ -37,21 +29,6 @@ impl ClassTable {
                 .collect(),
             confusion: report.confusion_matrix.clone(),
         }
-    }
-
-    fn metric_values(&self) -> Vec<(String, f64)> {
-        let mut out = Vec::new();
-        for (class, scores) in self.classes.iter().zip(&self.scores) {
-            for (name, value) in ["precision", "recall", "f1", "support"].iter().zip(scores) {
-                out.push((format!("{name}[{class}]"), *value));
-            }
-        }
-        for (truth, row) in self.classes.iter().zip(&self.confusion) {
-            for (predicted, count) in self.classes.iter().zip(row) {
-                out.push((format!("confusion[{truth}][{predicted}]"), *count as f64));
-            }
-        }
-        out
     }
 
     /// The table of one split of a run's stored final metrics; `None` when
@@ -142,6 +119,8 @@ impl ClassTable {
 
 #[cfg(test)]
 mod tests {
+    use pipeline_train::classification::ClassMetrics;
+
     use super::*;
 
     #[test]
@@ -151,8 +130,28 @@ mod tests {
             scores: vec![[1.0, 0.5, 0.666, 2.0], [0.5, 1.0, 0.666, 1.0]],
             confusion: vec![vec![1, 1], vec![0, 1]],
         };
-        let rows: Vec<MetricValue> = table
-            .metric_values()
+        let report = ClassificationReport {
+            per_class: table
+                .scores
+                .iter()
+                .map(|[precision, recall, f1, support]| ClassMetrics {
+                    precision: *precision,
+                    recall: *recall,
+                    f1: *f1,
+                    support: *support as u64,
+                })
+                .collect(),
+            confusion_matrix: table.confusion.clone(),
+            accuracy: 0.0,
+            balanced_accuracy: 0.0,
+            precision_macro: 0.0,
+            recall_macro: 0.0,
+            f1_macro: 0.0,
+            log_loss: 0.0,
+            roc_auc: None,
+        };
+        // The rows `pipeline run` stores.
+        let rows: Vec<MetricValue> = pipeline_run::class_metric_values(&report, &table.classes)
             .into_iter()
             .map(|(metric, value)| MetricValue {
                 split: "test".into(),

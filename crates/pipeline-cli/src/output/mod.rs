@@ -6,6 +6,7 @@ pub mod chart;
 pub mod classes;
 pub mod document;
 pub mod file;
+pub mod folds;
 pub mod format;
 pub mod html;
 pub mod png;
@@ -13,7 +14,11 @@ pub mod progress;
 pub mod rows_progress;
 pub mod svg;
 pub mod table_sink;
+pub mod training;
 
+use std::io::Write;
+
+use anyhow::Context as _;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::GlobalArgs;
@@ -36,4 +41,18 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+/// Writes `text` to stdout; a closed pipe (`| head`) is not an error.
+pub fn print(text: &str) -> anyhow::Result<()> {
+    print_bytes(text.as_bytes())
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error.
+pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to stdout"),
+    }
 }
