@@ -166,4 +166,32 @@ mod tests {
         assert_eq!(step_flops(&spec), 6.0 * 32.0 * macs);
         assert!(step_flops(&spec) > SINGLE_THREAD_FLOPS);
     }
+
+    /// Every experiment's estimate, pinned before the cost model moved
+    /// into pipeline-model (issue 19): the move must not change a number.
+    #[test]
+    fn the_experiments_step_flops_are_pinned() {
+        let experiments =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments");
+        let pinned = [
+            ("mlp", 798_720.0),
+            ("digits_cnn", 16_171_008.0),
+            ("mnist_cnn", 281_346_048.0),
+            ("co2_lstm", 21_731_328.0),
+            ("sunspots_gru", 941_568.0),
+            ("sunspots_transformer", 2_821_632.0),
+            ("iris", 29_184.0),
+            ("wine", 107_520.0),
+            ("breast_cancer", 202_752.0),
+            ("shuttle", 3_194_880.0),
+            ("overfit_wide", 37_797_888.0),
+            ("overfit_regularized", 37_797_888.0),
+        ];
+        for (name, flops) in pinned {
+            let path = experiments.join(format!("{name}.toml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let spec = Spec::parse(&path, &text, &[]).unwrap();
+            assert_eq!(step_flops(&spec), flops, "{name}");
+        }
+    }
 }
