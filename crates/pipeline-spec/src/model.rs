@@ -13,7 +13,7 @@ use toml::Spanned;
 use crate::defaults;
 use crate::error::quote_list;
 use crate::raw::{LayerType, RawLayer, RawModel};
-use crate::types::{Checked, Validator, count_message};
+use crate::validate::{Checked, Validator, count_message};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSpec {

@@ -11,7 +11,7 @@ use toml::Spanned;
 
 use crate::defaults;
 use crate::raw::{OptimizerType, RawOptimizer, RawSchedule, ScheduleType};
-use crate::types::{Checked, Validator, positive_message};
+use crate::validate::{Checked, Validator, positive_message};
 
 /// The optimizer: its algorithm with the algorithm's own parameters, and the
 /// settings every algorithm shares.

@@ -83,7 +83,7 @@ pub struct RawWindow {
     pub difference: Option<bool>,
     #[schemars(with = "Option<String>")]
     pub order_by: Option<Spanned<String>>,
-    pub missing: Option<crate::types::WindowMissing>,
+    pub missing: Option<crate::window::WindowMissing>,
 }
 
 /// `data.target`: one column, or a list of columns (regression only).
