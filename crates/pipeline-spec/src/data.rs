@@ -163,43 +163,8 @@ impl Validator<'_> {
             None => None,
             Some(column) => Some(self.split_column(column, &target, &raw.split, &raw.stratify)?),
         };
-        let stratify = match raw.stratify {
-            None => {
-                task.is_classification()
-                    && shuffle
-                    && split_column.is_none()
-                    && defaults::STRATIFY_CLASSIFICATION
-            }
-            Some(s) if *s.get_ref() && !shuffle => {
-                return Err(self.fail(
-                    s.span(),
-                    "data.stratify",
-                    "`stratify` draws each class's rows at random, but data.shuffle = false keeps the file's order".into(),
-                    Some("remove one of them: shuffle = false is for ordered (time series) splits"),
-                ));
-            }
-            Some(s) if *s.get_ref() && !task.is_classification() => {
-                return Err(self.fail(
-                    s.span(),
-                    "data.stratify",
-                    "`stratify` keeps the classes' proportions in every split, but this spec's task is regression".into(),
-                    Some("remove it, or set data.task = \"binary\" or \"multiclass\""),
-                ));
-            }
-            Some(s) => *s.get_ref(),
-        };
-        let normalize_target = match raw.normalize_target {
-            None => defaults::NORMALIZE_TARGET,
-            Some(n) if task.is_classification() && *n.get_ref() != Normalize::None => {
-                return Err(self.fail(
-                    n.span(),
-                    "data.normalize_target",
-                    format!("`normalize_target` applies to regression targets; this spec's task is {task}"),
-                    Some("remove it: class labels are not numbers to scale"),
-                ));
-            }
-            Some(n) => n.into_inner(),
-        };
+        let stratify = self.stratify(raw.stratify, task, shuffle, split_column.is_some())?;
+        let normalize_target = self.normalize_target(raw.normalize_target, task)?;
         let features = match raw.features {
             None => None,
             Some(features) => Some(self.column_list(features, "data.features", &target)?),
@@ -212,33 +177,8 @@ impl Validator<'_> {
             None => defaults::MISSING,
             Some(m) => self.missing(m, "data.missing")?,
         };
-        let mut types = BTreeMap::new();
-        for (column, kind) in raw.types.unwrap_or_default() {
-            if target.contains(&column) {
-                return Err(self.fail(
-                    kind.span(),
-                    &format!("data.types.{column}"),
-                    format!("`{column}` is the target; `data.types` is for feature columns"),
-                    Some("the target's type follows data.task: numbers for regression, class labels for classification"),
-                ));
-            }
-            types.insert(column, kind.into_inner());
-        }
-        let mut columns = BTreeMap::new();
-        for (column, options) in raw.columns.unwrap_or_default() {
-            let span = options.span();
-            let key = format!("data.columns.{column}");
-            if target.contains(&column) {
-                return Err(self.fail(
-                    span,
-                    &key,
-                    format!("`{column}` is the target; `data.columns` is for feature columns"),
-                    Some("rows with an empty target are dropped when data.missing = \"drop\", else they are an error"),
-                ));
-            }
-            let options = self.column_options(options.into_inner(), &key, types.get(&column))?;
-            columns.insert(column, options);
-        }
+        let types = self.types(raw.types.unwrap_or_default(), &target)?;
+        let columns = self.columns(raw.columns.unwrap_or_default(), &target, &types)?;
         let split = match raw.split {
             None => SplitFractions {
                 train: defaults::SPLIT_TRAIN,
@@ -271,6 +211,97 @@ impl Validator<'_> {
             data.cross_validation = Some(self.cross_validation(cross_validation, &data)?);
         }
         Ok(data)
+    }
+
+    /// `data.stratify`: by default for classification split at random by
+    /// fractions; refused with `shuffle = false` and for regression.
+    fn stratify(
+        &self,
+        raw: Option<Spanned<bool>>,
+        task: Task,
+        shuffle: bool,
+        split_column: bool,
+    ) -> Checked<bool> {
+        match raw {
+            None => Ok(task.is_classification()
+                && shuffle
+                && !split_column
+                && defaults::STRATIFY_CLASSIFICATION),
+            Some(s) if *s.get_ref() && !shuffle => Err(self.fail(
+                s.span(),
+                "data.stratify",
+                "`stratify` draws each class's rows at random, but data.shuffle = false keeps the file's order".into(),
+                Some("remove one of them: shuffle = false is for ordered (time series) splits"),
+            )),
+            Some(s) if *s.get_ref() && !task.is_classification() => Err(self.fail(
+                s.span(),
+                "data.stratify",
+                "`stratify` keeps the classes' proportions in every split, but this spec's task is regression".into(),
+                Some("remove it, or set data.task = \"binary\" or \"multiclass\""),
+            )),
+            Some(s) => Ok(*s.get_ref()),
+        }
+    }
+
+    /// `data.normalize_target`: regression targets only.
+    fn normalize_target(&self, raw: Option<Spanned<Normalize>>, task: Task) -> Checked<Normalize> {
+        match raw {
+            None => Ok(defaults::NORMALIZE_TARGET),
+            Some(n) if task.is_classification() && *n.get_ref() != Normalize::None => Err(self.fail(
+                n.span(),
+                "data.normalize_target",
+                format!("`normalize_target` applies to regression targets; this spec's task is {task}"),
+                Some("remove it: class labels are not numbers to scale"),
+            )),
+            Some(n) => Ok(n.into_inner()),
+        }
+    }
+
+    /// `[data.types]`: feature columns only.
+    fn types(
+        &self,
+        raw: BTreeMap<String, Spanned<ColumnType>>,
+        target: &Targets,
+    ) -> Checked<BTreeMap<String, ColumnType>> {
+        let mut types = BTreeMap::new();
+        for (column, kind) in raw {
+            if target.contains(&column) {
+                return Err(self.fail(
+                    kind.span(),
+                    &format!("data.types.{column}"),
+                    format!("`{column}` is the target; `data.types` is for feature columns"),
+                    Some("the target's type follows data.task: numbers for regression, class labels for classification"),
+                ));
+            }
+            types.insert(column, kind.into_inner());
+        }
+        Ok(types)
+    }
+
+    /// `[data.columns.NAME]`: feature columns only, each checked against its
+    /// declared type.
+    fn columns(
+        &self,
+        raw: BTreeMap<String, Spanned<raw::RawColumn>>,
+        target: &Targets,
+        types: &BTreeMap<String, ColumnType>,
+    ) -> Checked<BTreeMap<String, ColumnOptions>> {
+        let mut columns = BTreeMap::new();
+        for (column, options) in raw {
+            let span = options.span();
+            let key = format!("data.columns.{column}");
+            if target.contains(&column) {
+                return Err(self.fail(
+                    span,
+                    &key,
+                    format!("`{column}` is the target; `data.columns` is for feature columns"),
+                    Some("rows with an empty target are dropped when data.missing = \"drop\", else they are an error"),
+                ));
+            }
+            let options = self.column_options(options.into_inner(), &key, types.get(&column))?;
+            columns.insert(column, options);
+        }
+        Ok(columns)
     }
 
     /// `data.target`: one column or (regression) a list, none blank or twice.

@@ -91,54 +91,9 @@ impl Validator<'_> {
         let Some(raw) = raw else {
             return Ok(Loss::default_for(task));
         };
-        let kind_span = raw.kind.span();
-        let kind = raw.kind.into_inner();
-        let (name, for_task) = match kind {
-            LossType::Mse => ("mse", Task::Regression),
-            LossType::Mae => ("mae", Task::Regression),
-            LossType::Huber => ("huber", Task::Regression),
-            LossType::BinaryCrossEntropy => ("binary_cross_entropy", Task::Binary),
-            LossType::CrossEntropy => ("cross_entropy", Task::Multiclass),
-        };
-        if for_task != task {
-            let hint = match task {
-                Task::Regression => "regression trains with mse, mae or huber; set data.task = \"binary\" or \"multiclass\" to predict classes".to_string(),
-                Task::Binary => "binary classification trains one logit with binary_cross_entropy; for cross_entropy over one output per class set data.task = \"multiclass\"".to_string(),
-                Task::Multiclass => "multiclass classification trains with cross_entropy; binary_cross_entropy needs data.task = \"binary\"".to_string(),
-            };
-            return Err(self.fail(
-                kind_span,
-                "loss.type",
-                format!("`{name}` is a loss for {for_task}, but data.task is \"{task}\""),
-                Some(&hint),
-            ));
-        }
-        let unused = |field: &str, span: Range<usize>, belongs: &str| {
-            self.fail(
-                span,
-                &format!("loss.{field}"),
-                format!("`{field}` does not apply to the `{name}` loss"),
-                Some(&format!("remove it; `{field}` belongs to {belongs}")),
-            )
-        };
-        if kind != LossType::Huber
-            && let Some(d) = &raw.delta
-        {
-            return Err(unused("delta", d.span(), "huber"));
-        }
-        if kind != LossType::BinaryCrossEntropy
-            && let Some(p) = &raw.pos_weight
-        {
-            return Err(unused("pos_weight", p.span(), "binary_cross_entropy"));
-        }
-        if kind != LossType::CrossEntropy {
-            if let Some(w) = &raw.class_weights {
-                return Err(unused("class_weights", w.span(), "cross_entropy"));
-            }
-            if let Some(l) = &raw.label_smoothing {
-                return Err(unused("label_smoothing", l.span(), "cross_entropy"));
-            }
-        }
+        let kind = *raw.kind.get_ref();
+        let name = self.loss_for_task(&raw.kind, task)?;
+        self.loss_parameters(&raw, kind, name)?;
         Ok(match kind {
             LossType::Mse => Loss::Mse,
             LossType::Mae => Loss::Mae,
@@ -166,6 +121,69 @@ impl Validator<'_> {
                 )?,
             },
         })
+    }
+
+    /// `loss.type` against `data.task`; the loss's name.
+    fn loss_for_task(&self, kind: &Spanned<LossType>, task: Task) -> Checked<&'static str> {
+        let (name, for_task) = match kind.get_ref() {
+            LossType::Mse => ("mse", Task::Regression),
+            LossType::Mae => ("mae", Task::Regression),
+            LossType::Huber => ("huber", Task::Regression),
+            LossType::BinaryCrossEntropy => ("binary_cross_entropy", Task::Binary),
+            LossType::CrossEntropy => ("cross_entropy", Task::Multiclass),
+        };
+        if for_task == task {
+            return Ok(name);
+        }
+        let hint = match task {
+            Task::Regression => {
+                "regression trains with mse, mae or huber; set data.task = \"binary\" or \"multiclass\" to predict classes"
+            }
+            Task::Binary => {
+                "binary classification trains one logit with binary_cross_entropy; for cross_entropy over one output per class set data.task = \"multiclass\""
+            }
+            Task::Multiclass => {
+                "multiclass classification trains with cross_entropy; binary_cross_entropy needs data.task = \"binary\""
+            }
+        };
+        Err(self.fail(
+            kind.span(),
+            "loss.type",
+            format!("`{name}` is a loss for {for_task}, but data.task is \"{task}\""),
+            Some(hint),
+        ))
+    }
+
+    /// A parameter of another loss than `kind` (named `name`) is an error
+    /// naming the loss it belongs to.
+    fn loss_parameters(&self, raw: &raw::RawLoss, kind: LossType, name: &str) -> Checked<()> {
+        let unused = |field: &str, span: Range<usize>, belongs: &str| {
+            self.fail(
+                span,
+                &format!("loss.{field}"),
+                format!("`{field}` does not apply to the `{name}` loss"),
+                Some(&format!("remove it; `{field}` belongs to {belongs}")),
+            )
+        };
+        if kind != LossType::Huber
+            && let Some(d) = &raw.delta
+        {
+            return Err(unused("delta", d.span(), "huber"));
+        }
+        if kind != LossType::BinaryCrossEntropy
+            && let Some(p) = &raw.pos_weight
+        {
+            return Err(unused("pos_weight", p.span(), "binary_cross_entropy"));
+        }
+        if kind != LossType::CrossEntropy {
+            if let Some(w) = &raw.class_weights {
+                return Err(unused("class_weights", w.span(), "cross_entropy"));
+            }
+            if let Some(l) = &raw.label_smoothing {
+                return Err(unused("label_smoothing", l.span(), "cross_entropy"));
+            }
+        }
+        Ok(())
     }
 
     fn class_weights(&self, raw: Spanned<RawClassWeights>) -> Checked<ClassWeights> {

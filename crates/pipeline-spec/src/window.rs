@@ -59,16 +59,55 @@ impl Validator<'_> {
     ) -> Checked<Window> {
         let span = window.span();
         let w = window.into_inner();
-        let conflict = |key: &str, message: String, hint: &str| {
-            Err(self.fail(span.clone(), key, message, Some(hint)))
-        };
         if task != Task::Regression || target.columns().len() != 1 {
-            return conflict(
+            return Err(self.fail(
+                span,
                 "data.window",
                 "`[data.window]` forecasts one regression target from its past".into(),
-                "set one `data.target` column and leave `data.task` as \"regression\"",
-            );
+                Some("set one `data.target` column and leave `data.task` as \"regression\""),
+            ));
         }
+        self.unordered_keys(shuffle, stratify, split_column)?;
+        let positive = |value: &Spanned<i64>, key: &str| -> Checked<std::num::NonZeroU32> {
+            let v = *value.get_ref();
+            u32::try_from(v)
+                .ok()
+                .and_then(std::num::NonZeroU32::new)
+                .ok_or_else(|| {
+                    self.fail(
+                        value.span(),
+                        key,
+                        count_message(&format!("`{key}`"), v),
+                        None,
+                    )
+                })
+        };
+        let steps = positive(&w.steps, "data.window.steps")?;
+        let horizon = match &w.horizon {
+            None => defaults::WINDOW_HORIZON,
+            Some(h) => positive(h, "data.window.horizon")?,
+        };
+        let order_by = match w.order_by {
+            None => None,
+            Some(column) => Some(self.order_by(column, target)?),
+        };
+        Ok(Window {
+            steps,
+            horizon,
+            target_input: w.target_input.unwrap_or(defaults::WINDOW_TARGET_INPUT),
+            difference: w.difference.unwrap_or(defaults::WINDOW_DIFFERENCE),
+            order_by,
+            missing: w.missing.unwrap_or(defaults::WINDOW_MISSING),
+        })
+    }
+
+    /// The keys that would order or mix the rows another way than time.
+    fn unordered_keys(
+        &self,
+        shuffle: &Option<Spanned<bool>>,
+        stratify: &Option<Spanned<bool>>,
+        split_column: &Option<Spanned<String>>,
+    ) -> Checked<()> {
         if let Some(shuffle) = shuffle.as_ref().filter(|s| *s.get_ref()) {
             return Err(self.fail(
                 shuffle.span(),
@@ -95,55 +134,31 @@ impl Validator<'_> {
                 Some("remove one of `split_column` and `[data.window]`"),
             ));
         }
-        let positive = |value: &Spanned<i64>, key: &str| -> Checked<std::num::NonZeroU32> {
-            let v = *value.get_ref();
-            u32::try_from(v)
-                .ok()
-                .and_then(std::num::NonZeroU32::new)
-                .ok_or_else(|| {
-                    self.fail(
-                        value.span(),
-                        key,
-                        count_message(&format!("`{key}`"), v),
-                        None,
-                    )
-                })
-        };
-        let steps = positive(&w.steps, "data.window.steps")?;
-        let horizon = match &w.horizon {
-            None => defaults::WINDOW_HORIZON,
-            Some(h) => positive(h, "data.window.horizon")?,
-        };
-        let order_by = match w.order_by {
-            None => None,
-            Some(column) if column.get_ref().trim().is_empty() => {
-                return Err(self.fail(
-                    column.span(),
-                    "data.window.order_by",
-                    "`order_by` is empty".into(),
-                    Some("name the column that orders the rows (a date or a number)"),
-                ));
-            }
-            Some(column) if target.contains(column.get_ref()) => {
-                return Err(self.fail(
-                    column.span(),
-                    "data.window.order_by",
-                    format!(
-                        "`{}` is the target; it cannot also order the rows",
-                        column.get_ref()
-                    ),
-                    Some("name the date or time column"),
-                ));
-            }
-            Some(column) => Some(column.into_inner()),
-        };
-        Ok(Window {
-            steps,
-            horizon,
-            target_input: w.target_input.unwrap_or(defaults::WINDOW_TARGET_INPUT),
-            difference: w.difference.unwrap_or(defaults::WINDOW_DIFFERENCE),
-            order_by,
-            missing: w.missing.unwrap_or(defaults::WINDOW_MISSING),
-        })
+        Ok(())
+    }
+
+    /// `data.window.order_by`: a column other than the target.
+    fn order_by(&self, column: Spanned<String>, target: &Targets) -> Checked<String> {
+        let key = "data.window.order_by";
+        if column.get_ref().trim().is_empty() {
+            return Err(self.fail(
+                column.span(),
+                key,
+                "`order_by` is empty".into(),
+                Some("name the column that orders the rows (a date or a number)"),
+            ));
+        }
+        if target.contains(column.get_ref()) {
+            return Err(self.fail(
+                column.span(),
+                key,
+                format!(
+                    "`{}` is the target; it cannot also order the rows",
+                    column.get_ref()
+                ),
+                Some("name the date or time column"),
+            ));
+        }
+        Ok(column.into_inner())
     }
 }
