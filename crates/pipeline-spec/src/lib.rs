@@ -4,7 +4,7 @@
 //! `raw` structs that reject unknown keys, then [`Spec::parse`] (or
 //! [`Spec::load`], which reads the file first) checks the values that serde
 //! cannot (fractions summing to one, positive learning rates, …), one module
-//! per section: `data`, `model`, `loss`, `optimizer`, `train`, `selection`.
+//! per section: `data`, `model` (and `layer`), `loss`, `optimizer`, `train`, `selection`.
 //! After that point an invalid spec cannot be represented. Every default
 //! lives in [`defaults`].
 
@@ -14,6 +14,7 @@ mod data;
 pub mod defaults;
 mod device;
 mod error;
+mod layer;
 mod loss;
 mod metric;
 mod model;
@@ -37,9 +38,10 @@ pub use cross_validation::{CrossValidation, FoldsRefusal};
 pub use data::{DataSpec, Targets};
 pub use device::Device;
 pub use error::{SpecError, SpecErrorKind, closest};
+pub use layer::{Convolution, Layer, Pooling, Recurrent, Transformer};
 pub use loss::{ClassWeights, Loss};
 pub use metric::{Direction, MetricName, MetricRef, SplitName};
-pub use model::{Convolution, Layer, ModelSpec, Pooling, Recurrent, Transformer};
+pub use model::ModelSpec;
 pub use optimizer::{Algorithm, Optimizer, Schedule};
 pub use overrides::Override;
 pub use raw::{Normalize, Precision};

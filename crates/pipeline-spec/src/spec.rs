@@ -16,11 +16,12 @@ use crate::data::{
 };
 use crate::defaults;
 use crate::error::{SpecError, explain_serde_message};
+use crate::layer::{Layer, LayerType};
 use crate::loss::Loss;
-use crate::model::{Layer, ModelSpec};
+use crate::model::ModelSpec;
 use crate::optimizer::Optimizer;
 use crate::overrides::{Override, apply_overrides};
-use crate::raw::{self, LayerType, RawSpec};
+use crate::raw::{self, RawSpec};
 use crate::selection::Selection;
 use crate::task::Task;
 use crate::train::TrainSpec;
@@ -184,7 +185,7 @@ fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
                 .strip_prefix("unknown key `")
                 .and_then(|m| m.strip_suffix('`')),
             e.span(),
-        ) && let Some(layer_hint) = crate::model::unknown_layer_key_hint(text, &at, got)
+        ) && let Some(layer_hint) = crate::layer::unknown_layer_key_hint(text, &at, got)
         {
             hint = Some(layer_hint);
         }
