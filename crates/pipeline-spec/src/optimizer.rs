@@ -10,6 +10,7 @@ use serde::Serialize;
 use toml::Spanned;
 
 use crate::defaults;
+use crate::error::SpecError;
 use crate::raw::{OptimizerType, RawOptimizer, RawSchedule, ScheduleType};
 use crate::validate::{Checked, Validator, positive_message};
 
@@ -311,9 +312,28 @@ impl Validator<'_> {
         learning_rate: f64,
         epochs: u32,
     ) -> Checked<Schedule> {
-        use ScheduleType::{Cosine, Exponential, OneCycle, Plateau, Step};
         let table_span = raw.span();
         let raw = raw.into_inner();
+        self.schedule_keys(&raw)?;
+        let reader = ScheduleReader {
+            validator: self,
+            table_span,
+            kind: raw.kind,
+        };
+        match raw.kind {
+            ScheduleType::Constant => Ok(Schedule::Constant),
+            ScheduleType::Step => reader.step(raw),
+            ScheduleType::Exponential => reader.exponential(raw),
+            ScheduleType::Cosine => reader.cosine(raw, epochs),
+            ScheduleType::OneCycle => reader.one_cycle(raw, learning_rate),
+            ScheduleType::Plateau => reader.plateau(raw),
+        }
+    }
+
+    /// A parameter of another schedule is an error naming the schedules it
+    /// belongs to.
+    fn schedule_keys(&self, raw: &RawSchedule) -> Checked<()> {
+        use ScheduleType::{Cosine, Exponential, OneCycle, Plateau, Step};
         let owners: [Owned<'_, ScheduleType>; 15] = [
             ("step_size", span(&raw.step_size), &[Step]),
             ("gamma", span(&raw.gamma), &[Step, Exponential]),
@@ -355,165 +375,7 @@ impl Validator<'_> {
                 ));
             }
         }
-        let missing = |field: &str, example: &str| {
-            self.fail(
-                table_span.clone(),
-                &format!("optimizer.schedule.{field}"),
-                format!("the `{}` schedule needs `{field}`", schedule_word(raw.kind)),
-                Some(&format!("for example {example}")),
-            )
-        };
-        let key = |field: &str| format!("optimizer.schedule.{field}");
-        Ok(match raw.kind {
-            ScheduleType::Constant => Schedule::Constant,
-            ScheduleType::Step => {
-                let Some(step_size) = raw.step_size else {
-                    return Err(missing(
-                        "step_size",
-                        "step_size = 30 (epochs between two reductions)",
-                    ));
-                };
-                Schedule::Step {
-                    step_size: self.count(Some(step_size), &key("step_size"), 1)?,
-                    gamma: match raw.gamma {
-                        None => defaults::STEP_GAMMA,
-                        Some(g) => self.positive(g, &key("gamma"))?,
-                    },
-                }
-            }
-            ScheduleType::Exponential => {
-                let Some(gamma) = raw.gamma else {
-                    return Err(missing(
-                        "gamma",
-                        "gamma = 0.95 (the factor applied after every epoch)",
-                    ));
-                };
-                Schedule::Exponential {
-                    gamma: self.positive(gamma, &key("gamma"))?,
-                }
-            }
-            ScheduleType::Cosine => {
-                let warmup_epochs = self.whole(
-                    raw.warmup_epochs.as_ref(),
-                    &key("warmup_epochs"),
-                    defaults::WARMUP_EPOCHS,
-                )?;
-                let t_max = match raw.t_max {
-                    Some(t) => self.count(Some(t), &key("t_max"), 1)?,
-                    None if warmup_epochs < epochs => epochs - warmup_epochs,
-                    None => {
-                        let at = span(&raw.warmup_epochs).unwrap_or(table_span);
-                        return Err(self.fail(
-                            at,
-                            &key("warmup_epochs"),
-                            format!(
-                                "`warmup_epochs` ({warmup_epochs}) leaves no epoch of the {epochs} in `train.epochs` for the cosine"
-                            ),
-                            Some("lower `warmup_epochs`, or set `t_max`"),
-                        ));
-                    }
-                };
-                let warmup_start_factor = match raw.warmup_start_factor {
-                    None => defaults::WARMUP_START_FACTOR,
-                    Some(f) => {
-                        let v = *f.get_ref();
-                        if !(v > 0.0 && v <= 1.0) {
-                            return Err(self.fail(
-                                f.span(),
-                                &key("warmup_start_factor"),
-                                format!(
-                                    "`warmup_start_factor` must be above 0 and at most 1; got {v}"
-                                ),
-                                None,
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::Cosine {
-                    t_max,
-                    eta_min: self.at_least_zero(
-                        raw.eta_min,
-                        &key("eta_min"),
-                        defaults::COSINE_ETA_MIN,
-                    )?,
-                    warmup_epochs,
-                    warmup_start_factor,
-                }
-            }
-            ScheduleType::OneCycle => {
-                let pct_start = match raw.pct_start {
-                    None => defaults::ONE_CYCLE_PCT_START,
-                    Some(p) => {
-                        let v = *p.get_ref();
-                        if !(v > 0.0 && v < 1.0) {
-                            return Err(self.fail(
-                                p.span(),
-                                &key("pct_start"),
-                                format!("`pct_start` must be between 0 and 1 (exclusive); got {v}"),
-                                Some("the fraction of the batches spent raising the learning rate"),
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::OneCycle {
-                    max_lr: match raw.max_lr {
-                        None => learning_rate,
-                        Some(m) => self.positive(m, &key("max_lr"))?,
-                    },
-                    pct_start,
-                    div_factor: match raw.div_factor {
-                        None => defaults::ONE_CYCLE_DIV_FACTOR,
-                        Some(d) => self.positive(d, &key("div_factor"))?,
-                    },
-                    final_div_factor: match raw.final_div_factor {
-                        None => defaults::ONE_CYCLE_FINAL_DIV_FACTOR,
-                        Some(d) => self.positive(d, &key("final_div_factor"))?,
-                    },
-                }
-            }
-            ScheduleType::Plateau => {
-                let factor = match raw.factor {
-                    None => defaults::PLATEAU_FACTOR,
-                    Some(f) => {
-                        let v = *f.get_ref();
-                        if !(v > 0.0 && v < 1.0) {
-                            return Err(self.fail(
-                                f.span(),
-                                &key("factor"),
-                                format!("`factor` must be between 0 and 1 (exclusive); got {v}"),
-                                Some("the learning rate is multiplied by it on a plateau"),
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::Plateau {
-                    factor,
-                    patience: self.whole(
-                        raw.patience.as_ref(),
-                        &key("patience"),
-                        defaults::PLATEAU_PATIENCE,
-                    )?,
-                    min_lr: self.at_least_zero(
-                        raw.min_lr,
-                        &key("min_lr"),
-                        defaults::PLATEAU_MIN_LR,
-                    )?,
-                    threshold: self.at_least_zero(
-                        raw.threshold,
-                        &key("threshold"),
-                        defaults::PLATEAU_THRESHOLD,
-                    )?,
-                    cooldown: self.whole(
-                        raw.cooldown.as_ref(),
-                        &key("cooldown"),
-                        defaults::PLATEAU_COOLDOWN,
-                    )?,
-                }
-            }
-        })
+        Ok(())
     }
 
     /// A finite number of 0 or more.
@@ -551,6 +413,180 @@ impl Validator<'_> {
                 },
                 None,
             )
+        })
+    }
+}
+
+/// One `[optimizer.schedule]` table being read: where it is and its type,
+/// for the messages.
+struct ScheduleReader<'v, 'a> {
+    validator: &'v Validator<'a>,
+    table_span: Range<usize>,
+    kind: ScheduleType,
+}
+
+impl ScheduleReader<'_, '_> {
+    fn key(&self, field: &str) -> String {
+        format!("optimizer.schedule.{field}")
+    }
+
+    /// A key this schedule cannot do without, with an example.
+    fn missing(&self, field: &str, example: &str) -> SpecError {
+        self.validator.fail(
+            self.table_span.clone(),
+            &self.key(field),
+            format!(
+                "the `{}` schedule needs `{field}`",
+                schedule_word(self.kind)
+            ),
+            Some(&format!("for example {example}")),
+        )
+    }
+
+    fn step(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let Some(step_size) = raw.step_size else {
+            return Err(self.missing(
+                "step_size",
+                "step_size = 30 (epochs between two reductions)",
+            ));
+        };
+        Ok(Schedule::Step {
+            step_size: check.count(Some(step_size), &key("step_size"), 1)?,
+            gamma: match raw.gamma {
+                None => defaults::STEP_GAMMA,
+                Some(g) => check.positive(g, &key("gamma"))?,
+            },
+        })
+    }
+
+    fn exponential(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let Some(gamma) = raw.gamma else {
+            return Err(self.missing(
+                "gamma",
+                "gamma = 0.95 (the factor applied after every epoch)",
+            ));
+        };
+        Ok(Schedule::Exponential {
+            gamma: check.positive(gamma, &key("gamma"))?,
+        })
+    }
+
+    fn cosine(&self, raw: RawSchedule, epochs: u32) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let warmup_epochs = check.whole(
+            raw.warmup_epochs.as_ref(),
+            &key("warmup_epochs"),
+            defaults::WARMUP_EPOCHS,
+        )?;
+        let t_max = match raw.t_max {
+            Some(t) => check.count(Some(t), &key("t_max"), 1)?,
+            None if warmup_epochs < epochs => epochs - warmup_epochs,
+            None => {
+                let at = span(&raw.warmup_epochs).unwrap_or(self.table_span.clone());
+                return Err(check.fail(
+                    at,
+                    &key("warmup_epochs"),
+                    format!(
+                        "`warmup_epochs` ({warmup_epochs}) leaves no epoch of the {epochs} in `train.epochs` for the cosine"
+                    ),
+                    Some("lower `warmup_epochs`, or set `t_max`"),
+                ));
+            }
+        };
+        let warmup_start_factor = match raw.warmup_start_factor {
+            None => defaults::WARMUP_START_FACTOR,
+            Some(f) => {
+                let v = *f.get_ref();
+                if !(v > 0.0 && v <= 1.0) {
+                    return Err(check.fail(
+                        f.span(),
+                        &key("warmup_start_factor"),
+                        format!("`warmup_start_factor` must be above 0 and at most 1; got {v}"),
+                        None,
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::Cosine {
+            t_max,
+            eta_min: check.at_least_zero(raw.eta_min, &key("eta_min"), defaults::COSINE_ETA_MIN)?,
+            warmup_epochs,
+            warmup_start_factor,
+        })
+    }
+
+    fn one_cycle(&self, raw: RawSchedule, learning_rate: f64) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let pct_start = match raw.pct_start {
+            None => defaults::ONE_CYCLE_PCT_START,
+            Some(p) => {
+                let v = *p.get_ref();
+                if !(v > 0.0 && v < 1.0) {
+                    return Err(check.fail(
+                        p.span(),
+                        &key("pct_start"),
+                        format!("`pct_start` must be between 0 and 1 (exclusive); got {v}"),
+                        Some("the fraction of the batches spent raising the learning rate"),
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::OneCycle {
+            max_lr: match raw.max_lr {
+                None => learning_rate,
+                Some(m) => check.positive(m, &key("max_lr"))?,
+            },
+            pct_start,
+            div_factor: match raw.div_factor {
+                None => defaults::ONE_CYCLE_DIV_FACTOR,
+                Some(d) => check.positive(d, &key("div_factor"))?,
+            },
+            final_div_factor: match raw.final_div_factor {
+                None => defaults::ONE_CYCLE_FINAL_DIV_FACTOR,
+                Some(d) => check.positive(d, &key("final_div_factor"))?,
+            },
+        })
+    }
+
+    fn plateau(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let factor = match raw.factor {
+            None => defaults::PLATEAU_FACTOR,
+            Some(f) => {
+                let v = *f.get_ref();
+                if !(v > 0.0 && v < 1.0) {
+                    return Err(check.fail(
+                        f.span(),
+                        &key("factor"),
+                        format!("`factor` must be between 0 and 1 (exclusive); got {v}"),
+                        Some("the learning rate is multiplied by it on a plateau"),
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::Plateau {
+            factor,
+            patience: check.whole(
+                raw.patience.as_ref(),
+                &key("patience"),
+                defaults::PLATEAU_PATIENCE,
+            )?,
+            min_lr: check.at_least_zero(raw.min_lr, &key("min_lr"), defaults::PLATEAU_MIN_LR)?,
+            threshold: check.at_least_zero(
+                raw.threshold,
+                &key("threshold"),
+                defaults::PLATEAU_THRESHOLD,
+            )?,
+            cooldown: check.whole(
+                raw.cooldown.as_ref(),
+                &key("cooldown"),
+                defaults::PLATEAU_COOLDOWN,
+            )?,
         })
     }
 }
