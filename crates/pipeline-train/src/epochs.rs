@@ -1,12 +1,13 @@
 //! The epoch loop of [`crate::train_with`]: each epoch's shuffled batches,
 //! its scores on the training and validation splits, the best epoch by the
-//! monitored metric, the checkpoint handed to the observer, and early
-//! stopping. Everything that changes from epoch to epoch is held here, so
-//! that each step is a short method.
+//! monitored metric, the checkpoint handed to the observer, early stopping,
+//! and the outcome with the final scores. Everything that changes from
+//! epoch to epoch is held here, so that each step is a short method.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use candle_core::Device;
 use pipeline_data::PreparedData;
 use pipeline_model::{Network, Scheduler};
 use pipeline_spec::{Spec, SplitName};
@@ -17,14 +18,16 @@ use crate::engine::{Stepper, TrainRows};
 use crate::error::TrainError;
 use crate::observer::{EpochRecord, Observer};
 use crate::state::{BestEpoch, TrainingState};
-use crate::trainer::{Scoring, Split, StopReason, early_stop_due, huge_target};
+use crate::trainer::{
+    Outcome, Scoring, Split, StopReason, TrainedModel, early_stop_due, huge_target,
+};
 
 /// The loop's moving parts. `state` is refreshed after every epoch: it is
 /// what observers save and what an interrupted run hands back.
 pub(crate) struct EpochLoop<'a> {
     pub spec: &'a Spec,
     pub data: &'a PreparedData,
-    pub network: &'a Network,
+    pub network: Network,
     pub scoring: &'a Scoring<'a>,
     pub rows: TrainRows<'a>,
     pub train: &'a Split,
@@ -77,7 +80,7 @@ impl EpochLoop<'_> {
                 return Ok(false);
             }
             let value = self.stepper.step(
-                self.network,
+                &self.network,
                 &self.scoring.criterion,
                 &self.rows,
                 chunk,
@@ -111,8 +114,8 @@ impl EpochLoop<'_> {
         train_seconds: f64,
     ) -> Result<EpochRecord, TrainError> {
         let monitor = self.spec.train.monitor;
-        let train = self.scoring.metrics(self.network, self.train)?;
-        let validation = self.scoring.metrics(self.network, self.validation)?;
+        let train = self.scoring.metrics(&self.network, self.train)?;
+        let validation = self.scoring.metrics(&self.network, self.validation)?;
         let current = match monitor.split {
             SplitName::Train => train.get(monitor.metric),
             _ => validation.get(monitor.metric),
@@ -176,7 +179,39 @@ impl EpochLoop<'_> {
         state.order_rng = self.order_rng.clone();
         state.dropout_rng = self.dropout_rng.clone();
         self.observer
-            .on_checkpoint(&state)
+            .on_checkpoint(state)
             .map_err(TrainError::Observer)
+    }
+
+    /// The outcome once the loop ended for `reason`: the best epoch's
+    /// weights restored (`train.restore_best`, also when interrupted), and
+    /// unless interrupted, the final scores on every split.
+    pub fn finish(self, reason: StopReason, device: &Device) -> Result<Outcome, TrainError> {
+        let best_epoch = self.state.best_epoch();
+        if self.spec.train.restore_best
+            && let Some(best) = &self.state.best
+        {
+            self.network.restore(&best.weights)?;
+        }
+        let (final_metrics, final_reports) = if reason == StopReason::Interrupted {
+            (None, None)
+        } else {
+            let test = Split::new(&self.data.test, device)?;
+            self.scoring
+                .final_scores(&self.network, [self.train, self.validation, &test])?
+        };
+        let state = (reason == StopReason::Interrupted).then_some(self.state);
+        Ok(Outcome {
+            reason,
+            history: self.history,
+            best_epoch,
+            final_metrics,
+            final_reports,
+            state,
+            model: TrainedModel {
+                network: self.network,
+                device: device.clone(),
+            },
+        })
     }
 }

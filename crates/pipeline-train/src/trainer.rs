@@ -66,7 +66,7 @@ pub(crate) struct Split {
 }
 
 impl Split {
-    fn new(data: &SplitData, device: &Device) -> Result<Split, TrainError> {
+    pub(crate) fn new(data: &SplitData, device: &Device) -> Result<Split, TrainError> {
         let (x, _) = data.tensors(device)?;
         Ok(Split {
             x,
@@ -131,7 +131,7 @@ impl Scoring<'_> {
 
     /// Metrics (and, for classification, reports) of the final weights on
     /// the training, validation and test splits.
-    fn final_scores(
+    pub(crate) fn final_scores(
         &self,
         network: &Network,
         [train, validation, test]: [&Split; 3],
@@ -375,7 +375,7 @@ pub fn train_with(training: Training<'_>) -> Result<Outcome, TrainError> {
     let mut epochs = EpochLoop {
         spec,
         data,
-        network: &network,
+        network,
         scoring: &scoring,
         rows: TrainRows {
             x: &train_x,
@@ -397,35 +397,7 @@ pub fn train_with(training: Training<'_>) -> Result<Outcome, TrainError> {
         history,
     };
     let reason = epochs.run()?;
-    let EpochLoop { state, history, .. } = epochs;
-
-    let best_epoch = state.best_epoch();
-    // Interrupted runs keep their best checkpoint too, but skip evaluation:
-    // the user asked to stop.
-    if spec.train.restore_best
-        && let Some(best) = &state.best
-    {
-        network.restore(&best.weights)?;
-    }
-    let (final_metrics, final_reports) = if reason == StopReason::Interrupted {
-        (None, None)
-    } else {
-        let test = Split::new(&data.test, device)?;
-        scoring.final_scores(&network, [&train, &validation, &test])?
-    };
-    let state = (reason == StopReason::Interrupted).then_some(state);
-    Ok(Outcome {
-        reason,
-        history,
-        best_epoch,
-        final_metrics,
-        final_reports,
-        state,
-        model: TrainedModel {
-            network,
-            device: device.clone(),
-        },
-    })
+    epochs.finish(reason, device)
 }
 
 /// The state before the first epoch: the initial weights, the rows in
