@@ -197,69 +197,19 @@ impl Validator<'_> {
                 Some("typical values: 1e-3 for adam, adamw and rmsprop, 1e-2 for sgd"),
             ));
         }
-        let weight_decay = match raw.weight_decay {
+        let weight_decay = match &raw.weight_decay {
             None if raw.kind == ADAMW => defaults::ADAMW_WEIGHT_DECAY,
             None => defaults::WEIGHT_DECAY,
-            Some(w) => self.at_least_zero(Some(w), "optimizer.weight_decay", 0.0)?,
+            Some(w) => self.at_least_zero(Some(w.clone()), "optimizer.weight_decay", 0.0)?,
         };
-        let owners: [Owned<'_, OptimizerType>; 8] = [
-            ("momentum", span(&raw.momentum), &[SGD, RMSPROP]),
-            ("dampening", span(&raw.dampening), &[SGD]),
-            ("nesterov", span(&raw.nesterov), &[SGD]),
-            ("beta1", span(&raw.beta1), &[ADAM, ADAMW]),
-            ("beta2", span(&raw.beta2), &[ADAM, ADAMW]),
-            ("epsilon", span(&raw.epsilon), &[ADAM, ADAMW, RMSPROP]),
-            ("alpha", span(&raw.alpha), &[RMSPROP]),
-            ("centered", span(&raw.centered), &[RMSPROP]),
-        ];
-        for (field, field_span, kinds) in owners {
-            if let Some(field_span) = field_span
-                && !kinds.contains(&raw.kind)
-            {
-                let words: Vec<&str> = kinds.iter().map(|k| optimizer_word(*k)).collect();
-                return Err(self.fail(
-                    field_span,
-                    &format!("optimizer.{field}"),
-                    format!(
-                        "`{field}` does not apply to the `{}` optimizer",
-                        optimizer_word(raw.kind)
-                    ),
-                    Some(&format!("`{field}` belongs to {}", and_list(&words))),
-                ));
-            }
-        }
+        self.optimizer_keys(&raw)?;
         let epsilon = match raw.epsilon {
             None => defaults::EPSILON,
             Some(e) => self.positive(e, "optimizer.epsilon")?,
         };
         let momentum = self.fraction(raw.momentum, "optimizer.momentum", defaults::MOMENTUM)?;
         let algorithm = match raw.kind {
-            OptimizerType::Sgd => {
-                let dampening =
-                    self.fraction(raw.dampening, "optimizer.dampening", defaults::DAMPENING)?;
-                let nesterov = raw
-                    .nesterov
-                    .as_ref()
-                    .map_or(defaults::NESTEROV, |n| *n.get_ref());
-                if let Some(n) = &raw.nesterov
-                    && nesterov
-                    && (momentum <= 0.0 || dampening != 0.0)
-                {
-                    return Err(self.fail(
-                        n.span(),
-                        "optimizer.nesterov",
-                        format!(
-                            "`nesterov` needs `momentum` above 0 and `dampening` = 0; got momentum {momentum}, dampening {dampening}"
-                        ),
-                        Some("for example momentum = 0.9 and no `dampening`"),
-                    ));
-                }
-                Algorithm::Sgd {
-                    momentum,
-                    dampening,
-                    nesterov,
-                }
-            }
+            OptimizerType::Sgd => self.sgd(raw.dampening, raw.nesterov, momentum)?,
             OptimizerType::Adam | OptimizerType::AdamW => {
                 let beta1 = self.fraction(raw.beta1, "optimizer.beta1", defaults::BETA1)?;
                 let beta2 = self.fraction(raw.beta2, "optimizer.beta2", defaults::BETA2)?;
@@ -303,6 +253,70 @@ impl Validator<'_> {
             clip_grad_norm,
             clip_grad_value,
             schedule,
+        })
+    }
+
+    /// A parameter of another optimizer is an error naming the optimizers
+    /// it belongs to.
+    fn optimizer_keys(&self, raw: &RawOptimizer) -> Checked<()> {
+        let owners: [Owned<'_, OptimizerType>; 8] = [
+            ("momentum", span(&raw.momentum), &[SGD, RMSPROP]),
+            ("dampening", span(&raw.dampening), &[SGD]),
+            ("nesterov", span(&raw.nesterov), &[SGD]),
+            ("beta1", span(&raw.beta1), &[ADAM, ADAMW]),
+            ("beta2", span(&raw.beta2), &[ADAM, ADAMW]),
+            ("epsilon", span(&raw.epsilon), &[ADAM, ADAMW, RMSPROP]),
+            ("alpha", span(&raw.alpha), &[RMSPROP]),
+            ("centered", span(&raw.centered), &[RMSPROP]),
+        ];
+        for (field, field_span, kinds) in owners {
+            if let Some(field_span) = field_span
+                && !kinds.contains(&raw.kind)
+            {
+                let words: Vec<&str> = kinds.iter().map(|k| optimizer_word(*k)).collect();
+                return Err(self.fail(
+                    field_span,
+                    &format!("optimizer.{field}"),
+                    format!(
+                        "`{field}` does not apply to the `{}` optimizer",
+                        optimizer_word(raw.kind)
+                    ),
+                    Some(&format!("`{field}` belongs to {}", and_list(&words))),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// SGD's dampening and Nesterov momentum, which needs momentum and no
+    /// dampening.
+    fn sgd(
+        &self,
+        dampening: Option<Spanned<f64>>,
+        given_nesterov: Option<Spanned<bool>>,
+        momentum: f64,
+    ) -> Checked<Algorithm> {
+        let dampening = self.fraction(dampening, "optimizer.dampening", defaults::DAMPENING)?;
+        let nesterov = given_nesterov
+            .as_ref()
+            .map_or(defaults::NESTEROV, |n| *n.get_ref());
+        if let Some(n) = &given_nesterov
+            && nesterov
+            && (momentum <= 0.0 || dampening != 0.0)
+        {
+            return Err(self.fail(
+                n.span(),
+                "optimizer.nesterov",
+                format!(
+                    "`nesterov` needs `momentum` above 0 and `dampening` = 0; got momentum {momentum}, dampening {dampening}"
+                ),
+                Some("for example momentum = 0.9 and no `dampening`"),
+            ));
+        }
+        Ok(Algorithm::Sgd {
+            momentum,
+            dampening,
+            nesterov,
         })
     }
 
