@@ -14,87 +14,17 @@
 //! which was a third of the digits CNN's run (3.13 → 2.29 s) and half the
 //! LSTM's system time.
 
-use pipeline_spec::{Layer, Spec};
+use pipeline_spec::Spec;
 
 use crate::cli::{Cli, Command};
 
 /// Below this many floating-point operations per training step (forward and
-/// backward, estimated), one thread is faster than several.
+/// backward, estimated by [`pipeline_model::cost::step_flops`]), one thread
+/// is faster than several.
 const SINGLE_THREAD_FLOPS: f64 = 20e6;
 
-/// Estimated FLOPs of one training step: 6 × batch × the multiply-adds of
-/// one row. With `model.input` declared, the row's shape through every layer
-/// is known before the data is read, and linear and convolution layers
-/// count in full. Otherwise only the linear layers count, and the first
-/// layer's input width, not known yet, is taken to be its own width.
-pub fn step_flops(spec: &Spec) -> f64 {
-    let macs = declared_macs(spec).unwrap_or_else(|| linear_macs(spec));
-    6.0 * f64::from(spec.train.batch_size) * macs
-}
-
-fn linear_macs(spec: &Spec) -> f64 {
-    let widths: Vec<f64> = spec
-        .model
-        .layers
-        .iter()
-        .filter_map(|l| match l {
-            Layer::Linear { units, .. } => Some(f64::from(units.get())),
-            _ => None,
-        })
-        .collect();
-    let mut macs = 0.0;
-    let mut previous = widths.first().copied().unwrap_or(1.0);
-    for width in &widths {
-        macs += previous * width;
-        previous = *width;
-    }
-    macs
-}
-
-/// Multiply-adds of one row through the linear and convolution layers, when
-/// `model.input` gives the row's shape (`None` without it, or when the
-/// layers do not fit it: the run reports that).
-fn declared_macs(spec: &Spec) -> Option<f64> {
-    let input: Vec<usize> = spec
-        .model
-        .input
-        .as_ref()?
-        .iter()
-        .map(|d| d.get() as usize)
-        .collect();
-    let shapes = pipeline_model::row_shapes(&spec.model, input.iter().product()).ok()?;
-    let mut before = input;
-    let mut macs = 0.0;
-    for (layer, after) in spec.model.layers.iter().zip(shapes) {
-        let outputs: usize = after.iter().product();
-        macs += match layer {
-            Layer::Linear { .. } => (outputs * before.last().copied().unwrap_or(1)) as f64,
-            Layer::Conv1d(c) | Layer::Conv2d(c) => {
-                let window = (c.kernel.get() as usize).pow(before.len() as u32 - 1);
-                (outputs * before[0] * window) as f64
-            }
-            Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
-                let gates = match layer {
-                    Layer::Lstm(_) => 4,
-                    Layer::Gru(_) => 3,
-                    _ => 1,
-                };
-                let (steps, features) = (before[0], before.last().copied().unwrap_or(1));
-                let units = r.units.get() as usize;
-                (steps * gates * units * (features + units)) as f64
-            }
-            Layer::Transformer(t) => {
-                let (steps, d) = (before[0], before.last().copied().unwrap_or(1));
-                let feedforward = t.feedforward.map_or(4 * d, |f| f.get() as usize);
-                // Projections, attention scores and their weighted sum, the
-                // feed-forward network.
-                (steps * (4 * d * d + 2 * d * feedforward) + 2 * steps * steps * d) as f64
-            }
-            _ => 0.0,
-        };
-        before = after;
-    }
-    Some(macs)
+fn step_flops(spec: &Spec) -> f64 {
+    pipeline_model::cost::step_flops(&spec.model, spec.train.batch_size)
 }
 
 /// Sets `RAYON_NUM_THREADS`: 1 for `pipeline run` when every spec is a
@@ -151,19 +81,8 @@ mod tests {
                 .collect();
         let wide = Spec::parse(std::path::Path::new("mlp.toml"), text, &wide).unwrap();
         assert!(step_flops(&wide) > SINGLE_THREAD_FLOPS);
-    }
-
-    #[test]
-    fn convolutions_count_once_the_input_shape_is_declared() {
-        let text = include_str!("../../../experiments/mlp.toml").replace(
-            "layers = [\n  { type = \"linear\", units = 64 },\n  { type = \"relu\" },\n",
-            "input = [1, 28, 28]\nlayers = [\n  { type = \"conv2d\", filters = 16, kernel = 3, padding = 1 },\n  { type = \"max_pool2d\", kernel = 2 },\n  { type = \"flatten\" },\n",
-        );
-        let spec = Spec::parse(std::path::Path::new("conv.toml"), &text, &[]).unwrap();
-        // torch: Conv2d(1, 16, 3, padding=1) on 28×28 is 16·28·28·9 multiply-adds
-        // a row, then Linear(16·14·14, 1).
-        let macs = 16.0 * 28.0 * 28.0 * 9.0 + 16.0 * 14.0 * 14.0;
-        assert_eq!(step_flops(&spec), 6.0 * 32.0 * macs);
-        assert!(step_flops(&spec) > SINGLE_THREAD_FLOPS);
+        let cnn = include_str!("../../../experiments/mnist_cnn.toml");
+        let cnn = Spec::parse(std::path::Path::new("mnist_cnn.toml"), cnn, &[]).unwrap();
+        assert!(step_flops(&cnn) > SINGLE_THREAD_FLOPS);
     }
 }

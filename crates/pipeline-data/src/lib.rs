@@ -11,6 +11,7 @@ mod batches;
 mod cells;
 mod columns;
 mod error;
+mod features;
 mod fingerprint;
 mod folds;
 mod json;

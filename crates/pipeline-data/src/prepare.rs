@@ -1,25 +1,23 @@
 //! The data stage end to end: columns → typed cells → dropped rows → split
-//! → fills, categories and scalers fitted on the training rows → tensors. Also the inference half: raw rows → normalized model inputs with
-//! a run's stored [`Preprocessing`].
+//! → fills, categories and scalers fitted on the training rows → tensors.
+//! Also the inference half: raw rows → normalized model inputs with a run's
+//! stored [`Preprocessing`].
 
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
-use pipeline_spec::{
-    ColumnType, DataSpec, Encode, FillValue, Missing, Normalize, ResolvedColumnOptions,
-};
+use pipeline_spec::{ColumnType, CrossValidation, DataSpec, Missing};
 
-use crate::cells::{Cells, category_of};
+use crate::cells::Cells;
 use crate::columns::{select_features, suggest, unknown_column};
 use crate::error::DataError;
+use crate::features::{FeatureColumn, fit_columns, read_feature};
 use crate::fingerprint::read_input_column;
 use crate::folds::{fold_indices, fold_split};
-use crate::normalize::ColumnTransform;
-use crate::preprocessing::{ColumnPlan, ColumnValues, Encoding, Preprocessing};
+use crate::preprocessing::{ColumnPlan, ColumnValues, Preprocessing};
 use crate::source::{Table, read_table_hashed};
 use crate::split::{SplitSizes, split_indices, stratified_split_indices};
-use crate::stats;
-use crate::targets::{fit_targets, read_targets};
+use crate::targets::{TargetPlan, TargetValues, fit_targets, read_targets};
 
 /// One split as dense row-major `f32` matrices.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,13 +54,6 @@ pub struct PreparedData {
     pub data_sha256: String,
 }
 
-/// A feature column read and typed, with its resolved settings.
-struct FeatureColumn {
-    name: String,
-    options: ResolvedColumnOptions,
-    values: ColumnValues,
-}
-
 /// Reads, checks, splits and normalizes the data of a spec.
 ///
 /// Order: rows with an empty cell in a `missing = "drop"` column (or an
@@ -84,85 +75,16 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         .iter()
         .map(|name| read_feature(spec, &table, name))
         .collect::<Result<_, _>>()?;
-    let rows = table.frame.height();
-
-    // Rows dropped before the split: they depend on the row alone.
-    let target_drops = spec.missing == Missing::Drop;
-    let kept: Vec<usize> = (0..rows)
-        .filter(|&r| {
-            (!target_drops || !target.is_missing(r))
-                && columns
-                    .iter()
-                    .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
-        })
-        .collect();
-    if let Some(error) = target.missing_error(path, &targets.columns(), &kept) {
-        return Err(error);
-    }
-    for c in &columns {
-        if c.options.missing == Missing::Error
-            && let Some(first) = kept.iter().find(|&&r| c.values.is_missing(r))
-        {
-            return Err(DataError::MissingValues {
-                path: path.to_path_buf(),
-                column: c.name.clone(),
-                count: kept.iter().filter(|&&r| c.values.is_missing(r)).count(),
-                first_row: first + 1,
-                missing: Missing::Error,
-            });
-        }
-    }
-
-    let split_seed = crate::derive_seed(seed, "split");
-    let classes: Option<Vec<usize>> = spec
-        .stratify
-        .then(|| kept.iter().map(|&r| target.values[r] as usize).collect());
-    let (sizes, [train_rows, validation_rows, test_rows]) = if let Some(column) = &spec.split_column
-    {
-        named_splits(&table, column, &kept)?
-    } else if let Some(classes) = &classes {
-        stratified_split_indices(classes, &spec.split, split_seed)
-    } else {
-        split_indices(kept.len(), &spec.split, spec.shuffle, split_seed)
-    };
-    if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
-        return Err(DataError::TooFewRows {
-            path: path.to_path_buf(),
-            rows: kept.len(),
-            train: sizes.train,
-            validation: sizes.validation,
-            test: sizes.test,
-        });
-    }
-    // One fold of a cross-validation: the test rows stay; the training and
-    // validation rows are dealt into folds, and this fold validates.
-    let (sizes, train_rows, validation_rows) = match spec.cross_validation {
-        None => (sizes, train_rows, validation_rows),
-        Some(cross_validation) => {
-            let pooled: Vec<usize> = train_rows.into_iter().chain(validation_rows).collect();
-            let folds = cross_validation.folds();
-            if pooled.len() < folds as usize {
-                return Err(DataError::TooManyFolds {
-                    path: path.to_path_buf(),
-                    rows: pooled.len(),
-                    folds,
-                });
-            }
-            let dealt = fold_indices(
-                &pooled,
-                classes.as_deref(),
-                folds as usize,
-                crate::derive_seed(seed, "folds"),
-            );
-            let (train, validation) = fold_split(&dealt, cross_validation.fold() as usize - 1);
-            let sizes = SplitSizes {
-                train: train.len(),
-                validation: validation.len(),
-                test: sizes.test,
-            };
-            (sizes, train, validation)
-        }
-    };
+    let kept = kept_rows(
+        spec,
+        path,
+        table.frame.height(),
+        &targets,
+        &target,
+        &columns,
+    )?;
+    let (sizes, [train_rows, validation_rows, test_rows]) =
+        split_rows(spec, path, &table, seed, &kept, &target)?;
     // Every cell needed is in `columns` and `target` now: the file's table
     // goes before the splits are encoded, which is when memory peaks.
     drop(table);
@@ -181,13 +103,7 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         spec.normalize_target,
         &train_rows,
     );
-    let mut plans = Vec::with_capacity(columns.len());
-    let mut transforms = Vec::new();
-    for c in &columns {
-        let (plan, column_transforms) = fit_column(path, c, &train_rows)?;
-        plans.push(plan);
-        transforms.extend(column_transforms);
-    }
+    let (plans, transforms) = fit_columns(path, &columns, &train_rows)?;
     let values: Vec<ColumnValues> = columns.into_iter().map(|c| c.values).collect();
     let preprocessing = Preprocessing {
         features,
@@ -219,6 +135,124 @@ pub fn prepare(spec: &DataSpec, path: &Path, seed: u64) -> Result<PreparedData, 
         data_sha256,
         preprocessing,
     })
+}
+
+/// The file's rows that stay: those without an empty cell in a
+/// `missing = "drop"` column (or an empty target under `data.missing =
+/// "drop"`). They depend on the row alone, so they go before the split. An
+/// empty cell left in a `missing = "error"` column is the error.
+fn kept_rows(
+    spec: &DataSpec,
+    path: &Path,
+    rows: usize,
+    targets: &TargetPlan,
+    target: &TargetValues,
+    columns: &[FeatureColumn],
+) -> Result<Vec<usize>, DataError> {
+    let target_drops = spec.missing == Missing::Drop;
+    let kept: Vec<usize> = (0..rows)
+        .filter(|&r| {
+            (!target_drops || !target.is_missing(r))
+                && columns
+                    .iter()
+                    .all(|c| c.options.missing != Missing::Drop || !c.values.is_missing(r))
+        })
+        .collect();
+    if let Some(error) = target.missing_error(path, &targets.columns(), &kept) {
+        return Err(error);
+    }
+    for c in columns {
+        if c.options.missing == Missing::Error
+            && let Some(first) = kept.iter().find(|&&r| c.values.is_missing(r))
+        {
+            return Err(DataError::MissingValues {
+                path: path.to_path_buf(),
+                column: c.name.clone(),
+                count: kept.iter().filter(|&&r| c.values.is_missing(r)).count(),
+                first_row: first + 1,
+                missing: Missing::Error,
+            });
+        }
+    }
+    Ok(kept)
+}
+
+/// The kept rows split into training, validation and test (indices into
+/// `kept`): by `data.split_column`, stratified, or by fractions; then, for
+/// one fold of a cross-validation, the fold's training and validation rows.
+fn split_rows(
+    spec: &DataSpec,
+    path: &Path,
+    table: &Table,
+    seed: u64,
+    kept: &[usize],
+    target: &TargetValues,
+) -> Result<(SplitSizes, [Vec<usize>; 3]), DataError> {
+    let split_seed = crate::derive_seed(seed, "split");
+    let classes: Option<Vec<usize>> = spec
+        .stratify
+        .then(|| kept.iter().map(|&r| target.values[r] as usize).collect());
+    let (sizes, splits) = if let Some(column) = &spec.split_column {
+        named_splits(table, column, kept)?
+    } else if let Some(classes) = &classes {
+        stratified_split_indices(classes, &spec.split, split_seed)
+    } else {
+        split_indices(kept.len(), &spec.split, spec.shuffle, split_seed)
+    };
+    if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
+        return Err(DataError::TooFewRows {
+            path: path.to_path_buf(),
+            rows: kept.len(),
+            train: sizes.train,
+            validation: sizes.validation,
+            test: sizes.test,
+        });
+    }
+    match spec.cross_validation {
+        None => Ok((sizes, splits)),
+        Some(cross_validation) => fold_rows(
+            path,
+            cross_validation,
+            seed,
+            classes.as_deref(),
+            sizes,
+            splits,
+        ),
+    }
+}
+
+/// One fold of a cross-validation: the test rows stay; the training and
+/// validation rows are dealt into folds, and this fold validates.
+fn fold_rows(
+    path: &Path,
+    cross_validation: CrossValidation,
+    seed: u64,
+    classes: Option<&[usize]>,
+    sizes: SplitSizes,
+    [train_rows, validation_rows, test_rows]: [Vec<usize>; 3],
+) -> Result<(SplitSizes, [Vec<usize>; 3]), DataError> {
+    let pooled: Vec<usize> = train_rows.into_iter().chain(validation_rows).collect();
+    let folds = cross_validation.folds();
+    if pooled.len() < folds as usize {
+        return Err(DataError::TooManyFolds {
+            path: path.to_path_buf(),
+            rows: pooled.len(),
+            folds,
+        });
+    }
+    let dealt = fold_indices(
+        &pooled,
+        classes,
+        folds as usize,
+        crate::derive_seed(seed, "folds"),
+    );
+    let (train, validation) = fold_split(&dealt, cross_validation.fold() as usize - 1);
+    let sizes = SplitSizes {
+        train: train.len(),
+        validation: validation.len(),
+        test: sizes.test,
+    };
+    Ok((sizes, [train, validation, test_rows]))
 }
 
 /// The splits a column names for each kept row (`train`, `validation` or
@@ -262,192 +296,6 @@ fn named_splits(
         test: splits[2].len(),
     };
     Ok((sizes, splits))
-}
-
-/// Reads one feature and decides its type: `[data.types]` first, then the
-/// file's (numbers are floats; text is categorical unless most of it is
-/// numbers, which makes it a float column with bad cells).
-fn read_feature(spec: &DataSpec, table: &Table, name: &str) -> Result<FeatureColumn, DataError> {
-    let options = spec.column_options(name);
-    let cells = Cells::read(table, name)?;
-    let categorical = match options.declared_type {
-        Some(ColumnType::Float) => false,
-        Some(ColumnType::Categorical) => true,
-        None => !cells.is_mostly_numbers(),
-    };
-    let values = if categorical {
-        ColumnValues::Categorical(cells.into_categories())
-    } else {
-        ColumnValues::Float(cells.into_numbers(table, name)?)
-    };
-    let own = spec.columns.get(name);
-    let not_for =
-        |setting: String, kind: &'static str, advice: &'static str| DataError::OptionNotForColumn {
-            path: table.path.clone(),
-            column: name.to_string(),
-            setting,
-            kind,
-            advice,
-        };
-    let mut options = options;
-    if categorical {
-        match &options.missing {
-            Missing::Mean | Missing::Median if options.missing_is_own => {
-                return Err(not_for(
-                    format!("missing = {}", options.missing),
-                    "categorical",
-                    "use \"mode\", { constant = \"…\" }, \"drop\" or \"error\"",
-                ));
-            }
-            // The [data] default fills the float columns; an empty cell of
-            // a categorical one stays an error.
-            Missing::Mean | Missing::Median => options.missing = Missing::Error,
-            Missing::Constant(FillValue::Number(n)) => {
-                options.missing = Missing::Constant(FillValue::Text(category_of(*n)));
-            }
-            _ => {}
-        }
-        if options.normalize_is_own && options.encode == Encode::Onehot {
-            return Err(not_for(
-                format!("normalize = \"{}\"", options.normalize.as_str()),
-                "categorical and one-hot encoded (0/1 inputs)",
-                "remove it, or set encode = \"ordinal\"",
-            ));
-        }
-    } else {
-        if let Some(own) = own {
-            for (setting, set) in [
-                ("encode", own.encode.is_some()),
-                ("unknown", own.unknown.is_some()),
-            ] {
-                if set {
-                    return Err(not_for(
-                        setting.to_string(),
-                        "a float column",
-                        "remove it, or declare the column categorical in [data.types]",
-                    ));
-                }
-            }
-        }
-        if let Missing::Constant(FillValue::Text(text)) = &options.missing {
-            return Err(not_for(
-                format!("missing = {{ constant = {text:?} }}"),
-                "a float column",
-                "fill it with a number, e.g. { constant = 0.0 }",
-            ));
-        }
-    }
-    Ok(FeatureColumn {
-        name: name.to_string(),
-        options,
-        values,
-    })
-}
-
-/// Fits one column on the training rows: its fill, its categories, and the
-/// transforms of its model inputs.
-fn fit_column(
-    path: &Path,
-    column: &FeatureColumn,
-    train_rows: &[usize],
-) -> Result<(ColumnPlan, Vec<ColumnTransform>), DataError> {
-    let no_values = |statistic: &'static str| DataError::NoTrainingValues {
-        path: path.to_path_buf(),
-        column: column.name.clone(),
-        statistic,
-    };
-    let options = &column.options;
-    match &column.values {
-        ColumnValues::Float(cells) => {
-            let train: Vec<f64> = train_rows
-                .iter()
-                .map(|&r| cells[r])
-                .filter(|v| !v.is_nan())
-                .collect();
-            let fill = match &options.missing {
-                Missing::Error | Missing::Drop => None,
-                Missing::Mean => Some(stats::mean(&train).ok_or_else(|| no_values("mean"))?),
-                Missing::Median => Some(stats::median(&train).ok_or_else(|| no_values("median"))?),
-                Missing::Mode => {
-                    let ordered: Vec<stats::Ordered> =
-                        train.iter().map(|&v| stats::Ordered(v)).collect();
-                    Some(stats::mode(&ordered).ok_or_else(|| no_values("mode"))?.0)
-                }
-                Missing::Constant(FillValue::Number(n)) => Some(*n),
-                Missing::Constant(FillValue::Text(_)) => None,
-            };
-            let filled = train_rows.iter().filter_map(|&r| {
-                let value = cells[r];
-                if value.is_nan() { fill } else { Some(value) }
-            });
-            let transform = ColumnTransform::fit(&column.name, options.normalize, filled);
-            let plan = ColumnPlan {
-                column: column.name.clone(),
-                missing: options.missing.clone(),
-                fill: fill.map(FillValue::Number),
-                encoding: Encoding::Float {
-                    normalize: options.normalize,
-                },
-            };
-            Ok((plan, vec![transform]))
-        }
-        ColumnValues::Categorical(cells) => {
-            let train: Vec<&String> = train_rows
-                .iter()
-                .filter_map(|&r| cells[r].as_ref())
-                .collect();
-            let fill = match &options.missing {
-                Missing::Mode => Some(
-                    stats::mode(&train)
-                        .ok_or_else(|| no_values("mode"))?
-                        .clone(),
-                ),
-                Missing::Constant(FillValue::Text(text)) => Some(text.clone()),
-                _ => None,
-            };
-            let mut categories: Vec<String> = train.iter().map(|c| (*c).clone()).collect();
-            categories.extend(fill.clone());
-            categories.sort_unstable();
-            categories.dedup();
-            let (normalize, transforms) = match options.encode {
-                Encode::Onehot => (
-                    Normalize::None,
-                    categories
-                        .iter()
-                        .map(|c| ColumnTransform::identity(&format!("{}={c}", column.name)))
-                        .collect(),
-                ),
-                Encode::Ordinal => {
-                    let codes: Vec<f64> = train_rows
-                        .iter()
-                        .filter_map(|&r| cells[r].as_ref().or(fill.as_ref()))
-                        .filter_map(|c| categories.binary_search(c).ok())
-                        .map(|code| code as f64)
-                        .collect();
-                    (
-                        options.normalize,
-                        vec![ColumnTransform::fit(
-                            &column.name,
-                            options.normalize,
-                            codes.into_iter(),
-                        )],
-                    )
-                }
-            };
-            let plan = ColumnPlan {
-                column: column.name.clone(),
-                missing: options.missing.clone(),
-                fill: fill.map(FillValue::Text),
-                encoding: Encoding::Categorical {
-                    encode: options.encode,
-                    unknown: options.unknown,
-                    categories,
-                    normalize,
-                },
-            };
-            Ok((plan, transforms))
-        }
-    }
 }
 
 /// Model inputs for the rows of `table`, with the stored preprocessing:
@@ -506,9 +354,10 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use std::path::PathBuf;
 
-    use pipeline_spec::Spec;
+    use pipeline_spec::{FillValue, Spec};
 
     use super::*;
+    use crate::preprocessing::Encoding;
     use crate::targets::TargetPlan;
 
     /// `[data]` settings over a file in a fresh temp folder; rows are not

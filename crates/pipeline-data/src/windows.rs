@@ -87,24 +87,7 @@ pub(crate) fn prepare_windows(
     // In time order: no seed is drawn.
     let (sizes, [train, validation, test]) = split_indices(samples, &spec.split, false, 0);
     if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
-        // The rows a split gets are samples (windows), not the file's rows:
-        // say what one window needs and the longest that would still do.
-        let fewest = (1..=rows)
-            .find(|&n| {
-                let sizes = SplitSizes::of(n, &spec.split);
-                sizes.train > 0 && sizes.validation > 0 && sizes.test > 0
-            })
-            .unwrap_or(rows + 1);
-        return Err(DataError::WindowTooLong {
-            path: path.to_path_buf(),
-            rows,
-            steps,
-            horizon,
-            difference: window.difference,
-            samples,
-            fewest,
-            largest_steps: (rows + 1).saturating_sub(offset + horizon + fewest),
-        });
+        return Err(too_long(spec, window, path, rows, samples));
     }
     // Sample `s` reads rows `first(s)..first(s) + steps`.
     let first = |sample: usize| sample + offset;
@@ -152,7 +135,57 @@ pub(crate) fn prepare_windows(
     };
     let (train, validation, test) = (gather(&train), gather(&validation), gather(&test));
     let names: Vec<String> = channels.iter().map(|(n, _)| n.clone()).collect();
-    let preprocessing = Preprocessing {
+    let preprocessing = window_preprocessing(spec, window, names, targets, transforms);
+    Ok(PreparedData {
+        train,
+        validation,
+        test,
+        sizes,
+        data_sha256,
+        preprocessing,
+    })
+}
+
+/// Too few samples for every split: the rows a split gets are samples
+/// (windows), not the file's rows, so the error says what one window needs
+/// and the longest that would still do.
+fn too_long(
+    spec: &DataSpec,
+    window: &Window,
+    path: &Path,
+    rows: usize,
+    samples: usize,
+) -> DataError {
+    let offset = usize::from(window.difference);
+    let horizon = window.horizon.get() as usize;
+    let fewest = (1..=rows)
+        .find(|&n| {
+            let sizes = SplitSizes::of(n, &spec.split);
+            sizes.train > 0 && sizes.validation > 0 && sizes.test > 0
+        })
+        .unwrap_or(rows + 1);
+    DataError::WindowTooLong {
+        path: path.to_path_buf(),
+        rows,
+        steps: window.steps.get() as usize,
+        horizon,
+        difference: window.difference,
+        samples,
+        fewest,
+        largest_steps: (rows + 1).saturating_sub(offset + horizon + fewest),
+    }
+}
+
+/// What a windowed run stores to window new rows the same way: each
+/// channel's float plan and transform, the targets, and the window.
+fn window_preprocessing(
+    spec: &DataSpec,
+    window: &Window,
+    names: Vec<String>,
+    targets: TargetPlan,
+    transforms: Vec<ColumnTransform>,
+) -> Preprocessing {
+    Preprocessing {
         columns: names
             .iter()
             .map(|name| ColumnPlan {
@@ -169,23 +202,15 @@ pub(crate) fn prepare_windows(
         normalize: spec.normalize,
         transforms,
         window: Some(WindowPlan {
-            steps,
-            horizon,
+            steps: window.steps.get() as usize,
+            horizon: window.horizon.get() as usize,
             channels: names,
             target_input: window.target_input,
             difference: window.difference,
             order_by: window.order_by.clone(),
-            interpolate,
+            interpolate: window.missing == WindowMissing::Interpolate,
         }),
-    };
-    Ok(PreparedData {
-        train,
-        validation,
-        test,
-        sizes,
-        data_sha256,
-        preprocessing,
-    })
+    }
 }
 
 /// Which columns make a series and how ([`WindowPlan`]'s settings, or the

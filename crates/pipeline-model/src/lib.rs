@@ -3,6 +3,7 @@
 //! `2.bias`, …) so exported weights load in PyTorch unchanged.
 
 mod classification_loss;
+pub mod cost;
 pub mod dense;
 mod digest;
 mod error;

@@ -1,13 +1,14 @@
 //! The memory a network needs, estimated from its spec before any tensor
-//! exists: each layer's parameters counted from the shapes
+//! exists: each layer's values ([`crate::cost`]) counted from the shapes
 //! [`crate::layers::shape`] infers, and training's share (weights,
 //! gradients, a copy of the best epoch's weights, the optimizer's buffers,
 //! one batch's activations and their gradients) set against the machine's
 //! memory, so that a layer of 10⁹ units is an error naming it instead of an
 //! allocation that aborts the process.
 
-use pipeline_spec::{Layer, ModelSpec};
+use pipeline_spec::ModelSpec;
 
+use crate::cost;
 use crate::error::ModelError;
 use crate::layers::shape;
 
@@ -45,21 +46,20 @@ impl Footprint {
     /// Counts `spec`'s layers for rows of `width` inputs; a layer that
     /// cannot take its input's shape is the same error as building it.
     pub fn of(spec: &ModelSpec, width: usize) -> Result<Footprint, ModelError> {
-        let mut rows = shape::input_shape(spec, width)?;
-        let inputs = product(&rows);
-        let mut layers = Vec::with_capacity(spec.layers.len());
-        for (index, layer) in spec.layers.iter().enumerate() {
-            let output = shape::output_shape(index, layer, &rows)?;
-            let (parameters, buffers, inside) = counts(layer, &rows);
-            layers.push(LayerFootprint {
-                index,
-                kind: layer.kind(),
-                parameters,
-                buffers,
-                activations: product(&output).saturating_add(inside),
-            });
-            rows = output;
-        }
+        let inputs = product(&shape::input_shape(spec, width)?);
+        let layers = shape::walk(spec, width)?
+            .into_iter()
+            .map(|l| {
+                let values = cost::values(l.layer, &l.input);
+                LayerFootprint {
+                    index: l.index,
+                    kind: l.layer.kind(),
+                    parameters: values.parameters,
+                    buffers: values.buffers,
+                    activations: product(&l.output).saturating_add(values.inside),
+                }
+            })
+            .collect();
         Ok(Footprint { inputs, layers })
     }
 
@@ -151,91 +151,11 @@ fn product(shape: &[usize]) -> u128 {
         .fold(1u128, |n, &d| n.saturating_mul(d as u128))
 }
 
-/// A layer's parameters, buffers and the activations it holds inside (its
-/// output aside), for one row of shape `input`, as PyTorch counts them.
-fn counts(layer: &Layer, input: &[usize]) -> (u128, u128, u128) {
-    let last = input.last().copied().unwrap_or(1) as u128;
-    let first = input.first().copied().unwrap_or(1) as u128;
-    let steps = if input.len() == 2 { first } else { 1 };
-    let m = |a: u128, b: u128| a.saturating_mul(b);
-    match layer {
-        Layer::Linear { units, bias } => {
-            let units = u128::from(units.get());
-            let bias = if *bias { units } else { 0 };
-            (m(last, units).saturating_add(bias), 0, 0)
-        }
-        Layer::BatchNorm => (m(2, first), m(2, first) + 1, 0),
-        Layer::LayerNorm => (m(2, last), 0, 0),
-        Layer::Conv1d(c) | Layer::Conv2d(c) => {
-            let spatial = if matches!(layer, Layer::Conv2d(_)) {
-                2
-            } else {
-                1
-            };
-            let kernel = u128::from(c.kernel.get()).saturating_pow(spatial);
-            let filters = u128::from(c.filters.get());
-            let bias = if c.bias { filters } else { 0 };
-            (m(m(filters, first), kernel).saturating_add(bias), 0, 0)
-        }
-        Layer::Embedding {
-            vocabulary,
-            dimensions,
-        } => (
-            m(u128::from(vocabulary.get()), u128::from(dimensions.get())),
-            0,
-            0,
-        ),
-        Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
-            let gates: u128 = match layer {
-                Layer::Lstm(_) => 4,
-                Layer::Gru(_) => 3,
-                _ => 1,
-            };
-            let units = u128::from(r.units.get());
-            let weights = m(
-                m(gates, units),
-                last.saturating_add(units).saturating_add(2),
-            );
-            (weights, 0, m(m(steps, gates), units))
-        }
-        Layer::Transformer(t) => {
-            let d = last;
-            let ff = t.feedforward.map_or(m(4, d), |f| u128::from(f.get()));
-            // Attention's in and out projections, the feed-forward pair,
-            // two layer norms.
-            let weights = m(m(4, d), d)
-                .saturating_add(m(4, d))
-                .saturating_add(m(m(2, d), ff))
-                .saturating_add(ff)
-                .saturating_add(d)
-                .saturating_add(m(4, d));
-            let heads = u128::from(t.heads.get());
-            let inside =
-                m(steps, m(6, d).saturating_add(ff)).saturating_add(m(heads, m(steps, steps)));
-            (weights, 0, inside)
-        }
-        Layer::PositionalEncoding => (0, m(steps, last), 0),
-        Layer::Relu
-        | Layer::Sigmoid
-        | Layer::Tanh
-        | Layer::Gelu
-        | Layer::LeakyRelu { .. }
-        | Layer::Silu
-        | Layer::Softmax
-        | Layer::Dropout { .. }
-        | Layer::MaxPool1d(_)
-        | Layer::MaxPool2d(_)
-        | Layer::AvgPool1d(_)
-        | Layer::AvgPool2d(_)
-        | Layer::Flatten
-        | Layer::LastStep
-        | Layer::MeanPool => (0, 0, 0),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use pipeline_spec::Layer;
 
     use super::*;
 

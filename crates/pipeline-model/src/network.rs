@@ -140,127 +140,25 @@ impl Network {
         init: &mut crate::layers::params::InitFn<'_>,
     ) -> Result<Network, ModelError> {
         let input = shape::input_shape(spec, inputs)?;
+        let layers = shape::walk(spec, inputs)?;
         let mut params = Params::new(device, init);
-        let mut blocks = Vec::with_capacity(spec.layers.len());
-        let mut summary = Vec::with_capacity(spec.layers.len());
-        let mut rows = input.clone();
-        for (index, layer) in spec.layers.iter().enumerate() {
-            let output = shape::output_shape(index, layer, &rows)?;
+        let mut blocks = Vec::with_capacity(layers.len());
+        let mut summary = Vec::with_capacity(layers.len());
+        for layer in &layers {
             let before = params.trainable.len();
-            let last = rows.last().copied().unwrap_or(1);
-            let block = match layer {
-                Layer::Linear { units, bias } => Block::Linear(Linear::new(
-                    index,
-                    last,
-                    units.get() as usize,
-                    *bias,
-                    &mut params,
-                )?),
-                Layer::Relu => Block::Activation(Activation::Relu),
-                Layer::Sigmoid => Block::Activation(Activation::Sigmoid),
-                Layer::Tanh => Block::Activation(Activation::Tanh),
-                Layer::Gelu => Block::Activation(Activation::Gelu),
-                Layer::LeakyRelu { negative_slope } => Block::Activation(Activation::LeakyRelu {
-                    negative_slope: *negative_slope,
-                }),
-                Layer::Silu => Block::Activation(Activation::Silu),
-                Layer::Softmax => Block::Activation(Activation::Softmax),
-                Layer::Dropout { rate } => Block::Dropout(Dropout { rate: *rate as f32 }),
-                Layer::BatchNorm => Block::BatchNorm(BatchNorm::new(index, rows[0], &mut params)?),
-                Layer::LayerNorm => Block::LayerNorm(LayerNorm::new(index, last, &mut params)?),
-                Layer::Conv1d(settings) => {
-                    Block::Conv(Conv::new(index, rows[0], settings, 1, &mut params)?)
-                }
-                Layer::Conv2d(settings) => {
-                    Block::Conv(Conv::new(index, rows[0], settings, 2, &mut params)?)
-                }
-                Layer::MaxPool1d(settings) | Layer::MaxPool2d(settings) => {
-                    Block::Pool(Pool::new(Reduce::Max, settings, &rows, device)?)
-                }
-                Layer::AvgPool1d(settings) | Layer::AvgPool2d(settings) => {
-                    Block::Pool(Pool::new(Reduce::Average, settings, &rows, device)?)
-                }
-                Layer::Flatten => Block::Flatten,
-                Layer::Embedding {
-                    vocabulary,
-                    dimensions,
-                } => Block::Embedding(Embedding::new(
-                    index,
-                    vocabulary.get() as usize,
-                    dimensions.get() as usize,
-                    &mut params,
-                )?),
-                Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
-                    let config = RecurrentConfig {
-                        input_size: last,
-                        hidden_size: r.units.get() as usize,
-                        return_sequences: r.return_sequences,
-                    };
-                    let prefix = index.to_string();
-                    match layer {
-                        Layer::Rnn(_) => Block::Rnn(params.layer(
-                            |init, device| Rnn::new(config, init, &prefix, device),
-                            Rnn::named_vars,
-                        )?),
-                        Layer::Lstm(_) => Block::Lstm(params.layer(
-                            |init, device| Lstm::new(config, init, &prefix, device),
-                            Lstm::named_vars,
-                        )?),
-                        _ => Block::Gru(params.layer(
-                            |init, device| Gru::new(config, init, &prefix, device),
-                            Gru::named_vars,
-                        )?),
-                    }
-                }
-                Layer::Transformer(t) => {
-                    let config = EncoderConfig {
-                        d_model: last,
-                        heads: t.heads.get() as usize,
-                        feedforward_size: t.feedforward.map_or(4 * last, |f| f.get() as usize),
-                        dropout: t.dropout as f32,
-                    };
-                    let prefix = index.to_string();
-                    Block::Transformer(Box::new(params.layer(
-                        |init, device| TransformerEncoderLayer::new(config, init, &prefix, device),
-                        TransformerEncoderLayer::named_vars,
-                    )?))
-                }
-                Layer::PositionalEncoding => Block::PositionalEncoding(PositionalEncoding::new(
-                    last,
-                    rows[0],
-                    &index.to_string(),
-                    device,
-                )?),
-                Layer::LastStep => Block::LastStep,
-                Layer::MeanPool => Block::MeanPool,
-            };
-            blocks.push(block);
+            blocks.push(block(layer, &mut params, device)?);
             summary.push(LayerSummary {
-                name: index.to_string(),
-                kind: layer.kind().into(),
-                output_shape: output.clone(),
+                name: layer.index.to_string(),
+                kind: layer.layer.kind().into(),
+                output_shape: layer.output.clone(),
                 parameters: params.trainable[before..]
                     .iter()
                     .map(|(_, v)| v.elem_count())
                     .sum(),
             });
-            rows = output;
         }
-        match rows.as_slice() {
-            [units] if *units == outputs => {}
-            [units] => {
-                return Err(ModelError::OutputMismatch {
-                    units: *units as u32,
-                    targets: outputs,
-                });
-            }
-            _ => {
-                return Err(ModelError::OutputShape {
-                    shape: rows,
-                    outputs,
-                });
-            }
-        }
+        let last = layers.last().map_or(&input, |l| &l.output);
+        check_outputs(last, outputs)?;
         let Params {
             trainable, buffers, ..
         } = params;
@@ -436,6 +334,130 @@ impl Network {
         safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
             .map_err(ModelError::Encode)
     }
+}
+
+/// The last layer gives one value per target.
+fn check_outputs(rows: &[usize], outputs: usize) -> Result<(), ModelError> {
+    match rows {
+        [units] if *units == outputs => Ok(()),
+        [units] => Err(ModelError::OutputMismatch {
+            units: *units as u32,
+            targets: outputs,
+        }),
+        _ => Err(ModelError::OutputShape {
+            shape: rows.to_vec(),
+            outputs,
+        }),
+    }
+}
+
+/// Builds one layer for the row shape it takes, its tensors from `params`.
+fn block(
+    shapes: &shape::LayerShapes<'_>,
+    params: &mut Params,
+    device: &Device,
+) -> Result<Block, ModelError> {
+    let (index, rows) = (shapes.index, &shapes.input);
+    let last = rows.last().copied().unwrap_or(1);
+    Ok(match shapes.layer {
+        Layer::Linear { units, bias } => Block::Linear(Linear::new(
+            index,
+            last,
+            units.get() as usize,
+            *bias,
+            params,
+        )?),
+        Layer::Relu => Block::Activation(Activation::Relu),
+        Layer::Sigmoid => Block::Activation(Activation::Sigmoid),
+        Layer::Tanh => Block::Activation(Activation::Tanh),
+        Layer::Gelu => Block::Activation(Activation::Gelu),
+        Layer::LeakyRelu { negative_slope } => Block::Activation(Activation::LeakyRelu {
+            negative_slope: *negative_slope,
+        }),
+        Layer::Silu => Block::Activation(Activation::Silu),
+        Layer::Softmax => Block::Activation(Activation::Softmax),
+        Layer::Dropout { rate } => Block::Dropout(Dropout { rate: *rate as f32 }),
+        Layer::BatchNorm => Block::BatchNorm(BatchNorm::new(index, rows[0], params)?),
+        Layer::LayerNorm => Block::LayerNorm(LayerNorm::new(index, last, params)?),
+        Layer::Conv1d(settings) => Block::Conv(Conv::new(index, rows[0], settings, 1, params)?),
+        Layer::Conv2d(settings) => Block::Conv(Conv::new(index, rows[0], settings, 2, params)?),
+        Layer::MaxPool1d(settings) | Layer::MaxPool2d(settings) => {
+            Block::Pool(Pool::new(Reduce::Max, settings, rows, device)?)
+        }
+        Layer::AvgPool1d(settings) | Layer::AvgPool2d(settings) => {
+            Block::Pool(Pool::new(Reduce::Average, settings, rows, device)?)
+        }
+        Layer::Flatten => Block::Flatten,
+        Layer::Embedding {
+            vocabulary,
+            dimensions,
+        } => Block::Embedding(Embedding::new(
+            index,
+            vocabulary.get() as usize,
+            dimensions.get() as usize,
+            params,
+        )?),
+        Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => {
+            recurrent(shapes.layer, r, index, last, params)?
+        }
+        Layer::Transformer(t) => transformer(t, index, last, params)?,
+        Layer::PositionalEncoding => Block::PositionalEncoding(PositionalEncoding::new(
+            last,
+            rows[0],
+            &index.to_string(),
+            device,
+        )?),
+        Layer::LastStep => Block::LastStep,
+        Layer::MeanPool => Block::MeanPool,
+    })
+}
+
+fn recurrent(
+    layer: &Layer,
+    r: &pipeline_spec::Recurrent,
+    index: usize,
+    input_size: usize,
+    params: &mut Params,
+) -> Result<Block, ModelError> {
+    let config = RecurrentConfig {
+        input_size,
+        hidden_size: r.units.get() as usize,
+        return_sequences: r.return_sequences,
+    };
+    let prefix = index.to_string();
+    Ok(match layer {
+        Layer::Rnn(_) => Block::Rnn(params.layer(
+            |init, device| Rnn::new(config, init, &prefix, device),
+            Rnn::named_vars,
+        )?),
+        Layer::Lstm(_) => Block::Lstm(params.layer(
+            |init, device| Lstm::new(config, init, &prefix, device),
+            Lstm::named_vars,
+        )?),
+        _ => Block::Gru(params.layer(
+            |init, device| Gru::new(config, init, &prefix, device),
+            Gru::named_vars,
+        )?),
+    })
+}
+
+fn transformer(
+    t: &pipeline_spec::Transformer,
+    index: usize,
+    d_model: usize,
+    params: &mut Params,
+) -> Result<Block, ModelError> {
+    let config = EncoderConfig {
+        d_model,
+        heads: t.heads.get() as usize,
+        feedforward_size: t.feedforward.map_or(4 * d_model, |f| f.get() as usize),
+        dropout: t.dropout as f32,
+    };
+    let prefix = index.to_string();
+    Ok(Block::Transformer(Box::new(params.layer(
+        |init, device| TransformerEncoderLayer::new(config, init, &prefix, device),
+        TransformerEncoderLayer::named_vars,
+    )?)))
 }
 
 #[cfg(test)]

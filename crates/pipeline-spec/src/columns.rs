@@ -1,12 +1,20 @@
 //! How the `[data]` section treats each feature column: its type, what a
 //! missing value becomes, how categories are encoded and what an unseen
 //! category does. These are values (enums), read strictly: a misspelt one
-//! is an error with a did-you-mean, like every other key.
+//! is an error with a did-you-mean, like every other key. A column's own
+//! `[data.columns.NAME]` settings are checked against its declared type
+//! here, and resolved against the `[data]` defaults
+//! ([`DataSpec::column_options`]).
 
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::data::DataSpec;
+use crate::raw::{self, Normalize};
+use crate::validate::{Checked, Validator};
 
 /// `[data.types] COLUMN = "float" | "categorical"`: overrides the type read
 /// from the file (a zip code stored as a number is a category; a number
@@ -203,6 +211,118 @@ pub fn glob_matches(pattern: &str, name: &str) -> bool {
 /// True when `entry` of `features`/`exclude` is a pattern rather than a name.
 pub fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?'])
+}
+
+impl DataSpec {
+    /// The settings of `column`, with the `[data]` defaults filled in.
+    pub fn column_options(&self, column: &str) -> ResolvedColumnOptions {
+        let own = self.columns.get(column);
+        ResolvedColumnOptions {
+            missing: own
+                .and_then(|o| o.missing.clone())
+                .unwrap_or_else(|| self.missing.clone()),
+            missing_is_own: own.is_some_and(|o| o.missing.is_some()),
+            normalize: own.and_then(|o| o.normalize).unwrap_or(self.normalize),
+            normalize_is_own: own.is_some_and(|o| o.normalize.is_some()),
+            encode: own.and_then(|o| o.encode).unwrap_or(self.encode),
+            unknown: own.and_then(|o| o.unknown).unwrap_or(self.unknown),
+            declared_type: self.types.get(column).copied(),
+        }
+    }
+}
+
+/// One column's settings after the `[data]` defaults are applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedColumnOptions {
+    pub missing: Missing,
+    /// `missing` was set in `[data.columns.NAME]` (not inherited).
+    pub missing_is_own: bool,
+    pub normalize: Normalize,
+    /// `normalize` was set in `[data.columns.NAME]` (not inherited).
+    pub normalize_is_own: bool,
+    pub encode: Encode,
+    pub unknown: UnknownCategory,
+    /// From `[data.types]`; `None`: the file's type decides.
+    pub declared_type: Option<ColumnType>,
+}
+
+impl Validator<'_> {
+    pub(crate) fn missing(&self, value: Spanned<Missing>, key: &str) -> Checked<Missing> {
+        let span = value.span();
+        let value = value.into_inner();
+        if let Missing::Constant(FillValue::Number(n)) = value
+            && !n.is_finite()
+        {
+            return Err(self.fail(
+                span,
+                key,
+                format!("`{key}` constant must be a finite number; got {n}"),
+                None,
+            ));
+        }
+        Ok(value)
+    }
+
+    /// `[data.columns.NAME]`: settings that contradict the column's declared
+    /// type are rejected here; those that depend on the file's type are
+    /// checked when the data is read.
+    pub(crate) fn column_options(
+        &self,
+        raw: raw::RawColumn,
+        key: &str,
+        declared: Option<&ColumnType>,
+    ) -> Checked<ColumnOptions> {
+        let missing_span = raw.missing.as_ref().map_or(0..0, Spanned::span);
+        let missing = match raw.missing {
+            None => None,
+            Some(m) => Some(self.missing(m, &format!("{key}.missing"))?),
+        };
+        match declared {
+            Some(ColumnType::Float) => {
+                for (field, span) in [
+                    ("encode", raw.encode.as_ref().map(Spanned::span)),
+                    ("unknown", raw.unknown.as_ref().map(Spanned::span)),
+                ] {
+                    if let Some(span) = span {
+                        return Err(self.fail(
+                            span,
+                            &format!("{key}.{field}"),
+                            format!("`{field}` applies to categorical columns; `data.types` declares this one \"float\""),
+                            Some("remove it, or declare the column \"categorical\""),
+                        ));
+                    }
+                }
+            }
+            Some(ColumnType::Categorical) => {
+                if let Some(m @ (Missing::Mean | Missing::Median)) = &missing {
+                    return Err(self.fail(
+                        missing_span,
+                        &format!("{key}.missing"),
+                        format!("`missing = {m}` needs numbers; `data.types` declares this column \"categorical\""),
+                        Some("use \"mode\" (the most frequent training category), { constant = \"…\" }, \"drop\" or \"error\""),
+                    ));
+                }
+            }
+            None => {}
+        }
+        Ok(ColumnOptions {
+            missing,
+            normalize: raw.normalize.map(Spanned::into_inner),
+            encode: raw.encode.map(Spanned::into_inner),
+            unknown: raw.unknown.map(Spanned::into_inner),
+        })
+    }
+}
+
+impl Normalize {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Normalize::Zscore => "zscore",
+            Normalize::Minmax => "minmax",
+            Normalize::Robust => "robust",
+            Normalize::None => "none",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@
 use serde::Serialize;
 use toml::Spanned;
 
+use crate::data::DataSpec;
 use crate::raw::RawCrossValidation;
-use crate::types::{Checked, DataSpec, Validator};
+use crate::validate::{Checked, Validator};
 
 /// One fold of a k-fold cross-validation: `fold` (1 to `folds`) is the
 /// validation split.

@@ -40,7 +40,7 @@ pub const WINDOW_TARGET_INPUT: bool = true;
 /// `data.window.difference`: the target is the level, not its change.
 pub const WINDOW_DIFFERENCE: bool = false;
 /// `data.window.missing`: an empty cell of the series is an error.
-pub const WINDOW_MISSING: crate::types::WindowMissing = crate::types::WindowMissing::Error;
+pub const WINDOW_MISSING: crate::window::WindowMissing = crate::window::WindowMissing::Error;
 /// `[loss]`: when the table is absent, mse for regression,
 /// binary_cross_entropy for binary and cross_entropy for multiclass
 /// ([`crate::Loss::default_for`]).

@@ -10,8 +10,9 @@ use serde::Serialize;
 use toml::Spanned;
 
 use crate::defaults;
+use crate::error::SpecError;
 use crate::raw::{OptimizerType, RawOptimizer, RawSchedule, ScheduleType};
-use crate::types::{Checked, Validator, positive_message};
+use crate::validate::{Checked, Validator, positive_message};
 
 /// The optimizer: its algorithm with the algorithm's own parameters, and the
 /// settings every algorithm shares.
@@ -196,69 +197,19 @@ impl Validator<'_> {
                 Some("typical values: 1e-3 for adam, adamw and rmsprop, 1e-2 for sgd"),
             ));
         }
-        let weight_decay = match raw.weight_decay {
+        let weight_decay = match &raw.weight_decay {
             None if raw.kind == ADAMW => defaults::ADAMW_WEIGHT_DECAY,
             None => defaults::WEIGHT_DECAY,
-            Some(w) => self.at_least_zero(Some(w), "optimizer.weight_decay", 0.0)?,
+            Some(w) => self.at_least_zero(Some(w.clone()), "optimizer.weight_decay", 0.0)?,
         };
-        let owners: [Owned<'_, OptimizerType>; 8] = [
-            ("momentum", span(&raw.momentum), &[SGD, RMSPROP]),
-            ("dampening", span(&raw.dampening), &[SGD]),
-            ("nesterov", span(&raw.nesterov), &[SGD]),
-            ("beta1", span(&raw.beta1), &[ADAM, ADAMW]),
-            ("beta2", span(&raw.beta2), &[ADAM, ADAMW]),
-            ("epsilon", span(&raw.epsilon), &[ADAM, ADAMW, RMSPROP]),
-            ("alpha", span(&raw.alpha), &[RMSPROP]),
-            ("centered", span(&raw.centered), &[RMSPROP]),
-        ];
-        for (field, field_span, kinds) in owners {
-            if let Some(field_span) = field_span
-                && !kinds.contains(&raw.kind)
-            {
-                let words: Vec<&str> = kinds.iter().map(|k| optimizer_word(*k)).collect();
-                return Err(self.fail(
-                    field_span,
-                    &format!("optimizer.{field}"),
-                    format!(
-                        "`{field}` does not apply to the `{}` optimizer",
-                        optimizer_word(raw.kind)
-                    ),
-                    Some(&format!("`{field}` belongs to {}", and_list(&words))),
-                ));
-            }
-        }
+        self.optimizer_keys(&raw)?;
         let epsilon = match raw.epsilon {
             None => defaults::EPSILON,
             Some(e) => self.positive(e, "optimizer.epsilon")?,
         };
         let momentum = self.fraction(raw.momentum, "optimizer.momentum", defaults::MOMENTUM)?;
         let algorithm = match raw.kind {
-            OptimizerType::Sgd => {
-                let dampening =
-                    self.fraction(raw.dampening, "optimizer.dampening", defaults::DAMPENING)?;
-                let nesterov = raw
-                    .nesterov
-                    .as_ref()
-                    .map_or(defaults::NESTEROV, |n| *n.get_ref());
-                if let Some(n) = &raw.nesterov
-                    && nesterov
-                    && (momentum <= 0.0 || dampening != 0.0)
-                {
-                    return Err(self.fail(
-                        n.span(),
-                        "optimizer.nesterov",
-                        format!(
-                            "`nesterov` needs `momentum` above 0 and `dampening` = 0; got momentum {momentum}, dampening {dampening}"
-                        ),
-                        Some("for example momentum = 0.9 and no `dampening`"),
-                    ));
-                }
-                Algorithm::Sgd {
-                    momentum,
-                    dampening,
-                    nesterov,
-                }
-            }
+            OptimizerType::Sgd => self.sgd(raw.dampening, raw.nesterov, momentum)?,
             OptimizerType::Adam | OptimizerType::AdamW => {
                 let beta1 = self.fraction(raw.beta1, "optimizer.beta1", defaults::BETA1)?;
                 let beta2 = self.fraction(raw.beta2, "optimizer.beta2", defaults::BETA2)?;
@@ -305,15 +256,98 @@ impl Validator<'_> {
         })
     }
 
+    /// A parameter of another optimizer is an error naming the optimizers
+    /// it belongs to.
+    fn optimizer_keys(&self, raw: &RawOptimizer) -> Checked<()> {
+        let owners: [Owned<'_, OptimizerType>; 8] = [
+            ("momentum", span(&raw.momentum), &[SGD, RMSPROP]),
+            ("dampening", span(&raw.dampening), &[SGD]),
+            ("nesterov", span(&raw.nesterov), &[SGD]),
+            ("beta1", span(&raw.beta1), &[ADAM, ADAMW]),
+            ("beta2", span(&raw.beta2), &[ADAM, ADAMW]),
+            ("epsilon", span(&raw.epsilon), &[ADAM, ADAMW, RMSPROP]),
+            ("alpha", span(&raw.alpha), &[RMSPROP]),
+            ("centered", span(&raw.centered), &[RMSPROP]),
+        ];
+        for (field, field_span, kinds) in owners {
+            if let Some(field_span) = field_span
+                && !kinds.contains(&raw.kind)
+            {
+                let words: Vec<&str> = kinds.iter().map(|k| optimizer_word(*k)).collect();
+                return Err(self.fail(
+                    field_span,
+                    &format!("optimizer.{field}"),
+                    format!(
+                        "`{field}` does not apply to the `{}` optimizer",
+                        optimizer_word(raw.kind)
+                    ),
+                    Some(&format!("`{field}` belongs to {}", and_list(&words))),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// SGD's dampening and Nesterov momentum, which needs momentum and no
+    /// dampening.
+    fn sgd(
+        &self,
+        dampening: Option<Spanned<f64>>,
+        given_nesterov: Option<Spanned<bool>>,
+        momentum: f64,
+    ) -> Checked<Algorithm> {
+        let dampening = self.fraction(dampening, "optimizer.dampening", defaults::DAMPENING)?;
+        let nesterov = given_nesterov
+            .as_ref()
+            .map_or(defaults::NESTEROV, |n| *n.get_ref());
+        if let Some(n) = &given_nesterov
+            && nesterov
+            && (momentum <= 0.0 || dampening != 0.0)
+        {
+            return Err(self.fail(
+                n.span(),
+                "optimizer.nesterov",
+                format!(
+                    "`nesterov` needs `momentum` above 0 and `dampening` = 0; got momentum {momentum}, dampening {dampening}"
+                ),
+                Some("for example momentum = 0.9 and no `dampening`"),
+            ));
+        }
+        Ok(Algorithm::Sgd {
+            momentum,
+            dampening,
+            nesterov,
+        })
+    }
+
     fn schedule(
         &self,
         raw: Spanned<RawSchedule>,
         learning_rate: f64,
         epochs: u32,
     ) -> Checked<Schedule> {
-        use ScheduleType::{Cosine, Exponential, OneCycle, Plateau, Step};
         let table_span = raw.span();
         let raw = raw.into_inner();
+        self.schedule_keys(&raw)?;
+        let reader = ScheduleReader {
+            validator: self,
+            table_span,
+            kind: raw.kind,
+        };
+        match raw.kind {
+            ScheduleType::Constant => Ok(Schedule::Constant),
+            ScheduleType::Step => reader.step(raw),
+            ScheduleType::Exponential => reader.exponential(raw),
+            ScheduleType::Cosine => reader.cosine(raw, epochs),
+            ScheduleType::OneCycle => reader.one_cycle(raw, learning_rate),
+            ScheduleType::Plateau => reader.plateau(raw),
+        }
+    }
+
+    /// A parameter of another schedule is an error naming the schedules it
+    /// belongs to.
+    fn schedule_keys(&self, raw: &RawSchedule) -> Checked<()> {
+        use ScheduleType::{Cosine, Exponential, OneCycle, Plateau, Step};
         let owners: [Owned<'_, ScheduleType>; 15] = [
             ("step_size", span(&raw.step_size), &[Step]),
             ("gamma", span(&raw.gamma), &[Step, Exponential]),
@@ -355,165 +389,7 @@ impl Validator<'_> {
                 ));
             }
         }
-        let missing = |field: &str, example: &str| {
-            self.fail(
-                table_span.clone(),
-                &format!("optimizer.schedule.{field}"),
-                format!("the `{}` schedule needs `{field}`", schedule_word(raw.kind)),
-                Some(&format!("for example {example}")),
-            )
-        };
-        let key = |field: &str| format!("optimizer.schedule.{field}");
-        Ok(match raw.kind {
-            ScheduleType::Constant => Schedule::Constant,
-            ScheduleType::Step => {
-                let Some(step_size) = raw.step_size else {
-                    return Err(missing(
-                        "step_size",
-                        "step_size = 30 (epochs between two reductions)",
-                    ));
-                };
-                Schedule::Step {
-                    step_size: self.count(Some(step_size), &key("step_size"), 1)?,
-                    gamma: match raw.gamma {
-                        None => defaults::STEP_GAMMA,
-                        Some(g) => self.positive(g, &key("gamma"))?,
-                    },
-                }
-            }
-            ScheduleType::Exponential => {
-                let Some(gamma) = raw.gamma else {
-                    return Err(missing(
-                        "gamma",
-                        "gamma = 0.95 (the factor applied after every epoch)",
-                    ));
-                };
-                Schedule::Exponential {
-                    gamma: self.positive(gamma, &key("gamma"))?,
-                }
-            }
-            ScheduleType::Cosine => {
-                let warmup_epochs = self.whole(
-                    raw.warmup_epochs.as_ref(),
-                    &key("warmup_epochs"),
-                    defaults::WARMUP_EPOCHS,
-                )?;
-                let t_max = match raw.t_max {
-                    Some(t) => self.count(Some(t), &key("t_max"), 1)?,
-                    None if warmup_epochs < epochs => epochs - warmup_epochs,
-                    None => {
-                        let at = span(&raw.warmup_epochs).unwrap_or(table_span);
-                        return Err(self.fail(
-                            at,
-                            &key("warmup_epochs"),
-                            format!(
-                                "`warmup_epochs` ({warmup_epochs}) leaves no epoch of the {epochs} in `train.epochs` for the cosine"
-                            ),
-                            Some("lower `warmup_epochs`, or set `t_max`"),
-                        ));
-                    }
-                };
-                let warmup_start_factor = match raw.warmup_start_factor {
-                    None => defaults::WARMUP_START_FACTOR,
-                    Some(f) => {
-                        let v = *f.get_ref();
-                        if !(v > 0.0 && v <= 1.0) {
-                            return Err(self.fail(
-                                f.span(),
-                                &key("warmup_start_factor"),
-                                format!(
-                                    "`warmup_start_factor` must be above 0 and at most 1; got {v}"
-                                ),
-                                None,
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::Cosine {
-                    t_max,
-                    eta_min: self.at_least_zero(
-                        raw.eta_min,
-                        &key("eta_min"),
-                        defaults::COSINE_ETA_MIN,
-                    )?,
-                    warmup_epochs,
-                    warmup_start_factor,
-                }
-            }
-            ScheduleType::OneCycle => {
-                let pct_start = match raw.pct_start {
-                    None => defaults::ONE_CYCLE_PCT_START,
-                    Some(p) => {
-                        let v = *p.get_ref();
-                        if !(v > 0.0 && v < 1.0) {
-                            return Err(self.fail(
-                                p.span(),
-                                &key("pct_start"),
-                                format!("`pct_start` must be between 0 and 1 (exclusive); got {v}"),
-                                Some("the fraction of the batches spent raising the learning rate"),
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::OneCycle {
-                    max_lr: match raw.max_lr {
-                        None => learning_rate,
-                        Some(m) => self.positive(m, &key("max_lr"))?,
-                    },
-                    pct_start,
-                    div_factor: match raw.div_factor {
-                        None => defaults::ONE_CYCLE_DIV_FACTOR,
-                        Some(d) => self.positive(d, &key("div_factor"))?,
-                    },
-                    final_div_factor: match raw.final_div_factor {
-                        None => defaults::ONE_CYCLE_FINAL_DIV_FACTOR,
-                        Some(d) => self.positive(d, &key("final_div_factor"))?,
-                    },
-                }
-            }
-            ScheduleType::Plateau => {
-                let factor = match raw.factor {
-                    None => defaults::PLATEAU_FACTOR,
-                    Some(f) => {
-                        let v = *f.get_ref();
-                        if !(v > 0.0 && v < 1.0) {
-                            return Err(self.fail(
-                                f.span(),
-                                &key("factor"),
-                                format!("`factor` must be between 0 and 1 (exclusive); got {v}"),
-                                Some("the learning rate is multiplied by it on a plateau"),
-                            ));
-                        }
-                        v
-                    }
-                };
-                Schedule::Plateau {
-                    factor,
-                    patience: self.whole(
-                        raw.patience.as_ref(),
-                        &key("patience"),
-                        defaults::PLATEAU_PATIENCE,
-                    )?,
-                    min_lr: self.at_least_zero(
-                        raw.min_lr,
-                        &key("min_lr"),
-                        defaults::PLATEAU_MIN_LR,
-                    )?,
-                    threshold: self.at_least_zero(
-                        raw.threshold,
-                        &key("threshold"),
-                        defaults::PLATEAU_THRESHOLD,
-                    )?,
-                    cooldown: self.whole(
-                        raw.cooldown.as_ref(),
-                        &key("cooldown"),
-                        defaults::PLATEAU_COOLDOWN,
-                    )?,
-                }
-            }
-        })
+        Ok(())
     }
 
     /// A finite number of 0 or more.
@@ -551,6 +427,180 @@ impl Validator<'_> {
                 },
                 None,
             )
+        })
+    }
+}
+
+/// One `[optimizer.schedule]` table being read: where it is and its type,
+/// for the messages.
+struct ScheduleReader<'v, 'a> {
+    validator: &'v Validator<'a>,
+    table_span: Range<usize>,
+    kind: ScheduleType,
+}
+
+impl ScheduleReader<'_, '_> {
+    fn key(&self, field: &str) -> String {
+        format!("optimizer.schedule.{field}")
+    }
+
+    /// A key this schedule cannot do without, with an example.
+    fn missing(&self, field: &str, example: &str) -> SpecError {
+        self.validator.fail(
+            self.table_span.clone(),
+            &self.key(field),
+            format!(
+                "the `{}` schedule needs `{field}`",
+                schedule_word(self.kind)
+            ),
+            Some(&format!("for example {example}")),
+        )
+    }
+
+    fn step(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let Some(step_size) = raw.step_size else {
+            return Err(self.missing(
+                "step_size",
+                "step_size = 30 (epochs between two reductions)",
+            ));
+        };
+        Ok(Schedule::Step {
+            step_size: check.count(Some(step_size), &key("step_size"), 1)?,
+            gamma: match raw.gamma {
+                None => defaults::STEP_GAMMA,
+                Some(g) => check.positive(g, &key("gamma"))?,
+            },
+        })
+    }
+
+    fn exponential(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let Some(gamma) = raw.gamma else {
+            return Err(self.missing(
+                "gamma",
+                "gamma = 0.95 (the factor applied after every epoch)",
+            ));
+        };
+        Ok(Schedule::Exponential {
+            gamma: check.positive(gamma, &key("gamma"))?,
+        })
+    }
+
+    fn cosine(&self, raw: RawSchedule, epochs: u32) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let warmup_epochs = check.whole(
+            raw.warmup_epochs.as_ref(),
+            &key("warmup_epochs"),
+            defaults::WARMUP_EPOCHS,
+        )?;
+        let t_max = match raw.t_max {
+            Some(t) => check.count(Some(t), &key("t_max"), 1)?,
+            None if warmup_epochs < epochs => epochs - warmup_epochs,
+            None => {
+                let at = span(&raw.warmup_epochs).unwrap_or(self.table_span.clone());
+                return Err(check.fail(
+                    at,
+                    &key("warmup_epochs"),
+                    format!(
+                        "`warmup_epochs` ({warmup_epochs}) leaves no epoch of the {epochs} in `train.epochs` for the cosine"
+                    ),
+                    Some("lower `warmup_epochs`, or set `t_max`"),
+                ));
+            }
+        };
+        let warmup_start_factor = match raw.warmup_start_factor {
+            None => defaults::WARMUP_START_FACTOR,
+            Some(f) => {
+                let v = *f.get_ref();
+                if !(v > 0.0 && v <= 1.0) {
+                    return Err(check.fail(
+                        f.span(),
+                        &key("warmup_start_factor"),
+                        format!("`warmup_start_factor` must be above 0 and at most 1; got {v}"),
+                        None,
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::Cosine {
+            t_max,
+            eta_min: check.at_least_zero(raw.eta_min, &key("eta_min"), defaults::COSINE_ETA_MIN)?,
+            warmup_epochs,
+            warmup_start_factor,
+        })
+    }
+
+    fn one_cycle(&self, raw: RawSchedule, learning_rate: f64) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let pct_start = match raw.pct_start {
+            None => defaults::ONE_CYCLE_PCT_START,
+            Some(p) => {
+                let v = *p.get_ref();
+                if !(v > 0.0 && v < 1.0) {
+                    return Err(check.fail(
+                        p.span(),
+                        &key("pct_start"),
+                        format!("`pct_start` must be between 0 and 1 (exclusive); got {v}"),
+                        Some("the fraction of the batches spent raising the learning rate"),
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::OneCycle {
+            max_lr: match raw.max_lr {
+                None => learning_rate,
+                Some(m) => check.positive(m, &key("max_lr"))?,
+            },
+            pct_start,
+            div_factor: match raw.div_factor {
+                None => defaults::ONE_CYCLE_DIV_FACTOR,
+                Some(d) => check.positive(d, &key("div_factor"))?,
+            },
+            final_div_factor: match raw.final_div_factor {
+                None => defaults::ONE_CYCLE_FINAL_DIV_FACTOR,
+                Some(d) => check.positive(d, &key("final_div_factor"))?,
+            },
+        })
+    }
+
+    fn plateau(&self, raw: RawSchedule) -> Checked<Schedule> {
+        let (check, key) = (self.validator, |field: &str| self.key(field));
+        let factor = match raw.factor {
+            None => defaults::PLATEAU_FACTOR,
+            Some(f) => {
+                let v = *f.get_ref();
+                if !(v > 0.0 && v < 1.0) {
+                    return Err(check.fail(
+                        f.span(),
+                        &key("factor"),
+                        format!("`factor` must be between 0 and 1 (exclusive); got {v}"),
+                        Some("the learning rate is multiplied by it on a plateau"),
+                    ));
+                }
+                v
+            }
+        };
+        Ok(Schedule::Plateau {
+            factor,
+            patience: check.whole(
+                raw.patience.as_ref(),
+                &key("patience"),
+                defaults::PLATEAU_PATIENCE,
+            )?,
+            min_lr: check.at_least_zero(raw.min_lr, &key("min_lr"), defaults::PLATEAU_MIN_LR)?,
+            threshold: check.at_least_zero(
+                raw.threshold,
+                &key("threshold"),
+                defaults::PLATEAU_THRESHOLD,
+            )?,
+            cooldown: check.whole(
+                raw.cooldown.as_ref(),
+                &key("cooldown"),
+                defaults::PLATEAU_COOLDOWN,
+            )?,
         })
     }
 }

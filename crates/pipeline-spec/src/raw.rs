@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::columns::{ColumnType, Encode, Missing, UnknownCategory};
+use crate::layer::LayerType;
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +84,7 @@ pub struct RawWindow {
     pub difference: Option<bool>,
     #[schemars(with = "Option<String>")]
     pub order_by: Option<Spanned<String>>,
-    pub missing: Option<crate::types::WindowMissing>,
+    pub missing: Option<crate::window::WindowMissing>,
 }
 
 /// `data.target`: one column, or a list of columns (regression only).
@@ -136,37 +137,6 @@ pub struct RawModel {
     pub input: Option<Spanned<Vec<Spanned<i64>>>>,
     #[schemars(with = "Vec<RawLayer>")]
     pub layers: Spanned<Vec<Spanned<RawLayer>>>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LayerType {
-    Linear,
-    Relu,
-    Sigmoid,
-    Tanh,
-    Gelu,
-    LeakyRelu,
-    Silu,
-    Softmax,
-    Dropout,
-    BatchNorm,
-    LayerNorm,
-    Conv1d,
-    Conv2d,
-    MaxPool1d,
-    MaxPool2d,
-    AvgPool1d,
-    AvgPool2d,
-    Flatten,
-    Embedding,
-    Rnn,
-    Lstm,
-    Gru,
-    Transformer,
-    PositionalEncoding,
-    LastStep,
-    MeanPool,
 }
 
 /// One entry of `model.layers`; which keys apply to its `type` is checked after parsing.

@@ -6,6 +6,7 @@ pub mod checks;
 pub mod classification;
 mod device;
 mod engine;
+mod epochs;
 mod error;
 pub mod evaluation;
 pub mod generalization;
@@ -24,4 +25,6 @@ pub use inference::{FORWARD_ROWS, predict_rows};
 pub use metrics::{Metrics, SplitMetrics, regression_metrics};
 pub use observer::{EpochRecord, NoObserver, Observer, Plan};
 pub use state::TrainingState;
-pub use trainer::{Outcome, StopReason, TrainedModel, initial_network, predict, train, train_with};
+pub use trainer::{
+    Outcome, StopReason, TrainedModel, Training, initial_network, predict, train, train_with,
+};

@@ -3,25 +3,24 @@
 //! every epoch, the best epoch by the monitored metric, early stopping, and
 //! final metrics on every split with the best epoch's weights restored.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device, Tensor};
 use pipeline_data::{PreparedData, SplitData, TargetPlan, derive_seed};
 use pipeline_model::memory::{Footprint, machine_memory};
 use pipeline_model::{Criterion, Mode, Network, Optimizer, Scheduler};
-use pipeline_spec::{Algorithm, Normalize, Spec, SplitName};
+use pipeline_spec::{Algorithm, Normalize, Spec};
 use rand::SeedableRng;
-use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::engine::{Engine, Stepper, TrainRows};
+use crate::epochs::EpochLoop;
 use crate::error::{HugeTarget, TrainError};
 use crate::evaluation::{SplitReports, criterion, score, score_with_report};
 use crate::metrics::{Metrics, SplitMetrics};
 use crate::observer::{EpochRecord, Observer, Plan};
 use crate::precision::Mixed;
-use crate::state::{BestEpoch, TrainingState};
+use crate::state::TrainingState;
 
 /// Why the loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -61,13 +60,13 @@ pub struct TrainedModel {
     pub device: Device,
 }
 
-struct Split {
+pub(crate) struct Split {
     x: Tensor,
     y: Vec<f32>,
 }
 
 impl Split {
-    fn new(data: &SplitData, device: &Device) -> Result<Split, TrainError> {
+    pub(crate) fn new(data: &SplitData, device: &Device) -> Result<Split, TrainError> {
         let (x, _) = data.tensors(device)?;
         Ok(Split {
             x,
@@ -112,14 +111,14 @@ fn predict_split(network: &Network, x: &Tensor) -> Result<Vec<f32>, TrainError> 
 }
 
 /// How a split is scored: the spec's loss with the data's class weights.
-struct Scoring<'a> {
+pub(crate) struct Scoring<'a> {
     spec: &'a Spec,
-    criterion: Criterion,
+    pub(crate) criterion: Criterion,
     plan: &'a TargetPlan,
 }
 
 impl Scoring<'_> {
-    fn metrics(&self, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
+    pub(crate) fn metrics(&self, network: &Network, split: &Split) -> Result<Metrics, TrainError> {
         let outputs = predict_split(network, &split.x)?;
         score(
             &self.spec.loss,
@@ -128,6 +127,42 @@ impl Scoring<'_> {
             &outputs,
             &split.y,
         )
+    }
+
+    /// Metrics (and, for classification, reports) of the final weights on
+    /// the training, validation and test splits.
+    pub(crate) fn final_scores(
+        &self,
+        network: &Network,
+        [train, validation, test]: [&Split; 3],
+    ) -> Result<(Option<SplitMetrics>, Option<SplitReports>), TrainError> {
+        let final_score = |split: &Split| {
+            let outputs = predict_split(network, &split.x)?;
+            score_with_report(
+                &self.spec.loss,
+                &self.criterion,
+                self.plan,
+                &outputs,
+                &split.y,
+            )
+        };
+        let (train, train_report) = final_score(train)?;
+        let (validation, validation_report) = final_score(validation)?;
+        let (test, test_report) = final_score(test)?;
+        let reports = match (train_report, validation_report, test_report) {
+            (Some(train), Some(validation), Some(test)) => Some(SplitReports {
+                train,
+                validation,
+                test,
+            }),
+            _ => None,
+        };
+        let metrics = SplitMetrics {
+            train,
+            validation,
+            test,
+        };
+        Ok((Some(metrics), reports))
     }
 }
 
@@ -197,11 +232,6 @@ fn optimizer_buffers(algorithm: &Algorithm) -> usize {
     }
 }
 
-/// Trains `network` (from [`initial_network`]) on `data`. `interrupt` is
-/// checked between batches. With `start` (a state an observer received from
-/// [`Observer::on_checkpoint`] of a training of the same spec and data), the
-/// training continues after that state's last epoch exactly as it would have
-/// without the stop: same weights, bit for bit, on the same device.
 /// Regression targets whose largest absolute value reaches this are
 /// "huge" when a loss stops being finite: their squares alone are 1e12.
 const HUGE_TARGET: f64 = 1e6;
@@ -209,7 +239,7 @@ const HUGE_TARGET: f64 = 1e6;
 /// The first regression target left on its file's scale
 /// (`data.normalize_target` off) that reaches [`HUGE_TARGET`] on the
 /// training split: what a loss that overflowed most likely came from.
-fn huge_target(spec: &Spec, data: &PreparedData) -> Option<HugeTarget> {
+pub(crate) fn huge_target(spec: &Spec, data: &PreparedData) -> Option<HugeTarget> {
     if spec.data.normalize_target != Normalize::None {
         return None;
     }
@@ -232,6 +262,28 @@ fn huge_target(spec: &Spec, data: &PreparedData) -> Option<HugeTarget> {
     })
 }
 
+/// One training: the spec, its prepared data, the network to train and
+/// where, who watches and what may stop it.
+pub struct Training<'a> {
+    pub spec: &'a Spec,
+    pub data: &'a PreparedData,
+    /// From [`initial_network`].
+    pub network: Network,
+    pub device: &'a Device,
+    pub observer: &'a mut dyn Observer,
+    /// Checked between batches.
+    pub interrupt: &'a AtomicBool,
+    /// A state an observer received from [`Observer::on_checkpoint`] of a
+    /// training of the same spec and data: the training continues after
+    /// that state's last epoch exactly as it would have without the stop
+    /// (same weights, bit for bit, on the same device).
+    pub start: Option<TrainingState>,
+    /// Which path trains the batches (benchmarks and tests compare them).
+    pub engine: Engine,
+}
+
+/// Trains `network` (from [`initial_network`]) on `data`; see [`Training`]
+/// for the arguments.
 pub fn train(
     spec: &Spec,
     data: &PreparedData,
@@ -241,7 +293,7 @@ pub fn train(
     interrupt: &AtomicBool,
     start: Option<TrainingState>,
 ) -> Result<Outcome, TrainError> {
-    train_with(
+    train_with(Training {
         spec,
         data,
         network,
@@ -249,23 +301,22 @@ pub fn train(
         observer,
         interrupt,
         start,
-        Engine::Auto,
-    )
+        engine: Engine::Auto,
+    })
 }
 
-/// [`train`] with the batches trained by `engine` (benchmarks and tests
-/// compare the two paths).
-#[allow(clippy::too_many_arguments)]
-pub fn train_with(
-    spec: &Spec,
-    data: &PreparedData,
-    network: Network,
-    device: &Device,
-    observer: &mut dyn Observer,
-    interrupt: &AtomicBool,
-    start: Option<TrainingState>,
-    engine: Engine,
-) -> Result<Outcome, TrainError> {
+/// [`train`] with the batches trained by `training.engine`.
+pub fn train_with(training: Training<'_>) -> Result<Outcome, TrainError> {
+    let Training {
+        spec,
+        data,
+        network,
+        device,
+        observer,
+        interrupt,
+        start,
+        engine,
+    } = training;
     let mut optimizer = Optimizer::new(&spec.optimizer, network.vars());
     let plan = &data.preprocessing.targets;
     let scoring = Scoring {
@@ -281,15 +332,10 @@ pub fn train_with(
     };
     let validation = Split::new(&data.validation, device)?;
 
-    let batch_size = spec.train.batch_size as usize;
-    let rows = data.train.rows;
-    let batches_per_epoch = rows.div_ceil(batch_size);
-    let monitor = spec.train.monitor;
-    let direction = monitor.metric.direction();
-    let min_delta = spec.train.early_stopping.map_or(0.0, |e| e.min_delta);
+    let batches_per_epoch = data.train.rows.div_ceil(spec.train.batch_size as usize);
     let mut scheduler = Scheduler::new(
         &spec.optimizer,
-        direction,
+        spec.train.monitor.metric.direction(),
         spec.train.epochs,
         batches_per_epoch,
     );
@@ -306,33 +352,12 @@ pub fn train_with(
             &mut scheduler,
             device,
         )?,
-        None => TrainingState {
-            epochs_done: 0,
-            names: network
-                .snapshot_names()
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            parameters: network
-                .parameter_names()
-                .into_iter()
-                .map(String::from)
-                .collect(),
-            weights: network.snapshot()?,
-            optimizer: optimizer.state(),
-            scheduler: scheduler.state(),
-            order: (0..rows as u32).collect(),
-            order_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "batches")),
-            dropout_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout")),
-            best: None,
-            history: Vec::new(),
-            loss_scale: None,
-        },
+        None => fresh_state(spec, data, &network, &optimizer, &scheduler)?,
     };
     // The finished epochs: those the caller handed back with a resumed state
     // (a saved state holds none), then this call's.
-    let mut history = std::mem::take(&mut state.history);
-    let mut stepper = Stepper::new(
+    let history = std::mem::take(&mut state.history);
+    let stepper = Stepper::new(
         engine,
         &network,
         &spec.optimizer,
@@ -341,184 +366,75 @@ pub fn train_with(
         &scoring.criterion,
         device,
     )?;
-    let rows_for_training = TrainRows {
-        x: &train_x,
-        y: &train_y,
-        x_values: &data.train.x,
-        y_values: &data.train.y,
-        targets: data.train.targets,
-    };
-    let first_epoch = state.epochs_done + 1;
     observer.on_start(&Plan {
         epochs: spec.train.epochs,
-        first_epoch,
+        first_epoch: state.epochs_done + 1,
         batches_per_epoch,
         parameters: network.parameter_count(),
     });
-
-    let mut order = state.order.clone();
-    let mut order_rng = state.order_rng.clone();
-    let mut dropout_rng = state.dropout_rng.clone();
-    // A state saved after the epoch that stopped the run early ends it here.
-    let mut reason = if early_stop_due(spec, &state) {
-        StopReason::EarlyStopped
-    } else {
-        StopReason::Completed
-    };
-    // Nothing left to train after a state whose epoch stopped the run early.
-    let last_epoch = if reason == StopReason::Completed {
-        spec.train.epochs
-    } else {
-        state.epochs_done
-    };
-
-    'epochs: for epoch in first_epoch..=last_epoch {
-        let started = Instant::now();
-        let learning_rate = scheduler.learning_rate();
-        order.shuffle(&mut order_rng);
-        for (batch, chunk) in order.chunks(batch_size).enumerate() {
-            if interrupt.load(Ordering::Relaxed) {
-                reason = StopReason::Interrupted;
-                stepper.sync()?;
-                break 'epochs;
-            }
-            let value = stepper.step(
-                &network,
-                &scoring.criterion,
-                &rows_for_training,
-                chunk,
-                scheduler.learning_rate(),
-                &mut dropout_rng,
-            )?;
-            if !value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    what: "training loss".into(),
-                    epoch,
-                    batch: Some(batch + 1),
-                    value: f64::from(value),
-                    huge_target: huge_target(spec, data),
-                });
-            }
-            scheduler.batch_done();
-            observer.on_batch(epoch, batch + 1);
-        }
-        let train_seconds = started.elapsed().as_secs_f64();
-        stepper.sync()?;
-
-        let train_metrics = scoring.metrics(&network, &train)?;
-        let validation_metrics = scoring.metrics(&network, &validation)?;
-        let current = match monitor.split {
-            SplitName::Train => train_metrics.get(monitor.metric),
-            _ => validation_metrics.get(monitor.metric),
-        }
-        .unwrap_or(f64::NAN);
-        let checks = [
-            ("training loss".to_string(), train_metrics.loss()),
-            (format!("monitored {monitor}"), current),
-        ];
-        if let Some((what, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(TrainError::NonFinite {
-                what,
-                epoch,
-                batch: None,
-                value,
-                huge_target: huge_target(spec, data),
-            });
-        }
-        let improved = match &state.best {
-            None => current.is_finite(),
-            Some(best) => direction.improves(current, best.value, min_delta),
-        };
-        if improved {
-            state.best = Some(BestEpoch {
-                epoch,
-                value: current,
-                weights: network.snapshot()?,
-            });
-        }
-        scheduler.epoch_done(current);
-        let record = EpochRecord {
-            epoch,
-            train: train_metrics,
-            validation: validation_metrics,
-            improved,
-            learning_rate,
-            seconds: started.elapsed().as_secs_f64(),
-            train_seconds,
-        };
-        observer.on_epoch(&record).map_err(TrainError::Observer)?;
-        history.push(record);
-        state.epochs_done = epoch;
-        state.weights = network.snapshot()?;
-        state.optimizer = stepper.optimizer_state()?;
-        state.scheduler = scheduler.state();
-        state.loss_scale = stepper.loss_scale();
-        state.order.clone_from(&order);
-        state.order_rng = order_rng.clone();
-        state.dropout_rng = dropout_rng.clone();
-        observer
-            .on_checkpoint(&state)
-            .map_err(TrainError::Observer)?;
-
-        if early_stop_due(spec, &state) {
-            reason = StopReason::EarlyStopped;
-            break;
-        }
-    }
-
-    let best_epoch = state.best_epoch();
-    // Interrupted runs keep their best checkpoint too, but skip evaluation:
-    // the user asked to stop.
-    if spec.train.restore_best
-        && let Some(best) = &state.best
-    {
-        network.restore(&best.weights)?;
-    }
-    let (final_metrics, final_reports) = if reason == StopReason::Interrupted {
-        (None, None)
-    } else {
-        let test = Split::new(&data.test, device)?;
-        let final_score = |split: &Split| {
-            let outputs = predict_split(&network, &split.x)?;
-            score_with_report(&spec.loss, &scoring.criterion, plan, &outputs, &split.y)
-        };
-        let (train, train_report) = final_score(&train)?;
-        let (validation, validation_report) = final_score(&validation)?;
-        let (test, test_report) = final_score(&test)?;
-        let reports = match (train_report, validation_report, test_report) {
-            (Some(train), Some(validation), Some(test)) => Some(SplitReports {
-                train,
-                validation,
-                test,
-            }),
-            _ => None,
-        };
-        (
-            Some(SplitMetrics {
-                train,
-                validation,
-                test,
-            }),
-            reports,
-        )
-    };
-    let state = (reason == StopReason::Interrupted).then_some(state);
-    Ok(Outcome {
-        reason,
-        history,
-        best_epoch,
-        final_metrics,
-        final_reports,
-        state,
-        model: TrainedModel {
-            network,
-            device: device.clone(),
+    let mut epochs = EpochLoop {
+        spec,
+        data,
+        network,
+        scoring: &scoring,
+        rows: TrainRows {
+            x: &train_x,
+            y: &train_y,
+            x_values: &data.train.x,
+            y_values: &data.train.y,
+            targets: data.train.targets,
         },
+        train: &train,
+        validation: &validation,
+        stepper,
+        scheduler,
+        observer,
+        interrupt,
+        order: state.order.clone(),
+        order_rng: state.order_rng.clone(),
+        dropout_rng: state.dropout_rng.clone(),
+        state,
+        history,
+    };
+    let reason = epochs.run()?;
+    epochs.finish(reason, device)
+}
+
+/// The state before the first epoch: the initial weights, the rows in
+/// file order and the random streams seeded from the spec.
+fn fresh_state(
+    spec: &Spec,
+    data: &PreparedData,
+    network: &Network,
+    optimizer: &Optimizer,
+    scheduler: &Scheduler,
+) -> Result<TrainingState, TrainError> {
+    Ok(TrainingState {
+        epochs_done: 0,
+        names: network
+            .snapshot_names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        parameters: network
+            .parameter_names()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        weights: network.snapshot()?,
+        optimizer: optimizer.state(),
+        scheduler: scheduler.state(),
+        order: (0..data.train.rows as u32).collect(),
+        order_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "batches")),
+        dropout_rng: ChaCha8Rng::seed_from_u64(derive_seed(spec.seed, "dropout")),
+        best: None,
+        history: Vec::new(),
+        loss_scale: None,
     })
 }
 
 /// Early stopping's patience ran out at the state's last epoch.
-fn early_stop_due(spec: &Spec, state: &TrainingState) -> bool {
+pub(crate) fn early_stop_due(spec: &Spec, state: &TrainingState) -> bool {
     match (spec.train.early_stopping, &state.best) {
         (Some(early), Some(best)) => state.epochs_done - best.epoch >= early.patience,
         _ => false,

@@ -17,7 +17,7 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{Device, Tensor};
 use pipeline_data::{PreparedData, prepare};
 use pipeline_spec::{MetricName, Override, Spec};
-use pipeline_train::{Engine, NoObserver, Outcome, initial_network, predict, train_with};
+use pipeline_train::{Engine, NoObserver, Outcome, Training, initial_network, predict, train_with};
 
 /// The shipped experiments: `PIPELINE_EXPERIMENTS` where the test binary
 /// was carried to another machine, else this checkout's.
@@ -46,16 +46,16 @@ fn train(spec: &Spec, data: &PreparedData, device: &Device) -> Outcome {
     let network = initial_network(spec, data, device).unwrap();
     // Autograd on both devices: the CPU's dense path is a different
     // implementation, compared with autograd in `engines.rs`.
-    train_with(
+    train_with(Training {
         spec,
         data,
         network,
         device,
-        &mut NoObserver,
-        &AtomicBool::new(false),
-        None,
-        Engine::Autograd,
-    )
+        observer: &mut NoObserver,
+        interrupt: &AtomicBool::new(false),
+        start: None,
+        engine: Engine::Autograd,
+    })
     .unwrap()
 }
 

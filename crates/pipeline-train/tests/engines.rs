@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use candle_core::Device;
 use pipeline_data::prepare;
 use pipeline_spec::Spec;
-use pipeline_train::{Engine, NoObserver, Outcome, initial_network, train_with};
+use pipeline_train::{Engine, NoObserver, Outcome, Training, initial_network, train_with};
 
 fn experiments() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../experiments")
@@ -20,16 +20,16 @@ fn experiments() -> PathBuf {
 fn train(spec: &Spec, engine: Engine) -> Outcome {
     let data = prepare(&spec.data, &experiments().join(&spec.data.path), spec.seed).unwrap();
     let network = initial_network(spec, &data, &Device::Cpu).unwrap();
-    train_with(
+    train_with(Training {
         spec,
-        &data,
+        data: &data,
         network,
-        &Device::Cpu,
-        &mut NoObserver,
-        &AtomicBool::new(false),
-        None,
+        device: &Device::Cpu,
+        observer: &mut NoObserver,
+        interrupt: &AtomicBool::new(false),
+        start: None,
         engine,
-    )
+    })
     .unwrap()
 }
 

@@ -35,7 +35,9 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Optimizer as _, VarBuilder, VarMap};
 use pipeline_bench::{Report, Row, find_python};
 use pipeline_spec::Spec;
-use pipeline_train::{Engine, FORWARD_ROWS, NoObserver, initial_network, predict_rows, train_with};
+use pipeline_train::{
+    Engine, FORWARD_ROWS, NoObserver, Training, initial_network, predict_rows, train_with,
+};
 use polars::prelude::*;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -670,16 +672,16 @@ fn autograd(w: &Workload, spec_path: &Path) -> anyhow::Result<Value> {
     let data = pipeline_data::prepare(&spec.data, &loaded.data_path(), spec.seed)?;
     let device = Device::Cpu;
     let network = initial_network(spec, &data, &device)?;
-    let outcome = train_with(
+    let outcome = train_with(Training {
         spec,
-        &data,
+        data: &data,
         network,
-        &device,
-        &mut NoObserver,
-        &AtomicBool::new(false),
-        None,
-        Engine::Autograd,
-    )?;
+        device: &device,
+        observer: &mut NoObserver,
+        interrupt: &AtomicBool::new(false),
+        start: None,
+        engine: Engine::Autograd,
+    })?;
     let train_s: f64 = outcome.history.iter().map(|r| r.train_seconds).sum();
     let network = &outcome.model.network;
     let rows = data.train.rows;

@@ -4,7 +4,7 @@
 //! the layer's index, its kind and the shape it was given, so that no
 //! spec/data mismatch can surface as a failed tensor operation in training.
 
-use pipeline_spec::{Convolution, Layer, ModelSpec, Pooling};
+use pipeline_spec::{Convolution, Layer, ModelSpec, Pooling, Recurrent, Transformer};
 
 use crate::error::ModelError;
 
@@ -22,15 +22,39 @@ pub fn input_shape(spec: &ModelSpec, width: usize) -> Result<Vec<usize>, ModelEr
     Ok(shape)
 }
 
+/// One layer with the row shapes it takes and gives (the batch axis left
+/// out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerShapes<'a> {
+    pub index: usize,
+    pub layer: &'a Layer,
+    pub input: Vec<usize>,
+    pub output: Vec<usize>,
+}
+
+/// Every layer of `spec` with the row shapes it takes and gives, for rows
+/// of `width` inputs: the one walk that building the network, its memory
+/// footprint ([`crate::memory`]) and its cost ([`crate::cost`]) share. The
+/// first layer that cannot take its input is the error.
+pub fn walk(spec: &ModelSpec, width: usize) -> Result<Vec<LayerShapes<'_>>, ModelError> {
+    let mut input = input_shape(spec, width)?;
+    let mut layers = Vec::with_capacity(spec.layers.len());
+    for (index, layer) in spec.layers.iter().enumerate() {
+        let output = output_shape(index, layer, &input)?;
+        let input = std::mem::replace(&mut input, output.clone());
+        layers.push(LayerShapes {
+            index,
+            layer,
+            input,
+            output,
+        });
+    }
+    Ok(layers)
+}
+
 /// The row shape after each layer of `spec` for rows of `width` inputs.
 pub fn row_shapes(spec: &ModelSpec, width: usize) -> Result<Vec<Vec<usize>>, ModelError> {
-    let mut shape = input_shape(spec, width)?;
-    let mut shapes = Vec::with_capacity(spec.layers.len());
-    for (index, layer) in spec.layers.iter().enumerate() {
-        shape = output_shape(index, layer, &shape)?;
-        shapes.push(shape.clone());
-    }
-    Ok(shapes)
+    Ok(walk(spec, width)?.into_iter().map(|l| l.output).collect())
 }
 
 /// The shape of a row after `layer` (number `index`), given `input`.
@@ -39,22 +63,8 @@ pub fn output_shape(
     layer: &Layer,
     input: &[usize],
 ) -> Result<Vec<usize>, ModelError> {
-    let fail = |reason: String| ModelError::LayerShape {
-        index,
-        kind: layer.kind(),
-        input: input.to_vec(),
-        reason,
-    };
-    match layer {
-        Layer::Linear { units, .. } => match input {
-            [_] => Ok(vec![units.get() as usize]),
-            [steps, _] => Ok(vec![*steps, units.get() as usize]),
-            _ => Err(fail(
-                "a linear layer takes features [F] or a sequence [steps, F]; add { type = \
-                 \"flatten\" } before it"
-                    .into(),
-            )),
-        },
+    let shape = match layer {
+        Layer::Linear { units, .. } => linear(units.get(), input),
         Layer::Relu
         | Layer::Sigmoid
         | Layer::Tanh
@@ -64,77 +74,126 @@ pub fn output_shape(
         | Layer::Softmax
         | Layer::Dropout { .. }
         | Layer::LayerNorm => Ok(input.to_vec()),
-        Layer::BatchNorm => match input.len() {
-            1..=3 => Ok(input.to_vec()),
-            _ => Err(fail(
-                "batch_norm takes features [F], channels [C, L] or images [C, H, W]".into(),
-            )),
-        },
-        Layer::Conv1d(c) => match input {
-            [_, length] => {
-                let length = windows(*length, c.kernel.get(), c.stride.get(), c.padding)
-                    .ok_or_else(|| fail(too_small(c.kernel.get(), &[*length], c.padding)))?;
-                Ok(vec![c.filters.get() as usize, length])
-            }
-            _ => Err(fail(needs(layer, "[channels, length]", "[C, L]"))),
-        },
-        Layer::Conv2d(c) => match input {
-            [_, height, width] => {
-                let (h, w) = windows2(c, *height, *width).ok_or_else(|| {
-                    fail(too_small(c.kernel.get(), &[*height, *width], c.padding))
-                })?;
-                Ok(vec![c.filters.get() as usize, h, w])
-            }
-            _ => Err(fail(needs(layer, "[channels, height, width]", "[C, H, W]"))),
-        },
-        Layer::MaxPool1d(p) | Layer::AvgPool1d(p) => match input {
-            [channels, length] => {
-                let length = pooled(p, *length)
-                    .ok_or_else(|| fail(too_small(p.kernel.get(), &[*length], 0)))?;
-                Ok(vec![*channels, length])
-            }
-            _ => Err(fail(needs(layer, "[channels, length]", "[C, L]"))),
-        },
-        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => match input {
-            [channels, height, width] => {
-                let (h, w) = pooled(p, *height)
-                    .zip(pooled(p, *width))
-                    .ok_or_else(|| fail(too_small(p.kernel.get(), &[*height, *width], 0)))?;
-                Ok(vec![*channels, h, w])
-            }
-            _ => Err(fail(needs(layer, "[channels, height, width]", "[C, H, W]"))),
-        },
+        Layer::BatchNorm => batch_norm(input),
+        Layer::Conv1d(c) => conv1d(layer, c, input),
+        Layer::Conv2d(c) => conv2d(layer, c, input),
+        Layer::MaxPool1d(p) | Layer::AvgPool1d(p) => pool1d(layer, p, input),
+        Layer::MaxPool2d(p) | Layer::AvgPool2d(p) => pool2d(layer, p, input),
         Layer::Flatten => Ok(vec![input.iter().product()]),
-        Layer::Embedding { dimensions, .. } => {
-            let mut shape = input.to_vec();
-            shape.push(dimensions.get() as usize);
-            Ok(shape)
-        }
-        Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => match input {
-            [steps, _] => Ok(if r.return_sequences {
-                vec![*steps, r.units.get() as usize]
-            } else {
-                vec![r.units.get() as usize]
-            }),
-            _ => Err(fail(sequence(layer))),
-        },
-        Layer::Transformer(t) => match input {
-            [_, d_model] if d_model % t.heads.get() as usize == 0 => Ok(input.to_vec()),
-            [_, d_model] => Err(fail(format!(
-                "its {} heads do not divide the {d_model} features of each step (d_model); \
-                 put a {{ type = \"linear\", units = N }} with N a multiple of the heads before it",
-                t.heads
-            ))),
-            _ => Err(fail(sequence(layer))),
-        },
+        Layer::Embedding { dimensions, .. } => Ok(embedded(dimensions.get(), input)),
+        Layer::Rnn(r) | Layer::Lstm(r) | Layer::Gru(r) => recurrent(layer, r, input),
+        Layer::Transformer(t) => transformer(layer, t, input),
         Layer::PositionalEncoding => match input {
             [_, _] => Ok(input.to_vec()),
-            _ => Err(fail(sequence(layer))),
+            _ => Err(sequence(layer)),
         },
         Layer::LastStep | Layer::MeanPool => match input {
             [_, features] => Ok(vec![*features]),
-            _ => Err(fail(sequence(layer))),
+            _ => Err(sequence(layer)),
         },
+    };
+    shape.map_err(|reason| ModelError::LayerShape {
+        index,
+        kind: layer.kind(),
+        input: input.to_vec(),
+        reason,
+    })
+}
+
+/// The shapes below give a layer family's output, or why it cannot take
+/// `input`.
+type Shaped = Result<Vec<usize>, String>;
+
+fn linear(units: u32, input: &[usize]) -> Shaped {
+    match input {
+        [_] => Ok(vec![units as usize]),
+        [steps, _] => Ok(vec![*steps, units as usize]),
+        _ => Err(
+            "a linear layer takes features [F] or a sequence [steps, F]; add { type = \
+             \"flatten\" } before it"
+                .into(),
+        ),
+    }
+}
+
+fn batch_norm(input: &[usize]) -> Shaped {
+    match input.len() {
+        1..=3 => Ok(input.to_vec()),
+        _ => Err("batch_norm takes features [F], channels [C, L] or images [C, H, W]".into()),
+    }
+}
+
+fn conv1d(layer: &Layer, c: &Convolution, input: &[usize]) -> Shaped {
+    match input {
+        [_, length] => {
+            let length = windows(*length, c.kernel.get(), c.stride.get(), c.padding)
+                .ok_or_else(|| too_small(c.kernel.get(), &[*length], c.padding))?;
+            Ok(vec![c.filters.get() as usize, length])
+        }
+        _ => Err(needs(layer, "[channels, length]", "[C, L]")),
+    }
+}
+
+fn conv2d(layer: &Layer, c: &Convolution, input: &[usize]) -> Shaped {
+    match input {
+        [_, height, width] => {
+            let (h, w) = windows2(c, *height, *width)
+                .ok_or_else(|| too_small(c.kernel.get(), &[*height, *width], c.padding))?;
+            Ok(vec![c.filters.get() as usize, h, w])
+        }
+        _ => Err(needs(layer, "[channels, height, width]", "[C, H, W]")),
+    }
+}
+
+fn pool1d(layer: &Layer, p: &Pooling, input: &[usize]) -> Shaped {
+    match input {
+        [channels, length] => {
+            let length =
+                pooled(p, *length).ok_or_else(|| too_small(p.kernel.get(), &[*length], 0))?;
+            Ok(vec![*channels, length])
+        }
+        _ => Err(needs(layer, "[channels, length]", "[C, L]")),
+    }
+}
+
+fn pool2d(layer: &Layer, p: &Pooling, input: &[usize]) -> Shaped {
+    match input {
+        [channels, height, width] => {
+            let (h, w) = pooled(p, *height)
+                .zip(pooled(p, *width))
+                .ok_or_else(|| too_small(p.kernel.get(), &[*height, *width], 0))?;
+            Ok(vec![*channels, h, w])
+        }
+        _ => Err(needs(layer, "[channels, height, width]", "[C, H, W]")),
+    }
+}
+
+fn embedded(dimensions: u32, input: &[usize]) -> Vec<usize> {
+    let mut shape = input.to_vec();
+    shape.push(dimensions as usize);
+    shape
+}
+
+fn recurrent(layer: &Layer, r: &Recurrent, input: &[usize]) -> Shaped {
+    match input {
+        [steps, _] => Ok(if r.return_sequences {
+            vec![*steps, r.units.get() as usize]
+        } else {
+            vec![r.units.get() as usize]
+        }),
+        _ => Err(sequence(layer)),
+    }
+}
+
+fn transformer(layer: &Layer, t: &Transformer, input: &[usize]) -> Shaped {
+    match input {
+        [_, d_model] if d_model % t.heads.get() as usize == 0 => Ok(input.to_vec()),
+        [_, d_model] => Err(format!(
+            "its {} heads do not divide the {d_model} features of each step (d_model); \
+             put a {{ type = \"linear\", units = N }} with N a multiple of the heads before it",
+            t.heads
+        )),
+        _ => Err(sequence(layer)),
     }
 }
 
