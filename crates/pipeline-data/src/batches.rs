@@ -250,6 +250,8 @@ impl Batches {
         self.rows_done
     }
 
+    /// The next batch of rows, or `None` once the input is exhausted (an
+    /// empty input still gives one batch, with its columns and no row).
     fn next_batch(&mut self) -> Result<Option<Batch>, DataError> {
         let rows_before = self.rows_done;
         let table = match &mut self.source {
@@ -257,45 +259,13 @@ impl Batches {
                 if rows_before >= *rows && self.yielded {
                     return Ok(None);
                 }
-                let file = File::open(&*path).map_err(|source| DataError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
                 let take = self.batch_rows.min(*rows - rows_before.min(*rows));
-                let frame = ParquetReader::new(file)
-                    .with_slice(Some((rows_before, take)))
-                    .finish()
-                    .map_err(|source| DataError::Read {
-                        path: path.clone(),
-                        source,
-                    })?;
-                Table {
-                    path: path.clone(),
-                    frame,
-                }
+                read_parquet_slice(path, rows_before, take)?
             }
             Source::Csv { reader, header } => {
                 let mut text = header.clone();
-                let mut records = 0;
-                let mut lines = 0;
-                while records < self.batch_rows {
-                    let start = text.len();
-                    let got = read_record(reader, &mut text, &mut lines).map_err(|source| {
-                        DataError::Io {
-                            path: self.label.clone(),
-                            source,
-                        }
-                    })?;
-                    if !got {
-                        break;
-                    }
-                    if text[start..].iter().all(u8::is_ascii_whitespace) {
-                        // A blank line is no row (as in a whole-file read).
-                        text.truncate(start);
-                    } else {
-                        records += 1;
-                    }
-                }
+                let (records, lines) =
+                    read_csv_records(reader, &mut text, self.batch_rows, &self.label)?;
                 self.lines_done += lines;
                 if records == 0 && self.yielded {
                     return Ok(None);
@@ -305,25 +275,8 @@ impl Batches {
             }
             Source::Ndjson { reader } => {
                 let mut text = Vec::new();
-                let mut records = 0;
-                let mut lines = 0;
-                while records < self.batch_rows {
-                    let start = text.len();
-                    let n =
-                        reader
-                            .read_until(b'\n', &mut text)
-                            .map_err(|source| DataError::Io {
-                                path: self.label.clone(),
-                                source,
-                            })?;
-                    if n == 0 {
-                        break;
-                    }
-                    lines += 1;
-                    if !text[start..].iter().all(u8::is_ascii_whitespace) {
-                        records += 1;
-                    }
-                }
+                let (records, lines) =
+                    read_ndjson_records(reader, &mut text, self.batch_rows, &self.label)?;
                 let lines_before = self.lines_done;
                 self.lines_done += lines;
                 if records == 0 && self.yielded {
@@ -337,6 +290,85 @@ impl Batches {
         self.rows_done += table.frame.height();
         Ok(Some(Batch { table, rows_before }))
     }
+}
+
+/// `take` rows of the Parquet file `path` from row `first` (0-based).
+fn read_parquet_slice(path: &Path, first: usize, take: usize) -> Result<Table, DataError> {
+    let file = File::open(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let frame = ParquetReader::new(file)
+        .with_slice(Some((first, take)))
+        .finish()
+        .map_err(|source| DataError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(Table {
+        path: path.to_path_buf(),
+        frame,
+    })
+}
+
+/// Appends up to `batch_rows` CSV records from `reader` to `text`, blank
+/// lines dropped (as in a whole-file read): the records and the lines
+/// read. `label` names the input in errors.
+fn read_csv_records(
+    reader: &mut (impl BufRead + ?Sized),
+    text: &mut Vec<u8>,
+    batch_rows: usize,
+    label: &Path,
+) -> Result<(usize, usize), DataError> {
+    let mut records = 0;
+    let mut lines = 0;
+    while records < batch_rows {
+        let start = text.len();
+        let got = read_record(reader, text, &mut lines).map_err(|source| DataError::Io {
+            path: label.to_path_buf(),
+            source,
+        })?;
+        if !got {
+            break;
+        }
+        if text[start..].iter().all(u8::is_ascii_whitespace) {
+            // A blank line is no row (as in a whole-file read).
+            text.truncate(start);
+        } else {
+            records += 1;
+        }
+    }
+    Ok((records, lines))
+}
+
+/// Appends up to `batch_rows` non-blank NDJSON lines from `reader` to
+/// `text` (blank lines kept, counted as lines): the records and the lines
+/// read. `label` names the input in errors.
+fn read_ndjson_records(
+    reader: &mut (impl BufRead + ?Sized),
+    text: &mut Vec<u8>,
+    batch_rows: usize,
+    label: &Path,
+) -> Result<(usize, usize), DataError> {
+    let mut records = 0;
+    let mut lines = 0;
+    while records < batch_rows {
+        let start = text.len();
+        let n = reader
+            .read_until(b'\n', text)
+            .map_err(|source| DataError::Io {
+                path: label.to_path_buf(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        lines += 1;
+        if !text[start..].iter().all(u8::is_ascii_whitespace) {
+            records += 1;
+        }
+    }
+    Ok((records, lines))
 }
 
 impl Iterator for Batches {

@@ -283,83 +283,116 @@ impl Preprocessing {
         for (block, block_rows) in rows.chunks(ENCODE_BLOCK_ROWS).enumerate() {
             let first = block * ENCODE_BLOCK_ROWS;
             let out = &mut out[first * width..(first + block_rows.len()) * width];
-            let mut offset = 0;
-            for ((plan, column), codes) in self.columns.iter().zip(values).zip(&codes) {
-                let transforms = &self.transforms[offset..offset + plan.width()];
-                match (&plan.encoding, column, codes) {
-                    (Encoding::Float { .. }, ColumnValues::Float(cells), _) => {
-                        let fill = match &plan.fill {
-                            Some(FillValue::Number(n)) => *n,
-                            // Checked above: no empty cell without a fill.
-                            _ => f64::NAN,
-                        };
-                        let t = &transforms[0];
-                        for (i, &r) in block_rows.iter().enumerate() {
-                            let value = cells[r];
-                            let value = if value.is_nan() { fill } else { value };
-                            // A cell beyond f32 is refused below, even when
-                            // its normalized value is not.
-                            out[i * width + offset] = if value.abs() > F32_LIMIT {
-                                f32::INFINITY
-                            } else {
-                                t.apply(value) as f32
-                            };
-                        }
-                    }
-                    (
-                        Encoding::Categorical {
-                            encode, categories, ..
-                        },
-                        ColumnValues::Categorical(_),
-                        Some(codes),
-                    ) => {
-                        for (i, code) in codes[first..first + block_rows.len()].iter().enumerate() {
-                            let row = &mut out[i * width + offset..][..plan.width()];
-                            match encode {
-                                Encode::Onehot => {
-                                    if let Some(code) = code {
-                                        row[*code] = 1.0;
-                                    }
-                                }
-                                Encode::Ordinal => {
-                                    let code = code.unwrap_or(categories.len());
-                                    row[0] = transforms[0].apply(code as f64) as f32;
-                                }
-                            }
-                        }
-                    }
-                    _ => {
-                        return Err(DataError::Inconsistent {
-                            path: path.to_path_buf(),
-                            message: format!("column `{}` is not typed as its plan", plan.column),
-                        });
-                    }
-                }
-                offset += plan.width();
-            }
+            self.encode_block(path, values, &codes, first, block_rows, out)?;
         }
         // A finite cell can still overflow an f32 (1e308, or 1e30 over a
         // tiny standard deviation): the network would answer NaN.
         if let Some(index) = out.iter().position(|v| !v.is_finite()) {
-            let (row, input) = (index / width.max(1), index % width.max(1));
-            let mut offset = 0;
-            let plan = self.columns.iter().position(|plan| {
-                offset += plan.width();
-                input < offset
-            });
-            let cell = match plan.and_then(|p| values.get(p)) {
-                Some(ColumnValues::Float(cells)) => cells.get(rows[row]).copied(),
-                _ => None,
-            };
-            return Err(DataError::OutOfRange {
-                path: path.to_path_buf(),
-                column: plan.map_or_else(String::new, |p| self.columns[p].column.clone()),
-                row: row_number(rows[row]),
-                value: cell.map_or_else(|| "its value".to_owned(), |v| format!("{v:e}")),
-                normalized: cell.is_some_and(|v| v.abs() <= F32_LIMIT),
-            });
+            return Err(self.out_of_range(path, values, rows, row_number, index));
         }
         Ok(out)
+    }
+
+    /// Writes the inputs of one block of rows (`block_rows`, from the
+    /// `first`-th of the rows encoded) into `out`, the block's part of the
+    /// output, every column at its offset in each row. `codes` are each
+    /// categorical column's checked category codes.
+    fn encode_block(
+        &self,
+        path: &Path,
+        values: &[ColumnValues],
+        codes: &[Option<Vec<Option<usize>>>],
+        first: usize,
+        block_rows: &[usize],
+        out: &mut [f32],
+    ) -> Result<(), DataError> {
+        let width = self.input_width();
+        let mut offset = 0;
+        for ((plan, column), codes) in self.columns.iter().zip(values).zip(codes) {
+            let transforms = &self.transforms[offset..offset + plan.width()];
+            match (&plan.encoding, column, codes) {
+                (Encoding::Float { .. }, ColumnValues::Float(cells), _) => {
+                    let fill = match &plan.fill {
+                        Some(FillValue::Number(n)) => *n,
+                        // Checked above: no empty cell without a fill.
+                        _ => f64::NAN,
+                    };
+                    let t = &transforms[0];
+                    for (i, &r) in block_rows.iter().enumerate() {
+                        let value = cells[r];
+                        let value = if value.is_nan() { fill } else { value };
+                        // A cell beyond f32 is refused below, even when
+                        // its normalized value is not.
+                        out[i * width + offset] = if value.abs() > F32_LIMIT {
+                            f32::INFINITY
+                        } else {
+                            t.apply(value) as f32
+                        };
+                    }
+                }
+                (
+                    Encoding::Categorical {
+                        encode, categories, ..
+                    },
+                    ColumnValues::Categorical(_),
+                    Some(codes),
+                ) => {
+                    for (i, code) in codes[first..first + block_rows.len()].iter().enumerate() {
+                        let row = &mut out[i * width + offset..][..plan.width()];
+                        match encode {
+                            Encode::Onehot => {
+                                if let Some(code) = code {
+                                    row[*code] = 1.0;
+                                }
+                            }
+                            Encode::Ordinal => {
+                                let code = code.unwrap_or(categories.len());
+                                row[0] = transforms[0].apply(code as f64) as f32;
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    return Err(DataError::Inconsistent {
+                        path: path.to_path_buf(),
+                        message: format!("column `{}` is not typed as its plan", plan.column),
+                    });
+                }
+            }
+            offset += plan.width();
+        }
+        Ok(())
+    }
+
+    /// The error for the input at `index` of the encoded output, which is
+    /// not finite: the column and 1-based row it came from, and the cell's
+    /// value when it is a number.
+    fn out_of_range(
+        &self,
+        path: &Path,
+        values: &[ColumnValues],
+        rows: &[usize],
+        row_number: &dyn Fn(usize) -> usize,
+        index: usize,
+    ) -> DataError {
+        let width = self.input_width();
+        let (row, input) = (index / width.max(1), index % width.max(1));
+        let mut offset = 0;
+        let plan = self.columns.iter().position(|plan| {
+            offset += plan.width();
+            input < offset
+        });
+        let cell = match plan.and_then(|p| values.get(p)) {
+            Some(ColumnValues::Float(cells)) => cells.get(rows[row]).copied(),
+            _ => None,
+        };
+        DataError::OutOfRange {
+            path: path.to_path_buf(),
+            column: plan.map_or_else(String::new, |p| self.columns[p].column.clone()),
+            row: row_number(rows[row]),
+            value: cell.map_or_else(|| "its value".to_owned(), |v| format!("{v:e}")),
+            normalized: cell.is_some_and(|v| v.abs() <= F32_LIMIT),
+        }
     }
 
     /// Checks that the parts agree (the file may have been written by hand).

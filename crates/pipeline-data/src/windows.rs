@@ -8,6 +8,7 @@
 //! comes from the training samples' rows only.
 
 use std::cmp::Ordering;
+use std::ops::Range;
 use std::path::Path;
 
 use pipeline_spec::{DataSpec, Missing, Window, WindowMissing};
@@ -52,17 +53,8 @@ pub(crate) fn prepare_windows(
     data_sha256: String,
 ) -> Result<PreparedData, DataError> {
     let (mut targets, target) = read_targets(spec, table)?;
-    let available = table.column_names();
-    // The series alone unless `data.features` names more channels.
-    let features = match &spec.features {
-        None => Vec::new(),
-        Some(_) => select_features(spec, path, &available)?
-            .into_iter()
-            .filter(|c| window.order_by.as_ref() != Some(c))
-            .collect(),
-    };
+    let features = window_features(spec, window, path, table)?;
     let target_name = targets.columns().first().cloned().unwrap_or_default();
-    let interpolate = window.missing == WindowMissing::Interpolate;
     let Series {
         channels, target, ..
     } = read_series(
@@ -72,67 +64,32 @@ pub(crate) fn prepare_windows(
             features: &features,
             target: &target_name,
             order_by: window.order_by.as_deref(),
-            interpolate,
+            interpolate: window.missing == WindowMissing::Interpolate,
             target_input: window.target_input,
             difference: window.difference,
         },
         Some(target.values),
     )?;
     let series = target.unwrap_or_default();
-    let offset = usize::from(window.difference);
-    let steps = window.steps.get() as usize;
-    let horizon = window.horizon.get() as usize;
+    let shape = Sampling::of(window);
     let rows = series.len();
-    let samples = (rows + 1).saturating_sub(offset + steps + horizon);
+    let samples = shape.samples(rows);
     // In time order: no seed is drawn.
     let (sizes, [train, validation, test]) = split_indices(samples, &spec.split, false, 0);
     if sizes.train == 0 || sizes.validation == 0 || sizes.test == 0 {
         return Err(too_long(spec, window, path, rows, samples));
     }
-    // Sample `s` reads rows `first(s)..first(s) + steps`.
-    let first = |sample: usize| sample + offset;
     // The rows the training samples read: their inputs.
-    let train_rows = first(0)..first(sizes.train - 1) + steps;
-    let transforms: Vec<ColumnTransform> = channels
-        .iter()
-        .map(|(name, values)| {
-            let normalize = spec.column_options(name).normalize;
-            ColumnTransform::fit(name, normalize, values[train_rows.clone()].iter().copied())
-        })
-        .collect();
-    let mut sample_targets = TargetValues {
-        values: (0..samples)
-            .map(|s| {
-                let last = first(s) + steps - 1;
-                let base = if window.difference { series[last] } else { 0.0 };
-                series[last + horizon] - base
-            })
-            .collect(),
-        width: 1,
-    };
+    let train_rows = shape.first(0)..shape.first(sizes.train - 1) + shape.steps;
+    let transforms = fit_channels(spec, &channels, train_rows);
+    let mut sample_targets = shape.targets(&series, samples);
     fit_targets(
         &mut targets,
         &mut sample_targets,
         spec.normalize_target,
         &train,
     );
-    let width = channels.len();
-    let gather = |indices: &[usize]| SplitData {
-        rows: indices.len(),
-        features: steps * width,
-        x: indices
-            .iter()
-            .flat_map(|&s| {
-                (first(s)..first(s) + steps).flat_map(|row| (0..width).map(move |c| (row, c)))
-            })
-            .map(|(row, c)| transforms[c].apply(channels[c].1[row]) as f32)
-            .collect(),
-        y: indices
-            .iter()
-            .map(|&s| sample_targets.values[s] as f32)
-            .collect(),
-        targets: 1,
-    };
+    let gather = |indices: &[usize]| shape.gather(indices, &channels, &transforms, &sample_targets);
     let (train, validation, test) = (gather(&train), gather(&validation), gather(&test));
     let names: Vec<String> = channels.iter().map(|(n, _)| n.clone()).collect();
     let preprocessing = window_preprocessing(spec, window, names, targets, transforms);
@@ -144,6 +101,113 @@ pub(crate) fn prepare_windows(
         data_sha256,
         preprocessing,
     })
+}
+
+/// The input channels besides the target's own past: none unless
+/// `data.features` names some (never the `order_by` column).
+fn window_features(
+    spec: &DataSpec,
+    window: &Window,
+    path: &Path,
+    table: &Table,
+) -> Result<Vec<String>, DataError> {
+    Ok(match &spec.features {
+        None => Vec::new(),
+        Some(_) => select_features(spec, path, &table.column_names())?
+            .into_iter()
+            .filter(|c| window.order_by.as_ref() != Some(c))
+            .collect(),
+    })
+}
+
+/// Each channel's scaler, fitted on the series rows the training samples
+/// read (`train_rows`).
+fn fit_channels(
+    spec: &DataSpec,
+    channels: &[(String, Vec<f64>)],
+    train_rows: Range<usize>,
+) -> Vec<ColumnTransform> {
+    channels
+        .iter()
+        .map(|(name, values)| {
+            let normalize = spec.column_options(name).normalize;
+            ColumnTransform::fit(name, normalize, values[train_rows.clone()].iter().copied())
+        })
+        .collect()
+}
+
+/// How a window's samples sit on the series (time-order rows): sample `s`
+/// reads the `steps` rows from [`Sampling::first`], and its target is the
+/// value `horizon` rows after its last (less the last row's value under
+/// `difference`, whose first row only serves as a level).
+#[derive(Debug, Clone, Copy)]
+struct Sampling {
+    steps: usize,
+    horizon: usize,
+    difference: bool,
+    /// The row sample 0 starts at: 1 under `difference`, else 0.
+    offset: usize,
+}
+
+impl Sampling {
+    fn of(window: &Window) -> Sampling {
+        Sampling {
+            steps: window.steps.get() as usize,
+            horizon: window.horizon.get() as usize,
+            difference: window.difference,
+            offset: usize::from(window.difference),
+        }
+    }
+
+    /// How many samples a series of `rows` rows holds.
+    fn samples(self, rows: usize) -> usize {
+        (rows + 1).saturating_sub(self.offset + self.steps + self.horizon)
+    }
+
+    /// The first row sample `sample` reads.
+    fn first(self, sample: usize) -> usize {
+        sample + self.offset
+    }
+
+    /// Each sample's target from the target's `series`, one column.
+    fn targets(self, series: &[f64], samples: usize) -> TargetValues {
+        TargetValues {
+            values: (0..samples)
+                .map(|s| {
+                    let last = self.first(s) + self.steps - 1;
+                    let base = if self.difference { series[last] } else { 0.0 };
+                    series[last + self.horizon] - base
+                })
+                .collect(),
+            width: 1,
+        }
+    }
+
+    /// The split of the samples `indices`: each one's rows of every
+    /// channel, scaled, row-major `[steps, channels]`, and its target.
+    fn gather(
+        self,
+        indices: &[usize],
+        channels: &[(String, Vec<f64>)],
+        transforms: &[ColumnTransform],
+        targets: &TargetValues,
+    ) -> SplitData {
+        let width = channels.len();
+        SplitData {
+            rows: indices.len(),
+            features: self.steps * width,
+            x: indices
+                .iter()
+                .flat_map(|&s| {
+                    (self.first(s)..self.first(s) + self.steps)
+                        .flat_map(|row| (0..width).map(move |c| (row, c)))
+                })
+                .map(|(row, c)| transforms[c].apply(channels[c].1[row]) as f32)
+                .collect(),
+            y: indices.iter().map(|&s| targets.values[s] as f32).collect(),
+            targets: 1,
+        }
+    }
 }
 
 /// Too few samples for every split: the rows a split gets are samples
@@ -349,6 +413,34 @@ impl WindowedInputs {
         }
         x
     }
+
+    /// Records window `w`'s file row (that of its last row), its base level
+    /// and its target on the model's scale when the file holds it (`target`:
+    /// the target's series in time order, `order`: the file row of each).
+    fn push_labels(
+        &mut self,
+        w: usize,
+        order: &[usize],
+        target: Option<&[f64]>,
+        plan: &WindowPlan,
+        target_transform: Option<&ColumnTransform>,
+    ) {
+        let last = w + self.offset + self.steps - 1;
+        self.rows.push(order[last]);
+        let level = match (target, plan.difference) {
+            (Some(series), true) => series[last],
+            _ => 0.0,
+        };
+        self.base.push(level);
+        let later = target
+            .and_then(|series| series.get(last + plan.horizon))
+            .filter(|value| !value.is_nan())
+            .map(|value| {
+                let change = value - level;
+                target_transform.map_or(change, |t| t.apply(change)) as f32
+            });
+        self.targets.push(later);
+    }
 }
 
 /// The windows of `table` under a windowed run's stored preprocessing: the
@@ -366,34 +458,11 @@ pub fn windowed_inputs(
             detail: "its preprocessing has no window".into(),
         });
     };
-    let target_name = preprocessing
-        .targets
-        .columns()
-        .first()
-        .cloned()
-        .unwrap_or_default();
-    let features: Vec<String> = if plan.target_input {
-        plan.channels[..plan.channels.len().saturating_sub(1)].to_vec()
-    } else {
-        plan.channels.clone()
-    };
     let Series {
         order,
         channels,
         target,
-    } = read_series(
-        table,
-        path,
-        &SeriesColumns {
-            features: &features,
-            target: &target_name,
-            order_by: plan.order_by.as_deref(),
-            interpolate: plan.interpolate,
-            target_input: plan.target_input,
-            difference: plan.difference,
-        },
-        None,
-    )?;
+    } = read_planned_series(table, preprocessing, plan)?;
     let offset = usize::from(plan.difference);
     let rows = order.len();
     let needed = offset + plan.steps;
@@ -405,10 +474,74 @@ pub fn windowed_inputs(
             steps: plan.steps,
         });
     }
-    let transforms = &preprocessing.transforms;
+    let series = scaled_series(path, &channels, &preprocessing.transforms, rows)?;
+    let windows = rows + 1 - needed;
+    let mut inputs = WindowedInputs {
+        series,
+        channels: channels.len(),
+        steps: plan.steps,
+        offset,
+        rows: Vec::with_capacity(windows),
+        base: Vec::with_capacity(windows),
+        targets: Vec::with_capacity(windows),
+    };
+    let target_transform = match &preprocessing.targets {
+        TargetPlan::Regression { transforms, .. } => transforms.first(),
+        _ => None,
+    };
+    for w in 0..windows {
+        inputs.push_labels(w, &order, target.as_deref(), plan, target_transform);
+    }
+    Ok(inputs)
+}
+
+/// The series of `table` with the channels, order and gap filling the
+/// run's window `plan` stored.
+fn read_planned_series(
+    table: &Table,
+    preprocessing: &Preprocessing,
+    plan: &WindowPlan,
+) -> Result<Series, DataError> {
+    let target_name = preprocessing
+        .targets
+        .columns()
+        .first()
+        .cloned()
+        .unwrap_or_default();
+    // The target's channel, when it is an input, comes last.
+    let features: Vec<String> = if plan.target_input {
+        plan.channels[..plan.channels.len().saturating_sub(1)].to_vec()
+    } else {
+        plan.channels.clone()
+    };
+    read_series(
+        table,
+        &table.path,
+        &SeriesColumns {
+            features: &features,
+            target: &target_name,
+            order_by: plan.order_by.as_deref(),
+            interpolate: plan.interpolate,
+            target_input: plan.target_input,
+            difference: plan.difference,
+        },
+        None,
+    )
+}
+
+/// The first `rows` rows of the channels, scaled once by the stored
+/// `transforms` (one per channel, else an error), row-major
+/// `[rows, channels]`: window `w` reads rows `w + offset .. w + offset +
+/// steps` of it.
+fn scaled_series(
+    path: &Path,
+    channels: &[(String, Vec<f64>)],
+    transforms: &[ColumnTransform],
+    rows: usize,
+) -> Result<Vec<f32>, DataError> {
     if transforms.len() != channels.len() {
         return Err(DataError::NotWindowed {
-            path: path.clone(),
+            path: path.to_path_buf(),
             detail: format!(
                 "{} scaler(s) stored for {} channel(s)",
                 transforms.len(),
@@ -416,50 +549,13 @@ pub fn windowed_inputs(
             ),
         });
     }
-    let target_transform = match &preprocessing.targets {
-        TargetPlan::Regression { transforms, .. } => transforms.first().cloned(),
-        _ => None,
-    };
-    let width = channels.len();
-    // The series scaled once, row by row; window `w` reads rows
-    // `w + offset .. w + offset + steps` of it.
-    let mut series = Vec::with_capacity(rows * width);
+    let mut series = Vec::with_capacity(rows * channels.len());
     for row in 0..rows {
         for (c, (_, values)) in channels.iter().enumerate() {
             series.push(transforms[c].apply(values[row]) as f32);
         }
     }
-    let windows = rows + 1 - needed;
-    let mut inputs = WindowedInputs {
-        series,
-        channels: width,
-        steps: plan.steps,
-        offset,
-        rows: Vec::with_capacity(windows),
-        base: Vec::with_capacity(windows),
-        targets: Vec::with_capacity(windows),
-    };
-    for w in 0..windows {
-        let last = w + offset + plan.steps - 1;
-        inputs.rows.push(order[last]);
-        let level = match (&target, plan.difference) {
-            (Some(series), true) => series[last],
-            _ => 0.0,
-        };
-        inputs.base.push(level);
-        let later = target
-            .as_ref()
-            .and_then(|series| series.get(last + plan.horizon))
-            .filter(|value| !value.is_nan())
-            .map(|value| {
-                let change = value - level;
-                target_transform
-                    .as_ref()
-                    .map_or(change, |t| t.apply(change)) as f32
-            });
-        inputs.targets.push(later);
-    }
-    Ok(inputs)
+    Ok(series)
 }
 
 /// The file's rows in time order: as they are, or sorted (stably) by

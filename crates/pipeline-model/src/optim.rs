@@ -239,76 +239,36 @@ fn clip_by_global_norm(gradients: &mut [Option<Tensor>], max_norm: f64) -> Resul
     Ok(())
 }
 
+/// One parameter's update from its gradient by the spec's algorithm: `lr`
+/// is this step's learning rate, `step` its number (from 1). Weight decay is
+/// an L2 term of the gradient, except for adamw which decays the weights.
 fn update(spec: &OptimizerSpec, lr: f64, step: i32, slot: &mut Slot, grad: Tensor) -> Result<()> {
-    let param = slot.var.as_tensor().clone();
     let weight_decay = spec.weight_decay;
-    // L2 weight decay: added to the gradient (all but adamw).
-    let l2 = |g: Tensor| -> Result<Tensor> {
-        if weight_decay != 0.0 {
-            g + (&param * weight_decay)?
-        } else {
-            Ok(g)
-        }
-    };
     match spec.algorithm {
         Algorithm::Sgd {
             momentum,
             dampening,
             nesterov,
         } => {
-            let mut g = l2(grad)?;
-            if momentum != 0.0 {
-                let buffer = match &slot.buffer {
-                    None => g.clone(),
-                    Some(previous) => ((previous * momentum)? + (&g * (1.0 - dampening))?)?,
-                };
-                g = if nesterov {
-                    (g + (&buffer * momentum)?)?
-                } else {
-                    buffer.clone()
-                };
-                slot.buffer = Some(buffer);
-            }
-            slot.var.set(&(param - (g * lr)?)?)
+            let g = slot.with_l2(grad, weight_decay)?;
+            slot.sgd(g, lr, momentum, dampening, nesterov)
         }
         Algorithm::Adam {
             beta1,
             beta2,
             epsilon,
+        } => {
+            let g = slot.with_l2(grad, weight_decay)?;
+            let p = slot.var.as_tensor().clone();
+            slot.adam(g, p, (lr, step), (beta1, beta2), epsilon)
         }
-        | Algorithm::AdamW {
+        Algorithm::AdamW {
             beta1,
             beta2,
             epsilon,
         } => {
-            let decoupled = matches!(spec.algorithm, Algorithm::AdamW { .. });
-            let (g, p) = if decoupled {
-                let p = if weight_decay != 0.0 {
-                    (&param * (1.0 - lr * weight_decay))?
-                } else {
-                    param.clone()
-                };
-                (grad, p)
-            } else {
-                (l2(grad)?, param.clone())
-            };
-            let m = match &slot.first {
-                None => (&g * (1.0 - beta1))?,
-                Some(m) => ((m * beta1)? + (&g * (1.0 - beta1))?)?,
-            };
-            let v = match &slot.second {
-                None => (g.sqr()? * (1.0 - beta2))?,
-                Some(v) => ((v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?,
-            };
-            let bias1 = 1.0 - beta1.powi(step);
-            let bias2 = 1.0 - beta2.powi(step);
-            // torch: p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)
-            let denominator = ((v.sqrt()? / bias2.sqrt())? + epsilon)?;
-            let change = ((&m / denominator)? * (lr / bias1))?;
-            slot.var.set(&(p - change)?)?;
-            slot.first = Some(m);
-            slot.second = Some(v);
-            Ok(())
+            let p = slot.decoupled_decay(lr, weight_decay)?;
+            slot.adam(grad, p, (lr, step), (beta1, beta2), epsilon)
         }
         Algorithm::RmsProp {
             alpha,
@@ -316,37 +276,132 @@ fn update(spec: &OptimizerSpec, lr: f64, step: i32, slot: &mut Slot, grad: Tenso
             momentum,
             centered,
         } => {
-            let g = l2(grad)?;
-            let square_avg = match &slot.second {
-                None => (g.sqr()? * (1.0 - alpha))?,
-                Some(s) => ((s * alpha)? + (g.sqr()? * (1.0 - alpha))?)?,
-            };
-            let variance = if centered {
-                let mean = match &slot.mean {
-                    None => (&g * (1.0 - alpha))?,
-                    Some(a) => ((a * alpha)? + (&g * (1.0 - alpha))?)?,
-                };
-                let variance = (&square_avg - mean.sqr()?)?;
-                slot.mean = Some(mean);
-                variance
-            } else {
-                square_avg.clone()
-            };
-            let denominator = (variance.sqrt()? + epsilon)?;
-            let scaled = (g / denominator)?;
-            let change = if momentum > 0.0 {
-                let buffer = match &slot.buffer {
-                    None => scaled,
-                    Some(b) => ((b * momentum)? + scaled)?,
-                };
-                slot.buffer = Some(buffer.clone());
-                buffer
-            } else {
-                scaled
-            };
-            slot.var.set(&(param - (change * lr)?)?)?;
-            slot.second = Some(square_avg);
-            Ok(())
+            let g = slot.with_l2(grad, weight_decay)?;
+            slot.rmsprop(g, lr, alpha, epsilon, (momentum, centered))
         }
+    }
+}
+
+impl Slot {
+    /// The gradient with L2 weight decay added: `grad + weight_decay * param`
+    /// (sgd, adam, rmsprop).
+    fn with_l2(&self, grad: Tensor, weight_decay: f64) -> Result<Tensor> {
+        if weight_decay != 0.0 {
+            grad + (self.var.as_tensor() * weight_decay)?
+        } else {
+            Ok(grad)
+        }
+    }
+
+    /// The parameter after adamw's decoupled weight decay:
+    /// `param * (1 - lr * weight_decay)`.
+    fn decoupled_decay(&self, lr: f64, weight_decay: f64) -> Result<Tensor> {
+        let param = self.var.as_tensor();
+        if weight_decay != 0.0 {
+            param * (1.0 - lr * weight_decay)
+        } else {
+            Ok(param.clone())
+        }
+    }
+
+    /// `torch.optim.SGD`: the gradient `g` (weight decay included), through
+    /// the momentum buffer when there is momentum (its lookahead with
+    /// nesterov), scaled by `lr`.
+    fn sgd(
+        &mut self,
+        mut g: Tensor,
+        lr: f64,
+        momentum: f64,
+        dampening: f64,
+        nesterov: bool,
+    ) -> Result<()> {
+        let param = self.var.as_tensor().clone();
+        if momentum != 0.0 {
+            let buffer = match &self.buffer {
+                None => g.clone(),
+                Some(previous) => ((previous * momentum)? + (&g * (1.0 - dampening))?)?,
+            };
+            g = if nesterov {
+                (g + (&buffer * momentum)?)?
+            } else {
+                buffer.clone()
+            };
+            self.buffer = Some(buffer);
+        }
+        self.var.set(&(param - (g * lr)?)?)
+    }
+
+    /// `torch.optim.Adam` (and AdamW, whose decay made `p`): moves `p` by
+    /// the bias-corrected first moment over the root of the second, both
+    /// updated from `g`, at learning rate `lr` on step number `step`.
+    fn adam(
+        &mut self,
+        g: Tensor,
+        p: Tensor,
+        (lr, step): (f64, i32),
+        (beta1, beta2): (f64, f64),
+        epsilon: f64,
+    ) -> Result<()> {
+        let m = running_average(self.first.as_ref(), &g, beta1)?;
+        let v = running_average(self.second.as_ref(), &g.sqr()?, beta2)?;
+        let bias1 = 1.0 - beta1.powi(step);
+        let bias2 = 1.0 - beta2.powi(step);
+        // torch: p -= lr / bias1 * m / (sqrt(v) / sqrt(bias2) + eps)
+        let denominator = ((v.sqrt()? / bias2.sqrt())? + epsilon)?;
+        let change = ((&m / denominator)? * (lr / bias1))?;
+        self.var.set(&(p - change)?)?;
+        self.first = Some(m);
+        self.second = Some(v);
+        Ok(())
+    }
+
+    /// `torch.optim.RMSprop`: the gradient `g` (weight decay included) over
+    /// the root of the running mean of its squares (less the square of its
+    /// running mean when centered), through a momentum buffer when there is
+    /// momentum, scaled by `lr`.
+    fn rmsprop(
+        &mut self,
+        g: Tensor,
+        lr: f64,
+        alpha: f64,
+        epsilon: f64,
+        (momentum, centered): (f64, bool),
+    ) -> Result<()> {
+        let param = self.var.as_tensor().clone();
+        let square_avg = running_average(self.second.as_ref(), &g.sqr()?, alpha)?;
+        let variance = if centered {
+            let mean = running_average(self.mean.as_ref(), &g, alpha)?;
+            let variance = (&square_avg - mean.sqr()?)?;
+            self.mean = Some(mean);
+            variance
+        } else {
+            square_avg.clone()
+        };
+        let denominator = (variance.sqrt()? + epsilon)?;
+        let scaled = (g / denominator)?;
+        let change = if momentum > 0.0 {
+            let buffer = match &self.buffer {
+                None => scaled,
+                Some(b) => ((b * momentum)? + scaled)?,
+            };
+            self.buffer = Some(buffer.clone());
+            buffer
+        } else {
+            scaled
+        };
+        self.var.set(&(param - (change * lr)?)?)?;
+        self.second = Some(square_avg);
+        Ok(())
+    }
+}
+
+/// PyTorch's running average with coefficient `beta`:
+/// `beta * previous + (1 - beta) * value`, with a missing `previous` read
+/// as zeros (`(1 - beta) * value`).
+fn running_average(previous: Option<&Tensor>, value: &Tensor, beta: f64) -> Result<Tensor> {
+    let fresh = (value * (1.0 - beta))?;
+    match previous {
+        None => Ok(fresh),
+        Some(previous) => (previous * beta)? + fresh,
     }
 }

@@ -93,79 +93,20 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         let run = run_of(&artifact.path);
         let full = self.artifact_path(artifact, &run)?;
-        let corrupt = |expected: String, actual: String| RegistryError::ArtifactCorrupt {
-            run: run.clone(),
-            path: artifact.path.clone(),
-            expected,
-            actual,
+        let checked = Checked {
+            artifact,
+            run,
+            full,
         };
-        let io = |source| RegistryError::Io {
-            path: full.clone(),
-            source,
-        };
-        // Only a regular file of the recorded size is opened: opening a
-        // named pipe waits for a writer, and a device never ends.
-        let metadata = match fs::metadata(&full) {
-            Ok(metadata) => metadata,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(RegistryError::ArtifactMissing {
-                    run: run.clone(),
-                    path: artifact.path.clone(),
-                });
-            }
-            Err(source) => return Err(io(source)),
-        };
-        let linked = fs::symlink_metadata(&full).is_ok_and(|m| m.file_type().is_symlink());
-        let expected = || format!("a regular file of {} bytes", artifact.bytes);
-        let check = |metadata: &fs::Metadata| {
-            if !metadata.is_file() {
-                let through = if linked {
-                    ", through a symbolic link"
-                } else {
-                    ""
-                };
-                return Err(corrupt(
-                    expected(),
-                    format!("{}{through}", file_kind(&metadata.file_type())),
-                ));
-            }
-            if metadata.len() != artifact.bytes {
-                return Err(corrupt(
-                    format!("{} bytes", artifact.bytes),
-                    format!("{} bytes", metadata.len()),
-                ));
-            }
-            Ok(())
-        };
-        check(&metadata)?;
-        let file = fs::File::open(&full).map_err(io)?;
-        // What was opened is what counts, should the name have changed.
-        check(&file.metadata().map_err(io)?)?;
-        let mut reader = file.take(artifact.bytes);
-        let mut hasher = Sha256::new();
-        let mut block = vec![0u8; READ_BLOCK];
-        let mut read = 0u64;
-        loop {
-            let n = match reader.read(&mut block) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(source) => return Err(io(source)),
-            };
-            hasher.update(&block[..n]);
-            keep(&block[..n])
-                .map_err(|_| io(std::io::Error::from(std::io::ErrorKind::OutOfMemory)))?;
-            read += n as u64;
-        }
+        let file = checked.open()?;
+        let (read, actual) = checked.read(file, keep)?;
         if read != artifact.bytes {
-            return Err(corrupt(
-                format!("{} bytes", artifact.bytes),
-                format!("{read} bytes"),
-            ));
+            return Err(
+                checked.corrupt(format!("{} bytes", artifact.bytes), format!("{read} bytes"))
+            );
         }
-        let actual = hex::encode(hasher.finalize());
         if !actual.eq_ignore_ascii_case(&artifact.sha256) {
-            return Err(corrupt(
+            return Err(checked.corrupt(
                 format!("sha256 {}", artifact.sha256),
                 format!("sha256 {actual}"),
             ));
@@ -250,6 +191,106 @@ fn file_kind(file_type: &fs::FileType) -> &'static str {
 /// The run id inside `artifacts/<run>/<file>`, for error messages.
 fn run_of(path: &str) -> String {
     path.split('/').nth(1).unwrap_or("?").to_owned()
+}
+
+/// An artifact being verified ([`Registry::verify_artifact`]): its record,
+/// its run and its file's full path, which its errors name.
+struct Checked<'a> {
+    artifact: &'a ArtifactRecord,
+    run: String,
+    full: PathBuf,
+}
+
+impl Checked<'_> {
+    /// `ArtifactCorrupt`: the file is not what was recorded.
+    fn corrupt(&self, expected: String, actual: String) -> RegistryError {
+        RegistryError::ArtifactCorrupt {
+            run: self.run.clone(),
+            path: self.artifact.path.clone(),
+            expected,
+            actual,
+        }
+    }
+
+    /// An I/O error on the file.
+    fn io(&self, source: std::io::Error) -> RegistryError {
+        RegistryError::Io {
+            path: self.full.clone(),
+            source,
+        }
+    }
+
+    /// The file opened, only when it is a regular file of the recorded size
+    /// (opening a named pipe waits for a writer, and a device never ends),
+    /// checked again once open: what was opened is what counts, should the
+    /// name have changed.
+    fn open(&self) -> Result<fs::File, RegistryError> {
+        let metadata = match fs::metadata(&self.full) {
+            Ok(metadata) => metadata,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RegistryError::ArtifactMissing {
+                    run: self.run.clone(),
+                    path: self.artifact.path.clone(),
+                });
+            }
+            Err(source) => return Err(self.io(source)),
+        };
+        let linked = fs::symlink_metadata(&self.full).is_ok_and(|m| m.file_type().is_symlink());
+        self.check(&metadata, linked)?;
+        let file = fs::File::open(&self.full).map_err(|e| self.io(e))?;
+        self.check(&file.metadata().map_err(|e| self.io(e))?, linked)?;
+        Ok(file)
+    }
+
+    /// Refuses anything but a regular file of the recorded size (`linked`:
+    /// the name is a symbolic link, which the error says).
+    fn check(&self, metadata: &fs::Metadata, linked: bool) -> Result<(), RegistryError> {
+        let bytes = self.artifact.bytes;
+        if !metadata.is_file() {
+            let through = if linked {
+                ", through a symbolic link"
+            } else {
+                ""
+            };
+            return Err(self.corrupt(
+                format!("a regular file of {bytes} bytes"),
+                format!("{}{through}", file_kind(&metadata.file_type())),
+            ));
+        }
+        if metadata.len() != bytes {
+            return Err(self.corrupt(
+                format!("{bytes} bytes"),
+                format!("{} bytes", metadata.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads `file` up to its recorded size in blocks, handing each to
+    /// `keep`: the bytes read and their SHA-256, in hex.
+    fn read(
+        &self,
+        file: fs::File,
+        keep: &mut dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError>,
+    ) -> Result<(u64, String), RegistryError> {
+        let mut reader = file.take(self.artifact.bytes);
+        let mut hasher = Sha256::new();
+        let mut block = vec![0u8; READ_BLOCK];
+        let mut read = 0u64;
+        loop {
+            let n = match reader.read(&mut block) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(source) => return Err(self.io(source)),
+            };
+            hasher.update(&block[..n]);
+            keep(&block[..n])
+                .map_err(|_| self.io(std::io::Error::from(std::io::ErrorKind::OutOfMemory)))?;
+            read += n as u64;
+        }
+        Ok((read, hex::encode(hasher.finalize())))
+    }
 }
 
 fn check_file_name(run: &RunId, file_name: &str) -> Result<(), RegistryError> {

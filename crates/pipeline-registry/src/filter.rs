@@ -454,11 +454,23 @@ impl Parser<'_> {
         self.comparison()
     }
 
+    /// One `field op value` comparison, its value checked against the field
+    /// (see [`checked_comparison`]).
     fn comparison(&mut self) -> Result<Condition, (usize, String)> {
+        self.count_comparison()?;
+        let field = self.field()?;
+        let op = self.operator(&field)?;
         let at = self.position();
+        let value = self.value(&field)?;
+        checked_comparison(field, op, value, at)
+    }
+
+    /// Counts the comparison about to be parsed, refusing more than
+    /// [`MAX_COMPARISONS`] in one expression.
+    fn count_comparison(&mut self) -> Result<(), (usize, String)> {
         if self.comparisons == MAX_COMPARISONS {
             return Err((
-                at,
+                self.position(),
                 format!(
                     "more than {MAX_COMPARISONS} comparisons in one expression; \
                      narrow the runs with fewer (--tag, --experiment or a range of a metric)"
@@ -466,6 +478,12 @@ impl Parser<'_> {
             ));
         }
         self.comparisons += 1;
+        Ok(())
+    }
+
+    /// The field a comparison starts with: a known field or metric name.
+    fn field(&mut self) -> Result<Field, (usize, String)> {
+        let at = self.position();
         let field = match self.tokens.get(self.next) {
             Some((_, Token::Word(w))) => Field::parse(w).ok_or_else(|| {
                 (
@@ -484,6 +502,11 @@ impl Parser<'_> {
             }
         };
         self.next += 1;
+        Ok(field)
+    }
+
+    /// The comparison operator after `field`.
+    fn operator(&mut self, field: &Field) -> Result<Op, (usize, String)> {
         let op = match self.tokens.get(self.next) {
             Some((_, Token::Op(op))) => *op,
             _ => {
@@ -494,67 +517,97 @@ impl Parser<'_> {
             }
         };
         self.next += 1;
-        let at = self.position();
+        Ok(op)
+    }
+
+    /// The value `field` is compared with, as written: a number, a word or
+    /// a quoted text (not yet checked against the field).
+    fn value(&mut self, field: &Field) -> Result<Value, (usize, String)> {
         let value = match self.tokens.get(self.next) {
             Some((_, Token::Number(n))) => Value::Number(*n),
             Some((_, Token::Word(w) | Token::Quoted(w))) => Value::Text(w.clone()),
-            _ => return Err((at, format!("expected a value to compare `{field}` with"))),
+            _ => {
+                return Err((
+                    self.position(),
+                    format!("expected a value to compare `{field}` with"),
+                ));
+            }
         };
         self.next += 1;
-        if let Value::Text(t) = &value
-            && field.is_numeric()
-            && (t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("null"))
-        {
-            return match op {
-                Op::Eq | Op::Ne => Ok(Condition::Compare {
-                    field,
-                    op,
-                    value: Value::Missing,
-                }),
-                _ => Err((
-                    at,
-                    format!("`{field}` can only be compared with none by = or !="),
-                )),
-            };
-        }
-        if field == Field::Tag && !matches!(op, Op::Eq | Op::Ne) {
-            return Err((at, "`tag` is compared with = or != (tag = baseline)".into()));
-        }
-        match (&value, field.is_numeric()) {
-            (Value::Text(t), true) => Err((at, format!("`{field}` is a number; {t:?} is not"))),
-            (Value::Number(n), false) if !matches!(field, Field::StartedAt | Field::Tag) => Err((
-                at,
-                format!("`{field}` is text; quote the value if you mean \"{n}\""),
-            )),
-            (Value::Number(n), false) => Ok(Condition::Compare {
+        Ok(value)
+    }
+}
+
+/// `field op value` once the value (written at `at`) suits the field:
+/// `none` or `null` is a missing number (by `=` or `!=` only), `tag` is
+/// compared by equality, a numeric field takes a number, a text field takes
+/// text (a bare number only for `started_at` and `tag`, as text), and
+/// `status` one of the known statuses.
+fn checked_comparison(
+    field: Field,
+    op: Op,
+    value: Value,
+    at: usize,
+) -> Result<Condition, (usize, String)> {
+    if let Value::Text(t) = &value
+        && field.is_numeric()
+        && (t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("null"))
+    {
+        return match op {
+            Op::Eq | Op::Ne => Ok(Condition::Compare {
                 field,
                 op,
-                value: Value::Text(n.to_string()),
+                value: Value::Missing,
             }),
-            _ => {
-                if field == Field::Status
-                    && let Value::Text(t) = &value
-                    && ![
-                        "queued",
-                        "running",
-                        "completed",
-                        "failed",
-                        "killed",
-                        "crashed",
-                    ]
-                    .contains(&t.as_str())
-                {
-                    return Err((
-                        at,
-                        format!(
-                            "unknown status {t:?}; one of queued, running, completed, failed, killed, crashed"
-                        ),
-                    ));
-                }
-                Ok(Condition::Compare { field, op, value })
-            }
+            _ => Err((
+                at,
+                format!("`{field}` can only be compared with none by = or !="),
+            )),
+        };
+    }
+    if field == Field::Tag && !matches!(op, Op::Eq | Op::Ne) {
+        return Err((at, "`tag` is compared with = or != (tag = baseline)".into()));
+    }
+    match (&value, field.is_numeric()) {
+        (Value::Text(t), true) => Err((at, format!("`{field}` is a number; {t:?} is not"))),
+        (Value::Number(n), false) if !matches!(field, Field::StartedAt | Field::Tag) => Err((
+            at,
+            format!("`{field}` is text; quote the value if you mean \"{n}\""),
+        )),
+        (Value::Number(n), false) => Ok(Condition::Compare {
+            field,
+            op,
+            value: Value::Text(n.to_string()),
+        }),
+        _ => {
+            known_status(&field, &value, at)?;
+            Ok(Condition::Compare { field, op, value })
         }
     }
+}
+
+/// Refuses a `status` compared with a status no run can have.
+fn known_status(field: &Field, value: &Value, at: usize) -> Result<(), (usize, String)> {
+    if *field == Field::Status
+        && let Value::Text(t) = value
+        && ![
+            "queued",
+            "running",
+            "completed",
+            "failed",
+            "killed",
+            "crashed",
+        ]
+        .contains(&t.as_str())
+    {
+        return Err((
+            at,
+            format!(
+                "unknown status {t:?}; one of queued, running, completed, failed, killed, crashed"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl FromStr for Condition {

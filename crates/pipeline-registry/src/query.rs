@@ -223,136 +223,184 @@ impl Registry {
         selector: &RunSelector,
         experiment: Option<&str>,
     ) -> Result<RunId, RegistryError> {
-        let within = match experiment {
-            Some(name) => format!("experiment '{name}'"),
-            None => format!("{}", self.db_path.display()),
-        };
-        let unknown = |reason: String| RegistryError::UnknownRun {
-            selector: selector.to_string(),
-            reason,
+        let lookup = Lookup {
+            selector,
+            experiment,
+            within: match experiment {
+                Some(name) => format!("experiment '{name}'"),
+                None => format!("{}", self.db_path.display()),
+            },
         };
         match selector {
-            RunSelector::Latest => {
-                let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
-                push_experiment(&mut sql, experiment);
-                sql.push(NEWEST_FIRST).push(" LIMIT 1");
-                self.fetch_ids(&mut sql, "resolving 'latest'")
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(RunId::from_db)
-                    .ok_or_else(|| unknown(format!("no run in {within}")))
-            }
-            RunSelector::Best => {
-                // The runs `best` picks from: completed, with a selection
-                // value, no fold.
-                let candidates = |select: &str| {
-                    let mut sql = QueryBuilder::<Sqlite>::new(format!(
-                        "SELECT {select} FROM runs \
-                         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT "
-                    ));
-                    push_is_fold(&mut sql);
-                    sql
-                };
-                if experiment.is_none() {
-                    let mut sql = candidates("DISTINCT experiment");
-                    sql.push(" ORDER BY experiment");
-                    self.one_experiment(&mut sql, "resolving 'best'").await?;
-                }
-                // Values of different metrics do not compare: only runs chosen
-                // by the ranking metric can be best.
-                let mut sql = candidates("id");
-                push_experiment(&mut sql, experiment);
-                sql.push(" AND selection_metric = ");
-                push_ranking_metric(&mut sql, experiment);
-                push_rank_order(&mut sql, experiment);
-                sql.push(" LIMIT 1");
-                self.fetch_ids(&mut sql, "resolving 'best'")
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(RunId::from_db)
-                    .ok_or_else(|| {
-                        unknown(format!(
-                            "no completed run in {within} (the folds of a cross-validation, \
-                             tagged {FOLD_TAG_PREFIX}I/K, are never `best`: name one by id)"
-                        ))
-                    })
-            }
+            RunSelector::Latest => self.resolve_latest(&lookup).await,
+            RunSelector::Best => self.resolve_best(&lookup).await,
             RunSelector::BestBy {
                 split,
                 metric,
                 higher_is_better,
             } => {
-                // The completed runs (no fold) that recorded the metric, `f`
-                // its final value.
-                let candidates = |select: &str| {
-                    let mut sql = QueryBuilder::<Sqlite>::new(format!(
-                        "SELECT {select} FROM runs JOIN final_metrics f \
-                         ON f.run_id = runs.id AND f.split = "
-                    ));
-                    sql.push_bind(split.clone())
-                        .push(" AND f.metric = ")
-                        .push_bind(metric.clone())
-                        .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
-                    push_is_fold(&mut sql);
-                    sql
-                };
-                // A metric's values compare within one experiment only.
-                if experiment.is_none() {
-                    let mut sql = candidates("DISTINCT runs.experiment");
-                    sql.push(" ORDER BY runs.experiment");
-                    self.one_experiment(&mut sql, "resolving 'best:'").await?;
-                }
-                let mut sql = candidates("runs.id");
-                push_experiment(&mut sql, experiment);
-                sql.push(if *higher_is_better {
-                    " ORDER BY f.value DESC"
-                } else {
-                    " ORDER BY f.value ASC"
-                });
-                sql.push(", runs.started_at DESC, runs.id DESC LIMIT 1");
-                self.fetch_ids(&mut sql, "resolving 'best:'")
-                    .await?
-                    .into_iter()
-                    .next()
-                    .map(RunId::from_db)
-                    .ok_or_else(|| {
-                        unknown(format!("no completed run in {within} recorded that metric"))
-                    })
+                self.resolve_best_by(&lookup, split, metric, *higher_is_better)
+                    .await
             }
-            RunSelector::Id(raw) => {
-                let wanted = raw.trim().to_ascii_lowercase();
-                if wanted.is_empty() {
-                    return Err(unknown("an empty run id matches nothing".to_owned()));
-                }
-                let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE id = ");
-                sql.push_bind(wanted.clone());
-                if let Some(id) = self.fetch_ids(&mut sql, "resolving a run id").await?.pop() {
-                    return Ok(RunId::from_db(id));
-                }
-                if let Some(id) = self.alias_target(raw.trim()).await? {
-                    return Ok(id);
-                }
-                let length = i64::try_from(wanted.chars().count()).unwrap_or(i64::MAX);
-                let mut sql =
-                    QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE substr(id, 1, ");
-                sql.push_bind(length).push(") = ").push_bind(wanted.clone());
-                push_experiment(&mut sql, experiment);
-                sql.push(" ORDER BY id");
-                let mut matches = self.fetch_ids(&mut sql, "resolving a run id").await?;
-                match matches.len() {
-                    0 => Err(unknown(format!(
-                        "no alias has that name and no run id starts with it in {within}"
-                    ))),
-                    1 => Ok(RunId::from_db(matches.remove(0))),
-                    _ => Err(RegistryError::AmbiguousRun {
-                        prefix: wanted,
-                        matches,
-                    }),
-                }
-            }
+            RunSelector::Id(raw) => self.resolve_id(&lookup, raw).await,
         }
+    }
+
+    /// `latest`: the most recently started run of the lookup's scope,
+    /// whatever its status.
+    async fn resolve_latest(&self, lookup: &Lookup<'_>) -> Result<RunId, RegistryError> {
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
+        push_experiment(&mut sql, lookup.experiment);
+        sql.push(NEWEST_FIRST).push(" LIMIT 1");
+        self.first_id(&mut sql, "resolving 'latest'")
+            .await?
+            .ok_or_else(|| lookup.unknown(format!("no run in {}", lookup.within)))
+    }
+
+    /// `best`: the completed run (no fold) with the best selection value
+    /// among those chosen by the ranking metric; fails when no experiment is
+    /// named and several have candidates.
+    async fn resolve_best(&self, lookup: &Lookup<'_>) -> Result<RunId, RegistryError> {
+        let experiment = lookup.experiment;
+        // The runs `best` picks from: completed, with a selection value, no
+        // fold.
+        let candidates = |select: &str| {
+            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {select} FROM runs \
+                 WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT "
+            ));
+            push_is_fold(&mut sql);
+            sql
+        };
+        if experiment.is_none() {
+            let mut sql = candidates("DISTINCT experiment");
+            sql.push(" ORDER BY experiment");
+            self.one_experiment(&mut sql, "resolving 'best'").await?;
+        }
+        // Values of different metrics do not compare: only runs chosen
+        // by the ranking metric can be best.
+        let mut sql = candidates("id");
+        push_experiment(&mut sql, experiment);
+        sql.push(" AND selection_metric = ");
+        push_ranking_metric(&mut sql, experiment);
+        push_rank_order(&mut sql, experiment);
+        sql.push(" LIMIT 1");
+        self.first_id(&mut sql, "resolving 'best'")
+            .await?
+            .ok_or_else(|| {
+                lookup.unknown(format!(
+                    "no completed run in {} (the folds of a cross-validation, \
+                     tagged {FOLD_TAG_PREFIX}I/K, are never `best`: name one by id)",
+                    lookup.within
+                ))
+            })
+    }
+
+    /// `best:<split>_<metric>`: the completed run (no fold) with the best
+    /// final value of that metric, in its direction; fails when no
+    /// experiment is named and several recorded it.
+    async fn resolve_best_by(
+        &self,
+        lookup: &Lookup<'_>,
+        split: &str,
+        metric: &str,
+        higher_is_better: bool,
+    ) -> Result<RunId, RegistryError> {
+        let experiment = lookup.experiment;
+        // The completed runs (no fold) that recorded the metric, `f` its
+        // final value.
+        let candidates = |select: &str| {
+            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {select} FROM runs JOIN final_metrics f \
+                 ON f.run_id = runs.id AND f.split = "
+            ));
+            sql.push_bind(split.to_owned())
+                .push(" AND f.metric = ")
+                .push_bind(metric.to_owned())
+                .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
+            push_is_fold(&mut sql);
+            sql
+        };
+        // A metric's values compare within one experiment only.
+        if experiment.is_none() {
+            let mut sql = candidates("DISTINCT runs.experiment");
+            sql.push(" ORDER BY runs.experiment");
+            self.one_experiment(&mut sql, "resolving 'best:'").await?;
+        }
+        let mut sql = candidates("runs.id");
+        push_experiment(&mut sql, experiment);
+        sql.push(if higher_is_better {
+            " ORDER BY f.value DESC"
+        } else {
+            " ORDER BY f.value ASC"
+        });
+        sql.push(", runs.started_at DESC, runs.id DESC LIMIT 1");
+        self.first_id(&mut sql, "resolving 'best:'")
+            .await?
+            .ok_or_else(|| {
+                lookup.unknown(format!(
+                    "no completed run in {} recorded that metric",
+                    lookup.within
+                ))
+            })
+    }
+
+    /// An id as typed: the exact id (in any experiment), else an alias,
+    /// else the one run of the lookup's scope whose id starts with it.
+    async fn resolve_id(&self, lookup: &Lookup<'_>, raw: &str) -> Result<RunId, RegistryError> {
+        let wanted = raw.trim().to_ascii_lowercase();
+        if wanted.is_empty() {
+            return Err(lookup.unknown("an empty run id matches nothing".to_owned()));
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE id = ");
+        sql.push_bind(wanted.clone());
+        if let Some(id) = self.fetch_ids(&mut sql, "resolving a run id").await?.pop() {
+            return Ok(RunId::from_db(id));
+        }
+        if let Some(id) = self.alias_target(raw.trim()).await? {
+            return Ok(id);
+        }
+        self.resolve_prefix(lookup, wanted).await
+    }
+
+    /// The one run of the lookup's scope whose id starts with `wanted`
+    /// (lowercase): none or several are errors.
+    async fn resolve_prefix(
+        &self,
+        lookup: &Lookup<'_>,
+        wanted: String,
+    ) -> Result<RunId, RegistryError> {
+        let length = i64::try_from(wanted.chars().count()).unwrap_or(i64::MAX);
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE substr(id, 1, ");
+        sql.push_bind(length).push(") = ").push_bind(wanted.clone());
+        push_experiment(&mut sql, lookup.experiment);
+        sql.push(" ORDER BY id");
+        let mut matches = self.fetch_ids(&mut sql, "resolving a run id").await?;
+        match matches.len() {
+            0 => Err(lookup.unknown(format!(
+                "no alias has that name and no run id starts with it in {}",
+                lookup.within
+            ))),
+            1 => Ok(RunId::from_db(matches.remove(0))),
+            _ => Err(RegistryError::AmbiguousRun {
+                prefix: wanted,
+                matches,
+            }),
+        }
+    }
+
+    /// The first id `sql` gives, if any.
+    async fn first_id(
+        &self,
+        sql: &mut QueryBuilder<Sqlite>,
+        context: &str,
+    ) -> Result<Option<RunId>, RegistryError> {
+        Ok(self
+            .fetch_ids(sql, context)
+            .await?
+            .into_iter()
+            .next()
+            .map(RunId::from_db))
     }
 
     /// Fails with `AmbiguousExperiment` when `sql` (a list of experiment
@@ -682,5 +730,25 @@ fn push_rank_order(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
 fn push_experiment(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
     if let Some(name) = experiment {
         sql.push(" AND experiment = ").push_bind(name.to_owned());
+    }
+}
+
+/// One [`Registry::resolve`] call: the selector as typed, the experiment it
+/// stays within, and how its errors name that scope.
+struct Lookup<'a> {
+    selector: &'a RunSelector,
+    experiment: Option<&'a str>,
+    /// Where runs were looked for, as errors say it: `experiment 'name'`,
+    /// else the database's path.
+    within: String,
+}
+
+impl Lookup<'_> {
+    /// `UnknownRun` for this lookup's selector.
+    fn unknown(&self, reason: String) -> RegistryError {
+        RegistryError::UnknownRun {
+            selector: self.selector.to_string(),
+            reason,
+        }
     }
 }

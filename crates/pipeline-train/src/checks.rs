@@ -43,71 +43,126 @@ pub struct Pitfall {
     pub hint: String,
 }
 
+/// What the checks look at together: a spec, its prepared data and its
+/// built network.
+struct Setup<'a> {
+    spec: &'a Spec,
+    data: &'a PreparedData,
+    network: &'a Network,
+}
+
+/// One check: the pitfall it finds in a setup, if any.
+type Check = fn(&Setup<'_>) -> Option<Pitfall>;
+
+/// The checks of one pitfall each, in the order their warnings are given
+/// (before the constant targets, one warning per target).
+const CHECKS: [Check; 6] = [
+    few_rows_per_parameter,
+    unnormalized_scales,
+    far_learning_rate,
+    unregularized_deep_network,
+    small_validation_split,
+    imbalance,
+];
+
 /// Every pitfall of training `network` as `spec` says on `data`, in a
 /// fixed order.
 pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitfall> {
-    let mut found = Vec::new();
-    let parameters = network.parameter_count();
-    let train_rows = data.sizes.train;
-    if train_rows < ROWS_PER_PARAMETER * parameters {
-        found.push(Pitfall {
-            kind: PitfallKind::FewRowsPerParameter,
-            message: format!(
-                "{train_rows} training rows for {parameters} parameters (fewer than \
-                 {ROWS_PER_PARAMETER} rows per parameter): the network can memorise the \
-                 training split"
-            ),
-            hint: "use a smaller network, more data, or regularize: dropout layers, \
-                   optimizer.weight_decay, train.early_stopping"
-                .into(),
-        });
+    let setup = Setup {
+        spec,
+        data,
+        network,
+    };
+    let mut found: Vec<Pitfall> = CHECKS.iter().filter_map(|check| check(&setup)).collect();
+    found.extend(constant_targets(data));
+    found
+}
+
+/// Fewer than [`ROWS_PER_PARAMETER`] training rows per parameter: room to
+/// memorise the training split.
+fn few_rows_per_parameter(setup: &Setup<'_>) -> Option<Pitfall> {
+    let parameters = setup.network.parameter_count();
+    let train_rows = setup.data.sizes.train;
+    if train_rows >= ROWS_PER_PARAMETER * parameters {
+        return None;
     }
+    Some(Pitfall {
+        kind: PitfallKind::FewRowsPerParameter,
+        message: format!(
+            "{train_rows} training rows for {parameters} parameters (fewer than \
+             {ROWS_PER_PARAMETER} rows per parameter): the network can memorise the \
+             training split"
+        ),
+        hint: "use a smaller network, more data, or regularize: dropout layers, \
+               optimizer.weight_decay, train.early_stopping"
+            .into(),
+    })
+}
+
+/// Feature spreads more than [`SCALE_RATIO`] apart: the inputs need
+/// normalizing. Not for images or sequences.
+fn unnormalized_scales(setup: &Setup<'_>) -> Option<Pitfall> {
     // Pixels of an image (or steps of a sequence) are positions of one
     // quantity, not separate features: their spreads differ by nature.
-    let positional = spec
+    let positional = setup
+        .spec
         .model
         .input
         .as_ref()
         .is_some_and(|shape| shape.len() > 1);
-    if !positional
-        && let Some((narrow, wide)) = spreads(data)
-        && narrow.1 > 0.0
-        && wide.1 / narrow.1 > SCALE_RATIO
-    {
-        found.push(Pitfall {
-            kind: PitfallKind::UnnormalizedScales,
-            message: format!(
-                "the inputs reach the network on scales {:.0}× apart (standard deviation \
-                 of `{}` {:.3e}, of `{}` {:.3e} on the training split)",
-                wide.1 / narrow.1,
-                wide.0,
-                wide.1,
-                narrow.0,
-                narrow.1
-            ),
-            hint: "normalize them: data.normalize = \"zscore\", or per column \
-                   [data.columns.NAME] normalize = \"zscore\" (statistics come from the \
-                   training split only)"
-                .into(),
-        });
+    if positional {
+        return None;
     }
-    let rate = spec.optimizer.learning_rate();
-    let (low, high) = spec.optimizer.usual_learning_rates();
-    if rate > high * LEARNING_RATE_FACTOR || rate < low / LEARNING_RATE_FACTOR {
-        let name = spec.optimizer.name();
-        found.push(Pitfall {
-            kind: PitfallKind::LearningRate,
-            message: format!(
-                "learning rate {rate:e} is far outside the usual range for {name} \
-                 ({low:e} to {high:e})"
-            ),
-            hint: if rate > high {
-                "too large a rate makes the loss diverge; try 1e-3 for adam, 1e-2 for sgd".into()
-            } else {
-                "too small a rate barely moves the weights; try 1e-3 for adam, 1e-2 for sgd".into()
-            },
-        });
+    let (narrow, wide) = spreads(setup.data)?;
+    if !(narrow.1 > 0.0 && wide.1 / narrow.1 > SCALE_RATIO) {
+        return None;
     }
+    Some(Pitfall {
+        kind: PitfallKind::UnnormalizedScales,
+        message: format!(
+            "the inputs reach the network on scales {:.0}× apart (standard deviation \
+             of `{}` {:.3e}, of `{}` {:.3e} on the training split)",
+            wide.1 / narrow.1,
+            wide.0,
+            wide.1,
+            narrow.0,
+            narrow.1
+        ),
+        hint: "normalize them: data.normalize = \"zscore\", or per column \
+               [data.columns.NAME] normalize = \"zscore\" (statistics come from the \
+               training split only)"
+            .into(),
+    })
+}
+
+/// A learning rate more than [`LEARNING_RATE_FACTOR`] times outside the
+/// optimizer's usual range.
+fn far_learning_rate(setup: &Setup<'_>) -> Option<Pitfall> {
+    let optimizer = &setup.spec.optimizer;
+    let rate = optimizer.learning_rate();
+    let (low, high) = optimizer.usual_learning_rates();
+    if !(rate > high * LEARNING_RATE_FACTOR || rate < low / LEARNING_RATE_FACTOR) {
+        return None;
+    }
+    let name = optimizer.name();
+    Some(Pitfall {
+        kind: PitfallKind::LearningRate,
+        message: format!(
+            "learning rate {rate:e} is far outside the usual range for {name} \
+             ({low:e} to {high:e})"
+        ),
+        hint: if rate > high {
+            "too large a rate makes the loss diverge; try 1e-3 for adam, 1e-2 for sgd".into()
+        } else {
+            "too small a rate barely moves the weights; try 1e-3 for adam, 1e-2 for sgd".into()
+        },
+    })
+}
+
+/// At least [`DEEP_LINEAR_LAYERS`] linear layers with no dropout, weight
+/// decay or early stopping.
+fn unregularized_deep_network(setup: &Setup<'_>) -> Option<Pitfall> {
+    let spec = setup.spec;
     let linear = spec
         .model
         .layers
@@ -119,39 +174,41 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
         .layers
         .iter()
         .any(|l| matches!(l, Layer::Dropout { .. }));
-    if linear >= DEEP_LINEAR_LAYERS
+    if !(linear >= DEEP_LINEAR_LAYERS
         && !dropout
         && spec.optimizer.weight_decay == 0.0
-        && spec.train.early_stopping.is_none()
+        && spec.train.early_stopping.is_none())
     {
-        found.push(Pitfall {
-            kind: PitfallKind::UnregularizedDeepNetwork,
-            message: format!(
-                "a deep network ({linear} linear layers) with no dropout, no weight decay and \
-                 no early stopping"
-            ),
-            hint: "add a dropout layer, optimizer.weight_decay, or a [train.early_stopping] \
-                   table; `pipeline compare` shows the generalization gap"
-                .into(),
-        });
+        return None;
     }
-    let validation = data.sizes.validation;
-    if validation < MIN_VALIDATION_ROWS {
-        found.push(Pitfall {
-            kind: PitfallKind::SmallValidationSplit,
-            message: format!(
-                "the validation split has {validation} rows (fewer than \
-                 {MIN_VALIDATION_ROWS}): its loss, and so the best epoch and early stopping, \
-                 are mostly noise"
-            ),
-            hint: "raise data.split.validation, or use more data".into(),
-        });
+    Some(Pitfall {
+        kind: PitfallKind::UnregularizedDeepNetwork,
+        message: format!(
+            "a deep network ({linear} linear layers) with no dropout, no weight decay and \
+             no early stopping"
+        ),
+        hint: "add a dropout layer, optimizer.weight_decay, or a [train.early_stopping] \
+               table; `pipeline compare` shows the generalization gap"
+            .into(),
+    })
+}
+
+/// Fewer than [`MIN_VALIDATION_ROWS`] validation rows: its metrics, and
+/// so the best epoch, are noise.
+fn small_validation_split(setup: &Setup<'_>) -> Option<Pitfall> {
+    let validation = setup.data.sizes.validation;
+    if validation >= MIN_VALIDATION_ROWS {
+        return None;
     }
-    if let Some(pitfall) = imbalance(spec, data) {
-        found.push(pitfall);
-    }
-    found.extend(constant_targets(data));
-    found
+    Some(Pitfall {
+        kind: PitfallKind::SmallValidationSplit,
+        message: format!(
+            "the validation split has {validation} rows (fewer than \
+             {MIN_VALIDATION_ROWS}): its loss, and so the best epoch and early stopping, \
+             are mostly noise"
+        ),
+        hint: "raise data.split.validation, or use more data".into(),
+    })
 }
 
 /// A regression target with one value on every training row: the network
@@ -199,7 +256,8 @@ fn constant_targets(data: &PreparedData) -> Vec<Pitfall> {
 
 /// Classes far apart in size while accuracy picks the best epoch or run:
 /// always predicting the majority class then looks good.
-fn imbalance(spec: &Spec, data: &PreparedData) -> Option<Pitfall> {
+fn imbalance(setup: &Setup<'_>) -> Option<Pitfall> {
+    let (spec, data) = (setup.spec, setup.data);
     let (classes, counts) = match &data.preprocessing.targets {
         TargetPlan::Binary {
             classes, counts, ..
