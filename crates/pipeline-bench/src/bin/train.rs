@@ -1,5 +1,5 @@
 //! Training throughput (issue #7): the three workloads of
-//! `../shared/peers/torch_mlp.py` on the same data, each variant its own
+//! `peers/torch_mlp.py` on the same data, each variant its own
 //! process (so peak RSS and thread pools are its own), alternating
 //! pipeline, PyTorch, bare candle, autograd, repeat:
 //! - `pipeline`: the real `pipeline run SPEC --json` (spec → data → model →
@@ -110,6 +110,7 @@ fn main() -> anyhow::Result<()> {
 
     let pipeline = pipeline_bench::pipeline_binary()?;
     let repo = repo_root()?;
+    let peers = pipeline_bench::peers_dir();
     let work = std::env::temp_dir().join(format!("pipeline-bench-train-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let data = work.join("data");
@@ -122,7 +123,7 @@ fn main() -> anyhow::Result<()> {
     match &python {
         Some(python) => run_ok(
             Command::new(python)
-                .arg(repo.join("../shared/peers/make_data.py"))
+                .arg(peers.join("make_data.py"))
                 .arg(&data),
             "make_data.py",
         )?,
@@ -132,7 +133,9 @@ fn main() -> anyhow::Result<()> {
         }
     }
     if torch.is_none() {
-        eprintln!("PyTorch peer skipped: no Python with torch (see ../shared/peers/README.md)");
+        eprintln!(
+            "PyTorch peer skipped: no Python with torch (see crates/pipeline-bench/peers/README.md)"
+        );
     }
     let time = Path::new("/usr/bin/time").exists();
     let mut report = Report::default();
@@ -167,7 +170,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(python) = &torch {
                 let mut command = timed(time, python);
                 command
-                    .arg(repo.join("../shared/peers/torch_mlp.py"))
+                    .arg(peers.join("torch_mlp.py"))
                     .args([w.name, "--threads", "2", "--data", path(&data)?, "--models"])
                     .arg(work.join("models"));
                 let (out, wall, rss) = measured(command, "torch_mlp.py")?;
