@@ -32,38 +32,71 @@ lint:
 snapshots:
     INSTA_UPDATE=always cargo test --release --workspace
 
+# The benchmarks' binaries, built with the workspace's one feature set: the
+# build `just test` makes (`cargo test --release --workspace`), so after the
+# tests only pipeline-bench's own bins compile (about 30 s). Building
+# `-p pipeline-cli -p pipeline-bench` and `cargo run -p pipeline-bench`
+# unified features differently and compiled polars and sqlx a second time
+# (about 6 minutes).
+bench_bin := env_var_or_default("CARGO_TARGET_DIR", "target") / "release"
+
 # Benchmarks (not timed tests): the registry at 10,000 runs × 200 epochs;
 # `pipeline infer` cold start and 200,000-row throughput (against the PyTorch
-# peer when a Python with torch is found, see ../shared/peers/README.md); then
-# `pipeline serve` under a bounded localhost load (requests/s, p50, p99); then
-# data preparation of 1,000,000 rows (see `bench-prepare`); then training
-# throughput against PyTorch (see `bench-train`).
+# peer when a Python with torch is found); then `pipeline serve` under a
+# bounded localhost load (requests/s, p50, p99); then data preparation of
+# 1,000,000 rows (see `bench-prepare`); then training against PyTorch (see
+# `bench-train`). The peers are crates/pipeline-bench/peers (see its README);
+# which Python runs them, or that none does, is said before the build.
 # JSON lines on stdout, a table on stderr. `just bench --runs 1000` for a quick look.
-bench *ARGS:
-    cargo build --release -p pipeline-cli -p pipeline-bench
-    cargo run --release --quiet -p pipeline-bench --bin bench-registry -- {{ARGS}}
-    cargo run --release --quiet -p pipeline-bench --bin bench-infer
-    cargo run --release --quiet -p pipeline-bench --bin bench-serve
-    cargo run --release --quiet -p pipeline-bench --bin bench-prepare
-    cargo run --release --quiet -p pipeline-bench --bin bench-train
+bench *ARGS: _bench-peers _bench-build
+    {{bench_bin}}/bench-registry {{ARGS}}
+    {{bench_bin}}/bench-infer
+    {{bench_bin}}/bench-serve
+    {{bench_bin}}/bench-prepare
+    {{bench_bin}}/bench-train
 
-# Training throughput of the three workloads of ../shared/peers/torch_mlp.py
-# (SimpleNN on diabetes at batch 32, SimpleNN on 200k rows at batch 256, the
-# 784-512-512-10 MLP on 60k rows): `pipeline run`, its autograd path, a bare
-# candle loop and PyTorch (when importable), alternating; samples/s, whole
-# process, peak RSS, inference rows/s, ratios.
-# `just bench-train --repeats 1 --workloads mlp --no-torch` for a quick look.
-bench-train *ARGS:
-    cargo build --release -p pipeline-cli -p pipeline-bench
-    cargo run --release --quiet -p pipeline-bench --bin bench-train -- {{ARGS}}
+# Training against PyTorch, alternating, medians, ratios, in one table, after
+# the machine's sgemm rate (candle's `gemm`, 1 and 2 threads; the wide MLP's
+# ceiling). Workloads: `tabular` (the three of peers/torch_mlp.py: SimpleNN
+# on diabetes at batch 32 and on 200k rows at batch 256, the 784-512-512-10
+# MLP on 60k rows; `pipeline run`, its autograd path, a bare candle loop and
+# PyTorch; samples/s, whole process, peak RSS, inference rows/s) and the
+# shipped specs `cnn` (mnist_cnn at 3 epochs, digits_cnn at 10), `recurrent`
+# (co2_lstm, sunspots_gru) and `transformer` (sunspots_transformer), their
+# own epochs, against peers/torch_cnn_lstm.py and peers/torch_sunspots.py
+# (samples/s, batch loop, whole process, peak RSS). Options: `--workloads
+# cnn,mlp,...` (names or groups; default all), `--repeats N` (default 5),
+# `--epochs N|spec` (the specs' epochs), `--no-torch`.
+# `just bench-train --workloads mlp,specs --repeats 1 --no-torch` for a quick look.
+bench-train *ARGS: _bench-peers _bench-build
+    {{bench_bin}}/bench-train {{ARGS}}
 
 # Data preparation of 1,000,000 generated rows × 20 columns from CSV and from
 # Parquet, rows/s against scikit-learn's StandardScaler on the same files
 # (a Python with scikit-learn, pandas and pyarrow: PIPELINE_BENCH_PYTHON or
 # /tmp/peers-venv). `just bench-prepare --rows 100000 --repeats 3` for a quick look.
-bench-prepare *ARGS:
-    cargo build --release -p pipeline-cli -p pipeline-bench
-    cargo run --release --quiet -p pipeline-bench --bin bench-prepare -- {{ARGS}}
+bench-prepare *ARGS: _bench-peers _bench-build
+    {{bench_bin}}/bench-prepare {{ARGS}}
+
+# The workspace as `just test` builds it, with the benchmarks' bins.
+_bench-build:
+    cargo build --release --workspace --all-targets
+
+# Which Python runs the peers (as the benchmarks look for it), said before
+# the build: a missing one skips its peers, it does not fail the benchmark.
+_bench-peers:
+    #!/usr/bin/env bash
+    for imports in "torch, numpy" "numpy, sklearn, pandas, pyarrow"; do
+        found=""
+        for python in "${PIPELINE_BENCH_PYTHON:-}" /tmp/peers-venv/bin/python python3; do
+            if [ -n "$python" ] && "$python" -c "import $imports" 2>/dev/null; then found=$python; break; fi
+        done
+        if [ -n "$found" ]; then
+            echo "peers: $found imports $imports" >&2
+        else
+            echo "peers: no Python imports $imports (PIPELINE_BENCH_PYTHON, /tmp/peers-venv/bin/python, python3): those peers are skipped; see crates/pipeline-bench/peers/README.md" >&2
+        fi
+    done
 
 # Fuzz with libFuzzer for SECONDS per target (nightly toolchain and `cargo
 # install cargo-fuzz`; its own target dir, fuzz/target): `spec` (the spec

@@ -17,7 +17,7 @@ pub fn pipeline_binary() -> anyhow::Result<PathBuf> {
         .context("the benchmark binary has no folder")?;
     if !path.exists() {
         bail!(
-            "{} is missing; build it first (`just bench` does: cargo build --release -p pipeline-cli)",
+            "{} is missing; build it first (`just bench` does: cargo build --release --workspace --all-targets)",
             path.display()
         );
     }
@@ -60,8 +60,14 @@ pub fn time_command(
     Ok(times)
 }
 
+/// The folder of the peer scripts the benchmarks run
+/// (`crates/pipeline-bench/peers`, kept in the repository).
+pub fn peers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")
+}
+
 /// The Python that runs the peers: `PIPELINE_BENCH_PYTHON`, else
-/// `/tmp/peers-venv/bin/python` (see `../shared/peers/README.md`), else
+/// `/tmp/peers-venv/bin/python` (see `peers/README.md`), else
 /// `python3`, the first that runs `imports` (e.g. `import torch, numpy`).
 pub fn find_python(imports: &str) -> Option<PathBuf> {
     std::env::var_os("PIPELINE_BENCH_PYTHON")

@@ -3,7 +3,7 @@
 //! (`PIPELINE_BENCH_PYTHON`, else `/tmp/peers-venv/bin/python`, else
 //! `python3`), alternating A B A B:
 //! - cold start: `pipeline infer --row` (one row, whole process) against
-//!   `../shared/peers/torch_predict.py`;
+//!   `peers/torch_predict.py`;
 //! - batch, like for like: `pipeline infer --input 200k.csv --output out.csv`
 //!   against `peers/torch_infer_csv.py` (pandas reads the CSV, torch
 //!   predicts, pandas writes the CSV), both whole processes;
@@ -61,7 +61,7 @@ fn main() -> anyhow::Result<()> {
     write_rows(&rows_csv)?;
     let output = work.join("predictions.csv");
 
-    let torch = torch_peer(&repo, &work);
+    let torch = torch_peer(&work);
     if let Err(reason) = &torch {
         eprintln!("PyTorch peer skipped: {reason}");
     }
@@ -283,13 +283,11 @@ impl TorchPeer {
     }
 }
 
-fn torch_peer(repo: &Path, work: &Path) -> anyhow::Result<TorchPeer> {
-    let peers = repo.join("../shared/peers");
-    if !peers.join("torch_predict.py").exists() {
-        bail!("{} has no torch_predict.py", peers.display());
-    }
-    let python = find_python("import torch, numpy, pandas")
-        .context("no Python with torch, numpy and pandas (see ../shared/peers/README.md)")?;
+fn torch_peer(work: &Path) -> anyhow::Result<TorchPeer> {
+    let peers = pipeline_bench::peers_dir();
+    let python = find_python("import torch, numpy, pandas").context(
+        "no Python with torch, numpy and pandas (see crates/pipeline-bench/peers/README.md)",
+    )?;
     let data = work.join("peers-data");
     let models = work.join("peers-models");
     let ok = |out: std::process::Output, what: &str| -> anyhow::Result<std::process::Output> {
@@ -335,7 +333,7 @@ fn torch_peer(repo: &Path, work: &Path) -> anyhow::Result<TorchPeer> {
     Ok(TorchPeer {
         python,
         script: peers.join("torch_predict.py"),
-        csv_script: repo.join("crates/pipeline-bench/peers/torch_infer_csv.py"),
+        csv_script: peers.join("torch_infer_csv.py"),
         model: models.join("torch_simplenn.pt"),
         in_memory_rows_per_s: rate("infer_full_rows_per_s"),
         in_memory_batched_rows_per_s: rate("infer_batched_rows_per_s"),

@@ -424,7 +424,7 @@ fn sklearn_peer() -> anyhow::Result<PathBuf> {
 }
 
 fn peer_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/sklearn_prepare.py")
+    pipeline_bench::peers_dir().join("sklearn_prepare.py")
 }
 
 /// This process's peak resident set (`VmHWM`), in KiB.
