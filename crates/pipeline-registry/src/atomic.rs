@@ -5,7 +5,8 @@
 //! half of it, and a write that fails or is dropped before
 //! [`AtomicFile::commit`] leaves the old file as it was and no temporary
 //! file behind. Serves the registry's artifacts and, through the CLI, every
-//! output file and export.
+//! output file; [`stage_folder`] does the same for a whole folder (an
+//! export), which the caller renames into place.
 
 use std::fs::{self, Permissions};
 use std::io::{self, BufWriter, Write};
@@ -26,6 +27,11 @@ pub enum Step {
     /// Creating the temporary file in the target's folder (`path`: the
     /// folder).
     Create,
+    /// Creating a temporary folder for a staged folder (`path`: the folder
+    /// it is created in).
+    CreateFolder,
+    /// Setting the permissions of a staged folder (`path`: that folder).
+    Permissions,
     /// Writing, flushing or setting the permissions of the temporary file
     /// (`path`: the temporary file).
     Write,
@@ -52,6 +58,8 @@ impl Step {
     fn describe(self) -> &'static str {
         match self {
             Step::Create => "cannot create a temporary file in",
+            Step::CreateFolder => "cannot create a temporary folder in",
+            Step::Permissions => "cannot set permissions on",
             Step::Write => "cannot write",
             Step::Sync => "cannot sync",
             Step::Rename => "cannot rename a temporary file to",
@@ -152,6 +160,37 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     file.commit()
 }
 
+/// Writes `files` (name, bytes) into a new temporary folder in `parent`
+/// named `prefix` and a random tail: every file synced, the folder made an
+/// ordinary one (0755 where there are modes; a temporary folder is
+/// private) and synced. The caller renames it into place; dropped before,
+/// it is removed with what it holds.
+pub fn stage_folder(
+    parent: &Path,
+    prefix: &str,
+    files: &[(&str, Vec<u8>)],
+) -> Result<tempfile::TempDir, WriteError> {
+    let staging = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .map_err(Step::CreateFolder.at(parent))?;
+    for (name, bytes) in files {
+        let path = staging.path().join(name);
+        let mut file = fs::File::create(&path).map_err(Step::Write.at(&path))?;
+        file.write_all(bytes).map_err(Step::Write.at(&path))?;
+        file.sync_all().map_err(Step::Write.at(&path))?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs::set_permissions(staging.path(), Permissions::from_mode(0o755))
+            .map_err(Step::Permissions.at(staging.path()))?;
+    }
+    // Durability only: a folder that cannot be synced is still written.
+    let _ = sync_dir(staging.path());
+    Ok(staging)
+}
+
 /// Makes a rename or a file creation in `dir` durable (`fsync` of the
 /// folder). A no-op where folders cannot be opened for it.
 #[cfg(unix)]
@@ -189,6 +228,39 @@ fn no_temp_files(dir: &Path) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_staged_folder_holds_every_file_and_goes_away_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [("a.json", b"{}".to_vec()), ("b.bin", vec![1, 2, 3])];
+        let staged = stage_folder(dir.path(), ".stage-", &files).unwrap();
+        let path = staged.path().to_path_buf();
+        assert!(path.starts_with(dir.path()));
+        assert!(
+            path.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".stage-")
+        );
+        assert_eq!(fs::read(path.join("a.json")).unwrap(), b"{}");
+        assert_eq!(fs::read(path.join("b.bin")).unwrap(), [1, 2, 3]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o755);
+        }
+        drop(staged);
+        assert!(!path.exists());
+        let missing = dir.path().join("missing");
+        let error = stage_folder(&missing, ".stage-", &files).unwrap_err();
+        assert_eq!(error.step, Step::CreateFolder);
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot create a temporary folder in")
+        );
+    }
 
     #[test]
     fn a_write_replaces_the_file_and_leaves_nothing_else() {

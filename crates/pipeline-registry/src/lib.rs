@@ -27,7 +27,7 @@ mod util;
 #[cfg(test)]
 mod tests;
 
-pub use atomic::{AtomicFile, WriteError, sync_dir, write_atomically};
+pub use atomic::{AtomicFile, WriteError, stage_folder, sync_dir, write_atomically};
 pub use error::RegistryError;
 pub use files::RegistryFiles;
 pub use filter::{Condition, Field, FilterError, SortKey};

@@ -5,10 +5,9 @@
 //! synced with the registry's atomic-write module ([`sync_dir`]).
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use pipeline_registry::{RegistryFiles, sync_dir};
+use pipeline_registry::{RegistryFiles, stage_folder, sync_dir};
 use serde_json::Value;
 
 use super::FILES;
@@ -117,40 +116,17 @@ pub fn write_folder(
     replace(out, &parent, staging)
 }
 
-/// The files written and synced in a new temporary folder in `parent`.
+/// The files written and synced in a new temporary folder in `parent`
+/// (the registry's atomic-write module stages it).
 fn stage(parent: &Path, files: &[(&str, Vec<u8>)]) -> Result<tempfile::TempDir, PredictError> {
     fs::create_dir_all(parent).map_err(PredictError::io(format!(
         "cannot create the folder {}",
         parent.display()
     )))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".export-")
-        .tempdir_in(parent)
-        .map_err(PredictError::io(format!(
-            "cannot create a temporary folder in {}",
-            parent.display()
-        )))?;
-    for (name, bytes) in files {
-        let path = staging.path().join(name);
-        let failed = || PredictError::io(format!("cannot write {}", path.display()));
-        let mut file = fs::File::create(&path).map_err(failed())?;
-        file.write_all(bytes).map_err(failed())?;
-        file.sync_all().map_err(failed())?;
-    }
-    // A temporary folder is private (0700); the export is an ordinary folder.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        fs::set_permissions(staging.path(), fs::Permissions::from_mode(0o755)).map_err(
-            PredictError::io(format!(
-                "cannot set permissions on {}",
-                staging.path().display()
-            )),
-        )?;
-    }
-    // Durability only: a folder that cannot be synced is still written.
-    let _ = sync_dir(staging.path());
-    Ok(staging)
+    stage_folder(parent, ".export-", files).map_err(|e| {
+        let what = e.to_string();
+        PredictError::io(what)(e.source)
+    })
 }
 
 /// Renames `staging` to `out`, moving a previous `out` aside first and
