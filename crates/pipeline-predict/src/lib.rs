@@ -26,3 +26,6 @@ pub use predictions::{LABEL, Label, PREDICTION, PROBABILITY, PredictionJson, Pre
 pub use predictor::{Predictor, WINDOWS_PER_PASS};
 pub use rows::{Rows, with_predictions};
 pub use stored::{StoredModel, artifact, is_checkpoint};
+
+#[cfg(test)]
+mod library_tests;

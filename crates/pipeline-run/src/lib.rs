@@ -46,3 +46,6 @@ pub use store::Store;
 pub use stored::{short, stored_plan};
 pub use summary::RunSummary;
 pub use watch::{CheckpointFailing, Killed, NoWatcher, Started, Watcher};
+
+#[cfg(test)]
+mod library_tests;

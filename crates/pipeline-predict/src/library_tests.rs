@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// A unit-test module (one test binary fewer to link than a `tests/` file),
+// written against the public API as a caller would use it.
+use crate as pipeline_predict;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
