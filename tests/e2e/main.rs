@@ -7,6 +7,7 @@ mod check;
 mod classification;
 mod common;
 mod devices;
+mod diagnosis;
 mod errors;
 mod export;
 mod fingerprint;

@@ -39,5 +39,5 @@ pub use reconcile::{Unowned, UnownedReason};
 pub use types::{
     AliasRecord, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric,
     MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector, RunStatus,
-    RunSummary,
+    RunSummary, StoredDiagnosis,
 };

@@ -14,7 +14,7 @@ use crate::open::Registry;
 use crate::statement::Fault;
 use crate::types::{
     ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter, RunId,
-    RunRecord, RunSelector, RunStatus, RunSummary,
+    RunRecord, RunSelector, RunStatus, RunSummary, StoredDiagnosis,
 };
 
 /// Columns of `runs` in the order [`Registry::decode_record`] reads them.
@@ -22,6 +22,7 @@ const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, 
      spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
      git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
+     verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
      weights_digest, note, pid, host, heartbeat_at, failed_on_environment";
 
 /// How many ids one `IN (…)` list binds.
@@ -49,7 +50,8 @@ impl Registry {
         let context = "listing runs";
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
-             selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset \
+             selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
+             verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill \
              FROM runs WHERE 1 = 1",
         );
         if let Some(experiment) = &filter.experiment {
@@ -202,6 +204,18 @@ impl Registry {
             gap_at_best: self.get(row, "gap_at_best")?,
             test_train_gap: self.get(row, "test_train_gap")?,
             onset: self.get_opt_u32(row, "overfit_onset")?,
+            diagnosis: StoredDiagnosis {
+                verdict: self.get(row, "verdict")?,
+                verdict_grade: self.get(row, "verdict_grade")?,
+                verdict_findings: self
+                    .get::<Option<String>>(row, "verdict_findings")?
+                    .map(|f| f.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                val_above_min: self.get(row, "val_above_min")?,
+                train_drop: self.get(row, "train_drop")?,
+                val_recent_drop: self.get(row, "val_recent_drop")?,
+                skill: self.get(row, "skill")?,
+            },
         })
     }
 

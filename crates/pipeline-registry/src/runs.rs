@@ -558,11 +558,20 @@ async fn set_overfitting(
     overfitting: &Overfitting,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE runs SET gap_at_best = ?, test_train_gap = ?, overfit_onset = ? WHERE id = ?",
+        "UPDATE runs SET gap_at_best = ?, test_train_gap = ?, overfit_onset = ?, \
+         verdict = ?, verdict_grade = ?, verdict_findings = ?, val_above_min = ?, \
+         train_drop = ?, val_recent_drop = ?, skill = ? WHERE id = ?",
     )
     .bind(overfitting.gap_at_best)
     .bind(overfitting.test_train_gap)
     .bind(overfitting.onset.map(i64::from))
+    .bind(overfitting.diagnosis.verdict.clone())
+    .bind(overfitting.diagnosis.verdict_grade.clone())
+    .bind(Some(overfitting.diagnosis.verdict_findings.join(",")).filter(|f| !f.is_empty()))
+    .bind(overfitting.diagnosis.val_above_min)
+    .bind(overfitting.diagnosis.train_drop)
+    .bind(overfitting.diagnosis.val_recent_drop)
+    .bind(overfitting.diagnosis.skill)
     .bind(run.as_str())
     .execute(conn)
     .await?

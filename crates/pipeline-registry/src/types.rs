@@ -218,7 +218,7 @@ pub struct Completion {
 
 /// A run's overfitting summary, stored in columns that `runs --where` and
 /// `--sort` use (`gap`, `test_gap`, `onset`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Overfitting {
     /// Validation minus train loss at the best epoch.
     pub gap_at_best: Option<f64>,
@@ -227,6 +227,33 @@ pub struct Overfitting {
     /// First epoch after which validation loss rose while train loss fell,
     /// for `patience` epochs; `None` when that never happened.
     pub onset: Option<u32>,
+    /// The graded diagnosis (migration 0009); empty for runs recorded before.
+    #[serde(flatten)]
+    pub diagnosis: StoredDiagnosis,
+}
+
+/// A run's graded diagnosis as stored: the words `pipeline_train::diagnosis`
+/// writes (the registry knows nothing of training), and the numbers they
+/// rest on. All `None` for runs recorded before it was kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoredDiagnosis {
+    /// The primary verdict: `overfitting`, `underfitting`, `still_improving`,
+    /// `diverged`, `learning_rate_too_high`, `learning_rate_too_low`,
+    /// `good_fit` or `too_short`.
+    pub verdict: Option<String>,
+    /// `slight`, `mild` or `strong`; `None` for an ungraded verdict.
+    pub verdict_grade: Option<String>,
+    /// Every finding, `verdict[:grade]`, the primary first.
+    pub verdict_findings: Vec<String>,
+    /// Validation loss at the end relative to its minimum, minus 1.
+    pub val_above_min: Option<f64>,
+    /// Relative fall of training loss from the first epoch to the last.
+    pub train_drop: Option<f64>,
+    /// Relative fall of validation loss over the last quarter of the run.
+    pub val_recent_drop: Option<f64>,
+    /// Validation skill over a trivial baseline (regression: R²;
+    /// classification: accuracy above the majority class, scaled to 1).
+    pub skill: Option<f64>,
 }
 
 /// How an unsuccessful run ended.

@@ -8,9 +8,9 @@ use pipeline_model::Network;
 use pipeline_spec::{Layer, MetricName, Spec};
 use serde::Serialize;
 
-/// Fewer training rows than this many times the parameters risks
-/// memorising the training split.
-pub const ROWS_PER_PARAMETER: usize = 10;
+/// Fewer training rows than this many times the parameters, unregularized,
+/// risks memorising the training split (see `few_rows_per_parameter`).
+pub const ROWS_PER_PARAMETER: usize = 1;
 /// Feature spreads (standard deviations) further apart than this factor
 /// need normalization.
 pub const SCALE_RATIO: f64 = 100.0;
@@ -78,25 +78,41 @@ pub fn pitfalls(spec: &Spec, data: &PreparedData, network: &Network) -> Vec<Pitf
     found
 }
 
-/// Fewer than [`ROWS_PER_PARAMETER`] training rows per parameter: room to
-/// memorise the training split.
+/// Fewer training rows than [`ROWS_PER_PARAMETER`] per parameter and
+/// nothing against memorising them (no dropout, weight decay or early
+/// stopping). The old rule of thumb (10 rows per parameter, whatever the
+/// spec) fired on 11 of the 12 shipped specs, networks with dropout and a
+/// regression whose validation loss ends within 5% of its train loss among
+/// them: a regularized network with more parameters than rows is how deep
+/// learning is done, and whether it memorised is read from its curves after
+/// training (`show`'s verdict), not guessed before.
 fn few_rows_per_parameter(setup: &Setup<'_>) -> Option<Pitfall> {
     let parameters = setup.network.parameter_count();
     let train_rows = setup.data.sizes.train;
-    if train_rows >= ROWS_PER_PARAMETER * parameters {
+    if train_rows >= ROWS_PER_PARAMETER * parameters || regularized(setup.spec) {
         return None;
     }
     Some(Pitfall {
         kind: PitfallKind::FewRowsPerParameter,
         message: format!(
-            "{train_rows} training rows for {parameters} parameters (fewer than \
-             {ROWS_PER_PARAMETER} rows per parameter): the network can memorise the \
-             training split"
+            "{train_rows} training rows for {parameters} parameters, with no dropout, no \
+             weight decay and no early stopping: the network can memorise the training split"
         ),
-        hint: "use a smaller network, more data, or regularize: dropout layers, \
+        hint: "use a smaller network or more data, or regularize: dropout layers, \
                optimizer.weight_decay, train.early_stopping"
             .into(),
     })
+}
+
+/// The spec guards against memorising: a dropout layer, weight decay or
+/// early stopping.
+fn regularized(spec: &Spec) -> bool {
+    spec.model
+        .layers
+        .iter()
+        .any(|l| matches!(l, Layer::Dropout { .. }))
+        || spec.optimizer.weight_decay > 0.0
+        || spec.train.early_stopping.is_some()
 }
 
 /// Feature spreads more than [`SCALE_RATIO`] apart: the inputs need
@@ -498,9 +514,20 @@ learning_rate = 1e-3
     #[test]
     fn each_pitfall_is_found() {
         let base = spec("");
+        // 2-4-1: 17 parameters; 16 rows and nothing against memorising.
         assert_eq!(
-            kinds(&base, &data(169, 30, 1.0, Normalize::Zscore)),
+            kinds(&base, &data(16, 30, 1.0, Normalize::Zscore)),
             [PitfallKind::FewRowsPerParameter]
+        );
+        // Issue 21: 169 rows (under the old 10 per parameter) is no warning,
+        // nor are 16 with weight decay.
+        assert_eq!(kinds(&base, &data(169, 30, 1.0, Normalize::Zscore)), []);
+        assert_eq!(
+            kinds(
+                &with(&base, &["optimizer.weight_decay=0.01"]),
+                &data(16, 30, 1.0, Normalize::Zscore)
+            ),
+            []
         );
         assert_eq!(
             kinds(&base, &data(200, 30, 1000.0, Normalize::None)),

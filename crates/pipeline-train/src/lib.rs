@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod classification;
 mod device;
+pub mod diagnosis;
 mod engine;
 mod epochs;
 mod error;

@@ -301,6 +301,7 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
                 gap_at_best: Some(best - last.0),
                 test_train_gap: Some(test - last.0),
                 onset: turn,
+                ..Overfitting::default()
             },
             weights_digest: None,
         },

@@ -155,7 +155,7 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
     let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
     let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
     header.extend(names.iter().map(String::as_str));
-    header.extend(["gap", "onset", "tags"]);
+    header.extend(["gap", "verdict", "tags"]);
     let mut table = format::table(&header);
     for run in runs {
         let mut row = vec![
@@ -181,11 +181,8 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
                 .gap_at_best
                 .map_or_else(|| "-".into(), number),
         );
-        row.push(match (run.status, run.overfitting.onset) {
-            (_, Some(epoch)) => epoch.to_string(),
-            (pipeline_registry::RunStatus::Completed, None) => "none".into(),
-            _ => "-".into(),
-        });
+        // The onset stays in `show`, JSON and `--where onset`.
+        row.push(crate::output::diagnosis::cell(&run.overfitting.diagnosis));
         row.push(run.tags.join(","));
         table.add_row(row);
     }

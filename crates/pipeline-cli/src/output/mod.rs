@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod classes;
+pub mod diagnosis;
 pub mod document;
 pub mod file;
 pub mod folds;

@@ -23,6 +23,7 @@ async fn finished(reg: &Registry, tags: &[&str], test_r2: f64, onset: Option<u32
                 gap_at_best: Some(0.5),
                 test_train_gap: Some(test_r2),
                 onset,
+                ..Overfitting::default()
             },
             weights_digest: None,
         },

@@ -1,13 +1,15 @@
 //! What `pipeline show RUN` reports, built once: the run's record, each
 //! epoch's generalization gap, each artifact's check and the overfitting
-//! verdict. `--json` prints it (the record's fields, then the rest); the
+//! diagnosis and the loss note. `--json` prints it (the record's fields, then the rest); the
 //! text renders it.
 
 use pipeline_registry::{ArtifactRecord, Registry, RunRecord};
-use pipeline_train::generalization::{LossPoint, Verdict, assess};
+use pipeline_train::diagnosis::Diagnosis;
+use pipeline_train::generalization::LossPoint;
 use serde::Serialize;
 
 use crate::commands::curves::loss_curve;
+use crate::output::diagnosis::diagnosis_of;
 
 #[derive(Debug, Serialize)]
 pub struct ShowReport {
@@ -17,7 +19,11 @@ pub struct ShowReport {
     pub epoch_gaps: Vec<EpochGap>,
     /// One per artifact, in the record's order.
     pub artifact_checks: Vec<ArtifactCheck>,
-    pub verdict: Verdict,
+    /// The graded diagnosis: the stored one, or computed from the stored
+    /// epochs for a run recorded before it was kept.
+    pub diagnosis: Diagnosis,
+    /// Why `loss` differs from the metric columns, if it does.
+    pub loss_note: Option<String>,
 }
 
 /// One epoch's losses; JSON shows only the gap.
@@ -51,7 +57,8 @@ impl ShowReport {
                 .iter()
                 .map(|artifact| ArtifactCheck::of(registry, artifact))
                 .collect(),
-            verdict: assess(&curve),
+            diagnosis: diagnosis_of(&record, &curve),
+            loss_note: crate::output::diagnosis::loss_note(&record.spec_toml),
             record,
         }
     }

@@ -17,6 +17,9 @@ pub fn render(report: &ShowReport, epochs: bool, spec: bool) -> String {
     let mut out = summary(r);
     if !r.final_metrics.is_empty() {
         out.push_str(&metrics(r));
+        if let Some(note) = &report.loss_note {
+            out.push_str(&format!("  note: {note}\n"));
+        }
     }
     out.push_str(&generalization(report));
     if epochs {
@@ -225,6 +228,6 @@ fn generalization(report: &ShowReport) -> String {
             (None, false) => "-".into(),
         },
     );
-    out.push_str(&format!("verdict: {}\n", report.verdict.sentence()));
+    out.push_str(&crate::output::diagnosis::render(&report.diagnosis));
     out
 }
