@@ -302,8 +302,8 @@ fn torch_agrees(
 /// linear on steps, positional encoding, a transformer block, layer norm,
 /// LSTM, GRU and RNN and the mean over steps; an embedding of the digits'
 /// pixel codes into a GRU and its last step. Predictions equal `pipeline
-/// infer`'s to 1e-5. A windowed run cannot be checked this way (infer
-/// refuses it), and the script says so.
+/// infer`'s to 1e-5, a windowed transformer's forecasts from the series
+/// file too.
 #[test]
 fn exports_beyond_mlps_rebuild_in_pytorch() {
     let Some(python) = torch_python() else {
@@ -370,30 +370,112 @@ layers = [
     );
     torch_agrees(&ws, &python, &embedding, &[], digits, 300);
 
-    // A windowed run: exported, but there is nothing to compare with.
+    // A windowed run: the series file in, infer's forecasts compared row
+    // by row (the script rebuilds the windows).
     let sunspots = repo_root().join("experiments/sunspots_transformer.toml");
+    let report = windowed_agrees(
+        &ws,
+        &python,
+        &sunspots,
+        "experiments/data/sunspots_yearly.csv",
+    );
+    assert!(report.contains("pure-python: skipped"), "{report}");
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("torch ") && l.contains("rows match pipeline infer")),
+        "{report}"
+    );
+}
+
+/// Trains a windowed `spec` for 2 epochs, exports it, predicts the series
+/// `data` with `pipeline infer` and runs the interop script on them;
+/// returns its report.
+fn windowed_agrees(ws: &Workspace, python: &Path, spec: &Path, data: &str) -> String {
     let run: Value = serde_json::from_str(&ws.ok(&[
         "run",
-        sunspots.to_str().unwrap(),
+        spec.to_str().unwrap(),
         "--set",
-        "train.epochs=1",
+        "train.epochs=2",
         "--json",
         "--quiet",
     ]))
     .unwrap();
     let id = run["id"].as_str().unwrap();
-    let out = ws.path().join("export-sunspots");
+    let out = ws.path().join(format!("export-{id}"));
     ws.ok(&["export", id, "--out", out.to_str().unwrap()]);
-    let check = Command::new(&python)
-        .arg(repo_root().join("tests/interop/check_export.py"))
-        .args([&out, Path::new("unused.csv"), Path::new("unused.csv")])
-        .output()
-        .unwrap();
-    assert_eq!(check.status.code(), Some(1));
+    let input = repo_root().join(data);
+    let predictions = ws.path().join(format!("predictions-{id}.csv"));
+    ws.ok(&[
+        "infer",
+        "--run",
+        id,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        predictions.to_str().unwrap(),
+    ]);
+    check_export(python, &out, &input, &predictions)
+}
+
+/// Issue 21: a windowed run's export predicts what `pipeline infer` does
+/// from the series file, checked in pure Python (no torch) for a network
+/// of linear layers after `flatten`, with the target differenced and
+/// normalized.
+#[test]
+fn windowed_export_predicts_the_series_in_pure_python() {
+    if Command::new("python3").arg("--version").output().is_err() {
+        eprintln!("python3 not found: the interop check is skipped");
+        return;
+    }
+    let ws = Workspace::new();
+    let spec = ws.write(
+        "windowed.toml",
+        &format!(
+            r#"name = "windowed-mlp"
+[data]
+path = {:?}
+target = "target"
+normalize_target = "zscore"
+split = {{ train = 0.7, validation = 0.15, test = 0.15 }}
+[data.window]
+steps = 6
+order_by = "date"
+difference = true
+missing = "interpolate"
+[model]
+input = [6, 1]
+layers = [{{ type = "flatten" }}, {{ type = "linear", units = 8 }}, {{ type = "tanh" }}, {{ type = "linear", units = 1 }}]
+[optimizer]
+type = "adam"
+learning_rate = 1e-3
+[train]
+epochs = 2
+"#,
+            repo_root()
+                .join("experiments/data/co2_weekly.csv")
+                .display()
+                .to_string()
+        ),
+    );
+    let report = windowed_agrees(
+        &ws,
+        Path::new("python3"),
+        &spec,
+        "experiments/data/co2_weekly.csv",
+    );
+    let rows = std::fs::read_to_string(repo_root().join("experiments/data/co2_weekly.csv"))
+        .unwrap()
+        .lines()
+        .count()
+        - 1;
+    // Every row from the 7th (6 steps after the first difference) ends a window.
+    let windows = rows - 6;
     assert!(
-        stderr(&check).contains("a windowed run: pipeline infer cannot predict it"),
-        "{}",
-        stderr(&check)
+        report.contains(&format!(
+            "pure-python (windows): {windows} rows match pipeline infer"
+        )),
+        "{report}"
     );
 }
 

@@ -32,4 +32,5 @@ mod sequences;
 mod serve;
 mod signals;
 mod stress;
+mod tour;
 mod workflow;

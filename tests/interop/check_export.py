@@ -34,8 +34,16 @@ Two paths:
   `safetensors.torch.load_file`, `load_state_dict(strict=True)`; otherwise it
   prints "skipped: torch/safetensors not installed".
 
-Windowed runs (schema.json has `window`) are refused: `pipeline infer` cannot
-predict them from a file yet, so there are no predictions to compare with.
+Windowed runs (schema.json has `window`): INPUT_CSV is the series itself, as
+`pipeline infer --run RUN --input SERIES.csv` reads it, and the script
+rebuilds the windows from preprocessing.json's `window` plan as
+pipeline-data's windows.rs does (rows ordered by `order_by`, numbers when
+every cell is one, else text; gaps interpolated linearly when the run did;
+under `difference` the target's channel is the change from the row before
+and each forecast adds back the window's last level; each channel scaled).
+Each row where a full window ends must have a `prediction`, the rows before
+the first full window an empty cell. A network of linear layers after a
+`flatten` runs in pure Python; recurrent and transformer layers need torch.
 
 Exit status: 0 when every path that ran agrees, 1 on a mismatch or a bad
 folder, 2 on wrong usage.
@@ -200,6 +208,141 @@ def read_inputs(path, preprocessing):
     return rows
 
 
+def parse_number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value
+
+
+def interpolate(values):
+    """Linear interpolation over NaN runs; the nearest value at either end
+    (windows.rs `interpolate_linear`)."""
+    known = [i for i, v in enumerate(values) if not math.isnan(v)]
+    if not known:
+        return
+    for i in range(known[0]):
+        values[i] = values[known[0]]
+    for i in range(known[-1] + 1, len(values)):
+        values[i] = values[known[-1]]
+    for a, b in zip(known, known[1:]):
+        for i in range(a + 1, b):
+            values[i] = values[a] + (values[b] - values[a]) * (i - a) / (b - a)
+
+
+def read_windows(path, preprocessing, target_name):
+    """A windowed run's inputs from the series in `path`: for each window
+    (its flat `[steps, channels]` inputs, the file row (0-based) of its last
+    row, the level its forecast is added to)."""
+    plan = preprocessing["window"]
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    order = list(range(len(rows)))
+    order_by = plan.get("order_by")
+    if order_by is not None:
+        cells = [(row.get(order_by) or "").strip() for row in rows]
+        numbers = [parse_number(c) for c in cells if c]
+        if all(n is not None for n in numbers):
+            keys = [parse_number(c) if c else math.inf for c in cells]
+            order.sort(key=lambda r: keys[r])
+        else:
+            order.sort(key=lambda r: (cells[r] == "", cells[r]))
+
+    def series(name):
+        if rows and name not in rows[0]:
+            raise ExportError(f"{path}: no column {name!r}")
+        values = [parse_number((rows[r][name] or "").strip() or "nan") for r in order]
+        if any(v is None for v in values):
+            raise ExportError(f"{path}: column {name!r} holds text")
+        if any(math.isnan(v) for v in values):
+            if not plan["interpolate"]:
+                raise ExportError(f"{path}: column {name!r} has empty cells the run does not fill")
+            interpolate(values)
+        return values
+
+    channels = plan["channels"]
+    features = channels[:-1] if plan["target_input"] else channels
+    values = [series(name) for name in features]
+    target = None
+    if plan["target_input"] or plan.get("difference"):
+        target = series(target_name)
+    if plan["target_input"]:
+        if plan.get("difference"):
+            values.append([math.nan] + [b - a for a, b in zip(target, target[1:])])
+        else:
+            values.append(target)
+    transforms = preprocessing["transforms"]
+    if len(transforms) != len(values):
+        raise ExportError(f"{len(transforms)} scaler(s) for {len(values)} channel(s)")
+    scaled = [
+        [to_f32((v - t["shift"]) / t["scale"]) for v in channel]
+        for channel, t in zip(values, transforms)
+    ]
+    steps = plan["steps"]
+    offset = 1 if plan.get("difference") else 0
+    windows = []
+    for w in range(len(rows) + 1 - offset - steps):
+        first = w + offset
+        inputs = [scaled[c][r] for r in range(first, first + steps) for c in range(len(scaled))]
+        last = first + steps - 1
+        base = target[last] if plan.get("difference") else 0.0
+        windows.append((inputs, order[last], base))
+    if not windows:
+        raise ExportError(f"{path}: {len(rows)} rows, fewer than one window needs ({offset + steps})")
+    return windows, len(rows)
+
+
+def read_windowed_predictions(path, rows):
+    """infer's `prediction` per file row: a number, or None (empty: no full
+    window ends there)."""
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if "prediction" not in (reader.fieldnames or []):
+            raise ExportError(f"{path} has no 'prediction' column")
+        cells = [(row["prediction"] or "").strip() for row in reader]
+    if len(cells) != rows:
+        raise ExportError(f"{path}: {len(cells)} rows, the series has {rows}")
+    return [float(c) if c else None for c in cells]
+
+
+def check_windowed(folder, schema, preprocessing, weights, inputs_path, predictions_path):
+    """Compares the forecasts rebuilt from the export with infer's, row by
+    row of the series file."""
+    output = schema["output"]
+    target_name = (output.get("targets") or [output.get("target", "target")])[0]
+    windows, rows = read_windows(inputs_path, preprocessing, target_name)
+    expected = read_windowed_predictions(predictions_path, rows)
+    ending = {row for _, row, _ in windows}
+    for row, value in enumerate(expected):
+        if (value is None) == (row in ending):
+            state = (
+                "a forecast where no full window ends"
+                if value is not None
+                else "no forecast where a full window ends"
+            )
+            raise ExportError(f"{predictions_path}: row {row + 1} has {state}")
+    theirs = [expected[row] for _, row, _ in windows]
+
+    def forecasts(values):
+        return [v + base for v, (_, _, base) in zip(to_predictions(output, values), windows)]
+
+    inputs = [w for w, _, _ in windows]
+    reason = pure_python_skip(schema["model"])
+    if reason:
+        print(f"pure-python: skipped: {reason} (PyTorch only)")
+    else:
+        ours = predict_pure_python(schema["model"]["layers"], read_safetensors(weights), inputs)
+        compare("pure-python (windows)", forecasts(ours), theirs, 1)
+    try:
+        import safetensors.torch  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        print("torch: skipped: torch/safetensors not installed")
+    else:
+        compare(f"torch {torch.__version__} (windows)", forecasts(predict_torch(folder, schema, inputs)), theirs, 1)
+
+
 def prediction_columns(output):
     """The columns `pipeline infer` writes for this schema's output, in the
     order the network's values map onto them."""
@@ -269,6 +412,24 @@ def softmax(values):
     return [e / total for e in exp]
 
 
+def pure_python_skip(model):
+    """Why the pure-Python path cannot run this network, or None: it runs
+    flat rows through linear layers and elementwise activations; a declared
+    input shape is fine when elementwise layers lead to a `flatten`."""
+    layers = model["layers"]
+    others = sorted({layer["type"] for layer in layers} - PURE_PYTHON_LAYERS - {"flatten"})
+    if others:
+        return ", ".join(others)
+    if "input_shape" not in model or len(model["input_shape"]) == 1:
+        return None
+    for layer in layers:
+        if layer["type"] == "flatten":
+            return None
+        if layer["type"] not in ACTIVATIONS and layer["type"] not in ("dropout", "leaky_relu"):
+            return f"a {layer['type']} layer on the declared input shape {model['input_shape']}"
+    return f"the declared input shape {model['input_shape']}"
+
+
 def predict_pure_python(layers, tensors, rows):
     predictions = []
     for row in rows:
@@ -285,8 +446,8 @@ def predict_pure_python(layers, tensors, rows):
                     math.fsum(w * x for w, x in zip(weight[o * width : (o + 1) * width], h)) + bias[o]
                     for o in range(layer["out"])
                 ]
-            elif kind == "dropout":
-                pass  # identity at inference
+            elif kind in ("dropout", "flatten"):
+                pass  # identity at inference; rows are already flat, row-major
             elif kind == "leaky_relu":
                 slope = layer["negative_slope"]
                 h = [x if x >= 0.0 else slope * x for x in h]
@@ -480,19 +641,16 @@ def main(argv):
     folder = Path(argv[1])
     try:
         schema, preprocessing, weights = load_export(folder)
-        if "window" in schema:
-            raise ExportError(
-                "a windowed run: pipeline infer cannot predict it from a file yet, "
-                "so there are no predictions to compare with"
-            )
+        if "window" in schema or "window" in preprocessing:
+            check_windowed(folder, schema, preprocessing, weights, argv[2], argv[3])
+            return 0
         layers = schema["model"]["layers"]
         rows = read_inputs(argv[2], preprocessing)
         output = schema["output"]
         columns = prediction_columns(output)
         expected = read_predictions(argv[3], columns)
-        others = sorted({layer["type"] for layer in layers} - PURE_PYTHON_LAYERS)
-        if others or "input_shape" in schema["model"]:
-            reason = ", ".join(others) if others else "a declared input shape"
+        reason = pure_python_skip(schema["model"])
+        if reason:
             print(f"pure-python: skipped: {reason} (PyTorch only)")
         else:
             ours = predict_pure_python(layers, read_safetensors(weights), rows)
