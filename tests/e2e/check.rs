@@ -36,7 +36,8 @@ fn check_reports_columns_splits_layers_and_warnings() {
     assert_eq!(report["model"]["parameters"], 769);
     assert_eq!(report["model"]["layers"][0]["output_shape"][0], 64);
     assert_eq!(report["columns"].as_array().unwrap().len(), 11);
-    assert_eq!(report["warnings"][0]["kind"], "few_rows_per_parameter");
+    // 310 rows for 769 parameters, but with early stopping: not warned.
+    assert_eq!(report["warnings"], serde_json::json!([]));
     // Nothing is written: no registry appears.
     assert!(!ws.registry().exists());
 

