@@ -345,8 +345,8 @@ pub struct InferArgs {
     /// Rows inline as JSON: one object, or an array of objects.
     #[arg(long, value_name = "JSON")]
     pub json: Option<String>,
-    /// Where to write the rows plus a `prediction` column, atomically; stdout
-    /// when absent.
+    /// Where to write the rows plus the prediction columns, atomically;
+    /// stdout when absent.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format; by default the --output extension's, else CSV.
@@ -355,6 +355,11 @@ pub struct InferArgs {
     /// Write only the prediction column, not the input columns.
     #[arg(long)]
     pub only_predictions: bool,
+    /// The predictions' column: the value of a regression, the label of a
+    /// classification (`NAME_TARGET` per target when there are several);
+    /// class probabilities stay `probability_CLASS`.
+    #[arg(long, default_value = "prediction", value_name = "NAME", value_parser = column_name)]
+    pub prediction_column: String,
     /// Rows read, predicted and written at a time: memory stays flat
     /// however large the input.
     #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS", value_parser = at_least_one)]
@@ -371,6 +376,15 @@ const BATCH_ROWS: NonZeroUsize = match NonZeroUsize::new(pipeline_data::BATCH_RO
     Some(rows) => rows,
     None => NonZeroUsize::MIN,
 };
+
+/// `--prediction-column`: a name a file can hold.
+fn column_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("the column name is empty".to_owned());
+    }
+    Ok(name.to_owned())
+}
 
 /// `--device`: the spec's forms, refused with the same words.
 fn parse_device(text: &str) -> Result<pipeline_spec::Device, String> {
