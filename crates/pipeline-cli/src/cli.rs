@@ -47,6 +47,24 @@ pub struct GlobalArgs {
     /// Only errors on stderr: no progress, no per-epoch lines.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour: auto (when the stream is a terminal and NO_COLOR is unset;
+    /// CLICOLOR_FORCE=1 forces it), always or never. JSON is never coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
