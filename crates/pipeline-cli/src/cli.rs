@@ -114,6 +114,29 @@ pub enum Command {
     /// never recorded, folders of runs not in the registry. The folders of
     /// queued and running runs are never touched.
     Gc(GcArgs),
+    /// Print a shell's completion script on stdout.
+    ///
+    /// For example `pipeline completions bash >
+    /// ~/.local/share/bash-completion/completions/pipeline`, or `pipeline
+    /// completions zsh > ~/.zfunc/_pipeline` with `~/.zfunc` in `fpath`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `pipeline.1` and one `pipeline-COMMAND.1` per command into this
+    /// folder instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
