@@ -41,10 +41,7 @@ fn the_man_page_is_roff_naming_the_commands() {
     ws.ok(&["man", "--dir", dir.to_str().unwrap()]);
     let compare = std::fs::read_to_string(dir.join("pipeline-compare.1")).unwrap();
     assert!(compare.contains(".TH pipeline-compare 1"), "{compare}");
-    assert!(
-        compare.contains("\\-\\-json"),
-        "{compare}"
-    );
+    assert!(compare.contains("\\-\\-json"), "{compare}");
     assert!(dir.join("pipeline-alias-set.1").exists());
     assert!(dir.join("pipeline.1").exists());
 }
