@@ -1,6 +1,6 @@
 //! Classification end to end (issues 3, 4 and 6): the shipped breast cancer
 //! and iris specs reach their scores with a fixed seed, text labels map to
-//! classes and back, `infer` writes a label and one probability per class,
+//! classes and back, `infer` writes a predicted label and one probability per class,
 //! `evaluate` recomputes the recorded metrics, and mismatches between the
 //! task, the loss, the outputs and the labels are clear errors.
 
@@ -103,7 +103,7 @@ fn text_labels_train_predict_and_evaluate() {
         "ndjson",
     ]);
     let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(row["label"], "setosa", "{out}");
+    assert_eq!(row["prediction"], "setosa", "{out}");
     let total: f64 = ["setosa", "versicolor", "virginica"]
         .iter()
         .map(|c| row[format!("probability_{c}")].as_f64().unwrap())
@@ -141,7 +141,7 @@ fn text_labels_train_predict_and_evaluate() {
     assert_eq!(schema["output"]["task"], "multiclass");
     assert_eq!(schema["output"]["logits"], 3);
     let predictions = ws.path().join("predictions.csv");
-    // The labelled file has a `label` column already: only the predictions.
+    // Only the predictions, for the checker.
     ws.ok(&[
         "infer",
         "--input",

@@ -5,7 +5,9 @@
 mod bounded_inputs;
 mod check;
 mod classification;
+mod color;
 mod common;
+mod completions;
 mod devices;
 mod diagnosis;
 mod errors;
@@ -14,6 +16,7 @@ mod fingerprint;
 mod folds;
 mod guarded_paths;
 mod help;
+mod infer_columns;
 mod inference;
 mod json_shapes;
 mod labels;

@@ -7,7 +7,7 @@ EXPORT_DIR is written by `pipeline export RUN --out EXPORT_DIR`, INPUT_CSV
 holds the rows to predict (the run's feature columns, by name) and
 PREDICTIONS_CSV is what `pipeline infer --run RUN --input INPUT_CSV` wrote
 (the input columns plus `prediction`, `prediction_TARGET` per target, or
-`label` and `probability_CLASS` per class).
+`prediction` (the label) and `probability_CLASS` per class).
 
 The script turns the rows into model inputs with preprocessing.json (empty
 cells get the stored fill; categories become one-hot or ordinal inputs;

@@ -47,6 +47,24 @@ pub struct GlobalArgs {
     /// Only errors on stderr: no progress, no per-epoch lines.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Colour: auto (when the stream is a terminal and NO_COLOR is unset;
+    /// CLICOLOR_FORCE=1 forces it), always or never. JSON is never coloured.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,6 +114,29 @@ pub enum Command {
     /// never recorded, folders of runs not in the registry. The folders of
     /// queued and running runs are never touched.
     Gc(GcArgs),
+    /// Print a shell's completion script on stdout.
+    ///
+    /// For example `pipeline completions bash >
+    /// ~/.local/share/bash-completion/completions/pipeline`, or `pipeline
+    /// completions zsh > ~/.zfunc/_pipeline` with `~/.zfunc` in `fpath`.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `pipeline.1` and one `pipeline-COMMAND.1` per command into this
+    /// folder instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -345,8 +386,8 @@ pub struct InferArgs {
     /// Rows inline as JSON: one object, or an array of objects.
     #[arg(long, value_name = "JSON")]
     pub json: Option<String>,
-    /// Where to write the rows plus a `prediction` column, atomically; stdout
-    /// when absent.
+    /// Where to write the rows plus the prediction columns, atomically;
+    /// stdout when absent.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format; by default the --output extension's, else CSV.
@@ -355,6 +396,11 @@ pub struct InferArgs {
     /// Write only the prediction column, not the input columns.
     #[arg(long)]
     pub only_predictions: bool,
+    /// The predictions' column: the value of a regression, the label of a
+    /// classification (`NAME_TARGET` per target when there are several);
+    /// class probabilities stay `probability_CLASS`.
+    #[arg(long, default_value = "prediction", value_name = "NAME", value_parser = column_name)]
+    pub prediction_column: String,
     /// Rows read, predicted and written at a time: memory stays flat
     /// however large the input.
     #[arg(long, default_value_t = BATCH_ROWS, value_name = "ROWS", value_parser = at_least_one)]
@@ -371,6 +417,15 @@ const BATCH_ROWS: NonZeroUsize = match NonZeroUsize::new(pipeline_data::BATCH_RO
     Some(rows) => rows,
     None => NonZeroUsize::MIN,
 };
+
+/// `--prediction-column`: a name a file can hold.
+fn column_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("the column name is empty".to_owned());
+    }
+    Ok(name.to_owned())
+}
 
 /// `--device`: the spec's forms, refused with the same words.
 fn parse_device(text: &str) -> Result<pipeline_spec::Device, String> {

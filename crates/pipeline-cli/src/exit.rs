@@ -233,6 +233,6 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     if let (false, Some(hint)) = (has_hint, hint_of(error)) {
         text.push_str(&format!("\nhint: {hint}"));
     }
-    eprintln!("{text}");
+    eprintln!("{}", crate::output::color::prefixes(&text));
     ExitCode::from(code)
 }

@@ -13,6 +13,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    output::color::init(cli.global.color);
     threads::configure(&cli);
     output::init_logging(&cli.global);
     match commands::dispatch(cli) {

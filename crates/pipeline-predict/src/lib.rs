@@ -22,7 +22,7 @@ pub use evaluate::{Evaluation, Scored, evaluate};
 pub use example::{example_json, example_row};
 pub use final_metrics::{FinalMetrics, final_metrics};
 pub use json::{Entries, Number32, json_f32, json_f64};
-pub use predictions::{LABEL, Label, PREDICTION, PROBABILITY, PredictionJson, Predictions};
+pub use predictions::{Label, PREDICTION, PROBABILITY, PredictionJson, Predictions};
 pub use predictor::{Predictor, WINDOWS_PER_PASS};
 pub use rows::{Rows, with_predictions};
 pub use stored::{StoredModel, artifact, is_checkpoint};

@@ -1,17 +1,18 @@
 //! The predictions of a batch of rows as a user reads them: values in the
 //! file's units, or labels and class probabilities; as output columns
-//! (`prediction`, `label`, `probability_CLASS`) or one JSON value per row.
+//! (`prediction`, or `prediction_TARGET` per target, and `probability_CLASS`
+//! per class) or one JSON value per row.
 
 use polars::prelude::Column;
 use serde::Serialize;
 
 use crate::json::{Entries, Number32};
 
-/// The column of a regression prediction (`prediction_TARGET` with several
-/// targets).
+/// The default column of a prediction: the value of a regression, the
+/// label of a classification (`prediction_TARGET` with several targets).
+/// Not the target's own name, so a labelled file can be predicted with its
+/// target column left in (issue 21).
 pub const PREDICTION: &str = "prediction";
-/// The column of a classification's predicted label.
-pub const LABEL: &str = "label";
 /// The prefix of each class's probability column (`probability_CLASS`).
 pub const PROBABILITY: &str = "probability";
 
@@ -26,8 +27,9 @@ pub enum Predictions {
         sparse: bool,
     },
     /// Classification: each row's class index and the probability of
-    /// every class (row-major).
+    /// every class (row-major); `column` names the predicted label's column.
     Classes {
+        column: String,
         classes: Vec<String>,
         labels: Vec<usize>,
         probabilities: Vec<f32>,
@@ -60,7 +62,9 @@ impl Predictions {
     pub fn names(&self) -> Vec<String> {
         match self {
             Predictions::Values { names, .. } => names.clone(),
-            Predictions::Classes { classes, .. } => std::iter::once(LABEL.to_string())
+            Predictions::Classes {
+                column, classes, ..
+            } => std::iter::once(column.clone())
                 .chain(classes.iter().map(|c| format!("{PROBABILITY}_{c}")))
                 .collect(),
         }
@@ -75,10 +79,11 @@ impl Predictions {
                 sparse,
             } => value_columns(names, values, *sparse),
             Predictions::Classes {
+                column,
                 classes,
                 labels,
                 probabilities,
-            } => class_columns(classes, labels, probabilities),
+            } => class_columns(column, classes, labels, probabilities),
         }
     }
 
@@ -105,6 +110,7 @@ impl Predictions {
                 classes,
                 labels,
                 probabilities,
+                ..
             } => {
                 let k = classes.len().max(1);
                 let numbers = integer_classes(classes);
@@ -150,15 +156,20 @@ fn value_columns(names: &[String], values: &[f32], sparse: bool) -> Vec<Column> 
 }
 
 /// The label column, then one probability column per class.
-fn class_columns(classes: &[String], labels: &[usize], probabilities: &[f32]) -> Vec<Column> {
+fn class_columns(
+    column: &str,
+    classes: &[String],
+    labels: &[usize],
+    probabilities: &[f32],
+) -> Vec<Column> {
     let k = classes.len().max(1);
     let label = match integer_classes(classes) {
         Some(numbers) => Column::new(
-            LABEL.into(),
+            column.into(),
             labels.iter().map(|&l| numbers[l]).collect::<Vec<i64>>(),
         ),
         None => Column::new(
-            LABEL.into(),
+            column.into(),
             labels
                 .iter()
                 .map(|&l| classes[l].as_str())
@@ -196,16 +207,21 @@ mod tests {
     #[test]
     fn classification_predictions_keep_the_labels() {
         let numbers = Predictions::Classes {
+            column: PREDICTION.into(),
             classes: vec!["0".into(), "1".into()],
             labels: vec![1, 0],
             probabilities: vec![0.25, 0.75, 0.9, 0.1],
         };
-        assert_eq!(numbers.names(), ["label", "probability_0", "probability_1"]);
+        assert_eq!(
+            numbers.names(),
+            ["prediction", "probability_0", "probability_1"]
+        );
         assert_eq!(
             json_of(&numbers)[0],
             json!({"label": 1, "probabilities": {"0": 0.25, "1": 0.75}})
         );
         let text = Predictions::Classes {
+            column: "species_predicted".into(),
             classes: vec!["cat".into(), "dog".into(), "emu".into()],
             labels: vec![2],
             probabilities: vec![0.125, 0.125, 0.75],
@@ -213,6 +229,7 @@ mod tests {
         assert_eq!(json_of(&text)[0]["label"], "emu");
         let columns = text.columns();
         assert_eq!(columns.len(), 4);
+        assert_eq!(columns[0].name().as_str(), "species_predicted");
         assert_eq!(
             columns[0].str().map(|c| c.get(0)).ok().flatten(),
             Some("emu")

@@ -31,6 +31,8 @@ pub struct Predictor {
     pub preprocessing: Preprocessing,
     network: Network,
     device: Device,
+    /// The predictions' column ([`PREDICTION`] unless renamed).
+    prediction_column: String,
 }
 
 impl Predictor {
@@ -44,7 +46,22 @@ impl Predictor {
             preprocessing: stored.preprocessing,
             network,
             device,
+            prediction_column: PREDICTION.to_owned(),
         })
+    }
+
+    /// The same predictor writing its predictions under `column` (for a
+    /// classification, the label; with several targets, `column_TARGET`)
+    /// instead of [`PREDICTION`]; class probabilities keep their names.
+    #[must_use]
+    pub fn with_prediction_column(mut self, column: impl Into<String>) -> Predictor {
+        self.prediction_column = column.into();
+        self
+    }
+
+    /// The column the predictions are written under.
+    pub fn prediction_column(&self) -> &str {
+        &self.prediction_column
     }
 
     /// The predictions of every row of `table`, after the run's
@@ -126,7 +143,7 @@ impl Predictor {
             }
         }
         Ok(Predictions::Values {
-            names: vec![PREDICTION.to_string()],
+            names: vec![self.prediction_column.clone()],
             values,
             sparse: true,
         })
@@ -141,8 +158,11 @@ impl Predictor {
                 let mut values = outputs;
                 plan.denormalize(&mut values);
                 let names = match plan.columns().as_slice() {
-                    [_] => vec![PREDICTION.to_string()],
-                    many => many.iter().map(|c| format!("{PREDICTION}_{c}")).collect(),
+                    [_] => vec![self.prediction_column.clone()],
+                    many => many
+                        .iter()
+                        .map(|c| format!("{}_{c}", self.prediction_column))
+                        .collect(),
                 };
                 Predictions::Values {
                     names,
@@ -154,6 +174,7 @@ impl Predictor {
                 let probabilities = probabilities(plan, &outputs).unwrap_or_default();
                 let labels = predicted_classes(plan, &probabilities);
                 Predictions::Classes {
+                    column: self.prediction_column.clone(),
                     classes: classes.to_vec(),
                     labels,
                     probabilities,

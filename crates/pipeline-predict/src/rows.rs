@@ -128,12 +128,22 @@ pub fn with_predictions(
         .iter()
         .find(|c| names.iter().any(|n| n == c.as_str()))
     {
+        // The label's (or value's) column can be renamed; a class's
+        // probability column cannot.
+        let hint = if names.first().is_some_and(|n| n == taken.as_str())
+            || matches!(predictions, Predictions::Values { .. })
+        {
+            "name the prediction column otherwise with --prediction-column NAME, \
+             or write only the predictions with --only-predictions"
+        } else {
+            "rename that column, or write only the predictions with --only-predictions"
+        };
         return Err(PredictError::usage(
             format!(
                 "{} already has a column named `{taken}`, which the predictions would overwrite",
                 batch.table.path.display()
             ),
-            Some("rename that column, or write only the predictions with --only-predictions"),
+            Some(hint),
         ));
     }
     for column in predictions.columns() {

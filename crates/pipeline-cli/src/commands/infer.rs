@@ -5,8 +5,10 @@
 //! predicted, written), so memory stays flat however large the input; the
 //! output is the input rows plus the predictions (or only the predictions):
 //! a `prediction` column (`prediction_TARGET` per target when there are
-//! several) for regression, `label` and one `probability_CLASS` column per
-//! class for classification; as CSV, Parquet or NDJSON, on stdout or in a
+//! several; `--prediction-column` names it otherwise), holding the value of
+//! a regression or the label of a classification, plus one
+//! `probability_CLASS` column per class; never the target's own name, so a
+//! labelled file predicts as it is. As CSV, Parquet or NDJSON, on stdout or in a
 //! file that appears only once every row is written. A windowed run's
 //! input is a series, read whole: each row where a window ends gets the
 //! forecast `horizon` rows ahead (`Predictor::forecast`). This file turns
@@ -35,7 +37,8 @@ pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
         &args.run,
         args.experiment.as_deref(),
         args.device,
-    )?;
+    )?
+    .with_prediction_column(args.prediction_column.clone());
     let interrupt = install_signal_handlers()?;
     let mut rows = if predictor.is_windowed() {
         // Windows span rows: the series is read whole, as training read it.

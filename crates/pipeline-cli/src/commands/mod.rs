@@ -3,11 +3,13 @@
 mod alias;
 mod check;
 mod compare;
+mod completions;
 mod curves;
 mod evaluate;
 mod export;
 mod gc;
 mod infer;
+mod man;
 mod rerun;
 mod resume;
 mod run;
@@ -42,5 +44,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => completions::completions(args).map(|()| ExitCode::SUCCESS),
+        Command::Man(args) => man::man(args).map(|()| ExitCode::SUCCESS),
     }
 }

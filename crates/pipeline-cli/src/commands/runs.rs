@@ -187,5 +187,6 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
         table.add_row(row);
     }
     format::align_numbers(&mut table, 4);
+    crate::output::color::status_cells(&mut table, 2);
     format::render(&table)
 }

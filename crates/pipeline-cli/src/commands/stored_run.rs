@@ -36,7 +36,8 @@ pub fn predictor(
     let record = &stored.record;
     if is_checkpoint(record) && !context.global.quiet {
         eprintln!(
-            "warning: run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+            "{} run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+            crate::output::color::warning(),
             record.id,
             record.epochs_run,
             record

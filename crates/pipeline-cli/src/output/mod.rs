@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod classes;
+pub mod color;
 pub mod diagnosis;
 pub mod document;
 pub mod file;
@@ -33,8 +34,7 @@ pub fn init_logging(global: &GlobalArgs) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let color = std::env::var_os("NO_COLOR").is_none()
-        && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let color = color::stderr_enabled();
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

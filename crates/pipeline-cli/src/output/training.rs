@@ -13,6 +13,7 @@ use pipeline_train::{EpochRecord, Observer, Plan, TrainingState};
 
 use crate::cli::GlobalArgs;
 use crate::output::classes::ClassTable;
+use crate::output::color::{self, Paint};
 use crate::output::format::{self, number};
 use crate::output::print;
 use crate::output::progress::Progress;
@@ -67,10 +68,11 @@ impl Console {
 /// which plan when there are several.
 pub fn warn_pitfalls(plan: &Planned, from: &str) {
     for pitfall in plan.pitfalls() {
-        eprintln!(
+        let text = format!(
             "warning{from}: {}\n  hint: {}",
             pitfall.message, pitfall.hint
         );
+        eprintln!("{}", color::prefixes(&text));
     }
 }
 
@@ -167,29 +169,36 @@ impl Watcher for Console {
             0 => "none yet".to_string(),
             epoch => format!("epoch {epoch}"),
         };
-        eprintln!(
+        let text = format!(
             "warning: run {}: cannot save the checkpoint of epoch {}: {}\n  training goes on \
              and tries again every {} s; the last saved checkpoint is {last}\n  hint: free \
              space where the registry keeps its artifacts",
             failing.id, failing.epoch, failing.error, failing.retry_seconds
         );
+        eprintln!("{}", color::prefixes(&text));
     }
 
     fn killed(&mut self, killed: &Killed<'_>) {
         let (id, message) = (killed.id, killed.message);
         if !killed.started {
-            eprintln!("run {id} killed: {message}");
+            eprintln!("run {id} {}: {message}", color::status_err("killed"));
             return;
         }
         let kept = killed
             .kept_best
             .map(|best| format!("; the best epoch's weights (epoch {best}) are kept"))
             .unwrap_or_default();
-        eprintln!("run {id} killed: {message}; its finished epochs are kept{kept}");
+        eprintln!(
+            "run {id} {}: {message}; its finished epochs are kept{kept}",
+            color::status_err("killed")
+        );
         if let Some(from) = killed.resume_from
             && !self.quiet
         {
-            eprintln!("hint: continue it with `pipeline resume {id}` (from epoch {from})");
+            eprintln!(
+                "{} continue it with `pipeline resume {id}` (from epoch {from})",
+                color::hint()
+            );
         }
     }
 
@@ -199,7 +208,7 @@ impl Watcher for Console {
             // One line per run: several specs give JSON Lines.
             RunOutput::Json => print(&format!("{}\n", serde_json::to_string(summary)?))?,
             RunOutput::Collected if !self.quiet => {
-                eprintln!("{}{}", self.fold, headline(summary));
+                eprintln!("{}{}", self.fold, headline(summary, color::err));
             }
             RunOutput::Collected => {}
         }
@@ -207,18 +216,21 @@ impl Watcher for Console {
     }
 
     fn failed(&mut self, _id: &RunId, error: &RunError) {
-        eprintln!("error: {}", chain_text(error));
+        eprintln!("{} {}", color::error(), chain_text(error));
     }
 }
 
-/// One line: the run, how it stopped, its best epoch and time.
-fn headline(summary: &RunSummary) -> String {
+/// One line: the run, how it stopped, its best epoch and time; `paint`
+/// colours for the stream it goes to.
+fn headline(summary: &RunSummary, paint: fn(Paint, &str) -> String) -> String {
     let best = summary.best_epoch.unwrap_or(0);
     format!(
-        "run {}  {}  completed: {}, best epoch {best} by {}, {}",
+        "run {}  {}  {}: {}, {} by {}, {}",
         summary.id,
         summary.experiment,
+        paint(Paint::Good, "completed"),
         summary.stop(),
+        paint(Paint::Best, &format!("best epoch {best}")),
         summary.monitor,
         format::duration(summary.seconds)
     )
@@ -227,7 +239,7 @@ fn headline(summary: &RunSummary) -> String {
 /// The headline, each split's metrics and a classification run's test
 /// split per class.
 fn summary_text(summary: &RunSummary) -> String {
-    let mut out = format!("{}\n", headline(summary));
+    let mut out = format!("{}\n", headline(summary, color::out));
     let metrics = &summary.metrics;
     let names: Vec<MetricName> = metrics.train.iter().map(|(name, _)| name).collect();
     let mut header = vec!["split"];

@@ -56,6 +56,10 @@ fn epochs_table(report: &ShowReport) -> String {
         ]);
     }
     format::align_numbers(&mut table, 0);
+    crate::output::color::style_cells(&mut table, 0, |cell| {
+        cell.starts_with('*')
+            .then_some(crate::output::color::Paint::Best)
+    });
     format!("epochs (* best)\n{}\n", format::render(&table))
 }
 
@@ -76,7 +80,7 @@ fn field(out: &mut String, name: &str, value: String) {
 /// Where the run stands: status, times, epochs, selection.
 fn status(r: &RunRecord, field: &mut dyn FnMut(&str, String)) {
     field("experiment", r.experiment.clone());
-    field("status", r.status.to_string());
+    field("status", crate::output::color::status(r.status));
     if let Some(error) = &r.error {
         field("error", error.replace('\n', "\n                  "));
     }
