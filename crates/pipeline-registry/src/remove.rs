@@ -79,7 +79,7 @@ impl Registry {
             let (experiment, status) = self
                 .within(|| format!("reading run {id}"), async {
                     let mut conn = self.pool.acquire().await?;
-                    Ok(self.experiment_and_status(&mut conn, id).await?)
+                    self.experiment_and_status(&mut conn, id).await
                 })
                 .await?;
             let aliases = self

@@ -73,14 +73,20 @@ async fn removing_a_run_deletes_every_row_then_its_folder() {
     let folder = reg.root().join("artifacts").join(gone.as_str());
     assert!(folder.join("model.safetensors").is_file());
 
-    let listed = reg.runs_to_remove(&[gone.clone()]).await.unwrap();
+    let listed = reg
+        .runs_to_remove(std::slice::from_ref(&gone))
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, RunStatus::Completed);
     assert_eq!(listed[0].bytes, b"weights".len() as u64);
     assert!(listed[0].aliases.is_empty());
     assert!(listed[0].refusal(false).is_none());
 
-    let removal = reg.remove_runs(&[gone.clone()], false).await.unwrap();
+    let removal = reg
+        .remove_runs(std::slice::from_ref(&gone), false)
+        .await
+        .unwrap();
     assert_eq!(removal.removed, vec![gone.clone()]);
     assert!(removal.left_behind.is_empty());
     for table in TABLES {
@@ -147,7 +153,11 @@ async fn a_run_in_progress_is_refused_and_nothing_is_deleted() {
     assert_eq!(rows_of(&reg, "runs", &ended).await, 1);
     assert_eq!(rows_of(&reg, "epoch_metrics", &ended).await, 6);
     assert!(reg.root().join("artifacts").join(ended.as_str()).is_dir());
-    assert!(reg.remove_runs(&[queued.clone()], true).await.is_err());
+    assert!(
+        reg.remove_runs(std::slice::from_ref(&queued), true)
+            .await
+            .is_err()
+    );
     assert_eq!(rows_of(&reg, "runs", &queued).await, 1);
 }
 
@@ -162,12 +172,12 @@ async fn the_delete_checks_the_status_again() {
         .await
         .unwrap();
     // Listed while killed: nothing against deleting it.
-    let listed = reg.runs_to_remove(&[id.clone()]).await.unwrap();
+    let listed = reg.runs_to_remove(std::slice::from_ref(&id)).await.unwrap();
     assert!(listed[0].refusal(false).is_none());
     // Resumed before the user confirmed.
     reg.resume_run(&id, 2).await.unwrap();
     assert!(matches!(
-        reg.remove_runs(&[id.clone()], true).await,
+        reg.remove_runs(std::slice::from_ref(&id), true).await,
         Err(RegistryError::RunInProgress {
             status: RunStatus::Running,
             ..
@@ -182,14 +192,17 @@ async fn an_aliased_run_is_deleted_only_when_forced() {
     let (_dir, reg) = open_temp().await;
     let id = completed(&reg, 0.5).await;
     reg.set_alias("production", &id).await.unwrap();
-    let listed = reg.runs_to_remove(&[id.clone()]).await.unwrap();
+    let listed = reg.runs_to_remove(std::slice::from_ref(&id)).await.unwrap();
     assert_eq!(listed[0].aliases, vec!["production".to_owned()]);
     assert!(matches!(
         listed[0].refusal(false),
         Some(RegistryError::AliasedRun { .. })
     ));
     assert!(listed[0].refusal(true).is_none());
-    let error = reg.remove_runs(&[id.clone()], false).await.unwrap_err();
+    let error = reg
+        .remove_runs(std::slice::from_ref(&id), false)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, RegistryError::AliasedRun { aliases, .. } if aliases == &["production"]),
         "{error:?}"
@@ -197,7 +210,9 @@ async fn an_aliased_run_is_deleted_only_when_forced() {
     assert!(error.to_string().contains("production"), "{error}");
     assert_eq!(rows_of(&reg, "runs", &id).await, 1);
 
-    reg.remove_runs(&[id.clone()], true).await.unwrap();
+    reg.remove_runs(std::slice::from_ref(&id), true)
+        .await
+        .unwrap();
     assert_eq!(rows_of(&reg, "runs", &id).await, 0);
     assert!(reg.aliases().await.unwrap().is_empty());
 }
@@ -206,13 +221,15 @@ async fn an_aliased_run_is_deleted_only_when_forced() {
 async fn an_unknown_run_is_refused() {
     let (_dir, reg) = open_temp().await;
     let id = completed(&reg, 0.5).await;
-    reg.remove_runs(&[id.clone()], false).await.unwrap();
+    reg.remove_runs(std::slice::from_ref(&id), false)
+        .await
+        .unwrap();
     assert!(matches!(
-        reg.runs_to_remove(&[id.clone()]).await,
+        reg.runs_to_remove(std::slice::from_ref(&id)).await,
         Err(RegistryError::UnknownRun { .. })
     ));
     assert!(matches!(
-        reg.remove_runs(&[id.clone()], false).await,
+        reg.remove_runs(std::slice::from_ref(&id), false).await,
         Err(RegistryError::UnknownRun { .. })
     ));
     assert!(matches!(
@@ -247,7 +264,7 @@ async fn an_archived_run_leaves_listings_best_and_latest_but_keeps_its_id() {
     assert_eq!(changed, vec![best.clone(), newest.clone()]);
     // Archiving again changes nothing.
     assert!(
-        reg.set_archived(&[best.clone()], true)
+        reg.set_archived(std::slice::from_ref(&best), true)
             .await
             .unwrap()
             .is_empty()
@@ -276,12 +293,15 @@ async fn an_archived_run_leaves_listings_best_and_latest_but_keeps_its_id() {
     let record = reg.run(&best).await.unwrap();
     assert!(record.archived_at.is_some());
 
-    let back = reg.set_archived(&[best.clone()], false).await.unwrap();
+    let back = reg
+        .set_archived(std::slice::from_ref(&best), false)
+        .await
+        .unwrap();
     assert_eq!(back, vec![best.clone()]);
     assert!(reg.run(&best).await.unwrap().archived_at.is_none());
     assert_eq!(reg.resolve(&selector("best"), None).await.unwrap(), best);
     assert!(
-        reg.set_archived(&[other.clone()], false)
+        reg.set_archived(std::slice::from_ref(&other), false)
             .await
             .unwrap()
             .is_empty()
@@ -306,7 +326,7 @@ async fn a_run_in_progress_is_not_archived() {
     let (_dir, reg) = open_temp().await;
     let running = reg.create_run(&new_run("exp", false)).await.unwrap();
     assert!(matches!(
-        reg.set_archived(&[running.clone()], true).await,
+        reg.set_archived(std::slice::from_ref(&running), true).await,
         Err(RegistryError::RunInProgress { .. })
     ));
     assert!(reg.run(&running).await.unwrap().archived_at.is_none());
