@@ -1,6 +1,7 @@
 //! One file per subcommand; this module dispatches and holds what they share.
 
 mod alias;
+mod archive;
 mod check;
 mod compare;
 mod curves;
@@ -10,9 +11,11 @@ mod gc;
 mod infer;
 mod rerun;
 mod resume;
+mod rm;
 mod run;
 mod runs;
 mod schema;
+mod selection;
 mod serve;
 mod shared;
 mod show;
@@ -42,5 +45,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
     }
 }
