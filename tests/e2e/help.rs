@@ -26,3 +26,13 @@ fn resume_help() {
 fn gc_help() {
     insta::assert_snapshot!(Workspace::new().ok(&["gc", "--help"]));
 }
+
+#[test]
+fn rm_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["rm", "--help"]));
+}
+
+#[test]
+fn archive_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["archive", "--help"]));
+}

@@ -28,6 +28,7 @@ mod messages;
 mod messy;
 mod precision;
 mod predict_json;
+mod removal;
 mod report;
 mod resume;
 mod schedules;

@@ -122,6 +122,19 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command with --dir.
     Man(ManArgs),
+    /// Delete runs: their rows, then their artifacts. Lists them and asks first.
+    ///
+    /// Runs are named (ids, prefixes, aliases, `latest`, `best`) or selected
+    /// with --where, --tag, --status, --experiment, as `pipeline runs` selects
+    /// them (--archived: among archived runs). Queued and running runs are
+    /// never deleted, nor, without --force, a run an alias names. At a
+    /// terminal it asks `[y/N]`; elsewhere it needs --yes.
+    Rm(RmArgs),
+    /// Hide runs from `runs`, `best` and `latest` without deleting them; --undo brings them back.
+    ///
+    /// An archived run keeps its rows and files, and its id, a prefix of it or
+    /// an alias still name it; `pipeline runs --archived` lists archived runs.
+    Archive(ArchiveArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +150,60 @@ pub struct ManArgs {
     /// folder instead of printing the main page.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// Which runs `rm` and `archive` take: named, or selected as `runs` does.
+#[derive(Debug, Args)]
+pub struct RunSelectionArgs {
+    /// The runs: ids, unique id prefixes, aliases, `latest`, `best` or
+    /// `best:<metric>`. Without RUN, the filters below select them.
+    #[arg(value_name = "RUN", conflicts_with_all = ["condition", "tags", "status"])]
+    pub runs: Vec<String>,
+    /// Only runs of this experiment (with RUN: the experiment `latest` / `best` refer to).
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Only runs with this status (completed, failed, killed, crashed).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only runs with this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Only runs for which EXPR holds, in the language of `pipeline runs --where`.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub condition: Option<Condition>,
+}
+
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    #[command(flatten)]
+    pub selection: RunSelectionArgs,
+    /// Select among archived runs instead (alone: every archived run).
+    #[arg(long, conflicts_with = "runs")]
+    pub archived: bool,
+    /// Delete without asking (needed when stdin is not a terminal).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Only list what would be deleted, on stdout.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete runs an alias names (the alias goes with them).
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was deleted (or, with --dry-run, would be) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveArgs {
+    #[command(flatten)]
+    pub selection: RunSelectionArgs,
+    /// Bring archived runs back (filters then select among archived runs).
+    #[arg(long)]
+    pub undo: bool,
+    /// Print the runs archived (or brought back) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -317,6 +384,12 @@ pub struct RunsArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// List only archived runs (`pipeline archive`), hidden otherwise.
+    #[arg(long, conflicts_with = "all")]
+    pub archived: bool,
+    /// List archived runs too.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

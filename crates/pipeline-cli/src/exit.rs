@@ -201,6 +201,15 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
         RegistryError::RefusedFolder { .. } => {
             Some("name a new folder outside the registry, e.g. --out export/".into())
         }
+        RegistryError::RunInProgress { .. } => Some(
+            "let it end, or stop it (Ctrl-C where it trains), then try again; \
+             `--status completed` keeps a selection to ended runs"
+                .into(),
+        ),
+        RegistryError::AliasedRun { aliases, .. } => Some(format!(
+            "`pipeline alias rm {}` first, or add --force to delete the run and its alias",
+            aliases.first().map_or("NAME", String::as_str)
+        )),
         RegistryError::ReadOnlyOutdated { .. } => Some(
             "open it once where it can be written (any command upgrades it), or read it with the pipeline that wrote it"
                 .into(),

@@ -125,6 +125,22 @@ pub enum RegistryError {
     #[error("refusing to write the folder {}: {reason}", path.display())]
     RefusedFolder { path: PathBuf, reason: String },
 
+    /// The run is queued or running: a process may be writing its rows and
+    /// files, so it is not deleted or archived (`action`: what was asked).
+    #[error("run {run} is {status}: a run in progress cannot be {action}")]
+    RunInProgress {
+        run: String,
+        status: RunStatus,
+        action: &'static str,
+    },
+
+    /// An alias currently names the run, and deleting it was not forced.
+    #[error(
+        "run {run} is named by alias {}: deleting it would remove the alias",
+        aliases.join(", ")
+    )]
+    AliasedRun { run: String, aliases: Vec<String> },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
@@ -159,6 +175,8 @@ impl RegistryError {
                 | Self::ArtifactCorrupt { .. }
                 | Self::RefusedFile { .. }
                 | Self::RefusedFolder { .. }
+                | Self::RunInProgress { .. }
+                | Self::AliasedRun { .. }
         )
     }
 }

@@ -8,6 +8,7 @@
 //! artifacts). The SQL sticks to TEXT/INTEGER/REAL so the schema can later be
 //! served by PostgreSQL too; only SQLite is implemented.
 
+mod archive;
 mod artifacts;
 pub mod atomic;
 mod error;
@@ -18,6 +19,7 @@ mod labels;
 mod open;
 mod query;
 mod reconcile;
+mod remove;
 mod runs;
 mod statement;
 mod touch;
@@ -36,8 +38,9 @@ pub use labels::FOLD_TAG_PREFIX;
 pub use open::{Access, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
 pub use query::Epochs;
 pub use reconcile::{Unowned, UnownedReason};
+pub use remove::{Removal, RunToRemove};
 pub use types::{
-    AliasRecord, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus, EpochMetric,
-    MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector, RunStatus,
-    RunSummary, StoredDiagnosis,
+    AliasRecord, ArchivedRuns, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus,
+    EpochMetric, MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector,
+    RunStatus, RunSummary, StoredDiagnosis,
 };

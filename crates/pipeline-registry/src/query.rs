@@ -13,8 +13,8 @@ use crate::labels::FOLD_TAG_PREFIX;
 use crate::open::Registry;
 use crate::statement::Fault;
 use crate::types::{
-    ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter, RunId,
-    RunRecord, RunSelector, RunStatus, RunSummary, StoredDiagnosis,
+    ArchivedRuns, ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter,
+    RunId, RunRecord, RunSelector, RunStatus, RunSummary, StoredDiagnosis,
 };
 
 /// Columns of `runs` in the order [`Registry::decode_record`] reads them.
@@ -23,7 +23,7 @@ const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, 
      git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
      verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
-     weights_digest, note, pid, host, heartbeat_at, failed_on_environment";
+     weights_digest, note, pid, host, heartbeat_at, failed_on_environment, archived_at";
 
 /// How many ids one `IN (…)` list binds.
 const IN_CHUNK: usize = 500;
@@ -51,9 +51,14 @@ impl Registry {
         let mut sql = QueryBuilder::<Sqlite>::new(
             "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
              selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
-             verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill \
-             FROM runs WHERE 1 = 1",
+             verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
+             archived_at FROM runs WHERE 1 = 1",
         );
+        sql.push(match filter.archived {
+            ArchivedRuns::Hidden => " AND archived_at IS NULL",
+            ArchivedRuns::Only => " AND archived_at IS NOT NULL",
+            ArchivedRuns::Included => "",
+        });
         if let Some(experiment) = &filter.experiment {
             sql.push(" AND experiment = ").push_bind(experiment.clone());
         }
@@ -118,6 +123,7 @@ impl Registry {
                 overfitting: self.overfitting(row)?,
                 tags: run_tags,
                 final_metrics,
+                archived_at: self.get(row, "archived_at")?,
                 id,
             });
         }
@@ -221,7 +227,7 @@ impl Registry {
 
     /// Resolves a selector to one run id.
     ///
-    /// * `Latest`: the most recently started run (any status).
+    /// * `Latest`: the most recently started run (any status, not archived).
     /// * `Best`: the completed run with the best `selection_value`, honouring
     ///   each run's `selection_higher_is_better`, among the runs selected by
     ///   the same metric as the newest completed one; newest wins ties. Without an
@@ -231,7 +237,9 @@ impl Registry {
     /// * `Id`: an exact id (whatever `experiment` says), else a unique prefix
     ///   among the runs of `experiment` (all runs when `None`).
     ///
-    /// Both `Latest` and `Best` stay within `experiment` when it is given.
+    /// Both `Latest` and `Best` stay within `experiment` when it is given,
+    /// and neither (nor `BestBy`) picks an archived run; an `Id` or an
+    /// alias names an archived run all the same.
     pub async fn resolve(
         &self,
         selector: &RunSelector,
@@ -261,9 +269,9 @@ impl Registry {
     }
 
     /// `latest`: the most recently started run of the lookup's scope,
-    /// whatever its status.
+    /// whatever its status, unless archived.
     async fn resolve_latest(&self, lookup: &Lookup<'_>) -> Result<RunId, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE archived_at IS NULL");
         push_experiment(&mut sql, lookup.experiment);
         sql.push(NEWEST_FIRST).push(" LIMIT 1");
         self.first_id(&mut sql, "resolving 'latest'")
@@ -281,7 +289,8 @@ impl Registry {
         let candidates = |select: &str| {
             let mut sql = QueryBuilder::<Sqlite>::new(format!(
                 "SELECT {select} FROM runs \
-                 WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT "
+                 WHERE status = 'completed' AND selection_value IS NOT NULL \
+                 AND archived_at IS NULL AND NOT "
             ));
             push_is_fold(&mut sql);
             sql
@@ -331,7 +340,10 @@ impl Registry {
             sql.push_bind(split.to_owned())
                 .push(" AND f.metric = ")
                 .push_bind(metric.to_owned())
-                .push(" WHERE runs.status = 'completed' AND f.value IS NOT NULL AND NOT ");
+                .push(
+                    " WHERE runs.status = 'completed' AND f.value IS NOT NULL \
+                     AND runs.archived_at IS NULL AND NOT ",
+                );
             push_is_fold(&mut sql);
             sql
         };
@@ -435,10 +447,11 @@ impl Registry {
     /// picks from (see [`Registry::resolve`]), with runs chosen by another
     /// metric or without a selection value after the rest. A
     /// cross-validation's folds are left out: each validated on its own
-    /// slice of the data.
+    /// slice of the data; archived runs too.
     pub async fn ranked_runs(&self, experiment: &str) -> Result<Vec<RunId>, RegistryError> {
-        let mut sql =
-            QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE status = 'completed' AND NOT ");
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT id FROM runs WHERE status = 'completed' AND archived_at IS NULL AND NOT ",
+        );
         push_is_fold(&mut sql);
         push_experiment(&mut sql, Some(experiment));
         push_rank_order(&mut sql, Some(experiment));
@@ -609,6 +622,7 @@ impl Registry {
                 .transpose()?,
             host: self.get(row, "host")?,
             heartbeat_at: self.get(row, "heartbeat_at")?,
+            archived_at: self.get(row, "archived_at")?,
             epochs,
             final_metrics,
             artifacts,
@@ -704,7 +718,8 @@ impl Registry {
 fn push_ranking_metric(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
     sql.push(
         "(SELECT selection_metric FROM runs \
-         WHERE status = 'completed' AND selection_value IS NOT NULL AND NOT ",
+         WHERE status = 'completed' AND selection_value IS NOT NULL \
+         AND archived_at IS NULL AND NOT ",
     );
     push_is_fold(sql);
     push_experiment(sql, experiment);

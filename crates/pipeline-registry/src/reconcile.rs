@@ -310,7 +310,7 @@ fn stray_files(folder: &Path, relative: &str, recorded: &HashSet<String>) -> Vec
 }
 
 /// The bytes of a file, or of the files in a folder.
-fn size(path: &Path) -> u64 {
+pub(crate) fn size(path: &Path) -> u64 {
     match fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => list(path)
             .map(|entries| entries.iter().map(|(_, p)| size(p)).sum())

@@ -309,6 +309,18 @@ impl RunStatus {
         }
     }
 
+    /// The status named by its word (`completed`), as typed on a command
+    /// line; `None` for any other word.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::from_db(word)
+    }
+
+    /// Queued or running: a process may be writing the run's rows and
+    /// files, so it is neither deleted nor archived.
+    pub fn is_in_progress(self) -> bool {
+        matches!(self, Self::Queued | Self::Running)
+    }
+
     pub(crate) fn from_db(s: &str) -> Option<Self> {
         match s {
             "queued" => Some(Self::Queued),
@@ -343,6 +355,20 @@ pub struct RunFilter {
     pub sort: Option<crate::filter::SortKey>,
     /// At most this many, after sorting.
     pub limit: Option<u32>,
+    /// Archived runs (`pipeline archive`): hidden unless asked for.
+    pub archived: ArchivedRuns,
+}
+
+/// Which runs a listing takes by their archived state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchivedRuns {
+    /// Only runs that are not archived (what `pipeline runs` lists).
+    #[default]
+    Hidden,
+    /// Only archived runs (`runs --archived`).
+    Only,
+    /// Both (`runs --all`).
+    Included,
 }
 
 /// One line of `pipeline runs`.
@@ -364,6 +390,8 @@ pub struct RunSummary {
     pub tags: Vec<String>,
     /// Ordered by split, then metric.
     pub final_metrics: Vec<MetricValue>,
+    /// When the run was archived (`pipeline archive`); `None`: it is not.
+    pub archived_at: Option<String>,
 }
 
 /// Everything recorded about one run.
@@ -411,6 +439,10 @@ pub struct RunRecord {
     pub pid: Option<u32>,
     pub host: Option<String>,
     pub heartbeat_at: Option<String>,
+    /// When the run was archived (`pipeline archive`); `None`: it is not.
+    /// An archived run is hidden from listings and from `best` and
+    /// `latest`, still named by its id or an alias.
+    pub archived_at: Option<String>,
     /// Ordered by epoch, split, metric.
     pub epochs: Vec<EpochMetric>,
     /// Ordered by split, metric.

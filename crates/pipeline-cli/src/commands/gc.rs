@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::GcArgs;
 use crate::commands::shared::{Context, print};
-use crate::output::format;
+use crate::output::format::{self, human_bytes};
 
 pub fn gc(context: &Context, args: GcArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
@@ -81,32 +81,4 @@ fn text(listed: &[Unowned]) -> String {
         ]);
     }
     format!("{}\n", format::render(&table))
-}
-
-/// `512 B`, `12.3 KiB`, `4.0 MiB`.
-fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::human_bytes;
-
-    #[test]
-    fn sizes_read_as_binary_units() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(5 << 20), "5.0 MiB");
-    }
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand; this module dispatches and holds what they share.
 
 mod alias;
+mod archive;
 mod check;
 mod compare;
 mod completions;
@@ -12,9 +13,11 @@ mod infer;
 mod man;
 mod rerun;
 mod resume;
+mod rm;
 mod run;
 mod runs;
 mod schema;
+mod selection;
 mod serve;
 mod shared;
 mod show;
@@ -46,5 +49,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => completions::completions(args).map(|()| ExitCode::SUCCESS),
         Command::Man(args) => man::man(args).map(|()| ExitCode::SUCCESS),
+        Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,6 +1,8 @@
 //! `pipeline runs`: the registry's runs as a table, or JSON for scripts.
 
-use pipeline_registry::{Condition, Field, RunFilter, RunStatus, RunSummary, SortKey};
+use pipeline_registry::{
+    ArchivedRuns, Condition, Field, RunFilter, RunStatus, RunSummary, SortKey,
+};
 use pipeline_spec::MetricName;
 
 use crate::cli::RunsArgs;
@@ -26,6 +28,11 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
             (Some(0), _) | (None, true) => None,
             (Some(n), _) => Some(n),
             (None, false) => Some(TABLE_ROWS + 1),
+        },
+        archived: match (args.archived, args.all) {
+            (true, _) => ArchivedRuns::Only,
+            (false, true) => ArchivedRuns::Included,
+            (false, false) => ArchivedRuns::Hidden,
         },
     };
     let mut runs = context.block_on(registry.list_runs(&filter))?;
@@ -161,7 +168,10 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
         let mut row = vec![
             short_id(run.id.as_str()).to_string(),
             run.experiment.clone(),
-            run.status.to_string(),
+            match run.archived_at {
+                Some(_) => format!("{} (archived)", run.status),
+                None => run.status.to_string(),
+            },
             run.started_at
                 .get(..19)
                 .unwrap_or(&run.started_at)

@@ -67,6 +67,21 @@ pub fn duration(seconds: f64) -> String {
     }
 }
 
+/// `512 B`, `12.3 KiB`, `4.0 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +95,13 @@ mod tests {
         assert_eq!(number(0.0), "0");
         assert_eq!(number(1.5e7), "1.500e7");
         assert_eq!(signed(3.0), "+3.000");
+    }
+
+    #[test]
+    fn sizes_read_as_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(5 << 20), "5.0 MiB");
     }
 }

@@ -9,6 +9,7 @@ mod lifecycle;
 mod migrate;
 mod open_checks;
 mod reconcile;
+mod remove;
 mod resolve;
 mod touch;
 

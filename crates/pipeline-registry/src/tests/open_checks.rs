@@ -50,7 +50,8 @@ async fn reopen_is_idempotent() {
         .fetch_one(&again.pool)
         .await
         .unwrap();
-    assert_eq!(versions, 5);
+    // Every migration applied once, whatever their numbers.
+    assert_eq!(versions, crate::open::MIGRATOR.iter().count() as i64);
 }
 
 #[tokio::test(flavor = "current_thread")]

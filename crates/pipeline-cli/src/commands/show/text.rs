@@ -173,6 +173,14 @@ fn labels(r: &RunRecord, field: &mut dyn FnMut(&str, String)) {
     if let Some(note) = &r.note {
         field("note", note.clone());
     }
+    if let Some(at) = &r.archived_at {
+        field(
+            "archived",
+            format!(
+                "{at} (hidden from `runs`, `best` and `latest`; `pipeline archive --undo` brings it back)"
+            ),
+        );
+    }
 }
 
 /// The final metrics per split, then the test split's per-class scores.
