@@ -125,6 +125,15 @@ pub enum RegistryError {
     #[error("refusing to write the folder {}: {reason}", path.display())]
     RefusedFolder { path: PathBuf, reason: String },
 
+    /// A spec key in `--where`, `--sort` or `--columns` that no run
+    /// records, or compared with the wrong kind of value.
+    #[error("spec key `{key}`: {reason}")]
+    SpecKey {
+        key: String,
+        reason: String,
+        hint: Option<String>,
+    },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
@@ -159,6 +168,7 @@ impl RegistryError {
                 | Self::ArtifactCorrupt { .. }
                 | Self::RefusedFile { .. }
                 | Self::RefusedFolder { .. }
+                | Self::SpecKey { .. }
         )
     }
 }

@@ -337,6 +337,9 @@ pub struct RunSummary {
     pub tags: Vec<String>,
     /// Ordered by split, then metric.
     pub final_metrics: Vec<MetricValue>,
+    /// The resolved spec, flattened (`optimizer.learning_rate = 0.01`);
+    /// `runs --json` keeps the keys it shows.
+    pub params: std::collections::BTreeMap<String, pipeline_spec::FlatValue>,
 }
 
 /// Everything recorded about one run.
