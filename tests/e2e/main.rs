@@ -30,5 +30,6 @@ mod schedules;
 mod sequences;
 mod serve;
 mod signals;
+mod spec_keys;
 mod stress;
 mod workflow;
