@@ -35,6 +35,7 @@ mod schedules;
 mod sequences;
 mod serve;
 mod signals;
+mod spec_keys;
 mod stress;
 mod tour;
 mod workflow;

@@ -372,11 +372,20 @@ pub struct RunsArgs {
     /// (fields: status, experiment, epochs, best_epoch, started_at, tag, gap (validation
     /// minus train loss at the best epoch), test_gap, onset (first overfitting epoch, or
     /// none) and metrics such as val_loss or test_r2; and, or, not, parentheses).
+    /// A word with a `.` is a key of the resolved spec, as --set takes it:
+    /// "optimizer.learning_rate > 0.005 and model.layers[0].units = 64".
     #[arg(long = "where", value_name = "EXPR")]
     pub condition: Option<Condition>,
-    /// Order by a field or metric, ascending; append `:desc` for descending (test_r2:desc).
+    /// Order by a field, metric or spec key, ascending; append `:desc` for
+    /// descending (test_r2:desc, optimizer.learning_rate).
     #[arg(long, value_name = "KEY")]
     pub sort: Option<SortKey>,
+    /// Spec keys to show as columns, comma-separated
+    /// (optimizer.learning_rate,model.layers.0.units), or `none`. By default:
+    /// the keys whose values differ among the listed runs, at most 4 (seeds,
+    /// paths, name and description left out). --json lists them under `params`.
+    #[arg(long, value_name = "KEYS")]
+    pub columns: Option<String>,
     /// At most this many runs (after sorting); 0 for all. The table shows 50
     /// unless told otherwise; --json lists every match.
     #[arg(long, value_name = "N")]

@@ -180,6 +180,7 @@ fn run_hint(error: &RunError) -> Option<String> {
 fn registry_hint(error: &RegistryError) -> Option<String> {
     match error {
         RegistryError::AmbiguousExperiment { .. } => Some("name one with --experiment NAME".into()),
+        RegistryError::SpecKey { hint, .. } => hint.clone(),
         RegistryError::UnknownRun { .. } | RegistryError::AmbiguousRun { .. } => {
             Some("`pipeline runs` lists the runs; `latest` and `best` also work".into())
         }

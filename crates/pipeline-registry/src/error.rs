@@ -141,6 +141,15 @@ pub enum RegistryError {
     )]
     AliasedRun { run: String, aliases: Vec<String> },
 
+    /// A spec key in `--where`, `--sort` or `--columns` that no run
+    /// records, or compared with the wrong kind of value.
+    #[error("spec key `{key}`: {reason}")]
+    SpecKey {
+        key: String,
+        reason: String,
+        hint: Option<String>,
+    },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
@@ -177,6 +186,7 @@ impl RegistryError {
                 | Self::RefusedFolder { .. }
                 | Self::RunInProgress { .. }
                 | Self::AliasedRun { .. }
+                | Self::SpecKey { .. }
         )
     }
 }

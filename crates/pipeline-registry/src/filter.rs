@@ -1,16 +1,25 @@
 //! The `pipeline runs --where` language and `--sort` keys: comparisons of run
-//! fields and final metrics, combined with `and`, `or`, `not` and
-//! parentheses, compiled to SQL with every value bound (never spliced).
+//! fields, final metrics and resolved spec keys, combined with `and`, `or`,
+//! `not` and parentheses, compiled to SQL with every value bound (never
+//! spliced).
 //!
 //! ```text
 //! val_loss < 3000 and status = completed
 //! (test_r2 >= 0.4 or epochs < 50) and not experiment = scratch
+//! optimizer.learning_rate > 0.005 and model.layers[0].units = 64
 //! ```
+//!
+//! A word with a `.` or a `[` is a spec key, in the path syntax of `--set`
+//! (brackets or dots, stored dotted): it is compared as a number with a
+//! number and as the text the spec writes with a word or a quoted text
+//! (`optimizer.algorithm = adam`), read from `run_params`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use sqlx::{QueryBuilder, Sqlite};
+
+use crate::params::KeyUse;
 
 /// Something about a run that can be compared or sorted on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +45,8 @@ pub enum Field {
         split: &'static str,
         metric: String,
     },
+    /// A key of the resolved spec, dotted (`model.layers.0.units`).
+    Param(String),
 }
 
 impl Field {
@@ -54,6 +65,9 @@ impl Field {
     ];
 
     fn parse(word: &str) -> Option<Field> {
+        if word.contains(['.', '[']) {
+            return pipeline_spec::dotted_path(word).ok().map(Field::Param);
+        }
         Some(match word {
             "status" => Field::Status,
             "experiment" => Field::Experiment,
@@ -143,8 +157,19 @@ impl Field {
                 .push_bind(metric.clone())
                 .push(")");
             }
+            Field::Param(key) => push_param(sql, key, "num"),
         }
     }
+}
+
+/// The value of spec key `key` of a row of `runs`, from `run_params`'
+/// `column` (`num` or `text`).
+fn push_param(sql: &mut QueryBuilder<Sqlite>, key: &str, column: &'static str) {
+    sql.push(format!(
+        "(SELECT p.{column} FROM run_params p WHERE p.run_id = runs.id AND p.key = "
+    ))
+    .push_bind(key.to_owned())
+    .push(")");
 }
 
 impl fmt::Display for Field {
@@ -164,6 +189,7 @@ impl fmt::Display for Field {
                 let prefix = if *split == "validation" { "val" } else { split };
                 write!(f, "{prefix}_{metric}")
             }
+            Field::Param(key) => f.write_str(key),
         }
     }
 }
@@ -213,6 +239,30 @@ impl Condition {
     pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
         sql.push("(");
         match self {
+            Condition::Compare {
+                field: Field::Param(key),
+                op,
+                value,
+            } => match value {
+                Value::Missing => {
+                    if *op == Op::Eq {
+                        sql.push("NOT ");
+                    }
+                    sql.push(
+                        "EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = runs.id AND p.key = ",
+                    )
+                    .push_bind(key.clone())
+                    .push(")");
+                }
+                Value::Number(n) => {
+                    push_param(sql, key, "num");
+                    sql.push(op.sql()).push_bind(*n);
+                }
+                Value::Text(t) => {
+                    push_param(sql, key, "text");
+                    sql.push(op.sql()).push_bind(t.clone());
+                }
+            },
             Condition::Compare {
                 field: Field::Tag,
                 op,
@@ -497,7 +547,8 @@ impl Parser<'_> {
                 (
                     at,
                     format!(
-                        "unknown field `{w}`; use {} or a metric such as val_loss, test_r2",
+                        "unknown field `{w}`; use {}, a metric such as val_loss, test_r2 \
+                         or a spec key such as optimizer.learning_rate",
                         Field::NAMES.join(", ")
                     ),
                 )
@@ -557,6 +608,24 @@ fn checked_comparison(
     value: Value,
     at: usize,
 ) -> Result<Condition, (usize, String)> {
+    // A spec key takes a number, a text or `none` (the key is absent); the
+    // registry checks the key and its kind of value before the query runs.
+    if let Field::Param(key) = &field {
+        let none = matches!(&value, Value::Text(t)
+            if t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("null"));
+        return match (none, op) {
+            (false, _) => Ok(Condition::Compare { field, op, value }),
+            (true, Op::Eq | Op::Ne) => Ok(Condition::Compare {
+                field,
+                op,
+                value: Value::Missing,
+            }),
+            (true, _) => Err((
+                at,
+                format!("`{key}` can only be compared with none by = or !="),
+            )),
+        };
+    }
     if let Value::Text(t) = &value
         && field.is_numeric()
         && (t.eq_ignore_ascii_case("none") || t.eq_ignore_ascii_case("null"))
@@ -674,7 +743,8 @@ impl FromStr for SortKey {
             expression: text.into(),
             position: 1,
             message: format!(
-                "unknown field `{name}`; use {} or a metric such as val_loss",
+                "unknown field `{name}`; use {}, a metric such as val_loss \
+                 or a spec key such as optimizer.learning_rate",
                 Field::NAMES.join(", ")
             ),
         })?;
@@ -691,14 +761,88 @@ impl FromStr for SortKey {
 }
 
 impl SortKey {
-    /// ` ORDER BY …`, runs without the value last.
+    /// The join a sort on a spec key reads its value through (after
+    /// `FROM runs`); nothing for other fields.
+    pub(crate) fn push_join(&self, sql: &mut QueryBuilder<Sqlite>) {
+        if let Field::Param(key) = &self.field {
+            sql.push(
+                " LEFT JOIN run_params sort_param \
+                 ON sort_param.run_id = runs.id AND sort_param.key = ",
+            )
+            .push_bind(key.clone());
+        }
+    }
+
+    /// ` ORDER BY …`, runs without the value last; a spec key's numbers
+    /// in numeric order, then its texts.
     pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+        if let Field::Param(_) = &self.field {
+            let direction = if self.descending { " DESC" } else { " ASC" };
+            sql.push(format!(
+                " ORDER BY sort_param.run_id IS NULL, sort_param.num IS NULL, \
+                 sort_param.num{direction}, sort_param.text{direction}, \
+                 runs.started_at DESC, runs.id DESC"
+            ));
+            return;
+        }
         sql.push(" ORDER BY (");
         self.field.push_sql(sql);
         sql.push(") IS NULL, (");
         self.field.push_sql(sql);
         sql.push(if self.descending { ") DESC" } else { ") ASC" });
         sql.push(", runs.started_at DESC, runs.id DESC");
+    }
+}
+
+/// The spec keys a condition and a sort use, each with what it is
+/// compared with, for [`crate::Registry::check_spec_keys`].
+pub(crate) fn spec_key_uses(
+    condition: Option<&Condition>,
+    sort: Option<&SortKey>,
+) -> Vec<(String, KeyUse)> {
+    fn walk(condition: &Condition, out: &mut Vec<(String, KeyUse)>) {
+        match condition {
+            Condition::Compare {
+                field: Field::Param(key),
+                value,
+                ..
+            } => out.push((
+                key.clone(),
+                match value {
+                    Value::Number(_) => KeyUse::Number,
+                    Value::Text(_) => KeyUse::Text,
+                    Value::Missing => KeyUse::Any,
+                },
+            )),
+            Condition::Compare { .. } => {}
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+            Condition::Not(inner) => walk(inner, out),
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(condition) = condition {
+        walk(condition, &mut out);
+    }
+    if let Some(SortKey {
+        field: Field::Param(key),
+        ..
+    }) = sort
+    {
+        out.push((key.clone(), KeyUse::Any));
+    }
+    out
+}
+
+impl Condition {
+    /// The spec keys the condition compares, dotted, in order of appearance.
+    pub fn spec_keys(&self) -> Vec<String> {
+        spec_key_uses(Some(self), None)
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect()
     }
 }
 
@@ -802,6 +946,54 @@ mod tests {
         assert!("gap > none".parse::<Condition>().is_err());
         assert!("tag".parse::<SortKey>().is_err());
         assert!("test_gap:desc".parse::<SortKey>().unwrap().descending);
+    }
+
+    /// Issue 21: a word with a `.` or brackets is a spec key, dotted.
+    #[test]
+    fn spec_keys_take_dots_or_brackets() {
+        let key = |k: &str| Field::Param(k.into());
+        let c: Condition = "optimizer.learning_rate > 0.005 and model.layers[0].units = 64"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            c,
+            Condition::And(
+                Box::new(cmp(
+                    key("optimizer.learning_rate"),
+                    Op::Gt,
+                    Value::Number(0.005)
+                )),
+                Box::new(cmp(
+                    key("model.layers.0.units"),
+                    Op::Eq,
+                    Value::Number(64.0)
+                )),
+            )
+        );
+        assert_eq!(
+            c.spec_keys(),
+            ["optimizer.learning_rate", "model.layers.0.units"]
+        );
+        let c: Condition = "optimizer.type = adam".parse().unwrap();
+        assert_eq!(
+            c,
+            cmp(key("optimizer.type"), Op::Eq, Value::Text("adam".into()))
+        );
+        let c: Condition = "model.layers.2.rate = none".parse().unwrap();
+        assert_eq!(c, cmp(key("model.layers.2.rate"), Op::Eq, Value::Missing));
+        assert!("model.layers.2.rate > none".parse::<Condition>().is_err());
+        let e = "model.layers[x].units > 1"
+            .parse::<Condition>()
+            .unwrap_err();
+        assert!(e.message.contains("unknown field"), "{e}");
+        assert_eq!(
+            "model.layers[1].units:desc".parse::<SortKey>().unwrap(),
+            SortKey {
+                field: key("model.layers.1.units"),
+                descending: true
+            }
+        );
+        assert_eq!(key("a.b").to_string(), "a.b");
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod filter;
 mod import;
 mod labels;
 mod open;
+mod params;
 mod query;
 mod reconcile;
 mod remove;

@@ -175,13 +175,16 @@ impl Registry {
                 path: db_path.clone(),
                 source,
             })?;
-        drop(lock);
-
         let registry = Registry {
             pool,
             db_path,
             root,
         };
+        // Under the lock: runs recorded before migration 0008 get their spec
+        // keys once (one indexed read when there are none).
+        registry.fill_pending_params().await?;
+        drop(lock);
+
         registry.mark_crashed_runs().await?;
         Ok(registry)
     }

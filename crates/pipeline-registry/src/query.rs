@@ -52,13 +52,18 @@ impl Registry {
             "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
              selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
              verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
-             archived_at FROM runs WHERE 1 = 1",
+             archived_at FROM runs",
         );
+        if let Some(key) = &filter.sort {
+            key.push_join(&mut sql);
+        }
+        sql.push(" WHERE 1 = 1");
         sql.push(match filter.archived {
             ArchivedRuns::Hidden => " AND archived_at IS NULL",
             ArchivedRuns::Only => " AND archived_at IS NOT NULL",
             ArchivedRuns::Included => "",
         });
+        let keys = crate::filter::spec_key_uses(filter.condition.as_ref(), filter.sort.as_ref());
         if let Some(experiment) = &filter.experiment {
             sql.push(" AND experiment = ").push_bind(experiment.clone());
         }
@@ -85,6 +90,7 @@ impl Registry {
         }
         self.within(|| context, async {
             let mut conn = self.pool.begin().await?;
+            self.check_spec_keys(&mut conn, &keys).await?;
             let rows = sql.build().fetch_all(&mut *conn).await?;
             let runs = self.summaries(&mut conn, &rows).await?;
             conn.commit().await?;
@@ -106,10 +112,12 @@ impl Registry {
             .collect::<Result<_, _>>()?;
         let mut metrics = self.final_metrics_of(conn, &ids).await?;
         let mut tags = self.tags_of(conn, &ids).await?;
+        let mut params = self.params_of(conn, &ids).await?;
         let mut runs = Vec::with_capacity(rows.len());
         for (row, id) in rows.iter().zip(ids) {
             let final_metrics = metrics.remove(&id).unwrap_or_default();
             let run_tags = tags.remove(&id).unwrap_or_default();
+            let run_params = params.remove(&id).unwrap_or_default();
             let id = RunId::from_db(id);
             runs.push(RunSummary {
                 status: self.status(row, &id)?,
@@ -124,6 +132,7 @@ impl Registry {
                 tags: run_tags,
                 final_metrics,
                 archived_at: self.get(row, "archived_at")?,
+                params: run_params,
                 id,
             });
         }
@@ -185,7 +194,7 @@ impl Registry {
 
     /// The rows of `select` (which ends `run_id IN (`) for the runs `ids`,
     /// [`IN_CHUNK`] ids a statement, each statement closed by `order`.
-    async fn rows_of_runs(
+    pub(crate) async fn rows_of_runs(
         &self,
         conn: &mut SqliteConnection,
         ids: &[String],
@@ -672,7 +681,7 @@ impl Registry {
             .collect()
     }
 
-    fn get<'r, T>(
+    pub(crate) fn get<'r, T>(
         &self,
         row: &'r SqliteRow,
         column: impl sqlx::ColumnIndex<SqliteRow> + std::fmt::Display + Copy,

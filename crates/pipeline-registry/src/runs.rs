@@ -434,8 +434,8 @@ pub(crate) async fn insert_run_row(
         .push_bind(i64::from(new.selection_higher_is_better));
     values(&mut row);
     sql.push(")");
-    sql.build().execute(conn).await?;
-    Ok(())
+    sql.build().execute(&mut *conn).await?;
+    crate::params::insert_params(conn, id, &new.spec_toml).await
 }
 
 /// Refuses a completion's artifacts that are not under the run's folder

@@ -392,6 +392,9 @@ pub struct RunSummary {
     pub final_metrics: Vec<MetricValue>,
     /// When the run was archived (`pipeline archive`); `None`: it is not.
     pub archived_at: Option<String>,
+    /// The resolved spec, flattened (`optimizer.learning_rate = 0.01`);
+    /// `runs --json` keeps the keys it shows.
+    pub params: std::collections::BTreeMap<String, pipeline_spec::FlatValue>,
 }
 
 /// Everything recorded about one run.

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::error::SpecError;
+use crate::path::path_segments;
 
 /// One `--set key=value`. The value is read as TOML (`5`, `1e-3`, `true`,
 /// `"text"`, `[1, 2]`); anything that is not valid TOML is taken as a string.
@@ -23,14 +24,8 @@ impl FromStr for Override {
         let (key, value) = s
             .split_once('=')
             .ok_or_else(|| format!("`{s}` is not KEY=VALUE (for example train.epochs=5)"))?;
-        let key: Vec<String> = key
-            .trim()
-            .split('.')
-            .map(|k| k.trim().to_string())
-            .collect();
-        if key.iter().any(String::is_empty) {
-            return Err(format!("`{s}` has an empty key segment"));
-        }
+        // `model.layers[0].units` and `model.layers.0.units` name one key.
+        let key = path_segments(key)?;
         let value = value.trim();
         let parsed = match toml::from_str::<toml::Table>(&format!("v = {value}"))
             .ok()
@@ -162,6 +157,12 @@ mod tests {
         assert_eq!(o.value, toml::Value::String("sgd".into()));
         assert!("nokey".parse::<Override>().is_err());
         assert!("a..b=1".parse::<Override>().is_err());
+        // Issue 21: brackets index a list as a dotted segment does.
+        let o: Override = "model.layers[2].rate=0.5"
+            .parse()
+            .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(o.key, ["model", "layers", "2", "rate"]);
+        assert!("model.layers[two].rate=0.5".parse::<Override>().is_err());
         // A whole number beyond i64 is a number too large, not text (issue 18).
         let Err(error) = "model.layers.0.units=99999999999999999999".parse::<Override>() else {
             unreachable!("a number beyond i64 was accepted")

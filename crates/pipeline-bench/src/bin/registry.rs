@@ -56,7 +56,9 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let db = options
         .dir
-        .join(format!("{}x{}", options.runs, options.epochs))
+        // `-v2`: since issue 21 the runs' specs vary (learning rate, units,
+        // optimizer); a registry generated before is not reused.
+        .join(format!("{}x{}-v2", options.runs, options.epochs))
         .join("registry.db");
     let mut report = Report::default();
     runtime.block_on(generate(&db, &options, &mut report))?;
@@ -124,6 +126,33 @@ fn main() -> anyhow::Result<()> {
         "  the same, --json with all ~2,000 matches",
         &["runs", "--where", mixed, "--sort", "gap", "--json"],
         None,
+    )?;
+    timed(
+        "runs --where on a spec key (table of 50)",
+        &["runs", "--where", "optimizer.learning_rate > 0.005"],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "runs --where on two spec keys --sort on a spec key:desc",
+        &[
+            "runs",
+            "--where",
+            "optimizer.learning_rate > 0.005 and model.layers[0].units = 64",
+            "--sort",
+            "optimizer.learning_rate:desc",
+        ],
+        Some(TARGET_MS),
+    )?;
+    timed(
+        "runs --sort on a spec key --columns three keys",
+        &[
+            "runs",
+            "--sort",
+            "model.layers.0.units",
+            "--columns",
+            "optimizer.learning_rate,model.layers.0.units,optimizer.type",
+        ],
+        Some(TARGET_MS),
     )?;
     timed(
         "compare two runs (200 epochs each)",
@@ -209,6 +238,30 @@ async fn generate(db: &Path, options: &Options, report: &mut Report) -> anyhow::
     Ok(())
 }
 
+/// Learning rates and widths the synthetic specs cycle through: a filter
+/// such as `optimizer.learning_rate > 0.005` selects 3 runs in 7.
+const LEARNING_RATES: [f64; 7] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05];
+const UNITS: [i64; 5] = [16, 32, 64, 128, 256];
+
+/// The resolved spec of synthetic run `i`: a regression MLP whose learning
+/// rate, width and optimizer vary from run to run.
+fn synthetic_spec(i: usize) -> String {
+    let learning_rate = LEARNING_RATES[i % LEARNING_RATES.len()];
+    let units = UNITS[(i / LEARNING_RATES.len()) % UNITS.len()];
+    let optimizer = if i.is_multiple_of(4) { "sgd" } else { "adam" };
+    format!(
+        "name = \"synthetic\"\nseed = {i}\n\n[data]\npath = \"synthetic.csv\"\n\
+         target = \"y\"\ntask = \"regression\"\nnormalize = \"zscore\"\n\n\
+         [data.split]\ntrain = 0.7\nvalidation = 0.15\ntest = 0.15\n\n\
+         [model]\nlayers = [\n  {{ type = \"linear\", units = {units} }},\n  \
+         {{ type = \"relu\" }},\n  {{ type = \"dropout\", rate = 0.1 }},\n  \
+         {{ type = \"linear\", units = 1 }},\n]\n\n\
+         [optimizer]\ntype = \"{optimizer}\"\nlearning_rate = {learning_rate:?}\n\
+         weight_decay = 0.0001\n\n[train]\nepochs = 200\nbatch_size = 32\n\
+         monitor = \"val_loss\"\n"
+    )
+}
+
 /// A plausible learning curve: both losses fall; in some runs validation
 /// turns up after a random epoch (overfitting).
 fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
@@ -271,7 +324,7 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
     ImportedRun {
         run: NewRun {
             experiment,
-            spec_toml: format!("name = \"synthetic\"\nseed = {i}\n"),
+            spec_toml: synthetic_spec(i),
             spec_hash: format!("{i:064x}"),
             source_spec: String::new(),
             spec_path: "synthetic.toml".into(),

@@ -1,9 +1,11 @@
 //! `pipeline runs`: the registry's runs as a table, or JSON for scripts.
 
+use std::collections::BTreeMap;
+
 use pipeline_registry::{
-    ArchivedRuns, Condition, Field, RunFilter, RunStatus, RunSummary, SortKey,
+    ArchivedRuns, Condition, Field, Registry, RunFilter, RunStatus, RunSummary, SortKey,
 };
-use pipeline_spec::MetricName;
+use pipeline_spec::{FlatValue, MetricName, differing_keys, dotted_path, short_key_names};
 
 use crate::cli::RunsArgs;
 use crate::commands::shared::{Context, print, short_id};
@@ -40,7 +42,11 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
     if more {
         runs.truncate(TABLE_ROWS as usize);
     }
+    let keys = spec_columns(context, &registry, &args, &runs)?;
     if args.json {
+        for run in &mut runs {
+            run.params.retain(|key, _| keys.contains(key));
+        }
         return print(&format!("{}\n", serde_json::to_string_pretty(&runs)?));
     }
     if runs.is_empty() {
@@ -75,7 +81,7 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
     {
         columns.push(field.clone());
     }
-    print(&format!("{}\n", render(&runs, &columns)))?;
+    print(&format!("{}\n", render(&runs, &columns, &keys)))?;
     if more {
         eprintln!(
             "more runs match; the first {TABLE_ROWS} are shown (--limit N for more, --limit 0 for all)"
@@ -86,6 +92,91 @@ pub fn runs(context: &Context, args: RunsArgs) -> anyhow::Result<()> {
 
 /// Rows of the table when `--limit` is not given.
 const TABLE_ROWS: u32 = 50;
+
+/// Spec keys the table shows when `--columns` is not given.
+const DEFAULT_SPEC_COLUMNS: usize = 4;
+
+/// The widest spec value a table cell shows whole.
+const SPEC_CELL_WIDTH: usize = 24;
+
+/// The spec keys shown as columns (and kept in `--json`'s `params`):
+/// `--columns` as given (`none`: no key), else the keys whose values differ
+/// among `runs`, noise left out (`pipeline_spec::is_noise_key`), those the
+/// filter or sort names first; the table shows at most
+/// [`DEFAULT_SPEC_COLUMNS`] and says how many more differ.
+fn spec_columns(
+    context: &Context,
+    registry: &Registry,
+    args: &RunsArgs,
+    runs: &[RunSummary],
+) -> anyhow::Result<Vec<String>> {
+    match args.columns.as_deref().map(str::trim) {
+        Some("none") => Ok(Vec::new()),
+        Some(list) => {
+            let mut keys: Vec<String> = Vec::new();
+            for word in list.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+                let key = dotted_path(word).map_err(|e| {
+                    UserError::error(
+                        format!("--columns: {e}"),
+                        Some("name spec keys as --set takes them: optimizer.learning_rate,model.layers.0.units (or none)"),
+                    )
+                })?;
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            context.block_on(registry.check_column_keys(&keys))?;
+            Ok(keys)
+        }
+        None => {
+            let specs: Vec<&BTreeMap<String, FlatValue>> = runs.iter().map(|r| &r.params).collect();
+            let differing = differing_keys(&specs);
+            let mut named = args
+                .condition
+                .as_ref()
+                .map(Condition::spec_keys)
+                .unwrap_or_default();
+            if let Some(SortKey {
+                field: Field::Param(key),
+                ..
+            }) = &args.sort
+            {
+                named.insert(0, key.clone());
+            }
+            let mut keys: Vec<String> = Vec::new();
+            for key in named.into_iter().chain(differing.iter().cloned()) {
+                if differing.contains(&key) && !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            if !args.json && keys.len() > DEFAULT_SPEC_COLUMNS {
+                let hidden = keys.split_off(DEFAULT_SPEC_COLUMNS);
+                eprintln!(
+                    "hint: {} more spec keys differ among these runs ({}); --columns KEY,… chooses them",
+                    hidden.len(),
+                    hidden.join(", ")
+                );
+            }
+            Ok(keys)
+        }
+    }
+}
+
+/// A spec value as a table cell: as the spec writes it, long text cut.
+fn spec_cell(run: &RunSummary, key: &str) -> String {
+    match run.params.get(key) {
+        None => "-".into(),
+        Some(value) => {
+            let text = value.to_string();
+            if text.chars().count() > SPEC_CELL_WIDTH {
+                let cut: String = text.chars().take(SPEC_CELL_WIDTH - 1).collect();
+                format!("{cut}…")
+            } else {
+                text
+            }
+        }
+    }
+}
 
 /// Rejects metric names the tool never records (`val_rsme`), which would
 /// otherwise match nothing and sort nothing.
@@ -158,9 +249,11 @@ fn metric(run: &RunSummary, split: &str, name: &str) -> String {
         .map_or_else(|| "-".into(), |m| number(m.value))
 }
 
-fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
+fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
     let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
+    let short = short_key_names(keys);
     let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
+    header.extend(short.iter().map(String::as_str));
     header.extend(names.iter().map(String::as_str));
     header.extend(["gap", "verdict", "tags"]);
     let mut table = format::table(&header);
@@ -179,6 +272,7 @@ fn render(runs: &[RunSummary], metrics: &[Field]) -> String {
             run.epochs_run.to_string(),
             run.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
         ];
+        row.extend(keys.iter().map(|key| spec_cell(run, key)));
         row.extend(metrics.iter().map(|field| match field {
             Field::Metric {
                 split,

@@ -8,6 +8,7 @@ mod labels;
 mod lifecycle;
 mod migrate;
 mod open_checks;
+mod params;
 mod reconcile;
 mod remove;
 mod resolve;
