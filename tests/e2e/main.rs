@@ -6,6 +6,7 @@ mod bounded_inputs;
 mod check;
 mod classification;
 mod common;
+mod compare_many;
 mod devices;
 mod errors;
 mod export;
