@@ -8,6 +8,7 @@ mod classification;
 mod color;
 mod common;
 mod completions;
+mod compare_many;
 mod devices;
 mod diagnosis;
 mod errors;

@@ -108,6 +108,7 @@ fn report_holds_the_tables_and_draws_every_curve() {
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
     assert!(html.ends_with("</html>"), "{html}");
     for expected in [
+        "<h2>runs, best first</h2>",
         "<h2>runs</h2>",
         "<h2>spec differences</h2>",
         "<h2>metrics at each run's best epoch</h2>",
@@ -129,7 +130,7 @@ fn report_holds_the_tables_and_draws_every_curve() {
         assert!(!html.contains(absent), "found {absent:?} in:\n{html}");
     }
     assert_eq!(html.matches("<svg").count(), 1, "{html}");
-    assert_eq!(html.matches("<table>").count(), 5, "{html}");
+    assert_eq!(html.matches("<table>").count(), 6, "{html}");
 
     let start = html.find("<svg").unwrap();
     let end = html.find("</svg>").unwrap() + "</svg>".len();
@@ -159,7 +160,11 @@ fn report_holds_the_tables_and_draws_every_curve() {
     }
     assert_eq!(curves[0].colour, curves[1].colour, "one colour per run");
     assert_ne!(curves[0].colour, curves[2].colour, "one colour per run");
-    assert!(svg.contains(&runs[0][..13]) && svg.contains("diabetes-mlp"));
+    // The legend says what differs, not the id (issue 21, item 8).
+    assert!(
+        svg.contains("B · lr=0.05") && !svg.contains(&runs[0][..13]),
+        "{svg}"
+    );
 
     // Headless: the whole chart shows both runs' colours …
     let full = render(svg);
@@ -195,8 +200,10 @@ fn plot_writes_svg_and_png() {
     let ws = Workspace::new();
     let runs = ids(&ws, &[&["train.epochs=3"], &["train.epochs=5", "seed=7"]]);
 
-    let text = ws.ok(&["compare", &runs[0], &runs[1], "--plot", "curves.svg"]);
-    assert!(text.contains("learning curves"), "{text}");
+    // The file is the output: nothing on stdout, one line on stderr.
+    let out = ws.run(&["compare", &runs[0], &runs[1], "--plot", "curves.svg"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty());
     let svg = std::fs::read_to_string(ws.path().join("curves.svg")).unwrap();
     assert!(svg.starts_with("<?xml"), "{svg}");
     assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
@@ -279,7 +286,7 @@ fn a_rerun_matches_exactly() {
             &["train.epochs=3", "seed=7"],
         ],
     );
-    let text = ws.ok(&["compare", &runs[0], &runs[1], &runs[2]]);
+    let text = ws.ok(&["compare", &runs[0], &runs[1], &runs[2], "--details"]);
     assert!(
         text.contains(
             "B: matches exactly (same spec, data, seed and device; weights bit-identical; \
@@ -326,7 +333,7 @@ fn tampered_weights_are_not_compared() {
     bytes[last] ^= 1;
     std::fs::write(&weights, bytes).unwrap();
     let text = ws.ok(&["compare", &runs[0], &runs[1]]);
-    assert!(text.contains("B: does not reproduce"), "{text}");
+    assert!(text.contains("B against A: does not reproduce"), "{text}");
     assert!(text.contains("weights not compared (B:"), "{text}");
 }
 

@@ -439,10 +439,25 @@ pub struct CompareArgs {
     /// and the learning curves (inline SVG).
     #[arg(long, value_name = "FILE.html")]
     pub report: Option<PathBuf>,
-    /// Also write the learning curves as an image, SVG or PNG by the
-    /// file's extension.
+    /// Write the learning curves as an image, SVG or PNG by the file's
+    /// extension; the comparison is then not printed unless --top,
+    /// --metrics or --details asks for it.
     #[arg(long, value_name = "FILE.svg|FILE.png")]
     pub plot: Option<PathBuf>,
+    /// Only the N best runs by their selection metric, in every section.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub top: Option<u64>,
+    /// Also print every split's metrics at each run's best epoch.
+    #[arg(long)]
+    pub metrics: bool,
+    /// Print every section: spec values, metrics, gaps, reproducibility
+    /// against the first run and a chart per run.
+    #[arg(long, visible_alias = "all")]
+    pub details: bool,
+    /// The per-epoch metric the curves show: `loss` (the default),
+    /// `accuracy` (train and validation) or one split's (`val_accuracy`).
+    #[arg(long, value_name = "METRIC", default_value = "loss")]
+    pub metric: String,
 }
 
 #[derive(Debug, Args)]

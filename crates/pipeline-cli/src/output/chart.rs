@@ -1,5 +1,6 @@
-//! Learning curves drawn with characters: one glyph per series, a log scale
-//! when the values span more than a factor of ten. Plain text, so it
+//! Learning curves drawn with characters: one glyph per series, a mark at
+//! the best epoch, a log scale when the values span more than a factor of
+//! ten ([`log_scale`]). Plain text, so it
 //! pipes, diffs and snapshot-tests.
 
 use crate::output::format::number;
@@ -11,8 +12,26 @@ pub struct Series<'a> {
     pub points: &'a [(f64, f64)],
 }
 
-/// Draws `series` in a `width × height` plot area; returns the lines.
-pub fn line_chart(title: &str, series: &[Series<'_>], width: usize, height: usize) -> String {
+/// Whether values from `min` to `max` are drawn on a log scale: when they
+/// are positive and span more than a factor of ten. The terminal chart and
+/// the SVG plot (`output::svg`) both decide by this rule.
+pub fn log_scale(min: f64, max: f64) -> bool {
+    min > 0.0 && max / min > 10.0
+}
+
+/// The glyph that marks a point, e.g. a run's best epoch.
+pub const MARK: char = '◆';
+
+/// Draws `series` in a `width × height` plot area, with `marks`
+/// (`(epoch, value)` points, e.g. the best epoch) drawn over the curves as
+/// [`MARK`] and named in the legend; returns the lines.
+pub fn marked_line_chart(
+    title: &str,
+    series: &[Series<'_>],
+    marks: &[(f64, f64)],
+    width: usize,
+    height: usize,
+) -> String {
     let width = width.max(10);
     let height = height.max(3);
     let finite = || {
@@ -29,7 +48,7 @@ pub fn line_chart(title: &str, series: &[Series<'_>], width: usize, height: usiz
     };
     let y_min = finite().map(|p| p.1).fold(f64::INFINITY, f64::min);
     let y_max = finite().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
-    let log = y_min > 0.0 && y_max / y_min > 10.0;
+    let log = log_scale(y_min, y_max);
     let scale = |y: f64| if log { y.log10() } else { y };
     let (lo, hi) = (scale(y_min), scale(y_max));
     let span = if hi > lo { hi - lo } else { 1.0 };
@@ -61,6 +80,16 @@ pub fn line_chart(title: &str, series: &[Series<'_>], width: usize, height: usiz
         }
     }
 
+    let marks: Vec<&(f64, f64)> = marks
+        .iter()
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    for &&(x, y) in &marks {
+        let column = (((x - x_min) / x_span) * (width - 1) as f64).round() as usize;
+        let row = (((hi - scale(y)) / span) * (height - 1) as f64).round() as usize;
+        grid[row.min(height - 1)][column.min(width - 1)] = MARK;
+    }
+
     let top = number(y_max);
     let bottom = number(y_min);
     let gutter = top.len().max(bottom.len());
@@ -79,10 +108,13 @@ pub fn line_chart(title: &str, series: &[Series<'_>], width: usize, height: usiz
     let last = format!("{} epoch", x_max as u64);
     let pad = width.saturating_sub(first.len() + last.len());
     out.push_str(&format!("{:gutter$}  {first}{:pad$}{last}\n", "", ""));
-    let legend: Vec<String> = series
+    let mut legend: Vec<String> = series
         .iter()
         .map(|s| format!("{} {}", s.glyph, s.label))
         .collect();
+    if !marks.is_empty() {
+        legend.push(format!("{MARK} best epoch"));
+    }
     out.push_str(&format!("{:gutter$}  {}\n", "", legend.join("   ")));
     out
 }
@@ -97,7 +129,7 @@ mod tests {
         let val: Vec<(f64, f64)> = (1..=20)
             .map(|e| (e as f64, 120.0 / e as f64 + e as f64))
             .collect();
-        let text = line_chart(
+        let text = marked_line_chart(
             "loss",
             &[
                 Series {
@@ -111,6 +143,7 @@ mod tests {
                     points: &val,
                 },
             ],
+            &[],
             30,
             8,
         );
@@ -120,15 +153,48 @@ mod tests {
     }
 
     #[test]
+    fn the_log_scale_starts_past_one_decade() {
+        assert!(log_scale(3.0, 31.0));
+        assert!(!log_scale(3.0, 29.0));
+        assert!(!log_scale(-1.0, 100.0), "log of a negative value");
+        let falling: Vec<(f64, f64)> = (1..=5i32)
+            .map(|e| (f64::from(e), 1000.0 / f64::from(e.pow(3))))
+            .collect();
+        let series = [Series {
+            label: "validation",
+            glyph: '•',
+            points: &falling,
+        }];
+        let text = marked_line_chart("loss", &series, &[(5.0, 8.0)], 20, 5);
+        assert!(text.starts_with("loss (log scale)\n"), "{text}");
+        assert!(
+            text.contains(MARK) && text.contains("◆ best epoch"),
+            "{text}"
+        );
+        let flat = [(1.0, 2.0), (2.0, 3.0)];
+        let series = [Series {
+            label: "validation",
+            glyph: '•',
+            points: &flat,
+        }];
+        let text = marked_line_chart("loss", &series, &[], 20, 5);
+        assert!(
+            !text.contains("log scale") && !text.contains(MARK),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn empty_series_say_so() {
         assert_eq!(
-            line_chart(
+            marked_line_chart(
                 "loss",
                 &[Series {
                     label: "t",
                     glyph: '.',
                     points: &[]
                 }],
+                &[],
                 20,
                 5
             ),

@@ -1,7 +1,8 @@
 //! Learning curves as an SVG image: each run's training loss (dashed) and
 //! validation loss (solid) against the epoch, one colour per run, with
-//! axes, tick labels and a legend; a log scale when the values span more
-//! than a factor of ten, as in the terminal chart.
+//! axes, tick labels and a legend; each run's best epoch marked with a dot;
+//! a log scale by the terminal chart's rule (`output::chart::log_scale`).
+//! The loss by default, or any metric recorded per epoch.
 //!
 //! Written by hand (with maud, which escapes the legend's text) rather than
 //! with a plotting crate: each curve is then exactly one `<polyline>` with
@@ -10,16 +11,20 @@
 
 use maud::{Markup, html};
 
+use crate::output::chart::log_scale;
 use crate::output::format::number;
 
 /// One run's curves, as `(epoch, loss)` points with epochs ascending.
 pub struct RunCurves {
     /// A short name used in the curves' `data-run` attribute, e.g. `A`.
     pub key: String,
-    /// The legend's text, e.g. `A · 0193c7a2-5b1e · diabetes-mlp`.
+    /// The legend's text: what tells the run apart, e.g. `lr=0.05, units=256`.
     pub label: String,
+    /// Either may be empty (only one split asked for): it is then not drawn.
     pub train: Vec<(f64, f64)>,
     pub validation: Vec<(f64, f64)>,
+    /// The best epoch's point, marked with a dot.
+    pub best: Option<(f64, f64)>,
 }
 
 /// Distinct colours on white (Tableau 10), one per run, reused after ten.
@@ -43,8 +48,9 @@ pub fn colour(index: usize) -> &'static str {
     PALETTE[index % PALETTE.len()]
 }
 
-/// The chart as an `<svg>` element (no XML declaration: it can be inlined in HTML).
-pub fn learning_curves(runs: &[RunCurves]) -> String {
+/// The chart of `metric` (`loss`, `accuracy`, `val_accuracy`) as an `<svg>`
+/// element (no XML declaration: it can be inlined in HTML).
+pub fn learning_curves(metric: &str, runs: &[RunCurves]) -> String {
     let height = LEGEND_TOP + LEGEND_ROW * runs.len() as f64;
     let finite = || {
         runs.iter()
@@ -70,12 +76,12 @@ pub fn learning_curves(runs: &[RunCurves]) -> String {
         svg xmlns="http://www.w3.org/2000/svg" width=(WIDTH) height=(height)
             viewBox={ "0 0 " (WIDTH) " " (height) } font-family=(FONTS) font-size="12"
             role="img" {
-            title { "Learning curves: loss per epoch (dashed: train, solid: validation)" }
+            title { "Learning curves: " (metric) " per epoch (dashed: train, solid: validation; dot: best epoch)" }
             rect width=(WIDTH) height=(height) fill="#ffffff" {}
-            text x=(LEFT) y="24" font-size="15" fill=(INK) { "loss per epoch" }
-            (key(RIGHT - 210.0, 20.0))
+            text x=(LEFT) y="24" font-size="15" fill=(INK) { (metric) " per epoch" }
+            (key(RIGHT - 300.0, 20.0))
             @match &axes {
-                Some((x, y)) => (plot(x, y, runs)),
+                Some((x, y)) => (plot(x, y, metric, runs)),
                 None => text x=(LEFT) y=(TOP + 40.0) fill=(INK) { "no finite loss values to draw" },
             }
             (legend(runs))
@@ -93,10 +99,12 @@ fn key(x: f64, y: f64) -> Markup {
         }
         text x=(x + 34.0) y=(y + 4.0) fill=(INK) { "train" }
         text x=(x + 134.0) y=(y + 4.0) fill=(INK) { "validation" }
+        circle cx=(x + 218.0) cy=(y) r="4" fill="#555555" {}
+        text x=(x + 226.0) y=(y + 4.0) fill=(INK) { "best epoch" }
     }
 }
 
-fn plot(x: &Axis, y: &Axis, runs: &[RunCurves]) -> Markup {
+fn plot(x: &Axis, y: &Axis, metric: &str, runs: &[RunCurves]) -> Markup {
     let px = |v: f64| LEFT + x.fraction(v) * (RIGHT - LEFT);
     let py = |v: f64| BOTTOM - y.fraction(v) * (BOTTOM - TOP);
     let points = |series: &[(f64, f64)]| -> String {
@@ -107,7 +115,11 @@ fn plot(x: &Axis, y: &Axis, runs: &[RunCurves]) -> Markup {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let y_title = if y.log { "loss (log scale)" } else { "loss" };
+    let y_title = if y.log {
+        format!("{metric} (log scale)")
+    } else {
+        metric.to_string()
+    };
     html! {
         g.grid stroke="#e6e6e6" stroke-width="1" {
             @for tick in y.ticks() {
@@ -135,10 +147,22 @@ fn plot(x: &Axis, y: &Axis, runs: &[RunCurves]) -> Markup {
         g.curves fill="none" stroke-linejoin="round" stroke-linecap="round" {
             @for (index, run) in runs.iter().enumerate() {
                 @let width = stroke_width(index, runs.len());
-                polyline.curve.train data-run=(&run.key) stroke=(colour(index)) stroke-width=(width)
-                    stroke-dasharray=(DASH) points=(points(&run.train)) {}
-                polyline.curve.validation data-run=(&run.key) stroke=(colour(index))
-                    stroke-width=(width) points=(points(&run.validation)) {}
+                @if !run.train.is_empty() {
+                    polyline.curve.train data-run=(&run.key) stroke=(colour(index)) stroke-width=(width)
+                        stroke-dasharray=(DASH) points=(points(&run.train)) {}
+                }
+                @if !run.validation.is_empty() {
+                    polyline.curve.validation data-run=(&run.key) stroke=(colour(index))
+                        stroke-width=(width) points=(points(&run.validation)) {}
+                }
+            }
+        }
+        g.best {
+            @for (index, run) in runs.iter().enumerate() {
+                @if let Some((a, b)) = run.best.filter(|(a, b)| a.is_finite() && b.is_finite() && (!y.log || *b > 0.0)) {
+                    circle data-run=(&run.key) cx=(round(px(a))) cy=(round(py(b))) r="4.5"
+                        fill=(colour(index)) stroke="#ffffff" stroke-width="1.5" {}
+                }
             }
         }
     }
@@ -222,7 +246,7 @@ impl Axis {
         if !(min.is_finite() && max.is_finite()) {
             return None;
         }
-        if min > 0.0 && max / min > 10.0 {
+        if log_scale(min, max) {
             let (low, high) = (min.log10(), max.log10());
             let pad = (high - low) * 0.03;
             return Some(Axis {
@@ -303,12 +327,16 @@ mod tests {
     use super::*;
 
     fn chart(train: &[(f64, f64)], validation: &[(f64, f64)]) -> String {
-        learning_curves(&[RunCurves {
-            key: "A".into(),
-            label: "A · 0193 · <exp> & \"x\"".into(),
-            train: train.to_vec(),
-            validation: validation.to_vec(),
-        }])
+        learning_curves(
+            "loss",
+            &[RunCurves {
+                key: "A".into(),
+                label: "A · 0193 · <exp> & \"x\"".into(),
+                train: train.to_vec(),
+                validation: validation.to_vec(),
+                best: validation.last().copied(),
+            }],
+        )
     }
 
     #[test]
@@ -321,6 +349,7 @@ mod tests {
         assert!(svg.contains("loss (log scale)"), "{svg}");
         assert!(svg.contains("&lt;exp&gt; &amp; &quot;x&quot;"), "{svg}");
         assert!(!svg.contains("<exp>"), "{svg}");
+        assert_eq!(svg.matches("<circle data-run=\"A\"").count(), 1, "{svg}");
     }
 
     #[test]

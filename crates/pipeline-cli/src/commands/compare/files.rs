@@ -12,7 +12,7 @@ use pipeline_registry::RegistryFiles;
 
 use super::label;
 use super::report::CompareReport;
-use super::sections::sections;
+use super::sections::{View, sections};
 
 /// The image format of `--plot`, from the file's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,25 +45,41 @@ impl PlotFormat {
     }
 }
 
-/// The learning curves of every run as an `<svg>` element.
+/// The learning curves of every run as an `<svg>` element, each run's
+/// legend saying what differs (`lr=0.05, units=256`), its best epoch marked.
 fn chart(comparison: &CompareReport) -> String {
     let runs: Vec<RunCurves> = comparison
         .runs
         .iter()
         .enumerate()
-        .map(|(index, r)| RunCurves {
-            key: label(index),
-            label: format!(
-                "{} · {} · {}",
-                label(index),
-                short_id(r.id.as_str()),
-                r.experiment
-            ),
-            train: r.curves.train_loss.clone(),
-            validation: r.curves.validation_loss.clone(),
+        .map(|(index, r)| {
+            let series = |prefix: &str| {
+                r.curves
+                    .plotted
+                    .iter()
+                    .find(|(name, _)| name.starts_with(prefix))
+                    .map(|(_, points)| points.clone())
+                    .unwrap_or_default()
+            };
+            let validation = series("val_");
+            let best = r.best_epoch.map(f64::from).and_then(|best| {
+                let points = if validation.is_empty() {
+                    series("train_")
+                } else {
+                    validation.clone()
+                };
+                points.into_iter().find(|(epoch, _)| *epoch == best)
+            });
+            RunCurves {
+                key: label(index),
+                label: format!("{} · {}", label(index), r.legend),
+                train: series("train_"),
+                validation,
+                best,
+            }
         })
         .collect();
-    learning_curves(&runs)
+    learning_curves(&comparison.plotted_metric, &runs)
 }
 
 /// Writes the HTML report to `path`.
@@ -91,7 +107,7 @@ pub fn write_report(
     let page = html::page(
         &title,
         &subtitle,
-        &sections(comparison),
+        &sections(comparison, &View::everything(records.len())),
         "learning curves",
         &chart(comparison),
     );

@@ -1,7 +1,7 @@
 //! What `pipeline compare` reports, built once from the runs' records:
-//! every run with its metrics, gaps, verdict and curves, the spec
-//! differences, and how each run reproduces the first. `--json` prints it;
-//! the text, the HTML report and the plot render it.
+//! every run with its rank, legend, metrics, gaps, verdict and curves, the
+//! spec differences (layers aligned), and how reruns reproduce each other.
+//! `--json` prints it; the text, the HTML report and the plot render it.
 
 use std::collections::BTreeMap;
 
@@ -12,22 +12,33 @@ use serde::Serialize;
 
 use crate::commands::curves::{curve, final_metric, loss_curve, metric_names};
 
-use super::differences::{Difference, spec_differences};
+use super::differences::{Difference, LayerChange, spec_differences};
+use super::legend::legends;
 use super::reproducibility::{Reproduction, Weights};
-use super::{SPLITS, label};
+use super::{PlotMetric, SPLITS, label, ranks};
 
 #[derive(Debug, Serialize)]
 pub struct CompareReport {
     /// In the order the runs were named (or ranked), labelled `A`, `B`, …
     pub runs: Vec<RunReport>,
     pub spec_differences: Vec<Difference>,
+    /// Layers a run inserted or removed, against the first run's layers
+    /// (whose numbers the `model.layers.N` keys above use).
+    pub layer_changes: Vec<LayerChange>,
     pub reproducibility: Reproducibility,
+    /// The per-epoch metric in `curves.plotted` (`--metric`, default `loss`).
+    pub plotted_metric: String,
 }
 
 /// One run's results.
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub id: RunId,
+    /// 1 for the best run by its selection metric (ties and runs without
+    /// a value in the order named).
+    pub rank: usize,
+    /// What tells this run apart from the others: `lr=0.05, units=256`.
+    pub legend: String,
     pub experiment: String,
     pub status: RunStatus,
     pub best_epoch: Option<u32>,
@@ -54,18 +65,30 @@ pub struct Gaps {
     pub test_minus_train_loss: Option<f64>,
 }
 
-/// Loss per epoch, as `[epoch, loss]` pairs.
+/// Loss per epoch, as `[epoch, loss]` pairs, and the plotted metric's
+/// series by name (`train_loss`, `val_accuracy`, …).
 #[derive(Debug, Serialize)]
 pub struct Curves {
     pub train_loss: Vec<(f64, f64)>,
     pub validation_loss: Vec<(f64, f64)>,
+    pub plotted: BTreeMap<String, Vec<(f64, f64)>>,
 }
 
-/// Every run after the first against the first.
+/// Every run after the first against the first, and the reruns: runs
+/// that claim to be the same spec (same spec hash, data sha256 and seed).
 #[derive(Debug, Serialize)]
 pub struct Reproducibility {
     /// The first run's id.
     pub reference: Option<RunId>,
+    pub runs: Vec<ReproductionReport>,
+    /// Each set of two or more runs with the same spec, data and seed: the
+    /// others against its first.
+    pub groups: Vec<ReproductionGroup>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReproductionGroup {
+    pub reference: RunId,
     pub runs: Vec<ReproductionReport>,
 }
 
@@ -78,7 +101,7 @@ pub struct ReproductionReport {
 
 impl CompareReport {
     /// Compares `records`, reading each run's weights from `registry`.
-    pub fn new(registry: &Registry, records: &[RunRecord]) -> CompareReport {
+    pub fn new(registry: &Registry, records: &[RunRecord], plotted: &PlotMetric) -> CompareReport {
         let weights: Vec<Weights> = records
             .iter()
             .enumerate()
@@ -96,14 +119,33 @@ impl CompareReport {
                 .collect(),
             _ => Vec::new(),
         };
+        let differences = spec_differences(records);
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        let legends = legends(&ids, &differences.keys, &differences.layer_changes);
+        let ranks = ranks(records);
         CompareReport {
-            runs: records.iter().map(RunReport::of).collect(),
-            spec_differences: spec_differences(records),
+            runs: records
+                .iter()
+                .zip(legends)
+                .zip(ranks)
+                .map(|((r, legend), rank)| RunReport::of(r, rank, legend, plotted))
+                .collect(),
+            spec_differences: differences.keys,
+            layer_changes: differences.layer_changes,
             reproducibility: Reproducibility {
                 reference: records.first().map(|r| r.id.clone()),
                 runs,
+                groups: groups(records, &weights),
             },
+            plotted_metric: plotted.name.clone(),
         }
+    }
+
+    /// The runs' indices, best first.
+    pub fn ranked(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.runs.len()).collect();
+        order.sort_by_key(|&i| self.runs[i].rank);
+        order
     }
 
     /// The metrics any run recorded, in the order tables show them
@@ -122,7 +164,7 @@ impl CompareReport {
 }
 
 impl RunReport {
-    fn of(r: &RunRecord) -> RunReport {
+    fn of(r: &RunRecord, rank: usize, legend: String, plotted: &PlotMetric) -> RunReport {
         let names = metric_names(&[r]);
         let metrics = SPLITS
             .iter()
@@ -134,6 +176,8 @@ impl RunReport {
         let verdict = assess(&loss_curve(r));
         RunReport {
             id: r.id.clone(),
+            rank,
+            legend,
             experiment: r.experiment.clone(),
             status: r.status,
             best_epoch: r.best_epoch,
@@ -145,6 +189,11 @@ impl RunReport {
             curves: Curves {
                 train_loss: curve(r, "train", "loss"),
                 validation_loss: curve(r, "validation", "loss"),
+                plotted: plotted
+                    .series
+                    .iter()
+                    .map(|(split, name)| (name.clone(), curve(r, split, &plotted.metric)))
+                    .collect(),
             },
             selection_metric: r.selection_metric.clone(),
             selection_value: r.selection_value,
@@ -171,6 +220,46 @@ impl Gaps {
             test_minus_train_loss: loss("test").zip(train).map(|(v, t)| v - t),
         }
     }
+}
+
+/// Runs with the same spec hash, data sha256 and seed, two or more, each
+/// set's later runs against its first.
+fn groups(records: &[RunRecord], weights: &[Weights]) -> Vec<ReproductionGroup> {
+    let key = |r: &RunRecord| {
+        (
+            r.spec_hash.clone(),
+            r.data_sha256.clone(),
+            r.seed.to_string(),
+        )
+    };
+    let mut seen: Vec<usize> = Vec::new();
+    let mut out = Vec::new();
+    for (first, record) in records.iter().enumerate() {
+        if seen.contains(&first) {
+            continue;
+        }
+        let members: Vec<usize> = (first..records.len())
+            .filter(|&i| key(&records[i]) == key(record) && records[i].id != record.id)
+            .collect();
+        seen.extend(&members);
+        if members.is_empty() {
+            continue;
+        }
+        out.push(ReproductionGroup {
+            reference: record.id.clone(),
+            runs: members
+                .iter()
+                .map(|&i| ReproductionReport {
+                    id: records[i].id.clone(),
+                    reproduction: Reproduction::check(
+                        (record, &weights[first]),
+                        (&records[i], &weights[i]),
+                    ),
+                })
+                .collect(),
+        });
+    }
+    out
 }
 
 /// The digest of the run's weights, read from its artifact with the

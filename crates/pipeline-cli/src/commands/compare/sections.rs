@@ -1,23 +1,178 @@
-//! The comparison's tables, in the order they are shown: the runs, the spec
-//! differences, the metrics at each run's best epoch, generalization and
-//! reproducibility. The text output and the HTML report both render these.
+//! The comparison's tables, in the order they are shown: the runs ranked,
+//! the spec differences, the metrics at each run's best epoch,
+//! generalization and reproducibility. The text output and the HTML report
+//! both render these; [`View`] says which.
+//!
+//! Two runs get every section by default, side by side (one column each):
+//! they fit, and "what changed and what did it do" is the question. Three
+//! or more get the ranked table (which carries the differing keys, gap and
+//! verdict) and reproducibility only; `--metrics` and `--details` add the
+//! rest, with the metrics as one table per split, a row per run.
 
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
-use super::report::{CompareReport, RunReport};
+use super::ranked::ranked;
+use super::report::{CompareReport, ReproductionGroup, RunReport};
 use super::reproducibility::{Outcome, Reproduction};
 use super::{SPLITS, label};
 
-/// Every section, in order.
-pub fn sections(comparison: &CompareReport) -> Vec<Section> {
-    vec![
-        runs(comparison),
-        differences(comparison),
-        metrics(comparison),
-        generalization(comparison),
-        reproducibility(comparison),
-    ]
+/// Which sections to show.
+pub struct View {
+    /// More than two runs: the compact view unless asked for more.
+    pub many: bool,
+    /// `--metrics`: every split's metrics.
+    pub metrics: bool,
+    /// `--details` / `--all`: every section.
+    pub details: bool,
+    /// The terminal charts, even for many runs (`--metric` was asked).
+    pub charts: bool,
+}
+
+impl View {
+    /// Every section (the HTML report).
+    pub fn everything(runs: usize) -> View {
+        View {
+            many: runs > 2,
+            metrics: true,
+            details: true,
+            charts: true,
+        }
+    }
+}
+
+/// The sections `view` asks for, in order.
+pub fn sections(comparison: &CompareReport, view: &View) -> Vec<Section> {
+    let full = !view.many || view.details;
+    let mut out = vec![ranked(comparison)];
+    if full {
+        out.push(runs(comparison));
+        out.push(differences(comparison));
+    } else if !comparison.layer_changes.is_empty() {
+        out.push(layer_changes(comparison));
+    }
+    if full || view.metrics {
+        if view.many {
+            out.extend(
+                SPLITS
+                    .iter()
+                    .map(|split| metrics_of_split(comparison, split)),
+            );
+        } else {
+            out.push(metrics(comparison));
+        }
+    }
+    if full {
+        out.push(generalization(comparison));
+    }
+    out.push(reruns(comparison));
+    if view.details && comparison.runs.len() > 1 {
+        out.push(reproducibility(comparison));
+    }
+    out
+}
+
+/// `Section` of notes only.
+fn notes(title: &str, notes: Vec<String>) -> Section {
+    Section {
+        title: title.into(),
+        table: None,
+        notes,
+    }
+}
+
+/// Each layer a run inserted or removed against A's layers.
+fn change_notes(comparison: &CompareReport) -> Vec<String> {
+    comparison
+        .layer_changes
+        .iter()
+        .map(|c| {
+            let index = comparison
+                .runs
+                .iter()
+                .position(|r| r.id == c.run)
+                .unwrap_or(0);
+            format!("{}: {}", label(index), c.text)
+        })
+        .collect()
+}
+
+fn layer_changes(comparison: &CompareReport) -> Section {
+    notes(
+        "layers inserted or removed (against A's layers)",
+        change_notes(comparison),
+    )
+}
+
+/// Every run's metrics on one split, a row per run, best first.
+fn metrics_of_split(comparison: &CompareReport, split: &str) -> Section {
+    let names = comparison.metric_names();
+    let rows = comparison
+        .ranked()
+        .into_iter()
+        .map(|index| {
+            let r = &comparison.runs[index];
+            std::iter::once(label(index))
+                .chain(
+                    names
+                        .iter()
+                        .map(|m| r.metric(split, m).map_or("-".into(), number)),
+                )
+                .collect()
+        })
+        .collect();
+    Section {
+        title: format!("{split} metrics at each run's best epoch"),
+        table: Some(Table {
+            header: std::iter::once("run".to_string())
+                .chain(names.iter().map(|m| m.to_string()))
+                .collect(),
+            rows,
+            text_columns: 1,
+        }),
+        notes: Vec::new(),
+    }
+}
+
+/// Reproducibility where runs claim to be the same spec (same spec hash,
+/// data and seed); otherwise one line.
+fn reruns(comparison: &CompareReport) -> Section {
+    let groups = &comparison.reproducibility.groups;
+    if groups.is_empty() {
+        return notes(
+            "reproducibility",
+            vec![
+                "no two runs share spec, data and seed: none is a rerun of another (--details \
+                 compares every run with A)"
+                    .into(),
+            ],
+        );
+    }
+    let index_of = |id: &pipeline_registry::RunId| {
+        comparison
+            .runs
+            .iter()
+            .position(|r| &r.id == id)
+            .unwrap_or(0)
+    };
+    let lines = groups
+        .iter()
+        .flat_map(|group: &ReproductionGroup| {
+            let reference = label(index_of(&group.reference));
+            group.runs.iter().map(move |r| (reference.clone(), r))
+        })
+        .map(|(reference, r)| {
+            format!(
+                "{} against {reference}: {}",
+                label(index_of(&r.id)),
+                r.reproduction.summary()
+            )
+        })
+        .collect();
+    notes(
+        "reproducibility of reruns (same spec, data and seed)",
+        lines,
+    )
 }
 
 /// `first` followed by one column per run: `A`, `B`, …
@@ -64,7 +219,11 @@ fn runs(comparison: &CompareReport) -> Section {
 fn differences(comparison: &CompareReport) -> Section {
     let runs = comparison.runs.len();
     let (table, notes) = if comparison.spec_differences.is_empty() {
-        (None, vec!["none: the resolved specs are identical".into()])
+        if comparison.layer_changes.is_empty() {
+            (None, vec!["none: the resolved specs are identical".into()])
+        } else {
+            (None, change_notes(comparison))
+        }
     } else {
         let rows = comparison
             .spec_differences
@@ -84,7 +243,7 @@ fn differences(comparison: &CompareReport) -> Section {
             rows,
             text_columns: runs + 1,
         };
-        (Some(table), Vec::new())
+        (Some(table), change_notes(comparison))
     };
     Section {
         title: "spec differences".into(),
