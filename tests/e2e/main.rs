@@ -22,6 +22,7 @@ mod lifecycle;
 mod malformed;
 mod messages;
 mod messy;
+mod names;
 mod precision;
 mod predict_json;
 mod report;

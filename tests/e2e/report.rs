@@ -159,7 +159,7 @@ fn report_holds_the_tables_and_draws_every_curve() {
     }
     assert_eq!(curves[0].colour, curves[1].colour, "one colour per run");
     assert_ne!(curves[0].colour, curves[2].colour, "one colour per run");
-    assert!(svg.contains(&runs[0][..13]) && svg.contains("diabetes-mlp"));
+    assert!(svg.contains(&ws.short_id(&runs[0])) && svg.contains("diabetes-mlp"));
 
     // Headless: the whole chart shows both runs' colours …
     let full = render(svg);

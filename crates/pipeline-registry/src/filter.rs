@@ -29,6 +29,8 @@ pub enum Field {
     TestGap,
     /// First epoch of overfitting (`onset = none` when it never began).
     Onset,
+    /// The run's name (`name = baseline`).
+    Name,
     /// A final metric (at the best epoch): `val_loss` is split `validation`, metric `loss`.
     Metric {
         split: &'static str,
@@ -38,7 +40,7 @@ pub enum Field {
 
 impl Field {
     /// Names that are not metrics, for messages.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "status",
         "experiment",
         "epochs",
@@ -48,6 +50,7 @@ impl Field {
         "gap",
         "test_gap",
         "onset",
+        "name",
     ];
 
     fn parse(word: &str) -> Option<Field> {
@@ -61,6 +64,7 @@ impl Field {
             "gap" => Field::Gap,
             "test_gap" => Field::TestGap,
             "onset" => Field::Onset,
+            "name" => Field::Name,
             _ => {
                 let (prefix, metric) = word.split_once('_')?;
                 let split = match prefix {
@@ -127,6 +131,9 @@ impl Field {
             Field::Onset => {
                 sql.push("runs.overfit_onset");
             }
+            Field::Name => {
+                sql.push("runs.name");
+            }
             Field::Metric { split, metric } => {
                 sql.push(
                     "(SELECT f.value FROM final_metrics f WHERE f.run_id = runs.id AND f.split = ",
@@ -152,6 +159,7 @@ impl fmt::Display for Field {
             Field::Gap => f.write_str("gap"),
             Field::TestGap => f.write_str("test_gap"),
             Field::Onset => f.write_str("onset"),
+            Field::Name => f.write_str("name"),
             Field::Metric { split, metric } => {
                 let prefix = if *split == "validation" { "val" } else { split };
                 write!(f, "{prefix}_{metric}")

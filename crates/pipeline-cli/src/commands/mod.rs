@@ -8,6 +8,7 @@ mod evaluate;
 mod export;
 mod gc;
 mod infer;
+mod name;
 mod rerun;
 mod resume;
 mod run;
@@ -40,6 +41,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::export(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Name(args) => name::name(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
     }

@@ -15,7 +15,7 @@ mod sections;
 use pipeline_registry::{Epochs, Registry, RunRecord};
 
 use crate::cli::CompareArgs;
-use crate::commands::shared::{Context, print, short_id};
+use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::chart::{Series, line_chart};
 use crate::output::document::Section;
@@ -52,7 +52,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
             eprintln!("warning: {warning}");
         }
     }
-    let comparison = CompareReport::new(&registry, &records);
+    let comparison = CompareReport::new(&registry, &records, &context.short_ids(&registry)?);
 
     let wrote = |what: &str, path: &std::path::Path| {
         if !context.global.quiet {
@@ -146,7 +146,7 @@ fn text(comparison: &CompareReport) -> String {
         .join("\n");
     out.push_str("\nlearning curves\n");
     for (index, r) in comparison.runs.iter().enumerate() {
-        let title = format!("{}  {}  loss", label(index), short_id(r.id.as_str()));
+        let title = format!("{}  {}  loss", label(index), r.short_id);
         out.push_str(&line_chart(
             &title,
             &[

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus};
+use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus, ShortIds};
 use pipeline_spec::MetricName;
 use pipeline_train::generalization::{Verdict, assess};
 use serde::Serialize;
@@ -28,6 +28,9 @@ pub struct CompareReport {
 #[derive(Debug, Serialize)]
 pub struct RunReport {
     pub id: RunId,
+    /// The shortest unique prefix of the id's random part ([`ShortIds`]).
+    pub short_id: String,
+    pub name: Option<String>,
     pub experiment: String,
     pub status: RunStatus,
     pub best_epoch: Option<u32>,
@@ -78,7 +81,7 @@ pub struct ReproductionReport {
 
 impl CompareReport {
     /// Compares `records`, reading each run's weights from `registry`.
-    pub fn new(registry: &Registry, records: &[RunRecord]) -> CompareReport {
+    pub fn new(registry: &Registry, records: &[RunRecord], short_ids: &ShortIds) -> CompareReport {
         let weights: Vec<Weights> = records
             .iter()
             .enumerate()
@@ -97,7 +100,10 @@ impl CompareReport {
             _ => Vec::new(),
         };
         CompareReport {
-            runs: records.iter().map(RunReport::of).collect(),
+            runs: records
+                .iter()
+                .map(|r| RunReport::of(r, short_ids))
+                .collect(),
             spec_differences: spec_differences(records),
             reproducibility: Reproducibility {
                 reference: records.first().map(|r| r.id.clone()),
@@ -122,7 +128,7 @@ impl CompareReport {
 }
 
 impl RunReport {
-    fn of(r: &RunRecord) -> RunReport {
+    fn of(r: &RunRecord, short_ids: &ShortIds) -> RunReport {
         let names = metric_names(&[r]);
         let metrics = SPLITS
             .iter()
@@ -133,6 +139,8 @@ impl RunReport {
             .collect();
         let verdict = assess(&loss_curve(r));
         RunReport {
+            short_id: short_ids.get(&r.id),
+            name: r.name.clone(),
             id: r.id.clone(),
             experiment: r.experiment.clone(),
             status: r.status,
