@@ -50,7 +50,7 @@ async fn reopen_is_idempotent() {
         .fetch_one(&again.pool)
         .await
         .unwrap();
-    assert_eq!(versions, 5);
+    assert_eq!(versions, 6);
 }
 
 #[tokio::test(flavor = "current_thread")]
