@@ -81,6 +81,13 @@ impl Workspace {
         serde_json::from_str(&self.ok(&args)).unwrap()
     }
 
+    /// The short id tables print for run `id` (issue 21).
+    pub fn short_id(&self, id: &str) -> String {
+        let shown: serde_json::Value =
+            serde_json::from_str(&self.ok(&["show", id, "--json"])).unwrap();
+        shown["short_id"].as_str().unwrap().to_owned()
+    }
+
     /// Writes a file in the workspace; returns its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.path().join(name);

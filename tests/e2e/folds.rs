@@ -33,6 +33,12 @@ fn scrub_summary(text: &str, ws: &Workspace) -> String {
         // As wide as an id, so that the table stays aligned.
         let placeholder = format!("[RUN {}]", index + 1);
         text = text.replace(id, &format!("{placeholder:<width$}", width = id.len()));
+        // The fold table prints the short id (issue 21), random.
+        let short = ws.short_id(id);
+        text = text.replace(
+            &short,
+            &format!("{placeholder:<width$}", width = short.len()),
+        );
     }
     let groups: Vec<String> = ws.query("SELECT DISTINCT tag FROM run_tags WHERE tag LIKE 'cv:%'");
     for group in groups {

@@ -16,7 +16,14 @@ use crate::common::{FIRST_ROW, Workspace, diabetes_csv, mlp_spec, repo_root, scr
 
 /// Keys whose values change from one run of the test to the next however
 /// they are written: process ids, hosts, the commit built and durations.
-const VOLATILE_KEYS: [&str; 5] = ["pid", "host", "seconds", "train_seconds", "git_commit"];
+const VOLATILE_KEYS: [&str; 6] = [
+    "pid",
+    "host",
+    "seconds",
+    "train_seconds",
+    "git_commit",
+    "short_id",
+];
 
 /// Keys whose integers follow the trainer's arithmetic (predicted classes
 /// and their counts), pinned by type like floats.

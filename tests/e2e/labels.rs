@@ -140,8 +140,8 @@ fn tags_notes_and_aliases_name_runs() {
     assert!(stderr(&unknown).contains("best:"), "{}", stderr(&unknown));
 
     let filtered = ws.ok(&["runs", "--where", "tag = baseline or test_r2 > 100"]);
-    assert!(filtered.contains(&small_id[..13]), "{filtered}");
-    assert!(!filtered.contains(&larger_id[..13]), "{filtered}");
+    assert!(filtered.contains(&ws.short_id(small_id)), "{filtered}");
+    assert!(!filtered.contains(&ws.short_id(larger_id)), "{filtered}");
 
     ws.ok(&["alias", "rm", "production"]);
     let gone = ws.run(&["show", "production"]);

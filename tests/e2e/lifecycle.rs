@@ -177,7 +177,7 @@ fn a_full_disk_stores_its_cause_and_the_run_resumes() {
     );
     // `runs --where status=failed` still lists it.
     let listed = ws.ok(&["runs", "--where", "status=failed"]);
-    assert!(listed.contains(&id[..8]), "{listed}");
+    assert!(listed.contains(&ws.short_id(&id)), "{listed}");
 
     // Space freed: it continues from its checkpoint to the end.
     std::fs::remove_file(filler).unwrap();

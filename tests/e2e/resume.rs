@@ -174,13 +174,15 @@ fn a_crashed_run_resumes_from_its_last_saved_epoch() {
     let (code, _) = stopped_run(&ws, "-KILL", 3);
     assert_eq!(code, None, "killed by a signal");
     let id = latest_id(&ws);
+    let shown: serde_json::Value = serde_json::from_str(&ws.ok(&["show", &id, "--json"])).unwrap();
+    let short = shown["short_id"].as_str().unwrap().to_owned();
     let runs = ws.ok(&["runs", "--status", "crashed"]);
-    assert!(runs.contains(&id[..13]), "{runs}");
+    assert!(runs.contains(&short), "{runs}");
 
     let out = ws.run(&["resume", "latest"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains(&format!("resuming run {id}")),
+        stderr(&out).contains(&format!("resuming run {short}")),
         "{}",
         stderr(&out)
     );

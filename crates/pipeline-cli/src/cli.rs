@@ -104,6 +104,8 @@ pub enum Command {
     Tag(TagArgs),
     /// Set or clear a run's note.
     Note(NoteArgs),
+    /// Name a run, rename it, or clear its name with "".
+    Name(NameArgs),
     /// Name runs: `alias set production RUN`; every assignment is kept as history.
     #[command(subcommand)]
     Alias(AliasCommand),
@@ -234,6 +236,10 @@ pub struct RunArgs {
     /// Attach a note to the run.
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
+    /// Name the run (unique; selects it wherever a run id does). With
+    /// --folds, fold I of K is named NAME/fold-I-of-K. One spec only.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +266,9 @@ pub struct RerunArgs {
     /// Print the run summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Name the new run (unique; selects it wherever a run id does).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -323,6 +332,18 @@ pub struct NoteArgs {
     pub run: String,
     /// The note; an empty string clears it.
     pub text: String,
+    /// Experiment for `latest` / `best` when the registry holds several.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct NameArgs {
+    /// The run (id, short id, name, alias, `latest`, `best`, `best:<metric>`).
+    pub run: String,
+    /// The name: starts with a letter; letters, digits, `_ - . /`; unique in
+    /// the registry. An empty string clears it.
+    pub name: String,
     /// Experiment for `latest` / `best` when the registry holds several.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,

@@ -126,6 +126,7 @@ fn new_run(spec: &Spec, data_sha256: &str) -> NewRun {
         deterministic: true,
         tags: Vec::new(),
         note: None,
+        name: None,
         selection_metric: "val_loss".into(),
         selection_higher_is_better: false,
     }

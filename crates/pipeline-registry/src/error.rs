@@ -84,19 +84,24 @@ pub enum RegistryError {
     #[error("no run matches '{selector}': {reason}")]
     UnknownRun { selector: String, reason: String },
 
-    /// Several runs start with the given prefix.
-    #[error("run id prefix '{prefix}' is ambiguous: it matches {}", matches.join(", "))]
+    /// Several runs' ids or short ids start with what was typed; `matches`
+    /// names each as `SHORT-ID (ID)`.
+    #[error("run '{prefix}' is ambiguous: it starts the id or short id of {}", matches.join(", "))]
     AmbiguousRun {
         prefix: String,
         matches: Vec<String>,
     },
 
-    /// "best" was asked without an experiment while several have completed runs.
+    /// `best` (or `best:<metric>`, `selector` as typed) was asked without
+    /// an experiment while several have completed runs.
     #[error(
-        "\"best\" is ambiguous: completed runs exist for several experiments ({})",
+        "\"{selector}\" is ambiguous: completed runs exist for several experiments ({})",
         experiments.join(", ")
     )]
-    AmbiguousExperiment { experiments: Vec<String> },
+    AmbiguousExperiment {
+        selector: String,
+        experiments: Vec<String>,
+    },
 
     /// A recorded artifact file is gone.
     #[error("artifact {path} of run {run} is missing")]

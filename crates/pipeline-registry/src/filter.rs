@@ -40,6 +40,8 @@ pub enum Field {
     Onset,
     /// The diagnosis' primary verdict (`verdict = underfitting`).
     Verdict,
+    /// The run's name (`name = baseline`).
+    Name,
     /// A final metric (at the best epoch): `val_loss` is split `validation`, metric `loss`.
     Metric {
         split: &'static str,
@@ -51,7 +53,7 @@ pub enum Field {
 
 impl Field {
     /// Names that are not metrics, for messages.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "status",
         "experiment",
         "epochs",
@@ -62,6 +64,7 @@ impl Field {
         "test_gap",
         "onset",
         "verdict",
+        "name",
     ];
 
     fn parse(word: &str) -> Option<Field> {
@@ -79,6 +82,7 @@ impl Field {
             "test_gap" => Field::TestGap,
             "onset" => Field::Onset,
             "verdict" => Field::Verdict,
+            "name" => Field::Name,
             _ => {
                 let (prefix, metric) = word.split_once('_')?;
                 let split = match prefix {
@@ -148,6 +152,9 @@ impl Field {
             Field::Verdict => {
                 sql.push("runs.verdict");
             }
+            Field::Name => {
+                sql.push("runs.name");
+            }
             Field::Metric { split, metric } => {
                 sql.push(
                     "(SELECT f.value FROM final_metrics f WHERE f.run_id = runs.id AND f.split = ",
@@ -185,6 +192,7 @@ impl fmt::Display for Field {
             Field::TestGap => f.write_str("test_gap"),
             Field::Onset => f.write_str("onset"),
             Field::Verdict => f.write_str("verdict"),
+            Field::Name => f.write_str("name"),
             Field::Metric { split, metric } => {
                 let prefix = if *split == "validation" { "val" } else { split };
                 write!(f, "{prefix}_{metric}")

@@ -67,7 +67,7 @@ fn check_alias(name: &str) -> Result<(), RegistryError> {
 }
 
 /// Non-empty, at most `MAX_LABEL` characters, letters, digits and `extra`.
-fn check_label(what: &str, text: &str, extra: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_label(what: &str, text: &str, extra: &str) -> Result<(), RegistryError> {
     let reason = if text.is_empty() {
         Some("it is empty".to_owned())
     } else if text.chars().count() > MAX_LABEL {

@@ -16,12 +16,15 @@ mod files;
 mod filter;
 mod import;
 mod labels;
+mod names;
 mod open;
 mod params;
 mod query;
 mod reconcile;
 mod remove;
 mod runs;
+mod scope;
+mod short_ids;
 mod statement;
 mod touch;
 mod types;
@@ -36,10 +39,13 @@ pub use files::RegistryFiles;
 pub use filter::{Condition, Field, FilterError, SortKey};
 pub use import::ImportedRun;
 pub use labels::FOLD_TAG_PREFIX;
+pub use names::check_run_name;
 pub use open::{Access, HEARTBEAT_INTERVAL, HEARTBEAT_STALE_AFTER, Registry};
 pub use query::Epochs;
 pub use reconcile::{Unowned, UnownedReason};
 pub use remove::{Removal, RunToRemove};
+pub use scope::Resolved;
+pub use short_ids::{SHORT_ID_MIN, SHORT_ID_TYPED_MIN, ShortIds, random_part};
 pub use types::{
     AliasRecord, ArchivedRuns, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus,
     EpochMetric, MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector,

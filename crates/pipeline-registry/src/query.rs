@@ -11,6 +11,7 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use crate::error::RegistryError;
 use crate::labels::FOLD_TAG_PREFIX;
 use crate::open::Registry;
+use crate::short_ids::{ShortIds, starts_short_id};
 use crate::statement::Fault;
 use crate::types::{
     ArchivedRuns, ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter,
@@ -23,7 +24,7 @@ const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, 
      git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
      verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
-     weights_digest, note, pid, host, heartbeat_at, failed_on_environment, archived_at";
+     weights_digest, note, pid, host, heartbeat_at, failed_on_environment, archived_at, name";
 
 /// How many ids one `IN (…)` list binds.
 const IN_CHUNK: usize = 500;
@@ -52,7 +53,7 @@ impl Registry {
             "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
              selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
              verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
-             archived_at FROM runs",
+             archived_at, name, note FROM runs",
         );
         if let Some(key) = &filter.sort {
             key.push_join(&mut sql);
@@ -92,7 +93,11 @@ impl Registry {
             let mut conn = self.pool.begin().await?;
             self.check_spec_keys(&mut conn, &keys).await?;
             let rows = sql.build().fetch_all(&mut *conn).await?;
-            let runs = self.summaries(&mut conn, &rows).await?;
+            let all_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs")
+                .fetch_all(&mut *conn)
+                .await?;
+            let short_ids = ShortIds::of(&all_ids);
+            let runs = self.summaries(&mut conn, &rows, &short_ids).await?;
             conn.commit().await?;
             Ok(runs)
         })
@@ -105,6 +110,7 @@ impl Registry {
         &self,
         conn: &mut SqliteConnection,
         rows: &[SqliteRow],
+        short_ids: &ShortIds,
     ) -> Result<Vec<RunSummary>, RegistryError> {
         let ids: Vec<String> = rows
             .iter()
@@ -120,6 +126,9 @@ impl Registry {
             let run_params = params.remove(&id).unwrap_or_default();
             let id = RunId::from_db(id);
             runs.push(RunSummary {
+                short_id: short_ids.get(&id),
+                name: self.get(row, "name")?,
+                note: self.get(row, "note")?,
                 status: self.status(row, &id)?,
                 experiment: self.get(row, "experiment")?,
                 started_at: self.get(row, "started_at")?,
@@ -243,8 +252,10 @@ impl Registry {
     ///   experiment, fails with `AmbiguousExperiment` when completed runs of
     ///   several experiments exist. Never the run of a cross-validation's
     ///   fold (tagged [`FOLD_TAG_PREFIX`]`I/K`), nor is `BestBy`.
-    /// * `Id`: an exact id (whatever `experiment` says), else a unique prefix
-    ///   among the runs of `experiment` (all runs when `None`).
+    /// * `Id`: an exact id, an alias or a run's name (whatever `experiment`
+    ///   says), else the one run of `experiment` (all runs when `None`)
+    ///   whose id or short id ([`ShortIds`], 4 digits at least) starts with
+    ///   it.
     ///
     /// Both `Latest` and `Best` stay within `experiment` when it is given,
     /// and neither (nor `BestBy`) picks an archived run; an `Id` or an
@@ -307,7 +318,8 @@ impl Registry {
         if experiment.is_none() {
             let mut sql = candidates("DISTINCT experiment");
             sql.push(" ORDER BY experiment");
-            self.one_experiment(&mut sql, "resolving 'best'").await?;
+            self.one_experiment(lookup, &mut sql, "resolving 'best'")
+                .await?;
         }
         // Values of different metrics do not compare: only runs chosen
         // by the ranking metric can be best.
@@ -360,7 +372,8 @@ impl Registry {
         if experiment.is_none() {
             let mut sql = candidates("DISTINCT runs.experiment");
             sql.push(" ORDER BY runs.experiment");
-            self.one_experiment(&mut sql, "resolving 'best:'").await?;
+            self.one_experiment(lookup, &mut sql, "resolving 'best:'")
+                .await?;
         }
         let mut sql = candidates("runs.id");
         push_experiment(&mut sql, experiment);
@@ -395,32 +408,48 @@ impl Registry {
         if let Some(id) = self.alias_target(raw.trim()).await? {
             return Ok(id);
         }
+        if let Some(id) = self.named(raw.trim()).await? {
+            return Ok(id);
+        }
         self.resolve_prefix(lookup, wanted).await
     }
 
-    /// The one run of the lookup's scope whose id starts with `wanted`
-    /// (lowercase): none or several are errors.
+    /// The one run of the lookup's scope whose id or short id starts with
+    /// `wanted` (lowercase): none or several are errors, which name every
+    /// candidate by its short id.
     async fn resolve_prefix(
         &self,
         lookup: &Lookup<'_>,
         wanted: String,
     ) -> Result<RunId, RegistryError> {
-        let length = i64::try_from(wanted.chars().count()).unwrap_or(i64::MAX);
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE substr(id, 1, ");
-        sql.push_bind(length).push(") = ").push_bind(wanted.clone());
+        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
         push_experiment(&mut sql, lookup.experiment);
         sql.push(" ORDER BY id");
-        let mut matches = self.fetch_ids(&mut sql, "resolving a run id").await?;
+        let mut matches: Vec<String> = self
+            .fetch_ids(&mut sql, "resolving a run id")
+            .await?
+            .into_iter()
+            .filter(|id| id.starts_with(&wanted) || starts_short_id(id, &wanted))
+            .collect();
         match matches.len() {
             0 => Err(lookup.unknown(format!(
-                "no alias has that name and no run id starts with it in {}",
+                "no alias or run has that name and no run id or short id starts with it in {}",
                 lookup.within
             ))),
             1 => Ok(RunId::from_db(matches.remove(0))),
-            _ => Err(RegistryError::AmbiguousRun {
-                prefix: wanted,
-                matches,
-            }),
+            _ => {
+                let short_ids = self.short_ids().await?;
+                Err(RegistryError::AmbiguousRun {
+                    prefix: lookup.selector.to_string(),
+                    matches: matches
+                        .into_iter()
+                        .map(|id| {
+                            let id = RunId::from_db(id);
+                            format!("{} ({id})", short_ids.get(&id))
+                        })
+                        .collect(),
+                })
+            }
         }
     }
 
@@ -442,12 +471,16 @@ impl Registry {
     /// names) gives more than one.
     async fn one_experiment(
         &self,
+        lookup: &Lookup<'_>,
         sql: &mut QueryBuilder<Sqlite>,
         context: &str,
     ) -> Result<(), RegistryError> {
         let experiments = self.fetch_ids(sql, context).await?;
         if experiments.len() > 1 {
-            return Err(RegistryError::AmbiguousExperiment { experiments });
+            return Err(RegistryError::AmbiguousExperiment {
+                selector: lookup.selector.to_string(),
+                experiments,
+            });
         }
         Ok(())
     }
@@ -594,6 +627,7 @@ impl Registry {
         let deterministic: Option<i64> = self.get(row, "deterministic")?;
         let failed_on_environment: i64 = self.get(row, "failed_on_environment")?;
         Ok(RunRecord {
+            name: self.get(row, "name")?,
             experiment: self.get(row, "experiment")?,
             status: self.status(row, &id)?,
             error: self.get(row, "error")?,

@@ -11,6 +11,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::artifacts::ARTIFACTS_DIR;
 use crate::error::RegistryError;
 use crate::labels::{check_tags, insert_tags};
+use crate::names::{check_run_name, is_name_taken};
 use crate::open::{Registry, hostname, process_started};
 use crate::statement::Fault;
 use crate::touch::Live;
@@ -166,28 +167,39 @@ impl Registry {
     async fn insert_run(&self, new: &NewRun, status: RunStatus) -> Result<RunId, RegistryError> {
         let seed = checked_seed(new)?;
         check_tags(&new.tags)?;
+        if let Some(name) = &new.name {
+            check_run_name(name)?;
+        }
         let id = RunId::new_v7();
         let started = now();
         let queued_at = (status == RunStatus::Queued).then_some(started.as_str());
-        self.within(|| format!("creating a run of {}", new.experiment), async {
-            let mut tx = self.pool.begin().await?;
-            let columns = "queued_at, started_at, epochs_run, pid, pid_started, host, heartbeat_at";
-            let pid = std::process::id();
-            insert_run_row(&mut tx, &id, status, new, seed, columns, |row| {
-                row.push_bind(queued_at)
-                    .push_bind(&started)
-                    .push_bind(0_i64)
-                    .push_bind(i64::from(pid))
-                    .push_bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
-                    .push_bind(hostname())
-                    .push_bind(&started);
+        let created = self
+            .within(|| format!("creating a run of {}", new.experiment), async {
+                let mut tx = self.pool.begin().await?;
+                let columns =
+                    "queued_at, started_at, epochs_run, pid, pid_started, host, heartbeat_at";
+                let pid = std::process::id();
+                insert_run_row(&mut tx, &id, status, new, seed, columns, |row| {
+                    row.push_bind(queued_at)
+                        .push_bind(&started)
+                        .push_bind(0_i64)
+                        .push_bind(i64::from(pid))
+                        .push_bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
+                        .push_bind(hostname())
+                        .push_bind(&started);
+                })
+                .await?;
+                insert_tags(&mut tx, &id, &new.tags).await?;
+                tx.commit().await?;
+                Ok(id)
             })
-            .await?;
-            insert_tags(&mut tx, &id, &new.tags).await?;
-            tx.commit().await?;
-            Ok(id)
-        })
-        .await
+            .await;
+        match (created, &new.name) {
+            (Err(RegistryError::Query { source, .. }), Some(name)) if is_name_taken(&source) => {
+                Err(self.name_taken(name).await)
+            }
+            (created, _) => created,
+        }
     }
 
     /// Records the checkpoint of a run that is about to end without
@@ -396,7 +408,7 @@ fn run_folder(run: &RunId) -> String {
 /// id and its status, in the order [`insert_run_row`] binds them.
 const NEW_RUN_COLUMNS: &str = "id, experiment, status, spec_toml, spec_hash, source_spec, \
      spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
-     git_commit, deterministic, note, selection_metric, selection_higher_is_better";
+     git_commit, deterministic, note, selection_metric, selection_higher_is_better, name";
 
 /// Inserts the row of run `id` of `new` with `status` and its checked
 /// `seed`: the columns every run fills, then `columns`, whose values
@@ -431,7 +443,8 @@ pub(crate) async fn insert_run_row(
         .push_bind(i64::from(new.deterministic))
         .push_bind(new.note.as_deref())
         .push_bind(&new.selection_metric)
-        .push_bind(i64::from(new.selection_higher_is_better));
+        .push_bind(i64::from(new.selection_higher_is_better))
+        .push_bind(new.name.as_deref());
     values(&mut row);
     sql.push(")");
     sql.build().execute(&mut *conn).await?;

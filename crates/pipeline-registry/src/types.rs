@@ -73,6 +73,9 @@ pub struct NewRun {
     pub tags: Vec<String>,
     /// Free text attached to the run.
     pub note: Option<String>,
+    /// The run's name, unique in the registry and selectable like its id
+    /// (checked by [`crate::check_run_name`]).
+    pub name: Option<String>,
     /// Metric used to pick the best epoch / best run, e.g. "val_loss".
     pub selection_metric: String,
     /// Whether larger values of `selection_metric` are better.
@@ -375,6 +378,11 @@ pub enum ArchivedRuns {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
     pub id: RunId,
+    /// The shortest unique prefix (7+ hex digits) of the id's random part:
+    /// what tables print and any command accepts ([`crate::ShortIds`]).
+    pub short_id: String,
+    /// The run's name, if it has one.
+    pub name: Option<String>,
     pub experiment: String,
     pub status: RunStatus,
     /// RFC 3339 UTC with milliseconds.
@@ -395,12 +403,16 @@ pub struct RunSummary {
     /// The resolved spec, flattened (`optimizer.learning_rate = 0.01`);
     /// `runs --json` keeps the keys it shows.
     pub params: std::collections::BTreeMap<String, pipeline_spec::FlatValue>,
+    /// Free text attached to the run.
+    pub note: Option<String>,
 }
 
 /// Everything recorded about one run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunRecord {
     pub id: RunId,
+    /// The run's name, if it has one.
+    pub name: Option<String>,
     pub experiment: String,
     pub status: RunStatus,
     /// Why the run failed, was killed or crashed.
@@ -487,7 +499,8 @@ pub enum RunSelector {
         metric: String,
         higher_is_better: bool,
     },
-    /// A full run id, an alias, or a unique prefix of an id (in that order).
+    /// A full run id, an alias, a run's name, or a unique prefix of an id
+    /// or of its short id (in that order).
     Id(String),
 }
 

@@ -40,7 +40,7 @@ pub use folds::{
 pub use overfitting::overfitting;
 pub use plan::Planned;
 pub use queue::{Trained, Verdict, resume_one, train_all};
-pub use receipt::{GIT_COMMIT, Labels, new_run};
+pub use receipt::{GIT_COMMIT, Labels, fold_name, new_run};
 pub use resume::{Resumption, prepare_resume};
 pub use store::Store;
 pub use stored::{short, stored_plan};

@@ -160,6 +160,7 @@ fn a_run_trains_into_the_registry_with_its_weights_and_metrics() {
     let labels = Labels {
         tags: vec!["library".into()],
         note: Some("started by a test".into()),
+        name: None,
     };
     let stop = AtomicBool::new(false);
     let mut seen = Seen::default();

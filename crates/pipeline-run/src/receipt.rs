@@ -3,6 +3,7 @@
 
 use candle_core::Device;
 use pipeline_registry::NewRun;
+use pipeline_spec::CrossValidation;
 use pipeline_train::device_name;
 
 use crate::folds::fold_tag;
@@ -11,11 +12,25 @@ use crate::plan::Planned;
 /// The commit this library was built from (see build.rs).
 pub const GIT_COMMIT: &str = env!("PIPELINE_GIT_COMMIT");
 
-/// Tags and note for every run a call starts.
+/// Tags, note and name for every run a call starts.
 #[derive(Debug, Clone, Default)]
 pub struct Labels {
     pub tags: Vec<String>,
     pub note: Option<String>,
+    /// The run's name; a fold of a cross-validation is named
+    /// `NAME/fold-I-of-K` ([`fold_name`]).
+    pub name: Option<String>,
+}
+
+/// The name of one fold's run of a cross-validation named `name`, e.g.
+/// `tuned/fold-2-of-5`: names are unique, and the `/` groups the folds
+/// under their cross-validation's name as a path would.
+pub fn fold_name(name: &str, cross_validation: CrossValidation) -> String {
+    format!(
+        "{name}/fold-{}-of-{}",
+        cross_validation.fold(),
+        cross_validation.folds()
+    )
 }
 
 /// The registry row of `plan` about to be queued or started: paths made
@@ -51,6 +66,13 @@ pub fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
         deterministic: matches!(plan.device, Device::Cpu),
         tags,
         note: labels.note.clone(),
+        name: labels
+            .name
+            .as_deref()
+            .map(|name| match spec.data.cross_validation {
+                Some(cross_validation) => fold_name(name, cross_validation),
+                None => name.to_owned(),
+            }),
         selection_metric: spec.selection.metric.to_string(),
         selection_higher_is_better: spec.selection.direction.higher_is_better(),
     }

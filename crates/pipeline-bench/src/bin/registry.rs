@@ -338,6 +338,7 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
             deterministic: true,
             tags: if wide { vec!["wide".into()] } else { vec![] },
             note: None,
+            name: None,
             selection_metric: "val_loss".into(),
             selection_higher_is_better: false,
         },

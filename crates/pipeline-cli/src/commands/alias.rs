@@ -1,10 +1,10 @@
 //! `pipeline alias set|rm|list|history`: names for runs (`production`),
 //! usable wherever a run is selected, with the history of every assignment.
 
-use pipeline_registry::{AliasRecord, RegistryError};
+use pipeline_registry::{AliasRecord, RegistryError, ShortIds};
 
 use crate::cli::AliasCommand;
-use crate::commands::shared::{Context, print, short_id};
+use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::format;
 
@@ -17,9 +17,15 @@ pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
             experiment,
         } => {
             let id = context.run_id(&registry, &run, experiment.as_deref())?;
-            match context.block_on(registry.set_alias(&name, &id))? {
-                Some(previous) => eprintln!("alias {name} moved from run {previous} to run {id}"),
-                None => eprintln!("alias {name} names run {id}"),
+            let previous = context.block_on(registry.set_alias(&name, &id))?;
+            let short_ids = context.short_ids(&registry)?;
+            let run = short_ids.get(&id);
+            match previous {
+                Some(previous) => eprintln!(
+                    "alias {name} moved from run {} to run {run}",
+                    short_ids.get(&previous)
+                ),
+                None => eprintln!("alias {name} names run {run}"),
             }
             Ok(())
         }
@@ -38,7 +44,7 @@ pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
         }
         AliasCommand::List { json } => {
             let aliases = context.block_on(registry.aliases())?;
-            output(&aliases, json, false)
+            output(&aliases, &context.short_ids(&registry)?, json, false)
         }
         AliasCommand::History { name, json } => {
             let history = context.block_on(registry.alias_history(&name))?;
@@ -48,12 +54,17 @@ pub fn alias(context: &Context, command: AliasCommand) -> anyhow::Result<()> {
                     Some("`pipeline alias list` shows the aliases"),
                 ));
             }
-            output(&history, json, true)
+            output(&history, &context.short_ids(&registry)?, json, true)
         }
     }
 }
 
-fn output(records: &[AliasRecord], json: bool, history: bool) -> anyhow::Result<()> {
+fn output(
+    records: &[AliasRecord],
+    short_ids: &ShortIds,
+    json: bool,
+    history: bool,
+) -> anyhow::Result<()> {
     if json {
         return print(&format!("{}\n", serde_json::to_string_pretty(records)?));
     }
@@ -67,11 +78,7 @@ fn output(records: &[AliasRecord], json: bool, history: bool) -> anyhow::Result<
     }
     let mut table = format::table(&header);
     for r in records {
-        let mut row = vec![
-            r.name.clone(),
-            short_id(r.run_id.as_str()).to_owned(),
-            r.set_at.clone(),
-        ];
+        let mut row = vec![r.name.clone(), short_ids.get(&r.run_id), r.set_at.clone()];
         if history {
             row.push(r.unset_at.clone().unwrap_or_else(|| "now".to_owned()));
         }

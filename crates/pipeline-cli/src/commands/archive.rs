@@ -8,7 +8,9 @@ use serde::Serialize;
 
 use crate::cli::ArchiveArgs;
 use crate::commands::selection::selected_runs;
-use crate::commands::shared::{Context, print, short_id};
+use pipeline_registry::ShortIds;
+
+use crate::commands::shared::{Context, print};
 
 pub fn archive(context: &Context, args: ArchiveArgs) -> anyhow::Result<()> {
     let registry = context.existing_registry()?;
@@ -24,7 +26,7 @@ pub fn archive(context: &Context, args: ArchiveArgs) -> anyhow::Result<()> {
         print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     }
     if !context.global.quiet {
-        eprintln!("{}", report.summary());
+        eprintln!("{}", report.summary(&context.short_ids(&registry)?));
     }
     Ok(())
 }
@@ -56,10 +58,10 @@ impl ArchiveReport {
     }
 
     /// What changed, in a sentence, and how to see or undo it.
-    fn summary(&self) -> String {
+    fn summary(&self, short_ids: &ShortIds) -> String {
         let ids = |runs: &[RunId]| {
             runs.iter()
-                .map(|id| short_id(id.as_str()))
+                .map(|id| short_ids.get(id))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

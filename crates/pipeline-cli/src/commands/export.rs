@@ -8,7 +8,7 @@
 use pipeline_predict::export::{Export, folder};
 
 use crate::cli::ExportArgs;
-use crate::commands::shared::{Context, print, short_id};
+use crate::commands::shared::{Context, print};
 use crate::commands::stored_run;
 
 pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
@@ -29,13 +29,14 @@ pub fn export(context: &Context, args: ExportArgs) -> anyhow::Result<()> {
     }
     print(&format!("{}\n", written.path.display()))?;
     if !context.global.quiet {
-        eprintln!("{}", summary(&export));
+        let short_id = context.short_ids(&registry)?.get(&export.record.id);
+        eprintln!("{}", summary(&export, &short_id));
     }
     Ok(())
 }
 
 /// `exported run ID (EXPERIMENT, best epoch N, METRIC VALUE): 6 files, BYTES bytes`.
-fn summary(export: &Export) -> String {
+fn summary(export: &Export, short_id: &str) -> String {
     let record = &export.record;
     let selection = record
         .selection_value
@@ -45,7 +46,7 @@ fn summary(export: &Export) -> String {
         .map_or_else(|| "?".to_owned(), |e| e.to_string());
     format!(
         "exported run {} ({}, best epoch {best}, {} {selection}{}): {} files, {} bytes",
-        short_id(record.id.as_str()),
+        short_id,
         record.experiment,
         record.selection_metric,
         if export.checkpoint {

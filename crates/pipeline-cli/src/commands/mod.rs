@@ -11,6 +11,7 @@ mod export;
 mod gc;
 mod infer;
 mod man;
+mod name;
 mod rerun;
 mod resume;
 mod rm;
@@ -45,6 +46,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(args) => export::export(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Tag(args) => tag::tag(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Note(args) => tag::note(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Name(args) => name::name(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Alias(command) => alias::alias(&context, command).map(|()| ExitCode::SUCCESS),
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => completions::completions(args).map(|()| ExitCode::SUCCESS),

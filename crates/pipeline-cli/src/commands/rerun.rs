@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use pipeline_registry::Epochs;
+use pipeline_registry::{Epochs, check_run_name};
 use pipeline_run::{GROUP_TAG_PREFIX, Labels, Verdict, short, stored_plan};
 
 use crate::cli::RerunArgs;
@@ -14,6 +14,9 @@ use crate::exit;
 use crate::output::training::RunOutput;
 
 pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.name {
+        check_run_name(name)?;
+    }
     let registry = context.existing_registry()?;
     let original = context.run_record(
         &registry,
@@ -47,6 +50,7 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
     let labels = Labels {
         tags,
         note: Some(format!("rerun of {}", original.id)),
+        name: args.name.clone(),
     };
     let trained = train_plans(context, vec![plan], &labels, RunOutput::of(args.json))?;
     if !context.global.quiet && trained.verdict == Verdict::Completed {

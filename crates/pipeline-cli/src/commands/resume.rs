@@ -31,16 +31,17 @@ pub fn resume(context: &Context, args: ResumeArgs) -> anyhow::Result<ExitCode> {
     let id = &record.id;
     let epochs = plan.loaded.spec.train.epochs;
     if !context.global.quiet {
+        let short_id = context.short_ids(&registry)?.get(id);
         if state.is_some() {
             eprintln!(
-                "resuming run {id} ({}) after epoch {after} of {epochs}; data unchanged \
+                "resuming run {short_id} ({}) after epoch {after} of {epochs}; data unchanged \
                  (sha256 {})",
                 record.experiment,
                 short(&record.data_sha256)
             );
         } else {
             eprintln!(
-                "starting run {id} ({}) from epoch 1 of {epochs}: it had not finished an \
+                "starting run {short_id} ({}) from epoch 1 of {epochs}: it had not finished an \
                  epoch; data unchanged (sha256 {})",
                 record.experiment,
                 short(&record.data_sha256)

@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use crate::cli::RmArgs;
 use crate::commands::selection::selected_runs;
-use crate::commands::shared::{Context, print, short_id};
+use pipeline_registry::ShortIds;
+
+use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::format::{self, human_bytes};
 
@@ -25,6 +27,8 @@ pub fn rm(context: &Context, args: RmArgs) -> anyhow::Result<()> {
     };
     let ids = selected_runs(context, &registry, &args.selection, archived, "rm")?;
     let runs = context.block_on(registry.runs_to_remove(&ids))?;
+    // Before the rows go: a deleted run has no short id.
+    let short_ids = context.short_ids(&registry)?;
     if runs.is_empty() {
         if args.json {
             print(&format!(
@@ -43,12 +47,12 @@ pub fn rm(context: &Context, args: RmArgs) -> anyhow::Result<()> {
         if args.json {
             print(&format!("{}\n", serde_json::to_string_pretty(&planned)?))?;
         } else {
-            print(&planned.listing())?;
+            print(&planned.listing(&short_ids))?;
         }
         eprintln!("dry run: nothing deleted");
         return Ok(());
     }
-    if !args.yes && !confirmed(&planned)? {
+    if !args.yes && !confirmed(&planned, &short_ids)? {
         eprintln!("nothing deleted");
         return Ok(());
     }
@@ -74,8 +78,8 @@ pub fn rm(context: &Context, args: RmArgs) -> anyhow::Result<()> {
 
 /// Whether the user said yes to deleting `planned`: asked on stderr at a
 /// terminal; off a terminal, a refusal that names `--yes`.
-fn confirmed(planned: &RmReport) -> anyhow::Result<bool> {
-    eprint!("{}", planned.listing());
+fn confirmed(planned: &RmReport, short_ids: &ShortIds) -> anyhow::Result<bool> {
+    eprint!("{}", planned.listing(short_ids));
     let count = planned.runs.len();
     let what = runs_word(count);
     if !std::io::stdin().is_terminal() {
@@ -138,11 +142,11 @@ impl RmReport {
 
     /// The runs as a table, then a line: count, experiments, bytes
     /// (`2 runs in diabetes-mlp, iris (8.4 KiB of artifacts)`).
-    fn listing(&self) -> String {
+    fn listing(&self, short_ids: &ShortIds) -> String {
         let mut table = format::table(&["id", "experiment", "status", "artifacts", "aliases"]);
         for run in &self.runs {
             table.add_row(vec![
-                short_id(run.id.as_str()).to_owned(),
+                short_ids.get(&run.id),
                 run.experiment.clone(),
                 run.status.to_string(),
                 human_bytes(run.bytes),

@@ -9,6 +9,7 @@
 
 use std::process::ExitCode;
 
+use pipeline_registry::check_run_name;
 use pipeline_run::{
     FoldPlanReport, Labels, Planned, check_request, cross_validate, new_group, plan_folds,
 };
@@ -16,11 +17,14 @@ use pipeline_spec::Spec;
 
 use crate::cli::RunArgs;
 use crate::commands::shared::{Context, install_signal_handlers, print, train_plans};
-use crate::exit;
+use crate::exit::{self, UserError};
 use crate::output::folds::{plan_text, report_text};
 use crate::output::training::{Console, RunOutput, report_failures, warn_pitfalls};
 
 pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
+    if let Some(name) = &args.name {
+        check_name(name, args.specs.len())?;
+    }
     if let Some(folds) = args.folds {
         return folds_run(context, &args, folds);
     }
@@ -51,6 +55,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let labels = Labels {
         tags: args.tags.clone(),
         note: args.note.clone(),
+        name: args.name.clone(),
     };
     let plans = loaded
         .into_iter()
@@ -97,6 +102,7 @@ fn folds_run(context: &Context, args: &RunArgs, folds: u32) -> anyhow::Result<Ex
     let labels = Labels {
         tags: args.tags.clone(),
         note: args.note.clone(),
+        name: args.name.clone(),
     };
     if !context.global.quiet {
         eprintln!(
@@ -118,7 +124,7 @@ fn folds_run(context: &Context, args: &RunArgs, folds: u32) -> anyhow::Result<Ex
     print(&if args.json {
         pretty(report)?
     } else {
-        report_text(report)
+        report_text(report, &context.short_ids(&registry)?)
     })?;
     if !context.global.quiet {
         match report.incomplete() {
@@ -130,6 +136,21 @@ fn folds_run(context: &Context, args: &RunArgs, folds: u32) -> anyhow::Result<Ex
         }
     }
     Ok(exit::of_verdict(validated.trained.verdict))
+}
+
+/// Refuses an invalid `--name` before anything is read, and one name for
+/// several specs: a name selects one run.
+fn check_name(name: &str, specs: usize) -> anyhow::Result<()> {
+    check_run_name(name)?;
+    if specs > 1 {
+        return Err(UserError::error(
+            format!("--name {name:?} names one run, and {specs} specs make {specs} runs"),
+            Some(
+                "run the specs one at a time with --name, or name them afterwards with `pipeline name RUN NAME`",
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn pretty(value: &impl serde::Serialize) -> anyhow::Result<String> {

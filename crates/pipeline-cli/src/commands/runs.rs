@@ -8,7 +8,7 @@ use pipeline_registry::{
 use pipeline_spec::{FlatValue, MetricName, differing_keys, dotted_path, short_key_names};
 
 use crate::cli::RunsArgs;
-use crate::commands::shared::{Context, print, short_id};
+use crate::commands::shared::{Context, print};
 use crate::exit::UserError;
 use crate::output::format::{self, number};
 
@@ -249,17 +249,43 @@ fn metric(run: &RunSummary, split: &str, name: &str) -> String {
         .map_or_else(|| "-".into(), |m| number(m.value))
 }
 
+/// Longest note the table shows; `show` prints it whole.
+const NOTE_WIDTH: usize = 40;
+
+/// A note's first line, cut to [`NOTE_WIDTH`] characters with `…`.
+fn trimmed_note(note: &str) -> String {
+    let line = note.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= NOTE_WIDTH && note.trim() == line {
+        return line.to_owned();
+    }
+    let cut: String = line.chars().take(NOTE_WIDTH - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
 fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
     let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
     let short = short_key_names(keys);
-    let mut header = vec!["id", "experiment", "status", "started", "epochs", "best"];
+    // A name and a note column only when some listed run has one.
+    let named = runs.iter().any(|r| r.name.is_some());
+    let noted = runs.iter().any(|r| r.note.is_some());
+    let mut header = vec!["id"];
+    if named {
+        header.push("name");
+    }
+    header.extend(["experiment", "status", "started", "epochs", "best"]);
     header.extend(short.iter().map(String::as_str));
     header.extend(names.iter().map(String::as_str));
     header.extend(["gap", "verdict", "tags"]);
+    if noted {
+        header.push("note");
+    }
     let mut table = format::table(&header);
     for run in runs {
-        let mut row = vec![
-            short_id(run.id.as_str()).to_string(),
+        let mut row = vec![run.short_id.clone()];
+        if named {
+            row.push(run.name.clone().unwrap_or_else(|| "-".into()));
+        }
+        row.extend([
             run.experiment.clone(),
             match run.archived_at {
                 Some(_) => format!("{} (archived)", run.status),
@@ -271,7 +297,7 @@ fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
                 .replace('T', " "),
             run.epochs_run.to_string(),
             run.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
-        ];
+        ]);
         row.extend(keys.iter().map(|key| spec_cell(run, key)));
         row.extend(metrics.iter().map(|field| match field {
             Field::Metric {
@@ -288,9 +314,12 @@ fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
         // The onset stays in `show`, JSON and `--where onset`.
         row.push(crate::output::diagnosis::cell(&run.overfitting.diagnosis));
         row.push(run.tags.join(","));
+        if noted {
+            row.push(run.note.as_deref().map_or_else(|| "-".into(), trimmed_note));
+        }
         table.add_row(row);
     }
-    format::align_numbers(&mut table, 4);
-    crate::output::color::status_cells(&mut table, 2);
+    format::align_numbers(&mut table, 4 + usize::from(named));
+    crate::output::color::status_cells(&mut table, 2 + usize::from(named));
     format::render(&table)
 }

@@ -2,12 +2,15 @@
 //! it, resolving run selectors, and training planned runs on the console
 //! (`run`, `rerun`).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
 use pipeline_registry::RegistryFiles;
-use pipeline_registry::{Access, Epochs, Registry, RunId, RunRecord, RunSelector};
+use pipeline_registry::{
+    Access, Epochs, Registry, RegistryError, RunId, RunRecord, RunSelector, ShortIds,
+};
 use pipeline_run::{Labels, Planned, Store, Trained, train_all};
 use pipeline_spec::MetricRef;
 
@@ -18,6 +21,8 @@ use crate::output::training::{Console, RunOutput, report_failures};
 pub struct Context {
     pub global: GlobalArgs,
     runtime: tokio::runtime::Runtime,
+    /// Whether stderr already said which experiment `best` was narrowed to.
+    said_current: Cell<bool>,
 }
 
 impl Context {
@@ -26,7 +31,11 @@ impl Context {
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
-        Ok(Context { global, runtime })
+        Ok(Context {
+            global,
+            runtime,
+            said_current: Cell::new(false),
+        })
     }
 
     pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
@@ -89,6 +98,9 @@ impl Context {
     }
 
     /// The id of the run named by `selector` (see [`parse_selector`]).
+    /// `best` without `--experiment`, where several experiments have runs,
+    /// is the best of the latest run's experiment: stderr says so once.
+    /// Errors quote the selector as typed.
     pub fn run_id(
         &self,
         registry: &Registry,
@@ -96,7 +108,24 @@ impl Context {
         experiment: Option<&str>,
     ) -> anyhow::Result<RunId> {
         let parsed = parse_selector(selector)?;
-        Ok(self.block_on(registry.resolve(&parsed, experiment))?)
+        let resolved = self
+            .block_on(registry.resolve_current(&parsed, experiment))
+            .map_err(|e| as_typed(e, selector))?;
+        if let Some(current) = &resolved.current_experiment
+            && !self.said_current.replace(true)
+            && !self.global.quiet
+        {
+            eprintln!(
+                "{} of experiment '{current}' (the latest run's); --experiment NAME for another",
+                selector.trim()
+            );
+        }
+        Ok(resolved.id)
+    }
+
+    /// The short id of every run of `registry`, as tables print them.
+    pub fn short_ids(&self, registry: &Registry) -> anyhow::Result<ShortIds> {
+        Ok(self.block_on(registry.short_ids())?)
     }
 
     /// The record of the run named by `selector`, with the per-epoch
@@ -148,9 +177,27 @@ pub fn parse_selector(text: &str) -> anyhow::Result<RunSelector> {
 
 pub use crate::output::print;
 
-/// The first characters of an id, enough to select it in practice.
-pub fn short_id(id: &str) -> &str {
-    id.get(..13).unwrap_or(id)
+/// `error` quoting `typed`, the selector as the user wrote it
+/// (`best:validation_r2`, not the registry's `best:val_r2`).
+fn as_typed(error: RegistryError, typed: &str) -> RegistryError {
+    let typed = typed.trim().to_owned();
+    match error {
+        RegistryError::UnknownRun { reason, .. } => RegistryError::UnknownRun {
+            selector: typed,
+            reason,
+        },
+        RegistryError::AmbiguousRun { matches, .. } => RegistryError::AmbiguousRun {
+            prefix: typed,
+            matches,
+        },
+        RegistryError::AmbiguousExperiment { experiments, .. } => {
+            RegistryError::AmbiguousExperiment {
+                selector: typed,
+                experiments,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Ctrl-C / SIGTERM raise a flag checked between batches; a second Ctrl-C

@@ -2,6 +2,7 @@
 //! (`--dry-run`), then each fold's run and the metrics per fold with their
 //! mean and standard deviation. The JSON prints the same reports.
 
+use pipeline_registry::ShortIds;
 use pipeline_run::{FoldPlanReport, FoldReport, REPORTED};
 
 use crate::output::format::{self, number};
@@ -29,7 +30,7 @@ pub fn plan_text(plan: &FoldPlanReport) -> String {
 
 /// The end of a cross-validation: a table of the folds' runs, then one of
 /// their metrics.
-pub fn report_text(report: &FoldReport) -> String {
+pub fn report_text(report: &FoldReport, short_ids: &ShortIds) -> String {
     let folds = report.runs.len();
     let state = match report.incomplete() {
         0 => "every fold completed".to_string(),
@@ -39,14 +40,14 @@ pub fn report_text(report: &FoldReport) -> String {
         "cross-validation {}  {}  {folds} folds, seed {}: {state}\n",
         report.group, report.experiment, report.seed
     );
-    out.push_str(&runs_table(report));
+    out.push_str(&runs_table(report, short_ids));
     out.push_str("\n\n");
     out.push_str(&metrics_table(report));
     out.push('\n');
     out
 }
 
-fn runs_table(report: &FoldReport) -> String {
+fn runs_table(report: &FoldReport, short_ids: &ShortIds) -> String {
     let mut runs = format::table(&[
         "fold",
         "run",
@@ -63,7 +64,7 @@ fn runs_table(report: &FoldReport) -> String {
             .map_or("-".into(), |e| e.to_string());
         runs.add_row(vec![
             run.fold.to_string(),
-            run.id.to_string(),
+            short_ids.get(&run.id),
             run.status.to_string(),
             run.rows.train.to_string(),
             run.rows.validation.to_string(),

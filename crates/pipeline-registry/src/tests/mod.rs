@@ -7,6 +7,7 @@ mod filter;
 mod labels;
 mod lifecycle;
 mod migrate;
+mod names;
 mod open_checks;
 mod params;
 mod reconcile;
@@ -50,6 +51,7 @@ fn new_run(experiment: &str, higher_is_better: bool) -> NewRun {
         deterministic: true,
         tags: vec![],
         note: None,
+        name: None,
         selection_metric: if higher_is_better {
             "val_r2"
         } else {

@@ -90,12 +90,26 @@ async fn best_higher_is_better_and_ambiguous_experiment() {
     let other = finished(&reg, "loss", false, 0.5).await;
     let err = reg.resolve(&RunSelector::Best, None).await.unwrap_err();
     match &err {
-        RegistryError::AmbiguousExperiment { experiments } => {
+        RegistryError::AmbiguousExperiment {
+            selector,
+            experiments,
+        } => {
+            assert_eq!(selector, "best");
             assert_eq!(experiments, &vec!["loss".to_owned(), "r2".to_owned()]);
         }
         other => panic!("expected AmbiguousExperiment, got {other:?}"),
     }
     assert!(err.is_user_error());
+    // Issue 21: without an experiment, `best` is the current one's (the
+    // latest run's), and says so.
+    let current = reg.resolve_current(&RunSelector::Best, None).await.unwrap();
+    assert_eq!(current.id, other);
+    assert_eq!(current.current_experiment.as_deref(), Some("loss"));
+    let named = reg
+        .resolve_current(&RunSelector::Best, Some("r2"))
+        .await
+        .unwrap();
+    assert_eq!((named.id, named.current_experiment), (high.clone(), None));
     assert_eq!(
         reg.resolve(&RunSelector::Best, Some("r2")).await.unwrap(),
         high

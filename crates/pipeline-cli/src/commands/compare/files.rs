@@ -4,7 +4,6 @@
 
 use std::path::Path;
 
-use crate::commands::shared::short_id;
 use crate::exit::UserError;
 use crate::output::svg::{RunCurves, learning_curves};
 use crate::output::{file, html, png};
@@ -95,7 +94,7 @@ pub fn write_report(
     let runs: Vec<String> = records
         .iter()
         .enumerate()
-        .map(|(index, r)| format!("{} {}", label(index), short_id(r.id.as_str())))
+        .map(|(index, r)| format!("{} {}", label(index), r.short_id.as_str()))
         .collect();
     let subtitle = format!(
         "{} runs ({}) · written by pipeline {} on {}",

@@ -4,8 +4,6 @@
 //! (`lr=0.05, units=256`), used by the ranked table's columns, the plots'
 //! legends and the terminal charts' titles.
 
-use crate::commands::shared::short_id;
-
 use super::differences::{Difference, LayerChange};
 use super::label;
 
@@ -78,7 +76,6 @@ fn legend(
     names: &[String],
     changes: &[&LayerChange],
 ) -> String {
-    // A run's name, once recorded, is its legend: `if let Some(name) = name { return name }`.
     let mut parts: Vec<String> = differences
         .iter()
         .zip(names)
@@ -92,7 +89,7 @@ fn legend(
         _ => format!("−{}", c.layer.split('(').next().unwrap_or("")),
     }));
     if parts.is_empty() {
-        return short_id(id).to_string();
+        return id.to_string();
     }
     let more = parts.len() > LEGEND_KEYS;
     parts.truncate(LEGEND_KEYS);

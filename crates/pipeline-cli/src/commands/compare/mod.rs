@@ -68,7 +68,12 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
             u64::try_from(ranks[index - 1]).is_ok_and(|rank| rank <= top)
         });
     }
-    let comparison = CompareReport::new(&registry, &records, &plotted);
+    let comparison = CompareReport::new(
+        &registry,
+        &records,
+        &plotted,
+        &context.short_ids(&registry)?,
+    );
 
     let wrote = |what: &str, path: &std::path::Path| {
         if !context.global.quiet {

@@ -4,7 +4,6 @@
 //! metric, the validation and test losses, the gap and the verdict. It
 //! stays readable at 10 runs and at 50.
 
-use crate::commands::shared::short_id;
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
@@ -76,7 +75,7 @@ pub fn ranked(comparison: &CompareReport) -> Section {
     let lead = vec![
         column("#", true, &|_, r| r.rank.to_string()),
         column("run", false, &|i, _| label(i)),
-        column("id", false, &|_, r| short_id(r.id.as_str()).to_string()),
+        column("id", false, &|_, r| r.short_id.clone()),
     ];
     let selection = selection_header(comparison);
     let mut tail = vec![match selection {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus};
+use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus, ShortIds};
 use pipeline_spec::MetricName;
 use pipeline_train::generalization::{Verdict, assess};
 use serde::Serialize;
@@ -39,6 +39,9 @@ pub struct RunReport {
     pub rank: usize,
     /// What tells this run apart from the others: `lr=0.05, units=256`.
     pub legend: String,
+    /// The shortest unique prefix of the id's random part ([`ShortIds`]).
+    pub short_id: String,
+    pub name: Option<String>,
     pub experiment: String,
     pub status: RunStatus,
     pub best_epoch: Option<u32>,
@@ -101,7 +104,12 @@ pub struct ReproductionReport {
 
 impl CompareReport {
     /// Compares `records`, reading each run's weights from `registry`.
-    pub fn new(registry: &Registry, records: &[RunRecord], plotted: &PlotMetric) -> CompareReport {
+    pub fn new(
+        registry: &Registry,
+        records: &[RunRecord],
+        plotted: &PlotMetric,
+        short_ids: &ShortIds,
+    ) -> CompareReport {
         let weights: Vec<Weights> = records
             .iter()
             .enumerate()
@@ -120,15 +128,20 @@ impl CompareReport {
             _ => Vec::new(),
         };
         let differences = spec_differences(records);
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        let legends = legends(&ids, &differences.keys, &differences.layer_changes);
+        let shown: Vec<String> = records.iter().map(|r| short_ids.get(&r.id)).collect();
+        let ids: Vec<&str> = shown.iter().map(String::as_str).collect();
+        // A run's name is its legend; the others say what differs.
+        let legends = legends(&ids, &differences.keys, &differences.layer_changes)
+            .into_iter()
+            .zip(records)
+            .map(|(legend, r)| r.name.clone().unwrap_or(legend));
         let ranks = ranks(records);
         CompareReport {
             runs: records
                 .iter()
                 .zip(legends)
                 .zip(ranks)
-                .map(|((r, legend), rank)| RunReport::of(r, rank, legend, plotted))
+                .map(|((r, legend), rank)| RunReport::of(r, rank, legend, plotted, short_ids))
                 .collect(),
             spec_differences: differences.keys,
             layer_changes: differences.layer_changes,
@@ -164,7 +177,13 @@ impl CompareReport {
 }
 
 impl RunReport {
-    fn of(r: &RunRecord, rank: usize, legend: String, plotted: &PlotMetric) -> RunReport {
+    fn of(
+        r: &RunRecord,
+        rank: usize,
+        legend: String,
+        plotted: &PlotMetric,
+        short_ids: &ShortIds,
+    ) -> RunReport {
         let names = metric_names(&[r]);
         let metrics = SPLITS
             .iter()
@@ -175,6 +194,8 @@ impl RunReport {
             .collect();
         let verdict = assess(&loss_curve(r));
         RunReport {
+            short_id: short_ids.get(&r.id),
+            name: r.name.clone(),
             id: r.id.clone(),
             rank,
             legend,

@@ -13,6 +13,9 @@ use crate::output::diagnosis::diagnosis_of;
 
 #[derive(Debug, Serialize)]
 pub struct ShowReport {
+    /// The shortest unique prefix of the id's random part, as tables print
+    /// it and commands accept it.
+    pub short_id: String,
     #[serde(flatten)]
     pub record: RunRecord,
     /// Every epoch with both losses recorded, in order.
@@ -48,9 +51,10 @@ pub struct ArtifactCheck {
 
 impl ShowReport {
     /// Checks every artifact of `record` and assesses its curves.
-    pub fn new(registry: &Registry, record: RunRecord) -> ShowReport {
+    pub fn new(registry: &Registry, record: RunRecord, short_id: String) -> ShowReport {
         let curve = loss_curve(&record);
         ShowReport {
+            short_id,
             epoch_gaps: curve.iter().map(EpochGap::of).collect(),
             artifact_checks: record
                 .artifacts

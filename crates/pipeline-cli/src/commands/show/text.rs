@@ -14,7 +14,7 @@ use super::report::ShowReport;
 /// `--spec`'s resolved spec.
 pub fn render(report: &ShowReport, epochs: bool, spec: bool) -> String {
     let r = &report.record;
-    let mut out = summary(r);
+    let mut out = summary(r, &report.short_id);
     if !r.final_metrics.is_empty() {
         out.push_str(&metrics(r));
         if let Some(note) = &report.loss_note {
@@ -64,8 +64,12 @@ fn epochs_table(report: &ShowReport) -> String {
 }
 
 /// Status, provenance and labels.
-fn summary(r: &RunRecord) -> String {
+fn summary(r: &RunRecord, short_id: &str) -> String {
     let mut out = format!("run {}\n", r.id);
+    field(&mut out, "short id", short_id.to_owned());
+    if let Some(name) = &r.name {
+        field(&mut out, "name", name.clone());
+    }
     status(r, &mut |name, value| field(&mut out, name, value));
     receipt(r, &mut |name, value| field(&mut out, name, value));
     labels(r, &mut |name, value| field(&mut out, name, value));
