@@ -60,14 +60,7 @@ fn check_reports_columns_splits_layers_and_warnings() {
         .iter()
         .map(|w| w["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        kinds,
-        [
-            "few_rows_per_parameter",
-            "learning_rate",
-            "small_validation_split"
-        ]
-    );
+    assert_eq!(kinds, ["learning_rate", "small_validation_split"]);
 
     // A mistake is the same error, and exit code, as `run` gives.
     let out = ws.run(&[

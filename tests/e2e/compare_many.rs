@@ -23,11 +23,11 @@ fn ten_runs(ws: &Workspace) -> Vec<String> {
 }
 
 /// `text` with each run's short id replaced by `[RUN n]`.
-fn redacted(text: &str, ids: &[String]) -> String {
+fn redacted(text: &str, ids: &[String], ws: &Workspace) -> String {
     ids.iter()
         .enumerate()
         .fold(text.to_string(), |text, (index, id)| {
-            text.replace(&id[..13], &format!("[RUN {}]", index + 1))
+            text.replace(&ws.short_id(id), &format!("[RUN {}]", index + 1))
         })
 }
 
@@ -48,7 +48,7 @@ fn ten_runs_compare_as_a_ranked_table() {
     assert!(text.contains("lr") && text.contains("units"), "{text}");
     assert!(!text.contains("learning curves"), "{text}");
     assert!(stderr(&out).contains("hint: --metrics"), "{}", stderr(&out));
-    insta::assert_snapshot!("compare_ten_runs", redacted(&text, &ids));
+    insta::assert_snapshot!("compare_ten_runs", redacted(&text, &ids, &ws));
 
     let mut top = args.clone();
     top.extend(["--top", "3"]);
@@ -62,7 +62,7 @@ fn ten_runs_compare_as_a_ranked_table() {
         .filter(|word| word.parse::<usize>().is_ok())
         .collect();
     assert_eq!(ranks, ["1", "2", "3"], "{text}");
-    insta::assert_snapshot!("compare_ten_runs_top_3", redacted(&text, &ids));
+    insta::assert_snapshot!("compare_ten_runs_top_3", redacted(&text, &ids, &ws));
 
     let mut details = args.clone();
     details.extend(["--details"]);

@@ -51,7 +51,7 @@ fn scrubbed(text: &str, ws: &Workspace, ids: &[&str]) -> String {
     for (i, id) in ids.iter().enumerate() {
         text = text
             .replace(id, &format!("[RUN{}]", i + 1))
-            .replace(&id[..13], &format!("[RUN{}]", i + 1));
+            .replace(&ws.short_id(id), &format!("[RUN{}]", i + 1));
     }
     text
 }

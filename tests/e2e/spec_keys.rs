@@ -46,7 +46,10 @@ fn scrubbed_table(table: &str, ids: &[String]) -> String {
     let mut out = vec![header.trim_end().to_owned()];
     for line in lines {
         let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
-        if let Some(index) = ids.iter().position(|id| id.starts_with(&words[0])) {
+        // A short id starts the id's random part (the hex digits after the
+        // version digit).
+        let random = |id: &str| id.replace('-', "")[13..].to_owned();
+        if let Some(index) = ids.iter().position(|id| random(id).starts_with(&words[0])) {
             words[0] = format!("[RUN {}]", index + 1);
         }
         // `started` is two words (date and time): every later column is one on.

@@ -291,8 +291,10 @@ fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
                 Some(_) => format!("{} (archived)", run.status),
                 None => run.status.to_string(),
             },
+            // `12-07 11:49` (UTC): the year and seconds widen every row
+            // and `show` has them.
             run.started_at
-                .get(..19)
+                .get(5..16)
                 .unwrap_or(&run.started_at)
                 .replace('T', " "),
             run.epochs_run.to_string(),

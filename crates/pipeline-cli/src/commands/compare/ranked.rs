@@ -4,6 +4,8 @@
 //! metric, the validation and test losses, the gap and the verdict. It
 //! stays readable at 10 runs and at 50.
 
+use pipeline_train::diagnosis::Finding;
+
 use crate::output::document::{Section, Table};
 use crate::output::format::{number, signed};
 
@@ -46,16 +48,13 @@ fn selection_header(comparison: &CompareReport) -> Option<&str> {
         .then_some(first)
 }
 
-/// The verdict in a word. The place for a graded diagnosis
-/// (underfitting, overfitting, …) once runs record one.
+/// The graded verdict: `underfitting (strong)`, `good fit`.
 fn verdict_cell(r: &RunReport) -> String {
-    let sentence = &r.verdict_text;
-    let word = sentence
-        .split([':', '(', ',', ';'])
-        .next()
-        .unwrap_or(sentence)
-        .trim();
-    abbreviate(word, 16)
+    Finding {
+        verdict: r.diagnosis.verdict,
+        grade: r.diagnosis.grade,
+    }
+    .label()
 }
 
 /// The runs, best first; keys beyond the width are named in a note.
@@ -158,6 +157,7 @@ pub fn ranked(comparison: &CompareReport) -> Section {
             notes.push(named.join(", "));
         }
     }
+    notes.extend(comparison.loss_notes.iter().cloned());
     if !left_out.is_empty() {
         notes.push(format!(
             "{} more key(s) differ: {} (--details lists every value)",

@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 
 use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus, ShortIds};
 use pipeline_spec::MetricName;
+use pipeline_train::diagnosis::Diagnosis;
 use pipeline_train::generalization::{Verdict, assess};
 use serde::Serialize;
 
 use crate::commands::curves::{curve, final_metric, loss_curve, metric_names};
+use crate::output::diagnosis::{diagnosis_of, loss_note};
 
 use super::differences::{Difference, LayerChange, spec_differences};
 use super::legend::legends;
@@ -28,6 +30,10 @@ pub struct CompareReport {
     pub reproducibility: Reproducibility,
     /// The per-epoch metric in `curves.plotted` (`--metric`, default `loss`).
     pub plotted_metric: String,
+    /// Why `loss` and the metric columns disagree (a normalized target,
+    /// label smoothing, class weights), from the runs' specs; each distinct
+    /// sentence once.
+    pub loss_notes: Vec<String>,
 }
 
 /// One run's results.
@@ -52,6 +58,9 @@ pub struct RunReport {
     pub gap: Gaps,
     pub verdict: Verdict,
     pub verdict_text: String,
+    /// The graded diagnosis (`underfitting (strong)`, …): the stored one,
+    /// or computed from the curve for a run recorded before it was kept.
+    pub diagnosis: Diagnosis,
     pub curves: Curves,
     /// The metric `best` ranks the run's experiment by, and its value
     /// (the text's runs table; not in JSON).
@@ -151,6 +160,15 @@ impl CompareReport {
                 groups: groups(records, &weights),
             },
             plotted_metric: plotted.name.clone(),
+            loss_notes: {
+                let mut notes: Vec<String> = records
+                    .iter()
+                    .filter_map(|r| loss_note(&r.spec_toml))
+                    .collect();
+                notes.sort();
+                notes.dedup();
+                notes
+            },
         }
     }
 
@@ -192,7 +210,9 @@ impl RunReport {
                 (*split, values.collect())
             })
             .collect();
-        let verdict = assess(&loss_curve(r));
+        let losses = loss_curve(r);
+        let verdict = assess(&losses);
+        let diagnosis = diagnosis_of(r, &losses);
         RunReport {
             short_id: short_ids.get(&r.id),
             name: r.name.clone(),
@@ -207,6 +227,7 @@ impl RunReport {
             gap: Gaps::of(r),
             verdict_text: verdict.sentence(),
             verdict,
+            diagnosis,
             curves: Curves {
                 train_loss: curve(r, "train", "loss"),
                 validation_loss: curve(r, "validation", "loss"),

@@ -309,7 +309,12 @@ fn generalization(comparison: &CompareReport) -> Section {
         notes: runs
             .iter()
             .enumerate()
-            .map(|(index, r)| format!("{}: {}", label(index), r.verdict_text))
+            .map(|(index, r)| {
+                let d = &r.diagnosis;
+                let graded = crate::output::diagnosis::render(d);
+                let first = graded.lines().next().unwrap_or_default();
+                format!("{}: {}; {first}", label(index), r.verdict_text)
+            })
             .collect(),
     }
 }
