@@ -322,6 +322,13 @@ fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
         table.add_row(row);
     }
     format::align_numbers(&mut table, 4 + usize::from(named));
+    // The words after the numbers (verdict, tags, note) read from the left.
+    let verdict = table.column_count() - 2 - usize::from(noted);
+    for index in verdict..table.column_count() {
+        if let Some(column) = table.column_mut(index) {
+            column.set_cell_alignment(comfy_table::CellAlignment::Left);
+        }
+    }
     crate::output::color::status_cells(&mut table, 2 + usize::from(named));
     format::render(&table)
 }

@@ -192,7 +192,10 @@ fn runs(comparison: &CompareReport) -> Section {
         .map(|(index, r)| {
             vec![
                 label(index),
-                r.id.to_string(),
+                r.name.as_ref().map_or_else(
+                    || r.short_id.clone(),
+                    |name| format!("{} {name}", r.short_id),
+                ),
                 r.experiment.clone(),
                 r.status.to_string(),
                 format!(
