@@ -118,8 +118,8 @@ fn report_holds_the_tables_and_draws_every_curve() {
         "optimizer.learning_rate",
         "gap: validation − train loss",
         "differs in spec; weights differ; final metrics differ",
-        &runs[0],
-        &runs[1],
+        &ws.short_id(&runs[0]),
+        &ws.short_id(&runs[1]),
         // The description is text on the page, never markup.
         "&lt;script&gt;alert(1)&lt;/script&gt;",
     ] {
