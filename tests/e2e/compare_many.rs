@@ -50,6 +50,34 @@ fn ten_runs_compare_as_a_ranked_table() {
     assert!(stderr(&out).contains("hint: --metrics"), "{}", stderr(&out));
     insta::assert_snapshot!("compare_ten_runs", redacted(&text, &ids, &ws));
 
+    // `runs` at ten runs: the keys that differ as columns, sorted by one of
+    // them (about 150 columns: two spec keys beside the metrics and verdict).
+    let table = ws.ok(&["runs", "--sort", "optimizer.learning_rate"]);
+    let mut lines = vec![];
+    for line in table.lines() {
+        assert!(line.chars().count() <= 160, "wider than 160: {line:?}");
+        // `12-07 11:55`: the start time, the one thing that changes.
+        let line: String = match line.find(char::is_numeric) {
+            Some(_) if !line.starts_with(" id") => {
+                let words: Vec<&str> = line.split("  ").collect();
+                words
+                    .iter()
+                    .map(|w| {
+                        let stamp = w.trim();
+                        let is_time = stamp.len() == 11
+                            && stamp.as_bytes().get(2) == Some(&b'-')
+                            && stamp.as_bytes().get(5) == Some(&b' ');
+                        if is_time { "[MM-DD hh:mm]" } else { w }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            }
+            _ => line.to_owned(),
+        };
+        lines.push(line);
+    }
+    insta::assert_snapshot!("runs_ten_runs", redacted(&lines.join("\n"), &ids, &ws));
+
     let mut top = args.clone();
     top.extend(["--top", "3"]);
     let text = ws.ok(&top);
