@@ -165,3 +165,37 @@ fn set_takes_brackets_and_dots_alike() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("past the end"), "{}", stderr(&out));
 }
+
+#[test]
+fn runs_of_several_experiments_get_no_default_spec_columns() {
+    let ws = Workspace::new();
+    ws.train(&["train.epochs=2"]);
+    ws.train(&["train.epochs=2", "optimizer.learning_rate=0.01"]);
+    let iris = crate::common::repo_root().join("experiments/iris.toml");
+    ws.ok(&["run", iris.to_str().unwrap(), "--set", "train.epochs=2"]);
+
+    // Across experiments nearly every key differs: no default columns, a hint.
+    let out = ws.run(&["runs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let table = String::from_utf8(out.stdout.clone()).unwrap();
+    let header = table.lines().next().unwrap();
+    assert!(!header.contains("learning_rate"), "{header}");
+    assert!(
+        stderr(&out).contains("span 2 experiments"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Within one experiment the differing key is a column again.
+    let table = ws.ok(&["runs", "--experiment", "diabetes-mlp"]);
+    assert!(
+        table.lines().next().unwrap().contains("learning_rate"),
+        "{table}"
+    );
+    // A key the filter names is a column even across experiments.
+    let table = ws.ok(&["runs", "--where", "optimizer.learning_rate > 0.005"]);
+    assert!(
+        table.lines().next().unwrap().contains("learning_rate"),
+        "{table}"
+    );
+}

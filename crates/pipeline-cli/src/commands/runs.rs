@@ -143,11 +143,32 @@ fn spec_columns(
             {
                 named.insert(0, key.clone());
             }
+            // Across experiments nearly every key differs (data, task,
+            // layers): the table then shows only the keys the filter or sort
+            // names; `--json` still carries every differing key.
+            let mut experiments: Vec<&str> = runs.iter().map(|r| r.experiment.as_str()).collect();
+            experiments.sort_unstable();
+            experiments.dedup();
+            let mixed = experiments.len() > 1 && !args.json;
+            // A key the filter or sort names is a column even where every
+            // listed run has the same value: it says why they are listed.
             let mut keys: Vec<String> = Vec::new();
-            for key in named.into_iter().chain(differing.iter().cloned()) {
-                if differing.contains(&key) && !keys.contains(&key) {
+            for key in named {
+                if !keys.contains(&key) {
                     keys.push(key);
                 }
+            }
+            for key in differing.iter().filter(|_| !mixed) {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+            if mixed && !differing.is_empty() {
+                eprintln!(
+                    "hint: these runs span {} experiments, so their spec keys are not columns; \
+                     --experiment NAME shows the keys that differ within one, --columns KEY,… chooses",
+                    experiments.len()
+                );
             }
             if !args.json && keys.len() > DEFAULT_SPEC_COLUMNS {
                 let hidden = keys.split_off(DEFAULT_SPEC_COLUMNS);
