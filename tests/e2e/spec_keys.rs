@@ -192,6 +192,12 @@ fn runs_of_several_experiments_get_no_default_spec_columns() {
         table.lines().next().unwrap().contains("learning_rate"),
         "{table}"
     );
+    // A short header that would read as a column of its own keeps its key.
+    let table = ws.ok(&["runs", "--columns", "train.epochs"]);
+    assert!(
+        table.lines().next().unwrap().contains("train.epochs"),
+        "{table}"
+    );
     // A key the filter names is a column even across experiments.
     let table = ws.ok(&["runs", "--where", "optimizer.learning_rate > 0.005"]);
     assert!(

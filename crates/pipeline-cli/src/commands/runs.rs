@@ -285,7 +285,29 @@ fn trimmed_note(note: &str) -> String {
 
 fn render(runs: &[RunSummary], metrics: &[Field], keys: &[String]) -> String {
     let names: Vec<String> = metrics.iter().map(Field::to_string).collect();
-    let short = short_key_names(keys);
+    // A short header that is also a column's name (`train.epochs` as
+    // `epochs`) keeps its whole key.
+    const COLUMNS: [&str; 11] = [
+        "id",
+        "name",
+        "experiment",
+        "status",
+        "started",
+        "epochs",
+        "best",
+        "gap",
+        "verdict",
+        "tags",
+        "note",
+    ];
+    let short: Vec<String> = short_key_names(keys)
+        .into_iter()
+        .zip(keys)
+        .map(|(short, key)| {
+            let taken = COLUMNS.contains(&short.as_str()) || names.contains(&short);
+            if taken { key.clone() } else { short }
+        })
+        .collect();
     // A name and a note column only when some listed run has one.
     let named = runs.iter().any(|r| r.name.is_some());
     let noted = runs.iter().any(|r| r.note.is_some());
