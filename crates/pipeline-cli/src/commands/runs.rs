@@ -2,13 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use pipeline_registry::{
-    ArchivedRuns, Condition, Field, Registry, RunFilter, RunStatus, RunSummary, SortKey,
-};
+use pipeline_registry::{ArchivedRuns, Condition, Field, Registry, RunFilter, RunSummary, SortKey};
 use pipeline_spec::{FlatValue, MetricName, differing_keys, dotted_path, short_key_names};
 
 use crate::cli::RunsArgs;
-use crate::commands::shared::{Context, print};
+use crate::commands::shared::{Context, parse_status, print};
 use crate::exit::UserError;
 use crate::output::format::{self, number};
 
@@ -242,25 +240,6 @@ fn check_metric_names(condition: Option<&Condition>, sort: Option<&SortKey>) -> 
         }
     }
     Ok(())
-}
-
-fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
-    [
-        RunStatus::Queued,
-        RunStatus::Running,
-        RunStatus::Completed,
-        RunStatus::Failed,
-        RunStatus::Killed,
-        RunStatus::Crashed,
-    ]
-    .into_iter()
-    .find(|s| s.to_string() == word)
-    .ok_or_else(|| {
-        UserError::error(
-            format!("unknown status {word:?}"),
-            Some("one of: queued, running, completed, failed, killed, crashed"),
-        )
-    })
 }
 
 fn metric(run: &RunSummary, split: &str, name: &str) -> String {

@@ -2,10 +2,10 @@
 //! aliases, `latest`, `best`), or selected by the filters of `pipeline runs`
 //! (`--where`, `--tag`, `--status`, `--experiment`).
 
-use pipeline_registry::{ArchivedRuns, Registry, RunFilter, RunId, RunStatus};
+use pipeline_registry::{ArchivedRuns, Registry, RunFilter, RunId};
 
 use crate::cli::RunSelectionArgs;
-use crate::commands::shared::Context;
+use crate::commands::shared::{Context, parse_status};
 use crate::exit::UserError;
 
 /// The ids the selection names, in the order named (a filter: newest
@@ -40,12 +40,7 @@ pub fn selected_runs(
     }
     let status = match &args.status {
         None => None,
-        Some(word) => Some(RunStatus::parse(word).ok_or_else(|| {
-            UserError::error(
-                format!("unknown status {word:?}"),
-                Some("one of: queued, running, completed, failed, killed, crashed"),
-            )
-        })?),
+        Some(word) => Some(parse_status(word)?),
     };
     let filter = RunFilter {
         experiment: args.experiment.clone(),

@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use pipeline_registry::RegistryFiles;
 use pipeline_registry::{
-    Access, Epochs, Registry, RegistryError, RunId, RunRecord, RunSelector, ShortIds,
+    Access, Epochs, Registry, RegistryError, RunId, RunRecord, RunSelector, RunStatus, ShortIds,
 };
 use pipeline_run::{Labels, Planned, Store, Trained, train_all};
 use pipeline_spec::MetricRef;
@@ -234,4 +234,15 @@ pub fn train_plans(
     let trained = train_all(store, plans, labels, &stop, &mut console)?;
     report_failures(&trained);
     Ok(trained)
+}
+
+/// A `--status` word (`completed`, `killed`, …), for `runs`, `rm` and
+/// `archive` alike.
+pub fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
+    RunStatus::parse(word).ok_or_else(|| {
+        UserError::error(
+            format!("unknown status {word:?}"),
+            Some("one of: queued, running, completed, failed, killed, crashed"),
+        )
+    })
 }
