@@ -12,16 +12,24 @@
 //! (pending and interrupted trials are simply left out of the history). Values are raw metric
 //! values; [`Goal`] says which way is better.
 
+mod asha;
+mod curves;
 mod error;
 mod grid;
+mod median;
 mod parzen;
+mod pruner;
 mod random;
 mod sampler;
 mod space;
 mod tpe;
 
+pub use asha::AshaPruner;
+pub use curves::Curves;
 pub use error::SearchError;
 pub use grid::GridSampler;
+pub use median::MedianPruner;
+pub use pruner::{Pruner, PrunerKind, Pruning, pruner};
 pub use random::RandomSampler;
 pub use sampler::{Method, Observation, Sampler, TrialState, sampler};
 pub use space::{Dimension, Goal, Kind, Point, Space, Value, grid_size};
