@@ -15,6 +15,7 @@ pub mod png;
 pub mod progress;
 pub mod rows_progress;
 pub mod svg;
+pub mod sweep_plots;
 pub mod table_sink;
 pub mod training;
 

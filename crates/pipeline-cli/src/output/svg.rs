@@ -195,7 +195,7 @@ fn round(value: f64) -> f64 {
 }
 
 /// A tick value without trailing zeros: `2000`, `0.5`, `1e6`.
-fn tick_label(value: f64) -> String {
+pub(crate) fn tick_label(value: f64) -> String {
     let text = number(value);
     let (mantissa, exponent) = match text.split_once('e') {
         Some((m, e)) => (m.to_string(), format!("e{e}")),
@@ -303,7 +303,7 @@ impl Axis {
 }
 
 /// 1, 2 or 5 times a power of ten, close to `raw`.
-fn nice_step(raw: f64) -> f64 {
+pub(crate) fn nice_step(raw: f64) -> f64 {
     if !(raw.is_finite() && raw > 0.0) {
         return 1.0;
     }
