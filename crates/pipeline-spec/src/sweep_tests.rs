@@ -1,5 +1,5 @@
 //! `[sweep]` tests (issue 22) on the shipped sweep spec and on each rejection.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 
