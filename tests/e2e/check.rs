@@ -155,3 +155,90 @@ fn a_constant_fill_reads_as_one() {
         .unwrap();
     assert!(age.ends_with("constant 0.0"), "{out}");
 }
+
+/// Issue 22: `check` on a sweep spec shows its space and the pitfalls of its
+/// corners, each once with the corner that causes it.
+#[test]
+fn check_shows_a_sweeps_space_and_its_corners() {
+    let ws = Workspace::new();
+    let shipped = crate::common::repo_root().join("experiments/sweep.toml");
+    let out = ws.ok(&["check", shipped.to_str().unwrap()]);
+    let start = out.find("\nsweep    ").expect("a sweep section");
+    let end = out.find("checked in ").unwrap();
+    insta::assert_snapshot!(&out[start + 1..end]);
+    let report: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["check", shipped.to_str().unwrap(), "--json"])).unwrap();
+    let sweep = &report["sweep"];
+    assert_eq!(sweep["method"], "tpe");
+    assert_eq!(sweep["size"], serde_json::Value::Null, "continuous");
+    assert_eq!(sweep["budget"], 40);
+    assert_eq!(sweep["parameters"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        sweep["parameters"][1]["domain"]["values"],
+        serde_json::json!([16, 32, 64, 128])
+    );
+
+    // A rate up to 1.0: its high corner is warned of; the spec's own
+    // warnings are not repeated at a corner.
+    let text = std::fs::read_to_string(&shipped)
+        .unwrap()
+        .replace(
+            "data/diabetes.csv",
+            crate::common::diabetes_csv().to_str().unwrap(),
+        )
+        .replace("log_uniform = [1e-4, 1e-1]", "log_uniform = [1e-4, 1.0]")
+        .replace("method = \"tpe\"", "method = \"grid\"")
+        .replace("trials = 40 ", "# trials")
+        .replace(
+            "\"optimizer.learning_rate\" = { log_uniform = [1e-4, 1.0] }",
+            "\"optimizer.learning_rate\" = { values = [1e-3, 1.0] }",
+        )
+        .replace("{ uniform = [0.0, 1e-2] }", "{ values = [0.0, 1e-2] }")
+        .replace("{ uniform = [0.0, 0.5] }", "{ values = [0.0, 0.5] }");
+    let spec = ws.write("grid.toml", &text);
+    let report: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["check", spec.to_str().unwrap(), "--json"])).unwrap();
+    let sweep = &report["sweep"];
+    assert_eq!(sweep["size"], 2 * 4 * 2 * 2 * 4);
+    assert_eq!(sweep["budget"], 128);
+    let corners = sweep["corners"].as_array().unwrap();
+    assert_eq!(corners.len(), 1, "{corners:?}");
+    assert_eq!(corners[0]["parameter"], "optimizer.learning_rate");
+    assert_eq!(corners[0]["value"], 1.0);
+    assert_eq!(corners[0]["kind"], "learning_rate");
+    let text = ws.ok(&["check", spec.to_str().unwrap()]);
+    assert!(
+        text.contains("sweep    grid: 128 points, each once, 2 at a time, seed 7"),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning at optimizer.learning_rate = 1.0: learning rate 1e0 is far outside"),
+        "{text}"
+    );
+
+    // A corner the spec refuses stops check (and run) at the parameter.
+    let bad = ws.write(
+        "bad.toml",
+        &text_with(
+            &std::fs::read_to_string(spec).unwrap(),
+            "[0.0, 0.5]",
+            "[0.0, 1.5]",
+        ),
+    );
+    let out = ws.run(&["check", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let error = stderr(&out);
+    assert!(
+        error.contains("sweep parameter `model.layers.2.rate` = 1.5:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("\"model.layers.2.rate\" = { values = [0.0, 1.5] }"),
+        "{error}"
+    );
+}
+
+fn text_with(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "{from}");
+    text.replacen(from, to, 1)
+}

@@ -2,17 +2,21 @@
 //! data (rows, splits, checksum), each column and what it becomes as model
 //! inputs, the columns left out, the network's layers and the pitfalls.
 //! `--json` prints [`CheckReport`] (fields in this order); the text form
-//! reads it too.
+//! reads it too. A sweep spec adds [`CheckedSweep`]: its space, and the
+//! pitfalls of each parameter's extremes, each trial planned in turn.
 
 use std::time::Instant;
 
 use pipeline_data::{ColumnPlan, Encoding, SplitSizes, TargetPlan, column_types};
 use pipeline_model::LayerSummary;
-use pipeline_spec::{Encode, FillValue, Missing, Normalize, Task, UnknownCategory};
-use pipeline_train::Pitfall;
+use pipeline_spec::{
+    Direction, Domain, Encode, FillValue, Missing, Normalize, PrunerSpec, SweepMethod, Task,
+    UnknownCategory,
+};
+use pipeline_train::{Pitfall, PitfallKind};
 use serde::Serialize;
 
-use crate::error::RunError;
+use crate::error::{RunError, chain_text};
 use crate::plan::Planned;
 
 /// Rows read to report the columns' types.
@@ -32,6 +36,9 @@ pub struct CheckReport {
     pub device: String,
     pub model: CheckedModel,
     pub warnings: Vec<Pitfall>,
+    /// A spec with `[sweep]`: its space and its corners' pitfalls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<CheckedSweep>,
     /// Planning and checking took this long.
     pub seconds: f64,
 }
@@ -110,6 +117,7 @@ impl CheckReport {
     pub fn new(plan: &Planned, started: Instant) -> Result<CheckReport, RunError> {
         let types = column_types(&plan.data_path, TYPE_SAMPLE_ROWS)?;
         let mut report = CheckReport::of(plan, &types);
+        report.sweep = CheckedSweep::of(plan, &report.warnings);
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
@@ -160,8 +168,119 @@ impl CheckReport {
                 layers: plan.network.summary().to_vec(),
             },
             warnings: plan.pitfalls(),
+            sweep: None,
             seconds: 0.0,
         }
+    }
+}
+
+/// A sweep spec's space, and what is worth a warning at its corners.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedSweep {
+    pub method: SweepMethod,
+    /// Points of the grid; `None`: a parameter is continuous.
+    pub size: Option<u64>,
+    /// Trials the sweep runs.
+    pub budget: u32,
+    pub jobs: u32,
+    pub seed: u64,
+    /// What the trials are ranked by (the sweep's, else `[selection]`'s).
+    pub metric: String,
+    pub direction: Direction,
+    pub pruner: PrunerSpec,
+    /// In the spec's order.
+    pub parameters: Vec<CheckedParameter>,
+    /// Each parameter's extremes (a range's low and high, the first and
+    /// last of its values), each planned as a trial: the pitfalls that the
+    /// spec itself does not have, each once, with the corner that causes it.
+    pub corners: Vec<CornerWarning>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedParameter {
+    pub key: String,
+    /// `{"values": [...]}`, `{"uniform": [low, high]}` or `{"log_uniform": [low, high]}`.
+    pub domain: Domain,
+}
+
+/// A pitfall at one corner of the space: `parameter` set to `value`, every
+/// other key as the spec writes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CornerWarning {
+    pub parameter: String,
+    pub value: serde_json::Value,
+    /// `None`: that trial cannot start (its message says why).
+    pub kind: Option<PitfallKind>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CheckedSweep {
+    /// `None` for a spec without `[sweep]`; `said`: the spec's own warnings,
+    /// not repeated at a corner.
+    pub fn of(plan: &Planned, said: &[Pitfall]) -> Option<CheckedSweep> {
+        let spec = &plan.loaded.spec;
+        let sweep = spec.sweep.as_ref()?;
+        let metric = sweep.metric.unwrap_or(spec.selection.metric);
+        let mut said: Vec<String> = said.iter().map(|p| p.message.clone()).collect();
+        let mut corners = Vec::new();
+        for parameter in &sweep.parameters {
+            for value in parameter.domain.corners() {
+                let json = serde_json::to_value(&value).unwrap_or_default();
+                let corner = |kind, message: String, hint| CornerWarning {
+                    parameter: parameter.key.clone(),
+                    value: json.clone(),
+                    kind,
+                    message,
+                    hint,
+                };
+                let trial = plan
+                    .loaded
+                    .trial(&[(parameter.key.clone(), value)])
+                    .map_err(|e| e.message)
+                    .and_then(|trial| {
+                        Planned::new(trial, plan.data_path.clone()).map_err(|e| chain_text(&e))
+                    });
+                match trial {
+                    Ok(trial) => {
+                        for pitfall in trial.pitfalls() {
+                            if !said.contains(&pitfall.message) {
+                                said.push(pitfall.message.clone());
+                                corners.push(corner(
+                                    Some(pitfall.kind),
+                                    pitfall.message,
+                                    Some(pitfall.hint),
+                                ));
+                            }
+                        }
+                    }
+                    Err(message) => corners.push(corner(
+                        None,
+                        format!("this trial cannot start: {message}"),
+                        None,
+                    )),
+                }
+            }
+        }
+        Some(CheckedSweep {
+            method: sweep.method,
+            size: sweep.grid_size(),
+            budget: sweep.budget(),
+            jobs: sweep.jobs.get(),
+            seed: sweep.seed,
+            metric: metric.to_string(),
+            direction: sweep.direction.unwrap_or(metric.metric.direction()),
+            pruner: sweep.pruner,
+            parameters: sweep
+                .parameters
+                .iter()
+                .map(|p| CheckedParameter {
+                    key: p.key.clone(),
+                    domain: p.domain.clone(),
+                })
+                .collect(),
+            corners,
+        })
     }
 }
 

@@ -27,7 +27,10 @@ mod train;
 mod watch;
 
 pub use artifacts::{class_metric_values, weights_metadata};
-pub use check::{Becomes, CheckReport, CheckedColumn, CheckedData, CheckedModel, EmptyCells};
+pub use check::{
+    Becomes, CheckReport, CheckedColumn, CheckedData, CheckedModel, CheckedParameter, CheckedSweep,
+    CornerWarning, EmptyCells,
+};
 pub use ending::{Ending, Finished};
 pub use error::{RunError, WatcherError, chain_text};
 pub use fold_report::{

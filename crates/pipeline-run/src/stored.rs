@@ -20,6 +20,7 @@ pub fn stored_plan(original: &RunRecord, changed_hint: &str) -> Result<Planned, 
         spec,
         source: original.source_spec.clone(),
         path: PathBuf::from(&original.spec_path),
+        overrides: Vec::new(),
     };
     let data_path = PathBuf::from(&original.data_path);
     if !data_path.exists() {

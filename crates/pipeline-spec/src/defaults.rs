@@ -117,3 +117,18 @@ pub const CONV_STRIDE: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
 pub const CONV_PADDING: u32 = 0;
 // `model.input` has no default: absent, the model sees each row as a flat
 // vector of its inputs.
+/// `sweep.jobs`: one trial at a time. `sweep.seed` defaults to the spec's
+/// `seed`; `sweep.metric` and `sweep.direction` to `[selection]`'s;
+/// `sweep.trials` has no default (required for random and tpe, refused for
+/// grid, which runs every point once).
+pub const SWEEP_JOBS: std::num::NonZeroU32 = std::num::NonZeroU32::MIN;
+/// `[sweep.pruner]`: no pruning unless the table is given.
+pub const PRUNER: crate::PrunerSpec = crate::PrunerSpec::None;
+/// `sweep.pruner.min_epochs`: asha's first rung; the median pruner's
+/// warm-up (no trial is stopped before it).
+pub const PRUNER_MIN_EPOCHS: u32 = 5;
+/// `sweep.pruner.reduction` (asha): the best third of the trials at a rung go on.
+pub const ASHA_REDUCTION: u32 = 3;
+/// `sweep.pruner.min_trials` (median): other trials that must have reached
+/// an epoch before a trial is judged there.
+pub const MEDIAN_MIN_TRIALS: u32 = 5;

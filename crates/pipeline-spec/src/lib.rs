@@ -4,7 +4,8 @@
 //! `raw` structs that reject unknown keys, then [`Spec::parse`] (or
 //! [`Spec::load`], which reads the file first) checks the values that serde
 //! cannot (fractions summing to one, positive learning rates, …), one module
-//! per section: `data`, `model` (and `layer`), `loss`, `optimizer`, `train`, `selection`.
+//! per section: `data`, `model` (and `layer`), `loss`, `optimizer`, `train`, `selection`,
+//! `sweep` (a space of specs: [`LoadedSpec::trial`] is one of them).
 //! After that point an invalid spec cannot be represented. Every default
 //! lives in [`defaults`].
 
@@ -28,6 +29,7 @@ mod schema;
 mod selection;
 mod spec;
 mod split;
+mod sweep;
 mod task;
 mod train;
 mod validate;
@@ -55,9 +57,12 @@ pub use schema::json_schema;
 pub use selection::Selection;
 pub use spec::{ExperimentName, LoadedSpec, Spec};
 pub use split::SplitFractions;
+pub use sweep::{Domain, PrunerSpec, SweepMethod, SweepParameter, SweepSpec};
 pub use task::Task;
 pub use train::{EarlyStopping, TrainSpec};
 pub use window::{Window, WindowMissing};
 
+#[cfg(test)]
+mod sweep_tests;
 #[cfg(test)]
 mod tests;

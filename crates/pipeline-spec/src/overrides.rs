@@ -80,7 +80,11 @@ pub(crate) fn apply_overrides(
     Ok(())
 }
 
-fn set(table: &mut toml::Table, key: &[String], value: toml::Value) -> Result<(), String> {
+pub(crate) fn set(
+    table: &mut toml::Table,
+    key: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     let Some((last, parents)) = key.split_last() else {
         return Err("empty key".into());
     };

@@ -23,6 +23,8 @@ pub struct RawSpec {
     pub optimizer: RawOptimizer,
     pub train: Option<RawTrain>,
     pub selection: Option<RawSelection>,
+    #[schemars(with = "Option<RawSweep>")]
+    pub sweep: Option<Spanned<RawSweep>>,
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -354,4 +356,61 @@ pub struct RawSelection {
     pub metric: Option<Spanned<String>>,
     #[schemars(with = "Option<crate::metric::Direction>")]
     pub direction: Option<Spanned<crate::metric::Direction>>,
+}
+
+/// `[sweep]`: the spec is a space of specs, searched trial by trial
+/// (`crate::sweep` checks it).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    #[schemars(with = "crate::sweep::SweepMethod")]
+    pub method: Spanned<crate::sweep::SweepMethod>,
+    #[schemars(with = "Option<i64>")]
+    pub trials: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub jobs: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub seed: Option<Spanned<i64>>,
+    #[schemars(with = "Option<String>")]
+    pub metric: Option<Spanned<String>>,
+    #[schemars(with = "Option<crate::metric::Direction>")]
+    pub direction: Option<Spanned<crate::metric::Direction>>,
+    /// Spec key paths (as `--set` takes them) and the values each may take.
+    #[schemars(with = "BTreeMap<String, crate::sweep::DomainSchema>")]
+    pub parameters: Spanned<BTreeMap<Spanned<String>, Spanned<RawDomain>>>,
+    #[schemars(with = "Option<RawPruner>")]
+    pub pruner: Option<Spanned<RawPruner>>,
+}
+
+/// One `[sweep.parameters]` entry: exactly one of its keys.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomain {
+    pub values: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    pub uniform: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    pub log_uniform: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrunerType {
+    None,
+    Median,
+    Asha,
+}
+
+/// `[sweep.pruner]`: every setting of every pruner; which ones belong to
+/// the chosen `type` is checked after parsing.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPruner {
+    #[serde(rename = "type")]
+    #[schemars(with = "PrunerType")]
+    pub kind: Spanned<PrunerType>,
+    #[schemars(with = "Option<i64>")]
+    pub min_epochs: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub reduction: Option<Spanned<i64>>,
+    #[schemars(with = "Option<i64>")]
+    pub min_trials: Option<Spanned<i64>>,
 }

@@ -14,8 +14,8 @@ pub fn json_schema() -> serde_json::Value {
     schema.insert("title".into(), "pipeline experiment spec".into());
     schema.insert(
         "description".into(),
-        "A TOML experiment spec for `pipeline run`: data, model, loss, optimizer, training and \
-         selection. Defaults: crates/pipeline-spec/src/defaults.rs."
+        "A TOML experiment spec for `pipeline run`: data, model, loss, optimizer, training, \
+         selection and an optional sweep. Defaults: crates/pipeline-spec/src/defaults.rs."
             .into(),
     );
     schema.to_value()
@@ -55,6 +55,13 @@ epochs = 1
 patience = 1
 [selection]
 metric = "val_loss"
+[sweep]
+method = "random"
+trials = 2
+[sweep.parameters]
+"train.epochs" = { values = [1, 2] }
+[sweep.pruner]
+type = "none"
 "#;
 
     /// The keys the parser accepts in `table` (dotted; "" is the top), read
@@ -150,6 +157,8 @@ metric = "val_loss"
             "train",
             "train.early_stopping",
             "selection",
+            "sweep",
+            "sweep.pruner",
         ] {
             let parser = parser_keys(if table == "data.columns" {
                 "data.columns.a"

@@ -2,6 +2,7 @@
 //! validation metric and the direction that follows from it.
 
 use serde::Serialize;
+use toml::Spanned;
 
 use crate::defaults;
 use crate::metric::{Direction, MetricRef};
@@ -30,24 +31,34 @@ impl Validator<'_> {
             None => defaults::SELECTION_METRIC,
             Some(m) => self.metric(m, "selection.metric", task)?,
         };
-        let natural = metric.metric.direction();
         let direction = match direction {
-            None => natural,
-            Some(d) if *d.get_ref() == natural => natural,
-            Some(d) => {
-                return Err(self.fail(
-                    d.span(),
-                    "selection.direction",
-                    format!(
-                        "`{metric}` is better when it is {}, not {}",
-                        word(natural),
-                        word(*d.get_ref())
-                    ),
-                    Some("leave `direction` out: it follows from the metric"),
-                ));
-            }
+            None => metric.metric.direction(),
+            Some(d) => self.direction(metric, d, "selection.direction")?,
         };
         Ok(Selection { metric, direction })
+    }
+
+    /// `direction` (written at `key`) when it is `metric`'s own.
+    pub(crate) fn direction(
+        &self,
+        metric: MetricRef,
+        direction: Spanned<Direction>,
+        key: &str,
+    ) -> Checked<Direction> {
+        let natural = metric.metric.direction();
+        if *direction.get_ref() == natural {
+            return Ok(natural);
+        }
+        Err(self.fail(
+            direction.span(),
+            key,
+            format!(
+                "`{metric}` is better when it is {}, not {}",
+                word(natural),
+                word(*direction.get_ref())
+            ),
+            Some("leave `direction` out: it follows from the metric"),
+        ))
     }
 }
 

@@ -23,6 +23,7 @@ use crate::optimizer::Optimizer;
 use crate::overrides::{Override, apply_overrides};
 use crate::raw::{self, RawSpec};
 use crate::selection::Selection;
+use crate::sweep::SweepSpec;
 use crate::task::Task;
 use crate::train::TrainSpec;
 use crate::validate::{Checked, Validator};
@@ -40,6 +41,11 @@ pub struct Spec {
     pub optimizer: Optimizer,
     pub train: TrainSpec,
     pub selection: Selection,
+    /// `[sweep]`: this spec is a space of specs; `None` for a plain spec
+    /// and for each trial (left out of the resolved spec, so a plain spec's
+    /// hash is what it was before sweeps existed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSpec>,
 }
 
 /// The experiment's name: letters, digits, `-`, `_` and `.`, at most 64.
@@ -66,6 +72,8 @@ pub struct LoadedSpec {
     /// The file's text as written.
     pub source: String,
     pub path: PathBuf,
+    /// The `--set` overrides `spec` was loaded with (applied to `source`).
+    pub overrides: Vec<Override>,
 }
 
 impl LoadedSpec {
@@ -73,6 +81,105 @@ impl LoadedSpec {
     pub fn data_path(&self) -> PathBuf {
         let base = self.path.parent().unwrap_or(Path::new("."));
         base.join(&self.spec.data.path)
+    }
+
+    /// `source` with the overrides applied (`source` itself without
+    /// overrides): the text to store for a sweep, from which
+    /// [`LoadedSpec::trial`] draws the same trials again. Not the resolved
+    /// spec: its defaults written out (adam's `beta1`, …) would refuse a
+    /// trial that switches `optimizer.type` or a layer's `type`.
+    pub fn written(&self) -> Result<String, SpecError> {
+        if self.overrides.is_empty() {
+            return Ok(self.source.clone());
+        }
+        let mut table = self.written_table()?;
+        // A table's keys come out sorted: the sweep is written from its
+        // validated form, which keeps the parameters in the file's order.
+        table.remove("sweep");
+        let mut text = toml::to_string(&table).unwrap_or_default();
+        if let Some(sweep) = &self.spec.sweep {
+            #[derive(Serialize)]
+            struct Sweep<'a> {
+                sweep: &'a SweepSpec,
+            }
+            text.push('\n');
+            text.push_str(&toml::to_string(&Sweep { sweep }).unwrap_or_default());
+        }
+        Ok(text)
+    }
+
+    fn written_table(&self) -> Result<toml::Table, SpecError> {
+        let mut table: toml::Table = toml::from_str(&self.source).map_err(|e| {
+            SpecError::invalid(
+                self.path.clone(),
+                &self.source,
+                e.span(),
+                None,
+                e.message().into(),
+                None,
+            )
+        })?;
+        apply_overrides(&self.path, &mut table, &self.overrides)?;
+        Ok(table)
+    }
+
+    /// One trial of this spec's sweep: the spec as written, with its
+    /// overrides, without `[sweep]`, each assignment applied exactly like
+    /// `--set` (`model.layers[0].units` and `model.layers.0.units` alike),
+    /// the sweep's metric and direction written into `[selection]`, then
+    /// validated. Its `source` is the trial's own TOML text (and it has no
+    /// overrides), so a rerun of the trial reproduces it; `path` stays this
+    /// spec's (data paths resolve the same). A spec without `[sweep]` gives
+    /// a plain variant.
+    pub fn trial(&self, assignments: &[(String, toml::Value)]) -> Result<LoadedSpec, SpecError> {
+        let described: Vec<String> = assignments
+            .iter()
+            .map(|(key, value)| format!("{key} = {value}"))
+            .collect();
+        let fail = |message: String, hint: Option<String>, key: Option<String>| SpecError {
+            file: self.path.clone(),
+            kind: crate::SpecErrorKind::Invalid,
+            key,
+            message: format!("the trial {}: {message}", described.join(", ")),
+            hint,
+            location: None,
+        };
+        let mut table = self
+            .written_table()
+            .map_err(|e| fail(e.message, e.hint, e.key))?;
+        table.remove("sweep");
+        for (key, value) in assignments {
+            let segments = crate::path::path_segments(key)
+                .map_err(|message| fail(message, None, Some(key.clone())))?;
+            crate::overrides::set(&mut table, &segments, value.clone())
+                .map_err(|message| fail(message, None, Some(key.clone())))?;
+        }
+        if let Some(sweep) = &self.spec.sweep
+            && (sweep.metric.is_some() || sweep.direction.is_some())
+        {
+            let metric = sweep.metric.unwrap_or(self.spec.selection.metric);
+            let direction = sweep.direction.unwrap_or(metric.metric.direction());
+            let selection = [
+                ("metric", toml::Value::String(metric.to_string())),
+                (
+                    "direction",
+                    toml::Value::try_from(direction)
+                        .map_err(|e| fail(e.to_string(), None, None))?,
+                ),
+            ];
+            for (key, value) in selection {
+                crate::overrides::set(&mut table, &["selection".into(), key.into()], value)
+                    .map_err(|message| fail(message, None, None))?;
+            }
+        }
+        let source = toml::to_string(&table).map_err(|e| fail(e.to_string(), None, None))?;
+        let spec = parse_text(&self.path, &source).map_err(|e| fail(e.message, e.hint, e.key))?;
+        Ok(LoadedSpec {
+            spec,
+            source,
+            path: self.path.clone(),
+            overrides: Vec::new(),
+        })
     }
 }
 
@@ -86,14 +193,15 @@ impl Spec {
             spec,
             source,
             path: path.to_path_buf(),
+            overrides: overrides.to_vec(),
         })
     }
 
     /// Parses spec text; `file` is only used in messages.
     pub fn parse(file: &Path, text: &str, overrides: &[Override]) -> Result<Spec, SpecError> {
-        let spec = parse_text(file, text)?;
+        let written = parse_text(file, text)?;
         if overrides.is_empty() {
-            return Ok(spec);
+            return Ok(written);
         }
         let mut table: toml::Table = toml::from_str(text).map_err(|e| {
             SpecError::invalid(file.into(), text, e.span(), None, e.message().into(), None)
@@ -102,14 +210,26 @@ impl Spec {
         let rewritten = toml::to_string(&table).map_err(|e| {
             SpecError::overriding(file.into(), format!("cannot apply --set: {e}"), None)
         })?;
-        parse_text(file, &rewritten).map_err(|e| {
+        let mut spec = parse_text(file, &rewritten).map_err(|e| {
             let assignments: Vec<String> = overrides.iter().map(|o| o.to_string()).collect();
             SpecError::overriding(
                 file.into(),
                 format!("after --set {}: {}", assignments.join(" --set "), e.message),
                 e.hint,
             )
-        })
+        })?;
+        // The rewritten text lists a table's keys sorted; the sweep's
+        // parameters keep the order the file writes them in.
+        if let (Some(written), Some(sweep)) = (&written.sweep, &mut spec.sweep) {
+            sweep.parameters.sort_by_key(|p| {
+                written
+                    .parameters
+                    .iter()
+                    .position(|w| w.key == p.key)
+                    .unwrap_or(usize::MAX)
+            });
+        }
+        Ok(spec)
     }
 
     /// The resolved spec as TOML: defaults filled in, overrides applied.
@@ -177,7 +297,7 @@ impl Spec {
     }
 }
 
-fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
+pub(crate) fn parse_text(file: &Path, text: &str) -> Result<Spec, SpecError> {
     let raw: RawSpec = toml::from_str(text).map_err(|e| {
         let (message, mut hint) = explain_serde_message(e.message());
         if let (Some(got), Some(at)) = (
@@ -231,6 +351,10 @@ impl Validator<'_> {
         let train = self.train(raw.train, task)?;
         let optimizer = self.optimizer(raw.optimizer, train.epochs)?;
         let selection = self.selection(raw.selection, task)?;
+        let sweep = raw
+            .sweep
+            .map(|sweep| self.sweep(sweep, &selection, task, seed))
+            .transpose()?;
         Ok(Spec {
             name,
             description: raw.description,
@@ -241,6 +365,7 @@ impl Validator<'_> {
             optimizer,
             train,
             selection,
+            sweep,
         })
     }
 

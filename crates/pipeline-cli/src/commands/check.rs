@@ -3,12 +3,14 @@
 //! pick the device, build the network), then a report: the columns and
 //! their types, rows per split, the layers with their shapes and
 //! parameters, and the pitfalls worth a warning. Nothing is trained or
-//! written; a mistake exits 2 exactly as `run` would.
+//! written; a mistake exits 2 exactly as `run` would. A sweep spec adds its
+//! space (each parameter's domain, the grid's size or the trial budget,
+//! jobs, pruner) and the pitfalls of each parameter's extremes.
 
 use std::time::Instant;
 
-use pipeline_run::{Becomes, CheckReport, CheckedColumn, Planned};
-use pipeline_spec::Missing;
+use pipeline_run::{Becomes, CheckReport, CheckedColumn, CheckedSweep, Planned};
+use pipeline_spec::{Missing, SweepMethod};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,7 +85,48 @@ fn render(report: &CheckReport) -> String {
             ));
         }
     }
+    if let Some(sweep) = &report.sweep {
+        out.push_str(&sweep_text(sweep));
+    }
     out.push_str(&format!("checked in {}\n", duration(report.seconds)));
+    out
+}
+
+/// The sweep's space and its corners' warnings.
+fn sweep_text(sweep: &CheckedSweep) -> String {
+    let size = match sweep.size {
+        Some(points) if sweep.method == SweepMethod::Grid => format!("{points} points, each once"),
+        Some(points) => format!("{points} points, {} trials", sweep.budget),
+        None => format!("continuous, {} trials", sweep.budget),
+    };
+    let mut out = format!(
+        "\nsweep    {}: {size}, {} at a time, seed {}\n",
+        sweep.method, sweep.jobs, sweep.seed
+    );
+    out.push_str(&format!(
+        "metric   {} ({})\npruner   {}\n",
+        sweep.metric,
+        word(&sweep.direction),
+        sweep.pruner
+    ));
+    let mut table = format::table(&["parameter", "domain"]);
+    for parameter in &sweep.parameters {
+        table.add_row(vec![parameter.key.clone(), parameter.domain.to_string()]);
+    }
+    out.push_str(&format::render(&table));
+    out.push('\n');
+    if sweep.corners.is_empty() {
+        out.push_str("no warnings at the corners of the space\n");
+    }
+    for corner in &sweep.corners {
+        out.push_str(&format!(
+            "warning at {} = {}: {}\n",
+            corner.parameter, corner.value, corner.message
+        ));
+        if let Some(hint) = &corner.hint {
+            out.push_str(&format!("  hint: {hint}\n"));
+        }
+    }
     out
 }
 
