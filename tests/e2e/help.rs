@@ -36,3 +36,13 @@ fn rm_help() {
 fn archive_help() {
     insta::assert_snapshot!(Workspace::new().ok(&["archive", "--help"]));
 }
+
+#[test]
+fn sweeps_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["sweeps", "--help"]));
+}
+
+#[test]
+fn sweep_show_help() {
+    insta::assert_snapshot!(Workspace::new().ok(&["sweep", "show", "--help"]));
+}

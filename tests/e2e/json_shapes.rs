@@ -16,13 +16,14 @@ use crate::common::{FIRST_ROW, Workspace, diabetes_csv, mlp_spec, repo_root, scr
 
 /// Keys whose values change from one run of the test to the next however
 /// they are written: process ids, hosts, the commit built and durations.
-const VOLATILE_KEYS: [&str; 6] = [
+const VOLATILE_KEYS: [&str; 7] = [
     "pid",
     "host",
     "seconds",
     "train_seconds",
     "git_commit",
     "short_id",
+    "run_short_id",
 ];
 
 /// Keys whose integers follow the trainer's arithmetic (predicted classes
@@ -548,4 +549,27 @@ fn export_files() {
         let text = std::fs::read_to_string(out.join(format!("{name}.json"))).unwrap();
         insta::assert_snapshot!(format!("export_{name}"), shape(&ws, &text));
     }
+}
+
+#[test]
+fn sweeps_and_sweep_show() {
+    let ws = Workspace::new();
+    crate::sweeps::stage_sweep(
+        &ws,
+        &[
+            crate::sweeps::Staged {
+                lr: 0.001,
+                value: 0.5,
+                pruned: false,
+            },
+            crate::sweeps::Staged {
+                lr: 0.01,
+                value: 0.3,
+                pruned: true,
+            },
+        ],
+    );
+    insta::assert_snapshot!("sweeps", shape(&ws, &ws.ok(&["sweeps", "--json"])));
+    let shown = ws.ok(&["sweep", "show", "latest", "--json"]);
+    insta::assert_snapshot!("sweep_show", shape(&ws, &shown));
 }

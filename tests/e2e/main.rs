@@ -39,5 +39,6 @@ mod serve;
 mod signals;
 mod spec_keys;
 mod stress;
+mod sweeps;
 mod tour;
 mod workflow;

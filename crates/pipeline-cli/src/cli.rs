@@ -137,6 +137,45 @@ pub enum Command {
     /// An archived run keeps its rows and files, and its id, a prefix of it or
     /// an alias still name it; `pipeline runs --archived` lists archived runs.
     Archive(ArchiveArgs),
+    /// List the hyperparameter sweeps in the registry, newest first.
+    Sweeps(SweepsArgs),
+    /// Inspect a hyperparameter sweep (`pipeline run` on a spec with `[sweep]` starts one).
+    Sweep(SweepArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepsArgs {
+    /// Only sweeps of this experiment.
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: SweepCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Show a sweep: its space, state and trials ranked by the metric.
+    Show(SweepShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepShowArgs {
+    /// The sweep: `latest`, its name, its id, or a unique prefix of its id or short id.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// Only the N best trials.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,7 +203,7 @@ pub struct RunSelectionArgs {
     /// Only runs of this experiment (with RUN: the experiment `latest` / `best` refer to).
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
-    /// Only runs with this status (completed, failed, killed, crashed).
+    /// Only runs with this status (completed, failed, killed, crashed, pruned).
     #[arg(long)]
     pub status: Option<String>,
     /// Only runs with this tag (repeatable: all of them).
@@ -383,7 +422,8 @@ pub struct RunsArgs {
     /// Only runs of this experiment.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
-    /// Only runs with this status (queued, running, completed, failed, killed, crashed).
+    /// Only runs with this status (queued, running, completed, failed, killed, crashed,
+    /// pruned).
     #[arg(long)]
     pub status: Option<String>,
     /// Only runs with this tag (repeatable: all of them).
@@ -491,6 +531,11 @@ pub struct InferArgs {
     /// Experiment for `latest` / `best` when the registry holds several.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
+    /// Pick `--run` among this sweep's trials (`latest`, a name, an id or a
+    /// prefix): `best` is its best completed trial (a pruned one only when
+    /// none completed).
+    #[arg(long, value_name = "SWEEP", conflicts_with = "experiment")]
+    pub sweep: Option<String>,
     /// Rows to predict with the run's feature columns: CSV (also .csv.gz),
     /// Parquet or NDJSON (.ndjson, .jsonl); `-` reads stdin.
     #[arg(long, value_name = "FILE")]

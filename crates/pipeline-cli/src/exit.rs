@@ -184,6 +184,9 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
         RegistryError::UnknownRun { .. } | RegistryError::AmbiguousRun { .. } => {
             Some("`pipeline runs` lists the runs; `latest` and `best` also work".into())
         }
+        RegistryError::UnknownSweep { .. } | RegistryError::AmbiguousSweep { .. } => Some(
+            "`pipeline sweeps` lists the sweeps; `latest` names the newest".into(),
+        ),
         RegistryError::ArtifactMissing { run, .. } | RegistryError::ArtifactCorrupt { run, .. } => {
             Some(format!(
                 "the file changed or went away after the run recorded it; `pipeline show {run} \

@@ -129,6 +129,7 @@ fn new_run(spec: &Spec, data_sha256: &str) -> NewRun {
         name: None,
         selection_metric: "val_loss".into(),
         selection_higher_is_better: false,
+        trial: None,
     }
 }
 

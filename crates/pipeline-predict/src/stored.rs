@@ -85,9 +85,10 @@ impl StoredModel {
     }
 }
 
-/// A killed run that kept its best checkpoint.
+/// A killed or pruned run that kept its best checkpoint.
 pub fn is_checkpoint(record: &RunRecord) -> bool {
-    record.status == RunStatus::Killed && record.weights_digest.is_some()
+    matches!(record.status, RunStatus::Killed | RunStatus::Pruned)
+        && record.weights_digest.is_some()
 }
 
 /// The artifact of `kind` the run recorded.

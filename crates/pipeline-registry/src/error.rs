@@ -155,6 +155,17 @@ pub enum RegistryError {
         hint: Option<String>,
     },
 
+    /// No sweep matches what was typed.
+    #[error("no sweep matches '{selector}': {reason}")]
+    UnknownSweep { selector: String, reason: String },
+
+    /// Several sweeps' ids or short ids start with what was typed.
+    #[error("sweep '{prefix}' is ambiguous: it starts the id or short id of {}", matches.join(", "))]
+    AmbiguousSweep {
+        prefix: String,
+        matches: Vec<String>,
+    },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },
@@ -192,6 +203,8 @@ impl RegistryError {
                 | Self::RunInProgress { .. }
                 | Self::AliasedRun { .. }
                 | Self::SpecKey { .. }
+                | Self::UnknownSweep { .. }
+                | Self::AmbiguousSweep { .. }
         )
     }
 }

@@ -122,7 +122,7 @@ impl Field {
     fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
         match self {
             Field::Status => {
-                sql.push("runs.status");
+                sql.push(crate::types::STATUS_SQL);
             }
             Field::Experiment => {
                 sql.push("runs.experiment");
@@ -682,13 +682,14 @@ fn known_status(field: &Field, value: &Value, at: usize) -> Result<(), (usize, S
             "failed",
             "killed",
             "crashed",
+            "pruned",
         ]
         .contains(&t.as_str())
     {
         return Err((
             at,
             format!(
-                "unknown status {t:?}; one of queued, running, completed, failed, killed, crashed"
+                "unknown status {t:?}; one of queued, running, completed, failed, killed, crashed, pruned"
             ),
         ));
     }

@@ -48,6 +48,9 @@ impl Registry {
             upsert_epoch_metrics(&mut tx, &id, &imported.epochs).await?;
             upsert_final_metrics(&mut tx, &id, &imported.completion.final_metrics).await?;
             insert_tags(&mut tx, &id, &new.tags).await?;
+            if let Some(trial) = &new.trial {
+                crate::sweeps::link_trial(&mut tx, trial, &id).await?;
+            }
             tx.commit().await?;
             Ok(())
         })

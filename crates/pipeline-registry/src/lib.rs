@@ -26,6 +26,8 @@ mod runs;
 mod scope;
 mod short_ids;
 mod statement;
+mod sweep_types;
+mod sweeps;
 mod touch;
 mod types;
 mod util;
@@ -46,6 +48,10 @@ pub use reconcile::{Unowned, UnownedReason};
 pub use remove::{Removal, RunToRemove};
 pub use scope::Resolved;
 pub use short_ids::{SHORT_ID_MIN, SHORT_ID_TYPED_MIN, ShortIds, random_part};
+pub use sweep_types::{
+    Confirmation, NewConfirmation, NewSweep, PrunedRun, SweepFilter, SweepId, SweepRecord,
+    SweepState, SweepSummary, TrialCounts, TrialLink, TrialRecord, TrialState,
+};
 pub use types::{
     AliasRecord, ArchivedRuns, ArtifactKind, ArtifactRecord, Completion, EmptySelector, EndStatus,
     EpochMetric, MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector,

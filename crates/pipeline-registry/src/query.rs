@@ -15,11 +15,11 @@ use crate::short_ids::{ShortIds, starts_short_id};
 use crate::statement::Fault;
 use crate::types::{
     ArchivedRuns, ArtifactKind, ArtifactRecord, EpochMetric, MetricValue, Overfitting, RunFilter,
-    RunId, RunRecord, RunSelector, RunStatus, RunSummary, StoredDiagnosis,
+    RunId, RunRecord, RunSelector, RunStatus, RunSummary, STATUS_SQL, StoredDiagnosis,
 };
 
 /// Columns of `runs` in the order [`Registry::decode_record`] reads them.
-const RUN_COLUMNS: &str = "id, experiment, status, error, spec_toml, spec_hash, source_spec, \
+const RUN_COLUMNS: &str = "id, experiment, error, spec_toml, spec_hash, source_spec, \
      spec_path, data_path, data_sha256, columns_hash, seed, device, program_version, \
      git_commit, deterministic, queued_at, started_at, ended_at, best_epoch, epochs_run, selection_metric, \
      selection_higher_is_better, selection_value, gap_at_best, test_train_gap, overfit_onset, \
@@ -50,11 +50,12 @@ impl Registry {
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, RegistryError> {
         let context = "listing runs";
         let mut sql = QueryBuilder::<Sqlite>::new(
-            "SELECT id, experiment, status, started_at, ended_at, epochs_run, best_epoch, \
+            "SELECT id, experiment, started_at, ended_at, epochs_run, best_epoch, \
              selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
              verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
-             archived_at, name, note FROM runs",
+             archived_at, name, note, ",
         );
+        sql.push(STATUS_SQL).push(" AS status FROM runs");
         if let Some(key) = &filter.sort {
             key.push_join(&mut sql);
         }
@@ -69,7 +70,10 @@ impl Registry {
             sql.push(" AND experiment = ").push_bind(experiment.clone());
         }
         if let Some(status) = filter.status {
-            sql.push(" AND status = ").push_bind(status.as_str());
+            sql.push(" AND ")
+                .push(STATUS_SQL)
+                .push(" = ")
+                .push_bind(status.as_str());
         }
         for tag in &filter.tags {
             sql.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ")
@@ -529,7 +533,7 @@ impl Registry {
         id: &RunId,
         with: Epochs,
     ) -> Result<RunRecord, Fault> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?");
+        let sql = format!("SELECT {RUN_COLUMNS}, {STATUS_SQL} AS status FROM runs WHERE id = ?");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&mut *conn)

@@ -161,7 +161,11 @@ impl Registry {
                 .as_ref()
                 .map(|s| s.as_deref().and_then(RunStatus::from_db)),
             Ok(Some(
-                RunStatus::Completed | RunStatus::Failed | RunStatus::Killed | RunStatus::Crashed
+                RunStatus::Completed
+                    | RunStatus::Failed
+                    | RunStatus::Killed
+                    | RunStatus::Crashed
+                    | RunStatus::Pruned
             ))
         );
         if !ended {

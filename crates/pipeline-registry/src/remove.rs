@@ -22,7 +22,7 @@ use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::reconcile::size;
 use crate::statement::Fault;
-use crate::types::{RunId, RunStatus};
+use crate::types::{RunId, RunStatus, STATUS_SQL};
 
 /// A run as a deletion sees it: what a confirmation lists.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,11 +187,11 @@ impl Registry {
         conn: &mut SqliteConnection,
         id: &RunId,
     ) -> Result<(String, RunStatus), Fault> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT experiment, status FROM runs WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(&mut *conn)
-                .await?;
+        let sql = format!("SELECT experiment, {STATUS_SQL} FROM runs WHERE id = ?");
+        let row: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
         let Some((experiment, status)) = row else {
             return Err(self.no_such_run(id).into());
         };

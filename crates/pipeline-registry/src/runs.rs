@@ -84,7 +84,7 @@ impl Registry {
             let touched = sqlx::query(
                 "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
                  failed_on_environment = 0, heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
-                 WHERE id = ? AND (status IN ('killed', 'crashed') \
+                 WHERE id = ? AND ((status IN ('killed', 'crashed') AND pruned_epoch IS NULL) \
                  OR (status = 'failed' AND failed_on_environment = 1))",
             )
             .bind(now())
@@ -190,6 +190,9 @@ impl Registry {
                 })
                 .await?;
                 insert_tags(&mut tx, &id, &new.tags).await?;
+                if let Some(trial) = &new.trial {
+                    crate::sweeps::link_trial(&mut tx, trial, &id).await?;
+                }
                 tx.commit().await?;
                 Ok(id)
             })

@@ -8,7 +8,7 @@ use sqlx::{SqliteConnection, SqliteExecutor};
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::statement::Fault;
-use crate::types::{RunId, RunStatus};
+use crate::types::{RunId, RunStatus, STATUS_SQL};
 use crate::util::now;
 
 /// The statuses a change of a run is allowed from.
@@ -110,7 +110,8 @@ pub(crate) async fn status_of<'e>(
     executor: impl SqliteExecutor<'e>,
     id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT status FROM runs WHERE id = ?")
+    let sql = format!("SELECT {STATUS_SQL} FROM runs WHERE id = ?");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(executor)
         .await

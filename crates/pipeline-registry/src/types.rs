@@ -80,6 +80,9 @@ pub struct NewRun {
     pub selection_metric: String,
     /// Whether larger values of `selection_metric` are better.
     pub selection_higher_is_better: bool,
+    /// The sweep trial this run trains, if any: creating the run links it
+    /// to the trial in the same transaction.
+    pub trial: Option<crate::sweep_types::TrialLink>,
 }
 
 /// One metric value for one split.
@@ -281,6 +284,12 @@ impl EndStatus {
     }
 }
 
+/// A run's status as every read takes it: the stored word, except that a
+/// `killed` run with a `pruned_epoch` (stopped by a sweep's pruner) reads
+/// `pruned` (migration 0010 keeps the status CHECK as it was).
+pub(crate) const STATUS_SQL: &str = "(CASE WHEN runs.status = 'killed' \
+     AND runs.pruned_epoch IS NOT NULL THEN 'pruned' ELSE runs.status END)";
+
 /// Lifecycle state of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -297,6 +306,9 @@ pub enum RunStatus {
     Killed,
     /// The process vanished without cleanup; detected at open.
     Crashed,
+    /// Stopped early by a sweep's pruner (stored as `killed` with a
+    /// `pruned_epoch`, migration 0010).
+    Pruned,
 }
 
 impl RunStatus {
@@ -309,8 +321,20 @@ impl RunStatus {
             Self::Failed => "failed",
             Self::Killed => "killed",
             Self::Crashed => "crashed",
+            Self::Pruned => "pruned",
         }
     }
+
+    /// Every status, in lifecycle order: what `--status` accepts.
+    pub const ALL: [RunStatus; 7] = [
+        Self::Queued,
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Killed,
+        Self::Crashed,
+        Self::Pruned,
+    ];
 
     /// The status named by its word (`completed`), as typed on a command
     /// line; `None` for any other word.
@@ -332,6 +356,8 @@ impl RunStatus {
             "failed" => Some(Self::Failed),
             "killed" => Some(Self::Killed),
             "crashed" => Some(Self::Crashed),
+            // Never stored: read through [`STATUS_SQL`].
+            "pruned" => Some(Self::Pruned),
             _ => None,
         }
     }

@@ -75,5 +75,6 @@ pub fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
             }),
         selection_metric: spec.selection.metric.to_string(),
         selection_higher_is_better: spec.selection.direction.higher_is_better(),
+        trial: None,
     }
 }

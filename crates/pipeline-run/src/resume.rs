@@ -133,6 +133,13 @@ fn refuse_unresumable(record: &RunRecord) -> Result<(), RunError> {
                  `pipeline rerun {id}`, or train the corrected spec with `pipeline run`"
             ),
         ),
+        RunStatus::Pruned => (
+            format!("run {id} was pruned by its sweep; only killed or crashed runs can be resumed"),
+            format!(
+                "a sweep's pruner stopped it as unpromising; `pipeline rerun {id}` trains its \
+                 spec again in full"
+            ),
+        ),
         RunStatus::Running | RunStatus::Queued => (
             format!(
                 "run {id} is {}{}: it is still training",

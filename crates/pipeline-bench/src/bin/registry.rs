@@ -341,6 +341,7 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
             name: None,
             selection_metric: "val_loss".into(),
             selection_higher_is_better: false,
+            trial: None,
         },
         started_at: format!("2026-01-01T00:00:{:02}.{:03}Z", (i / 1000) % 60, i % 1000),
         ended_at: "2026-01-01T01:00:00.000Z".into(),

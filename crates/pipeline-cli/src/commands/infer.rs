@@ -31,13 +31,18 @@ use crate::output::table_sink::Sink;
 pub fn infer(context: &Context, args: InferArgs) -> anyhow::Result<()> {
     let format = output_format(&args)?;
     let registry = context.registry_to_read()?;
-    let predictor = stored_run::predictor(
-        context,
-        &registry,
-        &args.run,
-        args.experiment.as_deref(),
-        args.device,
-    )?
+    let predictor = match &args.sweep {
+        Some(sweep) => {
+            stored_run::predictor_in_sweep(context, &registry, &args.run, sweep, args.device)?
+        }
+        None => stored_run::predictor(
+            context,
+            &registry,
+            &args.run,
+            args.experiment.as_deref(),
+            args.device,
+        )?,
+    }
     .with_prediction_column(args.prediction_column.clone());
     let interrupt = install_signal_handlers()?;
     let mut rows = if predictor.is_windowed() {

@@ -23,6 +23,8 @@ mod serve;
 mod shared;
 mod show;
 mod stored_run;
+mod sweep;
+mod sweeps;
 mod tag;
 
 use std::process::ExitCode;
@@ -53,5 +55,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man(args) => man::man(args).map(|()| ExitCode::SUCCESS),
         Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Sweeps(args) => sweeps::sweeps(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Sweep(args) => sweep::sweep(&context, args).map(|()| ExitCode::SUCCESS),
     }
 }

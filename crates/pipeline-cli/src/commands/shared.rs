@@ -242,7 +242,7 @@ pub fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
     RunStatus::parse(word).ok_or_else(|| {
         UserError::error(
             format!("unknown status {word:?}"),
-            Some("one of: queued, running, completed, failed, killed, crashed"),
+            Some("one of: queued, running, completed, failed, killed, crashed, pruned"),
         )
     })
 }

@@ -5,7 +5,7 @@
 //! share it.
 
 use pipeline_predict::{Predictor, StoredModel, is_checkpoint};
-use pipeline_registry::Registry;
+use pipeline_registry::{Registry, RunId};
 use pipeline_spec::Device as DeviceSpec;
 
 use crate::commands::shared::Context;
@@ -32,13 +32,39 @@ pub fn predictor(
     experiment: Option<&str>,
     device: DeviceSpec,
 ) -> anyhow::Result<Predictor> {
-    let stored = load(context, registry, selector, experiment, "to predict with")?;
+    let id = context.run_id(registry, selector, experiment)?;
+    predictor_of(context, registry, &id, device)
+}
+
+/// [`predictor`] for the run `selector` names among the trials of `sweep`
+/// (`infer --sweep`): `best` is the sweep's best trial.
+pub fn predictor_in_sweep(
+    context: &Context,
+    registry: &Registry,
+    selector: &str,
+    sweep: &str,
+    device: DeviceSpec,
+) -> anyhow::Result<Predictor> {
+    let sweep = context.block_on(registry.resolve_sweep(sweep))?;
+    let parsed = crate::commands::shared::parse_selector(selector)?;
+    let id = context.block_on(registry.resolve_in_sweep(&parsed, &sweep))?;
+    predictor_of(context, registry, &id, device)
+}
+
+fn predictor_of(
+    context: &Context,
+    registry: &Registry,
+    id: &RunId,
+    device: DeviceSpec,
+) -> anyhow::Result<Predictor> {
+    let stored = context.block_on(StoredModel::load(registry, id, "to predict with"))?;
     let record = &stored.record;
     if is_checkpoint(record) && !context.global.quiet {
         eprintln!(
-            "{} run {} was killed after {} epoch(s); predicting with its best checkpoint (epoch {})",
+            "{} run {} was {} after {} epoch(s); predicting with its best checkpoint (epoch {})",
             crate::output::color::warning(),
             record.id,
+            record.status,
             record.epochs_run,
             record
                 .best_epoch

@@ -96,7 +96,7 @@ pub fn status_paint(status: &str) -> Option<Paint> {
     match status {
         "completed" => Some(Paint::Good),
         "failed" | "crashed" => Some(Paint::Bad),
-        "killed" => Some(Paint::Warn),
+        "killed" | "pruned" => Some(Paint::Warn),
         "running" | "queued" => Some(Paint::Busy),
         _ => None,
     }

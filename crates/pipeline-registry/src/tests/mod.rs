@@ -13,6 +13,7 @@ mod params;
 mod reconcile;
 mod remove;
 mod resolve;
+mod sweeps;
 mod touch;
 
 use std::path::PathBuf;
@@ -59,6 +60,7 @@ fn new_run(experiment: &str, higher_is_better: bool) -> NewRun {
         }
         .to_owned(),
         selection_higher_is_better: higher_is_better,
+        trial: None,
     }
 }
 
