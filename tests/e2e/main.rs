@@ -39,6 +39,7 @@ mod serve;
 mod signals;
 mod spec_keys;
 mod stress;
+mod sweep_runs;
 mod sweeps;
 mod tour;
 mod workflow;

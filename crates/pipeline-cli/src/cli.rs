@@ -1,6 +1,7 @@
 //! Command-line arguments (clap types only; the logic lives in `commands/`).
 
 use std::num::NonZeroUsize;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -163,6 +164,66 @@ pub struct SweepArgs {
 pub enum SweepCommand {
     /// Show a sweep: its space, state and trials ranked by the metric.
     Show(SweepShowArgs),
+    /// Continue a sweep after Ctrl-C, kill -9 or a reboot: interrupted trials
+    /// train again, finished ones never, new ones up to the budget.
+    Resume(SweepResumeArgs),
+    /// Train a sweep's failed trials again (`--failed`), or given trials.
+    Retry(SweepRetryArgs),
+    /// Cross-validate the best trials (the winner's curse): the top K trained
+    /// again with F folds each, ranked by the mean.
+    Confirm(SweepConfirmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SweepResumeArgs {
+    /// The sweep: `latest`, its name, its id, or a unique prefix of its id or short id.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// Trials at a time (default: the sweep's jobs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<NonZeroU32>,
+    /// Stop at the first failed trial.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print the ranked trials as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["failed", "trial"])))]
+pub struct SweepRetryArgs {
+    /// The sweep: `latest`, its name, its id, or a unique prefix of its id or short id.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// Every failed trial.
+    #[arg(long)]
+    pub failed: bool,
+    /// This trial (its number as `sweep show` prints it; repeatable).
+    #[arg(long, value_name = "N")]
+    pub trial: Vec<u32>,
+    /// Trials at a time (default: the sweep's jobs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<NonZeroU32>,
+    /// Print the ranked trials as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepConfirmArgs {
+    /// The sweep: `latest`, its name, its id, or a unique prefix of its id or short id.
+    #[arg(value_name = "SWEEP")]
+    pub sweep: String,
+    /// How many of the best completed trials to cross-validate.
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub top: u32,
+    /// Folds per trial.
+    #[arg(long, value_name = "F", default_value_t = 5)]
+    pub folds: u32,
+    /// Print the confirmations as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -276,9 +337,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
     /// Name the run (unique; selects it wherever a run id does). With
-    /// --folds, fold I of K is named NAME/fold-I-of-K. One spec only.
+    /// --folds, fold I of K is named NAME/fold-I-of-K; on a spec with
+    /// [sweep], it names the sweep. One spec only.
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+    /// A spec with [sweep]: trials at a time (default: the spec's sweep.jobs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<NonZeroU32>,
+    /// A spec with [sweep]: stop the sweep at the first failed trial
+    /// (`pipeline sweep resume` continues it).
+    #[arg(long)]
+    pub fail_fast: bool,
 }
 
 #[derive(Debug, Args)]

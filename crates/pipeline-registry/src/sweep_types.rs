@@ -49,6 +49,8 @@ pub struct NewSweep {
     pub source_spec: String,
     /// The resolved base spec, `[sweep]` included, as TOML.
     pub spec_toml: String,
+    /// Tags every trial's run carries.
+    pub tags: Vec<String>,
     /// `grid`, `random` or `tpe`.
     pub method: String,
     /// The metric the trials are ranked by (their selection metric), e.g. `val_r2`.
@@ -63,6 +65,8 @@ pub struct NewSweep {
     pub parameters: serde_json::Value,
     /// The pruner, for display; `None`: no pruning.
     pub pruner: Option<serde_json::Value>,
+    /// Tags every trial's run carries.
+    pub tags: Vec<String>,
 }
 
 /// The trial a new run trains ([`crate::NewRun::trial`]).
@@ -128,9 +132,11 @@ pub enum TrialState {
 
 impl TrialState {
     /// The state of a trial whose run has `status` (`None`: no run) after
-    /// `attempts` runs were created for it.
-    pub(crate) fn of(status: Option<RunStatus>, attempts: u32) -> Self {
+    /// `attempts` runs were created for it; `failed_unrun`: it failed before
+    /// a run could be made for it.
+    pub(crate) fn of(status: Option<RunStatus>, attempts: u32, failed_unrun: bool) -> Self {
         match status {
+            None if failed_unrun => Self::Failed,
             None if attempts > 0 => Self::Deleted,
             None => Self::Pending,
             Some(RunStatus::Queued | RunStatus::Running) => Self::Running,

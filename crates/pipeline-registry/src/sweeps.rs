@@ -25,7 +25,8 @@ use crate::util::now;
 /// Columns of a trial joined with its run (`runs` may be NULL), in the
 /// order [`Registry::decode_trial`] reads them.
 const TRIAL_COLUMNS: &str = "t.number, t.params, t.run_id, t.attempts, runs.name AS run_name, \
-     runs.selection_value, runs.epochs_run, runs.pruned_epoch, runs.error, runs.started_at, \
+     runs.selection_value, runs.epochs_run, runs.pruned_epoch, \
+     COALESCE(runs.error, t.error) AS error, t.error AS trial_error, runs.started_at, \
      runs.ended_at";
 
 impl Registry {
@@ -48,7 +49,7 @@ impl Registry {
                 sqlx::query(
                     "INSERT INTO sweeps (id, experiment, name, spec_path, source_spec, spec_toml, \
                  method, metric, higher_is_better, budget, jobs, seed, parameters, pruner, \
-                 created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 created_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id.as_str())
                 .bind(&new.experiment)
@@ -65,6 +66,7 @@ impl Registry {
                 .bind(&parameters)
                 .bind(pruner.as_deref())
                 .bind(now())
+                .bind(serde_json::Value::from(new.tags.clone()).to_string())
                 .execute(&self.pool)
                 .await?;
                 Ok(id)
@@ -104,6 +106,33 @@ impl Registry {
                 }
                 tx.commit().await?;
                 Ok(claimed)
+            },
+        )
+        .await
+    }
+
+    /// Records that claimed trial `number` failed before a run could be
+    /// made for it (its spec or model refused the combination): the trial
+    /// reads `failed` with `reason`, and no run is left behind.
+    pub async fn fail_trial(
+        &self,
+        sweep: &SweepId,
+        number: u32,
+        reason: &str,
+    ) -> Result<(), RegistryError> {
+        self.within(
+            || format!("recording the failure of trial {number} of sweep {sweep}"),
+            async {
+                sqlx::query(
+                    "UPDATE sweep_trials SET error = ?, run_id = NULL \
+                     WHERE sweep_id = ? AND number = ?",
+                )
+                .bind(reason)
+                .bind(sweep.as_str())
+                .bind(i64::from(number))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
             },
         )
         .await
@@ -181,8 +210,8 @@ impl Registry {
             let mut tx = self.pool.begin().await?;
             let row = sqlx::query(
                 "SELECT id, experiment, name, spec_path, source_spec, spec_toml, method, metric, \
-                 higher_is_better, budget, jobs, seed, parameters, pruner, created_at, archived_at \
-                 FROM sweeps WHERE id = ?",
+                 higher_is_better, budget, jobs, seed, parameters, pruner, created_at, archived_at, \
+                 tags FROM sweeps WHERE id = ?",
             )
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
@@ -242,6 +271,11 @@ impl Registry {
                 spec_path: self.get(&row, "spec_path")?,
                 source_spec: self.get(&row, "source_spec")?,
                 spec_toml: self.get(&row, "spec_toml")?,
+                tags: match self.get::<Option<String>>(&row, "tags")? {
+                    Some(text) => serde_json::from_str(&text)
+                        .map_err(|_| self.sweep_corrupt(id, format!("tags {text}")))?,
+                    None => Vec::new(),
+                },
                 trials,
                 confirmations,
             })
@@ -255,7 +289,8 @@ impl Registry {
     pub async fn sweeps(&self, filter: &SweepFilter) -> Result<Vec<SweepSummary>, RegistryError> {
         let mut sql = QueryBuilder::<Sqlite>::new(format!(
             "SELECT s.id, s.experiment, s.name, s.method, s.metric, s.higher_is_better, \
-             s.created_at, s.budget, t.number, t.attempts, runs.selection_value, \
+             s.created_at, s.budget, t.number, t.attempts, t.error AS trial_error, \
+             runs.selection_value, \
              {STATUS_SQL} AS status FROM sweeps s \
              LEFT JOIN sweep_trials t ON t.sweep_id = s.id \
              LEFT JOIN runs ON runs.id = t.run_id WHERE 1 = 1"
@@ -575,7 +610,8 @@ impl Registry {
             .get::<Option<i64>>(row, "attempts")?
             .map_or(Ok(0), u32::try_from)
             .map_err(|_| self.corrupt_sweep_row("attempts"))?;
-        Ok(TrialState::of(status, attempts))
+        let failed_unrun = self.get::<Option<String>>(row, "trial_error")?.is_some();
+        Ok(TrialState::of(status, attempts, failed_unrun))
     }
 
     fn sweep_u32(&self, row: &SqliteRow, column: &str) -> Result<u32, RegistryError> {
@@ -624,7 +660,7 @@ pub(crate) async fn link_trial(
     run: &RunId,
 ) -> Result<(), Fault> {
     let touched = sqlx::query(
-        "UPDATE sweep_trials SET run_id = ?, attempts = attempts + 1 \
+        "UPDATE sweep_trials SET run_id = ?, attempts = attempts + 1, error = NULL \
          WHERE sweep_id = ? AND number = ?",
     )
     .bind(run.as_str())

@@ -13,6 +13,13 @@ pub enum Ending {
     Killed {
         best_epoch: Option<u32>,
     },
+    /// Stopped by a sweep's pruner after `epoch` (its curve and its best
+    /// epoch's weights are kept; `value`: the best epoch's selection value).
+    Pruned {
+        epoch: u32,
+        best_epoch: Option<u32>,
+        value: Option<f64>,
+    },
 }
 
 /// A completed run: its final metrics and how training went.

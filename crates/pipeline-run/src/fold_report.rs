@@ -134,6 +134,10 @@ impl FoldRun {
                 run.status = "killed";
                 run.best_epoch = Some(*best_epoch);
             }
+            Ending::Pruned { best_epoch, .. } => {
+                run.status = "pruned";
+                run.best_epoch = Some(*best_epoch);
+            }
         }
         run
     }

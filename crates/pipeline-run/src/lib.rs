@@ -42,13 +42,13 @@ pub use folds::{
 };
 pub use overfitting::overfitting;
 pub use plan::Planned;
-pub use queue::{Trained, Verdict, resume_one, train_all};
+pub use queue::{TrialRun, Trained, Verdict, resume_one, train_all, train_trial};
 pub use receipt::{GIT_COMMIT, Labels, fold_name, new_run};
 pub use resume::{Resumption, prepare_resume};
 pub use store::Store;
 pub use stored::{short, stored_plan};
 pub use summary::RunSummary;
-pub use watch::{CheckpointFailing, Killed, NoWatcher, Started, Watcher};
+pub use watch::{CheckpointFailing, Killed, NoWatcher, Prune, Started, Watcher};
 
 #[cfg(test)]
 mod library_tests;

@@ -156,6 +156,48 @@ pub fn resume_one(
     Ok(match ended? {
         Ending::Completed(_) if !stop.load(Ordering::Relaxed) => Verdict::Completed,
         Ending::Failed => Verdict::Failed,
-        Ending::Completed(_) | Ending::Killed { .. } => Verdict::Interrupted,
+        Ending::Completed(_) | Ending::Killed { .. } | Ending::Pruned { .. } => {
+            Verdict::Interrupted
+        }
     })
+}
+
+/// One run of a sweep (`labels.trial` links it to its trial): registered
+/// and started, trained under its own heartbeat, ended as [`train_all`]
+/// ends a run, or pruned when `watcher`'s pruner raised `stop`. Only a run
+/// that could not be registered is an `Err`; a failed run is recorded and
+/// comes back with its error.
+pub fn train_trial(
+    store: Store<'_>,
+    plan: Planned,
+    labels: &Labels,
+    stop: &AtomicBool,
+    watcher: &mut dyn Watcher,
+) -> Result<TrialRun, RunError> {
+    let new = new_run(&plan, labels);
+    let id = store.block_on(store.registry.create_run(&new))?;
+    let heartbeat = Heartbeat::start(store.registry, std::slice::from_ref(&id));
+    let ended = train_one(store, plan, &id, stop, watcher, None);
+    drop(heartbeat);
+    Ok(match ended {
+        Ok(ending) => TrialRun {
+            id,
+            ending,
+            error: None,
+        },
+        Err(error) => TrialRun {
+            id,
+            ending: Ending::Failed,
+            error: Some(error),
+        },
+    })
+}
+
+/// How a sweep's run ended ([`train_trial`]).
+#[derive(Debug)]
+pub struct TrialRun {
+    pub id: RunId,
+    pub ending: Ending,
+    /// Why it failed (already recorded with the run).
+    pub error: Option<RunError>,
 }

@@ -2,7 +2,7 @@
 //! program that trains it, and the labels (tags, note) it is given.
 
 use candle_core::Device;
-use pipeline_registry::NewRun;
+use pipeline_registry::{NewRun, TrialLink};
 use pipeline_spec::CrossValidation;
 use pipeline_train::device_name;
 
@@ -20,6 +20,8 @@ pub struct Labels {
     /// The run's name; a fold of a cross-validation is named
     /// `NAME/fold-I-of-K` ([`fold_name`]).
     pub name: Option<String>,
+    /// The sweep trial the run is an attempt of.
+    pub trial: Option<TrialLink>,
 }
 
 /// The name of one fold's run of a cross-validation named `name`, e.g.
@@ -75,6 +77,6 @@ pub fn new_run(plan: &Planned, labels: &Labels) -> NewRun {
             }),
         selection_metric: spec.selection.metric.to_string(),
         selection_higher_is_better: spec.selection.direction.higher_is_better(),
-        trial: None,
+        trial: labels.trial.clone(),
     }
 }

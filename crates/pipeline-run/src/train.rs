@@ -7,8 +7,8 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use pipeline_data::PreparedData;
-use pipeline_registry::{EndStatus, RunId};
-use pipeline_spec::Spec;
+use pipeline_registry::{EndStatus, PrunedRun, RunId};
+use pipeline_spec::{Spec, SplitName};
 use pipeline_train::observer::ObserverResult;
 use pipeline_train::{
     EpochRecord, Observer, Outcome, Plan, SplitMetrics, TrainError, TrainingState, train,
@@ -24,7 +24,7 @@ use crate::plan::Planned;
 use crate::recorder::{CHECKPOINT_INTERVAL, Recorder};
 use crate::store::Store;
 use crate::summary::RunSummary;
-use crate::watch::{CheckpointFailing, Killed, Started, Watcher};
+use crate::watch::{CheckpointFailing, Killed, Prune, Started, Watcher};
 
 /// Trains run `id` (registered, `running`) from `start` (`None`: its first
 /// epoch) and records how it ended; `stop` set ends it killed.
@@ -73,7 +73,10 @@ pub(crate) fn train_one(
     };
     let outcome = run.settle(recorder.saved_epoch, result, committed)?;
     match outcome.final_metrics.as_ref() {
-        None => run.end_killed(&outcome, &mut recorder, watcher),
+        None => match watcher.pruning() {
+            Some(prune) => run.end_pruned(&outcome, prune),
+            None => run.end_killed(&outcome, &mut recorder, watcher),
+        },
         Some(metrics) => run.complete(&outcome, metrics, recorder.saved_epoch, seconds, watcher),
     }
 }
@@ -218,6 +221,43 @@ impl Training<'_> {
         });
         Ok(Ending::Killed {
             best_epoch: outcome.best_epoch,
+        })
+    }
+
+    /// Ends a trial that a sweep's pruner stopped: its overfitting summary,
+    /// its best epoch's weights kept (so that a sweep where nothing
+    /// completed still has a model), then the run recorded pruned. No state
+    /// is saved for `pipeline resume`: a pruned trial is not to continue.
+    fn end_pruned(
+        &self,
+        outcome: &Outcome,
+        prune: Prune,
+    ) -> Result<Ending, RunError> {
+        let (store, id) = (self.store, self.id);
+        let summary = overfitting(self.spec, outcome, None);
+        if let Err(error) = store.block_on(store.registry.record_overfitting(id, &summary)) {
+            tracing::warn!("cannot record the overfitting summary of run {id}: {error}");
+        }
+        let best_epoch = outcome.best_epoch.and_then(|best| self.keep(outcome, best));
+        let value = outcome.best_epoch.and_then(|best| {
+            let record = outcome.history.get(best.checked_sub(1)? as usize)?;
+            let selection = self.spec.selection.metric;
+            match selection.split {
+                SplitName::Train => record.train.get(selection.metric),
+                _ => record.validation.get(selection.metric),
+            }
+        });
+        let pruned = PrunedRun {
+            epoch: prune.epoch,
+            reason: prune.reason,
+            best_epoch,
+            value,
+        };
+        store.block_on(store.registry.prune_run(id, &pruned))?;
+        Ok(Ending::Pruned {
+            epoch: pruned.epoch,
+            best_epoch,
+            value,
         })
     }
 

@@ -47,6 +47,15 @@ pub struct Killed<'a> {
     pub resume_from: Option<u32>,
 }
 
+/// Why a sweep's pruner stopped a trial (it raised the trial's stop flag
+/// after epoch `epoch`): the run ends pruned, not killed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prune {
+    pub epoch: u32,
+    /// Said in the run's `error` column and to the user.
+    pub reason: String,
+}
+
 /// Events of a caller's runs; each has a default that does nothing.
 pub trait Watcher: Observer {
     /// Several runs were queued, in the order they will train.
@@ -66,6 +75,11 @@ pub trait Watcher: Observer {
     }
     /// A queued run failed; the queue goes on with the next one.
     fn failed(&mut self, _id: &RunId, _error: &RunError) {}
+    /// Asked once training stopped on the stop flag: the pruning that
+    /// raised it, when this watcher's pruner did (a sweep's trial).
+    fn pruning(&mut self) -> Option<Prune> {
+        None
+    }
 }
 
 /// Watches nothing.

@@ -24,12 +24,16 @@ mod shared;
 mod show;
 mod stored_run;
 mod sweep;
+mod sweep_confirm;
+mod sweep_drive;
+mod sweep_resume;
+mod sweep_retry;
 mod sweeps;
 mod tag;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SweepCommand};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     let context = shared::Context::new(cli.global)?;
@@ -56,6 +60,11 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Sweeps(args) => sweeps::sweeps(&context, args).map(|()| ExitCode::SUCCESS),
-        Command::Sweep(args) => sweep::sweep(&context, args).map(|()| ExitCode::SUCCESS),
+        Command::Sweep(args) => match args.command {
+            SweepCommand::Show(args) => sweep::show(&context, args).map(|()| ExitCode::SUCCESS),
+            SweepCommand::Resume(args) => sweep_resume::resume(&context, args),
+            SweepCommand::Retry(args) => sweep_retry::retry(&context, args),
+            SweepCommand::Confirm(args) => sweep_confirm::run(&context, args),
+        },
     }
 }

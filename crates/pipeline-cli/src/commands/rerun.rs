@@ -51,6 +51,7 @@ pub fn rerun(context: &Context, args: RerunArgs) -> anyhow::Result<ExitCode> {
         tags,
         note: Some(format!("rerun of {}", original.id)),
         name: args.name.clone(),
+        trial: None,
     };
     let trained = train_plans(context, vec![plan], &labels, RunOutput::of(args.json))?;
     if !context.global.quiet && trained.verdict == Verdict::Completed {

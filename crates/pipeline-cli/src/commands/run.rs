@@ -13,10 +13,11 @@ use pipeline_registry::check_run_name;
 use pipeline_run::{
     FoldPlanReport, Labels, Planned, check_request, cross_validate, new_group, plan_folds,
 };
-use pipeline_spec::Spec;
+use pipeline_spec::{LoadedSpec, Spec};
 
 use crate::cli::RunArgs;
 use crate::commands::shared::{Context, install_signal_handlers, print, train_plans};
+use crate::commands::sweep_drive::{drive, sweep_error};
 use crate::exit::{self, UserError};
 use crate::output::folds::{plan_text, report_text};
 use crate::output::training::{Console, RunOutput, report_failures, warn_pitfalls};
@@ -31,6 +32,9 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut loaded = Vec::with_capacity(args.specs.len());
     for path in &args.specs {
         loaded.push(Spec::load(path, &args.set)?);
+    }
+    if loaded.iter().any(|l| l.spec.sweep.is_some()) && !args.dry_run {
+        return sweep_run(context, &args, loaded);
     }
     if args.dry_run {
         for (i, spec) in loaded.iter().enumerate() {
@@ -56,6 +60,7 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
         tags: args.tags.clone(),
         note: args.note.clone(),
         name: args.name.clone(),
+        trial: None,
     };
     let plans = loaded
         .into_iter()
@@ -103,6 +108,7 @@ fn folds_run(context: &Context, args: &RunArgs, folds: u32) -> anyhow::Result<Ex
         tags: args.tags.clone(),
         note: args.note.clone(),
         name: args.name.clone(),
+        trial: None,
     };
     if !context.global.quiet {
         eprintln!(
@@ -136,6 +142,70 @@ fn folds_run(context: &Context, args: &RunArgs, folds: u32) -> anyhow::Result<Ex
         }
     }
     Ok(exit::of_verdict(validated.trained.verdict))
+}
+
+/// A spec with `[sweep]`: the sweep recorded, then its trials trained
+/// (`jobs` at a time), each a run linked to the sweep.
+fn sweep_run(
+    context: &Context,
+    args: &RunArgs,
+    loaded: Vec<LoadedSpec>,
+) -> anyhow::Result<ExitCode> {
+    let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
+        UserError::error(
+            format!(
+                "a spec with [sweep] runs alone; got {} specs",
+                specs.len()
+            ),
+            Some("run the sweep spec by itself: pipeline run SPEC"),
+        )
+    })?;
+    if args.folds.is_some() {
+        return Err(UserError::error(
+            "--folds cross-validates one spec; a spec with [sweep] runs many trials",
+            Some(
+                "run the sweep, then cross-validate its best trials: pipeline sweep confirm \
+                 SWEEP --top 3 --folds 5",
+            ),
+        ));
+    }
+    // The base spec is planned first: a data or model mistake stops here,
+    // before a sweep is recorded (each trial's spec is planned later).
+    let base = Planned::of(loaded.trial(&[])?)?;
+    if !context.global.quiet {
+        warn_pitfalls(&base, "");
+    }
+    drop(base);
+    let registry = context.registry()?;
+    let store = context.store(&registry);
+    let id = pipeline_sweep::start(store, &loaded, args.name.as_deref(), &args.tags)
+        .map_err(sweep_error)?;
+    if !context.global.quiet
+        && let Some(sweep) = &loaded.spec.sweep
+    {
+        let record = context.block_on(registry.sweep(&id))?;
+        let jobs = args.jobs.unwrap_or(sweep.jobs);
+        eprintln!(
+            "sweep {}: {} over {} parameter(s), {} trials, {jobs} at a time, pruner {}; {} ({})",
+            record.short_id,
+            sweep.method,
+            sweep.parameters.len(),
+            sweep.budget(),
+            sweep.pruner,
+            record.metric,
+            if record.higher_is_better {
+                "higher is better"
+            } else {
+                "lower is better"
+            }
+        );
+    }
+    let options = pipeline_sweep::Options {
+        jobs: args.jobs,
+        fail_fast: args.fail_fast,
+        retry: None,
+    };
+    drive(context, &registry, &id, &options, args.json)
 }
 
 /// Refuses an invalid `--name` before anything is read, and one name for

@@ -8,15 +8,9 @@ use pipeline_registry::{
 };
 use serde::Serialize;
 
-use crate::cli::{SweepArgs, SweepCommand, SweepShowArgs};
+use crate::cli::SweepShowArgs;
 use crate::commands::shared::{Context, print};
 use crate::output::format::{self, number};
-
-pub fn sweep(context: &Context, args: SweepArgs) -> anyhow::Result<()> {
-    match args.command {
-        SweepCommand::Show(args) => show(context, args),
-    }
-}
 
 /// What `sweep show --json` prints, and the text reads.
 #[derive(Debug, Serialize)]
@@ -69,7 +63,7 @@ struct ConfirmationSummary {
     winners_differ: bool,
 }
 
-fn show(context: &Context, args: SweepShowArgs) -> anyhow::Result<()> {
+pub fn show(context: &Context, args: SweepShowArgs) -> anyhow::Result<()> {
     let registry = context.registry_to_read()?;
     let id = context.block_on(registry.resolve_sweep(&args.sweep))?;
     let sweep = context.block_on(registry.sweep(&id))?;
