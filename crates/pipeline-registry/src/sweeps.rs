@@ -550,7 +550,7 @@ impl Registry {
             value: self.get(row, "selection_value")?,
             epochs: self
                 .get::<Option<i64>>(row, "epochs_run")?
-                .map_or(Ok(0), |e| u32::try_from(e))
+                .map_or(Ok(0), u32::try_from)
                 .map_err(|_| self.corrupt_sweep_row("epochs_run"))?,
             pruned_epoch: self
                 .get::<Option<i64>>(row, "pruned_epoch")?
