@@ -231,7 +231,7 @@ pub struct SweepShowArgs {
     /// The sweep: `latest`, its name, its id, or a unique prefix of its id or short id.
     #[arg(value_name = "SWEEP")]
     pub sweep: String,
-    /// Only the N best trials.
+    /// Only the N best trials (the table shows 50 unless told; 0: all).
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
     /// Print JSON instead of tables.

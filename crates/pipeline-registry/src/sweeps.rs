@@ -17,7 +17,7 @@ use crate::short_ids::{ShortIds, starts_short_id};
 use crate::statement::Fault;
 use crate::sweep_types::{
     Confirmation, NewConfirmation, NewSweep, PrunedRun, SweepFilter, SweepId, SweepRecord,
-    SweepState, SweepSummary, TrialCounts, TrialLink, TrialRecord, TrialState, better,
+    SweepState, SweepSummary, TrialCounts, TrialLink, TrialRecord, TrialState,
 };
 use crate::types::{RunId, RunSelector, RunStatus, STATUS_SQL};
 use crate::util::now;
@@ -285,21 +285,46 @@ impl Registry {
 
     /// The sweeps (of an experiment, when the filter names one), newest
     /// first, each with its trial counts and best completed value: one
-    /// query over the sweeps, their trials and their runs.
+    /// query, aggregated by SQL (a sweep of 10,000 trials is one row).
+    /// The counts follow [`TrialState`]'s derivation from the run status.
     pub async fn sweeps(&self, filter: &SweepFilter) -> Result<Vec<SweepSummary>, RegistryError> {
+        const PRUNED: &str = "runs.status = 'killed' AND runs.pruned_epoch IS NOT NULL";
+        let best = |column: &str| {
+            format!(
+                "(SELECT {column} FROM sweep_trials b JOIN runs r ON r.id = b.run_id \
+                 WHERE b.sweep_id = s.id AND r.status = 'completed' \
+                 AND r.selection_value IS NOT NULL ORDER BY CASE WHEN r.selection_higher_is_better = 1 \
+                 THEN -r.selection_value ELSE r.selection_value END, b.number LIMIT 1)"
+            )
+        };
         let mut sql = QueryBuilder::<Sqlite>::new(format!(
             "SELECT s.id, s.experiment, s.name, s.method, s.metric, s.higher_is_better, \
-             s.created_at, s.budget, t.number, t.attempts, t.error AS trial_error, \
-             runs.selection_value, \
-             {STATUS_SQL} AS status FROM sweeps s \
-             LEFT JOIN sweep_trials t ON t.sweep_id = s.id \
-             LEFT JOIN runs ON runs.id = t.run_id WHERE 1 = 1"
+             s.created_at, s.budget, \
+             SUM(CASE WHEN t.number IS NOT NULL AND runs.id IS NULL AND t.attempts = 0 \
+             AND t.error IS NULL THEN 1 ELSE 0 END) AS pending, \
+             SUM(CASE WHEN t.number IS NOT NULL AND runs.id IS NULL AND t.attempts > 0 \
+             AND t.error IS NULL THEN 1 ELSE 0 END) AS deleted, \
+             SUM(CASE WHEN runs.status IN ('queued', 'running') THEN 1 ELSE 0 END) AS running, \
+             SUM(CASE WHEN runs.status = 'completed' THEN 1 ELSE 0 END) AS completed, \
+             SUM(CASE WHEN {PRUNED} THEN 1 ELSE 0 END) AS pruned, \
+             SUM(CASE WHEN runs.status = 'failed' OR (runs.id IS NULL AND t.error IS NOT NULL) \
+             THEN 1 ELSE 0 END) AS failed, \
+             SUM(CASE WHEN runs.status = 'crashed' OR (runs.status = 'killed' \
+             AND runs.pruned_epoch IS NULL) THEN 1 ELSE 0 END) AS interrupted, \
+             {} AS best_trial, {} AS best_value \
+             FROM sweeps s LEFT JOIN sweep_trials t ON t.sweep_id = s.id \
+             LEFT JOIN runs ON runs.id = t.run_id WHERE 1 = 1",
+            best("b.number"),
+            best("r.selection_value"),
         ));
         if let Some(experiment) = &filter.experiment {
             sql.push(" AND s.experiment = ")
                 .push_bind(experiment.clone());
         }
-        sql.push(" ORDER BY s.created_at DESC, s.id DESC, t.number");
+        sql.push(
+            " GROUP BY s.id, s.experiment, s.name, s.method, s.metric, s.higher_is_better, \
+             s.created_at, s.budget ORDER BY s.created_at DESC, s.id DESC",
+        );
         let (rows, sweep_ids) = self
             .within(|| "listing sweeps", async {
                 let mut tx = self.pool.begin().await?;
@@ -312,50 +337,43 @@ impl Registry {
             })
             .await?;
         let short_ids = ShortIds::of(&sweep_ids);
-        let mut summaries: Vec<SweepSummary> = Vec::new();
+        let mut summaries = Vec::with_capacity(rows.len());
         for row in &rows {
-            let id: String = self.get(row, "id")?;
-            if summaries.last().is_none_or(|s| s.id.as_str() != id) {
-                let sweep = SweepId::from_db(id);
-                summaries.push(SweepSummary {
-                    short_id: short_ids.get(&RunId::from_db(sweep.to_string())),
-                    name: self.get(row, "name")?,
-                    experiment: self.get(row, "experiment")?,
-                    method: self.get(row, "method")?,
-                    metric: self.get(row, "metric")?,
-                    higher_is_better: self.get::<i64>(row, "higher_is_better")? != 0,
-                    created_at: self.get(row, "created_at")?,
-                    budget: self.sweep_u32(row, "budget")?,
-                    counts: TrialCounts::default(),
-                    state: SweepState::Stopped,
-                    best_value: None,
-                    best_trial: None,
-                    id: sweep,
-                });
-            }
-            let Some(summary) = summaries.last_mut() else {
-                continue;
+            let sweep = SweepId::from_db(self.get(row, "id")?);
+            let count = |column: &str| -> Result<u32, RegistryError> {
+                let v: Option<i64> = self.get(row, column)?;
+                u32::try_from(v.unwrap_or(0))
+                    .map_err(|_| self.sweep_corrupt(&sweep, format!("{column} count")))
             };
-            let Some(number) = self.get::<Option<i64>>(row, "number")? else {
-                continue;
+            let counts = TrialCounts {
+                pending: count("pending")?,
+                running: count("running")?,
+                completed: count("completed")?,
+                pruned: count("pruned")?,
+                failed: count("failed")?,
+                interrupted: count("interrupted")?,
+                deleted: count("deleted")?,
             };
-            let number = u32::try_from(number)
-                .map_err(|_| self.sweep_corrupt(&summary.id, format!("trial {number}")))?;
-            let state = self.trial_state(row)?;
-            summary.counts.add(state);
-            let value: Option<f64> = self.get(row, "selection_value")?;
-            if state == TrialState::Completed
-                && let Some(value) = value.filter(|v| !v.is_nan())
-                && summary
-                    .best_value
-                    .is_none_or(|b| better(value, b, summary.higher_is_better))
-            {
-                summary.best_value = Some(value);
-                summary.best_trial = Some(number);
-            }
-        }
-        for summary in &mut summaries {
-            summary.state = SweepState::of(&summary.counts, summary.budget);
+            let budget = self.sweep_u32(row, "budget")?;
+            summaries.push(SweepSummary {
+                short_id: short_ids.get(&RunId::from_db(sweep.to_string())),
+                name: self.get(row, "name")?,
+                experiment: self.get(row, "experiment")?,
+                method: self.get(row, "method")?,
+                metric: self.get(row, "metric")?,
+                higher_is_better: self.get::<i64>(row, "higher_is_better")? != 0,
+                created_at: self.get(row, "created_at")?,
+                budget,
+                state: SweepState::of(&counts, budget),
+                counts,
+                best_value: self.get(row, "best_value")?,
+                best_trial: self
+                    .get::<Option<i64>>(row, "best_trial")?
+                    .map(u32::try_from)
+                    .transpose()
+                    .map_err(|_| self.sweep_corrupt(&sweep, "best trial".to_owned()))?,
+                id: sweep,
+            });
         }
         Ok(summaries)
     }
@@ -567,7 +585,7 @@ impl Registry {
             value: self.get(row, "selection_value")?,
             epochs: self
                 .get::<Option<i64>>(row, "epochs_run")?
-                .map_or(Ok(0), |e| u32::try_from(e))
+                .map_or(Ok(0), u32::try_from)
                 .map_err(|_| self.corrupt_sweep_row("epochs_run"))?,
             pruned_epoch: self
                 .get::<Option<i64>>(row, "pruned_epoch")?

@@ -8,6 +8,11 @@
 //! `bench-registry [--runs N] [--epochs N] [--dir DIR]`: the registry is
 //! kept in DIR (default: a folder under the system temp dir) and reused when
 //! it already holds N runs, so repeated benchmarks skip the generation.
+//!
+//! `bench-registry --sweep-trials N [--dir DIR]` (issue 22) instead builds a
+//! registry holding one sweep of N trials (two thirds completed, one third
+//! pruned, each run with 30 epochs of losses) and times `sweep show` and
+//! `sweeps` on it (target: under 100 ms each).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -15,8 +20,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use pipeline_bench::{Report, Row, database_bytes, median, ms, pipeline_binary, time_command};
 use pipeline_registry::{
-    Completion, EpochMetric, ImportedRun, MetricValue, NewRun, Overfitting, Registry, RunFilter,
-    RunId, RunSelector,
+    Completion, EpochMetric, ImportedRun, MetricValue, NewRun, NewSweep, Overfitting, PrunedRun,
+    Registry, RunFilter, RunId, RunSelector, SweepFilter, TrialLink,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -28,6 +33,8 @@ struct Options {
     runs: usize,
     epochs: u32,
     dir: PathBuf,
+    /// `--sweep-trials N`: only the sweep benchmark, with N trials.
+    sweep_trials: Option<u32>,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -35,6 +42,7 @@ fn options() -> anyhow::Result<Options> {
         runs: 10_000,
         epochs: 200,
         dir: std::env::temp_dir().join("pipeline-bench-registry"),
+        sweep_trials: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -43,7 +51,12 @@ fn options() -> anyhow::Result<Options> {
             "--runs" => options.runs = value()?.parse().context("--runs")?,
             "--epochs" => options.epochs = value()?.parse().context("--epochs")?,
             "--dir" => options.dir = PathBuf::from(value()?),
-            other => anyhow::bail!("unknown argument {other}; use --runs, --epochs, --dir"),
+            "--sweep-trials" => {
+                options.sweep_trials = Some(value()?.parse().context("--sweep-trials")?);
+            }
+            other => anyhow::bail!(
+                "unknown argument {other}; use --runs, --epochs, --dir, --sweep-trials"
+            ),
         }
     }
     Ok(options)
@@ -54,6 +67,9 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if let Some(trials) = options.sweep_trials {
+        return sweep_bench(&runtime, &options.dir, trials);
+    }
     let db = options
         .dir
         // `-v2`: since issue 21 the runs' specs vary (learning rate, units,
@@ -361,4 +377,142 @@ fn synthetic_run(i: usize, epochs: u32, rng: &mut ChaCha8Rng) -> ImportedRun {
             weights_digest: None,
         },
     }
+}
+
+/// Issue 22: `sweep show` and `sweeps` on one sweep of `trials` trials.
+fn sweep_bench(runtime: &tokio::runtime::Runtime, dir: &Path, trials: u32) -> anyhow::Result<()> {
+    let db = dir.join(format!("sweep-{trials}")).join("registry.db");
+    let mut report = Report::default();
+    runtime.block_on(generate_sweep(&db, trials, &mut report))?;
+    let pipeline = pipeline_binary()?;
+    let env = [("PIPELINE_REGISTRY", db.as_path())];
+    for (name, args) in [
+        ("pipeline --version (process start)", &["--version"][..]),
+        (
+            "sweep show latest (every trial)",
+            &["sweep", "show", "latest"][..],
+        ),
+        (
+            "sweep show latest --top 20",
+            &["sweep", "show", "latest", "--top", "20"][..],
+        ),
+        (
+            "sweep show latest --json",
+            &["sweep", "show", "latest", "--json"][..],
+        ),
+        ("sweeps", &["sweeps"][..]),
+    ] {
+        let times = time_command(&pipeline, args, &env, 7)?;
+        let value = ms(median(&times));
+        let target = (args[0] != "--version").then_some(TARGET_MS);
+        report.add(
+            "sweeps",
+            Row {
+                name: name.into(),
+                value,
+                unit: "ms",
+                target: target.map(|t| format!("< {t} ms")),
+                ok: target.map(|t| value < t),
+            },
+        );
+    }
+    eprintln!(
+        "\nsweep benchmark: one sweep of {trials} trials in {}\n{}",
+        db.display(),
+        report.table()
+    );
+    Ok(())
+}
+
+/// Fills the registry with one sweep of `trials` trials unless it holds
+/// one already: two thirds imported as completed runs, one third created,
+/// given their epochs and pruned.
+async fn generate_sweep(db: &Path, trials: u32, report: &mut Report) -> anyhow::Result<()> {
+    let registry = Registry::open(db).await?;
+    let existing = registry.sweeps(&SweepFilter::default()).await?;
+    if existing.first().is_some_and(|s| s.counts.ended() == trials) {
+        eprintln!("reusing {} (a sweep of {trials} trials)", db.display());
+        registry.close().await;
+        return Ok(());
+    }
+    registry.close().await;
+    if let Some(folder) = db.parent() {
+        std::fs::remove_dir_all(folder).ok();
+    }
+    let registry = Registry::open(db).await?;
+    let sweep = registry
+        .create_sweep(&NewSweep {
+            experiment: "exp-sweep".into(),
+            name: None,
+            spec_path: "sweep.toml".into(),
+            source_spec: String::new(),
+            spec_toml: String::new(),
+            method: "tpe".into(),
+            metric: "val_loss".into(),
+            higher_is_better: false,
+            budget: trials,
+            jobs: 2,
+            seed: 7,
+            parameters: serde_json::json!([
+                {"key": "optimizer.learning_rate", "log_uniform": [1e-4, 1e-1]},
+                {"key": "model.layers.0.units", "values": [16, 32, 64, 128]},
+            ]),
+            pruner: Some(serde_json::json!({"type": "asha", "min_epochs": 10, "reduction": 3})),
+        })
+        .await?;
+    let mut rng = ChaCha8Rng::seed_from_u64(22);
+    let start = Instant::now();
+    for number in 0..trials {
+        let i = number as usize;
+        let lr = 10f64.powf(rng.random_range(-4.0..-1.0));
+        let units = UNITS[i % 4];
+        let params =
+            serde_json::json!({"optimizer.learning_rate": lr, "model.layers.0.units": units});
+        registry.claim_trial(&sweep, number, &params).await?;
+        let mut imported = synthetic_run(i, 30, &mut rng);
+        imported.run.experiment = "exp-sweep".into();
+        imported.run.trial = Some(TrialLink {
+            sweep: sweep.clone(),
+            number,
+        });
+        imported.epochs.retain(|e| e.metric == "loss");
+        if number % 3 == 2 {
+            let run = registry.create_run(&imported.run).await?;
+            let epochs: Vec<EpochMetric> = imported
+                .epochs
+                .iter()
+                .filter(|e| e.epoch <= 10)
+                .cloned()
+                .collect();
+            registry.record_epochs(&run, &epochs).await?;
+            let pruned = PrunedRun {
+                epoch: 10,
+                reason: "val_loss is not in the best 1/3 at epoch 10".into(),
+                best_epoch: Some(10),
+                value: Some(imported.completion.selection_value * 1.5),
+            };
+            registry.prune_run(&run, &pruned).await?;
+        } else {
+            registry.import_run(&imported).await?;
+        }
+        if (number + 1).is_multiple_of(1000) {
+            eprintln!(
+                "generated {} trials ({:.0} s)",
+                number + 1,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    registry.close().await;
+    report.add(
+        "sweeps",
+        Row {
+            name: "generation: trials per second".into(),
+            value: f64::from(trials) / start.elapsed().as_secs_f64(),
+            unit: "trials/s",
+            target: None,
+            ok: None,
+        },
+    );
+    Ok(())
 }

@@ -192,17 +192,20 @@ async fn a_pruned_run_reads_pruned_everywhere_and_is_never_resumed() {
     let ids = |runs: Vec<crate::RunSummary>| runs.into_iter().map(|r| r.id).collect::<Vec<_>>();
     assert_eq!(
         ids(reg.list_runs(&with(RunStatus::Pruned)).await.unwrap()),
-        [cut.clone()]
+        vec![cut.clone()]
     );
     assert_eq!(
         ids(reg.list_runs(&with(RunStatus::Killed)).await.unwrap()),
-        [killed.clone()]
+        vec![killed.clone()]
     );
     let condition = RunFilter {
         condition: Some("status = pruned".parse().unwrap()),
         ..RunFilter::default()
     };
-    assert_eq!(ids(reg.list_runs(&condition).await.unwrap()), [cut.clone()]);
+    assert_eq!(
+        ids(reg.list_runs(&condition).await.unwrap()),
+        vec![cut.clone()]
+    );
     let err = reg.resume_run(&cut, 1).await.unwrap_err();
     assert!(
         matches!(
