@@ -46,3 +46,20 @@ fn sweeps_help() {
 fn sweep_show_help() {
     insta::assert_snapshot!(Workspace::new().ok(&["sweep", "show", "--help"]));
 }
+
+#[test]
+fn sweep_resume_retry_and_confirm_help() {
+    let workspace = Workspace::new();
+    insta::assert_snapshot!(
+        "sweep_resume_help",
+        workspace.ok(&["sweep", "resume", "--help"])
+    );
+    insta::assert_snapshot!(
+        "sweep_retry_help",
+        workspace.ok(&["sweep", "retry", "--help"])
+    );
+    insta::assert_snapshot!(
+        "sweep_confirm_help",
+        workspace.ok(&["sweep", "confirm", "--help"])
+    );
+}

@@ -93,11 +93,13 @@ jobs = 2
     points.sort_unstable();
     points.dedup();
     assert_eq!(points.len(), 6, "a grid point trained twice: {trials:?}");
-    assert!(trials.iter().all(|t| t.2 == "completed" && t.3 == 1), "{trials:?}");
-    // Each trial is a normal run: its spec keys filter like any run's.
-    let runs: Vec<String> = workspace.query(
-        "SELECT run_id FROM run_params WHERE key = 'model.layers.0.units' AND num = 8",
+    assert!(
+        trials.iter().all(|t| t.2 == "completed" && t.3 == 1),
+        "{trials:?}"
     );
+    // Each trial is a normal run: its spec keys filter like any run's.
+    let runs: Vec<String> = workspace
+        .query("SELECT run_id FROM run_params WHERE key = 'model.layers.0.units' AND num = 8");
     assert_eq!(runs.len(), 3, "{runs:?}");
     let err = stderr(&out);
     assert!(err.contains("trial #5 of 6 completed"), "{err}");
@@ -187,7 +189,7 @@ method = "grid"
 "optimizer.learning_rate" = { values = [1e-2, 1e12, 3e-2] }
 "#,
     );
-    let out = workspace.run(&["run", &spec, "--set", "optimizer.type=sgd"]);
+    let out = workspace.run(&["run", &spec]);
     let err = stderr(&out);
     let states: Vec<String> = trials(&workspace).into_iter().map(|t| t.2).collect();
     assert_eq!(states, ["completed", "failed", "completed"], "{err}");
@@ -210,7 +212,7 @@ method = "grid"
 "optimizer.learning_rate" = { values = [1e12, 1e-2, 3e-2] }
 "#,
     );
-    let out = other.run(&["run", &spec, "--set", "optimizer.type=sgd", "--fail-fast"]);
+    let out = other.run(&["run", &spec, "--fail-fast"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let states: Vec<String> = trials(&other).into_iter().map(|t| t.2).collect();
     assert_eq!(states, ["failed"], "{}", stderr(&out));
@@ -229,7 +231,14 @@ trials = 5
 "optimizer.learning_rate" = { log_uniform = [1e-3, 1e-1] }
 "#,
     );
-    let mut child = workspace.cmd().args(["run", &spec]).spawn().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .current_dir(workspace.path())
+        .env("PIPELINE_REGISTRY", workspace.registry())
+        .args(["run", &spec])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // Killed once the first trial ended and another is training.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -277,7 +286,9 @@ method = "grid"
     );
     workspace.ok(&["run", &spec]);
     let id = sweep_id(&workspace);
-    let out = workspace.ok(&["sweep", "confirm", &id, "--top", "2", "--folds", "2", "--json"]);
+    let out = workspace.ok(&[
+        "sweep", "confirm", &id, "--top", "2", "--folds", "2", "--json",
+    ]);
     let confirmed: serde_json::Value = serde_json::from_str(&out).unwrap();
     let confirmed = confirmed.as_array().unwrap();
     assert_eq!(confirmed.len(), 2, "{out}");

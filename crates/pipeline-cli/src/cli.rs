@@ -1,7 +1,7 @@
 //! Command-line arguments (clap types only; the logic lives in `commands/`).
 
-use std::num::NonZeroUsize;
 use std::num::NonZeroU32;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -556,12 +556,17 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// Two or more runs (ids, unique id prefixes, `latest` or `best`).
-    #[arg(num_args = 2.., value_name = "RUN", required_unless_present = "experiment")]
+    #[arg(num_args = 2.., value_name = "RUN", required_unless_present_any = ["experiment", "sweep"])]
     pub runs: Vec<String>,
     /// Without RUNs: rank every completed run of this experiment by its
     /// selection metric. With RUNs: the experiment `latest` / `best` refer to.
     #[arg(long, value_name = "NAME")]
     pub experiment: Option<String>,
+    /// Compare a sweep's trials (its 10 best unless --top says otherwise);
+    /// with --report, the page adds a parallel-coordinates plot of every
+    /// trial and the metric against each parameter.
+    #[arg(long, value_name = "SWEEP", conflicts_with_all = ["runs", "experiment"])]
+    pub sweep: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

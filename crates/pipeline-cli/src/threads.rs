@@ -16,7 +16,7 @@
 
 use pipeline_spec::Spec;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SweepCommand};
 
 /// Below this many floating-point operations per training step (forward and
 /// backward, estimated by [`pipeline_model::cost::step_flops`]), one thread
@@ -48,10 +48,21 @@ fn one_thread(cli: &Cli) -> bool {
     match &cli.command {
         Command::Run(args) => args.specs.iter().all(|path| {
             // An unreadable spec is reported by the run command.
-            Spec::load(path, &args.set)
-                .is_ok_and(|loaded| step_flops(&loaded.spec) < SINGLE_THREAD_FLOPS)
+            // A sweep with several jobs trains that many trials at once:
+            // one thread each keeps the threads at most the cores.
+            Spec::load(path, &args.set).is_ok_and(|loaded| {
+                step_flops(&loaded.spec) < SINGLE_THREAD_FLOPS
+                    || loaded
+                        .spec
+                        .sweep
+                        .as_ref()
+                        .is_some_and(|sweep| args.jobs.unwrap_or(sweep.jobs).get() >= 2)
+            })
         }),
         Command::Infer(_) | Command::Evaluate(_) | Command::Serve(_) => true,
+        // A sweep's parallelism is its jobs: each trial trains on one
+        // thread (the stored spec is in the registry, read too late here).
+        Command::Sweep(args) => !matches!(args.command, SweepCommand::Show(_)),
         _ => false,
     }
 }

@@ -49,8 +49,6 @@ pub struct NewSweep {
     pub source_spec: String,
     /// The resolved base spec, `[sweep]` included, as TOML.
     pub spec_toml: String,
-    /// Tags every trial's run carries.
-    pub tags: Vec<String>,
     /// `grid`, `random` or `tpe`.
     pub method: String,
     /// The metric the trials are ranked by (their selection metric), e.g. `val_r2`.
@@ -303,6 +301,8 @@ pub struct SweepRecord {
     pub spec_path: String,
     pub source_spec: String,
     pub spec_toml: String,
+    /// Tags every trial's run carries.
+    pub tags: Vec<String>,
     /// By number.
     pub trials: Vec<TrialRecord>,
     /// By trial number, then folds.

@@ -219,7 +219,7 @@ impl Registry {
             .ok_or_else(|| self.no_such_sweep(id))?;
             let sql = format!(
                 "SELECT {TRIAL_COLUMNS}, {STATUS_SQL} AS status FROM sweep_trials t \
-                 LEFT JOIN runs ON runs.id = t.run_id WHERE t.sweep_id = ? ORDER BY t.number"
+                 LEFT JOIN runs INDEXED BY runs_trial_view ON runs.id = t.run_id WHERE t.sweep_id = ? ORDER BY t.number"
             );
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())

@@ -161,6 +161,7 @@ fn a_run_trains_into_the_registry_with_its_weights_and_metrics() {
         tags: vec!["library".into()],
         note: Some("started by a test".into()),
         name: None,
+        trial: None,
     };
     let stop = AtomicBool::new(false);
     let mut seen = Seen::default();

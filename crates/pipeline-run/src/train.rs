@@ -228,11 +228,7 @@ impl Training<'_> {
     /// its best epoch's weights kept (so that a sweep where nothing
     /// completed still has a model), then the run recorded pruned. No state
     /// is saved for `pipeline resume`: a pruned trial is not to continue.
-    fn end_pruned(
-        &self,
-        outcome: &Outcome,
-        prune: Prune,
-    ) -> Result<Ending, RunError> {
+    fn end_pruned(&self, outcome: &Outcome, prune: Prune) -> Result<Ending, RunError> {
         let (store, id) = (self.store, self.id);
         let summary = overfitting(self.spec, outcome, None);
         if let Err(error) = store.block_on(store.registry.record_overfitting(id, &summary)) {

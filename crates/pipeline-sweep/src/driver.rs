@@ -64,8 +64,7 @@ pub fn start(
     let sweep = sweep_of(loaded)?;
     let base = loaded.trial(&[])?;
     let selection = base.spec.selection;
-    let spec_path =
-        std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone());
+    let spec_path = std::fs::canonicalize(&loaded.path).unwrap_or_else(|_| loaded.path.clone());
     let space = SearchSpace::new(sweep);
     let parameters = serde_json::to_value(
         space
@@ -177,7 +176,13 @@ pub fn run(
         goal,
         budget,
     );
-    read_back(store, &record, &space, &mut coordinator, options.retry.as_deref())?;
+    read_back(
+        store,
+        &record,
+        &space,
+        &mut coordinator,
+        options.retry.as_deref(),
+    )?;
     let jobs = options.jobs.unwrap_or(sweep.jobs).get() as usize;
     let job = Job {
         store,
@@ -192,12 +197,7 @@ pub fn run(
         halt: AtomicBool::new(false),
         fail_fast: options.fail_fast,
         events,
-        tags: record
-            .tags
-            .iter()
-            .cloned()
-            .chain([sweep_tag(id)])
-            .collect(),
+        tags: record.tags.iter().cloned().chain([sweep_tag(id)]).collect(),
         failed_fast: AtomicBool::new(false),
     };
     let results: Vec<Result<(), SweepError>> = std::thread::scope(|scope| {
@@ -207,9 +207,9 @@ pub fn run(
         handles
             .into_iter()
             .map(|handle| {
-                handle.join().unwrap_or_else(|_| {
-                    Err(SweepError::user("a sweep job panicked", None))
-                })
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err(SweepError::user("a sweep job panicked", None)))
             })
             .collect()
     });
@@ -255,9 +255,7 @@ fn read_back(
             StoredState::Pruned => {
                 coordinator.ended(trial.number, point, TrialState::Pruned, trial.value)
             }
-            StoredState::Failed => {
-                coordinator.ended(trial.number, point, TrialState::Failed, None)
-            }
+            StoredState::Failed => coordinator.ended(trial.number, point, TrialState::Failed, None),
             // Another process trains it now.
             StoredState::Running => {
                 coordinator.ended(trial.number, point, TrialState::Running, None)

@@ -20,9 +20,18 @@ pub struct TrialStarted<'a> {
 /// How a trial ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrialOutcome {
-    Completed { value: Option<f64>, epochs: usize },
-    Pruned { epoch: u32, value: Option<f64>, reason: String },
-    Failed { reason: String },
+    Completed {
+        value: Option<f64>,
+        epochs: usize,
+    },
+    Pruned {
+        epoch: u32,
+        value: Option<f64>,
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
     /// Stopped by Ctrl-C, a signal or `--fail-fast`; trained again on resume.
     Interrupted,
 }

@@ -458,6 +458,7 @@ async fn generate_sweep(db: &Path, trials: u32, report: &mut Report) -> anyhow::
                 {"key": "model.layers.0.units", "values": [16, 32, 64, 128]},
             ]),
             pruner: Some(serde_json::json!({"type": "asha", "min_epochs": 10, "reduction": 3})),
+            tags: Vec::new(),
         })
         .await?;
     let mut rng = ChaCha8Rng::seed_from_u64(22);

@@ -16,8 +16,9 @@ use pipeline_run::{
 use pipeline_spec::{LoadedSpec, Spec};
 
 use crate::cli::RunArgs;
+use crate::commands::shared::sweep_error;
 use crate::commands::shared::{Context, install_signal_handlers, print, train_plans};
-use crate::commands::sweep_drive::{drive, sweep_error};
+use crate::commands::sweep_drive::drive;
 use crate::exit::{self, UserError};
 use crate::output::folds::{plan_text, report_text};
 use crate::output::training::{Console, RunOutput, report_failures, warn_pitfalls};
@@ -153,10 +154,7 @@ fn sweep_run(
 ) -> anyhow::Result<ExitCode> {
     let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
         UserError::error(
-            format!(
-                "a spec with [sweep] runs alone; got {} specs",
-                specs.len()
-            ),
+            format!("a spec with [sweep] runs alone; got {} specs", specs.len()),
             Some("run the sweep spec by itself: pipeline run SPEC"),
         )
     })?;

@@ -10,8 +10,7 @@ use pipeline_run::check_request;
 use pipeline_sweep::confirm;
 
 use crate::cli::SweepConfirmArgs;
-use crate::commands::shared::{Context, install_signal_handlers, print};
-use crate::commands::sweep_drive::sweep_error;
+use crate::commands::shared::{Context, install_signal_handlers, print, sweep_error};
 use crate::exit;
 use crate::output::format::{self, number};
 use crate::output::training::{Console, RunOutput};
@@ -31,8 +30,8 @@ pub fn run(context: &Context, args: SweepConfirmArgs) -> anyhow::Result<ExitCode
     let stop = install_signal_handlers()?;
     let mut console = Console::new(&context.global, RunOutput::Collected);
     let store = context.store(&registry);
-    let mut confirmed = confirm(store, &id, args.top, args.folds, &stop, &mut console)
-        .map_err(sweep_error)?;
+    let mut confirmed =
+        confirm(store, &id, args.top, args.folds, &stop, &mut console).map_err(sweep_error)?;
     let lower = !record.higher_is_better;
     confirmed.sort_by(|a, b| match (a.mean, b.mean) {
         (Some(x), Some(y)) if lower => x.total_cmp(&y),

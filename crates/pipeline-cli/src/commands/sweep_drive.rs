@@ -5,10 +5,10 @@
 use std::process::ExitCode;
 
 use pipeline_registry::{Registry, SweepId, SweepRecord};
-use pipeline_sweep::{Options, SweepError, Swept};
+use pipeline_sweep::{Options, Swept};
 
-use crate::commands::shared::{Context, install_signal_handlers, print};
-use crate::exit::{self, UserError};
+use crate::commands::shared::{Context, install_signal_handlers, print, sweep_error};
+use crate::exit;
 use crate::output::format::number;
 use crate::output::sweep_progress::SweepConsole;
 
@@ -46,17 +46,6 @@ pub fn drive(
             ExitCode::from(exit::INTERRUPTED)
         }
     })
-}
-
-/// A sweep library error as the CLI reports it (exit codes by kind).
-pub fn sweep_error(error: SweepError) -> anyhow::Error {
-    match error {
-        SweepError::Spec(e) => e.into(),
-        SweepError::Run(e) => e.into(),
-        SweepError::Registry(e) => e.into(),
-        SweepError::Search(e) => e.into(),
-        SweepError::User { message, hint } => UserError::error(message, hint.as_deref()),
-    }
 }
 
 /// The sweep's outcome: on stderr a line of counts and the best trial, and

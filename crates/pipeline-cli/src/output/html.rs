@@ -30,6 +30,7 @@ pub fn page(
     sections: &[Section],
     chart_title: &str,
     chart_svg: &str,
+    extra: Option<Markup>,
 ) -> String {
     let markup = html! {
         (DOCTYPE)
@@ -51,6 +52,9 @@ pub fn page(
                     section {
                         h2 { (chart_title) }
                         figure { (PreEscaped(chart_svg)) }
+                    }
+                    @if let Some(extra) = extra {
+                        (extra)
                     }
                 }
             }

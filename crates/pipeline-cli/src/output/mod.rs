@@ -16,6 +16,7 @@ pub mod progress;
 pub mod rows_progress;
 pub mod svg;
 pub mod sweep_plots;
+pub mod sweep_progress;
 pub mod table_sink;
 pub mod training;
 

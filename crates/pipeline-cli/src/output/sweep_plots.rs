@@ -16,7 +16,6 @@
 //! sweep's plot zooms on where its trials went.
 
 // The lead wires this into `compare --sweep`; until then only tests use it.
-#![cfg_attr(not(test), allow(dead_code))]
 
 mod axis;
 mod parallel;
@@ -74,13 +73,16 @@ pub fn label(value: &serde_json::Value) -> String {
 }
 
 /// The parallel-coordinates plot as one `<svg>` element (no XML
-/// declaration: it can be inlined in HTML).
+/// declaration: it can be inlined in HTML). The report draws it through
+/// [`sweep_section`]; the tests draw it alone.
+#[cfg(test)]
 pub fn parallel_coordinates(plot: &SweepPlot) -> String {
     parallel::draw(&Frame::new(plot))
 }
 
 /// The metric against each parameter: `(parameter key, <svg> element)`, in
 /// the parameters' order.
+#[cfg(test)]
 pub fn scatter_plots(plot: &SweepPlot) -> Vec<(String, String)> {
     let frame = Frame::new(plot);
     plot.parameters

@@ -4,7 +4,6 @@
 
 use std::io::Write;
 
-use pipeline_registry::{SHORT_ID_MIN, random_part};
 use pipeline_sweep::{SweepEvents, TrialEnded, TrialOutcome};
 
 use crate::output::format::{duration, number};
@@ -42,21 +41,14 @@ impl SweepEvents for SweepConsole {
                 value(v),
                 duration(trial.elapsed.as_secs_f64())
             ),
-            TrialOutcome::Failed { ref reason } => {
+            TrialOutcome::Failed { reason } => {
                 let first = reason.lines().next().unwrap_or_default();
                 format!("{head} failed: {first}")
             }
             TrialOutcome::Interrupted => format!("{head} interrupted"),
         };
-        let run = trial
-            .run
-            .map(|id| {
-                let random = random_part(id.as_str());
-                format!("  run {}", &random[..SHORT_ID_MIN.min(random.len())])
-            })
-            .unwrap_or_default();
         let mut stderr = std::io::stderr().lock();
         // A closed stderr is not worth failing a sweep for.
-        let _ = writeln!(stderr, "{line}{run}");
+        let _ = writeln!(stderr, "{line}");
     }
 }

@@ -25,6 +25,7 @@ fn new_sweep(budget: u32) -> NewSweep {
         seed: 7,
         parameters: json!([{"key": "optimizer.learning_rate", "log_uniform": [1e-4, 1e-1]}]),
         pruner: Some(json!({"type": "asha", "min_epochs": 2, "reduction": 3})),
+        tags: Vec::new(),
     }
 }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::exit::UserError;
 use crate::output::svg::{RunCurves, learning_curves};
+use crate::output::sweep_plots::{SweepPlot, sweep_section};
 use crate::output::{file, html, png};
 use pipeline_registry::RegistryFiles;
 
@@ -86,6 +87,7 @@ pub fn write_report(
     comparison: &CompareReport,
     path: &Path,
     registry: &RegistryFiles,
+    sweep: Option<&SweepPlot>,
 ) -> anyhow::Result<()> {
     let records = &comparison.runs;
     let mut experiments: Vec<&str> = records.iter().map(|r| r.experiment.as_str()).collect();
@@ -109,6 +111,7 @@ pub fn write_report(
         &sections(comparison, &View::everything(records.len())),
         "learning curves",
         &chart(comparison),
+        sweep.map(sweep_section),
     );
     file::write_atomically(path, page.as_bytes(), registry)
 }

@@ -16,6 +16,7 @@ mod ranked;
 mod report;
 mod reproducibility;
 mod sections;
+mod sweep;
 
 use pipeline_registry::{Epochs, Registry, RunRecord};
 use pipeline_spec::MetricName;
@@ -44,7 +45,16 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         "loss" | "train_loss" | "val_loss" => Epochs::Losses,
         _ => Epochs::All,
     };
+    let mut sweep_plot = None;
     let mut records: Vec<RunRecord> = match (&args.experiment, args.runs.is_empty()) {
+        _ if args.sweep.is_some() => {
+            let selector = args.sweep.as_deref().unwrap_or_default();
+            let (record, runs) = sweep::sweep_runs(context, &registry, selector, args.top, epochs)?;
+            if args.report.is_some() {
+                sweep_plot = Some(sweep::plot(&record)?);
+            }
+            runs
+        }
         (Some(experiment), true) => ranked(context, &registry, experiment, epochs)?,
         _ => args
             .runs
@@ -60,7 +70,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         }
     }
     let plotted = PlotMetric::resolve(&args.metric, &records)?;
-    if let Some(top) = args.top {
+    if let Some(top) = args.top.filter(|_| args.sweep.is_none()) {
         let ranks = ranks(&records);
         let mut index = 0;
         records.retain(|_| {
@@ -81,7 +91,12 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         }
     };
     if let Some(path) = &args.report {
-        files::write_report(&comparison, path, &context.registry_files())?;
+        files::write_report(
+            &comparison,
+            path,
+            &context.registry_files(),
+            sweep_plot.as_ref(),
+        )?;
         wrote("the report", path);
     }
     if let Some((path, format)) = plot {
