@@ -71,6 +71,15 @@ bench *ARGS: _bench-peers _bench-build
 bench-train *ARGS: _bench-peers _bench-build
     {{bench_bin}}/bench-train {{ARGS}}
 
+# Sweeps (issue 22), through the real binary: the 40-trial TPE sweep of
+# experiments/sweep.toml with ASHA against no pruning (wall time, epochs, best
+# val_loss, the winner's 5-fold R²); TPE against random on wine, 5 seeds each
+# (mean best-so-far); kill -9 five times and resume; 200 one-epoch trials in
+# one sweep against 200 `pipeline run` processes; `sweep show` of 10,000
+# trials. `just bench-sweep --quick` for a look, `--only kill,overhead`.
+bench-sweep *ARGS: _bench-build
+    python3 crates/pipeline-bench/sweep_bench.py --bin {{bench_bin}}/pipeline --generator {{bench_bin}}/bench-registry {{ARGS}}
+
 # Data preparation of 1,000,000 generated rows × 20 columns from CSV and from
 # Parquet, rows/s against scikit-learn's StandardScaler on the same files
 # (a Python with scikit-learn, pandas and pyarrow: PIPELINE_BENCH_PYTHON or

@@ -212,14 +212,15 @@ def bench_kill(binary, quick):
         reg.run("sweep", "resume", sweep)
         numbers = reg.query(
             """SELECT t.number FROM sweep_trials t JOIN runs r ON r.id = t.run_id
-                WHERE t.sweep_id = ? AND r.status IN ('completed', 'failed')
-                   OR (t.sweep_id = ? AND r.pruned_epoch IS NOT NULL)""",
-            sweep, sweep,
+                WHERE t.sweep_id = ? AND (r.status IN ('completed', 'failed')
+                      OR r.pruned_epoch IS NOT NULL)""",
+            sweep,
         )
+        tag = "sweep:" + sweep.replace("-", "")[13:21]
         completed_runs = reg.query(
             """SELECT COUNT(*) FROM runs r JOIN run_tags g ON g.run_id = r.id
-                WHERE r.status = 'completed' AND g.tag = 'sweep:' || ?""",
-            sweep[:8],
+                WHERE r.status = 'completed' AND g.tag = ?""",
+            tag,
         )
         attempts = reg.query("SELECT SUM(attempts) FROM sweep_trials WHERE sweep_id = ?", sweep)[0][0]
         integrity = reg.query("PRAGMA integrity_check")[0][0]
@@ -265,20 +266,19 @@ jobs = 1
 
 
 def bench_show(binary, quick, generator):
+    """bench-registry --sweep-trials N generates the sweep and times
+    `sweep show` and `sweeps` itself (median of 7); its lines are passed on."""
     trials = 1000 if quick else 10000
     with tempfile.TemporaryDirectory() as tmp:
-        reg = Registry(binary, tmp)
-        subprocess.run([generator, "--sweep-trials", str(trials), "--registry", reg.db],
-                       check=True, capture_output=True)
-        sweep = reg.latest_sweep()
-        times = []
-        for _ in range(7):
-            started = time.perf_counter()
-            reg.run("sweep", "show", sweep)
-            times.append(time.perf_counter() - started)
-        median = statistics.median(times) * 1000
-        emit({"bench": "sweep-show", "trials": trials, "median_ms": round(median, 1)})
-        say(f"sweep show of {trials} trials: {median:.0f} ms (median of 7)")
+        out = subprocess.run([generator, "--sweep-trials", str(trials), "--dir", tmp],
+                             check=True, capture_output=True, text=True)
+        for line in out.stdout.splitlines():
+            if line.startswith("{"):
+                print(line, flush=True)
+        say(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "")
+        for line in out.stderr.splitlines():
+            if "sweep" in line:
+                say(line)
 
 
 def main():

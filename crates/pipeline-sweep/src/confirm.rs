@@ -29,6 +29,8 @@ pub struct Confirmed {
     pub std: Option<f64>,
     /// Its run's value of the same metric on the test split.
     pub test: Option<f64>,
+    /// Every validation metric's mean across the folds (`val_r2`, …).
+    pub validation_means: Option<pipeline_train::Metrics>,
     /// The tag of its folds, `cv:GROUP`.
     pub group: String,
 }
@@ -128,6 +130,7 @@ pub fn confirm(
             mean,
             std,
             test,
+            validation_means: report.mean.as_ref().map(|m| m.validation.clone()),
             group,
         });
     }

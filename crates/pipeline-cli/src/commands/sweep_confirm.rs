@@ -6,14 +6,14 @@
 
 use std::process::ExitCode;
 
-use pipeline_run::check_request;
+use pipeline_run::{RunError, RunSummary, Started, Watcher, WatcherError, check_request};
 use pipeline_sweep::confirm;
+use pipeline_train::Observer;
 
 use crate::cli::SweepConfirmArgs;
 use crate::commands::shared::{Context, install_signal_handlers, print, sweep_error};
 use crate::exit;
 use crate::output::format::{self, number};
-use crate::output::training::{Console, RunOutput};
 
 pub fn run(context: &Context, args: SweepConfirmArgs) -> anyhow::Result<ExitCode> {
     check_request(args.folds, 1)?;
@@ -28,10 +28,12 @@ pub fn run(context: &Context, args: SweepConfirmArgs) -> anyhow::Result<ExitCode
         );
     }
     let stop = install_signal_handlers()?;
-    let mut console = Console::new(&context.global, RunOutput::Collected);
+    let mut folds = Folds {
+        quiet: context.global.quiet,
+    };
     let store = context.store(&registry);
     let mut confirmed =
-        confirm(store, &id, args.top, args.folds, &stop, &mut console).map_err(sweep_error)?;
+        confirm(store, &id, args.top, args.folds, &stop, &mut folds).map_err(sweep_error)?;
     let lower = !record.higher_is_better;
     confirmed.sort_by(|a, b| match (a.mean, b.mean) {
         (Some(x), Some(y)) if lower => x.total_cmp(&y),
@@ -64,7 +66,7 @@ pub fn run(context: &Context, args: SweepConfirmArgs) -> anyhow::Result<ExitCode
             ]);
         }
         format::align_numbers(&mut table, 2);
-        print(&format::render(&table))?;
+        print(&format!("{}\n", format::render(&table)))?;
     }
     if stop.load(std::sync::atomic::Ordering::Relaxed) {
         return Ok(ExitCode::from(exit::INTERRUPTED));
@@ -73,4 +75,31 @@ pub fn run(context: &Context, args: SweepConfirmArgs) -> anyhow::Result<ExitCode
         eprintln!("the winner against its cross-validation: pipeline sweep show {short}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line per fold as it starts and ends (the folds of one trial train
+/// one after the other).
+struct Folds {
+    quiet: bool,
+}
+
+impl Observer for Folds {}
+
+impl Watcher for Folds {
+    fn started(&mut self, run: &Started<'_>) {
+        if let (false, Some(fold)) = (self.quiet, run.spec.data.cross_validation) {
+            eprint!("  {fold} ");
+        }
+    }
+
+    fn completed(&mut self, summary: &RunSummary) -> Result<(), WatcherError> {
+        if !self.quiet {
+            eprintln!("completed in {}", format::duration(summary.seconds));
+        }
+        Ok(())
+    }
+
+    fn failed(&mut self, _id: &pipeline_registry::RunId, error: &RunError) {
+        eprintln!("failed: {error}");
+    }
 }

@@ -123,7 +123,14 @@ mod tests {
             }),
             notes: vec!["A & B".into()],
         }];
-        let page = page("t", "s", &sections, "curves", "<svg><polyline/></svg>");
+        let page = page(
+            "t",
+            "s",
+            &sections,
+            "curves",
+            "<svg><polyline/></svg>",
+            None,
+        );
         assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
         assert!(!page.contains("<script>"), "{page}");
         assert!(
