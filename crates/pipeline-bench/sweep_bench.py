@@ -118,7 +118,7 @@ def bench_pruning(binary, quick):
         with tempfile.TemporaryDirectory() as tmp:
             reg = Registry(binary, tmp)
             started = time.perf_counter()
-            reg.run("run", spec, "--set", f"sweep.trials={trials}", "--set", f"sweep.pruner.type={pruner}")
+            reg.run("run", spec, "--set", f"sweep.trials={trials}", "--set", f"sweep.pruner={{ type = \"{pruner}\" }}" if pruner == "none" else "sweep.pruner.type=asha")
             wall = time.perf_counter() - started
             sweep = reg.latest_sweep()
             states, epochs, best = sweep_stats(reg, sweep)
@@ -199,11 +199,11 @@ def bench_kill(binary, quick):
     with tempfile.TemporaryDirectory() as tmp:
         reg = Registry(binary, tmp)
         args = ["run", EXPERIMENTS / "sweep.toml", "--set", f"sweep.trials={budget}",
-                "--set", "train.epochs=30", "--set", "sweep.pruner.type=none"]
+                "--set", "train.epochs=400", "--set", "sweep.pruner={ type = \"none\" }"]
         sweep = None
         for kill in range(kills):
             process = reg.spawn(*args) if sweep is None else reg.spawn("sweep", "resume", sweep)
-            time.sleep(rng.uniform(0.5, 3.0))
+            time.sleep(rng.uniform(0.4, 1.5))
             process.send_signal(signal.SIGKILL)
             process.wait()
             sweep = sweep or reg.latest_sweep()
