@@ -8,9 +8,9 @@ use pipeline_spec::SpecError;
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     #[error(transparent)]
-    Spec(#[from] SpecError),
+    Spec(Box<SpecError>),
     #[error(transparent)]
-    Run(#[from] RunError),
+    Run(Box<RunError>),
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The sweep's space or pruner settings (checked when the spec loads,
@@ -23,6 +23,18 @@ pub enum SweepError {
         message: String,
         hint: Option<String>,
     },
+}
+
+impl From<SpecError> for SweepError {
+    fn from(error: SpecError) -> Self {
+        SweepError::Spec(Box::new(error))
+    }
+}
+
+impl From<RunError> for SweepError {
+    fn from(error: RunError) -> Self {
+        SweepError::Run(Box::new(error))
+    }
 }
 
 impl SweepError {

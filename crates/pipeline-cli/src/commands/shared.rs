@@ -250,8 +250,8 @@ pub fn parse_status(word: &str) -> anyhow::Result<RunStatus> {
 /// A sweep library error as the CLI reports it (exit codes by kind).
 pub fn sweep_error(error: pipeline_sweep::SweepError) -> anyhow::Error {
     match error {
-        pipeline_sweep::SweepError::Spec(e) => e.into(),
-        pipeline_sweep::SweepError::Run(e) => e.into(),
+        pipeline_sweep::SweepError::Spec(e) => (*e).into(),
+        pipeline_sweep::SweepError::Run(e) => (*e).into(),
         pipeline_sweep::SweepError::Registry(e) => e.into(),
         pipeline_sweep::SweepError::Search(e) => e.into(),
         pipeline_sweep::SweepError::User { message, hint } => {
