@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pipeline_registry::{NewConfirmation, RunId, SweepId, TrialState};
 use pipeline_run::{Labels, Watcher, cross_validate, new_group, plan_folds};
-use pipeline_search::Goal;
 use serde::Serialize;
 
 use crate::driver::{stored_spec, sweep_tag};
@@ -56,21 +55,13 @@ pub fn confirm(
     let space = SearchSpace::new(sweep);
     let base = loaded.trial(&[])?;
     let selection = base.spec.selection.metric;
-    let goal = if record.higher_is_better {
-        Goal::Maximize
-    } else {
-        Goal::Minimize
-    };
-    let mut completed: Vec<_> = record
-        .trials
-        .iter()
+    // Best first, in the metric's direction (`SweepRecord::ranked`).
+    let completed: Vec<_> = record
+        .ranked()
+        .into_iter()
         .filter(|t| t.state == TrialState::Completed)
         .filter_map(|t| Some((t, t.value.filter(|v| v.is_finite())?)))
         .collect();
-    completed.sort_by(|(_, a), (_, b)| match goal {
-        Goal::Minimize => a.total_cmp(b),
-        Goal::Maximize => b.total_cmp(a),
-    });
     if completed.is_empty() {
         return Err(SweepError::user(
             format!("sweep {id} has no completed trial to confirm"),

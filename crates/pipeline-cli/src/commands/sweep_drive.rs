@@ -11,6 +11,7 @@ use crate::commands::shared::{Context, install_signal_handlers, print, sweep_err
 use crate::exit;
 use crate::output::format::number;
 use crate::output::sweep_progress::SweepConsole;
+use crate::output::sweep_report::report;
 
 /// Trains sweep `id`'s trials as `options` say and reports them.
 pub fn drive(
@@ -55,7 +56,7 @@ fn summarize(context: &Context, record: &SweepRecord, json: bool) -> anyhow::Res
     if json {
         print(&format!(
             "{}\n",
-            serde_json::to_string_pretty(&sweep_json(record))?
+            serde_json::to_string_pretty(&report(record, None))?
         ))?;
     }
     if context.global.quiet {
@@ -84,21 +85,4 @@ fn summarize(context: &Context, record: &SweepRecord, json: bool) -> anyhow::Res
         "the trials: pipeline sweep show {short}; the winner's curse: pipeline sweep confirm {short}"
     );
     Ok(())
-}
-
-/// The JSON of a sweep as the commands that drive one print it.
-fn sweep_json(record: &SweepRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": record.id,
-        "short_id": record.short_id,
-        "experiment": record.experiment,
-        "method": record.method,
-        "metric": record.metric,
-        "higher_is_better": record.higher_is_better,
-        "budget": record.budget,
-        "state": record.state(),
-        "counts": record.counts(),
-        "best_trial": record.best().map(|t| t.number),
-        "trials": record.trials,
-    })
 }

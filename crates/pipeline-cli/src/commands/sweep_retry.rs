@@ -40,7 +40,7 @@ pub fn retry(context: &Context, args: SweepRetryArgs) -> anyhow::Result<ExitCode
                 Some(&format!("its trials: pipeline sweep show {short}")),
             ));
         };
-        if trial.state == pipeline_registry::TrialState::Running {
+        if trial.state == TrialState::Running {
             return Err(UserError::error(
                 format!("trial #{number} of sweep {short} is training now"),
                 Some("retry it once it ended"),

@@ -17,6 +17,7 @@ pub mod rows_progress;
 pub mod svg;
 pub mod sweep_plots;
 pub mod sweep_progress;
+pub mod sweep_report;
 pub mod table_sink;
 pub mod training;
 

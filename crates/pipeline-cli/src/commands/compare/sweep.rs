@@ -22,23 +22,14 @@ pub fn sweep_runs(
 ) -> anyhow::Result<(SweepRecord, Vec<RunRecord>)> {
     let id = context.block_on(registry.resolve_sweep(sweep))?;
     let record = context.block_on(registry.sweep(&id))?;
-    let mut ranked: Vec<_> = record
-        .trials
-        .iter()
+    // Completed trials by value, then pruned ones (`SweepRecord::ranked`).
+    let ranked: Vec<_> = record
+        .ranked()
+        .into_iter()
         .filter(|t| matches!(t.state, TrialState::Completed | TrialState::Pruned))
-        .filter_map(|t| Some((t, t.run_id.as_ref()?, t.value?)))
+        .filter(|t| t.value.is_some())
+        .filter_map(|t| t.run_id.as_ref())
         .collect();
-    let higher = record.higher_is_better;
-    ranked.sort_by(|(a, _, x), (b, _, y)| {
-        let pruned = |t: &pipeline_registry::TrialRecord| t.state == TrialState::Pruned;
-        pruned(a).cmp(&pruned(b)).then_with(|| {
-            if higher {
-                y.total_cmp(x)
-            } else {
-                x.total_cmp(y)
-            }
-        })
-    });
     let keep = top.map_or(DEFAULT_TOP, |n| usize::try_from(n).unwrap_or(usize::MAX));
     if ranked.len() < 2 {
         return Err(UserError::error(
@@ -53,7 +44,7 @@ pub fn sweep_runs(
     let runs = ranked
         .iter()
         .take(keep.max(2))
-        .map(|(_, run, _)| context.block_on(registry.run_with(run, epochs)))
+        .map(|run| context.block_on(registry.run_with(run, epochs)))
         .collect::<Result<Vec<_>, _>>()?;
     if !context.global.quiet && ranked.len() > keep {
         eprintln!(
