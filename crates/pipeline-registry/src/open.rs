@@ -23,7 +23,7 @@ use crate::util::now;
 use chrono::{DateTime, Utc};
 
 /// The migrations compiled into this build.
-pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How often a training process refreshes its run's heartbeat.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
