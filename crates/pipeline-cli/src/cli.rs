@@ -30,14 +30,17 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The registry database; artifacts are kept in `artifacts/` beside it.
+    /// The registry: a SQLite database file (artifacts in `artifacts/` beside
+    /// it), or a team's PostgreSQL database as `postgres://USER@HOST:PORT/DB`
+    /// (artifacts in the database; the password from the URL, PGPASSWORD or
+    /// ~/.pgpass, never printed).
     #[arg(
         long,
         global = true,
         env = "PIPELINE_REGISTRY",
         hide_env_values = true,
         default_value = "registry/registry.db",
-        value_name = "PATH"
+        value_name = "PATH|URL"
     )]
     pub registry: PathBuf,
     /// More output on stderr: -v debug logs and, when stderr is not a terminal, a
@@ -142,6 +145,46 @@ pub enum Command {
     Sweeps(SweepsArgs),
     /// Inspect a hyperparameter sweep (`pipeline run` on a spec with `[sweep]` starts one).
     Sweep(SweepArgs),
+    /// Manage the registry itself: `registry migrate` creates or upgrades a team's database.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Create the registry in an empty PostgreSQL database, or upgrade one to this build's schema.
+    ///
+    /// The only command that changes a shared database's schema: other
+    /// commands (and workers) refuse a database older or newer than this
+    /// build, so a team upgrades once, deliberately, then moves every machine
+    /// to the new version. Safe to run twice and from two machines at once
+    /// (migrations take a lock). On a SQLite file it does what any command
+    /// does on first use.
+    Migrate(MigrateArgs),
+    /// Copy this registry's ended runs into another (a team's PostgreSQL registry), artifacts included.
+    ///
+    /// Each run keeps its id; its epochs, metrics, tags, spec keys and
+    /// artifacts go with it, every artifact read back against its checksum.
+    /// Runs the target already holds are skipped, so pushing twice copies
+    /// nothing twice. Queued and running runs wait for a later push.
+    Push(PushArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The registry to copy into: a PostgreSQL URL or a SQLite file.
+    #[arg(long, value_name = "PATH|URL")]
+    pub to: std::ffi::OsString,
+    /// Print what was copied as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Print the versions as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -48,9 +48,12 @@ impl StoredModel {
                 Some("`pipeline runs --status completed` lists the usable runs"),
             ));
         }
-        let weights = registry.read_verified(artifact(&record, ArtifactKind::Weights)?)?;
-        let preprocessing_json =
-            registry.read_verified(artifact(&record, ArtifactKind::Preprocessing)?)?;
+        let weights = registry
+            .read_verified(artifact(&record, ArtifactKind::Weights)?)
+            .await?;
+        let preprocessing_json = registry
+            .read_verified(artifact(&record, ArtifactKind::Preprocessing)?)
+            .await?;
         let preprocessing = Preprocessing::from_json(&String::from_utf8_lossy(&preprocessing_json))
             .map_err(|source| PredictError::PreprocessingUnreadable {
                 run: record.id.clone(),

@@ -25,7 +25,7 @@ impl Registry {
     ) -> Result<Vec<RunId>, RegistryError> {
         let verb = if archived { "archiving" } else { "unarchiving" };
         self.within(|| format!("{verb} {} run(s)", ids.len()), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let at = now();
             let mut changed: Vec<RunId> = Vec::with_capacity(ids.len());
             for id in ids {
@@ -33,10 +33,10 @@ impl Registry {
                     continue;
                 }
                 let sql = if archived {
-                    "UPDATE runs SET archived_at = ? WHERE id = ? AND archived_at IS NULL \
+                    "UPDATE runs SET archived_at = $1 WHERE id = $2 AND archived_at IS NULL \
                      AND status NOT IN ('queued', 'running')"
                 } else {
-                    "UPDATE runs SET archived_at = NULL WHERE ? IS NOT NULL AND id = ? \
+                    "UPDATE runs SET archived_at = NULL WHERE $1 IS NOT NULL AND id = $2 \
                      AND archived_at IS NOT NULL"
                 };
                 let touched = sqlx::query(sql)

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::atomic::{TEMP_PREFIX, sync_dir, write_atomically};
 use crate::error::RegistryError;
+use crate::location::Backend;
 use crate::open::Registry;
 use crate::types::{ArtifactKind, ArtifactRecord, RunId};
 
@@ -38,6 +39,17 @@ impl Registry {
         check_file_name(run, file_name)?;
         let context = || format!("writing an artifact of run {run}");
         self.within(context, self.require_running(run)).await?;
+        let record = ArtifactRecord {
+            kind,
+            path: format!("{ARTIFACTS_DIR}/{run}/{file_name}"),
+            sha256: hex::encode(Sha256::digest(bytes)),
+            bytes: bytes.len() as u64,
+        };
+        if self.backend == Backend::Postgres {
+            self.write_blob(run, &record.path, bytes, &record.sha256)
+                .await?;
+            return Ok(record);
+        }
         let artifacts_dir = self.root.join(ARTIFACTS_DIR);
         let dir = artifacts_dir.join(run.as_str());
         fs::create_dir_all(&dir).map_err(|source| RegistryError::Io {
@@ -47,20 +59,14 @@ impl Registry {
         write_atomically(&dir.join(file_name), bytes)?;
         // The run's folder may be new: make its entry durable too.
         sync_dir(&artifacts_dir)?;
-
-        Ok(ArtifactRecord {
-            kind,
-            path: format!("{ARTIFACTS_DIR}/{run}/{file_name}"),
-            sha256: hex::encode(Sha256::digest(bytes)),
-            bytes: bytes.len() as u64,
-        })
+        Ok(record)
     }
 
     /// Reads an artifact file and returns its bytes after checking its size
     /// and SHA-256 against the record: `ArtifactMissing` when the file is
     /// gone, `ArtifactCorrupt` when it does not match (see
     /// [`Registry::verify_artifact`] for what is checked before reading).
-    pub fn read_verified(&self, artifact: &ArtifactRecord) -> Result<Vec<u8>, RegistryError> {
+    pub async fn read_verified(&self, artifact: &ArtifactRecord) -> Result<Vec<u8>, RegistryError> {
         let mut bytes = Vec::new();
         self.read_checked(artifact, &mut |chunk| {
             if bytes.is_empty() {
@@ -71,7 +77,8 @@ impl Registry {
             bytes.try_reserve(chunk.len())?;
             bytes.extend_from_slice(chunk);
             Ok(())
-        })?;
+        })
+        .await?;
         Ok(bytes)
     }
 
@@ -81,16 +88,22 @@ impl Registry {
     /// a device (`/dev/zero`), a named pipe or a file of another size is
     /// refused at once instead of read without end, waited on or held in
     /// memory; then its SHA-256 is computed as it is read, in blocks.
-    pub fn verify_artifact(&self, artifact: &ArtifactRecord) -> Result<(), RegistryError> {
-        self.read_checked(artifact, &mut |_| Ok(()))
+    ///
+    /// In a PostgreSQL registry the artifact is streamed from the database
+    /// one chunk at a time, with the same checks.
+    pub async fn verify_artifact(&self, artifact: &ArtifactRecord) -> Result<(), RegistryError> {
+        self.read_checked(artifact, &mut |_| Ok(())).await
     }
 
     /// [`Registry::verify_artifact`], handing each block read to `keep`.
-    fn read_checked(
+    async fn read_checked(
         &self,
         artifact: &ArtifactRecord,
-        keep: &mut dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError>,
+        keep: &mut (dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError> + Send),
     ) -> Result<(), RegistryError> {
+        if self.backend == Backend::Postgres {
+            return self.read_blob(artifact, keep).await;
+        }
         let run = run_of(&artifact.path);
         let full = self.artifact_path(artifact, &run)?;
         let checked = Checked {
@@ -117,7 +130,17 @@ impl Registry {
     /// Deletes an artifact file whose row is gone, at `path` relative to the
     /// root. Best effort: a file left behind is unused, and the error is
     /// not worth failing the change that made it unused.
-    pub(crate) fn remove_artifact_file(&self, path: &str) {
+    pub(crate) async fn remove_artifact_file(&self, path: &str) {
+        if self.backend == Backend::Postgres {
+            if let Err(error) = sqlx::query("DELETE FROM artifact_blobs WHERE path = $1")
+                .bind(path)
+                .execute(&self.pool)
+                .await
+            {
+                log::warn!("cannot delete stored artifact {path}: {error}");
+            }
+            return;
+        }
         let relative = Path::new(path);
         let plain = relative
             .components()
@@ -271,7 +294,7 @@ impl Checked<'_> {
     fn read(
         &self,
         file: fs::File,
-        keep: &mut dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError>,
+        keep: &mut (dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError> + Send),
     ) -> Result<(u64, String), RegistryError> {
         let mut reader = file.take(self.artifact.bytes);
         let mut hasher = Sha256::new();

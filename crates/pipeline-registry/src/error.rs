@@ -39,6 +39,18 @@ pub enum RegistryError {
         known: i64,
     },
 
+    /// The shared (PostgreSQL) registry is older than this build: only
+    /// `pipeline registry migrate` upgrades it. It was not modified.
+    #[error(
+        "{} has schema version {version}, older than this build's ({known}); upgrade it with `pipeline registry migrate` (every machine using it then needs this version)",
+        path.display()
+    )]
+    Outdated {
+        path: PathBuf,
+        version: i64,
+        known: i64,
+    },
+
     /// The database could not be opened or created.
     #[error("cannot open registry database {}", path.display())]
     Open {
@@ -191,6 +203,7 @@ impl RegistryError {
             Self::NotARegistry { .. }
                 | Self::NewerSchema { .. }
                 | Self::ReadOnlyOutdated { .. }
+                | Self::Outdated { .. }
                 | Self::UnknownRun { .. }
                 | Self::AmbiguousRun { .. }
                 | Self::AmbiguousExperiment { .. }

@@ -22,13 +22,21 @@ pub struct RegistryFiles {
     /// what each is), as the registry path names them and as a link in it
     /// resolves.
     database: Vec<(PathBuf, &'static str)>,
-    /// The folder holding the database and `artifacts/`.
-    folder: PathBuf,
-    /// Every run's artifacts.
-    artifacts: PathBuf,
+    /// Every run's artifacts, and the folder holding the database and
+    /// `artifacts/`; `None` for a registry without files (PostgreSQL).
+    folders: Option<(PathBuf, PathBuf)>,
 }
 
 impl RegistryFiles {
+    /// A registry with no files on this machine (PostgreSQL): nothing is
+    /// refused.
+    pub fn none() -> RegistryFiles {
+        RegistryFiles {
+            database: Vec::new(),
+            folders: None,
+        }
+    }
+
     /// The files of the registry whose database is `database` (there or not).
     pub fn of(database: &Path) -> RegistryFiles {
         let folder = resolve(match database.parent() {
@@ -58,8 +66,7 @@ impl RegistryFiles {
             .collect();
         RegistryFiles {
             database,
-            artifacts: resolve(&folder.join(ARTIFACTS_DIR)),
-            folder,
+            folders: Some((resolve(&folder.join(ARTIFACTS_DIR)), folder)),
         }
     }
 
@@ -69,8 +76,10 @@ impl RegistryFiles {
         let target = resolve(path);
         let reason = if let Some((_, what)) = self.database.iter().find(|(p, _)| *p == target) {
             format!("it is {what} {}", target.display())
-        } else if target.starts_with(&self.artifacts) {
-            self.in_artifacts()
+        } else if let Some((artifacts, _)) = &self.folders
+            && target.starts_with(artifacts)
+        {
+            in_artifacts(artifacts)
         } else {
             return Ok(());
         };
@@ -83,15 +92,18 @@ impl RegistryFiles {
     /// Refuses to replace the folder `path` when it is the registry's
     /// folder, lies in it, or holds it.
     pub fn check_folder(&self, path: &Path) -> Result<(), RegistryError> {
+        let Some((artifacts, folder)) = &self.folders else {
+            return Ok(());
+        };
         let target = resolve(path);
-        let reason = if target == self.folder {
-            format!("it is the registry folder {}", self.folder.display())
-        } else if target.starts_with(&self.artifacts) {
-            self.in_artifacts()
-        } else if target.starts_with(&self.folder) {
-            format!("it is inside the registry folder {}", self.folder.display())
-        } else if self.folder.starts_with(&target) {
-            format!("it holds the registry folder {}", self.folder.display())
+        let reason = if target == *folder {
+            format!("it is the registry folder {}", folder.display())
+        } else if target.starts_with(artifacts) {
+            in_artifacts(artifacts)
+        } else if target.starts_with(folder) {
+            format!("it is inside the registry folder {}", folder.display())
+        } else if folder.starts_with(&target) {
+            format!("it holds the registry folder {}", folder.display())
         } else {
             return Ok(());
         };
@@ -99,14 +111,6 @@ impl RegistryFiles {
             path: path.to_path_buf(),
             reason,
         })
-    }
-
-    /// Why a path in the artifacts folder is refused.
-    fn in_artifacts(&self) -> String {
-        format!(
-            "it is in the registry's artifacts folder {}, which holds the runs' weights",
-            self.artifacts.display()
-        )
     }
 }
 
@@ -212,4 +216,12 @@ mod tests {
             .check_folder(&dir.path().join("registry-export"))
             .unwrap();
     }
+}
+
+/// Why a path in the artifacts folder is refused.
+fn in_artifacts(artifacts: &Path) -> String {
+    format!(
+        "it is in the registry's artifacts folder {}, which holds the runs' weights",
+        artifacts.display()
+    )
 }

@@ -14,10 +14,9 @@
 //! number and as the text the spec writes with a word or a quoted text
 //! (`optimizer.algorithm = adam`), read from `run_params`.
 
+use crate::sql::Sql;
 use std::fmt;
 use std::str::FromStr;
-
-use sqlx::{QueryBuilder, Sqlite};
 
 use crate::params::KeyUse;
 
@@ -119,7 +118,7 @@ impl Field {
     }
 
     /// The SQL expression of the field, for a row of `runs`.
-    fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+    fn push_sql(&self, sql: &mut Sql) {
         match self {
             Field::Status => {
                 sql.push(crate::types::STATUS_SQL);
@@ -171,7 +170,7 @@ impl Field {
 
 /// The value of spec key `key` of a row of `runs`, from `run_params`'
 /// `column` (`num` or `text`).
-fn push_param(sql: &mut QueryBuilder<Sqlite>, key: &str, column: &'static str) {
+fn push_param(sql: &mut Sql, key: &str, column: &'static str) {
     sql.push(format!(
         "(SELECT p.{column} FROM run_params p WHERE p.run_id = runs.id AND p.key = "
     ))
@@ -244,7 +243,7 @@ pub enum Condition {
 
 impl Condition {
     /// Appends the condition as a parenthesised SQL boolean expression.
-    pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+    pub(crate) fn push_sql(&self, sql: &mut Sql) {
         sql.push("(");
         match self {
             Condition::Compare {
@@ -772,7 +771,7 @@ impl FromStr for SortKey {
 impl SortKey {
     /// The join a sort on a spec key reads its value through (after
     /// `FROM runs`); nothing for other fields.
-    pub(crate) fn push_join(&self, sql: &mut QueryBuilder<Sqlite>) {
+    pub(crate) fn push_join(&self, sql: &mut Sql) {
         if let Field::Param(key) = &self.field {
             sql.push(
                 " LEFT JOIN run_params sort_param \
@@ -784,7 +783,7 @@ impl SortKey {
 
     /// ` ORDER BY …`, runs without the value last; a spec key's numbers
     /// in numeric order, then its texts.
-    pub(crate) fn push_sql(&self, sql: &mut QueryBuilder<Sqlite>) {
+    pub(crate) fn push_sql(&self, sql: &mut Sql) {
         if let Field::Param(_) = &self.field {
             let direction = if self.descending { " DESC" } else { " ASC" };
             sql.push(format!(

@@ -3,7 +3,7 @@
 //! benchmarks. The run is stored exactly as `create_run`, `record_epoch` and
 //! `complete_run` would have stored it, without artifacts.
 
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::error::RegistryError;
 use crate::labels::{check_tags, insert_tags};
@@ -12,6 +12,7 @@ use crate::runs::{
     check_unique_epochs, checked_seed, insert_run_row, upsert_epoch_metrics, upsert_final_metrics,
 };
 use crate::types::{Completion, EpochMetric, NewRun, RunId, RunStatus};
+use crate::util::real;
 
 /// A completed run with its whole history.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +44,7 @@ impl Registry {
         )?;
         let id = RunId::new_v7();
         self.within(|| format!("importing a run of {}", new.experiment), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             insert_completed_run(&mut tx, &id, seed, imported).await?;
             upsert_epoch_metrics(&mut tx, &id, &imported.epochs).await?;
             upsert_final_metrics(&mut tx, &id, &imported.completion.final_metrics).await?;
@@ -62,7 +63,7 @@ impl Registry {
 /// Inserts the row of the completed run `imported` as `id`, with its
 /// checked `seed`.
 async fn insert_completed_run(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &RunId,
     seed: i64,
     imported: &ImportedRun,
@@ -83,9 +84,9 @@ async fn insert_completed_run(
             .push_bind(&imported.ended_at)
             .push_bind(i64::from(done.best_epoch))
             .push_bind(epochs_run)
-            .push_bind(done.selection_value)
-            .push_bind(done.overfitting.gap_at_best)
-            .push_bind(done.overfitting.test_train_gap)
+            .push_bind(real(done.selection_value))
+            .push_bind(done.overfitting.gap_at_best.and_then(real))
+            .push_bind(done.overfitting.test_train_gap.and_then(real))
             .push_bind(done.overfitting.onset.map(i64::from))
             .push_bind(done.weights_digest.as_deref());
     })

@@ -1,7 +1,8 @@
 //! What people attach to runs to find them again: tags, a note, and aliases
 //! (`production` → a run) whose every assignment is kept as history.
 
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqliteExecutor};
+use crate::sql::Sql;
+use sqlx::{Any, AnyConnection, Row};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
@@ -94,12 +95,12 @@ pub(crate) fn check_tags(tags: &[String]) -> Result<(), RegistryError> {
 /// Adds `tags` to `run` (checked with [`check_tags`]); a tag it already has
 /// is kept once.
 pub(crate) async fn insert_tags(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     tags: &[String],
 ) -> Result<(), sqlx::Error> {
     for tag in tags {
-        sqlx::query("INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)")
+        sqlx::query("INSERT INTO run_tags (run_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(run.as_str())
             .bind(tag)
             .execute(&mut *conn)
@@ -113,7 +114,7 @@ impl Registry {
     pub async fn add_tags(&self, run: &RunId, tags: &[String]) -> Result<(), RegistryError> {
         check_tags(tags)?;
         self.within(|| format!("tagging run {run}"), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             insert_tags(&mut tx, run, tags).await?;
             Ok(tx.commit().await?)
         })
@@ -122,7 +123,7 @@ impl Registry {
 
     /// Removes tags from a run; returns how many it had.
     pub async fn remove_tags(&self, run: &RunId, tags: &[String]) -> Result<u64, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new("DELETE FROM run_tags WHERE run_id = ");
+        let mut sql = Sql::new("DELETE FROM run_tags WHERE run_id = ");
         sql.push_bind(run.as_str().to_owned()).push(" AND tag IN (");
         let mut list = sql.separated(", ");
         for tag in tags {
@@ -141,7 +142,7 @@ impl Registry {
     /// Sets (or with `None` clears) the run's note.
     pub async fn set_note(&self, run: &RunId, note: Option<&str>) -> Result<(), RegistryError> {
         self.within(|| format!("setting the note of run {run}"), async {
-            sqlx::query("UPDATE runs SET note = ? WHERE id = ?")
+            sqlx::query("UPDATE runs SET note = $1 WHERE id = $2")
                 .bind(note)
                 .bind(run.as_str())
                 .execute(&self.pool)
@@ -157,11 +158,11 @@ impl Registry {
     pub async fn set_alias(&self, name: &str, run: &RunId) -> Result<Option<RunId>, RegistryError> {
         check_alias(name)?;
         self.within(|| format!("setting alias {name} to run {run}"), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             // A write first, so concurrent writers queue on the busy timeout
             // instead of failing a read-to-write lock upgrade.
             let at = now();
-            sqlx::query("UPDATE runs SET heartbeat_at = heartbeat_at WHERE id = ?")
+            sqlx::query("UPDATE runs SET heartbeat_at = heartbeat_at WHERE id = $1")
                 .bind(run.as_str())
                 .execute(&mut *tx)
                 .await?;
@@ -169,12 +170,12 @@ impl Registry {
             if previous.as_deref() == Some(run.as_str()) {
                 return Ok(None);
             }
-            sqlx::query("UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL")
+            sqlx::query("UPDATE aliases SET unset_at = $1 WHERE name = $2 AND unset_at IS NULL")
                 .bind(&at)
                 .bind(name)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("INSERT INTO aliases (name, run_id, set_at) VALUES (?, ?, ?)")
+            sqlx::query("INSERT INTO aliases (name, run_id, set_at) VALUES ($1, $2, $3)")
                 .bind(name)
                 .bind(run.as_str())
                 .bind(&at)
@@ -191,7 +192,7 @@ impl Registry {
         let held: Option<String> = self
             .within(|| format!("removing alias {name}"), async {
                 Ok(sqlx::query_scalar(
-                    "UPDATE aliases SET unset_at = ? WHERE name = ? AND unset_at IS NULL \
+                    "UPDATE aliases SET unset_at = $1 WHERE name = $2 AND unset_at IS NULL \
                      RETURNING run_id",
                 )
                 .bind(now())
@@ -220,7 +221,7 @@ impl Registry {
     /// Every assignment of alias `name`, oldest first.
     pub async fn alias_history(&self, name: &str) -> Result<Vec<AliasRecord>, RegistryError> {
         self.alias_rows(
-            "SELECT name, run_id, set_at, unset_at FROM aliases WHERE name = ? \
+            "SELECT name, run_id, set_at, unset_at FROM aliases WHERE name = $1 \
              ORDER BY set_at, rowid",
             Some(name),
         )
@@ -268,10 +269,10 @@ impl Registry {
 
 /// The run alias `name` points at now (its id as stored), if any.
 async fn current_alias<'e>(
-    executor: impl SqliteExecutor<'e>,
+    executor: impl sqlx::Executor<'e, Database = Any>,
     name: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT run_id FROM aliases WHERE name = ? AND unset_at IS NULL")
+    sqlx::query_scalar("SELECT run_id FROM aliases WHERE name = $1 AND unset_at IS NULL")
         .bind(name)
         .fetch_optional(executor)
         .await

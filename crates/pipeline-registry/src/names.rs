@@ -41,7 +41,7 @@ impl Registry {
     /// The run named `name`, if any.
     pub(crate) async fn named(&self, name: &str) -> Result<Option<RunId>, RegistryError> {
         self.within(|| format!("looking up run name {name:?}"), async {
-            let id: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE name = ?")
+            let id: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE name = $1")
                 .bind(name)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -71,7 +71,7 @@ impl Registry {
         if let Some(name) = name {
             check_run_name(name)?;
         }
-        let updated = sqlx::query("UPDATE runs SET name = ? WHERE id = ?")
+        let updated = sqlx::query("UPDATE runs SET name = $1 WHERE id = $2")
             .bind(name)
             .bind(run.as_str())
             .execute(&self.pool)

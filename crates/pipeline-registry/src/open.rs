@@ -10,20 +10,23 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use sqlx::AnyPool;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{ConnectOptions, Connection, Executor as _, Row};
 
 use crate::error::RegistryError;
+use crate::location::{Backend, Location};
 use crate::types::RunId;
 use crate::util::now;
 use chrono::{DateTime, Utc};
 
-/// The migrations compiled into this build.
+/// The SQLite migrations compiled into this build.
 pub(crate) static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The PostgreSQL migrations: the same versions, in PostgreSQL's dialect.
+pub(crate) static MIGRATOR_PG: Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// How often a training process refreshes its run's heartbeat.
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
@@ -51,11 +54,17 @@ pub enum Access {
     Write,
 }
 
-/// An open registry: the SQLite database plus the artifacts folder beside it.
+/// An open registry: a SQLite database plus the artifacts folder beside
+/// it, or a PostgreSQL database holding the artifacts too.
 #[derive(Debug, Clone)]
 pub struct Registry {
-    pub(crate) pool: SqlitePool,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    /// How messages name the registry: the SQLite file, or the PostgreSQL
+    /// URL without its password.
     pub(crate) db_path: PathBuf,
+    /// The folder of the SQLite file (artifacts under `root/artifacts`);
+    /// empty for PostgreSQL.
     pub(crate) root: PathBuf,
 }
 
@@ -125,13 +134,12 @@ impl Registry {
             }
             Some(_) => {}
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let pool = sqlite_pool(&options, false)
             .await
             .map_err(|source| open_error(&db_path, source))?;
         Ok(Registry {
             pool,
+            backend: Backend::Sqlite,
             db_path,
             root,
         })
@@ -159,13 +167,8 @@ impl Registry {
                 source,
             })?;
 
-        let options = base_options(&db_path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+        let options = base_options(&db_path).create_if_missing(create);
+        let pool = sqlite_pool(&options, true)
             .await
             .map_err(|source| open_error(&db_path, source))?;
         MIGRATOR
@@ -177,6 +180,7 @@ impl Registry {
             })?;
         let registry = Registry {
             pool,
+            backend: Backend::Sqlite,
             db_path,
             root,
         };
@@ -189,7 +193,34 @@ impl Registry {
         Ok(registry)
     }
 
-    /// The database file, as passed to [`Registry::open`].
+    /// Opens the registry at `location` for reading and writing: a SQLite
+    /// file as [`Registry::open`] does (created on first use), a
+    /// PostgreSQL database that `pipeline registry migrate` made a registry.
+    pub async fn open_at(location: &Location) -> Result<Registry, RegistryError> {
+        match location {
+            Location::File(path) => Registry::open(path).await,
+            Location::Postgres(url) => crate::postgres::open(url, Access::Write).await,
+        }
+    }
+
+    /// Opens the existing registry at `location` ([`Registry::open_existing`]).
+    pub async fn open_existing_at(
+        location: &Location,
+        access: Access,
+    ) -> Result<Registry, RegistryError> {
+        match location {
+            Location::File(path) => Registry::open_existing(path, access).await,
+            Location::Postgres(url) => crate::postgres::open(url, access).await,
+        }
+    }
+
+    /// The database engine behind this registry.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database file, as passed to [`Registry::open`]; for PostgreSQL,
+    /// the URL without its password.
     pub fn db_path(&self) -> &Path {
         &self.db_path
     }
@@ -208,7 +239,7 @@ impl Registry {
     /// this host, a pid that no longer exists (or now belongs to a process
     /// started at another time); on other hosts, whose processes cannot be
     /// probed, a heartbeat older than [`HEARTBEAT_STALE_AFTER`].
-    async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
+    pub(crate) async fn mark_crashed_runs(&self) -> Result<(), RegistryError> {
         let host = hostname();
         let candidates: Vec<LiveRun> = self
             .within(|| "looking for stale runs", async {
@@ -252,9 +283,9 @@ impl Registry {
             // The last heartbeat is the last sign of life: use it as the end.
             self.within(|| format!("marking run {id} as crashed"), async {
                 sqlx::query(
-                    "UPDATE runs SET status = 'crashed', error = ?, \
-                     ended_at = COALESCE(heartbeat_at, ?) \
-                     WHERE id = ? AND status IN ('queued', 'running')",
+                    "UPDATE runs SET status = 'crashed', error = $1, \
+                     ended_at = COALESCE(heartbeat_at, $2) \
+                     WHERE id = $3 AND status IN ('queued', 'running')",
                 )
                 .bind(&message)
                 .bind(now())
@@ -369,8 +400,43 @@ fn read_only_options(db_path: &Path) -> SqliteConnectOptions {
 }
 
 /// The newest migration compiled into this build.
-fn known_version() -> i64 {
+pub(crate) fn known_version() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
+/// A pool of connections to the SQLite database `options` names, through
+/// sqlx's `Any` driver (the registry's statements are the same for both
+/// backends). Each connection gets foreign keys, the busy timeout and
+/// `synchronous=FULL`; a `writable` pool also switches the database to
+/// write-ahead logging (which persists in the file).
+async fn sqlite_pool(
+    options: &SqliteConnectOptions,
+    writable: bool,
+) -> Result<AnyPool, sqlx::Error> {
+    crate::postgres::install_drivers();
+    let any = AnyConnectOptions::from_url(&options.to_url_lossy())?
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Trace, Duration::from_secs(1));
+    let pragmas = format!(
+        "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL;{}",
+        BUSY_TIMEOUT.as_millis(),
+        if writable {
+            " PRAGMA journal_mode = WAL;"
+        } else {
+            ""
+        }
+    );
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .after_connect(move |conn, _| {
+            let pragmas = pragmas.clone();
+            Box::pin(async move {
+                conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+                Ok(())
+            })
+        })
+        .connect_with(any)
+        .await
 }
 
 /// Connection options shared by the inspection connection and the pool.
@@ -408,6 +474,12 @@ fn open_error(db_path: &Path, source: sqlx::Error) -> RegistryError {
             source,
         }
     }
+}
+
+/// The newest migration applied to the SQLite registry `db_path`, `None`
+/// when there is no registry there yet (see [`inspect_existing`]).
+pub(crate) async fn applied_version(db_path: &Path) -> Result<Option<i64>, RegistryError> {
+    inspect_existing(db_path, &base_options(db_path).create_if_missing(false)).await
 }
 
 /// Refuses an existing file that is not a registry this build may migrate,

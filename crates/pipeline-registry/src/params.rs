@@ -5,10 +5,11 @@
 //! `--where` or `--sort` names one, so that a mistyped key is an error with
 //! the closest known key rather than a filter that matches nothing.
 
+use crate::sql::Sql;
 use std::collections::{BTreeMap, HashMap};
 
 use pipeline_spec::{FlatValue, closest, flatten_spec};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
@@ -42,14 +43,13 @@ pub(crate) fn from_stored(num: Option<f64>, text: String) -> FlatValue {
 /// Writes the flattened `spec_toml` of run `run` (in the caller's
 /// transaction, beside the run's row).
 pub(crate) async fn insert_params(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     spec_toml: &str,
 ) -> Result<(), sqlx::Error> {
     let flat: Vec<(String, FlatValue)> = flatten_spec(spec_toml).into_iter().collect();
     for chunk in flat.chunks(ROWS_PER_INSERT) {
-        let mut sql =
-            QueryBuilder::<Sqlite>::new("INSERT INTO run_params (run_id, key, num, text) ");
+        let mut sql = Sql::new("INSERT INTO run_params (run_id, key, num, text) ");
         sql.push_values(chunk, |mut row, (key, value)| {
             let (num, text) = stored(value);
             row.push_bind(run.as_str())
@@ -81,35 +81,35 @@ impl Registry {
     /// that can write calls it.
     pub(crate) async fn fill_pending_params(&self) -> Result<(), RegistryError> {
         let context = "filling the spec keys of runs recorded before them";
-        let pending: bool = self
+        let pending: i64 = self
             .within(|| context, async {
-                Ok(
-                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM run_params_pending)")
-                        .fetch_one(&self.pool)
-                        .await?,
+                Ok(sqlx::query_scalar(
+                    "SELECT CASE WHEN EXISTS (SELECT 1 FROM run_params_pending) THEN 1 ELSE 0 END",
                 )
+                .fetch_one(&self.pool)
+                .await?)
             })
             .await?;
-        if !pending {
+        if pending == 0 {
             return Ok(());
         }
         loop {
             let filled = self
                 .within(|| context, async {
-                    let mut tx = self.pool.begin().await?;
+                    let mut tx = self.begin_write().await?;
                     // A write first, so that a concurrent writer makes this
                     // wait on the busy timeout rather than fail; it also
                     // clears what an interrupted fill left.
                     sqlx::query(
                         "DELETE FROM run_params WHERE run_id IN (SELECT run_id FROM \
-                             run_params_pending ORDER BY run_id LIMIT ?)",
+                             run_params_pending ORDER BY run_id LIMIT $1)",
                     )
                     .bind(BACKFILL_CHUNK)
                     .execute(&mut *tx)
                     .await?;
                     let rows = sqlx::query(
                         "SELECT p.run_id, r.spec_toml FROM run_params_pending p \
-                             JOIN runs r ON r.id = p.run_id ORDER BY p.run_id LIMIT ?",
+                             JOIN runs r ON r.id = p.run_id ORDER BY p.run_id LIMIT $1",
                     )
                     .bind(BACKFILL_CHUNK)
                     .fetch_all(&mut *tx)
@@ -118,7 +118,7 @@ impl Registry {
                         let run = RunId::from_db(row.try_get("run_id")?);
                         let spec: String = row.try_get("spec_toml")?;
                         insert_params(&mut tx, &run, &spec).await?;
-                        sqlx::query("DELETE FROM run_params_pending WHERE run_id = ?")
+                        sqlx::query("DELETE FROM run_params_pending WHERE run_id = $1")
                             .bind(run.as_str())
                             .execute(&mut *tx)
                             .await?;
@@ -145,19 +145,20 @@ impl Registry {
     /// runs yet) every key passes, as nothing can match.
     pub(crate) async fn check_spec_keys(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         uses: &[(String, KeyUse)],
     ) -> Result<(), Fault> {
         for (key, used) in uses {
             let row = sqlx::query(
-                "SELECT MAX(num IS NOT NULL) AS numbers, MAX(num IS NULL) AS texts \
-                 FROM run_params WHERE key = ?",
+                "SELECT MAX(CASE WHEN num IS NOT NULL THEN 1 ELSE 0 END) AS numbers, \
+                 MAX(CASE WHEN num IS NULL THEN 1 ELSE 0 END) AS texts \
+                 FROM run_params WHERE key = $1",
             )
             .bind(key)
             .fetch_one(&mut *conn)
             .await?;
-            let numbers: Option<bool> = row.try_get("numbers")?;
-            let texts: Option<bool> = row.try_get("texts")?;
+            let numbers = row.try_get::<Option<i64>, _>("numbers")?.map(|n| n != 0);
+            let texts = row.try_get::<Option<i64>, _>("texts")?.map(|n| n != 0);
             match (numbers, texts) {
                 (None, _) | (_, None) => {
                     if let Some(error) = self.unknown_key(conn, key).await? {
@@ -190,7 +191,7 @@ impl Registry {
     /// none when no run records any key.
     async fn unknown_key(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         key: &str,
     ) -> Result<Option<RegistryError>, sqlx::Error> {
         let known: Vec<String> = sqlx::query_scalar("SELECT DISTINCT key FROM run_params")
@@ -238,7 +239,7 @@ impl Registry {
     /// The flattened specs of the given runs, by run id.
     pub(crate) async fn params_of(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         ids: &[String],
     ) -> Result<HashMap<String, BTreeMap<String, FlatValue>>, RegistryError> {
         let select = "SELECT run_id, key, num, text FROM run_params WHERE run_id IN (";

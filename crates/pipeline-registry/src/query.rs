@@ -3,10 +3,11 @@
 //! final metrics and artifacts. Rows are decoded by hand with checked
 //! conversions so a hand-edited database gives an error, not a panic.
 
+use crate::sql::Sql;
+use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Any, AnyConnection, Row};
 
 use crate::error::RegistryError;
 use crate::labels::FOLD_TAG_PREFIX;
@@ -49,7 +50,7 @@ impl Registry {
     /// and tags (read with one query per 500 runs, not one per run).
     pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunSummary>, RegistryError> {
         let context = "listing runs";
-        let mut sql = QueryBuilder::<Sqlite>::new(
+        let mut sql = Sql::new(
             "SELECT id, experiment, started_at, ended_at, epochs_run, best_epoch, \
              selection_metric, selection_value, gap_at_best, test_train_gap, overfit_onset, \
              verdict, verdict_grade, verdict_findings, val_above_min, train_drop, val_recent_drop, skill, \
@@ -112,8 +113,8 @@ impl Registry {
     /// final metrics and tags.
     async fn summaries(
         &self,
-        conn: &mut SqliteConnection,
-        rows: &[SqliteRow],
+        conn: &mut AnyConnection,
+        rows: &[AnyRow],
         short_ids: &ShortIds,
     ) -> Result<Vec<RunSummary>, RegistryError> {
         let ids: Vec<String> = rows
@@ -156,7 +157,7 @@ impl Registry {
     /// metric.
     async fn final_metrics_of(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<MetricValue>>, RegistryError> {
         let select = "SELECT run_id, split, metric, value FROM final_metrics WHERE run_id IN (";
@@ -184,7 +185,7 @@ impl Registry {
     /// Tags of the given runs, by run id, each sorted.
     async fn tags_of(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>, RegistryError> {
         let select = "SELECT run_id, tag FROM run_tags WHERE run_id IN (";
@@ -209,14 +210,14 @@ impl Registry {
     /// [`IN_CHUNK`] ids a statement, each statement closed by `order`.
     pub(crate) async fn rows_of_runs(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         ids: &[String],
         select: &'static str,
         order: &'static str,
-    ) -> Result<Vec<SqliteRow>, Fault> {
+    ) -> Result<Vec<AnyRow>, Fault> {
         let mut rows = Vec::new();
         for chunk in ids.chunks(IN_CHUNK) {
-            let mut sql = QueryBuilder::<Sqlite>::new(select);
+            let mut sql = Sql::new(select);
             let mut list = sql.separated(", ");
             for id in chunk {
                 list.push_bind(id.clone());
@@ -227,7 +228,7 @@ impl Registry {
         Ok(rows)
     }
 
-    fn overfitting(&self, row: &SqliteRow) -> Result<Overfitting, RegistryError> {
+    fn overfitting(&self, row: &AnyRow) -> Result<Overfitting, RegistryError> {
         Ok(Overfitting {
             gap_at_best: self.get(row, "gap_at_best")?,
             test_train_gap: self.get(row, "test_train_gap")?,
@@ -295,7 +296,7 @@ impl Registry {
     /// `latest`: the most recently started run of the lookup's scope,
     /// whatever its status, unless archived.
     async fn resolve_latest(&self, lookup: &Lookup<'_>) -> Result<RunId, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE archived_at IS NULL");
+        let mut sql = Sql::new("SELECT id FROM runs WHERE archived_at IS NULL");
         push_experiment(&mut sql, lookup.experiment);
         sql.push(NEWEST_FIRST).push(" LIMIT 1");
         self.first_id(&mut sql, "resolving 'latest'")
@@ -311,7 +312,7 @@ impl Registry {
         // The runs `best` picks from: completed, with a selection value, no
         // fold.
         let candidates = |select: &str| {
-            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            let mut sql = Sql::new(format!(
                 "SELECT {select} FROM runs \
                  WHERE status = 'completed' AND selection_value IS NOT NULL \
                  AND archived_at IS NULL AND NOT "
@@ -358,7 +359,7 @@ impl Registry {
         // The completed runs (no fold) that recorded the metric, `f` its
         // final value.
         let candidates = |select: &str| {
-            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            let mut sql = Sql::new(format!(
                 "SELECT {select} FROM runs JOIN final_metrics f \
                  ON f.run_id = runs.id AND f.split = "
             ));
@@ -404,7 +405,7 @@ impl Registry {
         if wanted.is_empty() {
             return Err(lookup.unknown("an empty run id matches nothing".to_owned()));
         }
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE id = ");
+        let mut sql = Sql::new("SELECT id FROM runs WHERE id = ");
         sql.push_bind(wanted.clone());
         if let Some(id) = self.fetch_ids(&mut sql, "resolving a run id").await?.pop() {
             return Ok(RunId::from_db(id));
@@ -426,7 +427,7 @@ impl Registry {
         lookup: &Lookup<'_>,
         wanted: String,
     ) -> Result<RunId, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT id FROM runs WHERE 1 = 1");
+        let mut sql = Sql::new("SELECT id FROM runs WHERE 1 = 1");
         push_experiment(&mut sql, lookup.experiment);
         sql.push(" ORDER BY id");
         let mut matches: Vec<String> = self
@@ -458,11 +459,7 @@ impl Registry {
     }
 
     /// The first id `sql` gives, if any.
-    async fn first_id(
-        &self,
-        sql: &mut QueryBuilder<Sqlite>,
-        context: &str,
-    ) -> Result<Option<RunId>, RegistryError> {
+    async fn first_id(&self, sql: &mut Sql, context: &str) -> Result<Option<RunId>, RegistryError> {
         Ok(self
             .fetch_ids(sql, context)
             .await?
@@ -476,7 +473,7 @@ impl Registry {
     async fn one_experiment(
         &self,
         lookup: &Lookup<'_>,
-        sql: &mut QueryBuilder<Sqlite>,
+        sql: &mut Sql,
         context: &str,
     ) -> Result<(), RegistryError> {
         let experiments = self.fetch_ids(sql, context).await?;
@@ -495,7 +492,7 @@ impl Registry {
     /// cross-validation's folds are left out: each validated on its own
     /// slice of the data; archived runs too.
     pub async fn ranked_runs(&self, experiment: &str) -> Result<Vec<RunId>, RegistryError> {
-        let mut sql = QueryBuilder::<Sqlite>::new(
+        let mut sql = Sql::new(
             "SELECT id FROM runs WHERE status = 'completed' AND archived_at IS NULL AND NOT ",
         );
         push_is_fold(&mut sql);
@@ -529,11 +526,11 @@ impl Registry {
     /// [`Registry::run_with`] inside its read transaction.
     async fn read_run(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
         with: Epochs,
     ) -> Result<RunRecord, Fault> {
-        let sql = format!("SELECT {RUN_COLUMNS}, {STATUS_SQL} AS status FROM runs WHERE id = ?");
+        let sql = format!("SELECT {RUN_COLUMNS}, {STATUS_SQL} AS status FROM runs WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
@@ -547,7 +544,7 @@ impl Registry {
         let ids = [id.as_str().to_owned()];
         let tags = self.tags_of(conn, &ids).await?.remove(id.as_str());
         let aliases: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM aliases WHERE run_id = ? AND unset_at IS NULL ORDER BY name",
+            "SELECT name FROM aliases WHERE run_id = $1 AND unset_at IS NULL ORDER BY name",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
@@ -562,13 +559,13 @@ impl Registry {
     /// The per-epoch metrics of run `id` that `with` asks for.
     async fn epochs(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
         with: Epochs,
     ) -> Result<Vec<EpochMetric>, Fault> {
         let rows = sqlx::query(
-            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = ? \
-             AND (? OR metric = 'loss') ORDER BY epoch, split, metric",
+            "SELECT epoch, split, metric, value FROM epoch_metrics WHERE run_id = $1 \
+             AND ($2 OR metric = 'loss') ORDER BY epoch, split, metric",
         )
         .bind(id.as_str())
         .bind(with == Epochs::All)
@@ -589,11 +586,11 @@ impl Registry {
     /// The artifact rows of run `id`, by kind.
     async fn artifacts(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
     ) -> Result<Vec<ArtifactRecord>, Fault> {
         let rows = sqlx::query(
-            "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY kind",
+            "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = $1 ORDER BY kind",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
@@ -619,7 +616,7 @@ impl Registry {
 
     fn decode_record(
         &self,
-        row: &SqliteRow,
+        row: &AnyRow,
         epochs: Vec<EpochMetric>,
         final_metrics: Vec<MetricValue>,
         artifacts: Vec<ArtifactRecord>,
@@ -677,11 +674,7 @@ impl Registry {
         })
     }
 
-    async fn fetch_ids(
-        &self,
-        sql: &mut QueryBuilder<Sqlite>,
-        context: &str,
-    ) -> Result<Vec<String>, RegistryError> {
+    async fn fetch_ids(&self, sql: &mut Sql, context: &str) -> Result<Vec<String>, RegistryError> {
         self.within(|| context, async {
             let rows = sql.build().fetch_all(&self.pool).await?;
             Ok(rows
@@ -694,13 +687,13 @@ impl Registry {
 
     async fn final_metrics(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
     ) -> Result<Vec<MetricValue>, RegistryError> {
         let rows = self
             .within(|| format!("reading final metrics of run {id}"), async {
                 Ok(sqlx::query(
-                    "SELECT split, metric, value FROM final_metrics WHERE run_id = ? \
+                    "SELECT split, metric, value FROM final_metrics WHERE run_id = $1 \
                      ORDER BY split, metric",
                 )
                 .bind(id.as_str())
@@ -721,33 +714,33 @@ impl Registry {
 
     pub(crate) fn get<'r, T>(
         &self,
-        row: &'r SqliteRow,
-        column: impl sqlx::ColumnIndex<SqliteRow> + std::fmt::Display + Copy,
+        row: &'r AnyRow,
+        column: impl sqlx::ColumnIndex<AnyRow> + std::fmt::Display + Copy,
     ) -> Result<T, RegistryError>
     where
-        T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+        T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
     {
         row.try_get(column)
             .map_err(|e| self.query_error(format!("decoding column {column}"), e))
     }
 
     /// A metric value; NULL (how SQLite stores NaN) reads back as NaN.
-    fn get_value(&self, row: &SqliteRow) -> Result<f64, RegistryError> {
+    fn get_value(&self, row: &AnyRow) -> Result<f64, RegistryError> {
         Ok(self.get::<Option<f64>>(row, "value")?.unwrap_or(f64::NAN))
     }
 
-    fn get_u32(&self, row: &SqliteRow, column: &str) -> Result<u32, RegistryError> {
+    fn get_u32(&self, row: &AnyRow, column: &str) -> Result<u32, RegistryError> {
         let v: i64 = self.get(row, column)?;
         u32::try_from(v).map_err(|_| self.corrupt(format!("column {column} holds {v}")))
     }
 
-    fn get_opt_u32(&self, row: &SqliteRow, column: &str) -> Result<Option<u32>, RegistryError> {
+    fn get_opt_u32(&self, row: &AnyRow, column: &str) -> Result<Option<u32>, RegistryError> {
         let v: Option<i64> = self.get(row, column)?;
         v.map(|v| u32::try_from(v).map_err(|_| self.corrupt(format!("column {column} holds {v}"))))
             .transpose()
     }
 
-    fn status(&self, row: &SqliteRow, id: &RunId) -> Result<RunStatus, RegistryError> {
+    fn status(&self, row: &AnyRow, id: &RunId) -> Result<RunStatus, RegistryError> {
         let s: String = self.get(row, "status")?;
         RunStatus::from_db(&s).ok_or_else(|| self.corrupt(format!("run {id} has status '{s}'")))
     }
@@ -762,7 +755,7 @@ impl Registry {
 
 /// `(SELECT …)`: the selection metric of the newest completed run that has a
 /// selection value (within `experiment` when given): the metric that ranks.
-fn push_ranking_metric(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+fn push_ranking_metric(sql: &mut Sql, experiment: Option<&str>) {
     sql.push(
         "(SELECT selection_metric FROM runs \
          WHERE status = 'completed' AND selection_value IS NOT NULL \
@@ -775,12 +768,12 @@ fn push_ranking_metric(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>)
 
 /// Whether the row of `runs` is a cross-validation fold's run (tagged
 /// [`FOLD_TAG_PREFIX`]`I/K`): a condition, with bound values.
-fn push_is_fold(sql: &mut QueryBuilder<Sqlite>) {
+fn push_is_fold(sql: &mut Sql) {
     sql.push(
         "EXISTS (SELECT 1 FROM run_tags fold WHERE fold.run_id = runs.id \
          AND substr(fold.tag, 1, ",
     )
-    .push_bind(FOLD_TAG_PREFIX.len() as i64)
+    .push(FOLD_TAG_PREFIX.len())
     .push(") = ")
     .push_bind(FOLD_TAG_PREFIX)
     .push(")");
@@ -790,10 +783,10 @@ fn push_is_fold(sql: &mut QueryBuilder<Sqlite>) {
 /// cross-validation, runs chosen by the ranking metric first, runs without a
 /// selection value last, then by value in each run's direction, newest first
 /// on ties.
-fn push_rank_order(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+fn push_rank_order(sql: &mut Sql, experiment: Option<&str>) {
     sql.push(" ORDER BY ");
     push_is_fold(sql);
-    sql.push(", selection_metric IS NOT ");
+    sql.push(", selection_metric IS DISTINCT FROM ");
     push_ranking_metric(sql, experiment);
     sql.push(
         ", selection_value IS NULL, \
@@ -803,7 +796,7 @@ fn push_rank_order(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
     );
 }
 
-fn push_experiment(sql: &mut QueryBuilder<Sqlite>, experiment: Option<&str>) {
+fn push_experiment(sql: &mut Sql, experiment: Option<&str>) {
     if let Some(name) = experiment {
         sql.push(" AND experiment = ").push_bind(name.to_owned());
     }

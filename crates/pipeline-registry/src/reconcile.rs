@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::artifacts::ARTIFACTS_DIR;
 use crate::atomic::TEMP_PREFIX;
 use crate::error::RegistryError;
+use crate::location::Backend;
 use crate::open::Registry;
 use crate::runs::insert_artifacts;
 use crate::statement::Fault;
@@ -68,6 +69,12 @@ impl Registry {
     /// killed, crashed) that none of their rows names. Queued and running
     /// runs' folders are left out.
     pub async fn unowned_artifacts(&self) -> Result<Vec<Unowned>, RegistryError> {
+        if self.backend == Backend::Postgres {
+            // Stored artifacts go with their run (a foreign key) and a
+            // replaced or unrecorded one is deleted at once: there are no
+            // files to reconcile.
+            return Ok(Vec::new());
+        }
         let dir = self.root.join(ARTIFACTS_DIR);
         // The folders are listed before the runs are read: a folder is made
         // after its run's row, so every folder seen has its row in the read.
@@ -155,6 +162,21 @@ impl Registry {
     /// names, unless it is queued or running. Best effort: a file left
     /// behind is only space, which `pipeline gc` finds.
     pub(crate) async fn tidy_run_folder(&self, run: &RunId) {
+        if self.backend == Backend::Postgres {
+            // Stored files the run wrote and never recorded.
+            if let Err(error) = sqlx::query(
+                "DELETE FROM artifact_blobs WHERE run_id = $1 AND path NOT IN \
+                 (SELECT path FROM artifacts WHERE run_id = $1) AND EXISTS \
+                 (SELECT 1 FROM runs WHERE id = $1 AND status NOT IN ('queued', 'running'))",
+            )
+            .bind(run.as_str())
+            .execute(&self.pool)
+            .await
+            {
+                log::warn!("cannot delete the unrecorded artifacts of run {run}: {error}");
+            }
+            return;
+        }
         let status = status_of(&self.pool, run.as_str()).await;
         let ended = matches!(
             status
@@ -172,7 +194,7 @@ impl Registry {
             return;
         }
         let recorded: HashSet<String> =
-            match sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = ?")
+            match sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = $1")
                 .bind(run.as_str())
                 .fetch_all(&self.pool)
                 .await
@@ -216,8 +238,11 @@ impl Registry {
     /// checkpoint file of each kind that is newer than the recorded one.
     /// False when the run is not crashed or has no folder: nothing to tidy.
     async fn adopt_newer_checkpoints(&self, run: &RunId) -> Result<bool, Fault> {
+        if self.backend == Backend::Postgres {
+            return Ok(false);
+        }
         let epochs_run: Option<i64> =
-            sqlx::query_scalar("SELECT epochs_run FROM runs WHERE id = ? AND status = 'crashed'")
+            sqlx::query_scalar("SELECT epochs_run FROM runs WHERE id = $1 AND status = 'crashed'")
                 .bind(run.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -231,7 +256,7 @@ impl Registry {
         let mut last_epoch = 0;
         for kind in [ArtifactKind::CheckpointLast, ArtifactKind::CheckpointBest] {
             let recorded: Option<String> =
-                sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = ? AND kind = ?")
+                sqlx::query_scalar("SELECT path FROM artifacts WHERE run_id = $1 AND kind = $2")
                     .bind(run.as_str())
                     .bind(kind.as_str())
                     .fetch_optional(&self.pool)

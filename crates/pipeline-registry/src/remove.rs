@@ -15,10 +15,11 @@ use std::fs;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::artifacts::ARTIFACTS_DIR;
 use crate::error::RegistryError;
+use crate::location::Backend;
 use crate::open::Registry;
 use crate::reconcile::size;
 use crate::statement::Fault;
@@ -112,14 +113,14 @@ impl Registry {
         let context = || format!("deleting {} run(s)", ids.len());
         let removed = self
             .within(context, async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let mut removed = Vec::with_capacity(ids.len());
                 for id in ids {
                     if removed.contains(id) {
                         continue;
                     }
                     let mut sql = String::from(
-                        "DELETE FROM runs WHERE id = ? AND status NOT IN ('queued', 'running')",
+                        "DELETE FROM runs WHERE id = $1 AND status NOT IN ('queued', 'running')",
                     );
                     if !aliased_too {
                         sql.push_str(
@@ -163,7 +164,7 @@ impl Registry {
     /// unknown, in progress, or named by an alias.
     async fn why_kept(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
         aliased_too: bool,
     ) -> Result<RegistryError, Fault> {
@@ -184,10 +185,10 @@ impl Registry {
     /// no such run.
     async fn experiment_and_status(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: &RunId,
     ) -> Result<(String, RunStatus), Fault> {
-        let sql = format!("SELECT experiment, {STATUS_SQL} FROM runs WHERE id = ?");
+        let sql = format!("SELECT experiment, {STATUS_SQL} FROM runs WHERE id = $1");
         let row: Option<(String, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(id.as_str())
             .fetch_optional(&mut *conn)
@@ -213,17 +214,15 @@ impl Registry {
     fn run_folder(&self, id: &RunId) -> Option<PathBuf> {
         let name = id.as_str();
         let plain = !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\\']);
-        plain.then(|| self.root.join(ARTIFACTS_DIR).join(name))
+        // A PostgreSQL registry's artifacts go with their run's row.
+        (plain && self.backend == Backend::Sqlite).then(|| self.root.join(ARTIFACTS_DIR).join(name))
     }
 }
 
 /// The aliases that currently name run `id`, sorted.
-async fn current_aliases(
-    conn: &mut SqliteConnection,
-    id: &RunId,
-) -> Result<Vec<String>, sqlx::Error> {
+async fn current_aliases(conn: &mut AnyConnection, id: &RunId) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT name FROM aliases WHERE run_id = ? AND unset_at IS NULL ORDER BY name",
+        "SELECT name FROM aliases WHERE run_id = $1 AND unset_at IS NULL ORDER BY name",
     )
     .bind(id.as_str())
     .fetch_all(&mut *conn)

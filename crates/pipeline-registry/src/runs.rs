@@ -3,10 +3,10 @@
 //! whose first statement is a write, so concurrent processes queue on the
 //! busy timeout instead of failing on a read-to-write lock upgrade.
 
+use crate::sql::{Separated, Sql};
 use std::collections::HashSet;
 
-use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
 use crate::artifacts::ARTIFACTS_DIR;
 use crate::error::RegistryError;
@@ -19,7 +19,7 @@ use crate::types::{
     ArtifactRecord, Completion, EndStatus, EpochMetric, MetricValue, NewRun, Overfitting, RunId,
     RunStatus,
 };
-use crate::util::{ROWS_PER_INSERT, now};
+use crate::util::{ROWS_PER_INSERT, now, real};
 
 impl Registry {
     /// Records a new run with status `running`, `started_at` and
@@ -45,8 +45,8 @@ impl Registry {
             let started = now();
             let mut conn = self.pool.acquire().await?;
             let touched = sqlx::query(
-                "UPDATE runs SET status = 'running', started_at = ?, heartbeat_at = ? \
-                 WHERE id = ? AND status = 'queued'",
+                "UPDATE runs SET status = 'running', started_at = $1, heartbeat_at = $2 \
+                 WHERE id = $3 AND status = 'queued'",
             )
             .bind(&started)
             .bind(&started)
@@ -80,11 +80,11 @@ impl Registry {
     pub async fn resume_run(&self, run: &RunId, after_epoch: u32) -> Result<(), RegistryError> {
         self.within(|| format!("resuming run {run}"), async {
             let pid = std::process::id();
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let touched = sqlx::query(
                 "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
-                 failed_on_environment = 0, heartbeat_at = ?, pid = ?, pid_started = ?, host = ? \
-                 WHERE id = ? AND ((status IN ('killed', 'crashed') AND pruned_epoch IS NULL) \
+                 failed_on_environment = 0, heartbeat_at = $1, pid = $2, pid_started = $3, host = $4 \
+                 WHERE id = $5 AND ((status IN ('killed', 'crashed') AND pruned_epoch IS NULL) \
                  OR (status = 'failed' AND failed_on_environment = 1))",
             )
             .bind(now())
@@ -104,7 +104,7 @@ impl Registry {
                 }
                 .into());
             }
-            sqlx::query("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?")
+            sqlx::query("DELETE FROM epoch_metrics WHERE run_id = $1 AND epoch > $2")
                 .bind(run.as_str())
                 .bind(i64::from(after_epoch))
                 .execute(&mut *tx)
@@ -140,12 +140,12 @@ impl Registry {
         let context = || format!("recording a checkpoint of run {run}");
         let replaced = self
             .within(context, async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 self.touch(&mut tx, run, Live::Running).await?;
                 let mut replaced = Vec::new();
                 for artifact in artifacts {
                     let old: Option<String> = sqlx::query_scalar(
-                        "SELECT path FROM artifacts WHERE run_id = ? AND kind = ?",
+                        "SELECT path FROM artifacts WHERE run_id = $1 AND kind = $2",
                     )
                     .bind(run.as_str())
                     .bind(artifact.kind.as_str())
@@ -159,7 +159,7 @@ impl Registry {
             })
             .await?;
         for path in replaced {
-            self.remove_artifact_file(&path);
+            self.remove_artifact_file(&path).await;
         }
         Ok(())
     }
@@ -175,7 +175,7 @@ impl Registry {
         let queued_at = (status == RunStatus::Queued).then_some(started.as_str());
         let created = self
             .within(|| format!("creating a run of {}", new.experiment), async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let columns =
                     "queued_at, started_at, epochs_run, pid, pid_started, host, heartbeat_at";
                 let pid = std::process::id();
@@ -218,10 +218,10 @@ impl Registry {
         artifacts: &[ArtifactRecord],
     ) -> Result<(), RegistryError> {
         self.within(|| format!("keeping the checkpoint of run {run}"), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let touched = sqlx::query(
-                "UPDATE runs SET best_epoch = ?, weights_digest = ? \
-                 WHERE id = ? AND status IN ('queued', 'running')",
+                "UPDATE runs SET best_epoch = $1, weights_digest = $2 \
+                 WHERE id = $3 AND status IN ('queued', 'running')",
             )
             .bind(i64::from(best_epoch))
             .bind(weights_digest)
@@ -286,7 +286,7 @@ impl Registry {
         };
         check_unique_epochs(context, metrics)?;
         self.within(context, async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             self.touch(&mut tx, run, Live::Running).await?;
             upsert_epoch_metrics(&mut tx, run, metrics).await?;
             count_epochs(&mut tx, run).await?;
@@ -306,7 +306,7 @@ impl Registry {
         check_completion_artifacts(run, &done.artifacts)?;
         let checkpoints = self
             .within(|| format!("completing run {run}"), async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 self.mark_completed(&mut tx, run, done).await?;
                 set_overfitting(&mut tx, run, &done.overfitting).await?;
                 upsert_final_metrics(&mut tx, run, &done.final_metrics).await?;
@@ -314,7 +314,7 @@ impl Registry {
                 // A completed run cannot be resumed: its checkpoints go (rows
                 // now, files once the completion is committed).
                 let checkpoints: Vec<String> = sqlx::query_scalar(
-                    "DELETE FROM artifacts WHERE run_id = ? \
+                    "DELETE FROM artifacts WHERE run_id = $1 \
                      AND kind IN ('checkpoint_last', 'checkpoint_best') RETURNING path",
                 )
                 .bind(run.as_str())
@@ -325,7 +325,7 @@ impl Registry {
             })
             .await?;
         for path in checkpoints {
-            self.remove_artifact_file(&path);
+            self.remove_artifact_file(&path).await;
         }
         // Files it wrote and never recorded (a checkpoint whose write failed
         // halfway through a save, a temp file) go too.
@@ -337,21 +337,21 @@ impl Registry {
     /// for any other status.
     async fn mark_completed(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         run: &RunId,
         done: &Completion,
     ) -> Result<(), Fault> {
         let ended = now();
         let touched = sqlx::query(
-            "UPDATE runs SET status = 'completed', error = NULL, ended_at = ?, heartbeat_at = ?, \
-             best_epoch = ?, epochs_run = ?, selection_value = ?, weights_digest = ? \
-             WHERE id = ? AND status = 'running'",
+            "UPDATE runs SET status = 'completed', error = NULL, ended_at = $1, heartbeat_at = $2, \
+             best_epoch = $3, epochs_run = $4, selection_value = $5, weights_digest = $6 \
+             WHERE id = $7 AND status = 'running'",
         )
         .bind(&ended)
         .bind(&ended)
         .bind(i64::from(done.best_epoch))
         .bind(i64::from(done.epochs_run))
-        .bind(done.selection_value)
+        .bind(real(done.selection_value))
         .bind(done.weights_digest.as_deref())
         .bind(run.as_str())
         .execute(&mut *conn)
@@ -375,14 +375,14 @@ impl Registry {
             let ended = now();
             let mut conn = self.pool.acquire().await?;
             let touched = sqlx::query(
-                "UPDATE runs SET status = ?, error = ?, ended_at = ?, heartbeat_at = ?, \
-                 failed_on_environment = ? WHERE id = ? AND status IN ('queued', 'running')",
+                "UPDATE runs SET status = $1, error = $2, ended_at = $3, heartbeat_at = $4, \
+                 failed_on_environment = $5 WHERE id = $6 AND status IN ('queued', 'running')",
             )
             .bind(status.as_str())
             .bind(error)
             .bind(&ended)
             .bind(&ended)
-            .bind(environment)
+            .bind(i64::from(environment))
             .bind(run.as_str())
             .execute(&mut *conn)
             .await?
@@ -417,15 +417,15 @@ const NEW_RUN_COLUMNS: &str = "id, experiment, status, spec_toml, spec_hash, sou
 /// `seed`: the columns every run fills, then `columns`, whose values
 /// `values` binds in order.
 pub(crate) async fn insert_run_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &RunId,
     status: RunStatus,
     new: &NewRun,
     seed: i64,
     columns: &str,
-    values: impl FnOnce(&mut Separated<'_, Sqlite, &'static str>),
+    values: impl FnOnce(&mut Separated<'_>),
 ) -> Result<(), sqlx::Error> {
-    let mut sql = QueryBuilder::<Sqlite>::new(format!(
+    let mut sql = Sql::new(format!(
         "INSERT INTO runs ({NEW_RUN_COLUMNS}, {columns}) VALUES ("
     ));
     let mut row = sql.separated(", ");
@@ -506,20 +506,18 @@ pub(crate) fn check_unique_epochs(
 /// same epoch, split and metric; [`ROWS_PER_INSERT`] rows per statement.
 /// The metrics must be unique ([`check_unique_epochs`]).
 pub(crate) async fn upsert_epoch_metrics(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     metrics: &[EpochMetric],
 ) -> Result<(), sqlx::Error> {
     for chunk in metrics.chunks(ROWS_PER_INSERT) {
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) ",
-        );
+        let mut sql = Sql::new("INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) ");
         sql.push_values(chunk, |mut row, m| {
             row.push_bind(run.as_str())
                 .push_bind(i64::from(m.epoch))
                 .push_bind(&m.split)
                 .push_bind(&m.metric)
-                .push_bind(m.value);
+                .push_bind(real(m.value));
         });
         sql.push(
             " ON CONFLICT (run_id, epoch, split, metric) DO UPDATE SET value = excluded.value",
@@ -534,19 +532,17 @@ pub(crate) async fn upsert_epoch_metrics(
 /// of one split and metric, the later is kept); [`ROWS_PER_INSERT`] rows per
 /// statement.
 pub(crate) async fn upsert_final_metrics(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     metrics: &[MetricValue],
 ) -> Result<(), sqlx::Error> {
     for chunk in metrics.chunks(ROWS_PER_INSERT) {
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO final_metrics (run_id, split, metric, value) ",
-        );
+        let mut sql = Sql::new("INSERT INTO final_metrics (run_id, split, metric, value) ");
         sql.push_values(chunk, |mut row, m| {
             row.push_bind(run.as_str())
                 .push_bind(&m.split)
                 .push_bind(&m.metric)
-                .push_bind(m.value);
+                .push_bind(real(m.value));
         });
         sql.push(" ON CONFLICT (run_id, split, metric) DO UPDATE SET value = excluded.value");
         sql.build().execute(&mut *conn).await?;
@@ -555,10 +551,10 @@ pub(crate) async fn upsert_final_metrics(
 }
 
 /// Sets `epochs_run` of `run` to the epochs it has rows for.
-async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sqlx::Error> {
+async fn count_epochs(conn: &mut AnyConnection, run: &RunId) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE runs SET epochs_run = \
-         (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = ?) WHERE id = ?",
+         (SELECT COUNT(DISTINCT epoch) FROM epoch_metrics WHERE run_id = $1) WHERE id = $2",
     )
     .bind(run.as_str())
     .bind(run.as_str())
@@ -569,17 +565,17 @@ async fn count_epochs(conn: &mut SqliteConnection, run: &RunId) -> Result<(), sq
 
 /// Writes the overfitting columns of `run`; returns the rows touched.
 async fn set_overfitting(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     overfitting: &Overfitting,
 ) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
-        "UPDATE runs SET gap_at_best = ?, test_train_gap = ?, overfit_onset = ?, \
-         verdict = ?, verdict_grade = ?, verdict_findings = ?, val_above_min = ?, \
-         train_drop = ?, val_recent_drop = ?, skill = ? WHERE id = ?",
+        "UPDATE runs SET gap_at_best = $1, test_train_gap = $2, overfit_onset = $3, \
+         verdict = $4, verdict_grade = $5, verdict_findings = $6, val_above_min = $7, \
+         train_drop = $8, val_recent_drop = $9, skill = $10 WHERE id = $11",
     )
-    .bind(overfitting.gap_at_best)
-    .bind(overfitting.test_train_gap)
+    .bind(overfitting.gap_at_best.and_then(real))
+    .bind(overfitting.test_train_gap.and_then(real))
     .bind(overfitting.onset.map(i64::from))
     .bind(overfitting.diagnosis.verdict.clone())
     .bind(overfitting.diagnosis.verdict_grade.clone())
@@ -596,7 +592,7 @@ async fn set_overfitting(
 
 /// Inserts artifact rows (replacing a kind already recorded for the run).
 pub(crate) async fn insert_artifacts(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     run: &RunId,
     artifacts: &[ArtifactRecord],
 ) -> Result<(), Fault> {
@@ -606,7 +602,7 @@ pub(crate) async fn insert_artifacts(
             reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
         })?;
         sqlx::query(
-            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES (?, ?, ?, ?, ?) \
+            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (run_id, kind) DO UPDATE SET path = excluded.path, \
              sha256 = excluded.sha256, bytes = excluded.bytes",
         )

@@ -58,3 +58,27 @@ impl Registry {
         }
     }
 }
+
+/// The key of the advisory lock that a PostgreSQL registry's write
+/// transactions take (an arbitrary constant: "pipe" in ASCII).
+const WRITE_LOCK_KEY: i64 = 0x7069_7065;
+
+impl Registry {
+    /// A transaction that changes the registry. On SQLite the database
+    /// lets one writer in at a time; on PostgreSQL the transaction takes a
+    /// transaction-scoped advisory lock first, so that the registry's
+    /// read-then-write steps (numbering trials, checking a name is free)
+    /// behave the same on both. Released at commit or rollback.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == crate::location::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK_KEY)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+}

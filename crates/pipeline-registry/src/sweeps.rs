@@ -7,8 +7,11 @@
 //! ([`TrialState`]), so a process that dies mid-sweep leaves its runs
 //! `crashed` (by the usual heartbeat logic) and its trials interrupted.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use crate::location::Backend;
+use crate::sql::Sql;
+use crate::util::real;
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 use crate::error::RegistryError;
 use crate::names::check_run_name;
@@ -62,7 +65,7 @@ impl Registry {
                 sqlx::query(
                     "INSERT INTO sweeps (id, experiment, name, spec_path, source_spec, spec_toml, \
                  method, metric, higher_is_better, budget, jobs, seed, parameters, pruner, \
-                 created_at, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 created_at, tags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
                 )
                 .bind(id.as_str())
                 .bind(&new.experiment)
@@ -100,10 +103,10 @@ impl Registry {
         self.within(
             || format!("claiming trial {number} of sweep {sweep}"),
             async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let claimed = sqlx::query(
                     "INSERT INTO sweep_trials (sweep_id, number, params, claimed_at) \
-                 SELECT id, ?, ?, ? FROM sweeps WHERE id = ? \
+                 SELECT id, $1, $2, $3 FROM sweeps WHERE id = $4 \
                  ON CONFLICT (sweep_id, number) DO NOTHING",
                 )
                 .bind(i64::from(number))
@@ -137,8 +140,8 @@ impl Registry {
             || format!("recording the failure of trial {number} of sweep {sweep}"),
             async {
                 sqlx::query(
-                    "UPDATE sweep_trials SET error = ?, run_id = NULL \
-                     WHERE sweep_id = ? AND number = ?",
+                    "UPDATE sweep_trials SET error = $1, run_id = NULL \
+                     WHERE sweep_id = $2 AND number = $3",
                 )
                 .bind(reason)
                 .bind(sweep.as_str())
@@ -159,9 +162,9 @@ impl Registry {
             let ended = now();
             let mut conn = self.pool.acquire().await?;
             let touched = sqlx::query(
-                "UPDATE runs SET status = 'killed', pruned_epoch = ?, error = ?, \
-                 selection_value = ?, best_epoch = ?, ended_at = ?, heartbeat_at = ? \
-                 WHERE id = ? AND status = 'running'",
+                "UPDATE runs SET status = 'killed', pruned_epoch = $1, error = $2, \
+                 selection_value = $3, best_epoch = $4, ended_at = $5, heartbeat_at = $6 \
+                 WHERE id = $7 AND status = 'running'",
             )
             .bind(i64::from(pruned.epoch))
             .bind(&pruned.reason)
@@ -188,13 +191,13 @@ impl Registry {
         self.within(
             || format!("recording the confirmation of trial {number} of sweep {sweep}"),
             async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 if !sweep_exists(&mut tx, sweep).await? {
                     return Err(self.no_such_sweep(sweep).into());
                 }
                 sqlx::query(
                     "INSERT INTO sweep_confirmations (sweep_id, number, folds, metric, mean, std, \
-                     group_id, test_value, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     group_id, test_value, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (sweep_id, number, folds) DO UPDATE SET metric = excluded.metric, \
                      mean = excluded.mean, std = excluded.std, group_id = excluded.group_id, \
                      test_value = excluded.test_value, created_at = excluded.created_at",
@@ -203,10 +206,10 @@ impl Registry {
                 .bind(i64::from(number))
                 .bind(i64::from(confirmation.folds))
                 .bind(&confirmation.metric)
-                .bind(confirmation.mean)
-                .bind(confirmation.std)
+                .bind(confirmation.mean.and_then(real))
+                .bind(confirmation.std.and_then(real))
                 .bind(&confirmation.group_id)
-                .bind(confirmation.test_value)
+                .bind(confirmation.test_value.and_then(real))
                 .bind(now())
                 .execute(&mut *tx)
                 .await?;
@@ -220,11 +223,11 @@ impl Registry {
     /// confirmations, read in one snapshot.
     pub async fn sweep(&self, id: &SweepId) -> Result<SweepRecord, RegistryError> {
         self.within(|| format!("reading sweep {id}"), async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let row = sqlx::query(
                 "SELECT id, experiment, name, spec_path, source_spec, spec_toml, method, metric, \
                  higher_is_better, budget, jobs, seed, parameters, pruner, created_at, archived_at, \
-                 tags FROM sweeps WHERE id = ?",
+                 tags FROM sweeps WHERE id = $1",
             )
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
@@ -232,24 +235,38 @@ impl Registry {
             .ok_or_else(|| self.no_such_sweep(id))?;
             // One row holding every trial as JSON: sqlx hands SQLite's rows
             // from its worker thread one at a time, which cost more than the
-            // query itself at 10,000 trials (SQLite-only; PostgreSQL has
-            // json_agg).
-            let sql = format!(
-                "SELECT json_group_array(json_array(t.number, json(t.params), t.run_id, \
-                 t.attempts, runs.name, runs.selection_value, runs.epochs_run, \
-                 runs.pruned_epoch, COALESCE(runs.error, t.error), t.error, runs.started_at, \
-                 runs.ended_at, {STATUS_SQL})) FROM \
-                 (SELECT * FROM sweep_trials WHERE sweep_id = ? ORDER BY number) t \
-                 LEFT JOIN runs INDEXED BY runs_trial_view ON runs.id = t.run_id"
+            // query itself at 10,000 trials.
+            let columns = format!(
+                "t.number, {params}, t.run_id, t.attempts, runs.name, runs.selection_value, \
+                 runs.epochs_run, runs.pruned_epoch, COALESCE(runs.error, t.error), t.error, \
+                 runs.started_at, runs.ended_at, {STATUS_SQL}",
+                params = match self.backend {
+                    Backend::Sqlite => "json(t.params)",
+                    Backend::Postgres => "t.params::json",
+                }
             );
+            let sql = match self.backend {
+                Backend::Sqlite => format!(
+                    "SELECT json_group_array(json_array({columns})) FROM \
+                     (SELECT * FROM sweep_trials WHERE sweep_id = $1 ORDER BY number) t \
+                     LEFT JOIN runs INDEXED BY runs_trial_view ON runs.id = t.run_id"
+                ),
+                Backend::Postgres => format!(
+                    "SELECT COALESCE(json_agg(json_build_array({columns}) ORDER BY t.number), \
+                     '[]')::text FROM sweep_trials t LEFT JOIN runs ON runs.id = t.run_id \
+                     WHERE t.sweep_id = $1"
+                ),
+            };
             let trials_json: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            let run_ids: Option<String> =
-                sqlx::query_scalar("SELECT group_concat(id, ' ') FROM runs")
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let run_ids: Option<String> = sqlx::query_scalar(match self.backend {
+                Backend::Sqlite => "SELECT group_concat(id, ' ') FROM runs",
+                Backend::Postgres => "SELECT string_agg(id, ' ') FROM runs",
+            })
+            .fetch_one(&mut *tx)
+            .await?;
             let run_ids: Vec<String> = run_ids
                 .unwrap_or_default()
                 .split(' ')
@@ -262,7 +279,7 @@ impl Registry {
                 .await?;
             let confirmations = sqlx::query(
                 "SELECT number, folds, metric, mean, std, group_id, test_value, created_at \
-                 FROM sweep_confirmations WHERE sweep_id = ? ORDER BY number, folds",
+                 FROM sweep_confirmations WHERE sweep_id = $1 ORDER BY number, folds",
             )
             .bind(id.as_str())
             .fetch_all(&mut *tx)
@@ -328,7 +345,7 @@ impl Registry {
                  THEN -r.selection_value ELSE r.selection_value END, b.number LIMIT 1)"
             )
         };
-        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+        let mut sql = Sql::new(format!(
             "SELECT s.id, s.experiment, s.name, s.method, s.metric, s.higher_is_better, \
              s.created_at, s.budget, \
              SUM(CASE WHEN t.number IS NOT NULL AND runs.id IS NULL AND t.attempts = 0 \
@@ -358,7 +375,7 @@ impl Registry {
         );
         let (rows, sweep_ids) = self
             .within(|| "listing sweeps", async {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let rows = sql.build().fetch_all(&mut *tx).await?;
                 let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sweeps")
                     .fetch_all(&mut *tx)
@@ -487,7 +504,7 @@ impl Registry {
             selector: selector.to_string(),
             reason,
         };
-        let mut sql = QueryBuilder::<Sqlite>::new("SELECT runs.id FROM sweep_trials t ");
+        let mut sql = Sql::new("SELECT runs.id FROM sweep_trials t ");
         match selector {
             RunSelector::Best => {
                 sql.push(format!(
@@ -569,7 +586,7 @@ impl Registry {
         let rows = self
             .within(|| format!("reading the curves of sweep {sweep}"), async {
                 let metric: Option<String> =
-                    sqlx::query_scalar("SELECT metric FROM sweeps WHERE id = ?")
+                    sqlx::query_scalar("SELECT metric FROM sweeps WHERE id = $1")
                         .bind(sweep.as_str())
                         .fetch_optional(&self.pool)
                         .await?;
@@ -578,7 +595,7 @@ impl Registry {
                 Ok(sqlx::query_as::<_, (i64, i64, Option<f64>)>(
                     "SELECT t.number, e.epoch, e.value FROM sweep_trials t \
                      JOIN epoch_metrics e ON e.run_id = t.run_id \
-                     WHERE t.sweep_id = ? AND e.split = ? AND e.metric = ? \
+                     WHERE t.sweep_id = $1 AND e.split = $2 AND e.metric = $3 \
                      ORDER BY t.number, e.epoch",
                 )
                 .bind(sweep.as_str())
@@ -653,7 +670,7 @@ impl Registry {
         })
     }
 
-    fn decode_confirmation(&self, row: &SqliteRow) -> Result<Confirmation, RegistryError> {
+    fn decode_confirmation(&self, row: &AnyRow) -> Result<Confirmation, RegistryError> {
         Ok(Confirmation {
             confirmation: NewConfirmation {
                 number: self.sweep_u32(row, "number")?,
@@ -668,12 +685,12 @@ impl Registry {
         })
     }
 
-    fn sweep_u32(&self, row: &SqliteRow, column: &str) -> Result<u32, RegistryError> {
+    fn sweep_u32(&self, row: &AnyRow, column: &str) -> Result<u32, RegistryError> {
         let v: i64 = self.get(row, column)?;
         u32::try_from(v).map_err(|_| self.corrupt_sweep_row(&format!("{column} = {v}")))
     }
 
-    fn json(&self, row: &SqliteRow, column: &str) -> Result<serde_json::Value, RegistryError> {
+    fn json(&self, row: &AnyRow, column: &str) -> Result<serde_json::Value, RegistryError> {
         let text: String = self.get(row, column)?;
         self.parse_json(&text, column)
     }
@@ -709,13 +726,13 @@ impl Registry {
 /// inserts it: the trial's current run, one more attempt. A trial that was
 /// never claimed is refused (the run is not created).
 pub(crate) async fn link_trial(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     trial: &TrialLink,
     run: &RunId,
 ) -> Result<(), Fault> {
     let touched = sqlx::query(
-        "UPDATE sweep_trials SET run_id = ?, attempts = attempts + 1, error = NULL \
-         WHERE sweep_id = ? AND number = ?",
+        "UPDATE sweep_trials SET run_id = $1, attempts = attempts + 1, error = NULL \
+         WHERE sweep_id = $2 AND number = $3",
     )
     .bind(run.as_str())
     .bind(trial.sweep.as_str())
@@ -733,9 +750,9 @@ pub(crate) async fn link_trial(
     Ok(())
 }
 
-async fn sweep_exists(conn: &mut SqliteConnection, sweep: &SweepId) -> Result<bool, sqlx::Error> {
+async fn sweep_exists(conn: &mut AnyConnection, sweep: &SweepId) -> Result<bool, sqlx::Error> {
     Ok(
-        sqlx::query_scalar::<_, i64>("SELECT 1 FROM sweeps WHERE id = ?")
+        sqlx::query_scalar::<_, i64>("SELECT 1 FROM sweeps WHERE id = $1")
             .bind(sweep.as_str())
             .fetch_optional(conn)
             .await?

@@ -3,7 +3,7 @@
 //! made only while the run's status allows it, and a refusal is explained
 //! in one way: the run is unknown, or its status does not allow the change.
 
-use sqlx::{SqliteConnection, SqliteExecutor};
+use sqlx::{Any, AnyConnection};
 
 use crate::error::RegistryError;
 use crate::open::Registry;
@@ -26,14 +26,16 @@ impl Registry {
     /// write: what follows sees the run still live.
     pub(crate) async fn touch(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         run: &RunId,
         live: Live,
     ) -> Result<(), Fault> {
         let sql = match live {
-            Live::Running => "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'",
+            Live::Running => {
+                "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'"
+            }
             Live::QueuedOrRunning => {
-                "UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status IN ('queued', 'running')"
+                "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND status IN ('queued', 'running')"
             }
         };
         let touched = sqlx::query(sql)
@@ -49,7 +51,7 @@ impl Registry {
     /// status …`) touched its row; else the refusal.
     pub(crate) async fn expect_touched(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         run: &RunId,
         touched: u64,
     ) -> Result<(), Fault> {
@@ -70,7 +72,7 @@ impl Registry {
 
     /// Why a status-guarded change of `run` touched no row: the run is
     /// unknown or is in a status that does not allow it.
-    pub(crate) async fn refusal(&self, conn: &mut SqliteConnection, run: &RunId) -> RegistryError {
+    pub(crate) async fn refusal(&self, conn: &mut AnyConnection, run: &RunId) -> RegistryError {
         match status_of(conn, run.as_str()).await {
             Ok(status) => self.refused(run, status),
             Err(e) => self.query_error(format!("reading the status of run {run}"), e),
@@ -107,10 +109,10 @@ impl Registry {
 /// The status of run `id` as stored, or `None` when there is no such run:
 /// the one read of a run's status.
 pub(crate) async fn status_of<'e>(
-    executor: impl SqliteExecutor<'e>,
+    executor: impl sqlx::Executor<'e, Database = Any>,
     id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
-    let sql = format!("SELECT {STATUS_SQL} FROM runs WHERE id = ?");
+    let sql = format!("SELECT {STATUS_SQL} FROM runs WHERE id = $1");
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
         .fetch_optional(executor)

@@ -12,3 +12,10 @@ pub(crate) const ROWS_PER_INSERT: usize = 500;
 pub(crate) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// A real as the registry stores it: NaN as NULL on both backends
+/// (SQLite turns a NaN into NULL itself; PostgreSQL would store NaN and
+/// sort it above every number, ranking a diverged run best).
+pub(crate) fn real(value: f64) -> Option<f64> {
+    (!value.is_nan()).then_some(value)
+}

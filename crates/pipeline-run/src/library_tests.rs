@@ -193,7 +193,10 @@ fn a_run_trains_into_the_registry_with_its_weights_and_metrics() {
     assert_eq!(record.tags, ["library"]);
     assert_eq!(record.note.as_deref(), Some("started by a test"));
     let weights = record.artifact(ArtifactKind::Weights).expect("weights");
-    registered.registry.verify_artifact(weights).unwrap();
+    registered
+        .runtime
+        .block_on(registered.registry.verify_artifact(weights))
+        .unwrap();
     assert!(record.artifact(ArtifactKind::Preprocessing).is_some());
     assert!(record.weights_digest.is_some());
     for split in ["train", "validation", "test"] {

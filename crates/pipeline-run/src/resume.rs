@@ -6,8 +6,7 @@
 //! before it. [`crate::resume_one`] then trains it to its end.
 
 use pipeline_registry::{
-    ArtifactKind, ArtifactRecord, EpochMetric, Epochs, Registry, RegistryError, RunId, RunRecord,
-    RunStatus,
+    ArtifactKind, ArtifactRecord, EpochMetric, Epochs, RegistryError, RunId, RunRecord, RunStatus,
 };
 use pipeline_spec::{MetricName, SplitName};
 use pipeline_train::{EpochRecord, Metrics, TrainingState};
@@ -32,7 +31,7 @@ pub fn prepare_resume(store: Store<'_>, record: &RunRecord) -> Result<Resumption
     refuse_unresumable(record)?;
     let id = &record.id;
     let state = match record.artifact(ArtifactKind::CheckpointLast) {
-        Some(checkpoint) => Some(read_checkpoint(store.registry, id, checkpoint)?),
+        Some(checkpoint) => Some(read_checkpoint(store, id, checkpoint)?),
         // Queued behind a run that stopped, or stopped in its first epoch:
         // starting it from epoch 1 loses nothing.
         None if record.epochs_run == 0 => None,
@@ -79,12 +78,12 @@ pub fn prepare_resume(store: Store<'_>, record: &RunRecord) -> Result<Resumption
 
 /// The training state of a run's checkpoint, verified against its sha256.
 fn read_checkpoint(
-    registry: &Registry,
+    store: Store<'_>,
     id: &RunId,
     checkpoint: &ArtifactRecord,
 ) -> Result<TrainingState, RunError> {
-    let bytes = registry
-        .read_verified(checkpoint)
+    let bytes = store
+        .block_on(store.registry.read_verified(checkpoint))
         .map_err(|error| match error {
             RegistryError::ArtifactMissing { .. } | RegistryError::ArtifactCorrupt { .. } => {
                 RunError::user(

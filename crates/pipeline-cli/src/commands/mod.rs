@@ -12,6 +12,7 @@ mod gc;
 mod infer;
 mod man;
 mod name;
+mod registry;
 mod rerun;
 mod resume;
 mod rm;
@@ -57,6 +58,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gc(args) => gc::gc(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => completions::completions(args).map(|()| ExitCode::SUCCESS),
         Command::Man(args) => man::man(args).map(|()| ExitCode::SUCCESS),
+        Command::Registry(command) => {
+            registry::registry(&context, command).map(|()| ExitCode::SUCCESS)
+        }
         Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Sweeps(args) => sweeps::sweeps(&context, args).map(|()| ExitCode::SUCCESS),

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use pipeline_registry::RegistryFiles;
 use pipeline_registry::{
     Access, Epochs, Registry, RegistryError, RunId, RunRecord, RunSelector, RunStatus, ShortIds,
 };
+use pipeline_registry::{Location, RegistryFiles};
 use pipeline_run::{Labels, Planned, Store, Trained, train_all};
 use pipeline_spec::MetricRef;
 
@@ -47,11 +47,19 @@ impl Context {
         Store::new(registry, &self.runtime)
     }
 
-    /// Opens (creating on first use) the registry named by --registry.
+    /// Where --registry / PIPELINE_REGISTRY points: a SQLite file or a
+    /// PostgreSQL URL.
+    pub fn location(&self) -> Location {
+        Location::parse(self.global.registry.as_os_str())
+    }
+
+    /// Opens (creating on first use) the registry named by --registry. A
+    /// PostgreSQL database must have been made a registry by `pipeline
+    /// registry migrate`.
     pub fn registry(&self) -> anyhow::Result<Registry> {
-        let path = &self.global.registry;
-        self.block_on(Registry::open(path))
-            .with_context(|| format!("cannot open the registry at {}", path.display()))
+        let location = self.location();
+        self.block_on(Registry::open_at(&location))
+            .with_context(|| format!("cannot open the registry at {location}"))
     }
 
     /// Opens an existing registry to change it; a missing file is an
@@ -67,8 +75,10 @@ impl Context {
     }
 
     fn open_existing(&self, access: Access) -> anyhow::Result<Registry> {
-        let path = &self.global.registry;
-        if let Err(error) = std::fs::metadata(path) {
+        let location = self.location();
+        if let Location::File(path) = &location
+            && let Err(error) = std::fs::metadata(path)
+        {
             if is_link_loop(&error) {
                 return Err(UserError::error(
                     format!(
@@ -87,14 +97,17 @@ impl Context {
                 ),
             ));
         }
-        self.block_on(Registry::open_existing(path, access))
-            .with_context(|| format!("cannot open the registry at {}", path.display()))
+        self.block_on(Registry::open_existing_at(&location, access))
+            .with_context(|| format!("cannot open the registry at {location}"))
     }
 
     /// The files of the registry named by --registry, which no output
-    /// file may replace.
+    /// file may replace (none for a PostgreSQL registry).
     pub fn registry_files(&self) -> RegistryFiles {
-        RegistryFiles::of(&self.global.registry)
+        match self.location() {
+            Location::File(path) => RegistryFiles::of(&path),
+            Location::Postgres(_) => RegistryFiles::none(),
+        }
     }
 
     /// The id of the run named by `selector` (see [`parse_selector`]).

@@ -36,7 +36,7 @@ async fn killed_and_crashed_runs_resume_others_are_refused() {
     ));
 
     let crashed = reg.create_run(&new_run("exp", false)).await.unwrap();
-    sqlx::query("UPDATE runs SET status = 'crashed', error = 'gone' WHERE id = ?")
+    sqlx::query("UPDATE runs SET status = 'crashed', error = 'gone' WHERE id = $1")
         .bind(crashed.as_str())
         .execute(&reg.pool)
         .await
@@ -121,7 +121,7 @@ async fn a_checkpoint_replaces_the_previous_one_and_completion_drops_them() {
         let stored = record.artifact(ArtifactKind::CheckpointLast).unwrap();
         assert_eq!(stored, &last);
         assert_eq!(
-            reg.read_verified(stored).unwrap(),
+            reg.read_verified(stored).await.unwrap(),
             format!("state {epoch}").as_bytes()
         );
         if let Some(previous) = previous.replace(last.path.clone()) {

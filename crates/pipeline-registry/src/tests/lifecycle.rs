@@ -84,9 +84,9 @@ async fn full_lifecycle_is_read_back() {
     let weights = record.artifact(ArtifactKind::Weights).unwrap();
     assert_eq!(weights.path, format!("artifacts/{id}/model.safetensors"));
     assert_eq!(weights.bytes, 13);
-    assert_eq!(reg.read_verified(weights).unwrap(), b"weights-bytes");
+    assert_eq!(reg.read_verified(weights).await.unwrap(), b"weights-bytes");
     let prep = record.artifact(ArtifactKind::Preprocessing).unwrap();
-    assert_eq!(reg.read_verified(prep).unwrap(), b"{\"mean\":1}");
+    assert_eq!(reg.read_verified(prep).await.unwrap(), b"{\"mean\":1}");
     // No temporary files are left beside the artifacts.
     let names: Vec<_> = std::fs::read_dir(reg.root().join("artifacts").join(id.as_str()))
         .unwrap()
@@ -114,7 +114,7 @@ async fn corrupt_and_missing_artifacts_are_detected() {
     let file = reg.root().join(&weights.path);
 
     std::fs::write(&file, b"weights-bytez").unwrap();
-    let err = reg.read_verified(weights).unwrap_err();
+    let err = reg.read_verified(weights).await.unwrap_err();
     assert!(
         matches!(err, RegistryError::ArtifactCorrupt { .. }),
         "{err:?}"
@@ -122,14 +122,14 @@ async fn corrupt_and_missing_artifacts_are_detected() {
     assert!(err.to_string().contains(id.as_str()), "{err}");
 
     std::fs::write(&file, b"short").unwrap();
-    let err = reg.read_verified(weights).unwrap_err();
+    let err = reg.read_verified(weights).await.unwrap_err();
     assert!(
         matches!(err, RegistryError::ArtifactCorrupt { .. }),
         "{err:?}"
     );
 
     std::fs::remove_file(&file).unwrap();
-    let err = reg.read_verified(weights).unwrap_err();
+    let err = reg.read_verified(weights).await.unwrap_err();
     assert!(
         matches!(err, RegistryError::ArtifactMissing { .. }),
         "{err:?}"
@@ -160,10 +160,16 @@ async fn artifacts_that_are_not_regular_files_of_their_size_are_refused() {
         std::thread::scope(|scope| {
             let weights = &weights;
             let handle = scope.spawn(move || {
-                let _ = send.send((
-                    reg.read_verified(weights).map(|_| ()),
-                    reg.verify_artifact(weights),
-                ));
+                // A file registry reads without I/O of the runtime's.
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let _ = send.send(runtime.block_on(async {
+                    (
+                        reg.read_verified(weights).await.map(|_| ()),
+                        reg.verify_artifact(weights).await,
+                    )
+                }));
             });
             let answer = receive.recv_timeout(std::time::Duration::from_secs(10));
             let Ok((read, verify)) = answer else {
@@ -217,8 +223,8 @@ async fn artifacts_that_are_not_regular_files_of_their_size_are_refused() {
 
     // The same bytes again: read and verified.
     replace(&|f| std::fs::write(f, b"weights-bytes").unwrap());
-    assert_eq!(reg.read_verified(&weights).unwrap(), b"weights-bytes");
-    reg.verify_artifact(&weights).unwrap();
+    assert_eq!(reg.read_verified(&weights).await.unwrap(), b"weights-bytes");
+    reg.verify_artifact(&weights).await.unwrap();
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -14,7 +14,7 @@ async fn first_schema_is_migrated_with_its_runs() {
     std::fs::create_dir_all(&first).unwrap();
     std::fs::write(
         first.join("0001_init.sql"),
-        include_str!("../../migrations/0001_init.sql"),
+        include_str!("../../migrations/sqlite/0001_init.sql"),
     )
     .unwrap();
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -33,7 +33,7 @@ async fn first_schema_is_migrated_with_its_runs() {
         "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, spec_path, \
          data_path, data_sha256, seed, device, program_version, started_at, ended_at, best_epoch, \
          epochs_run, selection_metric, selection_higher_is_better, selection_value) \
-         VALUES (?, 'old', 'completed', 's', 'h', 's', 'p', 'd', 'sha', 7, 'cpu', '0.1.0', \
+         VALUES ($1, 'old', 'completed', 's', 'h', 's', 'p', 'd', 'sha', 7, 'cpu', '0.1.0', \
          '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z', 2, 2, 'val_loss', 0, 0.5)",
     )
     .bind(id)
@@ -43,7 +43,7 @@ async fn first_schema_is_migrated_with_its_runs() {
     for (epoch, split, value) in [(1, "train", 1.0), (1, "validation", 1.5), (2, "train", 0.5)] {
         sqlx::query(
             "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) \
-             VALUES (?, ?, ?, 'loss', ?)",
+             VALUES ($1, $2, $3, 'loss', $4)",
         )
         .bind(id)
         .bind(epoch)
@@ -53,13 +53,13 @@ async fn first_schema_is_migrated_with_its_runs() {
         .await
         .unwrap();
     }
-    sqlx::query("INSERT INTO final_metrics VALUES (?, 'test', 'r2', 0.4)")
+    sqlx::query("INSERT INTO final_metrics VALUES ($1, 'test', 'r2', 0.4)")
         .bind(id)
         .execute(&mut conn)
         .await
         .unwrap();
     sqlx::query(
-        "INSERT INTO artifacts VALUES (?, 'weights', 'artifacts/x/model.safetensors', 'ab', 3)",
+        "INSERT INTO artifacts VALUES ($1, 'weights', 'artifacts/x/model.safetensors', 'ab', 3)",
     )
     .bind(id)
     .execute(&mut conn)
@@ -74,13 +74,15 @@ async fn first_schema_is_migrated_with_its_runs() {
     assert_eq!(record.final_metrics.len(), 1);
     assert_eq!(record.artifacts.len(), 1);
     // 0003 widened the artifact kinds to checkpoints, and only to them.
-    sqlx::query("INSERT INTO artifacts VALUES (?, 'checkpoint_last', 'artifacts/x/last', 'cd', 4)")
-        .bind(id)
-        .execute(&reg.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO artifacts VALUES ($1, 'checkpoint_last', 'artifacts/x/last', 'cd', 4)",
+    )
+    .bind(id)
+    .execute(&reg.pool)
+    .await
+    .unwrap();
     assert!(
-        sqlx::query("INSERT INTO artifacts VALUES (?, 'tarball', 'artifacts/x/t', 'ef', 5)")
+        sqlx::query("INSERT INTO artifacts VALUES ($1, 'tarball', 'artifacts/x/t', 'ef', 5)")
             .bind(id)
             .execute(&reg.pool)
             .await
@@ -101,7 +103,7 @@ async fn first_schema_is_migrated_with_its_runs() {
         .unwrap();
     assert!(violations.is_empty());
     // The children point at the rebuilt table: deleting the run cascades.
-    sqlx::query("DELETE FROM runs WHERE id = ?")
+    sqlx::query("DELETE FROM runs WHERE id = $1")
         .bind(id)
         .execute(&reg.pool)
         .await

@@ -10,6 +10,7 @@ mod migrate;
 mod names;
 mod open_checks;
 mod params;
+mod postgres;
 mod reconcile;
 mod remove;
 mod resolve;

@@ -198,17 +198,17 @@ async fn dead_process_runs_are_marked_crashed_at_open() {
     let reused = reg.create_run(&new_run("exp", false)).await.unwrap();
     // Our own, live pid, but recorded with another start time: the run's
     // process died and the pid now belongs to someone else.
-    sqlx::query("UPDATE runs SET pid_started = pid_started + 1 WHERE id = ?")
+    sqlx::query("UPDATE runs SET pid_started = pid_started + 1 WHERE id = $1")
         .bind(reused.as_str())
         .execute(&reg.pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
+    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = $1")
         .bind(dead.as_str())
         .execute(&reg.pool)
         .await
         .unwrap();
-    sqlx::query("UPDATE runs SET pid = 999999999, host = 'some-other-host' WHERE id = ?")
+    sqlx::query("UPDATE runs SET pid = 999999999, host = 'some-other-host' WHERE id = $1")
         .bind(elsewhere.as_str())
         .execute(&reg.pool)
         .await
@@ -242,7 +242,7 @@ async fn other_hosts_runs_with_a_stale_heartbeat_are_marked_crashed() {
         (&queued, "2020-01-01T00:00:00.000Z"),
         (&fresh, crate::util::now().as_str()),
     ] {
-        sqlx::query("UPDATE runs SET host = 'some-other-host', heartbeat_at = ? WHERE id = ?")
+        sqlx::query("UPDATE runs SET host = 'some-other-host', heartbeat_at = $1 WHERE id = $2")
             .bind(heartbeat)
             .bind(id.as_str())
             .execute(&reg.pool)
@@ -272,7 +272,7 @@ async fn queued_runs_of_a_dead_process_are_marked_crashed() {
     let (_dir, path) = temp_db();
     let reg = Registry::open(&path).await.unwrap();
     let queued = reg.queue_run(&new_run("exp", false)).await.unwrap();
-    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
+    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = $1")
         .bind(queued.as_str())
         .execute(&reg.pool)
         .await

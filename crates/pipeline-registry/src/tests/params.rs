@@ -158,7 +158,7 @@ async fn runs_recorded_before_the_table_are_filled_once() {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let earlier = dir.path().join("migrations-before-0008");
     std::fs::create_dir_all(&earlier).unwrap();
-    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
     for entry in std::fs::read_dir(&all).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().into_string().unwrap();
@@ -182,7 +182,7 @@ async fn runs_recorded_before_the_table_are_filled_once() {
         "INSERT INTO runs (id, experiment, status, spec_toml, spec_hash, source_spec, spec_path, \
          data_path, data_sha256, seed, device, program_version, started_at, ended_at, best_epoch, \
          epochs_run, selection_metric, selection_higher_is_better, selection_value) \
-         VALUES (?, 'old', 'completed', ?, 'h', 's', 'p', 'd', 'sha', 7, 'cpu', '0.1.0', \
+         VALUES ($1, 'old', 'completed', $2, 'h', 's', 'p', 'd', 'sha', 7, 'cpu', '0.1.0', \
          '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z', 2, 2, 'val_loss', 0, 0.5)",
     )
     .bind(id)

@@ -37,7 +37,7 @@ async fn a_crashed_run_takes_back_its_unrecorded_checkpoint() {
     .unwrap();
     let folder = dir.path().join("registry/artifacts").join(id.as_str());
     std::fs::write(folder.join(".tmp-a1b2c3"), b"half").unwrap();
-    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = ?")
+    sqlx::query("UPDATE runs SET pid = 999999999 WHERE id = $1")
         .bind(id.as_str())
         .execute(&reg.pool)
         .await
@@ -52,7 +52,7 @@ async fn a_crashed_run_takes_back_its_unrecorded_checkpoint() {
         last.path
             .ends_with("checkpoint-last-epoch-000003.safetensors")
     );
-    assert_eq!(reg.read_verified(last).unwrap(), b"three");
+    assert_eq!(reg.read_verified(last).await.unwrap(), b"three");
     let mut left: Vec<String> = std::fs::read_dir(&folder)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())

@@ -42,7 +42,7 @@ async fn completed(reg: &Registry, selection_value: f64) -> RunId {
 /// How many rows of `table` belong to run `id`.
 async fn rows_of(reg: &Registry, table: &str, id: &RunId) -> i64 {
     let column = if table == "runs" { "id" } else { "run_id" };
-    let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?");
+    let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id.as_str())
         .fetch_one(&reg.pool)
@@ -99,6 +99,7 @@ async fn removing_a_run_deletes_every_row_then_its_folder() {
         Err(RegistryError::UnknownRun { .. })
     ));
     reg.read_verified(&reg.run(&kept).await.unwrap().artifacts[0])
+        .await
         .unwrap();
 }
 
@@ -107,7 +108,7 @@ async fn a_folder_left_by_a_crash_after_the_rows_is_gcs_to_remove() {
     let (_dir, reg) = open_temp().await;
     let id = completed(&reg, 0.5).await;
     // The rows went, then the process died before the folder did.
-    sqlx::query("DELETE FROM runs WHERE id = ?")
+    sqlx::query("DELETE FROM runs WHERE id = $1")
         .bind(id.as_str())
         .execute(&reg.pool)
         .await

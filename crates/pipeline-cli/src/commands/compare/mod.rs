@@ -79,6 +79,7 @@ pub fn compare(context: &Context, args: CompareArgs) -> anyhow::Result<()> {
         });
     }
     let comparison = CompareReport::new(
+        context,
         &registry,
         &records,
         &plotted,

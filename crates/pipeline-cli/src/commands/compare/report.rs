@@ -3,6 +3,7 @@
 //! spec differences (layers aligned), and how reruns reproduce each other.
 //! `--json` prints it; the text, the HTML report and the plot render it.
 
+use crate::commands::shared::Context;
 use std::collections::BTreeMap;
 
 use pipeline_registry::{ArtifactKind, Registry, RunId, RunRecord, RunStatus, ShortIds};
@@ -114,6 +115,7 @@ pub struct ReproductionReport {
 impl CompareReport {
     /// Compares `records`, reading each run's weights from `registry`.
     pub fn new(
+        ctx: &Context,
         registry: &Registry,
         records: &[RunRecord],
         plotted: &PlotMetric,
@@ -122,7 +124,7 @@ impl CompareReport {
         let weights: Vec<Weights> = records
             .iter()
             .enumerate()
-            .map(|(index, r)| weights(registry, r, &label(index)))
+            .map(|(index, r)| weights(ctx, registry, r, &label(index)))
             .collect();
         let runs = match (records.first(), weights.first()) {
             (Some(first), Some(first_weights)) => records
@@ -306,12 +308,12 @@ fn groups(records: &[RunRecord], weights: &[Weights]) -> Vec<ReproductionGroup> 
 
 /// The digest of the run's weights, read from its artifact with the
 /// file's checksum verified (so a file changed since the run is reported).
-fn weights(registry: &Registry, record: &RunRecord, label: &str) -> Weights {
+fn weights(ctx: &Context, registry: &Registry, record: &RunRecord, label: &str) -> Weights {
     let artifact = record
         .artifact(ArtifactKind::Weights)
         .ok_or_else(|| format!("{label} has no weights"))?;
-    let bytes = registry
-        .read_verified(artifact)
+    let bytes = ctx
+        .block_on(registry.read_verified(artifact))
         .map_err(|e| format!("{label}: {e}"))?;
     pipeline_model::weights_digest(&bytes).map_err(|e| format!("{label}'s weights: {e}"))
 }

@@ -25,7 +25,7 @@ pub fn show(context: &Context, args: ShowArgs) -> anyhow::Result<()> {
     };
     let record = context.run_record(&registry, &args.run, args.experiment.as_deref(), read)?;
     let short_id = context.short_ids(&registry)?.get(&record.id);
-    let report = ShowReport::new(&registry, record, short_id);
+    let report = ShowReport::new(context, &registry, record, short_id);
     if args.json {
         print(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {

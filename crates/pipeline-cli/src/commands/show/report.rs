@@ -3,6 +3,7 @@
 //! diagnosis and the loss note. `--json` prints it (the record's fields, then the rest); the
 //! text renders it.
 
+use crate::commands::shared::Context;
 use pipeline_registry::{ArtifactRecord, Registry, RunRecord};
 use pipeline_train::diagnosis::Diagnosis;
 use pipeline_train::generalization::LossPoint;
@@ -51,7 +52,12 @@ pub struct ArtifactCheck {
 
 impl ShowReport {
     /// Checks every artifact of `record` and assesses its curves.
-    pub fn new(registry: &Registry, record: RunRecord, short_id: String) -> ShowReport {
+    pub fn new(
+        ctx: &Context,
+        registry: &Registry,
+        record: RunRecord,
+        short_id: String,
+    ) -> ShowReport {
         let curve = loss_curve(&record);
         ShowReport {
             short_id,
@@ -59,7 +65,7 @@ impl ShowReport {
             artifact_checks: record
                 .artifacts
                 .iter()
-                .map(|artifact| ArtifactCheck::of(registry, artifact))
+                .map(|artifact| ArtifactCheck::of(ctx, registry, artifact))
                 .collect(),
             diagnosis: diagnosis_of(&record, &curve),
             loss_note: crate::output::diagnosis::loss_note(&record.spec_toml),
@@ -80,8 +86,8 @@ impl EpochGap {
 }
 
 impl ArtifactCheck {
-    fn of(registry: &Registry, artifact: &ArtifactRecord) -> ArtifactCheck {
-        let state = match registry.verify_artifact(artifact) {
+    fn of(ctx: &Context, registry: &Registry, artifact: &ArtifactRecord) -> ArtifactCheck {
+        let state = match ctx.block_on(registry.verify_artifact(artifact)) {
             Ok(_) => "ok".to_string(),
             Err(e) => format!("FAILED: {e}"),
         };
