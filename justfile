@@ -19,9 +19,29 @@ pipeline *ARGS:
 build:
     cargo build --release -p pipeline-cli
 
-# Unit, snapshot and end-to-end tests.
-test:
+# Both use the workspace's one feature set: the second compiles nothing.
+# Unit, snapshot and end-to-end tests on SQLite, then end-to-end on PostgreSQL.
+test: && _test-postgres
     cargo test --release --workspace
+
+# The end-to-end tests with each workspace's registry a fresh database
+# (PIPELINE_TEST_BACKEND=postgres, tests/e2e/common.rs) in the cluster
+# PIPELINE_TEST_PG names (`.ci/run` starts one); without it, in a private
+# cluster `.ci/postgres` starts and stops here; skipped, saying so, where no
+# PostgreSQL is installed.
+_test-postgres:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -z "${PIPELINE_TEST_PG:-}" ]; then
+        if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then
+            echo "test: the PostgreSQL half was skipped: PIPELINE_TEST_PG is not set and no PostgreSQL is installed (/usr/lib/postgresql/*/bin; apt-get install postgresql)" >&2
+            exit 0
+        fi
+        postgres_env=$(.ci/postgres start)
+        eval "$postgres_env"
+        trap '.ci/postgres stop "$PIPELINE_TEST_PG_DIR"' EXIT
+    fi
+    PIPELINE_TEST_BACKEND=postgres cargo test --release --workspace --test e2e
 
 # Formatting and clippy with warnings as errors.
 lint:

@@ -530,13 +530,7 @@ fn export_refuses_a_non_empty_folder_unless_forced() {
 fn export_of_a_corrupted_weights_file_fails_and_leaves_no_folder() {
     let ws = Workspace::new();
     let id = trained(&ws);
-    let weights = ws
-        .path()
-        .join(format!("registry/artifacts/{id}/model.safetensors"));
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&weights, bytes).unwrap();
+    ws.corrupt_artifact(&format!("artifacts/{id}/model.safetensors"));
 
     let out = ws.path().join("export");
     let failed = ws.run(&["export", &id, "--out", out.to_str().unwrap()]);

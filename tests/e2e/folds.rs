@@ -207,7 +207,7 @@ fn iris_folds_are_stratified_and_the_plan_trains_nothing() {
     // and the other 120 are dealt into folds of 40 (13 or 14 per class).
     let plan = ws.ok(&["run", &iris, "--folds", "3", "--dry-run"]);
     insta::assert_snapshot!("iris_plan", plan);
-    assert!(!ws.registry().exists(), "a dry run writes nothing");
+    assert!(ws.nothing_recorded(), "a dry run writes nothing");
     let plan: Value =
         serde_json::from_str(&ws.ok(&["run", &iris, "--folds", "3", "--dry-run", "--json"]))
             .unwrap();
@@ -294,7 +294,7 @@ fn interrupting_a_fold_kills_it_and_the_folds_after_it() {
     let ws = Workspace::new();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .args([
             "run",
             "-v",
@@ -386,5 +386,5 @@ fn fold_mistakes_are_clear_errors() {
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         insta::assert_snapshot!(name, scrub(&stderr(&out), &ws));
     }
-    assert!(!ws.registry().exists(), "a mistake writes nothing");
+    assert!(ws.nothing_recorded(), "a mistake writes nothing");
 }

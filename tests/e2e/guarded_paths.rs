@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::common::{FIRST_ROW, Workspace, stderr};
+use crate::common::{Backend, FIRST_ROW, Workspace, sqlite_only, stderr};
 
 fn trained(ws: &Workspace) -> String {
     ws.train(&["train.epochs=2"])["id"]
@@ -45,30 +45,11 @@ fn contents(folder: &Path) -> Vec<(String, Vec<u8>)> {
 fn export_force_refuses_the_registry_and_folders_that_are_not_an_export() {
     let ws = Workspace::new();
     let id = trained(&ws);
-    let folder = ws.path().join("registry");
-    let before = contents(&folder);
     let export = |out: &Path| ws.run(&["export", &id, "--out", out.to_str().unwrap(), "--force"]);
-
-    refused(&export(&folder), "it is the registry folder");
-    refused(
-        &export(&folder.join("artifacts")),
-        "in the registry's artifacts folder",
-    );
-    refused(
-        &export(&folder.join("artifacts/../artifacts/")),
-        "in the registry's artifacts folder",
-    );
-    refused(
-        &export(&folder.join("exports/new")),
-        "inside the registry folder",
-    );
-    refused(&export(ws.path()), "it holds the registry folder");
-    std::os::unix::fs::symlink(&folder, ws.path().join("linked")).unwrap();
-    refused(
-        &export(&ws.path().join("linked")),
-        "it is the registry folder",
-    );
-    assert_eq!(contents(&folder), before, "the registry is untouched");
+    // A PostgreSQL registry has no folder to guard: its part is SQLite's.
+    if ws.backend() == Backend::Sqlite {
+        registry_folder_is_refused(&ws, &export);
+    }
 
     // Any other folder with files in it is not an earlier export.
     let mine = ws.path().join("mine");
@@ -93,8 +74,36 @@ fn export_force_refuses_the_registry_and_folders_that_are_not_an_export() {
     ws.ok(&["runs"]);
 }
 
+/// `export --force` into the registry folder, its artifacts, beside them
+/// or above them is refused, and the registry is untouched.
+fn registry_folder_is_refused(ws: &Workspace, export: &dyn Fn(&Path) -> Output) {
+    let folder = ws.path().join("registry");
+    let before = contents(&folder);
+    refused(&export(&folder), "it is the registry folder");
+    refused(
+        &export(&folder.join("artifacts")),
+        "in the registry's artifacts folder",
+    );
+    refused(
+        &export(&folder.join("artifacts/../artifacts/")),
+        "in the registry's artifacts folder",
+    );
+    refused(
+        &export(&folder.join("exports/new")),
+        "inside the registry folder",
+    );
+    refused(&export(ws.path()), "it holds the registry folder");
+    std::os::unix::fs::symlink(&folder, ws.path().join("linked")).unwrap();
+    refused(
+        &export(&ws.path().join("linked")),
+        "it is the registry folder",
+    );
+    assert_eq!(contents(&folder), before, "the registry is untouched");
+}
+
 #[test]
 fn output_files_refuse_the_registry_database_and_the_artifacts() {
+    sqlite_only!("registry files on disk");
     let ws = Workspace::new();
     let id = trained(&ws);
     let folder = ws.path().join("registry");
@@ -177,7 +186,7 @@ fn as_nobody(ws: &Workspace, binary: &Path, args: &[&str]) -> Option<Output> {
             .arg(program)
             .args(args)
             .current_dir(ws.path())
-            .env("PIPELINE_REGISTRY", ws.registry())
+            .env("PIPELINE_REGISTRY", ws.registry_url())
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .output()
@@ -190,6 +199,7 @@ fn as_nobody(ws: &Workspace, binary: &Path, args: &[&str]) -> Option<Output> {
 #[test]
 fn reading_commands_read_a_registry_they_cannot_write() {
     use std::os::unix::fs::PermissionsExt as _;
+    sqlite_only!("registry file permissions");
     let ws = Workspace::new();
     let id = trained(&ws);
     // Where `nobody` can run it: the build folder may be private.
@@ -242,6 +252,7 @@ fn reading_commands_read_a_registry_they_cannot_write() {
 
 #[test]
 fn reading_commands_never_make_a_registry_of_an_empty_file() {
+    sqlite_only!("empty database file");
     let ws = Workspace::new();
     std::fs::create_dir(ws.path().join("folder")).unwrap();
     let empty = ws.write("folder/empty.db", "");
@@ -273,6 +284,7 @@ fn reading_commands_never_make_a_registry_of_an_empty_file() {
 
 #[test]
 fn a_registry_that_is_a_link_loop_is_named_as_one() {
+    sqlite_only!("registry path symlinks");
     let ws = Workspace::new();
     std::os::unix::fs::symlink("loop", ws.path().join("loop")).unwrap();
     let out = ws.run(&["--registry", "loop", "runs"]);
@@ -281,6 +293,7 @@ fn a_registry_that_is_a_link_loop_is_named_as_one() {
 
 #[test]
 fn another_applications_sqlx_database_is_not_a_registry() {
+    sqlite_only!("foreign SQLite file");
     let ws = Workspace::new();
     let path = ws.path().join("other.db");
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -312,7 +312,7 @@ fn large_inputs_stream_in_batches_with_the_same_results() {
     let many = ws.write("many.csv", &format!("{header}\n{}", rows.repeat(200)));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .args(["infer", "--input", many.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -39,7 +39,9 @@ fn several_specs_are_queued_then_trained_in_order() {
     assert!(lines.iter().all(|run| run["status"] == "completed"));
     assert!(stderr(&out).contains("queued 2 runs"), "{}", stderr(&out));
     let rows = ws.query::<String>(
-        "SELECT status || ' ' || (queued_at IS NOT NULL) || ' ' || (queued_at <= started_at) \
+        "SELECT status \
+         || CASE WHEN queued_at IS NOT NULL THEN ' 1' ELSE ' 0' END \
+         || CASE WHEN queued_at <= started_at THEN ' 1' ELSE ' 0' END \
          FROM runs ORDER BY id",
     );
     assert_eq!(rows, ["completed 1 1", "completed 1 1"]);
@@ -57,7 +59,7 @@ fn interrupting_a_queue_kills_the_runs_not_yet_started() {
     let spec = spec.to_str().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .args([
             "run",
             "-v",
@@ -264,15 +266,7 @@ fn show_verify_fails_on_a_corrupted_artifact() {
     let run = ws.train(&["train.epochs=2"]);
     let id = run["id"].as_str().unwrap();
     ws.ok(&["show", id, "--verify"]);
-    let weights = ws
-        .path()
-        .join("registry/artifacts")
-        .join(id)
-        .join("model.safetensors");
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&weights, bytes).unwrap();
+    ws.corrupt_artifact(&format!("artifacts/{id}/model.safetensors"));
     let out = ws.run(&["show", id, "--verify"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(

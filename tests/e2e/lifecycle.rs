@@ -7,13 +7,13 @@ use std::io::{BufRead, BufReader, Lines};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStderr, Command, Stdio};
 
-use crate::common::{Workspace, mlp_spec, stderr};
+use crate::common::{Workspace, mlp_spec, sqlite_only, stderr};
 
 /// `pipeline ARGS` in `ws` with stderr piped, to follow its progress.
 fn spawn(ws: &Workspace, args: &[&str]) -> (Child, Lines<BufReader<ChildStderr>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .args(args)
@@ -57,6 +57,7 @@ fn status(ws: &Workspace, id: &str) -> String {
 
 #[test]
 fn a_checkpoint_that_cannot_be_written_does_not_fail_the_run() {
+    sqlite_only!("blocks artifact path");
     let ws = Workspace::new();
     let spec = mlp_spec();
     let spec = spec.to_str().unwrap();
@@ -137,6 +138,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_stores_its_cause_and_the_run_resumes() {
+    sqlite_only!("artifacts folder full");
     let ws = Workspace::new();
     let artifacts = ws.path().join("registry/artifacts");
     let Some(disk) = SmallDisk::mount(&artifacts, "4m") else {
@@ -236,6 +238,7 @@ fn a_run_queued_behind_a_stopped_one_resumes_from_its_first_epoch() {
 
 #[test]
 fn gc_lists_then_removes_what_no_run_owns() {
+    sqlite_only!("stray artifact files");
     let ws = Workspace::new();
     let run = ws.train(&["train.epochs=2"]);
     let id = run["id"].as_str().unwrap();

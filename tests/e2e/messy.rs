@@ -76,21 +76,11 @@ fn train(ws: &Workspace, unknown: &str) -> serde_json::Value {
 #[test]
 fn trains_on_text_and_empty_cells_and_refuses_an_unseen_category() {
     let ws = Workspace::new();
-    train(&ws, "error");
+    let run = train(&ws, "error");
     // The stored preprocessing: one-hot region inputs, the fills, no id.
-    let preprocessing: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            std::fs::read_dir(ws.path().join("registry/artifacts"))
-                .unwrap()
-                .next()
-                .unwrap()
-                .unwrap()
-                .path()
-                .join("preprocessing.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let id = run["id"].as_str().unwrap();
+    let preprocessing: serde_json::Value =
+        serde_json::from_slice(&ws.artifact(id, "preprocessing.json")).unwrap();
     let features = preprocessing["features"].as_array().unwrap();
     assert_eq!(features.len(), 11, "{preprocessing}");
     assert_eq!(features[0], "region");

@@ -41,10 +41,6 @@ fn rows_of(ws: &Workspace, id: &str) -> i64 {
     ))[0]
 }
 
-fn folder(ws: &Workspace, id: &str) -> std::path::PathBuf {
-    ws.registry().parent().unwrap().join("artifacts").join(id)
-}
-
 /// stderr (or stdout) with run ids and sizes replaced by placeholders.
 fn scrubbed(text: &str, ws: &Workspace, ids: &[&str]) -> String {
     let mut text = scrub(text, ws);
@@ -66,7 +62,7 @@ fn rm_by_id_with_yes_removes_the_rows_then_the_folder() {
     let gone = train(&ws, 2);
     let kept = train(&ws, 2);
     assert!(rows_of(&ws, &gone) > 10);
-    assert!(folder(&ws, &gone).is_dir());
+    assert!(ws.has_artifacts(&gone));
 
     let out = ws.ok(&["rm", &gone, "--yes", "--json"]);
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -76,9 +72,9 @@ fn rm_by_id_with_yes_removes_the_rows_then_the_folder() {
     assert_eq!(report["experiments"], serde_json::json!(["diabetes-mlp"]));
     assert!(report["bytes"].as_u64().unwrap() > 1000, "{report}");
     assert_eq!(rows_of(&ws, &gone), 0);
-    assert!(!folder(&ws, &gone).exists());
+    assert!(!ws.has_artifacts(&gone));
     assert_eq!(listed(&ws, &[]), [kept.as_str()]);
-    assert!(folder(&ws, &kept).is_dir());
+    assert!(ws.has_artifacts(&kept));
     // Nothing is left for gc.
     assert!(ws.ok(&["gc", "--json"]).contains("\"entries\":[]"));
     // The id is gone everywhere.
@@ -92,7 +88,7 @@ fn rm_refuses_without_yes_off_a_terminal() {
     let out = ws.run(&["rm", &id]);
     assert_refused(&out);
     assert!(rows_of(&ws, &id) > 0);
-    assert!(folder(&ws, &id).is_dir());
+    assert!(ws.has_artifacts(&id));
     insta::with_settings!({filters => vec![(r"\d+(\.\d)? (B|KiB|MiB)", "[SIZE]")]}, {
         insta::assert_snapshot!("rm_without_yes", scrubbed(&stderr(&out), &ws, &[&id]));
     });
@@ -124,7 +120,7 @@ fn rm_by_where_lists_with_dry_run_then_deletes_what_matches() {
     expected.sort();
     assert_eq!(left, expected);
     assert_eq!(rows_of(&ws, &short), 0);
-    assert!(!folder(&ws, &short).exists());
+    assert!(!ws.has_artifacts(&short));
 
     // A filter that matches nothing deletes nothing, and says so.
     let out = ws.run(&["rm", "--where", "epochs = 99", "--yes"]);
@@ -142,9 +138,10 @@ fn rm_never_deletes_a_run_in_progress() {
     let id = train(&ws, 2);
     // A run training on another host, alive by its heartbeat: no command
     // marks it crashed.
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
     ws.execute(&format!(
         "UPDATE runs SET status = 'running', ended_at = NULL, host = 'elsewhere', \
-         heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = '{id}'"
+         heartbeat_at = '{now}' WHERE id = '{id}'"
     ));
     let out = ws.run(&["rm", &id, "--yes"]);
     assert_refused(&out);
@@ -155,7 +152,7 @@ fn rm_never_deletes_a_run_in_progress() {
     let out = ws.run(&["archive", &id]);
     assert_refused(&out);
     assert!(rows_of(&ws, &id) > 0);
-    assert!(folder(&ws, &id).is_dir());
+    assert!(ws.has_artifacts(&id));
 }
 
 #[test]
@@ -203,7 +200,7 @@ fn archive_hides_runs_from_runs_and_best_and_undo_brings_them_back() {
     let table = ws.ok(&["runs", "--all"]);
     assert!(table.contains("completed (archived)"), "{table}");
     // The files stay.
-    assert!(folder(&ws, &best).is_dir());
+    assert!(ws.has_artifacts(&best));
 
     let out = ws.run(&["archive", "--undo", &best]);
     assert!(out.status.success(), "{}", stderr(&out));

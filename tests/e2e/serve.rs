@@ -26,7 +26,7 @@ pub(crate) fn start(ws: &Workspace) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .args(["serve", "--run", "best", "--addr", "127.0.0.1:0"])
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .env("NO_COLOR", "1")
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())

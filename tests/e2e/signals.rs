@@ -11,7 +11,7 @@ fn interrupt_marks_the_run_killed() {
     let ws = Workspace::new();
     let mut child = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .args([
             "run",
             "-v",

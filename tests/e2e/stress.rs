@@ -21,7 +21,7 @@ fn spawn(ws: &Workspace, index: usize) -> Child {
     let epochs = if doomed(index) { 1_000_000 } else { 40 };
     Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(ws.path())
-        .env("PIPELINE_REGISTRY", ws.registry())
+        .env("PIPELINE_REGISTRY", ws.registry_url())
         .args(["run", mlp_spec().to_str().unwrap(), "--quiet", "--json"])
         .args([
             "--set",
@@ -60,7 +60,7 @@ fn concurrent_runs_with_sigkill_leave_a_consistent_registry() {
     let runs: serde_json::Value = serde_json::from_str(&ws.ok(&["runs", "--json"])).unwrap();
     let runs = runs.as_array().unwrap();
     assert!(runs.len() >= survivors, "{runs:?}");
-    assert_eq!(ws.query::<String>("PRAGMA integrity_check"), ["ok"]);
+    ws.assert_integrity();
     for status in ws.query::<String>("SELECT status FROM runs") {
         assert!(
             matches!(status.as_str(), "completed" | "killed" | "crashed"),

@@ -233,7 +233,7 @@ trials = 5
     );
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .current_dir(workspace.path())
-        .env("PIPELINE_REGISTRY", workspace.registry())
+        .env("PIPELINE_REGISTRY", workspace.registry_url())
         .args(["run", &spec])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -243,14 +243,13 @@ trials = 5
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         std::thread::sleep(Duration::from_millis(50));
-        if workspace.registry().exists() {
-            let ended: Vec<i64> = workspace.query(
-                "SELECT COUNT(*) FROM sweep_trials t JOIN runs r ON r.id = t.run_id \
-                 WHERE r.status = 'completed'",
-            );
-            if ended.first().is_some_and(|&n| n >= 1) {
-                break;
-            }
+        // An error until the registry and its tables exist.
+        let ended = workspace.try_query::<i64>(
+            "SELECT COUNT(*) FROM sweep_trials t JOIN runs r ON r.id = t.run_id \
+             WHERE r.status = 'completed'",
+        );
+        if ended.is_ok_and(|ended| ended.first().is_some_and(|&n| n >= 1)) {
+            break;
         }
         assert!(Instant::now() < deadline, "no trial completed in 60 s");
     }
@@ -268,8 +267,7 @@ trials = 5
          AND id IN (SELECT run_id FROM run_tags)",
     );
     assert_eq!(completed[0], 5, "a trial completed twice");
-    let integrity: Vec<String> = workspace.query("PRAGMA integrity_check");
-    assert_eq!(integrity, ["ok"]);
+    workspace.assert_integrity();
 }
 
 #[test]

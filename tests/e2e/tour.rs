@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::common::repo_root;
+use crate::common::{Workspace, repo_root};
 
 /// Epochs each `run` is cut to (the shipped specs train 30–500).
 const TOUR_EPOCHS: u32 = 3;
@@ -192,7 +192,8 @@ fn readme_tour_runs_in_order() {
         "README.md has {commands} tour commands (```console, `$ `); expected at least {MIN_COMMANDS}"
     );
 
-    let dir = tempfile::tempdir().unwrap();
+    // A workspace for its registry (a file in it, or a database of its own).
+    let dir = Workspace::new();
     copy_dir(&root.join("experiments"), &dir.path().join("experiments"));
     let bin = stand_ins(dir.path());
     let path = format!(
@@ -214,7 +215,7 @@ fn readme_tour_runs_in_order() {
                 .args(["-o", "pipefail", "-c", command])
                 .current_dir(dir.path())
                 .env("PATH", &path)
-                .env("PIPELINE_REGISTRY", dir.path().join("registry/registry.db"))
+                .env("PIPELINE_REGISTRY", dir.registry_url())
                 .env("NO_COLOR", "1")
                 .env("COLUMNS", "100")
                 .env_remove("RUST_LOG")

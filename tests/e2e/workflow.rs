@@ -50,17 +50,12 @@ fn run_runs_compare_infer() {
         "the resolved spec carries the override:\n{spec_text}"
     );
 
-    // The weights are on disk with the checksum the row claims.
+    // The weights are stored with the checksum the row claims.
     let paths = ws.query::<String>("SELECT path FROM artifacts WHERE kind = 'weights'");
     let sums = ws.query::<String>("SELECT sha256 FROM artifacts WHERE kind = 'weights'");
-    let weights = ws.path().join("registry").join(&paths[0]);
-    assert!(
-        weights.ends_with(format!("artifacts/{id}/model.safetensors")),
-        "{}",
-        weights.display()
-    );
+    assert_eq!(paths, [format!("artifacts/{id}/model.safetensors")]);
     assert_eq!(
-        hex::encode(Sha256::digest(std::fs::read(&weights).unwrap())),
+        hex::encode(Sha256::digest(ws.artifact(&id, "model.safetensors"))),
         sums[0]
     );
 
@@ -247,13 +242,7 @@ fn infer_detects_a_corrupted_weights_file() {
     let ws = Workspace::new();
     let run = ws.train(&["train.epochs=2"]);
     let id = run["id"].as_str().unwrap();
-    let weights = ws
-        .path()
-        .join(format!("registry/artifacts/{id}/model.safetensors"));
-    let mut bytes = std::fs::read(&weights).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0xff;
-    std::fs::write(&weights, bytes).unwrap();
+    ws.corrupt_artifact(&format!("artifacts/{id}/model.safetensors"));
     let out = ws.run(&["infer", "--input", diabetes_csv().to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--verify"), "{}", stderr(&out));
@@ -278,7 +267,7 @@ fn dry_run_prints_the_resolved_spec_and_records_nothing() {
     ]);
     assert!(text.contains("batch_size = 16"), "{text}");
     assert!(text.contains("restore_best = true"), "{text}");
-    assert!(!ws.registry().exists());
+    assert!(ws.nothing_recorded());
 }
 
 #[test]
