@@ -199,7 +199,7 @@ impl Registry {
     pub async fn open_at(location: &Location) -> Result<Registry, RegistryError> {
         match location {
             Location::File(path) => Registry::open(path).await,
-            Location::Postgres(url) => crate::postgres::open(url, Access::Write).await,
+            Location::Postgres(url) => crate::postgres::open(url).await,
         }
     }
 
@@ -210,7 +210,7 @@ impl Registry {
     ) -> Result<Registry, RegistryError> {
         match location {
             Location::File(path) => Registry::open_existing(path, access).await,
-            Location::Postgres(url) => crate::postgres::open(url, access).await,
+            Location::Postgres(url) => crate::postgres::open(url).await,
         }
     }
 

@@ -71,10 +71,8 @@ impl Registry {
             sql.push(" AND experiment = ").push_bind(experiment.clone());
         }
         if let Some(status) = filter.status {
-            sql.push(" AND ")
-                .push(STATUS_SQL)
-                .push(" = ")
-                .push_bind(status.as_str());
+            sql.push(" AND ");
+            crate::filter::push_status_is(&mut sql, status.as_str());
         }
         for tag in &filter.tags {
             sql.push(" AND EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = runs.id AND t.tag = ")

@@ -89,8 +89,24 @@ impl Registry {
                     Ok(current_aliases(&mut conn, id).await?)
                 })
                 .await?;
+            let bytes = match self.backend {
+                Backend::Sqlite => self.run_folder(id).map_or(0, |folder| size(&folder)),
+                // Stored in the database: the blobs the run owns.
+                Backend::Postgres => self
+                    .within(|| format!("reading the artifacts of run {id}"), async {
+                        Ok(sqlx::query_scalar::<_, i64>(
+                            "SELECT COALESCE(SUM(bytes), 0)::BIGINT FROM artifact_blobs \
+                             WHERE run_id = $1",
+                        )
+                        .bind(id.as_str())
+                        .fetch_one(&self.pool)
+                        .await?)
+                    })
+                    .await
+                    .map(|bytes| u64::try_from(bytes).unwrap_or(0))?,
+            };
             runs.push(RunToRemove {
-                bytes: self.run_folder(id).map_or(0, |folder| size(&folder)),
+                bytes,
                 id: id.clone(),
                 experiment,
                 status,

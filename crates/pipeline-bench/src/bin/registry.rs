@@ -9,6 +9,10 @@
 //! kept in DIR (default: a folder under the system temp dir) and reused when
 //! it already holds N runs, so repeated benchmarks skip the generation.
 //!
+//! `bench-registry --registry postgres://… [--runs N] [--epochs N]` (issue
+//! 23) runs the same benchmark on a PostgreSQL registry: the database must
+//! be empty (it is migrated and filled) or hold exactly N runs (reused).
+//!
 //! `bench-registry --sweep-trials N [--dir DIR]` (issue 22) instead builds a
 //! registry holding one sweep of N trials (two thirds completed, one third
 //! pruned, each run with 30 epochs of losses) and times `sweep show` and
@@ -20,8 +24,8 @@ use std::time::Instant;
 use anyhow::Context as _;
 use pipeline_bench::{Report, Row, database_bytes, median, ms, pipeline_binary, time_command};
 use pipeline_registry::{
-    Completion, EpochMetric, ImportedRun, MetricValue, NewRun, NewSweep, Overfitting, PrunedRun,
-    Registry, RunFilter, RunId, RunSelector, SweepFilter, TrialLink,
+    Backend, Completion, EpochMetric, ImportedRun, Location, MetricValue, NewRun, NewSweep,
+    Overfitting, PrunedRun, Registry, RunFilter, RunId, RunSelector, SweepFilter, TrialLink,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,6 +39,8 @@ struct Options {
     dir: PathBuf,
     /// `--sweep-trials N`: only the sweep benchmark, with N trials.
     sweep_trials: Option<u32>,
+    /// `--registry URL`: a PostgreSQL registry instead of a SQLite file.
+    registry: Option<String>,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -43,6 +49,7 @@ fn options() -> anyhow::Result<Options> {
         epochs: 200,
         dir: std::env::temp_dir().join("pipeline-bench-registry"),
         sweep_trials: None,
+        registry: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -51,11 +58,12 @@ fn options() -> anyhow::Result<Options> {
             "--runs" => options.runs = value()?.parse().context("--runs")?,
             "--epochs" => options.epochs = value()?.parse().context("--epochs")?,
             "--dir" => options.dir = PathBuf::from(value()?),
+            "--registry" => options.registry = Some(value()?),
             "--sweep-trials" => {
                 options.sweep_trials = Some(value()?.parse().context("--sweep-trials")?);
             }
             other => anyhow::bail!(
-                "unknown argument {other}; use --runs, --epochs, --dir, --sweep-trials"
+                "unknown argument {other}; use --runs, --epochs, --dir, --registry, --sweep-trials"
             ),
         }
     }
@@ -70,26 +78,32 @@ fn main() -> anyhow::Result<()> {
     if let Some(trials) = options.sweep_trials {
         return sweep_bench(&runtime, &options.dir, trials);
     }
-    let db = options
-        .dir
-        // `-v2`: since issue 21 the runs' specs vary (learning rate, units,
-        // optimizer); a registry generated before is not reused.
-        .join(format!("{}x{}-v2", options.runs, options.epochs))
-        .join("registry.db");
+    let db = match &options.registry {
+        Some(url) => PathBuf::from(url),
+        None => options
+            .dir
+            // `-v2`: since issue 21 the runs' specs vary (learning rate,
+            // units, optimizer); a registry generated before is not reused.
+            .join(format!("{}x{}-v2", options.runs, options.epochs))
+            .join("registry.db"),
+    };
+    let location = Location::parse(db.as_os_str());
     let mut report = Report::default();
-    runtime.block_on(generate(&db, &options, &mut report))?;
-    report.add(
-        "registry",
-        Row {
-            name: "registry size on disk".into(),
-            value: database_bytes(&db) as f64 / 1e6,
-            unit: "MB",
-            target: None,
-            ok: None,
-        },
-    );
+    runtime.block_on(generate(&location, &options, &mut report))?;
+    if location.backend() == Backend::Sqlite {
+        report.add(
+            "registry",
+            Row {
+                name: "registry size on disk".into(),
+                value: database_bytes(&db) as f64 / 1e6,
+                unit: "MB",
+                target: None,
+                ok: None,
+            },
+        );
+    }
 
-    let (a, b, read) = runtime.block_on(pick_runs(&db))?;
+    let (a, b, read) = runtime.block_on(pick_runs(&location))?;
     report.add(
         "registry",
         Row {
@@ -189,7 +203,7 @@ fn main() -> anyhow::Result<()> {
         "\nregistry benchmark: {} runs × {} epochs in {}\n{}",
         options.runs,
         options.epochs,
-        db.display(),
+        location,
         report.table()
     );
     Ok(())
@@ -197,8 +211,8 @@ fn main() -> anyhow::Result<()> {
 
 /// Two runs of one experiment to compare (the newest and the best), and
 /// how long reading one run takes in process.
-async fn pick_runs(db: &Path) -> anyhow::Result<(RunId, RunId, std::time::Duration)> {
-    let registry = Registry::open(db).await?;
+async fn pick_runs(location: &Location) -> anyhow::Result<(RunId, RunId, std::time::Duration)> {
+    let registry = Registry::open_at(location).await?;
     let newest = registry
         .resolve(&RunSelector::Latest, Some("exp-3"))
         .await?;
@@ -211,19 +225,35 @@ async fn pick_runs(db: &Path) -> anyhow::Result<(RunId, RunId, std::time::Durati
 }
 
 /// Fills the registry unless it already holds the wanted number of runs.
-async fn generate(db: &Path, options: &Options, report: &mut Report) -> anyhow::Result<()> {
-    let registry = Registry::open(db).await?;
+async fn generate(
+    location: &Location,
+    options: &Options,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    Registry::migrate_at(location).await?;
+    let registry = Registry::open_at(location).await?;
     let existing = registry.list_runs(&RunFilter::default()).await?.len();
     if existing == options.runs {
-        eprintln!("reusing {} ({existing} runs)", db.display());
+        eprintln!("reusing {location} ({existing} runs)");
         registry.close().await;
         return Ok(());
     }
     registry.close().await;
-    if let Some(folder) = db.parent() {
-        std::fs::remove_dir_all(folder).ok();
+    match location {
+        Location::File(db) => {
+            if let Some(folder) = db.parent() {
+                std::fs::remove_dir_all(folder).ok();
+            }
+        }
+        Location::Postgres(_) if existing > 0 => {
+            anyhow::bail!(
+                "{location} holds {existing} runs, not {}: use an empty database",
+                options.runs
+            )
+        }
+        Location::Postgres(_) => {}
     }
-    let registry = Registry::open(db).await?;
+    let registry = Registry::open_at(location).await?;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let start = Instant::now();
     let mut rows = 0usize;
