@@ -149,6 +149,14 @@ fn resolve_absolute(path: &Path, links: usize) -> PathBuf {
     }
 }
 
+/// Why a path in the artifacts folder is refused.
+fn in_artifacts(artifacts: &Path) -> String {
+    format!(
+        "it is in the registry's artifacts folder {}, which holds the runs' weights",
+        artifacts.display()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -216,12 +224,4 @@ mod tests {
             .check_folder(&dir.path().join("registry-export"))
             .unwrap();
     }
-}
-
-/// Why a path in the artifacts folder is refused.
-fn in_artifacts(artifacts: &Path) -> String {
-    format!(
-        "it is in the registry's artifacts folder {}, which holds the runs' weights",
-        artifacts.display()
-    )
 }
