@@ -70,3 +70,112 @@ fn registry_urls_name_the_workspace_database() {
         "postgres://u@h/x?sslmode=disable"
     );
 }
+
+/// `pipeline` with `args`, in `dir`, on the registry `registry`.
+fn pipeline_in(dir: &std::path::Path, registry: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .current_dir(dir)
+        .env("PIPELINE_REGISTRY", registry)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Local runs pushed into the team registry once, whatever the number of
+/// pushes; then a machine with nothing but the URL (an empty folder)
+/// predicts with the team's best run exactly as the local registry does.
+#[test]
+fn pushed_runs_predict_from_a_folder_holding_nothing() {
+    if backend() != Backend::Postgres {
+        eprintln!("skipped: PIPELINE_TEST_BACKEND is not postgres");
+        return;
+    }
+    let team = crate::common::Workspace::new();
+    let url = team.registry_url();
+    let local_dir = tempfile::tempdir().unwrap();
+    let local = local_dir.path().join("registry/registry.db");
+    let local = local.to_str().unwrap();
+    let spec = crate::common::mlp_spec();
+    let trained: serde_json::Value = serde_json::from_str(&ok(pipeline_in(
+        local_dir.path(),
+        local,
+        &[
+            "run",
+            spec.to_str().unwrap(),
+            "--set",
+            "train.epochs=3",
+            "--json",
+        ],
+    )))
+    .unwrap();
+    let id = trained["id"].as_str().unwrap();
+
+    let push = |expected_copied: usize, expected_there: usize| {
+        let out = pipeline_in(
+            local_dir.path(),
+            local,
+            &["registry", "push", "--to", &url, "--json"],
+        );
+        let pushed: serde_json::Value = serde_json::from_str(&ok(out)).unwrap();
+        assert_eq!(
+            pushed["copied"].as_array().unwrap().len(),
+            expected_copied,
+            "{pushed}"
+        );
+        assert_eq!(pushed["already_there"], expected_there, "{pushed}");
+        assert_eq!(
+            pushed["artifacts"].as_u64().unwrap() > 0,
+            expected_copied > 0
+        );
+    };
+    push(1, 0);
+    push(0, 1);
+
+    let csv = crate::common::diabetes_csv();
+    let infer = ["infer", "--run", "best", "--input", csv.to_str().unwrap()];
+    let here = ok(pipeline_in(local_dir.path(), local, &infer));
+    let nowhere = tempfile::tempdir().unwrap();
+    let there = ok(pipeline_in(nowhere.path(), &url, &infer));
+    assert_eq!(here, there);
+    assert_eq!(std::fs::read_dir(nowhere.path()).unwrap().count(), 0);
+    // The copy is the same run, with the same test metrics.
+    let show = |dir: &std::path::Path, registry: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(pipeline_in(dir, registry, &["show", id, "--json"]))).unwrap()
+    };
+    let (a, b) = (show(local_dir.path(), local), show(nowhere.path(), &url));
+    assert_eq!(a["final_metrics"], b["final_metrics"]);
+    assert_eq!(a["artifacts"], b["artifacts"]);
+}
+
+/// The password of a registry URL never reaches the output, even in an
+/// error about that registry.
+#[test]
+fn a_registry_password_is_never_printed() {
+    let out = pipeline_in(
+        std::path::Path::new("."),
+        "postgres://alice:hunter2-secret@127.0.0.1:1/nothing",
+        &["runs"],
+    );
+    assert!(!out.status.success());
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains("hunter2-secret"), "{all}");
+    assert!(
+        all.contains("postgres://alice:***@127.0.0.1:1/nothing"),
+        "{all}"
+    );
+}
