@@ -96,9 +96,7 @@ impl Registry {
             let mut conn = self.pool.begin().await?;
             self.check_spec_keys(&mut conn, &keys).await?;
             let rows = sql.build().fetch_all(&mut *conn).await?;
-            let all_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs")
-                .fetch_all(&mut *conn)
-                .await?;
+            let all_ids = crate::short_ids::ids_of(&mut conn, self.backend, "runs").await?;
             let short_ids = ShortIds::of(&all_ids);
             let runs = self.summaries(&mut conn, &rows, &short_ids).await?;
             conn.commit().await?;

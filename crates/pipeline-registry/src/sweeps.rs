@@ -261,22 +261,9 @@ impl Registry {
                 .bind(id.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            let run_ids: Option<String> = sqlx::query_scalar(match self.backend {
-                Backend::Sqlite => "SELECT group_concat(id, ' ') FROM runs",
-                Backend::Postgres => "SELECT string_agg(id, ' ') FROM runs",
-            })
-            .fetch_one(&mut *tx)
-            .await?;
-            let run_ids: Vec<String> = run_ids
-                .unwrap_or_default()
-                .split(' ')
-                .filter(|id| !id.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let run_ids = crate::short_ids::ids_of(&mut tx, self.backend, "runs").await?;
             let run_short_ids = ShortIds::of(&run_ids);
-            let sweep_ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sweeps")
-                .fetch_all(&mut *tx)
-                .await?;
+            let sweep_ids = crate::short_ids::ids_of(&mut tx, self.backend, "sweeps").await?;
             let confirmations = sqlx::query(
                 "SELECT number, folds, metric, mean, std, group_id, test_value, created_at \
                  FROM sweep_confirmations WHERE sweep_id = $1 ORDER BY number, folds",
