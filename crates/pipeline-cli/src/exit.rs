@@ -194,6 +194,15 @@ fn registry_hint(error: &RegistryError) -> Option<String> {
                  from its stored spec"
             ))
         }
+        RegistryError::NotARegistry { path, .. }
+            if pipeline_registry::is_postgres_url(&path.to_string_lossy()) =>
+        {
+            Some(
+                "`pipeline registry migrate` makes an empty PostgreSQL database a registry; \
+                 point --registry (or PIPELINE_REGISTRY) at another database otherwise"
+                    .into(),
+            )
+        }
         RegistryError::NotARegistry { .. } => Some(
             "point --registry (or PIPELINE_REGISTRY) at a pipeline registry, or at a new path"
                 .into(),
