@@ -1,61 +1,11 @@
 //! The write path end to end: create, epochs, artifacts, complete or end,
 //! and what reading back returns.
 
-use super::{loss_curve, metric, new_run, open_temp};
+use super::{completed_run, loss_curve, metric, new_run, open_temp};
 use crate::{
     ArtifactKind, Completion, EndStatus, EpochMetric, Epochs, RegistryError, RunFilter, RunId,
     RunStatus,
 };
-
-async fn completed_run(reg: &crate::Registry) -> RunId {
-    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
-    for epoch in 1..=3u32 {
-        let loss = 1.0 / f64::from(epoch);
-        reg.record_epoch(
-            &id,
-            epoch,
-            &[
-                metric("train", "loss", loss),
-                metric("validation", "loss", loss + 0.1),
-            ],
-        )
-        .await
-        .unwrap();
-    }
-    let weights = reg
-        .write_artifact(
-            &id,
-            ArtifactKind::Weights,
-            "model.safetensors",
-            b"weights-bytes",
-        )
-        .await
-        .unwrap();
-    let prep = reg
-        .write_artifact(
-            &id,
-            ArtifactKind::Preprocessing,
-            "preprocessing.json",
-            b"{\"mean\":1}",
-        )
-        .await
-        .unwrap();
-    reg.complete_run(
-        &id,
-        &Completion {
-            best_epoch: 3,
-            epochs_run: 3,
-            selection_value: 1.0 / 3.0 + 0.1,
-            final_metrics: vec![metric("test", "mse", 0.25), metric("test", "rmse", 0.5)],
-            artifacts: vec![weights, prep],
-            overfitting: Default::default(),
-            weights_digest: None,
-        },
-    )
-    .await
-    .unwrap();
-    id
-}
 
 #[tokio::test(flavor = "current_thread")]
 async fn full_lifecycle_is_read_back() {

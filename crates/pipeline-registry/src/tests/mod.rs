@@ -87,3 +87,60 @@ fn loss_curve(epochs: u32, value: impl Fn(u32) -> f64) -> Vec<EpochMetric> {
         })
         .collect()
 }
+
+/// A completed run of 3 epochs whose weights are `weights`, with
+/// preprocessing and test metrics.
+async fn completed_run_with(reg: &Registry, weights: &[u8]) -> crate::RunId {
+    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
+    for epoch in 1..=3u32 {
+        let loss = 1.0 / f64::from(epoch);
+        reg.record_epoch(
+            &id,
+            epoch,
+            &[
+                metric("train", "loss", loss),
+                metric("validation", "loss", loss + 0.1),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    let weights = reg
+        .write_artifact(
+            &id,
+            crate::ArtifactKind::Weights,
+            "model.safetensors",
+            weights,
+        )
+        .await
+        .unwrap();
+    let prep = reg
+        .write_artifact(
+            &id,
+            crate::ArtifactKind::Preprocessing,
+            "preprocessing.json",
+            b"{\"mean\":1}",
+        )
+        .await
+        .unwrap();
+    reg.complete_run(
+        &id,
+        &crate::Completion {
+            best_epoch: 3,
+            epochs_run: 3,
+            selection_value: 1.0 / 3.0 + 0.1,
+            final_metrics: vec![metric("test", "mse", 0.25), metric("test", "rmse", 0.5)],
+            artifacts: vec![weights, prep],
+            overfitting: Default::default(),
+            weights_digest: None,
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// [`completed_run_with`] weights `weights-bytes`.
+async fn completed_run(reg: &Registry) -> crate::RunId {
+    completed_run_with(reg, b"weights-bytes").await
+}

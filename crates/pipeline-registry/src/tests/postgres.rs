@@ -6,10 +6,8 @@
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnection;
 
-use super::{loss_curve, metric, new_run, open_temp};
-use crate::{
-    ArtifactKind, Completion, Epochs, Location, PgUrl, Registry, RegistryError, RunStatus,
-};
+use super::{completed_run_with, open_temp};
+use crate::{ArtifactKind, Epochs, Location, PgUrl, Registry, RegistryError, RunStatus};
 
 /// A fresh database in the test cluster, dropped when this is dropped.
 struct TestDatabase {
@@ -83,43 +81,6 @@ impl Drop for TestDatabase {
     }
 }
 
-async fn complete(reg: &Registry, weights: &[u8]) -> crate::RunId {
-    let id = reg.create_run(&new_run("exp", false)).await.unwrap();
-    for m in loss_curve(3, |e| 1.0 / f64::from(e)) {
-        reg.record_epoch(&id, m.epoch, &[metric(&m.split, &m.metric, m.value)])
-            .await
-            .unwrap();
-    }
-    let w = reg
-        .write_artifact(&id, ArtifactKind::Weights, "model.safetensors", weights)
-        .await
-        .unwrap();
-    let p = reg
-        .write_artifact(
-            &id,
-            ArtifactKind::Preprocessing,
-            "preprocessing.json",
-            b"{}",
-        )
-        .await
-        .unwrap();
-    reg.complete_run(
-        &id,
-        &Completion {
-            best_epoch: 3,
-            epochs_run: 3,
-            selection_value: 0.4,
-            final_metrics: vec![metric("test", "mse", 0.25)],
-            artifacts: vec![w, p],
-            overfitting: Default::default(),
-            weights_digest: None,
-        },
-    )
-    .await
-    .unwrap();
-    id
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_run_round_trips_with_artifacts_in_chunks() {
     let Some(db) = TestDatabase::new().await else {
@@ -130,7 +91,7 @@ async fn a_run_round_trips_with_artifacts_in_chunks() {
     let weights: Vec<u8> = (0..(crate::blobs::CHUNK_BYTES * 5 / 2))
         .map(|i| (i % 251) as u8)
         .collect();
-    let id = complete(&reg, &weights).await;
+    let id = completed_run_with(&reg, &weights).await;
     let record = reg.run_with(&id, Epochs::All).await.unwrap();
     assert_eq!(record.status, RunStatus::Completed);
     let artifact = record.artifact(ArtifactKind::Weights).unwrap();
@@ -231,7 +192,7 @@ async fn push_copies_runs_once_with_verified_artifacts() {
         return;
     };
     let (_dir, local) = open_temp().await;
-    let first = complete(&local, b"first-weights").await;
+    let first = completed_run_with(&local, b"first-weights").await;
     local
         .add_tags(&first, &["baseline".to_owned()])
         .await
@@ -252,7 +213,7 @@ async fn push_copies_runs_once_with_verified_artifacts() {
     assert_eq!(team.read_verified(weights).await.unwrap(), b"first-weights");
 
     // Twice copies nothing twice; a new run is copied alone.
-    let second = complete(&local, b"second").await;
+    let second = completed_run_with(&local, b"second").await;
     let pushed = local.push_to(&team).await.unwrap();
     assert_eq!(pushed.copied, vec![second]);
     assert_eq!(pushed.already_there, 1);
