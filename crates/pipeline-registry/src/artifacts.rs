@@ -101,25 +101,30 @@ impl Registry {
         artifact: &ArtifactRecord,
         keep: &mut (dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError> + Send),
     ) -> Result<(), RegistryError> {
-        if self.backend == Backend::Postgres {
-            return self.read_blob(artifact, keep).await;
-        }
-        let run = run_of(&artifact.path);
-        let full = self.artifact_path(artifact, &run)?;
-        let checked = Checked {
-            artifact,
-            run,
-            full,
+        let (read, actual) = match self.backend {
+            Backend::Postgres => self.read_blob(artifact, keep).await?,
+            Backend::Sqlite => {
+                let run = run_of(&artifact.path);
+                let full = self.artifact_path(artifact, &run)?;
+                let checked = Checked {
+                    artifact,
+                    run,
+                    full,
+                };
+                let file = checked.open()?;
+                checked.read(file, keep)?
+            }
         };
-        let file = checked.open()?;
-        let (read, actual) = checked.read(file, keep)?;
         if read != artifact.bytes {
-            return Err(
-                checked.corrupt(format!("{} bytes", artifact.bytes), format!("{read} bytes"))
-            );
+            return Err(corrupt(
+                artifact,
+                format!("{} bytes", artifact.bytes),
+                format!("{read} bytes"),
+            ));
         }
         if !actual.eq_ignore_ascii_case(&artifact.sha256) {
-            return Err(checked.corrupt(
+            return Err(corrupt(
+                artifact,
                 format!("sha256 {}", artifact.sha256),
                 format!("sha256 {actual}"),
             ));
@@ -211,8 +216,22 @@ fn file_kind(file_type: &fs::FileType) -> &'static str {
     }
 }
 
+/// `ArtifactCorrupt`: the stored artifact is not what was recorded.
+pub(crate) fn corrupt(
+    artifact: &ArtifactRecord,
+    expected: String,
+    actual: String,
+) -> RegistryError {
+    RegistryError::ArtifactCorrupt {
+        run: run_of(&artifact.path),
+        path: artifact.path.clone(),
+        expected,
+        actual,
+    }
+}
+
 /// The run id inside `artifacts/<run>/<file>`, for error messages.
-fn run_of(path: &str) -> String {
+pub(crate) fn run_of(path: &str) -> String {
     path.split('/').nth(1).unwrap_or("?").to_owned()
 }
 
@@ -227,12 +246,7 @@ struct Checked<'a> {
 impl Checked<'_> {
     /// `ArtifactCorrupt`: the file is not what was recorded.
     fn corrupt(&self, expected: String, actual: String) -> RegistryError {
-        RegistryError::ArtifactCorrupt {
-            run: self.run.clone(),
-            path: self.artifact.path.clone(),
-            expected,
-            actual,
-        }
+        corrupt(self.artifact, expected, actual)
     }
 
     /// An I/O error on the file.

@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The database engine behind an open registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,23 +37,6 @@ impl Location {
         match self {
             Location::File(_) => Backend::Sqlite,
             Location::Postgres(_) => Backend::Postgres,
-        }
-    }
-
-    /// The SQLite file, for a file registry.
-    pub fn file(&self) -> Option<&Path> {
-        match self {
-            Location::File(path) => Some(path),
-            Location::Postgres(_) => None,
-        }
-    }
-
-    /// How messages name the registry: the file path, or the URL without
-    /// its password.
-    pub fn display_path(&self) -> PathBuf {
-        match self {
-            Location::File(path) => path.clone(),
-            Location::Postgres(url) => PathBuf::from(url.redacted()),
         }
     }
 }

@@ -399,9 +399,9 @@ fn read_only_options(db_path: &Path) -> SqliteConnectOptions {
         .immutable(!shared_memory && !log_pending)
 }
 
-/// The newest migration compiled into this build.
+/// The newest SQLite migration compiled into this build.
 pub(crate) fn known_version() -> i64 {
-    MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    newest_of(&MIGRATOR)
 }
 
 /// A pool of connections to the SQLite database `options` names, through
@@ -571,16 +571,27 @@ async fn check_schema(
     .fetch_all(&mut *conn)
     .await
     .map_err(query_error)?;
-    // Another application's sqlx database has the same table: a registry
-    // holds at least one of this build's migrations, byte for byte.
+    judge_applied(db_path, &MIGRATOR, &applied)
+}
+
+/// Whether the migrations `applied` to the database at `path` (version,
+/// description, checksum) make it a registry `migrator` may open: another
+/// application's sqlx database has the same table, so a registry holds at
+/// least one of this build's migrations, byte for byte; and none newer
+/// than this build knows. Returns the newest applied, if any.
+pub(crate) fn judge_applied(
+    path: &Path,
+    migrator: &Migrator,
+    applied: &[(i64, String, Vec<u8>)],
+) -> Result<Option<i64>, RegistryError> {
     let ours = applied.iter().any(|(version, _, checksum)| {
-        MIGRATOR
+        migrator
             .iter()
             .any(|m| m.version == *version && *m.checksum == checksum[..])
     });
     if let (false, Some((version, description, _))) = (ours, applied.first()) {
         return Err(RegistryError::NotARegistry {
-            path: db_path.to_path_buf(),
+            path: path.to_path_buf(),
             reason: format!(
                 "its _sqlx_migrations table records another application's migrations \
                  (version {version}, \"{description}\"); refusing to alter it"
@@ -588,15 +599,20 @@ async fn check_schema(
         });
     }
     let newest = applied.iter().map(|(version, _, _)| *version).max();
-    let known = known_version();
+    let known = newest_of(migrator);
     match newest {
         Some(version) if version > known => Err(RegistryError::NewerSchema {
-            path: db_path.to_path_buf(),
+            path: path.to_path_buf(),
             version,
             known,
         }),
         _ => Ok(newest),
     }
+}
+
+/// The newest migration of `migrator`.
+pub(crate) fn newest_of(migrator: &Migrator) -> i64 {
+    migrator.iter().map(|m| m.version).max().unwrap_or(0)
 }
 
 /// Reads until `buf` is full or the file ends; returns the bytes read.

@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 use std::str::FromStr as _;
-use std::sync::Once;
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -28,10 +27,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// a failover is picked up.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
-/// Registers sqlx's SQLite and PostgreSQL drivers for `Any` (once).
+/// Registers sqlx's SQLite and PostgreSQL drivers for `Any` (sqlx does
+/// it once, whatever the number of calls).
 pub(crate) fn install_drivers() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(sqlx::any::install_default_drivers);
+    sqlx::any::install_default_drivers();
 }
 
 /// What [`Registry::migrate_at`] did.
@@ -180,33 +179,10 @@ async fn inspect(registry: &Registry) -> Result<Option<i64>, RegistryError> {
     .fetch_all(&registry.pool)
     .await
     .map_err(query_error)?;
-    let ours = applied.iter().any(|(version, _, checksum)| {
-        MIGRATOR_PG
-            .iter()
-            .any(|m| m.version == *version && *m.checksum == checksum[..])
-    });
-    if let (false, Some((version, description, _))) = (ours, applied.first()) {
-        return Err(RegistryError::NotARegistry {
-            path: path.clone(),
-            reason: format!(
-                "its _sqlx_migrations table records another application's migrations \
-                 (version {version}, \"{description}\"); refusing to alter it"
-            ),
-        });
-    }
-    let newest = applied.iter().map(|(version, _, _)| *version).max();
-    let known = known_version();
-    match newest {
-        Some(version) if version > known => Err(RegistryError::NewerSchema {
-            path: path.clone(),
-            version,
-            known,
-        }),
-        _ => Ok(newest),
-    }
+    crate::open::judge_applied(path, &MIGRATOR_PG, &applied)
 }
 
 /// The newest PostgreSQL migration compiled into this build.
 fn known_version() -> i64 {
-    MIGRATOR_PG.iter().map(|m| m.version).max().unwrap_or(0)
+    crate::open::newest_of(&MIGRATOR_PG)
 }

@@ -223,7 +223,7 @@ impl Registry {
     /// confirmations, read in one snapshot.
     pub async fn sweep(&self, id: &SweepId) -> Result<SweepRecord, RegistryError> {
         self.within(|| format!("reading sweep {id}"), async {
-            let mut tx = self.begin_write().await?;
+            let mut tx = self.pool.begin().await?;
             let row = sqlx::query(
                 "SELECT id, experiment, name, spec_path, source_spec, spec_toml, method, metric, \
                  higher_is_better, budget, jobs, seed, parameters, pruner, created_at, archived_at, \
@@ -362,11 +362,9 @@ impl Registry {
         );
         let (rows, sweep_ids) = self
             .within(|| "listing sweeps", async {
-                let mut tx = self.begin_write().await?;
+                let mut tx = self.pool.begin().await?;
                 let rows = sql.build().fetch_all(&mut *tx).await?;
-                let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM sweeps")
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let ids = crate::short_ids::ids_of(&mut tx, self.backend, "sweeps").await?;
                 tx.commit().await?;
                 Ok((rows, ids))
             })
