@@ -12,6 +12,7 @@ use crate::artifacts::{corrupt, run_of};
 use crate::error::RegistryError;
 use crate::open::Registry;
 use crate::statement::Fault;
+use crate::touch::Live;
 use crate::types::{ArtifactRecord, RunId};
 use crate::util::now;
 
@@ -33,6 +34,9 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         self.within(|| format!("storing artifact {path} of run {run}"), async {
             let mut tx = self.begin_write().await?;
+            // Only the run's owner stores its files: a process that lost the
+            // run writes nothing, also between its check and this write.
+            self.touch(&mut tx, run, Live::Running).await?;
             sqlx::query("DELETE FROM artifact_blobs WHERE path = $1")
                 .bind(path)
                 .execute(&mut *tx)

@@ -178,6 +178,14 @@ pub enum RegistryError {
         matches: Vec<String>,
     },
 
+    /// The run is live but another process (or worker lease) owns it now:
+    /// this one lost it and must write nothing more.
+    #[error(
+        "run {run} was taken over by another process (owner {owner}); this one lost it and \
+         writes nothing more to it"
+    )]
+    LostRun { run: String, owner: String },
+
     /// The run is not in a state that allows this change.
     #[error("run {run} is {from}; that change is only allowed while it is queued or running")]
     InvalidTransition { run: String, from: RunStatus },

@@ -1,12 +1,13 @@
-//! The on-disk run registry of `pipeline`: a SQLite database (chosen by the
-//! caller, `registry/registry.db` by default) plus an `artifacts/` folder
-//! beside it holding each run's files under `artifacts/<run-id>/`.
+//! The run registry of `pipeline`: a SQLite database (chosen by the caller,
+//! `registry/registry.db` by default) plus an `artifacts/` folder beside it
+//! holding each run's files under `artifacts/<run-id>/`; or a PostgreSQL
+//! database holding the artifacts too, through the same SQL.
 //!
 //! The training loop never touches it; the CLI records runs here (create,
 //! one row set per epoch, complete or end) and reads them back (list,
 //! resolve "latest"/"best"/id prefixes, load a run, read verified
-//! artifacts). The SQL sticks to TEXT/INTEGER/REAL so the schema can later be
-//! served by PostgreSQL too; only SQLite is implemented.
+//! artifacts). Workers claim submitted work from its queue (`work.rs`), and
+//! only a run's owner writes it (`touch.rs`).
 
 mod archive;
 mod artifacts;
@@ -36,6 +37,7 @@ mod sweeps;
 mod touch;
 mod types;
 mod util;
+mod work;
 
 #[cfg(test)]
 mod tests;
@@ -65,3 +67,4 @@ pub use types::{
     EpochMetric, MetricValue, NewRun, Overfitting, RunFilter, RunId, RunRecord, RunSelector,
     RunStatus, RunSummary, StoredDiagnosis,
 };
+pub use work::{Claimed, NewWorker, QueueCounts, Reaped, WorkEnd, WorkKind, WorkerRecord};

@@ -8,6 +8,7 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -66,6 +67,8 @@ pub struct Registry {
     /// The folder of the SQLite file (artifacts under `root/artifacts`);
     /// empty for PostgreSQL.
     pub(crate) root: PathBuf,
+    /// Who this handle writes live runs as ([`Registry::owner`]).
+    pub(crate) owner: Arc<str>,
 }
 
 impl Registry {
@@ -142,6 +145,7 @@ impl Registry {
             backend: Backend::Sqlite,
             db_path,
             root,
+            owner: process_owner(),
         })
     }
 
@@ -183,6 +187,7 @@ impl Registry {
             backend: Backend::Sqlite,
             db_path,
             root,
+            owner: process_owner(),
         };
         // Under the lock: runs recorded before migration 0008 get their spec
         // keys once (one indexed read when there are none).
@@ -214,6 +219,23 @@ impl Registry {
         }
     }
 
+    /// Who this handle writes live runs as: this process, unless made
+    /// with [`Registry::owned_by`]. A run is written only by its owner (the
+    /// process that created, started or resumed it), so a process that lost
+    /// its run to another (a worker whose lease was reaped) writes nothing.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// The same registry (the same connections), writing as `owner`: a
+    /// worker's handle for one lease.
+    pub fn owned_by(&self, owner: &str) -> Registry {
+        Registry {
+            owner: owner.into(),
+            ..self.clone()
+        }
+    }
+
     /// The database engine behind this registry.
     pub fn backend(&self) -> Backend {
         self.backend
@@ -235,7 +257,8 @@ impl Registry {
         self.pool.close().await;
     }
 
-    /// Marks queued or running runs whose process is gone as `crashed`: on
+    /// Marks queued or running runs whose process is gone as `crashed` (a
+    /// run submitted for a worker, queued with no host, waits unmarked): on
     /// this host, a pid that no longer exists (or now belongs to a process
     /// started at another time); on other hosts, whose processes cannot be
     /// probed, a heartbeat older than [`HEARTBEAT_STALE_AFTER`].
@@ -245,7 +268,7 @@ impl Registry {
             .within(|| "looking for stale runs", async {
                 Ok(sqlx::query_as(
                     "SELECT id, pid, pid_started, host, heartbeat_at FROM runs \
-                     WHERE status IN ('queued', 'running')",
+                     WHERE status IN ('queued', 'running') AND NOT (status = 'queued' AND host IS NULL)",
                 )
                 .fetch_all(&self.pool)
                 .await?)
@@ -340,6 +363,16 @@ pub(crate) fn process_started(pid: u32) -> Option<u64> {
 }
 
 /// This machine's name, as recorded in `runs.host`.
+/// This process's name as the owner of the runs it starts: host, pid and a
+/// random part (a pid is reused; the random part is not).
+pub(crate) fn process_owner() -> Arc<str> {
+    static OWNER: OnceLock<Arc<str>> = OnceLock::new();
+    Arc::clone(OWNER.get_or_init(|| {
+        let random = uuid::Uuid::now_v7().simple().to_string();
+        format!("{}:{}:{}", hostname(), std::process::id(), &random[20..]).into()
+    }))
+}
+
 pub(crate) fn hostname() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()

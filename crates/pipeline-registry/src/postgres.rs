@@ -23,6 +23,11 @@ const MAX_CONNECTIONS: u32 = 4;
 /// How long a connection may wait for the pool (or the server).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the server lets a session sit idle inside a transaction
+/// before it ends the session (its locks released): far longer than any of
+/// the registry's transactions, whose statements follow one another.
+const IDLE_IN_TRANSACTION_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A connection is replaced after this long, so that a server restart or
 /// a failover is picked up.
 const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
@@ -123,9 +128,20 @@ async fn connect(url: &PgUrl) -> Result<Registry, RegistryError> {
         // The registry's statements are short lookups: PostgreSQL's JIT
         // compiler, which starts above a cost most of them reach at
         // 10,000 runs, spent 30 ms compiling what ran in 90.
+        //
+        // A process stopped (SIGSTOP, a paused VM) inside a transaction would
+        // hold its locks, the registry's write lock among them, and stall
+        // every other process; the server ends such a session after
+        // IDLE_IN_TRANSACTION_TIMEOUT, so the others go on (and the stopped
+        // one, on waking, finds its connection gone and writes nothing).
         .after_connect(|conn, _| {
             Box::pin(async move {
                 conn.execute("SET jit = off").await?;
+                conn.execute(sqlx::AssertSqlSafe(format!(
+                    "SET idle_in_transaction_session_timeout = {}",
+                    IDLE_IN_TRANSACTION_TIMEOUT.as_millis()
+                )))
+                .await?;
                 Ok(())
             })
         })
@@ -141,6 +157,7 @@ async fn connect(url: &PgUrl) -> Result<Registry, RegistryError> {
         backend: Backend::Postgres,
         db_path: path,
         root: PathBuf::new(),
+        owner: crate::open::process_owner(),
     })
 }
 

@@ -28,14 +28,27 @@ impl Registry {
     /// Seeds above `i64::MAX` are rejected (`InvalidInput`): the column is a
     /// signed 64-bit INTEGER and a silent wrap would misreport the seed.
     pub async fn create_run(&self, new: &NewRun) -> Result<RunId, RegistryError> {
-        self.insert_run(new, RunStatus::Running).await
+        self.insert_run(new, RunStatus::Running, None).await
     }
 
     /// Records a new run with status `queued`: it will be started by
     /// [`Registry::start_run`] from this process. A queued run whose process
     /// dies is marked `crashed` like a running one.
     pub async fn queue_run(&self, new: &NewRun) -> Result<RunId, RegistryError> {
-        self.insert_run(new, RunStatus::Queued).await
+        self.insert_run(new, RunStatus::Queued, None).await
+    }
+
+    /// Records a new run with status `queued` for a worker to train
+    /// (`pipeline run --submit`), with its work item: no process owns it
+    /// until a worker claims it ([`Registry::claim_work`]), so no crash
+    /// check marks it. A lease lost `max_attempts` times fails it.
+    pub async fn submit_run(
+        &self,
+        new: &NewRun,
+        max_attempts: u32,
+    ) -> Result<RunId, RegistryError> {
+        self.insert_run(new, RunStatus::Queued, Some(max_attempts))
+            .await
     }
 
     /// Moves a `queued` run to `running`, with `started_at` and the heartbeat
@@ -43,14 +56,21 @@ impl Registry {
     pub async fn start_run(&self, run: &RunId) -> Result<(), RegistryError> {
         self.within(|| format!("starting run {run}"), async {
             let started = now();
+            let pid = std::process::id();
             let mut conn = self.pool.acquire().await?;
             let touched = sqlx::query(
-                "UPDATE runs SET status = 'running', started_at = $1, heartbeat_at = $2 \
-                 WHERE id = $3 AND status = 'queued'",
+                "UPDATE runs SET status = 'running', started_at = $1, heartbeat_at = $2, \
+                 owner = $3, pid = $4, pid_started = $5, host = $6 \
+                 WHERE id = $7 AND status = 'queued' AND (owner = $8 OR owner IS NULL)",
             )
             .bind(&started)
             .bind(&started)
+            .bind(self.owner())
+            .bind(i64::from(pid))
+            .bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
+            .bind(hostname())
             .bind(run.as_str())
+            .bind(self.owner())
             .execute(&mut *conn)
             .await?
             .rows_affected();
@@ -83,8 +103,8 @@ impl Registry {
             let mut tx = self.begin_write().await?;
             let touched = sqlx::query(
                 "UPDATE runs SET status = 'running', error = NULL, ended_at = NULL, \
-                 failed_on_environment = 0, heartbeat_at = $1, pid = $2, pid_started = $3, host = $4 \
-                 WHERE id = $5 AND ((status IN ('killed', 'crashed') AND pruned_epoch IS NULL) \
+                 failed_on_environment = 0, heartbeat_at = $1, pid = $2, pid_started = $3, host = $4, \
+                 owner = $6 WHERE id = $5 AND ((status IN ('killed', 'crashed') AND pruned_epoch IS NULL) \
                  OR (status = 'failed' AND failed_on_environment = 1))",
             )
             .bind(now())
@@ -92,6 +112,7 @@ impl Registry {
             .bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
             .bind(hostname())
             .bind(run.as_str())
+            .bind(self.owner())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -164,7 +185,14 @@ impl Registry {
         Ok(())
     }
 
-    async fn insert_run(&self, new: &NewRun, status: RunStatus) -> Result<RunId, RegistryError> {
+    /// Inserts a run started (or queued) by this process, or with
+    /// `submitted` (its work item's attempts) one that waits for a worker.
+    async fn insert_run(
+        &self,
+        new: &NewRun,
+        status: RunStatus,
+        submitted: Option<u32>,
+    ) -> Result<RunId, RegistryError> {
         let seed = checked_seed(new)?;
         check_tags(&new.tags)?;
         if let Some(name) = &new.name {
@@ -176,20 +204,33 @@ impl Registry {
         let created = self
             .within(|| format!("creating a run of {}", new.experiment), async {
                 let mut tx = self.begin_write().await?;
-                let columns =
-                    "queued_at, started_at, epochs_run, pid, pid_started, host, heartbeat_at";
+                let columns = "queued_at, started_at, epochs_run, pid, pid_started, host, \
+                     heartbeat_at, owner";
                 let pid = std::process::id();
+                let (pid, pid_started, host, owner) = match submitted {
+                    Some(_) => (None, None, None, None),
+                    None => (
+                        Some(i64::from(pid)),
+                        process_started(pid).and_then(|t| i64::try_from(t).ok()),
+                        Some(hostname()),
+                        Some(self.owner()),
+                    ),
+                };
                 insert_run_row(&mut tx, &id, status, new, seed, columns, |row| {
                     row.push_bind(queued_at)
                         .push_bind(&started)
                         .push_bind(0_i64)
-                        .push_bind(i64::from(pid))
-                        .push_bind(process_started(pid).and_then(|t| i64::try_from(t).ok()))
-                        .push_bind(hostname())
-                        .push_bind(&started);
+                        .push_bind(pid)
+                        .push_bind(pid_started)
+                        .push_bind(host)
+                        .push_bind(&started)
+                        .push_bind(owner);
                 })
                 .await?;
                 insert_tags(&mut tx, &id, &new.tags).await?;
+                if let Some(attempts) = submitted {
+                    crate::work::insert_run_item(&mut tx, &id, attempts, &started).await?;
+                }
                 if let Some(trial) = &new.trial {
                     crate::sweeps::link_trial(&mut tx, trial, &id).await?;
                 }
@@ -221,11 +262,12 @@ impl Registry {
             let mut tx = self.begin_write().await?;
             let touched = sqlx::query(
                 "UPDATE runs SET best_epoch = $1, weights_digest = $2 \
-                 WHERE id = $3 AND status IN ('queued', 'running')",
+                 WHERE id = $3 AND status IN ('queued', 'running') AND owner = $4",
             )
             .bind(i64::from(best_epoch))
             .bind(weights_digest)
             .bind(run.as_str())
+            .bind(self.owner())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -236,8 +278,9 @@ impl Registry {
         .await
     }
 
-    /// Stores a run's overfitting summary, whatever its status (a killed run
-    /// keeps the summary of its finished epochs).
+    /// Stores the overfitting summary of a running run about to end
+    /// without completing (a killed run keeps the summary of its finished
+    /// epochs). Only while it is running and this handle owns it.
     pub async fn record_overfitting(
         &self,
         run: &RunId,
@@ -245,9 +288,11 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         let context = || format!("recording the overfitting summary of run {run}");
         self.within(context, async {
-            let mut conn = self.pool.acquire().await?;
-            let touched = set_overfitting(&mut conn, run, overfitting).await?;
-            self.expect_touched(&mut conn, run, touched).await
+            let mut tx = self.begin_write().await?;
+            self.touch(&mut tx, run, Live::Running).await?;
+            let touched = set_overfitting(&mut tx, run, overfitting).await?;
+            self.expect_touched(&mut tx, run, touched).await?;
+            Ok(tx.commit().await?)
         })
         .await
     }
@@ -345,7 +390,7 @@ impl Registry {
         let touched = sqlx::query(
             "UPDATE runs SET status = 'completed', error = NULL, ended_at = $1, heartbeat_at = $2, \
              best_epoch = $3, epochs_run = $4, selection_value = $5, weights_digest = $6 \
-             WHERE id = $7 AND status = 'running'",
+             WHERE id = $7 AND status = 'running' AND owner = $8",
         )
         .bind(&ended)
         .bind(&ended)
@@ -354,6 +399,7 @@ impl Registry {
         .bind(real(done.selection_value))
         .bind(done.weights_digest.as_deref())
         .bind(run.as_str())
+        .bind(self.owner())
         .execute(&mut *conn)
         .await?
         .rows_affected();
@@ -376,7 +422,8 @@ impl Registry {
             let mut conn = self.pool.acquire().await?;
             let touched = sqlx::query(
                 "UPDATE runs SET status = $1, error = $2, ended_at = $3, heartbeat_at = $4, \
-                 failed_on_environment = $5 WHERE id = $6 AND status IN ('queued', 'running')",
+                 failed_on_environment = $5 WHERE id = $6 AND status IN ('queued', 'running') \
+                 AND owner = $7",
             )
             .bind(status.as_str())
             .bind(error)
@@ -384,6 +431,7 @@ impl Registry {
             .bind(&ended)
             .bind(i64::from(environment))
             .bind(run.as_str())
+            .bind(self.owner())
             .execute(&mut *conn)
             .await?
             .rows_affected();

@@ -164,7 +164,7 @@ impl Registry {
             let touched = sqlx::query(
                 "UPDATE runs SET status = 'killed', pruned_epoch = $1, error = $2, \
                  selection_value = $3, best_epoch = $4, ended_at = $5, heartbeat_at = $6 \
-                 WHERE id = $7 AND status = 'running'",
+                 WHERE id = $7 AND status = 'running' AND owner = $8",
             )
             .bind(i64::from(pruned.epoch))
             .bind(&pruned.reason)
@@ -173,6 +173,7 @@ impl Registry {
             .bind(&ended)
             .bind(&ended)
             .bind(run.as_str())
+            .bind(self.owner())
             .execute(&mut *conn)
             .await?
             .rows_affected();

@@ -16,6 +16,7 @@ mod remove;
 mod resolve;
 mod sweeps;
 mod touch;
+mod work;
 
 use std::path::PathBuf;
 

@@ -227,3 +227,40 @@ fn a_url_never_shows_its_password() {
     assert!(!location.to_string().contains("hunter2"));
     assert!(!format!("{location:?}").contains("hunter2"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn eight_workers_claim_every_item_once() {
+    let Some(db) = TestDatabase::new().await else {
+        return;
+    };
+    let reg = db.migrated().await;
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(
+            reg.submit_run(&super::new_run("exp", false), 3)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut workers = Vec::new();
+    for n in 0..8 {
+        let reg = reg.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            let lease = std::time::Duration::from_secs(600);
+            while let Some(claimed) = reg.claim_work(&format!("w{n}"), lease, None).await.unwrap() {
+                mine.push(claimed.kind);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for worker in workers {
+        claimed.extend(worker.await.unwrap());
+    }
+    assert_eq!(claimed.len(), 40);
+    let unique: std::collections::HashSet<_> =
+        claimed.iter().map(|kind| format!("{kind:?}")).collect();
+    assert_eq!(unique.len(), 40, "every item claimed once");
+    assert_eq!(reg.queue_counts(None).await.unwrap().leased, 40);
+}
