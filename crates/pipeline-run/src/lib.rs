@@ -42,7 +42,7 @@ pub use folds::{
 };
 pub use overfitting::overfitting;
 pub use plan::Planned;
-pub use queue::{Trained, TrialRun, Verdict, resume_one, train_all, train_trial};
+pub use queue::{Trained, TrialRun, Verdict, continue_run, resume_one, train_all, train_trial};
 pub use receipt::{GIT_COMMIT, Labels, fold_name, new_run};
 pub use resume::{Resumption, prepare_resume};
 pub use store::Store;

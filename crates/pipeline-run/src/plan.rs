@@ -52,6 +52,21 @@ impl Planned {
         })
     }
 
+    /// This plan on `device` instead of its spec's (a worker's `--device`):
+    /// planned again when that differs.
+    pub fn on_device(self, device: pipeline_spec::Device) -> Result<Planned, RunError> {
+        if self.loaded.spec.train.device == device {
+            return Ok(self);
+        }
+        let Planned {
+            mut loaded,
+            data_path,
+            ..
+        } = self;
+        loaded.spec.train.device = device;
+        Planned::new(loaded, data_path)
+    }
+
     /// What is worth a warning before training this plan.
     pub fn pitfalls(&self) -> Vec<Pitfall> {
         pitfalls(&self.loaded.spec, &self.data, &self.network)

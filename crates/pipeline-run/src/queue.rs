@@ -10,7 +10,7 @@ use pipeline_train::TrainingState;
 
 use crate::ending::Ending;
 use crate::error::RunError;
-use crate::heartbeat::Heartbeat;
+use crate::heartbeat::with_heartbeat;
 use crate::plan::Planned;
 use crate::receipt::{Labels, new_run};
 use crate::store::Store;
@@ -62,37 +62,38 @@ pub fn train_all(
     if queue {
         watcher.queued(&ids);
     }
-    let heartbeat = Heartbeat::start(store.registry, &ids);
-    let mut runs = Vec::with_capacity(ids.len());
-    let mut pending = plans.into_iter().zip(ids.iter());
-    let mut verdict = Verdict::Completed;
-    for (plan, id) in pending.by_ref() {
-        if queue {
-            store.block_on(store.registry.start_run(id))?;
-        }
-        let ending = match train_one(store, plan, id, stop, &mut *watcher, None) {
-            Ok(ending) => ending,
-            Err(error) if !queue => return Err(error),
-            Err(error) => {
-                watcher.failed(id, &error);
-                Ending::Failed
+    let (runs, verdict) = with_heartbeat(store, &ids, |heartbeat| {
+        let mut runs = Vec::with_capacity(ids.len());
+        let mut pending = plans.into_iter().zip(ids.iter());
+        let mut verdict = Verdict::Completed;
+        for (plan, id) in pending.by_ref() {
+            if queue {
+                store.block_on(store.registry.start_run(id))?;
             }
-        };
-        heartbeat.forget(id);
-        let killed = matches!(ending, Ending::Killed { .. });
-        runs.push((id.clone(), ending));
-        // Interrupted after the last epoch finished: the run is complete,
-        // but the caller asked to stop the queue.
-        if killed || stop.load(Ordering::Relaxed) {
-            verdict = Verdict::Interrupted;
-            break;
+            let ending = match train_one(store, plan, id, stop, &mut *watcher, None) {
+                Ok(ending) => ending,
+                Err(error) if !queue => return Err(error),
+                Err(error) => {
+                    watcher.failed(id, &error);
+                    Ending::Failed
+                }
+            };
+            heartbeat.forget(id);
+            let killed = matches!(ending, Ending::Killed { .. });
+            runs.push((id.clone(), ending));
+            // Interrupted after the last epoch finished: the run is complete,
+            // but the caller asked to stop the queue.
+            if killed || stop.load(Ordering::Relaxed) {
+                verdict = Verdict::Interrupted;
+                break;
+            }
         }
-    }
-    for (_, id) in pending {
-        kill_unstarted(store, id, watcher)?;
-        runs.push((id.clone(), Ending::Killed { best_epoch: None }));
-    }
-    drop(heartbeat);
+        for (_, id) in pending {
+            kill_unstarted(store, id, watcher)?;
+            runs.push((id.clone(), Ending::Killed { best_epoch: None }));
+        }
+        Ok((runs, verdict))
+    })?;
     let trained = Trained { runs, verdict };
     if verdict == Verdict::Completed && !trained.failed().is_empty() {
         return Ok(Trained {
@@ -150,9 +151,9 @@ pub fn resume_one(
     stop: &AtomicBool,
     watcher: &mut dyn Watcher,
 ) -> Result<Verdict, RunError> {
-    let heartbeat = Heartbeat::start(store.registry, std::slice::from_ref(id));
-    let ended = train_one(store, plan, id, stop, watcher, state);
-    drop(heartbeat);
+    let ended = with_heartbeat(store, std::slice::from_ref(id), |_| {
+        train_one(store, plan, id, stop, watcher, state)
+    });
     Ok(match ended? {
         Ending::Completed(_) if !stop.load(Ordering::Relaxed) => Verdict::Completed,
         Ending::Failed => Verdict::Failed,
@@ -176,9 +177,9 @@ pub fn train_trial(
 ) -> Result<TrialRun, RunError> {
     let new = new_run(&plan, labels);
     let id = store.block_on(store.registry.create_run(&new))?;
-    let heartbeat = Heartbeat::start(store.registry, std::slice::from_ref(&id));
-    let ended = train_one(store, plan, &id, stop, watcher, None);
-    drop(heartbeat);
+    let ended = with_heartbeat(store, std::slice::from_ref(&id), |_| {
+        train_one(store, plan, &id, stop, watcher, None)
+    });
     Ok(match ended {
         Ok(ending) => TrialRun {
             id,
@@ -191,6 +192,36 @@ pub fn train_trial(
             error: Some(error),
         },
     })
+}
+
+/// Continues run `id`, which [`Registry::resume_run`] moved back to
+/// `running` (a worker taking over a stopped run or trial), from `state`
+/// as [`resume_one`] does, and says how it ended as [`train_trial`] does.
+///
+/// [`Registry::resume_run`]: pipeline_registry::Registry::resume_run
+pub fn continue_run(
+    store: Store<'_>,
+    plan: Planned,
+    id: &RunId,
+    state: Option<TrainingState>,
+    stop: &AtomicBool,
+    watcher: &mut dyn Watcher,
+) -> TrialRun {
+    let ended = with_heartbeat(store, std::slice::from_ref(id), |_| {
+        train_one(store, plan, id, stop, watcher, state)
+    });
+    match ended {
+        Ok(ending) => TrialRun {
+            id: id.clone(),
+            ending,
+            error: None,
+        },
+        Err(error) => TrialRun {
+            id: id.clone(),
+            ending: Ending::Failed,
+            error: Some(error),
+        },
+    }
 }
 
 /// How a sweep's run ended ([`train_trial`]).
