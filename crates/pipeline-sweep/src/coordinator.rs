@@ -137,6 +137,20 @@ impl Coordinator {
         })
     }
 
+    /// The point of trial `number`, sampled from every trial seen (a
+    /// worker's trial, whose number the work queue gave).
+    pub fn suggest(&mut self, number: u32) -> Point {
+        let point = self.sampler.suggest(number, &self.history);
+        self.history.retain(|o| o.number != number);
+        self.history.push(Observation {
+            number,
+            point: point.clone(),
+            state: TrialState::Running,
+            value: None,
+        });
+        point
+    }
+
     /// Trial `number` ended; returns the best so far.
     pub fn finish(
         &mut self,

@@ -12,9 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use pipeline_registry::{
-    NewSweep, SweepId, SweepRecord, TrialLink, TrialState as StoredState, random_part,
+    ArtifactKind, NewSweep, SweepId, SweepRecord, TrialLink, TrialState as StoredState, random_part,
 };
-use pipeline_run::{Ending, Labels, Planned, Store, chain_text, train_trial};
+use pipeline_run::{
+    Ending, Labels, Planned, Resumption, Store, TrialRun, chain_text, continue_run, prepare_resume,
+    train_trial,
+};
 use pipeline_search::{Goal, Method, PrunerKind, TrialState, pruner, sampler};
 use pipeline_spec::{LoadedSpec, MetricRef, PrunerSpec, Spec, SweepMethod, SweepSpec};
 
@@ -133,73 +136,24 @@ pub fn run(
     interrupt: &AtomicBool,
     events: &dyn SweepEvents,
 ) -> Result<Swept, SweepError> {
-    let record = store.block_on(store.registry.sweep(id))?;
-    let loaded = stored_spec(&record)?;
-    let sweep = sweep_of(&loaded)?.clone();
-    let base = loaded.trial(&[])?;
-    let selection = base.spec.selection;
-    let goal = if selection.direction.higher_is_better() {
-        Goal::Maximize
-    } else {
-        Goal::Minimize
-    };
-    let space = SearchSpace::new(&sweep);
-    let budget = sweep.budget();
-    let epochs = base.spec.train.epochs;
-    let method = match sweep.method {
-        SweepMethod::Grid => Method::Grid,
-        SweepMethod::Random => Method::Random,
-        SweepMethod::Tpe => Method::Tpe,
-    };
-    let metric_name = selection.metric.to_string();
-    let kind = match sweep.pruner {
-        PrunerSpec::None => PrunerKind::None,
-        PrunerSpec::Median {
-            min_epochs,
-            min_trials,
-        } => PrunerKind::Median {
-            min_epochs,
-            min_trials,
-        },
-        PrunerSpec::Asha {
-            min_epochs,
-            reduction,
-        } => PrunerKind::Asha {
-            min_epochs,
-            reduction,
-        },
-    };
-    let pruner = pruner(kind, &metric_name, goal, epochs)?;
-    let mut coordinator = Coordinator::new(
-        sampler(method, space.space(), goal, sweep.seed)?,
-        pruner,
-        goal,
-        budget,
-    );
+    let (setup, mut coordinator) = Setup::read(store, id)?;
     read_back(
         store,
-        &record,
-        &space,
+        &setup.record,
+        &setup.space,
         &mut coordinator,
         options.retry.as_deref(),
     )?;
-    let jobs = options.jobs.unwrap_or(sweep.jobs).get() as usize;
-    let job = Job {
+    let jobs = options.jobs.unwrap_or(setup.sweep.jobs).get() as usize;
+    let job = setup.job(
         store,
         id,
-        loaded: &loaded,
-        space: &space,
-        budget,
-        epochs,
-        metric: selection.metric,
-        coordinator: Mutex::new(coordinator),
+        coordinator,
         interrupt,
-        halt: AtomicBool::new(false),
-        fail_fast: options.fail_fast,
         events,
-        tags: record.tags.iter().cloned().chain([sweep_tag(id)]).collect(),
-        failed_fast: AtomicBool::new(false),
-    };
+        options.fail_fast,
+        None,
+    );
     let results: Vec<Result<(), SweepError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..jobs.max(1))
             .map(|_| scope.spawn(|| job.work()))
@@ -223,6 +177,240 @@ pub fn run(
     } else {
         Swept::Finished
     })
+}
+
+/// How [`work_trial`] left a trial.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkedTrial {
+    /// It trained (or was continued) and ended so.
+    Trained {
+        run: Option<pipeline_registry::RunId>,
+        outcome: TrialOutcome,
+    },
+    /// It had ended before: nothing to do.
+    Ended,
+}
+
+/// Trains trial `number` of sweep `id` for a worker holding its lease
+/// (`store`'s registry writes as that lease): a new trial is sampled from
+/// what the registry holds of the others now (TPE sees every worker's
+/// trials), claimed and trained; a trial stopped before (its worker was
+/// stopped, died or stalled) continues from its run's checkpoint, or trains
+/// again when it kept none. `device` replaces the spec's device.
+pub fn work_trial(
+    store: Store<'_>,
+    id: &SweepId,
+    number: u32,
+    device: Option<pipeline_spec::Device>,
+    interrupt: &AtomicBool,
+    events: &dyn SweepEvents,
+) -> Result<WorkedTrial, SweepError> {
+    let (setup, mut coordinator) = Setup::read(store, id)?;
+    read_back(store, &setup.record, &setup.space, &mut coordinator, None)?;
+    let stored = setup
+        .record
+        .trials
+        .iter()
+        .find(|trial| trial.number == number)
+        .cloned();
+    let next = match &stored {
+        None => {
+            let point = coordinator.suggest(number);
+            let params = setup.space.to_json(&point);
+            if !store.block_on(store.registry.claim_trial(id, number, &params))? {
+                return Err(SweepError::user(
+                    format!("trial {number} of sweep {id} was claimed by another process"),
+                    Some("a sweep given to workers is trained by workers only"),
+                ));
+            }
+            Next {
+                number,
+                point,
+                again: false,
+            }
+        }
+        Some(trial) => match trial.state {
+            StoredState::Completed | StoredState::Pruned | StoredState::Failed => {
+                return Ok(WorkedTrial::Ended);
+            }
+            StoredState::Deleted => return Ok(WorkedTrial::Ended),
+            StoredState::Running => {
+                return Err(SweepError::user(
+                    format!(
+                        "trial {number} of sweep {id} is being trained by another process{}",
+                        trial
+                            .run_id
+                            .as_ref()
+                            .map(|run| format!(" (run {run})"))
+                            .unwrap_or_default()
+                    ),
+                    Some("a sweep given to workers is trained by workers only"),
+                ));
+            }
+            StoredState::Interrupted | StoredState::Pending => {
+                let Some(point) = setup.space.from_json(&trial.params) else {
+                    return Err(SweepError::user(
+                        format!(
+                            "trial {number} of sweep {id}: its parameters no longer fit the \
+                             sweep's space"
+                        ),
+                        None,
+                    ));
+                };
+                Next {
+                    number,
+                    point,
+                    again: true,
+                }
+            }
+        },
+    };
+    let job = setup.job(store, id, coordinator, interrupt, events, false, device);
+    if let Some(run) = stored.as_ref().and_then(|trial| trial.run_id.as_ref()) {
+        let record = store.block_on(store.registry.run(run))?;
+        if record.artifact(ArtifactKind::CheckpointLast).is_some() {
+            let resumption = prepare_resume(store, &record)?;
+            let outcome = job.continued(&next, &record.id, resumption)?;
+            return Ok(WorkedTrial::Trained {
+                run: Some(record.id),
+                outcome,
+            });
+        }
+    }
+    let (run, outcome) = job.trial(&next)?;
+    Ok(WorkedTrial::Trained { run, outcome })
+}
+
+/// A stored sweep read back for training: its spec, space and budget
+/// (with [`Setup::read`], a coordinator of its sampler and pruner that has
+/// seen no trial yet).
+struct Setup {
+    record: SweepRecord,
+    loaded: LoadedSpec,
+    sweep: SweepSpec,
+    space: SearchSpace,
+    budget: u32,
+    epochs: u32,
+    metric: MetricRef,
+}
+
+impl Setup {
+    fn read(store: Store<'_>, id: &SweepId) -> Result<(Setup, Coordinator), SweepError> {
+        let record = store.block_on(store.registry.sweep(id))?;
+        let loaded = stored_spec(&record)?;
+        let sweep = sweep_of(&loaded)?.clone();
+        let base = loaded.trial(&[])?;
+        let selection = base.spec.selection;
+        let goal = if selection.direction.higher_is_better() {
+            Goal::Maximize
+        } else {
+            Goal::Minimize
+        };
+        let space = SearchSpace::new(&sweep);
+        let budget = sweep.budget();
+        let epochs = base.spec.train.epochs;
+        let method = match sweep.method {
+            SweepMethod::Grid => Method::Grid,
+            SweepMethod::Random => Method::Random,
+            SweepMethod::Tpe => Method::Tpe,
+        };
+        let metric_name = selection.metric.to_string();
+        let kind = match sweep.pruner {
+            PrunerSpec::None => PrunerKind::None,
+            PrunerSpec::Median {
+                min_epochs,
+                min_trials,
+            } => PrunerKind::Median {
+                min_epochs,
+                min_trials,
+            },
+            PrunerSpec::Asha {
+                min_epochs,
+                reduction,
+            } => PrunerKind::Asha {
+                min_epochs,
+                reduction,
+            },
+        };
+        let pruner = pruner(kind, &metric_name, goal, epochs)?;
+        let coordinator = Coordinator::new(
+            sampler(method, space.space(), goal, sweep.seed)?,
+            pruner,
+            goal,
+            budget,
+        );
+        let setup = Setup {
+            record,
+            loaded,
+            sweep,
+            space,
+            budget,
+            epochs,
+            metric: selection.metric,
+        };
+        Ok((setup, coordinator))
+    }
+
+    /// The jobs' shared state around `coordinator`.
+    #[allow(clippy::too_many_arguments)]
+    fn job<'a>(
+        &'a self,
+        store: Store<'a>,
+        id: &'a SweepId,
+        coordinator: Coordinator,
+        interrupt: &'a AtomicBool,
+        events: &'a dyn SweepEvents,
+        fail_fast: bool,
+        device: Option<pipeline_spec::Device>,
+    ) -> Job<'a> {
+        Job {
+            store,
+            id,
+            loaded: &self.loaded,
+            space: &self.space,
+            budget: self.budget,
+            epochs: self.epochs,
+            metric: self.metric,
+            coordinator: Mutex::new(coordinator),
+            interrupt,
+            halt: AtomicBool::new(false),
+            fail_fast,
+            events,
+            tags: self
+                .record
+                .tags
+                .iter()
+                .cloned()
+                .chain([sweep_tag(id)])
+                .collect(),
+            failed_fast: AtomicBool::new(false),
+            device,
+        }
+    }
+}
+
+/// How a trial's run ended, as the sweep reports it.
+fn outcome_of(trained: &TrialRun, watcher: &TrialWatcher<'_>, metric: MetricRef) -> TrialOutcome {
+    match (&trained.ending, &trained.error) {
+        (Ending::Completed(finished), _) => TrialOutcome::Completed {
+            value: finished.metrics.get(metric.split).get(metric.metric),
+            epochs: finished.epochs,
+        },
+        (Ending::Pruned { epoch, value, .. }, _) => TrialOutcome::Pruned {
+            epoch: *epoch,
+            value: *value,
+            reason: watcher
+                .pruned
+                .as_ref()
+                .map_or_else(|| "pruned".to_owned(), |p| p.reason.clone()),
+        },
+        (Ending::Failed, error) => TrialOutcome::Failed {
+            reason: error
+                .as_ref()
+                .map_or_else(|| "failed".to_owned(), |e| chain_text(e)),
+        },
+        (Ending::Killed { .. }, _) => TrialOutcome::Interrupted,
+    }
 }
 
 /// Gives the coordinator what the registry says of the sweep's trials.
@@ -292,6 +480,8 @@ struct Job<'a> {
     events: &'a dyn SweepEvents,
     tags: Vec<String>,
     failed_fast: AtomicBool,
+    /// Replaces the spec's device (a worker's `--device`).
+    device: Option<pipeline_spec::Device>,
 }
 
 impl Job<'_> {
@@ -342,16 +532,24 @@ impl Job<'_> {
             .map_err(|_| SweepError::user("a sweep job panicked", None))
     }
 
-    /// Trains one trial and records how it ended. Only the registry failing
-    /// is an error; a trial's own failure is recorded with it.
-    fn trial(&self, next: &Next) -> Result<(), SweepError> {
+    /// Trains one trial and records how it ended (its run, when one was
+    /// made, and the outcome). Only the registry failing is an error; a
+    /// trial's own failure is recorded with it.
+    fn trial(
+        &self,
+        next: &Next,
+    ) -> Result<(Option<pipeline_registry::RunId>, TrialOutcome), SweepError> {
         let started = Instant::now();
         let assignments = self.space.assignments(&next.point);
         let planned = self
             .loaded
             .trial(&assignments)
             .map_err(|error| chain_text(&error))
-            .and_then(|loaded| Planned::of(loaded).map_err(|error| chain_text(&error)));
+            .and_then(|loaded| Planned::of(loaded).map_err(|error| chain_text(&error)))
+            .and_then(|plan| match self.device {
+                Some(device) => plan.on_device(device).map_err(|error| chain_text(&error)),
+                None => Ok(plan),
+            });
         let plan = match planned {
             Ok(plan) => plan,
             Err(reason) => {
@@ -363,23 +561,8 @@ impl Job<'_> {
                 ))?;
                 let outcome = TrialOutcome::Failed { reason };
                 self.ended(next.number, None, &outcome, started);
-                return Ok(());
+                return Ok((None, outcome));
             }
-        };
-        let stop = AtomicBool::new(false);
-        let mut watcher = TrialWatcher {
-            number: next.number,
-            budget: self.budget,
-            again: next.again,
-            assignments: &assignments,
-            coordinator: &self.coordinator,
-            interrupt: self.interrupt,
-            halt: &self.halt,
-            stop: &stop,
-            metric: self.metric,
-            epochs: self.epochs,
-            events: self.events,
-            pruned: None,
         };
         let labels = Labels {
             tags: self.tags.clone(),
@@ -390,32 +573,54 @@ impl Job<'_> {
                 number: next.number,
             }),
         };
+        let stop = AtomicBool::new(false);
+        let mut watcher = self.watcher(next, &assignments, &stop);
         let trained = train_trial(self.store, plan, &labels, &stop, &mut watcher)?;
-        let outcome = match (&trained.ending, &trained.error) {
-            (Ending::Completed(finished), _) => TrialOutcome::Completed {
-                value: finished
-                    .metrics
-                    .get(self.metric.split)
-                    .get(self.metric.metric),
-                epochs: finished.epochs,
-            },
-            (Ending::Pruned { epoch, value, .. }, _) => TrialOutcome::Pruned {
-                epoch: *epoch,
-                value: *value,
-                reason: watcher
-                    .pruned
-                    .as_ref()
-                    .map_or_else(|| "pruned".to_owned(), |p| p.reason.clone()),
-            },
-            (Ending::Failed, error) => TrialOutcome::Failed {
-                reason: error
-                    .as_ref()
-                    .map_or_else(|| "failed".to_owned(), |e| chain_text(e)),
-            },
-            (Ending::Killed { .. }, _) => TrialOutcome::Interrupted,
-        };
+        let outcome = outcome_of(&trained, &watcher, self.metric);
         self.ended(next.number, Some(&trained.id), &outcome, started);
-        Ok(())
+        Ok((Some(trained.id), outcome))
+    }
+
+    /// Continues trial `next` from the checkpoint of its run `run`, which
+    /// `resumption` moved back to running.
+    fn continued(
+        &self,
+        next: &Next,
+        run: &pipeline_registry::RunId,
+        resumption: Resumption,
+    ) -> Result<TrialOutcome, SweepError> {
+        let started = Instant::now();
+        let assignments = self.space.assignments(&next.point);
+        let stop = AtomicBool::new(false);
+        let mut watcher = self.watcher(next, &assignments, &stop);
+        let Resumption { plan, state, .. } = resumption;
+        let trained = continue_run(self.store, plan, run, state, &stop, &mut watcher);
+        let outcome = outcome_of(&trained, &watcher, self.metric);
+        self.ended(next.number, Some(run), &outcome, started);
+        Ok(outcome)
+    }
+
+    /// The watcher of trial `next`, raising `stop` to prune it.
+    fn watcher<'w>(
+        &'w self,
+        next: &Next,
+        assignments: &'w [(String, toml::Value)],
+        stop: &'w AtomicBool,
+    ) -> TrialWatcher<'w> {
+        TrialWatcher {
+            number: next.number,
+            budget: self.budget,
+            again: next.again,
+            assignments,
+            coordinator: &self.coordinator,
+            interrupt: self.interrupt,
+            halt: &self.halt,
+            stop,
+            metric: self.metric,
+            epochs: self.epochs,
+            events: self.events,
+            pruned: None,
+        }
     }
 
     /// Tells the coordinator and the caller that a trial ended.

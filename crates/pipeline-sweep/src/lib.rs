@@ -15,7 +15,7 @@ mod space;
 mod trial;
 
 pub use confirm::{Confirmed, confirm};
-pub use driver::{Options, Swept, run, start, stored_spec, sweep_tag};
+pub use driver::{Options, Swept, WorkedTrial, run, start, stored_spec, sweep_tag, work_trial};
 pub use error::SweepError;
 pub use events::{NoEvents, SweepEvents, TrialEnded, TrialOutcome, TrialStarted};
 pub use space::{SearchSpace, toml_to_json};
