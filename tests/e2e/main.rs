@@ -43,4 +43,5 @@ mod stress;
 mod sweep_runs;
 mod sweeps;
 mod tour;
+mod workers;
 mod workflow;

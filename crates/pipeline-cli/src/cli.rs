@@ -148,6 +148,19 @@ pub enum Command {
     /// Manage the registry itself: `registry migrate` creates or upgrades a team's database.
     #[command(subcommand)]
     Registry(RegistryCommand),
+    /// Train work submitted with `pipeline run --submit`: queued runs and sweep trials.
+    ///
+    /// Each job claims one item at a time under a lease that expires on the
+    /// database's clock unless the worker renews it; a worker that dies or
+    /// stalls past its lease is reaped by the next worker that claims, and
+    /// its item trained again (continued from its checkpoint). SIGTERM or
+    /// Ctrl-C ends each item after its last finished epoch, saves a
+    /// checkpoint and hands it back. Start as many workers as you like, on
+    /// any machine that reaches the registry (PostgreSQL for many machines)
+    /// and reads the data at the path the submitted spec named.
+    Worker(WorkerArgs),
+    /// List the workers of the registry: host, device, what each trains, last heartbeat.
+    Workers(WorkersArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -391,6 +404,63 @@ pub struct RunArgs {
     /// (`pipeline sweep resume` continues it).
     #[arg(long)]
     pub fail_fast: bool,
+    /// Queue the runs (or the sweep's trials) for `pipeline worker` without
+    /// training them here; prints their ids.
+    #[arg(long, conflicts_with_all = ["dry_run", "folds", "jobs", "fail_fast"])]
+    pub submit: bool,
+    /// With --submit: the leases an item may lose (its worker died or
+    /// stalled) before it fails.
+    #[arg(long, value_name = "N", default_value_t = pipeline_worker::DEFAULT_MAX_ATTEMPTS, requires = "submit", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Train on this device instead of each spec's: cpu, cuda, cuda:N or auto.
+    #[arg(long, value_name = "DEVICE", value_parser = parse_device)]
+    pub device: Option<pipeline_spec::Device>,
+    /// Items trained at a time, each claimed under its own lease.
+    #[arg(long, value_name = "N", default_value = "1")]
+    pub jobs: NonZeroU32,
+    /// Only the trials of this sweep (an id, a unique prefix or a name).
+    #[arg(long, value_name = "SWEEP")]
+    pub sweep: Option<String>,
+    /// Claim at most N items, then exit.
+    #[arg(long, value_name = "N")]
+    pub max_trials: Option<u32>,
+    /// Exit once nothing is queued or leased (else wait for new work until
+    /// stopped).
+    #[arg(long)]
+    pub exit_when_done: bool,
+    /// How long a lease lasts unless renewed, in seconds; it is renewed a
+    /// third of that apart, and a worker silent for longer is reaped.
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub lease: std::time::Duration,
+    /// How long to wait before looking again when nothing is queued, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "2", value_parser = seconds)]
+    pub poll: std::time::Duration,
+    /// Print what the worker did as JSON on stdout when it exits.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkersArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A duration in seconds of at least a tenth of a second.
+fn seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(value) if (0.1..=86_400.0).contains(&value) => {
+            Ok(std::time::Duration::from_secs_f64(value))
+        }
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0.1 to 86400"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,8 @@ mod sweep_resume;
 mod sweep_retry;
 mod sweeps;
 mod tag;
+mod worker;
+mod workers;
 
 use std::process::ExitCode;
 
@@ -61,6 +63,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Registry(command) => {
             registry::registry(&context, command).map(|()| ExitCode::SUCCESS)
         }
+        Command::Worker(args) => worker::worker(&context, args),
+        Command::Workers(args) => workers::workers(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Rm(args) => rm::rm(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Archive(args) => archive::archive(&context, args).map(|()| ExitCode::SUCCESS),
         Command::Sweeps(args) => sweeps::sweeps(&context, args).map(|()| ExitCode::SUCCESS),

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use pipeline_registry::check_run_name;
 use pipeline_run::{
-    FoldPlanReport, Labels, Planned, check_request, cross_validate, new_group, plan_folds,
+    FoldPlanReport, Labels, Planned, check_request, cross_validate, new_group, new_run, plan_folds,
 };
 use pipeline_spec::{LoadedSpec, Spec};
 
@@ -33,6 +33,9 @@ pub fn run(context: &Context, args: RunArgs) -> anyhow::Result<ExitCode> {
     let mut loaded = Vec::with_capacity(args.specs.len());
     for path in &args.specs {
         loaded.push(Spec::load(path, &args.set)?);
+    }
+    if args.submit {
+        return submit(context, &args, loaded);
     }
     if loaded.iter().any(|l| l.spec.sweep.is_some()) && !args.dry_run {
         return sweep_run(context, &args, loaded);
@@ -204,6 +207,93 @@ fn sweep_run(
         retry: None,
     };
     drive(context, &registry, &id, &options, args.json)
+}
+
+/// `--submit`: every spec planned (a mistake stops here, before anything is
+/// queued), then each run, or the sweep's trials, queued for `pipeline
+/// worker`; the ids go to stdout.
+fn submit(context: &Context, args: &RunArgs, loaded: Vec<LoadedSpec>) -> anyhow::Result<ExitCode> {
+    if loaded.iter().any(|l| l.spec.sweep.is_some()) {
+        return submit_sweep(context, args, loaded);
+    }
+    let labels = Labels {
+        tags: args.tags.clone(),
+        note: args.note.clone(),
+        name: args.name.clone(),
+        trial: None,
+    };
+    let plans = loaded
+        .into_iter()
+        .map(Planned::of)
+        .collect::<Result<Vec<_>, _>>()?;
+    if !context.global.quiet {
+        for plan in &plans {
+            warn_pitfalls(plan, &format!(" ({})", plan.loaded.path.display()));
+        }
+    }
+    let registry = context.registry()?;
+    let mut ids = Vec::with_capacity(plans.len());
+    for plan in &plans {
+        let new = new_run(plan, &labels);
+        ids.push(context.block_on(registry.submit_run(&new, args.max_attempts))?);
+    }
+    if args.json {
+        let runs: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+        print(&format!("{}\n", serde_json::json!({ "runs": runs })))?;
+    } else {
+        print(&ids.iter().map(|id| format!("{id}\n")).collect::<String>())?;
+    }
+    if !context.global.quiet {
+        eprintln!(
+            "{} run(s) queued for workers; train them with `pipeline worker` (`pipeline workers` \
+             lists the workers, `pipeline runs --status queued` what waits)",
+            ids.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--submit` of a spec with `[sweep]`: the sweep recorded and each of its
+/// trial numbers queued; workers sample, claim and train them.
+fn submit_sweep(
+    context: &Context,
+    args: &RunArgs,
+    loaded: Vec<LoadedSpec>,
+) -> anyhow::Result<ExitCode> {
+    let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
+        UserError::error(
+            format!("a spec with [sweep] runs alone; got {} specs", specs.len()),
+            Some("submit the sweep spec by itself: pipeline run SPEC --submit"),
+        )
+    })?;
+    let base = Planned::of(loaded.trial(&[])?)?;
+    if !context.global.quiet {
+        warn_pitfalls(&base, "");
+    }
+    drop(base);
+    let registry = context.registry()?;
+    let store = context.store(&registry);
+    let id = pipeline_sweep::start(store, &loaded, args.name.as_deref(), &args.tags)
+        .map_err(sweep_error)?;
+    let budget = loaded.spec.sweep.as_ref().map_or(0, |sweep| sweep.budget());
+    context.block_on(registry.submit_trials(&id, budget, args.max_attempts))?;
+    if args.json {
+        print(&format!(
+            "{}\n",
+            serde_json::json!({ "sweep": id.as_str(), "trials": budget })
+        ))?;
+    } else {
+        print(&format!("{id}\n"))?;
+    }
+    if !context.global.quiet {
+        let record = context.block_on(registry.sweep(&id))?;
+        eprintln!(
+            "sweep {}: {budget} trials queued for workers; train them with `pipeline worker \
+             --sweep {}` (`pipeline sweep show {}` follows it)",
+            record.short_id, record.short_id, record.short_id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Refuses an invalid `--name` before anything is read, and one name for

@@ -42,6 +42,11 @@ impl Context {
         self.runtime.block_on(future)
     }
 
+    /// The runtime every registry call of this process runs on.
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
     /// `registry` with this runtime, for the run library.
     pub fn store<'a>(&'a self, registry: &'a Registry) -> Store<'a> {
         Store::new(registry, &self.runtime)
