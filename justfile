@@ -100,6 +100,22 @@ bench-train *ARGS: _bench-peers _bench-build
 bench-sweep *ARGS: _bench-build
     python3 crates/pipeline-bench/sweep_bench.py --bin {{bench_bin}}/pipeline --generator {{bench_bin}}/bench-registry {{ARGS}}
 
+# Workers on one PostgreSQL registry (issue 23), checked with psql: a
+# 60-trial sweep, 4 workers, 2 SIGKILLed and 1 SIGTERMed; a worker SIGSTOPped
+# past its lease; workers in separate folders and `evaluate --run best` from a
+# third; claims of 1 and 8 workers on 200 one-epoch trials (trials/s). In the
+# cluster PIPELINE_TEST_PG names, else a private one started here.
+# `just bench-workers --quick`, `--only stall,claims`.
+bench-workers *ARGS: _bench-build
+    #!/usr/bin/env bash
+    set -euo pipefail
+    if [ -z "${PIPELINE_TEST_PG:-}" ]; then
+        postgres_env=$(.ci/postgres start)
+        eval "$postgres_env"
+        trap '.ci/postgres stop "$PIPELINE_TEST_PG_DIR"' EXIT
+    fi
+    python3 crates/pipeline-bench/workers_bench.py --bin {{bench_bin}}/pipeline --pg "$PIPELINE_TEST_PG" {{ARGS}}
+
 # Data preparation of 1,000,000 generated rows × 20 columns from CSV and from
 # Parquet, rows/s against scikit-learn's StandardScaler on the same files
 # (a Python with scikit-learn, pandas and pyarrow: PIPELINE_BENCH_PYTHON or
