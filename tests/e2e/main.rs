@@ -2,6 +2,7 @@
 //! against a registry in a temporary folder.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod artifact_stores;
 mod backends;
 mod bounded_inputs;
 mod check;

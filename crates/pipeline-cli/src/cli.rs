@@ -43,6 +43,12 @@ pub struct GlobalArgs {
         value_name = "PATH|URL"
     )]
     pub registry: PathBuf,
+    /// Where new artifacts go: an object store every machine reads,
+    /// `file:///FOLDER` (a shared mount) or `s3://BUCKET/PREFIX` (credentials
+    /// from the environment, as the AWS tools read them); by default the
+    /// registry's own (beside a SQLite file, in a PostgreSQL database).
+    #[arg(long, global = true, env = "PIPELINE_ARTIFACTS", value_name = "URL")]
+    pub artifacts: Option<String>,
     /// More output on stderr: -v debug logs and, when stderr is not a terminal, a
     /// line for every epoch (not one every 5 s); -vv trace logs. RUST_LOG
     /// overrides the log level.

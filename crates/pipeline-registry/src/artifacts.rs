@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::atomic::{TEMP_PREFIX, sync_dir, write_atomically};
+use crate::bucket::ArtifactStore;
 use crate::error::RegistryError;
 use crate::location::Backend;
 use crate::open::Registry;
@@ -39,12 +40,18 @@ impl Registry {
         check_file_name(run, file_name)?;
         let context = || format!("writing an artifact of run {run}");
         self.within(context, self.require_running(run)).await?;
-        let record = ArtifactRecord {
+        let mut record = ArtifactRecord {
             kind,
             path: format!("{ARTIFACTS_DIR}/{run}/{file_name}"),
             sha256: hex::encode(Sha256::digest(bytes)),
             bytes: bytes.len() as u64,
+            store: None,
         };
+        if let Some(store) = &self.artifact_store {
+            store.put(&record.path, bytes).await?;
+            record.store = Some(store.url().to_owned());
+            return Ok(record);
+        }
         if self.backend == Backend::Postgres {
             self.write_blob(run, &record.path, bytes, &record.sha256)
                 .await?;
@@ -101,9 +108,16 @@ impl Registry {
         artifact: &ArtifactRecord,
         keep: &mut (dyn FnMut(&[u8]) -> Result<(), std::collections::TryReserveError> + Send),
     ) -> Result<(), RegistryError> {
-        let (read, actual) = match self.backend {
-            Backend::Postgres => self.read_blob(artifact, keep).await?,
-            Backend::Sqlite => {
+        let (read, actual) = match (&artifact.store, self.backend) {
+            (Some(url), _) => {
+                let store = match &self.artifact_store {
+                    Some(store) if store.url() == url => store.clone(),
+                    _ => ArtifactStore::open(url)?,
+                };
+                store.read(artifact, keep).await?
+            }
+            (None, Backend::Postgres) => self.read_blob(artifact, keep).await?,
+            (None, Backend::Sqlite) => {
                 let run = run_of(&artifact.path);
                 let full = self.artifact_path(artifact, &run)?;
                 let checked = Checked {
@@ -136,6 +150,10 @@ impl Registry {
     /// root. Best effort: a file left behind is unused, and the error is
     /// not worth failing the change that made it unused.
     pub(crate) async fn remove_artifact_file(&self, path: &str) {
+        // Written to this process's object store, maybe: deleted there too.
+        if let Some(store) = &self.artifact_store {
+            store.delete(path).await;
+        }
         if self.backend == Backend::Postgres {
             if let Err(error) = sqlx::query("DELETE FROM artifact_blobs WHERE path = $1")
                 .bind(path)

@@ -178,6 +178,10 @@ pub enum RegistryError {
         matches: Vec<String>,
     },
 
+    /// The object store holding artifacts (`--artifacts`) failed.
+    #[error("artifact store {url}: {detail}")]
+    ArtifactStore { url: String, detail: String },
+
     /// The run is live but another process (or worker lease) owns it now:
     /// this one lost it and must write nothing more.
     #[error(

@@ -13,6 +13,7 @@ mod archive;
 mod artifacts;
 pub mod atomic;
 mod blobs;
+mod bucket;
 mod error;
 mod files;
 mod filter;
@@ -43,6 +44,7 @@ mod work;
 mod tests;
 
 pub use atomic::{AtomicFile, WriteError, stage_folder, sync_dir, write_atomically};
+pub use bucket::ArtifactStore;
 pub use error::RegistryError;
 pub use files::RegistryFiles;
 pub use filter::{Condition, Field, FilterError, SortKey};

@@ -69,6 +69,9 @@ pub struct Registry {
     pub(crate) root: PathBuf,
     /// Who this handle writes live runs as ([`Registry::owner`]).
     pub(crate) owner: Arc<str>,
+    /// Where new artifacts go, when not the registry's own store
+    /// ([`Registry::with_artifact_store`]).
+    pub(crate) artifact_store: Option<crate::bucket::ArtifactStore>,
 }
 
 impl Registry {
@@ -146,6 +149,7 @@ impl Registry {
             db_path,
             root,
             owner: process_owner(),
+            artifact_store: None,
         })
     }
 
@@ -188,6 +192,7 @@ impl Registry {
             db_path,
             root,
             owner: process_owner(),
+            artifact_store: None,
         };
         // Under the lock: runs recorded before migration 0008 get their spec
         // keys once (one indexed read when there are none).
@@ -233,6 +238,16 @@ impl Registry {
         Registry {
             owner: owner.into(),
             ..self.clone()
+        }
+    }
+
+    /// The same registry, writing new artifacts to `store` (`--artifacts`):
+    /// each artifact's row records the store, so readers find it whatever
+    /// their own setting.
+    pub fn with_artifact_store(self, store: crate::bucket::ArtifactStore) -> Registry {
+        Registry {
+            artifact_store: Some(store),
+            ..self
         }
     }
 

@@ -158,6 +158,7 @@ async fn connect(url: &PgUrl) -> Result<Registry, RegistryError> {
         db_path: path,
         root: PathBuf::new(),
         owner: crate::open::process_owner(),
+        artifact_store: None,
     })
 }
 

@@ -586,7 +586,7 @@ impl Registry {
         id: &RunId,
     ) -> Result<Vec<ArtifactRecord>, Fault> {
         let rows = sqlx::query(
-            "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = $1 ORDER BY kind",
+            "SELECT kind, path, sha256, bytes, store FROM artifacts WHERE run_id = $1 ORDER BY kind",
         )
         .bind(id.as_str())
         .fetch_all(&mut *conn)
@@ -605,6 +605,7 @@ impl Registry {
                 bytes: u64::try_from(bytes).map_err(|_| {
                     self.corrupt(format!("run {id} has an artifact of size {bytes}"))
                 })?,
+                store: self.get(r, "store")?,
             });
         }
         Ok(artifacts)

@@ -291,6 +291,7 @@ impl Registry {
                 path: format!("{ARTIFACTS_DIR}/{run}/{name}"),
                 sha256: hex::encode(Sha256::digest(&bytes)),
                 bytes: bytes.len() as u64,
+                store: None,
             };
             let mut conn = self.pool.acquire().await?;
             insert_artifacts(&mut conn, run, &[record]).await?;

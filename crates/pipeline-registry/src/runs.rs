@@ -650,15 +650,17 @@ pub(crate) async fn insert_artifacts(
             reason: format!("size {} does not fit a 64-bit INTEGER", a.bytes),
         })?;
         sqlx::query(
-            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes, store) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (run_id, kind) DO UPDATE SET path = excluded.path, \
-             sha256 = excluded.sha256, bytes = excluded.bytes",
+             sha256 = excluded.sha256, bytes = excluded.bytes, store = excluded.store",
         )
         .bind(run.as_str())
         .bind(a.kind.as_str())
         .bind(&a.path)
         .bind(&a.sha256)
         .bind(bytes)
+        .bind(a.store.as_deref())
         .execute(&mut *conn)
         .await?;
     }

@@ -200,6 +200,11 @@ pub struct ArtifactRecord {
     pub sha256: String,
     /// File size in bytes.
     pub bytes: u64,
+    /// The object store holding it (`file:///…`, `s3://…`), its `path`
+    /// under the store's prefix; `None`: the registry's own (files beside
+    /// a SQLite registry, chunks in a PostgreSQL one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 /// What a successful run reports when it finishes.

@@ -229,7 +229,7 @@ impl Registry {
             .within(|| "looking for expired leases", async {
                 let sql = format!(
                     "SELECT id, worker_id FROM work_items \
-                     WHERE state = 'leased' AND lease_expires_at < {clock}"
+                     WHERE state = 'leased' AND lease_expires_at <= {clock}"
                 );
                 Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .fetch_all(&self.pool)
@@ -264,7 +264,7 @@ impl Registry {
                  ended_at = CASE WHEN attempts + 1 >= max_attempts THEN $1 ELSE NULL END, \
                  attempts = attempts + 1, lease_token = NULL, worker_id = NULL, \
                  lease_expires_at = NULL, error = $2 \
-                 WHERE id = $3 AND state = 'leased' AND lease_expires_at < {clock} \
+                 WHERE id = $3 AND state = 'leased' AND lease_expires_at <= {clock} \
                  RETURNING state, attempts, run_id, sweep_id, trial"
             );
             let row: Option<ReapedRow> =

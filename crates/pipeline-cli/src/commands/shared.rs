@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use pipeline_registry::{
     Access, Epochs, Registry, RegistryError, RunId, RunRecord, RunSelector, RunStatus, ShortIds,
 };
-use pipeline_registry::{Location, RegistryFiles};
+use pipeline_registry::{ArtifactStore, Location, RegistryFiles};
 use pipeline_run::{Labels, Planned, Store, Trained, train_all};
 use pipeline_spec::MetricRef;
 
@@ -62,9 +62,21 @@ impl Context {
     /// PostgreSQL database must have been made a registry by `pipeline
     /// registry migrate`.
     pub fn registry(&self) -> anyhow::Result<Registry> {
+        // A wrong --artifacts is refused before a registry is created.
+        let store = self.artifact_store()?;
         let location = self.location();
-        self.block_on(Registry::open_at(&location))
-            .with_context(|| format!("cannot open the registry at {location}"))
+        let registry = self
+            .block_on(Registry::open_at(&location))
+            .with_context(|| format!("cannot open the registry at {location}"))?;
+        Ok(with_store(registry, store))
+    }
+
+    /// The object store `--artifacts` names, opened.
+    fn artifact_store(&self) -> anyhow::Result<Option<ArtifactStore>> {
+        Ok(match &self.global.artifacts {
+            Some(url) => Some(ArtifactStore::open(url)?),
+            None => None,
+        })
     }
 
     /// Opens an existing registry to change it; a missing file is an
@@ -80,6 +92,10 @@ impl Context {
     }
 
     fn open_existing(&self, access: Access) -> anyhow::Result<Registry> {
+        let store = match access {
+            Access::Write => self.artifact_store()?,
+            Access::Read => None,
+        };
         let location = self.location();
         if let Location::File(path) = &location
             && let Err(error) = std::fs::metadata(path)
@@ -102,8 +118,10 @@ impl Context {
                 ),
             ));
         }
-        self.block_on(Registry::open_existing_at(&location, access))
-            .with_context(|| format!("cannot open the registry at {location}"))
+        let registry = self
+            .block_on(Registry::open_existing_at(&location, access))
+            .with_context(|| format!("cannot open the registry at {location}"))?;
+        Ok(with_store(registry, store))
     }
 
     /// The files of the registry named by --registry, which no output
@@ -215,6 +233,14 @@ fn as_typed(error: RegistryError, typed: &str) -> RegistryError {
             }
         }
         other => other,
+    }
+}
+
+/// `registry` writing new artifacts to `store` when there is one.
+fn with_store(registry: Registry, store: Option<ArtifactStore>) -> Registry {
+    match store {
+        Some(store) => registry.with_artifact_store(store),
+        None => registry,
     }
 }
 

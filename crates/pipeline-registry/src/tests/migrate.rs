@@ -75,18 +75,22 @@ async fn first_schema_is_migrated_with_its_runs() {
     assert_eq!(record.artifacts.len(), 1);
     // 0003 widened the artifact kinds to checkpoints, and only to them.
     sqlx::query(
-        "INSERT INTO artifacts VALUES ($1, 'checkpoint_last', 'artifacts/x/last', 'cd', 4)",
+        "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) \
+         VALUES ($1, 'checkpoint_last', 'artifacts/x/last', 'cd', 4)",
     )
     .bind(id)
     .execute(&reg.pool)
     .await
     .unwrap();
     assert!(
-        sqlx::query("INSERT INTO artifacts VALUES ($1, 'tarball', 'artifacts/x/t', 'ef', 5)")
-            .bind(id)
-            .execute(&reg.pool)
-            .await
-            .is_err()
+        sqlx::query(
+            "INSERT INTO artifacts (run_id, kind, path, sha256, bytes) \
+             VALUES ($1, 'tarball', 'artifacts/x/t', 'ef', 5)"
+        )
+        .bind(id)
+        .execute(&reg.pool)
+        .await
+        .is_err()
     );
     assert_eq!(record.git_commit, None);
     assert_eq!(record.deterministic, None);

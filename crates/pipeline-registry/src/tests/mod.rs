@@ -2,6 +2,7 @@
 //! refusing databases, the run lifecycle, selectors and crash marking.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod bucket;
 mod checkpoints;
 mod filter;
 mod labels;
