@@ -179,3 +179,42 @@ fn a_registry_password_is_never_printed() {
         "{all}"
     );
 }
+
+/// `sslmode=require` and `sslmode=verify-full` (issue 23) against the test
+/// cluster, which `.ci/postgres` starts with TLS and a CA of its own
+/// (`PIPELINE_TEST_PG_CA`): the right CA is accepted, another refused.
+#[test]
+fn tls_is_required_and_the_servers_certificate_verified() {
+    let Ok(ca) = std::env::var("PIPELINE_TEST_PG_CA") else {
+        eprintln!(
+            "skipped: PIPELINE_TEST_PG_CA is not set (.ci/postgres sets it where openssl is)"
+        );
+        return;
+    };
+    if backend() != Backend::Postgres {
+        eprintln!("skipped: PIPELINE_TEST_BACKEND is not postgres");
+        return;
+    }
+    let ws = crate::common::Workspace::new();
+    let url = ws.registry_url();
+    let nowhere = tempfile::tempdir().unwrap();
+    let required = format!("{url}?sslmode=require");
+    ok(pipeline_in(nowhere.path(), &required, &["runs"]));
+    // verify-full checks the name too: the certificate is for localhost.
+    let named = url.replacen("127.0.0.1", "localhost", 1);
+    let verified = format!("{named}?sslmode=verify-full&sslrootcert={ca}");
+    let spec = crate::common::mlp_spec();
+    ok(pipeline_in(
+        nowhere.path(),
+        &verified,
+        &["run", spec.to_str().unwrap(), "--set", "train.epochs=1"],
+    ));
+    let others = "/etc/ssl/certs/ca-certificates.crt";
+    if std::path::Path::new(others).exists() {
+        let wrong = format!("{named}?sslmode=verify-full&sslrootcert={others}");
+        let out = pipeline_in(nowhere.path(), &wrong, &["runs"]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("certificate"), "{stderr}");
+    }
+}
