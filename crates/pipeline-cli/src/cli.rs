@@ -160,8 +160,8 @@ pub enum Command {
     /// database's clock unless the worker renews it; a worker that dies or
     /// stalls past its lease is reaped by the next worker that claims, and
     /// its item trained again (continued from its checkpoint). SIGTERM or
-    /// Ctrl-C ends each item after its last finished epoch, saves a
-    /// checkpoint and hands it back. Start as many workers as you like, on
+    /// Ctrl-C lets each item finish its epoch in progress, saves a
+    /// checkpoint and hands it back; a second signal exits at once. Start as many workers as you like, on
     /// any machine that reaches the registry (PostgreSQL for many machines)
     /// and reads the data at the path the submitted spec named.
     Worker(WorkerArgs),

@@ -196,13 +196,15 @@ pub enum WorkedTrial {
 /// what the registry holds of the others now (TPE sees every worker's
 /// trials), claimed and trained; a trial stopped before (its worker was
 /// stopped, died or stalled) continues from its run's checkpoint, or trains
-/// again when it kept none. `device` replaces the spec's device.
+/// again when it kept none. `device` replaces the spec's device;
+/// `interrupt` stops it at once, `drain` after the epoch in progress.
 pub fn work_trial(
     store: Store<'_>,
     id: &SweepId,
     number: u32,
     device: Option<pipeline_spec::Device>,
     interrupt: &AtomicBool,
+    drain: &AtomicBool,
     events: &dyn SweepEvents,
 ) -> Result<WorkedTrial, SweepError> {
     let (setup, mut coordinator) = Setup::read(store, id)?;
@@ -265,7 +267,8 @@ pub fn work_trial(
             }
         },
     };
-    let job = setup.job(store, id, coordinator, interrupt, events, false, device);
+    let mut job = setup.job(store, id, coordinator, interrupt, events, false, device);
+    job.drain = Some(drain);
     if let Some(run) = stored.as_ref().and_then(|trial| trial.run_id.as_ref()) {
         let record = store.block_on(store.registry.run(run))?;
         if record.artifact(ArtifactKind::CheckpointLast).is_some() {
@@ -385,6 +388,7 @@ impl Setup {
                 .collect(),
             failed_fast: AtomicBool::new(false),
             device,
+            drain: None,
         }
     }
 }
@@ -482,6 +486,9 @@ struct Job<'a> {
     failed_fast: AtomicBool,
     /// Replaces the spec's device (a worker's `--device`).
     device: Option<pipeline_spec::Device>,
+    /// Raised: each trial stops after the epoch in progress (a worker's
+    /// SIGTERM).
+    drain: Option<&'a AtomicBool>,
 }
 
 impl Job<'_> {
@@ -620,6 +627,7 @@ impl Job<'_> {
             epochs: self.epochs,
             events: self.events,
             pruned: None,
+            drain: self.drain,
         }
     }
 

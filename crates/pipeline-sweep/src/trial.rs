@@ -31,6 +31,8 @@ pub struct TrialWatcher<'a> {
     pub epochs: u32,
     pub events: &'a dyn SweepEvents,
     pub pruned: Option<Prune>,
+    /// Raised (a worker's SIGTERM): stop once the epoch in progress ends.
+    pub drain: Option<&'a AtomicBool>,
 }
 
 impl TrialWatcher<'_> {
@@ -48,6 +50,12 @@ impl Observer for TrialWatcher<'_> {
 
     fn on_epoch(&mut self, record: &EpochRecord) -> ObserverResult {
         self.forward_stop();
+        if self
+            .drain
+            .is_some_and(|drain| drain.load(Ordering::Relaxed))
+        {
+            self.stop.store(true, Ordering::Relaxed);
+        }
         let metrics = match self.metric.split {
             SplitName::Train => &record.train,
             _ => &record.validation,

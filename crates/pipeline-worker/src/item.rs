@@ -7,9 +7,11 @@
 use std::sync::atomic::Ordering;
 
 use pipeline_registry::{Claimed, RunId, RunStatus, WorkEnd, WorkKind};
-use pipeline_run::{NoWatcher, Store, chain_text, continue_run, prepare_resume, stored_plan};
+use pipeline_run::{Store, Watcher, chain_text, continue_run, prepare_resume, stored_plan};
 use pipeline_spec::Device;
 use pipeline_sweep::{TrialOutcome, WorkedTrial, work_trial};
+use pipeline_train::observer::ObserverResult;
+use pipeline_train::{EpochRecord, Observer};
 
 use crate::events::{ItemEnded, WorkerEvents};
 use crate::lease::Held;
@@ -26,7 +28,15 @@ pub fn train_item(
     let ended = match &claimed.kind {
         WorkKind::Run(id) => train_run(store, id, held, device),
         WorkKind::Trial { sweep, number } => {
-            match work_trial(store, sweep, *number, device, &held.stop, events) {
+            match work_trial(
+                store,
+                sweep,
+                *number,
+                device,
+                &held.stop,
+                &held.drain,
+                events,
+            ) {
                 Ok(WorkedTrial::Ended) => Ok((WorkEnd::Done, None)),
                 Ok(WorkedTrial::Trained { run: None, outcome }) => Ok((
                     match outcome {
@@ -96,7 +106,7 @@ fn train_run(
                     return Ok((WorkEnd::Retry(message), Some(id.clone())));
                 }
             };
-            continue_run(store, plan, id, None, &held.stop, &mut NoWatcher)
+            continue_run(store, plan, id, None, &held.stop, &mut Drain(held))
         }
         _ if resumable => {
             let resumption = prepare_resume(store, &record).map_err(|error| chain_text(&error))?;
@@ -106,7 +116,7 @@ fn train_run(
                 id,
                 resumption.state,
                 &held.stop,
-                &mut NoWatcher,
+                &mut Drain(held),
             )
         }
         RunStatus::Completed | RunStatus::Pruned => return Ok((WorkEnd::Done, Some(id.clone()))),
@@ -120,6 +130,22 @@ fn train_run(
     };
     judge(store, &trained.id).map(|end| (end, Some(trained.id)))
 }
+
+/// The watcher of a run item: raises its stop flag once an epoch ends
+/// after the worker was asked to stop (SIGTERM), so that the run stops
+/// with that epoch finished and checkpointed.
+struct Drain<'a>(&'a Held);
+
+impl Observer for Drain<'_> {
+    fn on_epoch(&mut self, _record: &EpochRecord) -> ObserverResult {
+        if self.0.drain.load(Ordering::Relaxed) {
+            self.0.stop.store(true, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+impl Watcher for Drain<'_> {}
 
 /// How the item of run `id` ended, from the run's status as stored now.
 fn judge(store: Store<'_>, id: &RunId) -> Result<WorkEnd, String> {

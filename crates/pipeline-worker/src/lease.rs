@@ -2,7 +2,7 @@
 //! hold (and the worker's heartbeat) on the database's clock, a third of a
 //! lease apart; a lease it finds lost raises that item's stop flag and its
 //! `lost` flag. It also passes the worker's stop flag (SIGTERM) on to every
-//! item, so that each ends after its last finished epoch.
+//! item as `drain`, so that each ends once its epoch in progress is done.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -17,8 +17,11 @@ const TICK: Duration = Duration::from_millis(100);
 pub struct Held {
     pub item: i64,
     pub token: String,
-    /// Stops the item's training: the worker's stop flag, or the lease lost.
+    /// Stops the item's training at once: the lease lost.
     pub stop: AtomicBool,
+    /// Stops it after the epoch in progress: the worker's stop flag
+    /// (SIGTERM).
+    pub drain: AtomicBool,
     /// The lease was lost: the item's run is not this worker's any more.
     pub lost: AtomicBool,
 }
@@ -45,6 +48,7 @@ impl Leases {
             item,
             token: token.to_owned(),
             stop: AtomicBool::new(false),
+            drain: AtomicBool::new(false),
             lost: AtomicBool::new(false),
         });
         if let Ok(mut all) = self.held.lock() {
@@ -87,7 +91,7 @@ impl Leases {
             let held: Vec<Arc<Held>> = self.held.lock().map(|all| all.clone()).unwrap_or_default();
             if stop.load(Ordering::Relaxed) {
                 for one in &held {
-                    one.stop.store(true, Ordering::Relaxed);
+                    one.drain.store(true, Ordering::Relaxed);
                 }
             }
             if renewed.elapsed() < every {

@@ -8,8 +8,8 @@
 //! - One keeper thread renews the leases and the worker's heartbeat on the
 //!   database's clock; a lease it finds lost stops that item's training,
 //!   and the registry refuses every write of the lost run.
-//! - The stop flag (SIGTERM, Ctrl-C) ends each item after its last
-//!   finished epoch with a checkpoint, gives its lease back, and claims
+//! - The stop flag (SIGTERM, Ctrl-C) ends each item once its epoch in
+//!   progress is done, with a checkpoint, gives its lease back, and claims
 //!   nothing more: another worker continues it from that checkpoint.
 //!
 //! The library prints nothing: it tells a [`WorkerEvents`].

@@ -62,7 +62,7 @@ pub fn new_worker_id() -> String {
 
 /// Works until `stop` is raised (SIGTERM), `options.max_items` were
 /// claimed, or with `options.exit_when_done` the queue is empty. `stop`
-/// ends every item in training after its last finished epoch, with a
+/// ends every item in training once its epoch in progress is done, with a
 /// checkpoint, and gives it back.
 pub fn work(
     registry: &Registry,
@@ -199,7 +199,7 @@ impl Shared<'_> {
     fn train(&self, claimed: &Claimed) -> Result<(), WorkerError> {
         let held = self.leases.hold(claimed.item, &claimed.token);
         if self.stop.load(Ordering::Relaxed) {
-            held.stop.store(true, Ordering::Relaxed);
+            held.drain.store(true, Ordering::Relaxed);
         }
         let owned = self.store.registry.owned_by(&claimed.token);
         let store = Store::new(&owned, self.store.runtime);
