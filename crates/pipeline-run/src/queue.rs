@@ -177,21 +177,7 @@ pub fn train_trial(
 ) -> Result<TrialRun, RunError> {
     let new = new_run(&plan, labels);
     let id = store.block_on(store.registry.create_run(&new))?;
-    let ended = with_heartbeat(store, std::slice::from_ref(&id), |_| {
-        train_one(store, plan, &id, stop, watcher, None)
-    });
-    Ok(match ended {
-        Ok(ending) => TrialRun {
-            id,
-            ending,
-            error: None,
-        },
-        Err(error) => TrialRun {
-            id,
-            ending: Ending::Failed,
-            error: Some(error),
-        },
-    })
+    Ok(continue_run(store, plan, &id, None, stop, watcher))
 }
 
 /// Continues run `id`, which [`Registry::resume_run`] moved back to
