@@ -23,7 +23,7 @@ use sqlx::AnyConnection;
 
 use crate::error::RegistryError;
 use crate::location::Backend;
-use crate::open::Registry;
+use crate::open::{Registry, hostname};
 use crate::statement::Fault;
 use crate::sweep_types::SweepId;
 use crate::types::RunId;
@@ -77,12 +77,11 @@ pub struct Reaped {
     pub failed: bool,
 }
 
-/// A worker as it registers ([`Registry::register_worker`]).
+/// A worker as it registers ([`Registry::register_worker`], which adds this
+/// process's host and pid).
 #[derive(Debug, Clone)]
 pub struct NewWorker {
     pub id: String,
-    pub host: String,
-    pub pid: u32,
     pub device: String,
     pub jobs: u32,
     pub sweep: Option<SweepId>,
@@ -190,8 +189,8 @@ impl Registry {
         self.within(|| format!("registering worker {}", worker.id), async {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&worker.id)
-                .bind(&worker.host)
-                .bind(i64::from(worker.pid))
+                .bind(hostname())
+                .bind(i64::from(std::process::id()))
                 .bind(&worker.device)
                 .bind(i64::from(worker.jobs))
                 .bind(worker.sweep.as_ref().map(SweepId::as_str))

@@ -74,8 +74,6 @@ pub fn work(
     let store = Store::new(registry, runtime);
     let worker = NewWorker {
         id: options.id.clone(),
-        host: hostname(),
-        pid: std::process::id(),
         device: options
             .device
             .map_or_else(|| "spec".to_owned(), |d| d.to_string()),
@@ -238,13 +236,4 @@ impl Shared<'_> {
             waited += step;
         }
     }
-}
-
-/// This machine's name.
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
