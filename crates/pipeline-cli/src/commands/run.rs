@@ -155,12 +155,7 @@ fn sweep_run(
     args: &RunArgs,
     loaded: Vec<LoadedSpec>,
 ) -> anyhow::Result<ExitCode> {
-    let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
-        UserError::error(
-            format!("a spec with [sweep] runs alone; got {} specs", specs.len()),
-            Some("run the sweep spec by itself: pipeline run SPEC"),
-        )
-    })?;
+    let loaded = alone(loaded, "run the sweep spec by itself: pipeline run SPEC")?;
     if args.folds.is_some() {
         return Err(UserError::error(
             "--folds cross-validates one spec; a spec with [sweep] runs many trials",
@@ -170,13 +165,7 @@ fn sweep_run(
             ),
         ));
     }
-    // The base spec is planned first: a data or model mistake stops here,
-    // before a sweep is recorded (each trial's spec is planned later).
-    let base = Planned::of(loaded.trial(&[])?)?;
-    if !context.global.quiet {
-        warn_pitfalls(&base, "");
-    }
-    drop(base);
+    check_base(context, &loaded)?;
     let registry = context.registry()?;
     let store = context.store(&registry);
     let id = pipeline_sweep::start(store, &loaded, args.name.as_deref(), &args.tags)
@@ -260,17 +249,11 @@ fn submit_sweep(
     args: &RunArgs,
     loaded: Vec<LoadedSpec>,
 ) -> anyhow::Result<ExitCode> {
-    let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
-        UserError::error(
-            format!("a spec with [sweep] runs alone; got {} specs", specs.len()),
-            Some("submit the sweep spec by itself: pipeline run SPEC --submit"),
-        )
-    })?;
-    let base = Planned::of(loaded.trial(&[])?)?;
-    if !context.global.quiet {
-        warn_pitfalls(&base, "");
-    }
-    drop(base);
+    let loaded = alone(
+        loaded,
+        "submit the sweep spec by itself: pipeline run SPEC --submit",
+    )?;
+    check_base(context, &loaded)?;
     let registry = context.registry()?;
     let store = context.store(&registry);
     let id = pipeline_sweep::start(store, &loaded, args.name.as_deref(), &args.tags)
@@ -294,6 +277,28 @@ fn submit_sweep(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The one spec with `[sweep]`: a sweep runs alone (`hint` says how).
+fn alone(loaded: Vec<LoadedSpec>, hint: &str) -> anyhow::Result<LoadedSpec> {
+    let [loaded] = <[LoadedSpec; 1]>::try_from(loaded).map_err(|specs| {
+        UserError::error(
+            format!("a spec with [sweep] runs alone; got {} specs", specs.len()),
+            Some(hint),
+        )
+    })?;
+    Ok(loaded)
+}
+
+/// Plans a sweep's base spec, warning of its pitfalls: a data or model
+/// mistake stops here, before a sweep is recorded (each trial's spec is
+/// planned later).
+fn check_base(context: &Context, loaded: &LoadedSpec) -> anyhow::Result<()> {
+    let base = Planned::of(loaded.trial(&[])?)?;
+    if !context.global.quiet {
+        warn_pitfalls(&base, "");
+    }
+    Ok(())
 }
 
 /// Refuses an invalid `--name` before anything is read, and one name for
