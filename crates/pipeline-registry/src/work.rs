@@ -549,20 +549,6 @@ impl Registry {
             )
             .collect())
     }
-
-    /// The state of the work item of run `run` or of trial `number` of
-    /// `sweep`, when it has one (`queued`, `leased`, `done`, `failed`).
-    pub async fn work_state_of_run(&self, run: &RunId) -> Result<Option<String>, RegistryError> {
-        self.within(|| format!("reading the work item of run {run}"), async {
-            Ok(
-                sqlx::query_scalar("SELECT state FROM work_items WHERE run_id = $1")
-                    .bind(run.as_str())
-                    .fetch_optional(&self.pool)
-                    .await?,
-            )
-        })
-        .await
-    }
 }
 
 /// The work item of a submitted run, in the transaction that records it.
