@@ -157,7 +157,7 @@ fn submitted_runs_and_a_sweep_are_trained_by_two_workers() {
 #[test]
 fn a_sigtermed_worker_hands_its_run_back_to_continue_from_its_checkpoint() {
     let ws = Workspace::new();
-    let id = submit_long(&ws, 1500, &[]);
+    let id = submit_long(&ws, 6000, &[]);
     let mut first = spawn_worker(&ws, "first", &["--poll", "0.2"]);
     wait_until("a few epochs", || epochs_run(&ws) >= 20);
     signal(&first, "TERM");
@@ -185,11 +185,11 @@ fn a_sigtermed_worker_hands_its_run_back_to_continue_from_its_checkpoint() {
     assert_eq!(ws.query::<String>("SELECT status FROM runs"), ["completed"]);
     assert_eq!(
         ws.query::<i64>("SELECT count(DISTINCT epoch) FROM epoch_metrics"),
-        [1500]
+        [6000]
     );
     let shown: serde_json::Value =
         serde_json::from_str(&ws.ok(&["show", &id, "--json", "--verify"])).unwrap();
-    assert_eq!(shown["epochs_run"], 1500, "resumed after {stopped_at}");
+    assert_eq!(shown["epochs_run"], 6000, "resumed after {stopped_at}");
 }
 
 #[test]
