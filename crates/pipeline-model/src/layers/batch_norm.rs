@@ -12,6 +12,7 @@
 
 use candle_core::{DType, Result, Tensor, Var};
 
+use super::channel;
 use super::params::{Init, Params};
 use crate::error::ModelError;
 
@@ -72,6 +73,12 @@ impl BatchNorm {
         let dtype = x.dtype();
         let x = x.reshape((rows, features, rest))?.to_dtype(DType::F32)?;
         let count = rows * rest;
+        if channel::on_cpu_f32(&x) {
+            return self
+                .forward_cpu(&x, training, count)?
+                .reshape(dims)?
+                .to_dtype(dtype);
+        }
         let per_feature = |t: &Var| t.as_tensor().detach().reshape((1, features, 1));
         let (mean, variance) = if training && count > 1 {
             let mean = x.mean_keepdim(2)?.mean_keepdim(0)?;
@@ -96,6 +103,31 @@ impl BatchNorm {
             .broadcast_add(&bias)?
             .reshape(dims)?
             .to_dtype(dtype)
+    }
+
+    /// The forward pass of `x` `(N, C, R)` in `f32` on the CPU through
+    /// `channel.rs`'s ops: one pass each way.
+    fn forward_cpu(&self, x: &Tensor, training: bool, count: usize) -> Result<Tensor> {
+        let (weight, bias) = (self.weight.as_tensor(), self.bias.as_tensor());
+        if training && count > 1 {
+            let (y, statistics) = channel::batch_norm_train(x, weight, bias, EPSILON)?;
+            let per_feature = |values: &[f64]| {
+                let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+                Tensor::from_vec(values, weight.elem_count(), x.device())
+            };
+            self.update(
+                &per_feature(&statistics.mean)?,
+                &per_feature(&statistics.variance)?,
+                count,
+            )?;
+            return Ok(y);
+        }
+        // With the running statistics: `x · scale + shift`, differentiable
+        // in the weight and bias through the small tensors.
+        let running = |t: &Var| t.as_tensor().detach();
+        let scale = (weight / (running(&self.running_var) + EPSILON)?.sqrt()?)?;
+        let shift = (bias - (running(&self.running_mean) * &scale)?)?;
+        channel::affine(x, &scale, &shift)
     }
 
     /// `running = (1 - momentum) · running + momentum · batch`, with the

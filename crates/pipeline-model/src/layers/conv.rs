@@ -19,6 +19,7 @@
 use candle_core::{D, DType, Result, Tensor, Var};
 use pipeline_spec::Convolution;
 
+use super::channel;
 use super::conv_gemm;
 use super::params::{Init, Params, like};
 use crate::error::ModelError;
@@ -78,6 +79,7 @@ impl Conv {
         };
         let y = match &self.bias {
             None => y,
+            Some(b) if channel::on_cpu_f32(&y) => channel::shift(&y, &like(b, &y)?)?,
             Some(b) => {
                 let mut dims = vec![1, b.elem_count()];
                 dims.extend(std::iter::repeat_n(1, self.axes));

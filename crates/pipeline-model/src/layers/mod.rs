@@ -5,6 +5,7 @@
 
 pub mod activation;
 pub mod batch_norm;
+mod channel;
 pub mod conv;
 mod conv_gemm;
 pub mod dropout;

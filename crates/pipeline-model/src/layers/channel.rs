@@ -1,0 +1,802 @@
+//! Per-channel ops of `f32` on the CPU over `(N, C, rest…)` tensors, each
+//! one pass forward and one backward: batch normalisation in training,
+//! a per-channel affine map (batch norm in evaluation), a per-channel
+//! shift (a convolution's bias) and ReLU. Built from candle's generic
+//! kernels they were many small ops per layer, each backward one a
+//! strided reduction over the broadcast axes plus a zero-filled gradient
+//! and an add: three quarters of a CNN's batch loop (`perf`,
+//! `experiments/mnist_cnn.toml`, issue 20).
+//!
+//! Sums over a channel are taken in `f64`, the batch cut into [`PARTS`]
+//! fixed parts whose sums are added in order, so the bits do not depend on
+//! the number of threads. Elementwise passes are split over the rayon pool
+//! when there is enough work.
+
+use std::sync::{Arc, Mutex};
+
+use candle_core::{
+    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor,
+};
+use rayon::prelude::*;
+
+/// Below this many values a pass runs on the calling thread: waking the
+/// pool costs tens of microseconds.
+const PARALLEL_VALUES: usize = 1 << 16;
+/// Parts a batch's channel sums are cut into, whatever the pool's size.
+const PARTS: usize = 16;
+
+/// Whether `x` takes the ops here (`f32` on the CPU, at least two axes).
+pub fn on_cpu_f32(x: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32 && x.rank() >= 2
+}
+
+/// `(N, C, R)`: rows, channels, values per channel and row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
+    rows: usize,
+    channels: usize,
+    rest: usize,
+}
+
+impl Geometry {
+    fn new(dims: &[usize]) -> Result<Geometry> {
+        let [rows, channels, rest @ ..] = dims else {
+            candle_core::bail!("a per-channel op takes (N, C, …), got {dims:?}");
+        };
+        Ok(Geometry {
+            rows: *rows,
+            channels: *channels,
+            rest: rest.iter().product(),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.rows * self.channels * self.rest
+    }
+
+    /// Values per channel over the batch.
+    fn count(&self) -> usize {
+        self.rows * self.rest
+    }
+
+    /// The channel of the `i`-th run of `rest` values.
+    fn channel(&self, run: usize) -> usize {
+        run % self.channels
+    }
+}
+
+/// The contiguous `f32` values of an argument.
+fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(values) = storage else {
+        candle_core::bail!("{name} takes f32 values");
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{name} takes contiguous tensors");
+    };
+    Ok(&values[start..end])
+}
+
+/// `K` sums per channel: `add(run, channel, sums)` is called for every run
+/// of `rest` values (`run` its index in the batch), in fixed parts of the
+/// batch whose sums are then added in order.
+fn channel_sums<const K: usize>(
+    g: Geometry,
+    add: impl Fn(usize, usize, &mut [f64; K]) + Sync,
+) -> Vec<[f64; K]> {
+    let parts = if g.len() < PARALLEL_VALUES {
+        1
+    } else {
+        PARTS.min(g.rows)
+    };
+    let per_part = g.rows.div_ceil(parts.max(1)).max(1);
+    let part = |p: usize| {
+        let mut sums = vec![[0.0f64; K]; g.channels];
+        for n in p * per_part..((p + 1) * per_part).min(g.rows) {
+            for (c, sum) in sums.iter_mut().enumerate() {
+                add(n * g.channels + c, c, sum);
+            }
+        }
+        sums
+    };
+    let partial: Vec<Vec<[f64; K]>> = if parts == 1 {
+        vec![part(0)]
+    } else {
+        (0..parts).into_par_iter().map(part).collect()
+    };
+    let mut total = vec![[0.0f64; K]; g.channels];
+    for sums in partial {
+        for (t, s) in total.iter_mut().zip(sums) {
+            for k in 0..K {
+                t[k] += s[k];
+            }
+        }
+    }
+    total
+}
+
+/// `out[run] = map(run, channel, out_run)` for every run of `rest` values,
+/// over the pool when the tensor is large.
+fn each_run(g: Geometry, out: &mut [f32], map: impl Fn(usize, usize, &mut [f32]) + Sync) {
+    let rest = g.rest.max(1);
+    if g.len() < PARALLEL_VALUES {
+        for (run, chunk) in out.chunks_mut(rest).enumerate() {
+            map(run, g.channel(run), chunk);
+        }
+    } else {
+        let runs_per_task = (PARALLEL_VALUES / 4 / rest).max(1);
+        out.par_chunks_mut(runs_per_task * rest)
+            .enumerate()
+            .for_each(|(task, chunk)| {
+                for (k, run) in chunk.chunks_mut(rest).enumerate() {
+                    let run_index = task * runs_per_task + k;
+                    map(run_index, g.channel(run_index), run);
+                }
+            });
+    }
+}
+
+/// `out = x · scale[c] + shift[c]`, compiled for the widest vectors.
+#[inline(always)]
+fn affine_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32) {
+    pulp::Arch::new().dispatch(|| {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v * scale + shift;
+        }
+    });
+}
+
+/// A batch's statistics per channel, kept by the forward pass for the
+/// backward pass and the running statistics.
+#[derive(Debug, Clone, Default)]
+pub struct Statistics {
+    pub mean: Vec<f64>,
+    /// Biased (divided by the count).
+    pub variance: Vec<f64>,
+    inverse_std: Vec<f64>,
+}
+
+/// Batch normalisation in training: `(x − mean) / √(var + ε) · weight +
+/// bias` with the batch's mean and biased variance per channel.
+#[derive(Debug)]
+struct BatchNormTrain {
+    epsilon: f64,
+    statistics: Arc<Mutex<Statistics>>,
+}
+
+/// A copy of the statistics the forward pass kept.
+fn kept(statistics: &Mutex<Statistics>) -> Result<Statistics> {
+    match statistics.lock() {
+        Ok(s) => Ok(s.clone()),
+        Err(_) => candle_core::bail!("batch-norm: the batch's statistics were poisoned"),
+    }
+}
+
+impl CustomOp3 for BatchNormTrain {
+    fn name(&self) -> &'static str {
+        "batch-norm-train"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), s1, l1)?;
+        let weight = values(self.name(), s2, l2)?;
+        let bias = values(self.name(), s3, l3)?;
+        let g = Geometry::new(l1.dims())?;
+        if weight.len() != g.channels || bias.len() != g.channels || g.count() < 2 {
+            candle_core::bail!(
+                "{}: {:?} with {} weights",
+                self.name(),
+                l1.dims(),
+                weight.len()
+            );
+        }
+        let count = g.count() as f64;
+        let run = |r: usize| &x[r * g.rest..][..g.rest];
+        let sums = channel_sums::<1>(g, |r, _, s| {
+            s[0] += run(r).iter().map(|&v| f64::from(v)).sum::<f64>();
+        });
+        let mean: Vec<f64> = sums.iter().map(|s| s[0] / count).collect();
+        let squares = channel_sums::<1>(g, |r, c, s| {
+            s[0] += run(r)
+                .iter()
+                .map(|&v| (f64::from(v) - mean[c]).powi(2))
+                .sum::<f64>();
+        });
+        let variance: Vec<f64> = squares.iter().map(|s| s[0] / count).collect();
+        let inverse_std: Vec<f64> = variance
+            .iter()
+            .map(|v| 1.0 / (v + self.epsilon).sqrt())
+            .collect();
+        let scale: Vec<f32> = (0..g.channels)
+            .map(|c| (inverse_std[c] * f64::from(weight[c])) as f32)
+            .collect();
+        let shift: Vec<f32> = (0..g.channels)
+            .map(|c| (f64::from(bias[c]) - mean[c] * f64::from(scale[c])) as f32)
+            .collect();
+        let mut y = vec![0.0f32; g.len()];
+        each_run(g, &mut y, |r, c, out| {
+            affine_into(run(r), out, scale[c], shift[c])
+        });
+        match self.statistics.lock() {
+            Ok(mut kept) => {
+                *kept = Statistics {
+                    mean,
+                    variance,
+                    inverse_std,
+                }
+            }
+            Err(_) => candle_core::bail!("batch-norm: the batch's statistics were poisoned"),
+        }
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let op = BatchNormBackward {
+            statistics: kept(&self.statistics)?,
+        };
+        let all =
+            grad.contiguous()?
+                .apply_op3_no_bwd(&x.contiguous()?, &weight.contiguous()?, &op)?;
+        let (len, channels) = (x.elem_count(), weight.elem_count());
+        let grad_x = if x.track_op() {
+            Some(all.narrow(0, 0, len)?.reshape(x.shape())?)
+        } else {
+            None
+        };
+        let grad_bias = all.narrow(0, len, channels)?;
+        let grad_weight = all.narrow(0, len + channels, channels)?;
+        Ok((grad_x, Some(grad_weight), Some(grad_bias)))
+    }
+}
+
+/// `(grad_y, x, weight)` → `[grad_x…, grad_bias…, grad_weight…]` in one
+/// flat tensor, from the forward pass's statistics:
+/// `grad_x = w·σ⁻¹·(g − mean(g) − x̂·mean(g·x̂))`.
+struct BatchNormBackward {
+    statistics: Statistics,
+}
+
+impl CustomOp3 for BatchNormBackward {
+    fn name(&self) -> &'static str {
+        "batch-norm-train-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let grad = values(self.name(), s1, l1)?;
+        let x = values(self.name(), s2, l2)?;
+        let weight = values(self.name(), s3, l3)?;
+        let g = Geometry::new(l2.dims())?;
+        let Statistics {
+            mean, inverse_std, ..
+        } = &self.statistics;
+        if l1.dims() != l2.dims() || weight.len() != g.channels || mean.len() != g.channels {
+            candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
+        }
+        let count = g.count() as f64;
+        let sums = channel_sums::<2>(g, |r, c, s| {
+            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            for (&d, &v) in dy.iter().zip(x) {
+                let d = f64::from(d);
+                s[0] += d;
+                s[1] += d * (f64::from(v) - mean[c]);
+            }
+        });
+        let mut all = vec![0.0f32; g.len() + 2 * g.channels];
+        let (grad_x, grads) = all.split_at_mut(g.len());
+        // grad_x = k1·dy + k2·(x − mean) + k3, per channel.
+        let coefficients: Vec<[f32; 3]> = (0..g.channels)
+            .map(|c| {
+                let k1 = f64::from(weight[c]) * inverse_std[c];
+                let dot = sums[c][1] * inverse_std[c];
+                let k2 = -k1 * inverse_std[c] * dot / count;
+                let k3 = -k1 * sums[c][0] / count - k2 * mean[c];
+                [k1 as f32, k2 as f32, k3 as f32]
+            })
+            .collect();
+        each_run(g, grad_x, |r, c, out| {
+            let [k1, k2, k3] = coefficients[c];
+            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            pulp::Arch::new().dispatch(|| {
+                for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
+                    *o = k1 * d + (k2 * v + k3);
+                }
+            });
+        });
+        for c in 0..g.channels {
+            grads[c] = sums[c][0] as f32;
+            grads[g.channels + c] = (sums[c][1] * inverse_std[c]) as f32;
+        }
+        Ok((CpuStorage::F32(all), Shape::from(g.len() + 2 * g.channels)))
+    }
+}
+
+/// Batch normalisation of `x` `(N, C, …)` (`f32` on the CPU, at least two
+/// values per channel) with the batch's statistics, differentiable in
+/// `x`, `weight` and `bias` (`(C,)` each); also returns the statistics.
+pub fn batch_norm_train(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    epsilon: f64,
+) -> Result<(Tensor, Statistics)> {
+    let statistics = Arc::new(Mutex::new(Statistics::default()));
+    let op = BatchNormTrain {
+        epsilon,
+        statistics: statistics.clone(),
+    };
+    let y = x
+        .contiguous()?
+        .apply_op3(&weight.contiguous()?, &bias.contiguous()?, op)?;
+    Ok((y, kept(&statistics)?))
+}
+
+/// `y = x · scale[c] + shift[c]`, differentiable in all three.
+struct Affine;
+
+impl CustomOp3 for Affine {
+    fn name(&self) -> &'static str {
+        "channel-affine"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), s1, l1)?;
+        let scale = values(self.name(), s2, l2)?;
+        let shift = values(self.name(), s3, l3)?;
+        let g = Geometry::new(l1.dims())?;
+        if scale.len() != g.channels || shift.len() != g.channels {
+            candle_core::bail!(
+                "{}: {:?} with {} scales",
+                self.name(),
+                l1.dims(),
+                scale.len()
+            );
+        }
+        let mut y = vec![0.0f32; g.len()];
+        each_run(g, &mut y, |r, c, out| {
+            affine_into(&x[r * g.rest..][..g.rest], out, scale[c], shift[c]);
+        });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        scale: &Tensor,
+        _shift: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let all = grad.contiguous()?.apply_op3_no_bwd(
+            &x.contiguous()?,
+            &scale.contiguous()?,
+            &AffineBackward,
+        )?;
+        let (len, channels) = (x.elem_count(), scale.elem_count());
+        let grad_x = if x.track_op() {
+            Some(all.narrow(0, 0, len)?.reshape(x.shape())?)
+        } else {
+            None
+        };
+        let grad_shift = all.narrow(0, len, channels)?;
+        let grad_scale = all.narrow(0, len + channels, channels)?;
+        Ok((grad_x, Some(grad_scale), Some(grad_shift)))
+    }
+}
+
+/// `(grad_y, x, scale)` → `[grad_x…, Σ grad_y…, Σ grad_y·x…]`.
+struct AffineBackward;
+
+impl CustomOp3 for AffineBackward {
+    fn name(&self) -> &'static str {
+        "channel-affine-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let grad = values(self.name(), s1, l1)?;
+        let x = values(self.name(), s2, l2)?;
+        let scale = values(self.name(), s3, l3)?;
+        let g = Geometry::new(l2.dims())?;
+        if l1.dims() != l2.dims() || scale.len() != g.channels {
+            candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
+        }
+        let sums = channel_sums::<2>(g, |r, _, s| {
+            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            for (&d, &v) in dy.iter().zip(x) {
+                s[0] += f64::from(d);
+                s[1] += f64::from(d) * f64::from(v);
+            }
+        });
+        let mut all = vec![0.0f32; g.len() + 2 * g.channels];
+        let (grad_x, grads) = all.split_at_mut(g.len());
+        each_run(g, grad_x, |r, c, out| {
+            affine_into(&grad[r * g.rest..][..g.rest], out, scale[c], 0.0);
+        });
+        for c in 0..g.channels {
+            grads[c] = sums[c][0] as f32;
+            grads[g.channels + c] = sums[c][1] as f32;
+        }
+        Ok((CpuStorage::F32(all), Shape::from(g.len() + 2 * g.channels)))
+    }
+}
+
+/// `x · scale[c] + shift[c]` for `x` `(N, C, …)` (`f32` on the CPU) and
+/// `scale`, `shift` `(C,)`, differentiable in all three.
+pub fn affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op3(&scale.contiguous()?, &shift.contiguous()?, Affine)
+}
+
+/// `y = x + shift[c]`: the gradient passes to `x` unchanged, and sums per
+/// channel to `shift`.
+struct Shift;
+
+impl CustomOp2 for Shift {
+    fn name(&self) -> &'static str {
+        "channel-shift"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), s1, l1)?;
+        let shift = values(self.name(), s2, l2)?;
+        let g = Geometry::new(l1.dims())?;
+        if shift.len() != g.channels {
+            candle_core::bail!(
+                "{}: {:?} with {} shifts",
+                self.name(),
+                l1.dims(),
+                shift.len()
+            );
+        }
+        let mut y = vec![0.0f32; g.len()];
+        each_run(g, &mut y, |r, c, out| {
+            affine_into(&x[r * g.rest..][..g.rest], out, 1.0, shift[c]);
+        });
+        Ok((CpuStorage::F32(y), l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        _shift: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let grad = grad.contiguous()?;
+        let grad_shift = grad.apply_op1_no_bwd(&Sums)?;
+        let grad_x = x.track_op().then(|| grad.clone());
+        Ok((grad_x, Some(grad_shift)))
+    }
+}
+
+/// `(N, C, …)` → `(C,)`: the sum of each channel.
+struct Sums;
+
+impl CustomOp1 for Sums {
+    fn name(&self) -> &'static str {
+        "channel-sums"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), storage, layout)?;
+        let g = Geometry::new(layout.dims())?;
+        let sums = channel_sums::<1>(g, |r, _, s| {
+            s[0] += x[r * g.rest..][..g.rest]
+                .iter()
+                .map(|&v| f64::from(v))
+                .sum::<f64>();
+        });
+        let sums: Vec<f32> = sums.iter().map(|s| s[0] as f32).collect();
+        Ok((CpuStorage::F32(sums), Shape::from(g.channels)))
+    }
+}
+
+/// `x + shift[c]` for `x` `(N, C, …)` (`f32` on the CPU) and `shift`
+/// `(C,)`, differentiable in both.
+pub fn shift(x: &Tensor, shift: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op2(&shift.contiguous()?, Shift)
+}
+
+/// ReLU as candle's (`max(x, 0)`, the gradient passed where `x ≥ 0`), in
+/// one pass each way.
+struct Relu;
+
+impl CustomOp1 for Relu {
+    fn name(&self) -> &'static str {
+        "relu"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = values(self.name(), storage, layout)?;
+        let mut y = vec![0.0f32; x.len()];
+        pulp::Arch::new().dispatch(|| {
+            for (o, &v) in y.iter_mut().zip(x) {
+                *o = v.max(0.0);
+            }
+        });
+        Ok((CpuStorage::F32(y), layout.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            grad.contiguous()?
+                .apply_op2_no_bwd(&x.contiguous()?, &ReluBackward)?,
+        ))
+    }
+}
+
+/// `(grad_y, x)` → `grad_y` where `x ≥ 0`, else 0.
+struct ReluBackward;
+
+impl CustomOp2 for ReluBackward {
+    fn name(&self) -> &'static str {
+        "relu-backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let grad = values(self.name(), s1, l1)?;
+        let x = values(self.name(), s2, l2)?;
+        if grad.len() != x.len() {
+            candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
+        }
+        let mut out = vec![0.0f32; x.len()];
+        pulp::Arch::new().dispatch(|| {
+            for ((o, &d), &v) in out.iter_mut().zip(grad).zip(x) {
+                *o = if v >= 0.0 { d } else { 0.0 };
+            }
+        });
+        Ok((CpuStorage::F32(out), l2.shape().clone()))
+    }
+}
+
+/// ReLU of `x` (`f32` on the CPU, any shape) with its backward pass.
+pub fn relu(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1(Relu)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use candle_core::{Device, Var};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random(rng: &mut ChaCha8Rng, dims: &[usize], low: f32, high: f32) -> Var {
+        let count = dims.iter().product();
+        let values: Vec<f32> = (0..count).map(|_| rng.random_range(low..high)).collect();
+        Var::from_tensor(&Tensor::from_vec(values, dims, &Device::Cpu).unwrap()).unwrap()
+    }
+
+    fn flat(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    fn close(what: &str, ours: &Tensor, theirs: &Tensor) {
+        assert_eq!(ours.dims(), theirs.dims(), "{what}");
+        for (i, (a, b)) in flat(ours).iter().zip(flat(theirs)).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "{what}[{i}]: {a} against {b}"
+            );
+        }
+    }
+
+    /// `Σ y · weights` with fixed weights, so that every output's gradient
+    /// differs; the gradients of each var.
+    fn gradients(y: &Tensor, vars: &[&Var]) -> Vec<Tensor> {
+        let count = y.elem_count();
+        let weights: Vec<f32> = (0..count)
+            .map(|i| ((i * 7) % 13) as f32 * 0.1 - 0.6)
+            .collect();
+        let weights = Tensor::from_vec(weights, y.dims(), &Device::Cpu).unwrap();
+        let grads = (y * weights)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        vars.iter().map(|v| grads.get(v).unwrap().clone()).collect()
+    }
+
+    /// `(C,)` as `(1, C, 1)` against `x` reshaped to `(N, C, R)`.
+    fn per_channel(t: &Tensor) -> Tensor {
+        t.reshape((1, t.elem_count(), 1)).unwrap()
+    }
+
+    /// The shapes: rows of features, 1-d and 2-d maps, and one large
+    /// enough to go over the pool.
+    const SHAPES: [&[usize]; 4] = [&[5, 3], &[4, 3, 7], &[3, 4, 5, 6], &[32, 16, 12, 12]];
+
+    #[test]
+    fn batch_norm_matches_candles_ops_forward_and_backward() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for dims in SHAPES {
+            let (n, c) = (dims[0], dims[1]);
+            let x = random(&mut rng, dims, -3.0, 5.0);
+            let weight = random(&mut rng, &[c], 0.5, 1.5);
+            let bias = random(&mut rng, &[c], -1.0, 1.0);
+            let (ours, statistics) =
+                batch_norm_train(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5)
+                    .unwrap();
+            let x3 = x.as_tensor().reshape((n, c, ())).unwrap();
+            let mean = x3.mean_keepdim(2).unwrap().mean_keepdim(0).unwrap();
+            let centred = x3.broadcast_sub(&mean).unwrap();
+            let variance = centred
+                .sqr()
+                .unwrap()
+                .mean_keepdim(2)
+                .unwrap()
+                .mean_keepdim(0)
+                .unwrap();
+            let theirs = centred
+                .broadcast_div(&(&variance + 1e-5).unwrap().sqrt().unwrap())
+                .unwrap()
+                .broadcast_mul(&per_channel(weight.as_tensor()))
+                .unwrap()
+                .broadcast_add(&per_channel(bias.as_tensor()))
+                .unwrap()
+                .reshape(dims)
+                .unwrap();
+            close("output", &ours, &theirs);
+            let kept = |values: &[f64]| {
+                let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+                Tensor::from_vec(values, c, &Device::Cpu).unwrap()
+            };
+            close(
+                "mean",
+                &kept(&statistics.mean),
+                &mean.flatten_all().unwrap(),
+            );
+            close(
+                "variance",
+                &kept(&statistics.variance),
+                &variance.flatten_all().unwrap(),
+            );
+            let vars = [&x, &weight, &bias];
+            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
+            for (name, (a, b)) in ["x", "weight", "bias"].iter().zip(a.iter().zip(&b)) {
+                close(&format!("{dims:?} gradient of {name}"), a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn affine_and_shift_match_candles_broadcasts() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for dims in SHAPES {
+            let c = dims[1];
+            let mut shape = vec![1; dims.len()];
+            shape[1] = c;
+            let x = random(&mut rng, dims, -2.0, 2.0);
+            let scale = random(&mut rng, &[c], -1.5, 1.5);
+            let offset = random(&mut rng, &[c], -1.0, 1.0);
+            let broadcast = |t: &Var| t.as_tensor().reshape(shape.as_slice()).unwrap();
+
+            let ours = affine(x.as_tensor(), scale.as_tensor(), offset.as_tensor()).unwrap();
+            let theirs = x
+                .as_tensor()
+                .broadcast_mul(&broadcast(&scale))
+                .unwrap()
+                .broadcast_add(&broadcast(&offset))
+                .unwrap();
+            close("affine", &ours, &theirs);
+            let vars = [&x, &scale, &offset];
+            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
+            for (name, (a, b)) in ["x", "scale", "shift"].iter().zip(a.iter().zip(&b)) {
+                close(&format!("{dims:?} affine gradient of {name}"), a, b);
+            }
+
+            let ours = shift(x.as_tensor(), offset.as_tensor()).unwrap();
+            let theirs = x.as_tensor().broadcast_add(&broadcast(&offset)).unwrap();
+            close("shift", &ours, &theirs);
+            let vars = [&x, &offset];
+            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
+            for (name, (a, b)) in ["x", "shift"].iter().zip(a.iter().zip(&b)) {
+                close(&format!("{dims:?} shift gradient of {name}"), a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn relu_matches_candles_with_zeros_passing_the_gradient() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for dims in SHAPES {
+            let count: usize = dims.iter().product();
+            // Rounded to halves, so that some values are exactly zero.
+            let values: Vec<f32> = (0..count)
+                .map(|_| (rng.random_range(-2.0f32..2.0) * 2.0).round() / 2.0)
+                .collect();
+            let x =
+                Var::from_tensor(&Tensor::from_vec(values, dims, &Device::Cpu).unwrap()).unwrap();
+            let (ours, theirs) = (relu(x.as_tensor()).unwrap(), x.as_tensor().relu().unwrap());
+            assert_eq!(flat(&ours), flat(&theirs));
+            let (a, b) = (gradients(&ours, &[&x]), gradients(&theirs, &[&x]));
+            assert_eq!(flat(&a[0]), flat(&b[0]));
+        }
+    }
+
+    #[test]
+    fn channel_sums_do_not_depend_on_the_number_of_threads() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let x = random(&mut rng, &[32, 16, 12, 12], -3.0, 5.0);
+        let weight = random(&mut rng, &[16], 0.5, 1.5);
+        let bias = random(&mut rng, &[16], -1.0, 1.0);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let (y, _) =
+                    batch_norm_train(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5)
+                        .unwrap();
+                let grads = gradients(&y, &[&x, &weight, &bias]);
+                (flat(&y), grads.iter().map(flat).collect::<Vec<_>>())
+            })
+        };
+        assert_eq!(run(1), run(3));
+    }
+
+    #[test]
+    fn bad_shapes_are_errors() {
+        let x = Tensor::zeros((2, 3, 4), DType::F32, &Device::Cpu).unwrap();
+        let four = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
+        assert!(batch_norm_train(&x, &four, &four, 1e-5).is_err());
+        assert!(affine(&x, &four, &four).is_err());
+        assert!(shift(&x, &four).is_err());
+        let one = Tensor::zeros((1, 3, 1), DType::F32, &Device::Cpu).unwrap();
+        let three = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
+        assert!(batch_norm_train(&one, &three, &three, 1e-5).is_err());
+    }
+}
