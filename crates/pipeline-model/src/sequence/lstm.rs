@@ -1,8 +1,9 @@
 //! `nn.LSTM`: one layer, unidirectional, zero initial state and cell.
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 
 use super::InitFn;
+use super::lstm_cpu;
 use super::recurrent::{Recurrent, RecurrentConfig};
 use crate::error::ModelError;
 use crate::layers::sigmoid_tanh::{sigmoid_op, tanh_op};
@@ -42,11 +43,16 @@ impl Lstm {
         self.inner.output_shape(input)
     }
 
+    /// On the CPU in `f32` the whole sequence is one op (`lstm_cpu.rs`);
+    /// elsewhere a step at a time through candle's ops.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let r = &self.inner;
         let hidden = r.config.hidden_size;
         let (batch, time, _) = x.dims3()?;
         let (weight, bias) = r.fused(x.dtype())?;
+        if x.device().is_cpu() && x.dtype() == DType::F32 {
+            return lstm_cpu::lstm(x, &weight, &bias, r.config.return_sequences);
+        }
         let mut h = Tensor::zeros((batch, hidden), x.dtype(), x.device())?;
         let mut c = h.clone();
         let mut states = Vec::with_capacity(time);

@@ -15,6 +15,7 @@
 mod attention;
 mod gru;
 mod lstm;
+mod lstm_cpu;
 mod positional;
 mod recurrent;
 mod rnn;
