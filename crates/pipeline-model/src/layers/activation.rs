@@ -3,9 +3,9 @@
 //! `nn.Tanh`, `nn.GELU` (exact, erf), `nn.LeakyReLU`, `nn.SiLU` and
 //! `nn.Softmax(dim=-1)`.
 
-use candle_core::{D, DType, Result, Tensor};
+use candle_core::{D, Result, Tensor};
 
-use crate::layers::{channel, sigmoid_tanh};
+use crate::layers::{channel, cpu, sigmoid_tanh};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Activation {
@@ -21,7 +21,7 @@ pub enum Activation {
 impl Activation {
     pub fn forward(self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Activation::Relu if x.device().is_cpu() && x.dtype() == DType::F32 => channel::relu(x),
+            Activation::Relu if cpu::is_cpu_f32(x) => channel::relu(x),
             Activation::Relu => x.relu(),
             Activation::Sigmoid => sigmoid_tanh::sigmoid_op(x),
             Activation::Tanh => sigmoid_tanh::tanh_op(x),

@@ -12,8 +12,8 @@
 
 use candle_core::{DType, Result, Tensor, Var};
 
-use super::channel;
 use super::params::{Init, Params};
+use super::{channel, cpu};
 use crate::error::ModelError;
 
 /// `momentum` of `nn.BatchNorm*d`.
@@ -73,7 +73,7 @@ impl BatchNorm {
         let dtype = x.dtype();
         let x = x.reshape((rows, features, rest))?.to_dtype(DType::F32)?;
         let count = rows * rest;
-        if channel::on_cpu_f32(&x) {
+        if cpu::is_cpu_f32(&x) {
             return self
                 .forward_cpu(&x, training, count)?
                 .reshape(dims)?

@@ -14,21 +14,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use candle_core::{
-    CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor,
-};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
+
+use super::cpu::values;
 
 /// Below this many values a pass runs on the calling thread: waking the
 /// pool costs tens of microseconds.
 const PARALLEL_VALUES: usize = 1 << 16;
 /// Parts a batch's channel sums are cut into, whatever the pool's size.
 const PARTS: usize = 16;
-
-/// Whether `x` takes the ops here (`f32` on the CPU, at least two axes).
-pub fn on_cpu_f32(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == DType::F32 && x.rank() >= 2
-}
 
 /// `(N, C, R)`: rows, channels, values per channel and row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,17 +58,6 @@ impl Geometry {
     fn channel(&self, run: usize) -> usize {
         run % self.channels
     }
-}
-
-/// The contiguous `f32` values of an argument.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 values");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
 }
 
 /// `K` sums per channel: `add(run, channel, sums)` is called for every run
@@ -143,6 +127,24 @@ fn affine_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32) {
             *o = v * scale + shift;
         }
     });
+}
+
+/// The gradients of a three-argument op, as candle's `CustomOp3::bwd`.
+type Gradients3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
+
+/// The gradients of `(x, scale, shift)` out of a backward op's flat
+/// `[grad_x…, grad_shift…, grad_scale…]`, each `shift` and `scale` part
+/// `channels` long; `grad_x` only when `x` takes a gradient.
+fn cut(all: &Tensor, x: &Tensor, channels: usize) -> Result<Gradients3> {
+    let len = x.elem_count();
+    let grad_x = if x.track_op() {
+        Some(all.narrow(0, 0, len)?.reshape(x.shape())?)
+    } else {
+        None
+    };
+    let grad_shift = all.narrow(0, len, channels)?;
+    let grad_scale = all.narrow(0, len + channels, channels)?;
+    Ok((grad_x, Some(grad_scale), Some(grad_shift)))
 }
 
 /// A batch's statistics per channel, kept by the forward pass for the
@@ -244,22 +246,14 @@ impl CustomOp3 for BatchNormTrain {
         _bias: &Tensor,
         _y: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<Gradients3> {
         let op = BatchNormBackward {
             statistics: kept(&self.statistics)?,
         };
         let all =
             grad.contiguous()?
                 .apply_op3_no_bwd(&x.contiguous()?, &weight.contiguous()?, &op)?;
-        let (len, channels) = (x.elem_count(), weight.elem_count());
-        let grad_x = if x.track_op() {
-            Some(all.narrow(0, 0, len)?.reshape(x.shape())?)
-        } else {
-            None
-        };
-        let grad_bias = all.narrow(0, len, channels)?;
-        let grad_weight = all.narrow(0, len + channels, channels)?;
-        Ok((grad_x, Some(grad_weight), Some(grad_bias)))
+        cut(&all, x, weight.elem_count())
     }
 }
 
@@ -395,21 +389,13 @@ impl CustomOp3 for Affine {
         _shift: &Tensor,
         _y: &Tensor,
         grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+    ) -> Result<Gradients3> {
         let all = grad.contiguous()?.apply_op3_no_bwd(
             &x.contiguous()?,
             &scale.contiguous()?,
             &AffineBackward,
         )?;
-        let (len, channels) = (x.elem_count(), scale.elem_count());
-        let grad_x = if x.track_op() {
-            Some(all.narrow(0, 0, len)?.reshape(x.shape())?)
-        } else {
-            None
-        };
-        let grad_shift = all.narrow(0, len, channels)?;
-        let grad_scale = all.narrow(0, len + channels, channels)?;
-        Ok((grad_x, Some(grad_scale), Some(grad_shift)))
+        cut(&all, x, scale.elem_count())
     }
 }
 
@@ -608,7 +594,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use candle_core::{Device, Var};
+    use candle_core::{DType, Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 

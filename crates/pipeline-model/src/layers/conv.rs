@@ -19,9 +19,9 @@
 use candle_core::{D, DType, Result, Tensor, Var};
 use pipeline_spec::Convolution;
 
-use super::channel;
 use super::conv_gemm;
 use super::params::{Init, Params, like};
+use super::{channel, cpu};
 use crate::error::ModelError;
 
 pub struct Conv {
@@ -72,14 +72,14 @@ impl Conv {
             x.clone()
         };
         let weight = &like(&self.weight, x)?;
-        let y = if x.device().is_cpu() && x.dtype() == DType::F32 {
+        let y = if cpu::is_cpu_f32(x) {
             self.conv_gemm(x, weight)?
         } else {
             self.conv_candle(x, weight)?
         };
         let y = match &self.bias {
             None => y,
-            Some(b) if channel::on_cpu_f32(&y) => channel::shift(&y, &like(b, &y)?)?,
+            Some(b) if cpu::is_cpu_f32(&y) => channel::shift(&y, &like(b, &y)?)?,
             Some(b) => {
                 let mut dims = vec![1, b.elem_count()];
                 dims.extend(std::iter::repeat_n(1, self.axes));

@@ -20,6 +20,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu::values;
 use crate::dense::gemm::{Mat, matmul};
 
 /// Below this many multiply-adds for the whole batch, one thread does it
@@ -247,17 +248,6 @@ fn product(
     threads: usize,
 ) -> Result<()> {
     matmul(dst, a, b, accumulate, threads).map_err(candle_core::Error::wrap)
-}
-
-/// The contiguous `f32` values of an argument.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 values");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
 }
 
 /// `output = conv2d(input, weight)`: the forward op, its backward through

@@ -13,6 +13,8 @@ use std::sync::Mutex;
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::cpu::values;
+
 /// Below this many input values one thread pools them all.
 const PARALLEL_VALUES: usize = 1 << 16;
 
@@ -169,17 +171,6 @@ fn pool_two(
             }
         }
     }
-}
-
-/// The contiguous `f32` values of an argument.
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 values");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
 }
 
 impl CustomOp1 for MaxPool {

@@ -8,6 +8,7 @@ pub mod batch_norm;
 mod channel;
 pub mod conv;
 mod conv_gemm;
+pub(crate) mod cpu;
 pub mod dropout;
 pub mod embedding;
 pub mod layer_norm;

@@ -9,9 +9,10 @@
 //! one receives the gradient. Max pooling of `f32` on the CPU takes one op
 //! that does the same without the gathered copy (`max_pool.rs`).
 
-use candle_core::{D, DType, Device, Result, Tensor};
+use candle_core::{D, Device, Result, Tensor};
 use pipeline_spec::Pooling;
 
+use super::cpu;
 use super::max_pool::max_pool2d;
 use super::shape::windows;
 
@@ -82,7 +83,7 @@ impl Pool {
     }
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        if self.reduce == Reduce::Max && x.device().is_cpu() && x.dtype() == DType::F32 {
+        if self.reduce == Reduce::Max && cpu::is_cpu_f32(x) {
             let (kernel, stride) = (self.kernel, self.stride);
             return if self.output.len() == 1 {
                 max_pool2d(&x.unsqueeze(2)?, (1, kernel), (1, stride))?.squeeze(2)

@@ -14,7 +14,9 @@
 //! and the dense path all take them. Other devices and dtypes go through
 //! candle's own kernels.
 
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
+
+use super::cpu::{is_cpu_f32, values};
 
 /// Below it `exp` gives the smallest normal float's neighbourhood, above
 /// it saturates (at about 1.65e38): wide enough for sigmoid and tanh.
@@ -109,13 +111,7 @@ impl CustomOp1 for Curve {
 
     /// A new contiguous tensor of the input's shape.
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(values) = storage else {
-            candle_core::bail!("{} takes f32 values", self.name());
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("{} takes a contiguous tensor", self.name());
-        };
-        let input = &values[start..end];
+        let input = values(self.name(), storage, layout)?;
         let mut output = vec![0.0; input.len()];
         match self {
             Curve::Sigmoid => map_into(input, &mut output, sigmoid),
@@ -134,14 +130,9 @@ impl CustomOp1 for Curve {
     }
 }
 
-/// Whether `x` takes the kernels here (`f32` on the CPU).
-fn on_cpu_f32(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == DType::F32
-}
-
 /// The logistic sigmoid of each value, with its backward pass.
 pub fn sigmoid_op(x: &Tensor) -> Result<Tensor> {
-    if on_cpu_f32(x) {
+    if is_cpu_f32(x) {
         x.contiguous()?.apply_op1(Curve::Sigmoid)
     } else {
         candle_nn::ops::sigmoid(x)
@@ -150,7 +141,7 @@ pub fn sigmoid_op(x: &Tensor) -> Result<Tensor> {
 
 /// tanh of each value, with its backward pass.
 pub fn tanh_op(x: &Tensor) -> Result<Tensor> {
-    if on_cpu_f32(x) {
+    if is_cpu_f32(x) {
         x.contiguous()?.apply_op1(Curve::Tanh)
     } else {
         x.tanh()
@@ -159,7 +150,7 @@ pub fn tanh_op(x: &Tensor) -> Result<Tensor> {
 
 /// `x · σ(x)` (SiLU), differentiable through [`sigmoid_op`].
 pub fn silu_op(x: &Tensor) -> Result<Tensor> {
-    if on_cpu_f32(x) {
+    if is_cpu_f32(x) {
         x * sigmoid_op(x)?
     } else {
         candle_nn::ops::silu(x)

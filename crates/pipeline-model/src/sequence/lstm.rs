@@ -1,11 +1,12 @@
 //! `nn.LSTM`: one layer, unidirectional, zero initial state and cell.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 
 use super::InitFn;
 use super::lstm_cpu;
 use super::recurrent::{Recurrent, RecurrentConfig};
 use crate::error::ModelError;
+use crate::layers::cpu::is_cpu_f32;
 use crate::layers::sigmoid_tanh::{sigmoid_op, tanh_op};
 
 /// PyTorch's LSTM with gates in its order (input, forget, cell, output):
@@ -50,7 +51,7 @@ impl Lstm {
         let hidden = r.config.hidden_size;
         let (batch, time, _) = x.dims3()?;
         let (weight, bias) = r.fused(x.dtype())?;
-        if x.device().is_cpu() && x.dtype() == DType::F32 {
+        if is_cpu_f32(x) {
             return lstm_cpu::lstm(x, &weight, &bias, r.config.return_sequences);
         }
         let mut h = Tensor::zeros((batch, hidden), x.dtype(), x.device())?;

@@ -19,6 +19,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::dense::gemm::{Mat, matmul};
+use crate::layers::cpu::values;
 use crate::layers::sigmoid_tanh::{sigmoid, tanh};
 
 /// The sizes of one sequence: batch, steps, input features, hidden units.
@@ -57,7 +58,7 @@ impl Sizes {
 }
 
 /// What the forward pass keeps for the backward pass, time-major.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tape {
     /// `(T, B, 4H)`: the gates after their activation (i, f, g, o).
     gates: Vec<f32>,
@@ -65,16 +66,6 @@ struct Tape {
     cells: Vec<f32>,
     /// `(T + 1, B, H)`: `h_{-1} = 0`, then every step's hidden state.
     hidden: Vec<f32>,
-}
-
-fn values<'a>(name: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let CpuStorage::F32(values) = storage else {
-        candle_core::bail!("{name} takes f32 values");
-    };
-    let Some((start, end)) = layout.contiguous_offsets() else {
-        candle_core::bail!("{name} takes contiguous tensors");
-    };
-    Ok(&values[start..end])
 }
 
 fn product(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) -> Result<()> {
@@ -295,8 +286,7 @@ impl CustomOp3 for LstmBackward {
         let grad = values(self.name(), s1, l1)?;
         let x = values(self.name(), s2, l2)?;
         let weight = values(self.name(), s3, l3)?;
-        let gates_dims = [l3.dims()[1]];
-        let s = Sizes::new(l2.dims(), l3.dims(), &gates_dims, self.hidden)?;
+        let s = Sizes::new(l2.dims(), l3.dims(), &[4 * self.hidden], self.hidden)?;
         let (b, t, f, h, g) = (s.batch, s.time, s.features, s.hidden, s.gates());
         let expected = if self.sequences { b * t * h } else { b * h };
         let tapes = &self.tape;
