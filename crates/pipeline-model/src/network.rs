@@ -198,11 +198,20 @@ impl Network {
             Mode::Train(rng) => (true, Some(rng)),
             Mode::Eval => (false, None),
         };
-        for block in &self.blocks {
+        let mut blocks = self.blocks.iter().peekable();
+        while let Some(block) = blocks.next() {
             if !matches!(block, Block::Embedding(_)) {
                 h = h.to_dtype(compute)?;
             }
             h = match block {
+                // A batch norm and the ReLU after it as one op (one tensor
+                // and one pass each way fewer; the same values).
+                Block::BatchNorm(norm)
+                    if matches!(blocks.peek(), Some(Block::Activation(Activation::Relu))) =>
+                {
+                    blocks.next();
+                    norm.forward_relu(&h, training)?
+                }
                 Block::Linear(linear) => linear.forward(&h)?,
                 Block::Activation(activation) => activation.forward(&h)?,
                 Block::Dropout(dropout) => dropout.forward(h, rng.as_deref_mut())?,

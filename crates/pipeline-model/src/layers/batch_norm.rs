@@ -64,6 +64,20 @@ impl BatchNorm {
     }
 
     pub fn forward(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        self.forward_then(x, training, false)
+    }
+
+    /// [`BatchNorm::forward`], then ReLU: one op on the CPU in `f32` (a
+    /// `batch_norm` layer followed by `relu`), the two layers elsewhere.
+    pub fn forward_relu(&self, x: &Tensor, training: bool) -> Result<Tensor> {
+        if cpu::is_cpu_f32(x) {
+            self.forward_then(x, training, true)
+        } else {
+            self.forward_then(x, training, false)?.relu()
+        }
+    }
+
+    fn forward_then(&self, x: &Tensor, training: bool, relu: bool) -> Result<Tensor> {
         let dims = x.dims().to_vec();
         let (rows, features) = (x.dim(0)?, x.dim(1)?);
         let rest: usize = dims[2..].iter().product();
@@ -75,9 +89,12 @@ impl BatchNorm {
         let count = rows * rest;
         if cpu::is_cpu_f32(&x) {
             return self
-                .forward_cpu(&x, training, count)?
+                .forward_cpu(&x, training, count, relu)?
                 .reshape(dims)?
                 .to_dtype(dtype);
+        }
+        if relu {
+            candle_core::bail!("batch_norm: a fused relu is for f32 on the CPU");
         }
         let per_feature = |t: &Var| t.as_tensor().detach().reshape((1, features, 1));
         let (mean, variance) = if training && count > 1 {
@@ -106,11 +123,11 @@ impl BatchNorm {
     }
 
     /// The forward pass of `x` `(N, C, R)` in `f32` on the CPU through
-    /// `channel.rs`'s ops: one pass each way.
-    fn forward_cpu(&self, x: &Tensor, training: bool, count: usize) -> Result<Tensor> {
+    /// `channel.rs`'s ops, then ReLU when `relu`: one pass each way.
+    fn forward_cpu(&self, x: &Tensor, training: bool, count: usize, relu: bool) -> Result<Tensor> {
         let (weight, bias) = (self.weight.as_tensor(), self.bias.as_tensor());
         if training && count > 1 {
-            let (y, statistics) = channel::batch_norm_train(x, weight, bias, EPSILON)?;
+            let (y, statistics) = channel::batch_norm_train(x, weight, bias, EPSILON, relu)?;
             let per_feature = |values: &[f64]| {
                 let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
                 Tensor::from_vec(values, weight.elem_count(), x.device())
@@ -127,7 +144,7 @@ impl BatchNorm {
         let running = |t: &Var| t.as_tensor().detach();
         let scale = (weight / (running(&self.running_var) + EPSILON)?.sqrt()?)?;
         let shift = (bias - (running(&self.running_mean) * &scale)?)?;
-        channel::affine(x, &scale, &shift)
+        channel::affine(x, &scale, &shift, relu)
     }
 
     /// `running = (1 - momentum) · running + momentum · batch`, with the

@@ -1,7 +1,9 @@
 //! Per-channel ops of `f32` on the CPU over `(N, C, rest…)` tensors, each
-//! one pass forward and one backward: batch normalisation in training,
-//! a per-channel affine map (batch norm in evaluation), a per-channel
-//! shift (a convolution's bias) and ReLU. Built from candle's generic
+//! one pass forward and one backward: batch normalisation in training and
+//! a per-channel affine map (batch norm in evaluation), each optionally
+//! followed by a fused ReLU (`network.rs` fuses a `batch_norm` layer with
+//! the `relu` after it), channel sums (a convolution bias's gradient) and
+//! ReLU on its own. Built from candle's generic
 //! kernels they were many small ops per layer, each backward one a
 //! strided reduction over the broadcast axes plus a zero-filled gradient
 //! and an add: three quarters of a CNN's batch loop (`perf`,
@@ -129,6 +131,31 @@ fn affine_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32) {
     });
 }
 
+/// [`affine_into`], then ReLU (as [`Relu`]) when `relu`.
+#[inline(always)]
+fn affine_relu_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32, relu: bool) {
+    if !relu {
+        return affine_into(x, out, scale, shift);
+    }
+    pulp::Arch::new().dispatch(|| {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = (v * scale + shift).max(0.0);
+        }
+    });
+}
+
+/// The gradient a fused ReLU lets through to its input `z = v · scale +
+/// shift` (computed as the forward pass did, so the same bits): `d` where
+/// `z ≥ 0`, as [`ReluBackward`]; `d` itself without ReLU.
+#[inline(always)]
+fn through_relu(d: f32, v: f32, scale: f32, shift: f32, relu: bool) -> f32 {
+    if !relu || v * scale + shift >= 0.0 {
+        d
+    } else {
+        0.0
+    }
+}
+
 /// The gradients of a three-argument op, as candle's `CustomOp3::bwd`.
 type Gradients3 = (Option<Tensor>, Option<Tensor>, Option<Tensor>);
 
@@ -155,13 +182,20 @@ pub struct Statistics {
     /// Biased (divided by the count).
     pub variance: Vec<f64>,
     inverse_std: Vec<f64>,
+    /// The `f32` map the forward pass applied, `x · scale + shift` per
+    /// channel (a fused ReLU's backward recomputes its input with it).
+    scale: Vec<f32>,
+    shift: Vec<f32>,
 }
 
 /// Batch normalisation in training: `(x − mean) / √(var + ε) · weight +
-/// bias` with the batch's mean and biased variance per channel.
+/// bias` with the batch's mean and biased variance per channel, then ReLU
+/// when `relu` (a `batch_norm` layer followed by a `relu` one: one tensor
+/// and two passes fewer than the two ops).
 #[derive(Debug)]
 struct BatchNormTrain {
     epsilon: f64,
+    relu: bool,
     statistics: Arc<Mutex<Statistics>>,
 }
 
@@ -224,7 +258,7 @@ impl CustomOp3 for BatchNormTrain {
             .collect();
         let mut y = vec![0.0f32; g.len()];
         each_run(g, &mut y, |r, c, out| {
-            affine_into(run(r), out, scale[c], shift[c])
+            affine_relu_into(run(r), out, scale[c], shift[c], self.relu)
         });
         match self.statistics.lock() {
             Ok(mut kept) => {
@@ -232,6 +266,8 @@ impl CustomOp3 for BatchNormTrain {
                     mean,
                     variance,
                     inverse_std,
+                    scale,
+                    shift,
                 }
             }
             Err(_) => candle_core::bail!("batch-norm: the batch's statistics were poisoned"),
@@ -248,6 +284,7 @@ impl CustomOp3 for BatchNormTrain {
         grad: &Tensor,
     ) -> Result<Gradients3> {
         let op = BatchNormBackward {
+            relu: self.relu,
             statistics: kept(&self.statistics)?,
         };
         let all =
@@ -259,8 +296,10 @@ impl CustomOp3 for BatchNormTrain {
 
 /// `(grad_y, x, weight)` → `[grad_x…, grad_bias…, grad_weight…]` in one
 /// flat tensor, from the forward pass's statistics:
-/// `grad_x = w·σ⁻¹·(g − mean(g) − x̂·mean(g·x̂))`.
+/// `grad_x = w·σ⁻¹·(g − mean(g) − x̂·mean(g·x̂))`, where `g` is `grad_y`
+/// through the fused ReLU when there is one.
 struct BatchNormBackward {
+    relu: bool,
     statistics: Statistics,
 }
 
@@ -283,16 +322,27 @@ impl CustomOp3 for BatchNormBackward {
         let weight = values(self.name(), s3, l3)?;
         let g = Geometry::new(l2.dims())?;
         let Statistics {
-            mean, inverse_std, ..
+            mean,
+            inverse_std,
+            scale,
+            shift,
+            ..
         } = &self.statistics;
-        if l1.dims() != l2.dims() || weight.len() != g.channels || mean.len() != g.channels {
+        if l1.dims() != l2.dims()
+            || weight.len() != g.channels
+            || mean.len() != g.channels
+            || scale.len() != g.channels
+            || shift.len() != g.channels
+        {
             candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
         }
+        let relu = self.relu;
         let count = g.count() as f64;
         let sums = channel_sums::<2>(g, |r, c, s| {
             let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            let (k, b) = (scale[c], shift[c]);
             for (&d, &v) in dy.iter().zip(x) {
-                let d = f64::from(d);
+                let d = f64::from(through_relu(d, v, k, b, relu));
                 s[0] += d;
                 s[1] += d * (f64::from(v) - mean[c]);
             }
@@ -312,9 +362,10 @@ impl CustomOp3 for BatchNormBackward {
         each_run(g, grad_x, |r, c, out| {
             let [k1, k2, k3] = coefficients[c];
             let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            let (k, b) = (scale[c], shift[c]);
             pulp::Arch::new().dispatch(|| {
                 for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
-                    *o = k1 * d + (k2 * v + k3);
+                    *o = k1 * through_relu(d, v, k, b, relu) + (k2 * v + k3);
                 }
             });
         });
@@ -327,17 +378,20 @@ impl CustomOp3 for BatchNormBackward {
 }
 
 /// Batch normalisation of `x` `(N, C, …)` (`f32` on the CPU, at least two
-/// values per channel) with the batch's statistics, differentiable in
-/// `x`, `weight` and `bias` (`(C,)` each); also returns the statistics.
+/// values per channel) with the batch's statistics, then ReLU when `relu`,
+/// differentiable in `x`, `weight` and `bias` (`(C,)` each); also returns
+/// the statistics.
 pub fn batch_norm_train(
     x: &Tensor,
     weight: &Tensor,
     bias: &Tensor,
     epsilon: f64,
+    relu: bool,
 ) -> Result<(Tensor, Statistics)> {
     let statistics = Arc::new(Mutex::new(Statistics::default()));
     let op = BatchNormTrain {
         epsilon,
+        relu,
         statistics: statistics.clone(),
     };
     let y = x
@@ -346,8 +400,11 @@ pub fn batch_norm_train(
     Ok((y, kept(&statistics)?))
 }
 
-/// `y = x · scale[c] + shift[c]`, differentiable in all three.
-struct Affine;
+/// `y = x · scale[c] + shift[c]`, then ReLU when `relu`, differentiable in
+/// all three.
+struct Affine {
+    relu: bool,
+}
 
 impl CustomOp3 for Affine {
     fn name(&self) -> &'static str {
@@ -377,7 +434,13 @@ impl CustomOp3 for Affine {
         }
         let mut y = vec![0.0f32; g.len()];
         each_run(g, &mut y, |r, c, out| {
-            affine_into(&x[r * g.rest..][..g.rest], out, scale[c], shift[c]);
+            affine_relu_into(
+                &x[r * g.rest..][..g.rest],
+                out,
+                scale[c],
+                shift[c],
+                self.relu,
+            );
         });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
@@ -386,21 +449,26 @@ impl CustomOp3 for Affine {
         &self,
         x: &Tensor,
         scale: &Tensor,
-        _shift: &Tensor,
+        shift: &Tensor,
         _y: &Tensor,
         grad: &Tensor,
     ) -> Result<Gradients3> {
-        let all = grad.contiguous()?.apply_op3_no_bwd(
-            &x.contiguous()?,
-            &scale.contiguous()?,
-            &AffineBackward,
-        )?;
+        let op = AffineBackward {
+            relu: self.relu.then(|| shift.to_vec1::<f32>()).transpose()?,
+        };
+        let all =
+            grad.contiguous()?
+                .apply_op3_no_bwd(&x.contiguous()?, &scale.contiguous()?, &op)?;
         cut(&all, x, scale.elem_count())
     }
 }
 
-/// `(grad_y, x, scale)` → `[grad_x…, Σ grad_y…, Σ grad_y·x…]`.
-struct AffineBackward;
+/// `(grad_y, x, scale)` → `[grad_x…, Σ g…, Σ g·x…]`, `g` being `grad_y`
+/// through the fused ReLU when there is one (whose input it recomputes
+/// with `shift`).
+struct AffineBackward {
+    relu: Option<Vec<f32>>,
+}
 
 impl CustomOp3 for AffineBackward {
     fn name(&self) -> &'static str {
@@ -420,20 +488,34 @@ impl CustomOp3 for AffineBackward {
         let x = values(self.name(), s2, l2)?;
         let scale = values(self.name(), s3, l3)?;
         let g = Geometry::new(l2.dims())?;
-        if l1.dims() != l2.dims() || scale.len() != g.channels {
+        let shift = self.relu.as_deref();
+        if l1.dims() != l2.dims()
+            || scale.len() != g.channels
+            || shift.is_some_and(|s| s.len() != g.channels)
+        {
             candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
         }
-        let sums = channel_sums::<2>(g, |r, _, s| {
+        let relu = shift.is_some();
+        let shift_of = |c: usize| shift.map_or(0.0, |s| s[c]);
+        let sums = channel_sums::<2>(g, |r, c, s| {
             let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            let (k, b) = (scale[c], shift_of(c));
             for (&d, &v) in dy.iter().zip(x) {
-                s[0] += f64::from(d);
-                s[1] += f64::from(d) * f64::from(v);
+                let d = f64::from(through_relu(d, v, k, b, relu));
+                s[0] += d;
+                s[1] += d * f64::from(v);
             }
         });
         let mut all = vec![0.0f32; g.len() + 2 * g.channels];
         let (grad_x, grads) = all.split_at_mut(g.len());
         each_run(g, grad_x, |r, c, out| {
-            affine_into(&grad[r * g.rest..][..g.rest], out, scale[c], 0.0);
+            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+            let (k, b) = (scale[c], shift_of(c));
+            pulp::Arch::new().dispatch(|| {
+                for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
+                    *o = through_relu(d, v, k, b, relu) * k;
+                }
+            });
         });
         for c in 0..g.channels {
             grads[c] = sums[c][0] as f32;
@@ -444,58 +526,11 @@ impl CustomOp3 for AffineBackward {
 }
 
 /// `x · scale[c] + shift[c]` for `x` `(N, C, …)` (`f32` on the CPU) and
-/// `scale`, `shift` `(C,)`, differentiable in all three.
-pub fn affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+/// `scale`, `shift` `(C,)`, then ReLU when `relu`, differentiable in all
+/// three.
+pub fn affine(x: &Tensor, scale: &Tensor, shift: &Tensor, relu: bool) -> Result<Tensor> {
     x.contiguous()?
-        .apply_op3(&scale.contiguous()?, &shift.contiguous()?, Affine)
-}
-
-/// `y = x + shift[c]`: the gradient passes to `x` unchanged, and sums per
-/// channel to `shift`.
-struct Shift;
-
-impl CustomOp2 for Shift {
-    fn name(&self) -> &'static str {
-        "channel-shift"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let x = values(self.name(), s1, l1)?;
-        let shift = values(self.name(), s2, l2)?;
-        let g = Geometry::new(l1.dims())?;
-        if shift.len() != g.channels {
-            candle_core::bail!(
-                "{}: {:?} with {} shifts",
-                self.name(),
-                l1.dims(),
-                shift.len()
-            );
-        }
-        let mut y = vec![0.0f32; g.len()];
-        each_run(g, &mut y, |r, c, out| {
-            affine_into(&x[r * g.rest..][..g.rest], out, 1.0, shift[c]);
-        });
-        Ok((CpuStorage::F32(y), l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        _shift: &Tensor,
-        _y: &Tensor,
-        grad: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let grad = grad.contiguous()?;
-        let grad_shift = grad.apply_op1_no_bwd(&Sums)?;
-        let grad_x = x.track_op().then(|| grad.clone());
-        Ok((grad_x, Some(grad_shift)))
-    }
+        .apply_op3(&scale.contiguous()?, &shift.contiguous()?, Affine { relu })
 }
 
 /// `(N, C, …)` → `(C,)`: the sum of each channel.
@@ -520,10 +555,10 @@ impl CustomOp1 for Sums {
     }
 }
 
-/// `x + shift[c]` for `x` `(N, C, …)` (`f32` on the CPU) and `shift`
-/// `(C,)`, differentiable in both.
-pub fn shift(x: &Tensor, shift: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&shift.contiguous()?, Shift)
+/// The sum of each channel of `x` `(N, C, …)` (`f32` on the CPU), in
+/// `f64` over fixed parts (a bias's gradient), without a backward pass.
+pub fn sums(x: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op1_no_bwd(&Sums)
 }
 
 /// ReLU as candle's (`max(x, 0)`, the gradient passed where `x ≥ 0`), in
@@ -605,7 +640,14 @@ mod tests {
     }
 
     fn flat(t: &Tensor) -> Vec<f32> {
-        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        let t = t.flatten_all().unwrap().to_dtype(DType::F32).unwrap();
+        t.to_vec1::<f32>().unwrap()
+    }
+
+    /// `var` in `f64`, a new variable: a reference whose sums do not round
+    /// as `f32` ones do (32×12×12 terms drift by 5e-5 in `f32`).
+    fn wide(var: &Var) -> Var {
+        Var::from_tensor(&var.as_tensor().to_dtype(DType::F64).unwrap()).unwrap()
     }
 
     fn close(what: &str, ours: &Tensor, theirs: &Tensor) {
@@ -625,7 +667,10 @@ mod tests {
         let weights: Vec<f32> = (0..count)
             .map(|i| ((i * 7) % 13) as f32 * 0.1 - 0.6)
             .collect();
-        let weights = Tensor::from_vec(weights, y.dims(), &Device::Cpu).unwrap();
+        let weights = Tensor::from_vec(weights, y.dims(), &Device::Cpu)
+            .unwrap()
+            .to_dtype(y.dtype())
+            .unwrap();
         let grads = (y * weights)
             .unwrap()
             .sum_all()
@@ -644,18 +689,26 @@ mod tests {
     /// enough to go over the pool.
     const SHAPES: [&[usize]; 4] = [&[5, 3], &[4, 3, 7], &[3, 4, 5, 6], &[32, 16, 12, 12]];
 
+    /// With and without the fused ReLU (against candle's `relu` after).
     #[test]
     fn batch_norm_matches_candles_ops_forward_and_backward() {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for dims in SHAPES {
+        for (dims, relu) in SHAPES.iter().flat_map(|&d| [(d, false), (d, true)]) {
             let (n, c) = (dims[0], dims[1]);
             let x = random(&mut rng, dims, -3.0, 5.0);
             let weight = random(&mut rng, &[c], 0.5, 1.5);
             let bias = random(&mut rng, &[c], -1.0, 1.0);
-            let (ours, statistics) =
-                batch_norm_train(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5)
-                    .unwrap();
-            let x3 = x.as_tensor().reshape((n, c, ())).unwrap();
+            let (ours, statistics) = batch_norm_train(
+                x.as_tensor(),
+                weight.as_tensor(),
+                bias.as_tensor(),
+                1e-5,
+                relu,
+            )
+            .unwrap();
+            // The reference in f64, from the same values.
+            let (x64, weight64, bias64) = (wide(&x), wide(&weight), wide(&bias));
+            let x3 = x64.as_tensor().reshape((n, c, ())).unwrap();
             let mean = x3.mean_keepdim(2).unwrap().mean_keepdim(0).unwrap();
             let centred = x3.broadcast_sub(&mean).unwrap();
             let variance = centred
@@ -668,12 +721,13 @@ mod tests {
             let theirs = centred
                 .broadcast_div(&(&variance + 1e-5).unwrap().sqrt().unwrap())
                 .unwrap()
-                .broadcast_mul(&per_channel(weight.as_tensor()))
+                .broadcast_mul(&per_channel(weight64.as_tensor()))
                 .unwrap()
-                .broadcast_add(&per_channel(bias.as_tensor()))
+                .broadcast_add(&per_channel(bias64.as_tensor()))
                 .unwrap()
                 .reshape(dims)
                 .unwrap();
+            let theirs = if relu { theirs.relu().unwrap() } else { theirs };
             close("output", &ours, &theirs);
             let kept = |values: &[f64]| {
                 let values: Vec<f32> = values.iter().map(|&v| v as f32).collect();
@@ -689,16 +743,16 @@ mod tests {
                 &kept(&statistics.variance),
                 &variance.flatten_all().unwrap(),
             );
-            let vars = [&x, &weight, &bias];
-            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
+            let a = gradients(&ours, &[&x, &weight, &bias]);
+            let b = gradients(&theirs, &[&x64, &weight64, &bias64]);
             for (name, (a, b)) in ["x", "weight", "bias"].iter().zip(a.iter().zip(&b)) {
-                close(&format!("{dims:?} gradient of {name}"), a, b);
+                close(&format!("{dims:?} relu {relu}: gradient of {name}"), a, b);
             }
         }
     }
 
     #[test]
-    fn affine_and_shift_match_candles_broadcasts() {
+    fn affine_matches_candles_broadcasts() {
         let mut rng = ChaCha8Rng::seed_from_u64(4);
         for dims in SHAPES {
             let c = dims[1];
@@ -709,28 +763,28 @@ mod tests {
             let offset = random(&mut rng, &[c], -1.0, 1.0);
             let broadcast = |t: &Var| t.as_tensor().reshape(shape.as_slice()).unwrap();
 
-            let ours = affine(x.as_tensor(), scale.as_tensor(), offset.as_tensor()).unwrap();
-            let theirs = x
-                .as_tensor()
-                .broadcast_mul(&broadcast(&scale))
-                .unwrap()
-                .broadcast_add(&broadcast(&offset))
-                .unwrap();
-            close("affine", &ours, &theirs);
-            let vars = [&x, &scale, &offset];
-            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
-            for (name, (a, b)) in ["x", "scale", "shift"].iter().zip(a.iter().zip(&b)) {
-                close(&format!("{dims:?} affine gradient of {name}"), a, b);
+            for relu in [false, true] {
+                let ours =
+                    affine(x.as_tensor(), scale.as_tensor(), offset.as_tensor(), relu).unwrap();
+                let theirs = x
+                    .as_tensor()
+                    .broadcast_mul(&broadcast(&scale))
+                    .unwrap()
+                    .broadcast_add(&broadcast(&offset))
+                    .unwrap();
+                let theirs = if relu { theirs.relu().unwrap() } else { theirs };
+                close("affine", &ours, &theirs);
+                let vars = [&x, &scale, &offset];
+                let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
+                for (name, (a, b)) in ["x", "scale", "shift"].iter().zip(a.iter().zip(&b)) {
+                    close(
+                        &format!("{dims:?} relu {relu}: affine gradient of {name}"),
+                        a,
+                        b,
+                    );
+                }
             }
 
-            let ours = shift(x.as_tensor(), offset.as_tensor()).unwrap();
-            let theirs = x.as_tensor().broadcast_add(&broadcast(&offset)).unwrap();
-            close("shift", &ours, &theirs);
-            let vars = [&x, &offset];
-            let (a, b) = (gradients(&ours, &vars), gradients(&theirs, &vars));
-            for (name, (a, b)) in ["x", "shift"].iter().zip(a.iter().zip(&b)) {
-                close(&format!("{dims:?} shift gradient of {name}"), a, b);
-            }
         }
     }
 
@@ -764,9 +818,14 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let (y, _) =
-                    batch_norm_train(x.as_tensor(), weight.as_tensor(), bias.as_tensor(), 1e-5)
-                        .unwrap();
+                let (y, _) = batch_norm_train(
+                    x.as_tensor(),
+                    weight.as_tensor(),
+                    bias.as_tensor(),
+                    1e-5,
+                    true,
+                )
+                .unwrap();
                 let grads = gradients(&y, &[&x, &weight, &bias]);
                 (flat(&y), grads.iter().map(flat).collect::<Vec<_>>())
             })
@@ -778,11 +837,10 @@ mod tests {
     fn bad_shapes_are_errors() {
         let x = Tensor::zeros((2, 3, 4), DType::F32, &Device::Cpu).unwrap();
         let four = Tensor::zeros(4, DType::F32, &Device::Cpu).unwrap();
-        assert!(batch_norm_train(&x, &four, &four, 1e-5).is_err());
-        assert!(affine(&x, &four, &four).is_err());
-        assert!(shift(&x, &four).is_err());
+        assert!(batch_norm_train(&x, &four, &four, 1e-5, false).is_err());
+        assert!(affine(&x, &four, &four, true).is_err());
         let one = Tensor::zeros((1, 3, 1), DType::F32, &Device::Cpu).unwrap();
         let three = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
-        assert!(batch_norm_train(&one, &three, &three, 1e-5).is_err());
+        assert!(batch_norm_train(&one, &three, &three, 1e-5, true).is_err());
     }
 }

@@ -21,7 +21,7 @@ use pipeline_spec::Convolution;
 
 use super::conv_gemm;
 use super::params::{Init, Params, like};
-use super::{channel, cpu};
+use super::cpu;
 use crate::error::ModelError;
 
 pub struct Conv {
@@ -72,14 +72,13 @@ impl Conv {
             x.clone()
         };
         let weight = &like(&self.weight, x)?;
-        let y = if cpu::is_cpu_f32(x) {
-            self.conv_gemm(x, weight)?
-        } else {
-            self.conv_candle(x, weight)?
-        };
+        if cpu::is_cpu_f32(x) {
+            let bias = self.bias.as_ref().map(|b| like(b, x)).transpose()?;
+            return self.conv_gemm(x, weight, bias.as_ref())?.to_dtype(dtype);
+        }
+        let y = self.conv_candle(x, weight)?;
         let y = match &self.bias {
             None => y,
-            Some(b) if cpu::is_cpu_f32(&y) => channel::shift(&y, &like(b, &y)?)?,
             Some(b) => {
                 let mut dims = vec![1, b.elem_count()];
                 dims.extend(std::iter::repeat_n(1, self.axes));
@@ -89,14 +88,16 @@ impl Conv {
         y.to_dtype(dtype)
     }
 
-    /// The convolution as matrix products; a 1-d one as 2-d of height 1.
-    fn conv_gemm(&self, x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    /// The convolution and its bias as matrix products; a 1-d one as 2-d
+    /// of height 1.
+    fn conv_gemm(&self, x: &Tensor, weight: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         if self.axes == 1 {
             let (filters, channels, kernel) = weight.dims3()?;
             let weight = weight.reshape((filters, channels, 1, kernel))?;
-            conv_gemm::conv2d(&x.unsqueeze(2)?, &weight, self.stride, (0, self.padding))?.squeeze(2)
+            let x = x.unsqueeze(2)?;
+            conv_gemm::conv2d(&x, &weight, bias, self.stride, (0, self.padding))?.squeeze(2)
         } else {
-            conv_gemm::conv2d(x, weight, self.stride, (self.padding, self.padding))
+            conv_gemm::conv2d(x, weight, bias, self.stride, (self.padding, self.padding))
         }
     }
 

@@ -23,9 +23,10 @@
 //! split over the rayon pool by images when there is enough work, each
 //! image's products then on one thread.
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::channel;
 use super::cpu::values;
 use crate::dense::gemm::{Mat, matmul};
 
@@ -296,13 +297,22 @@ impl Flat {
     }
 
     /// `out` (`F × OH × OW`) from `wide` (`F × positions`): the wide
-    /// columns dropped.
-    fn narrow(&self, g: &Geometry, wide: &[f32], out: &mut [f32]) {
-        for (dst, src) in out
+    /// columns dropped, each filter's `bias` added when there is one.
+    fn narrow(&self, g: &Geometry, wide: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
+        let rows = out
             .chunks_exact_mut(g.out_w)
             .zip(wide.chunks_exact(self.wide))
-        {
-            dst.copy_from_slice(&src[..g.out_w]);
+            .enumerate();
+        for (row, (dst, src)) in rows {
+            match bias {
+                None => dst.copy_from_slice(&src[..g.out_w]),
+                Some(bias) => {
+                    let b = bias[row / g.out_h];
+                    for (d, s) in dst.iter_mut().zip(src) {
+                        *d = *s + b;
+                    }
+                }
+            }
         }
     }
 
@@ -377,21 +387,26 @@ struct Conv2d {
     pad_w: usize,
 }
 
-impl CustomOp2 for Conv2d {
-    fn name(&self) -> &'static str {
-        "conv2d-gemm"
-    }
-
-    fn cpu_fwd(
+impl Conv2d {
+    /// The output of `input` and `weight`, plus `bias` per filter when
+    /// there is one.
+    fn forward(
         &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
+        name: &str,
+        (s1, l1): (&CpuStorage, &Layout),
+        (s2, l2): (&CpuStorage, &Layout),
+        bias: Option<&[f32]>,
     ) -> Result<(CpuStorage, Shape)> {
-        let input = values(self.name(), s1, l1)?;
-        let weight = values(self.name(), s2, l2)?;
+        let input = values(name, s1, l1)?;
+        let weight = values(name, s2, l2)?;
         let g = Geometry::new(l1.dims(), l2.dims(), self.stride, (self.pad_h, self.pad_w))?;
+        if bias.is_some_and(|b| b.len() != g.filters) {
+            candle_core::bail!(
+                "{name}: a bias of {:?} for {} filters",
+                bias.map(<[f32]>::len),
+                g.filters
+            );
+        }
         let mut output = vec![0.0f32; g.batch * g.output()];
         let workers = workers(&g);
         let per_worker = g.batch.div_ceil(workers);
@@ -409,7 +424,7 @@ impl CustomOp2 for Conv2d {
                     flat.unroll(&g, &mut cols);
                     let cols = Mat::row_major(&cols, g.taps(), flat.positions);
                     product(&mut wide, weight, cols, false, threads)?;
-                    flat.narrow(&g, &wide, out);
+                    flat.narrow(&g, &wide, bias, out);
                 }
             } else {
                 let mut cols = vec![0.0f32; g.taps() * g.positions()];
@@ -418,6 +433,11 @@ impl CustomOp2 for Conv2d {
                     im2col(&g, &input[n * g.image()..][..g.image()], &mut cols);
                     let cols = Mat::row_major(&cols, g.taps(), g.positions());
                     product(out, weight, cols, false, threads)?;
+                    if let Some(bias) = bias {
+                        for (row, b) in out.chunks_exact_mut(g.positions()).zip(bias) {
+                            row.iter_mut().for_each(|v| *v += b);
+                        }
+                    }
                 }
             }
             Ok(())
@@ -426,14 +446,13 @@ impl CustomOp2 for Conv2d {
         Ok((CpuStorage::F32(output), shape))
     }
 
-    fn bwd(
+    /// The gradients of `input` (unless it is data) and `weight`.
+    fn backward(
         &self,
         input: &Tensor,
         weight: &Tensor,
-        _output: &Tensor,
         grad_output: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let grad_output = grad_output.contiguous()?;
         // An input that is data (the first layer's images) needs no gradient.
         let grad_input = if input.track_op() {
             let (_, _, height, width) = input.dims4()?;
@@ -453,11 +472,76 @@ impl CustomOp2 for Conv2d {
                 kernel_h,
                 kernel_w,
             };
-            Some(input.contiguous()?.apply_op2_no_bwd(&grad_output, &op)?)
+            Some(input.contiguous()?.apply_op2_no_bwd(grad_output, &op)?)
         } else {
             None
         };
         Ok((grad_input, grad_weight))
+    }
+}
+
+impl CustomOp2 for Conv2d {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        self.forward(self.name(), (s1, l1), (s2, l2), None)
+    }
+
+    fn bwd(
+        &self,
+        input: &Tensor,
+        weight: &Tensor,
+        _output: &Tensor,
+        grad_output: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        self.backward(input, weight, &grad_output.contiguous()?)
+    }
+}
+
+/// [`Conv2d`] with a bias per filter, added as the output is written (one
+/// tensor and one pass fewer than a separate shift); its gradient is the
+/// sum of each filter's output gradient.
+#[derive(Debug, Clone, Copy)]
+struct Conv2dBias(Conv2d);
+
+impl CustomOp3 for Conv2dBias {
+    fn name(&self) -> &'static str {
+        "conv2d-gemm-bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let bias = values(self.name(), s3, l3)?;
+        self.0.forward(self.name(), (s1, l1), (s2, l2), Some(bias))
+    }
+
+    fn bwd(
+        &self,
+        input: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _output: &Tensor,
+        grad_output: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let grad_output = grad_output.contiguous()?;
+        let (grad_input, grad_weight) = self.0.backward(input, weight, &grad_output)?;
+        let grad_bias = channel::sums(&grad_output)?;
+        Ok((grad_input, grad_weight, Some(grad_bias)))
     }
 }
 
@@ -619,23 +703,27 @@ impl CustomOp2 for WeightGradient {
 }
 
 /// `conv2d` of `input` `(N, C, H, W)` with `weight` `(F, C, KH, KW)`, zero
-/// padding `(pad_h, pad_w)`, one stride on both axes, with its backward
-/// pass. Both must be `f32` on the CPU.
+/// padding `(pad_h, pad_w)`, one stride on both axes, plus `bias` `(F,)`
+/// when there is one, with its backward pass. All must be `f32` on the
+/// CPU.
 pub fn conv2d(
     input: &Tensor,
     weight: &Tensor,
+    bias: Option<&Tensor>,
     stride: usize,
     padding: (usize, usize),
 ) -> Result<Tensor> {
     let (pad_h, pad_w) = padding;
-    input.contiguous()?.apply_op2(
-        &weight.contiguous()?,
-        Conv2d {
-            stride,
-            pad_h,
-            pad_w,
-        },
-    )
+    let conv = Conv2d {
+        stride,
+        pad_h,
+        pad_w,
+    };
+    let (input, weight) = (input.contiguous()?, weight.contiguous()?);
+    match bias {
+        None => input.apply_op2(&weight, conv),
+        Some(bias) => input.apply_op3(&weight, &bias.contiguous()?, Conv2dBias(conv)),
+    }
 }
 
 #[cfg(test)]
@@ -715,7 +803,15 @@ mod tests {
             let what = format!("{n}×{c}×{h}×{w}, {f}×{kh}×{kw}, s{stride} p{ph},{pw}");
             let x = random(&mut rng, &[n, c, h, w]);
             let weight = random(&mut rng, &[f, c, kh, kw]);
-            let ours = conv2d(x.as_tensor(), weight.as_tensor(), stride, (ph, pw)).unwrap();
+            let bias = random(&mut rng, &[f]);
+            let ours = conv2d(
+                x.as_tensor(),
+                weight.as_tensor(),
+                Some(bias.as_tensor()),
+                stride,
+                (ph, pw),
+            )
+            .unwrap();
             // A loss that weighs each output differently.
             let scale = random(&mut rng, ours.dims());
             let grads = |y: &Tensor| {
@@ -730,10 +826,18 @@ mod tests {
             // The reference in f64, from the same f32 values.
             let x64 = Var::from_tensor(&x.to_dtype(DType::F64).unwrap()).unwrap();
             let w64 = Var::from_tensor(&weight.to_dtype(DType::F64).unwrap()).unwrap();
-            let theirs = reference(x64.as_tensor(), w64.as_tensor(), stride, (ph, pw));
+            let b64 = Var::from_tensor(&bias.to_dtype(DType::F64).unwrap()).unwrap();
+            let theirs = reference(x64.as_tensor(), w64.as_tensor(), stride, (ph, pw))
+                .broadcast_add(&b64.as_tensor().reshape((1, f, 1, 1)).unwrap())
+                .unwrap();
             close(&format!("{what}: output"), &ours, &theirs);
             let g2 = grads(&theirs);
-            for (name, var, var64) in [("input", &x, &x64), ("weight", &weight, &w64)] {
+            let pairs = [
+                ("input", &x, &x64),
+                ("weight", &weight, &w64),
+                ("bias", &bias, &b64),
+            ];
+            for (name, var, var64) in pairs {
                 close(
                     &format!("{what}: {name} gradient"),
                     g1.get(var).unwrap(),
@@ -756,7 +860,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let y = conv2d(x.as_tensor(), weight.as_tensor(), 1, (1, 1)).unwrap();
+                let y = conv2d(x.as_tensor(), weight.as_tensor(), None, 1, (1, 1)).unwrap();
                 let grads = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
                 flat(grads.get(weight.as_tensor()).unwrap())
             })
@@ -771,13 +875,15 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let x = random(&mut rng, &[2, 1, 5, 5]).as_tensor().detach();
         let weight = random(&mut rng, &[2, 1, 3, 3]);
-        let y = conv2d(&x, weight.as_tensor(), 1, (0, 0)).unwrap();
+        let y = conv2d(&x, weight.as_tensor(), None, 1, (0, 0)).unwrap();
         let grads = y.sum_all().unwrap().backward().unwrap();
         assert!(grads.get(&x).is_none());
         assert!(grads.get(weight.as_tensor()).is_some());
         let wrong_channels = random(&mut rng, &[2, 3, 3, 3]);
-        assert!(conv2d(&x, wrong_channels.as_tensor(), 1, (0, 0)).is_err());
+        assert!(conv2d(&x, wrong_channels.as_tensor(), None, 1, (0, 0)).is_err());
         let too_wide = random(&mut rng, &[2, 1, 7, 7]);
-        assert!(conv2d(&x, too_wide.as_tensor(), 1, (0, 0)).is_err());
+        assert!(conv2d(&x, too_wide.as_tensor(), None, 1, (0, 0)).is_err());
+        let three_biases = Tensor::zeros(3, DType::F32, &Device::Cpu).unwrap();
+        assert!(conv2d(&x, weight.as_tensor(), Some(&three_biases), 1, (0, 0)).is_err());
     }
 }
