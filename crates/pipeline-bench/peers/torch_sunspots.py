@@ -44,9 +44,33 @@ def loop(model, x, y, loss_fn, epochs, batch, lr, name):
             loss.backward()
             opt.step()
         spent += time.perf_counter() - t
+    full, batched = inference(model, x, batch)
     print(json.dumps({"workload": name, "train_samples_per_s": round(n * epochs / spent),
                       "train_seconds": round(spent, 3), "threads": torch.get_num_threads(),
+                      "infer_full_rows_per_s": round(n / full),
+                      "infer_batched_rows_per_s": round(n / batched),
                       "process_seconds": round(time.perf_counter() - T0, 2)}), flush=True)
+
+
+def inference(model, x, batch):
+    """Seconds to predict the training rows in one call, and in calls of
+    `batch` rows (eval mode, no gradients): the median of 5 after a warm-up,
+    as bench-train times the pipeline's `predict_rows`."""
+    model.eval()
+
+    def median(f):
+        f()
+        times = []
+        for _ in range(5):
+            t = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t)
+        return sorted(times)[2]
+
+    with torch.no_grad():
+        full = median(lambda: model(x))
+        batched = median(lambda: [model(x[i:i + batch]) for i in range(0, len(x), batch)])
+    return full, batched
 
 
 def windows():
