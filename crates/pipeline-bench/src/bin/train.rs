@@ -647,8 +647,12 @@ impl SpecRun<'_> {
                 let target = format!(">= {SPEC_TARGET}");
                 report.add(
                     "train",
-                    Row::new(format!("{n}: inference pipeline / PyTorch, {label}"), r, "x")
-                        .with_target(&target, r >= SPEC_TARGET),
+                    Row::new(
+                        format!("{n}: inference pipeline / PyTorch, {label}"),
+                        r,
+                        "x",
+                    )
+                    .with_target(&target, r >= SPEC_TARGET),
                 );
             }
         }

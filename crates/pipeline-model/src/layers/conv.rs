@@ -20,8 +20,8 @@ use candle_core::{D, DType, Result, Tensor, Var};
 use pipeline_spec::Convolution;
 
 use super::conv_gemm;
-use super::params::{Init, Params, like};
 use super::cpu;
+use super::params::{Init, Params, like};
 use crate::error::ModelError;
 
 pub struct Conv {

@@ -145,9 +145,26 @@ impl Geometry {
     }
 }
 
-/// Unrolls one image (`C × H × W`) into `cols` (`taps × positions`).
-fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32]) {
-    let positions = g.positions();
+/// Where one image's columns sit in a group's matrix: its element `(row,
+/// p)` is `[row · ld + at + p]` (images side by side, see [`group`]).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    ld: usize,
+    at: usize,
+}
+
+/// Columns a group of images' products aim for: a per-image product of a
+/// small image (8×8 digits: 16 × 9 × 80) is all call overhead, so images
+/// are unrolled side by side and multiplied together.
+const GROUP_COLUMNS: usize = 512;
+
+/// Images per group, for `positions` columns per image.
+fn group(positions: usize) -> usize {
+    GROUP_COLUMNS.div_ceil(positions.max(1)).clamp(1, 64)
+}
+
+/// Unrolls one image (`C × H × W`) into its slot of `cols` (`taps` rows).
+fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32], slot: Slot) {
     for c in 0..g.channels {
         let plane = &image[c * g.height * g.width..][..g.height * g.width];
         for i in 0..g.kernel_h {
@@ -155,7 +172,7 @@ fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32]) {
                 let tap = (c * g.kernel_h + i) * g.kernel_w + j;
                 let (first, last) = g.inside_columns(j);
                 for oy in 0..g.out_h {
-                    let dst = &mut cols[tap * positions + oy * g.out_w..][..g.out_w];
+                    let dst = &mut cols[tap * slot.ld + slot.at + oy * g.out_w..][..g.out_w];
                     let Some(y) = g.input_row(oy, i) else {
                         dst.fill(0.0);
                         continue;
@@ -184,10 +201,9 @@ fn im2col(g: &Geometry, image: &[f32], cols: &mut [f32]) {
     }
 }
 
-/// Adds the unrolled windows `cols` back onto one image's gradient (the
-/// transpose of [`im2col`]).
-fn col2im(g: &Geometry, cols: &[f32], image: &mut [f32]) {
-    let positions = g.positions();
+/// Adds the unrolled windows in `cols`'s slot back onto one image's
+/// gradient (the transpose of [`im2col`]).
+fn col2im(g: &Geometry, cols: &[f32], slot: Slot, image: &mut [f32]) {
     for c in 0..g.channels {
         let plane = &mut image[c * g.height * g.width..][..g.height * g.width];
         for i in 0..g.kernel_h {
@@ -201,7 +217,7 @@ fn col2im(g: &Geometry, cols: &[f32], image: &mut [f32]) {
                     let Some(y) = g.input_row(oy, i) else {
                         continue;
                     };
-                    let src = &cols[tap * positions + oy * g.out_w..][first..last];
+                    let src = &cols[tap * slot.ld + slot.at + oy * g.out_w..][first..last];
                     let row = &mut plane[y * g.width..][..g.width];
                     let start = first * g.stride + j - g.pad_w;
                     for (x, s) in row[start..].iter_mut().step_by(g.stride).zip(src) {
@@ -221,7 +237,7 @@ fn col2im(g: &Geometry, cols: &[f32], image: &mut [f32]) {
 /// of one per tap and output row, and no zero filling (the plane's borders
 /// stay zero). Positions with `ox ≥ OW` ("wide" columns, `wide − OW` per
 /// row) read across the row's end; products compute them and they are
-/// dropped ([`Flat::narrow`]), or enter as zeros ([`Flat::widen`]).
+/// dropped ([`Unroll::narrow`]), or enter as zeros ([`Unroll::widen`]).
 struct Flat {
     wide: usize,
     /// Values of one channel's plane: its padded rows, then `KW − 1` zeros
@@ -245,8 +261,16 @@ impl Flat {
         }
     }
 
-    /// Copies `image` (`C × H × W`) inside the padded planes.
-    fn pad(&mut self, g: &Geometry, image: &[f32]) {
+    /// The taps in the weight's order, each with its offset in a plane.
+    fn taps(&self, g: &Geometry) -> impl Iterator<Item = usize> {
+        let (kh, kw, wide, plane) = (g.kernel_h, g.kernel_w, self.wide, self.plane);
+        (0..g.channels)
+            .flat_map(move |c| (0..kh).flat_map(move |i| (0..kw).map(move |j| (c, i, j))))
+            .map(move |(c, i, j)| c * plane + i * wide + j)
+    }
+
+    /// Pads `image` (`C × H × W`), then unrolls it into its slot of `cols`.
+    fn unroll(&mut self, g: &Geometry, image: &[f32], cols: &mut [f32], slot: Slot) {
         for (plane, channel) in self
             .padded
             .chunks_exact_mut(self.plane)
@@ -256,32 +280,22 @@ impl Flat {
                 plane[(y + g.pad_h) * self.wide + g.pad_w..][..g.width].copy_from_slice(row);
             }
         }
-    }
-
-    /// Unrolls the padded image into `cols` (`taps × positions`).
-    fn unroll(&self, g: &Geometry, cols: &mut [f32]) {
-        let taps = cols.chunks_exact_mut(self.positions);
-        let offsets = (0..g.channels).flat_map(|c| {
-            (0..g.kernel_h).flat_map(move |i| (0..g.kernel_w).map(move |j| (c, i, j)))
-        });
-        for (row, (c, i, j)) in taps.zip(offsets) {
-            row.copy_from_slice(
-                &self.padded[c * self.plane + i * self.wide + j..][..self.positions],
-            );
+        for (tap, offset) in self.taps(g).enumerate() {
+            cols[tap * slot.ld + slot.at..][..self.positions]
+                .copy_from_slice(&self.padded[offset..][..self.positions]);
         }
     }
 
-    /// Adds each tap's row of `cols` back onto the padded planes (zeroed
-    /// first), then copies their inside to `image`: the transpose of
-    /// [`Flat::pad`] and [`Flat::unroll`].
-    fn fold(&mut self, g: &Geometry, cols: &[f32], image: &mut [f32]) {
+    /// Adds each tap's row of `cols`'s slot back onto the padded planes
+    /// (zeroed first), then copies their inside to `image`: the transpose
+    /// of [`Flat::unroll`].
+    fn fold(&mut self, g: &Geometry, cols: &[f32], slot: Slot, image: &mut [f32]) {
         self.padded.fill(0.0);
-        let offsets = (0..g.channels).flat_map(|c| {
-            (0..g.kernel_h).flat_map(move |i| (0..g.kernel_w).map(move |j| (c, i, j)))
-        });
-        for (row, (c, i, j)) in cols.chunks_exact(self.positions).zip(offsets) {
-            let dst = &mut self.padded[c * self.plane + i * self.wide + j..][..self.positions];
-            for (d, s) in dst.iter_mut().zip(row) {
+        let positions = self.positions;
+        let offsets: Vec<usize> = self.taps(g).collect();
+        for (tap, offset) in offsets.into_iter().enumerate() {
+            let src = &cols[tap * slot.ld + slot.at..][..positions];
+            for (d, s) in self.padded[offset..][..positions].iter_mut().zip(src) {
                 *d += *s;
             }
         }
@@ -295,19 +309,74 @@ impl Flat {
             }
         }
     }
+}
 
-    /// `out` (`F × OH × OW`) from `wide` (`F × positions`): the wide
+/// How an image's windows become columns: window row by window row (any
+/// stride), or as runs of a padded copy (stride 1, [`Flat`]).
+enum Unroll {
+    Rows,
+    Flat(Flat),
+}
+
+impl Unroll {
+    fn new(g: &Geometry) -> Unroll {
+        if g.flat() {
+            Unroll::Flat(Flat::new(g))
+        } else {
+            Unroll::Rows
+        }
+    }
+
+    /// Columns of one image.
+    fn positions(&self, g: &Geometry) -> usize {
+        match self {
+            Unroll::Rows => g.positions(),
+            Unroll::Flat(flat) => flat.positions,
+        }
+    }
+
+    /// The row length of one output row in columns (`OW`, or the padded
+    /// width).
+    fn row(&self, g: &Geometry) -> usize {
+        match self {
+            Unroll::Rows => g.out_w,
+            Unroll::Flat(flat) => flat.wide,
+        }
+    }
+
+    fn unroll(&mut self, g: &Geometry, image: &[f32], cols: &mut [f32], slot: Slot) {
+        match self {
+            Unroll::Rows => im2col(g, image, cols, slot),
+            Unroll::Flat(flat) => flat.unroll(g, image, cols, slot),
+        }
+    }
+
+    /// `image` (zeros before) from the windows' gradients in `cols`.
+    fn fold(&mut self, g: &Geometry, cols: &[f32], slot: Slot, image: &mut [f32]) {
+        match self {
+            Unroll::Rows => col2im(g, cols, slot, image),
+            Unroll::Flat(flat) => flat.fold(g, cols, slot, image),
+        }
+    }
+
+    /// `out` (`F × OH × OW`) from `wide`'s slot (`F` rows): the wide
     /// columns dropped, each filter's `bias` added when there is one.
-    fn narrow(&self, g: &Geometry, wide: &[f32], bias: Option<&[f32]>, out: &mut [f32]) {
-        let rows = out
-            .chunks_exact_mut(g.out_w)
-            .zip(wide.chunks_exact(self.wide))
-            .enumerate();
-        for (row, (dst, src)) in rows {
+    fn narrow(
+        &self,
+        g: &Geometry,
+        wide: &[f32],
+        slot: Slot,
+        bias: Option<&[f32]>,
+        out: &mut [f32],
+    ) {
+        let row = self.row(g);
+        for (k, dst) in out.chunks_exact_mut(g.out_w).enumerate() {
+            let (f, oy) = (k / g.out_h, k % g.out_h);
+            let src = &wide[f * slot.ld + slot.at + oy * row..][..g.out_w];
             match bias {
-                None => dst.copy_from_slice(&src[..g.out_w]),
+                None => dst.copy_from_slice(src),
                 Some(bias) => {
-                    let b = bias[row / g.out_h];
+                    let b = bias[f];
                     for (d, s) in dst.iter_mut().zip(src) {
                         *d = *s + b;
                     }
@@ -316,14 +385,15 @@ impl Flat {
         }
     }
 
-    /// `wide` (`F × positions`) from `grad` (`F × OH × OW`): the wide
-    /// columns zero (written once, by the caller's zeroed buffer).
-    fn widen(&self, g: &Geometry, grad: &[f32], wide: &mut [f32]) {
-        for (dst, src) in wide
-            .chunks_exact_mut(self.wide)
-            .zip(grad.chunks_exact(g.out_w))
-        {
+    /// `wide`'s slot (`F` rows) from `grad` (`F × OH × OW`), the wide
+    /// columns zero.
+    fn widen(&self, g: &Geometry, grad: &[f32], wide: &mut [f32], slot: Slot) {
+        let row = self.row(g);
+        for (k, src) in grad.chunks_exact(g.out_w).enumerate() {
+            let (f, oy) = (k / g.out_h, k % g.out_h);
+            let dst = &mut wide[f * slot.ld + slot.at + oy * row..][..row];
             dst[..g.out_w].copy_from_slice(src);
+            dst[g.out_w..].fill(0.0);
         }
     }
 }
@@ -413,31 +483,36 @@ impl Conv2d {
         let threads = product_threads(workers);
         let weight = Mat::row_major(weight, g.filters, g.taps());
         split(&mut output, per_worker * g.output(), |part, chunk| {
-            let images = chunk.chunks_mut(g.output()).enumerate();
-            if g.flat() {
-                let mut flat = Flat::new(&g);
-                let mut cols = vec![0.0f32; g.taps() * flat.positions];
-                let mut wide = vec![0.0f32; g.filters * flat.positions];
-                for (k, out) in images {
-                    let n = part * per_worker + k;
-                    flat.pad(&g, &input[n * g.image()..][..g.image()]);
-                    flat.unroll(&g, &mut cols);
-                    let cols = Mat::row_major(&cols, g.taps(), flat.positions);
-                    product(&mut wide, weight, cols, false, threads)?;
-                    flat.narrow(&g, &wide, bias, out);
+            let mut unroll = Unroll::new(&g);
+            let positions = unroll.positions(&g);
+            let per_group = group(positions).min(chunk.len() / g.output());
+            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
+            let mut wide = vec![0.0f32; g.filters * per_group * positions];
+            for (k, outs) in chunk.chunks_mut(per_group * g.output()).enumerate() {
+                let first = part * per_worker + k * per_group;
+                let ld = outs.len() / g.output() * positions;
+                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
+                for m in 0..outs.len() / g.output() {
+                    let n = first + m;
+                    let slot = Slot {
+                        ld,
+                        at: m * positions,
+                    };
+                    unroll.unroll(&g, &input[n * g.image()..][..g.image()], cols, slot);
                 }
-            } else {
-                let mut cols = vec![0.0f32; g.taps() * g.positions()];
-                for (k, out) in images {
-                    let n = part * per_worker + k;
-                    im2col(&g, &input[n * g.image()..][..g.image()], &mut cols);
-                    let cols = Mat::row_major(&cols, g.taps(), g.positions());
-                    product(out, weight, cols, false, threads)?;
-                    if let Some(bias) = bias {
-                        for (row, b) in out.chunks_exact_mut(g.positions()).zip(bias) {
-                            row.iter_mut().for_each(|v| *v += b);
-                        }
-                    }
+                product(
+                    wide,
+                    weight,
+                    Mat::row_major(cols, g.taps(), ld),
+                    false,
+                    threads,
+                )?;
+                for (m, out) in outs.chunks_mut(g.output()).enumerate() {
+                    let slot = Slot {
+                        ld,
+                        at: m * positions,
+                    };
+                    unroll.narrow(&g, wide, slot, bias, out);
                 }
             }
             Ok(())
@@ -588,29 +663,31 @@ impl CustomOp2 for InputGradient {
         let threads = product_threads(workers);
         let weight_t = Mat::row_major(weight, g.filters, g.taps()).t();
         split(&mut grad_input, per_worker * g.image(), |part, chunk| {
-            let images = chunk.chunks_mut(g.image()).enumerate();
-            if g.flat() {
-                let mut flat = Flat::new(&g);
-                let mut cols = vec![0.0f32; g.taps() * flat.positions];
-                let mut wide = vec![0.0f32; g.filters * flat.positions];
-                for (k, image) in images {
-                    let n = part * per_worker + k;
-                    flat.widen(&g, &grad_output[n * g.output()..][..g.output()], &mut wide);
-                    let grad = Mat::row_major(&wide, g.filters, flat.positions);
-                    product(&mut cols, weight_t, grad, false, threads)?;
-                    flat.fold(&g, &cols, image);
+            let mut unroll = Unroll::new(&g);
+            let positions = unroll.positions(&g);
+            let per_group = group(positions).min(chunk.len() / g.image());
+            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
+            let mut wide = vec![0.0f32; g.filters * per_group * positions];
+            for (k, images) in chunk.chunks_mut(per_group * g.image()).enumerate() {
+                let first = part * per_worker + k * per_group;
+                let ld = images.len() / g.image() * positions;
+                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
+                for m in 0..images.len() / g.image() {
+                    let n = first + m;
+                    let slot = Slot {
+                        ld,
+                        at: m * positions,
+                    };
+                    unroll.widen(&g, &grad_output[n * g.output()..][..g.output()], wide, slot);
                 }
-            } else {
-                let mut cols = vec![0.0f32; g.taps() * g.positions()];
-                for (k, image) in images {
-                    let n = part * per_worker + k;
-                    let grad = Mat::row_major(
-                        &grad_output[n * g.output()..][..g.output()],
-                        g.filters,
-                        g.positions(),
-                    );
-                    product(&mut cols, weight_t, grad, false, threads)?;
-                    col2im(&g, &cols, image);
+                let grad = Mat::row_major(wide, g.filters, ld);
+                product(cols, weight_t, grad, false, threads)?;
+                for (m, image) in images.chunks_mut(g.image()).enumerate() {
+                    let slot = Slot {
+                        ld,
+                        at: m * positions,
+                    };
+                    unroll.fold(&g, cols, slot, image);
                 }
             }
             Ok(())
@@ -662,31 +739,30 @@ impl CustomOp2 for WeightGradient {
         let threads = product_threads(workers);
         let mut partial = vec![0.0f32; workers * g.weight()];
         split(&mut partial, g.weight(), |part, sum| {
+            let mut unroll = Unroll::new(&g);
+            let positions = unroll.positions(&g);
             let images = part * per_worker..((part + 1) * per_worker).min(g.batch);
-            if g.flat() {
-                let mut flat = Flat::new(&g);
-                let mut cols = vec![0.0f32; g.taps() * flat.positions];
-                let mut wide = vec![0.0f32; g.filters * flat.positions];
-                for n in images {
-                    flat.pad(&g, &input[n * g.image()..][..g.image()]);
-                    flat.unroll(&g, &mut cols);
-                    flat.widen(&g, &grad_output[n * g.output()..][..g.output()], &mut wide);
-                    let grad = Mat::row_major(&wide, g.filters, flat.positions);
-                    let cols_t = Mat::row_major(&cols, g.taps(), flat.positions).t();
-                    product(sum, grad, cols_t, true, threads)?;
+            let per_group = group(positions).min(images.len());
+            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
+            let mut wide = vec![0.0f32; g.filters * per_group * positions];
+            let mut first = images.start;
+            while first < images.end {
+                let count = per_group.min(images.end - first);
+                let ld = count * positions;
+                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
+                for m in 0..count {
+                    let n = first + m;
+                    let slot = Slot {
+                        ld,
+                        at: m * positions,
+                    };
+                    unroll.unroll(&g, &input[n * g.image()..][..g.image()], cols, slot);
+                    unroll.widen(&g, &grad_output[n * g.output()..][..g.output()], wide, slot);
                 }
-            } else {
-                let mut cols = vec![0.0f32; g.taps() * g.positions()];
-                for n in images {
-                    im2col(&g, &input[n * g.image()..][..g.image()], &mut cols);
-                    let grad = Mat::row_major(
-                        &grad_output[n * g.output()..][..g.output()],
-                        g.filters,
-                        g.positions(),
-                    );
-                    let cols_t = Mat::row_major(&cols, g.taps(), g.positions()).t();
-                    product(sum, grad, cols_t, true, threads)?;
-                }
+                let grad = Mat::row_major(wide, g.filters, ld);
+                let cols_t = Mat::row_major(cols, g.taps(), ld).t();
+                product(sum, grad, cols_t, true, threads)?;
+                first += count;
             }
             Ok(())
         })?;
@@ -798,6 +874,9 @@ mod tests {
             (7, 2, 1, 17, 3, 1, 3, 1, 0, 1),
             (5, 2, 6, 9, 3, 3, 2, 1, 1, 0),
             (3, 2, 5, 6, 3, 2, 4, 1, 0, 2),
+            // Groups of 3 images (200 and 225 columns each), the last short.
+            (8, 1, 10, 18, 2, 3, 3, 1, 1, 1),
+            (10, 1, 30, 30, 2, 3, 3, 2, 1, 1),
         ];
         for (n, c, h, w, f, kh, kw, stride, ph, pw) in cases {
             let what = format!("{n}×{c}×{h}×{w}, {f}×{kh}×{kw}, s{stride} p{ph},{pw}");
