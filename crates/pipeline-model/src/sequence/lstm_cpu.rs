@@ -72,10 +72,19 @@ fn product(dst: &mut [f32], a: Mat<'_>, b: Mat<'_>, accumulate: bool) -> Result<
     matmul(dst, a, b, accumulate, rayon::current_num_threads()).map_err(candle_core::Error::wrap)
 }
 
-/// Rows of the batch each part takes: the parts run side by side on the
-/// pool, each through every step; a fixed size, so that the sums of the
-/// weight gradients are added the same way whatever the number of cores.
+/// Rows of the batch each part takes at least: the parts run side by side
+/// on the pool, each through every step. The size depends on the batch
+/// alone, so that the sums of the weight gradients are added the same way
+/// whatever the number of cores.
 const PART_ROWS: usize = 32;
+/// Parts a large batch is cut into at most: scoring 1,160 rows in parts of
+/// 32 made every step 37 products of 32 rows, mostly call overhead.
+const MAX_PARTS: usize = 16;
+
+/// The rows of each part of a batch of `batch` rows.
+fn part_rows(batch: usize) -> usize {
+    PART_ROWS.max(batch.div_ceil(MAX_PARTS))
+}
 /// Below this many gate values in all, the parts run on the calling thread.
 const PARALLEL_GATES: usize = 1 << 16;
 
@@ -84,13 +93,53 @@ fn in_parts<T: Send>(
     s: Sizes,
     work: impl Fn(std::ops::Range<usize>) -> Result<T> + Sync,
 ) -> Result<Vec<T>> {
-    let parts: Vec<_> = (0..s.batch.div_ceil(PART_ROWS))
-        .map(|p| p * PART_ROWS..((p + 1) * PART_ROWS).min(s.batch))
+    let rows = part_rows(s.batch);
+    let parts: Vec<_> = (0..s.batch.div_ceil(rows))
+        .map(|p| p * rows..((p + 1) * rows).min(s.batch))
         .collect();
     if parts.len() < 2 || s.batch * s.time * s.gates() < PARALLEL_GATES {
         parts.into_iter().map(work).collect()
     } else {
         parts.into_par_iter().map(&work).collect()
+    }
+}
+
+/// One step's gate gradients for every row (`dz_step`, rows × 4h) from
+/// the tape's gates and cells, the hidden state's gradient `dh` and the
+/// cell's `dc` (which becomes the previous step's).
+#[inline(always)]
+fn gate_gradients(
+    h: usize,
+    gates: &[f32],
+    cells: &[f32],
+    before: Option<&[f32]>,
+    dh: &[f32],
+    dc: &mut [f32],
+    dz_step: &mut [f32],
+) {
+    let g = 4 * h;
+    for row in 0..dh.len() / h.max(1) {
+        let gate = &gates[row * g..][..g];
+        let out = &mut dz_step[row * g..][..g];
+        let (i, rest) = gate.split_at(h);
+        let (fg, rest) = rest.split_at(h);
+        let (cg, o) = rest.split_at(h);
+        let (d_i, rest) = out.split_at_mut(h);
+        let (d_f, rest) = rest.split_at_mut(h);
+        let (d_g, d_o) = rest.split_at_mut(h);
+        let cells = &cells[row * h..][..h];
+        let dh = &dh[row * h..][..h];
+        let dc = &mut dc[row * h..][..h];
+        for k in 0..h {
+            let tc = tanh(cells[k]);
+            let previous = before.map_or(0.0, |c| c[row * h + k]);
+            let d_cell = dc[k] + dh[k] * o[k] * (1.0 - tc * tc);
+            dc[k] = d_cell * fg[k];
+            d_i[k] = d_cell * cg[k] * i[k] * (1.0 - i[k]);
+            d_f[k] = d_cell * previous * fg[k] * (1.0 - fg[k]);
+            d_g[k] = d_cell * i[k] * (1.0 - cg[k] * cg[k]);
+            d_o[k] = dh[k] * tc * o[k] * (1.0 - o[k]);
+        }
     }
 }
 
@@ -126,37 +175,46 @@ fn forward_part(s: Sizes, x: &[f32], weight: &[f32], bias: &[f32]) -> Result<Tap
         let cells = &mut cells[..b * h];
         let before = (step > 0).then(|| &done[(step - 1) * b * h..]);
         let next = &mut after[..b * h];
-        pulp::Arch::new().dispatch(|| {
-            for row in 0..b {
-                let z = &mut z[row * g..][..g];
-                let (ifg, rest) = z.split_at_mut(2 * h);
-                let (cg, o) = rest.split_at_mut(h);
-                ifg.iter_mut().for_each(|v| *v = sigmoid(*v));
-                cg.iter_mut().for_each(|v| *v = tanh(*v));
-                o.iter_mut().for_each(|v| *v = sigmoid(*v));
-                let (i, fg) = ifg.split_at(h);
-                let c = &mut cells[row * h..][..h];
-                let state = &mut next[row * h..][..h];
-                match before {
-                    Some(before) => {
-                        let before = &before[row * h..][..h];
-                        for (k, c) in c.iter_mut().enumerate() {
-                            *c = fg[k] * before[k] + i[k] * cg[k];
-                        }
-                    }
-                    None => {
-                        for (k, c) in c.iter_mut().enumerate() {
-                            *c = i[k] * cg[k];
-                        }
-                    }
-                }
-                for ((state, &c), &o) in state.iter_mut().zip(c.iter()).zip(o.iter()) {
-                    *state = o * tanh(c);
-                }
-            }
-        });
+        // A closure that only calls: `gate_step` inlines into the widest
+        // instruction set's function (a large closure body was compiled on
+        // its own, for SSE2).
+        pulp::Arch::new().dispatch(|| gate_step(h, z, cells, before, next));
     }
     Ok(tape)
+}
+
+/// One step's gate arithmetic for every row: `z` (rows × 4h, the gates'
+/// inputs) becomes the gates, then the cells and the new hidden state.
+#[inline(always)]
+fn gate_step(h: usize, z: &mut [f32], cells: &mut [f32], before: Option<&[f32]>, next: &mut [f32]) {
+    let g = 4 * h;
+    for row in 0..next.len() / h.max(1) {
+        let z = &mut z[row * g..][..g];
+        let (ifg, rest) = z.split_at_mut(2 * h);
+        let (cg, o) = rest.split_at_mut(h);
+        ifg.iter_mut().for_each(|v| *v = sigmoid(*v));
+        cg.iter_mut().for_each(|v| *v = tanh(*v));
+        o.iter_mut().for_each(|v| *v = sigmoid(*v));
+        let (i, fg) = ifg.split_at(h);
+        let c = &mut cells[row * h..][..h];
+        let state = &mut next[row * h..][..h];
+        match before {
+            Some(before) => {
+                let before = &before[row * h..][..h];
+                for (k, c) in c.iter_mut().enumerate() {
+                    *c = fg[k] * before[k] + i[k] * cg[k];
+                }
+            }
+            None => {
+                for (k, c) in c.iter_mut().enumerate() {
+                    *c = i[k] * cg[k];
+                }
+            }
+        }
+        for ((state, &c), &o) in state.iter_mut().zip(c.iter()).zip(o.iter()) {
+            *state = o * tanh(c);
+        }
+    }
 }
 
 /// The LSTM over a whole sequence: `(x, weight, bias)` → the last hidden
@@ -290,7 +348,7 @@ impl CustomOp3 for LstmBackward {
         let (b, t, f, h, g) = (s.batch, s.time, s.features, s.hidden, s.gates());
         let expected = if self.sequences { b * t * h } else { b * h };
         let tapes = &self.tape;
-        if grad.len() != expected || tapes.len() != b.div_ceil(PART_ROWS) {
+        if grad.len() != expected || tapes.len() != b.div_ceil(part_rows(b)) {
             candle_core::bail!(
                 "{}: a gradient of {} values for {s:?}",
                 self.name(),
@@ -310,7 +368,7 @@ impl CustomOp3 for LstmBackward {
                 &grad[rows.start * per_row..rows.end * per_row],
                 &x[rows.start * t * f..rows.end * t * f],
                 weight,
-                &tapes[rows.start / PART_ROWS],
+                &tapes[rows.start / part_rows(b)],
             )
         })?;
         // [grad_x…, grad_weight…, grad_bias…]: the inputs' rows part after
@@ -369,31 +427,8 @@ fn backward_part(
         let gates = &tape.gates[step * b * g..][..b * g];
         let cells = &tape.cells[step * b * h..][..b * h];
         let before = (step > 0).then(|| &tape.cells[(step - 1) * b * h..][..b * h]);
-        pulp::Arch::new().dispatch(|| {
-            for row in 0..b {
-                let gate = &gates[row * g..][..g];
-                let out = &mut dz_step[row * g..][..g];
-                let (i, rest) = gate.split_at(h);
-                let (fg, rest) = rest.split_at(h);
-                let (cg, o) = rest.split_at(h);
-                let (d_i, rest) = out.split_at_mut(h);
-                let (d_f, rest) = rest.split_at_mut(h);
-                let (d_g, d_o) = rest.split_at_mut(h);
-                let cells = &cells[row * h..][..h];
-                let dh = &dh[row * h..][..h];
-                let dc = &mut dc[row * h..][..h];
-                for k in 0..h {
-                    let tc = tanh(cells[k]);
-                    let previous = before.map_or(0.0, |c| c[row * h + k]);
-                    let d_cell = dc[k] + dh[k] * o[k] * (1.0 - tc * tc);
-                    dc[k] = d_cell * fg[k];
-                    d_i[k] = d_cell * cg[k] * i[k] * (1.0 - i[k]);
-                    d_f[k] = d_cell * previous * fg[k] * (1.0 - fg[k]);
-                    d_g[k] = d_cell * i[k] * (1.0 - cg[k] * cg[k]);
-                    d_o[k] = dh[k] * tc * o[k] * (1.0 - o[k]);
-                }
-            }
-        });
+        pulp::Arch::new()
+            .dispatch(|| gate_gradients(h, gates, cells, before, &dh, &mut dc, &mut dz_step));
         for (row, d) in dz_step.chunks_exact(g).enumerate() {
             dz[(row * t + step) * g..][..g].copy_from_slice(d);
         }
@@ -521,12 +556,13 @@ mod tests {
     #[test]
     fn outputs_and_gradients_match_candles_step_loop() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
-        // 37 rows: a full part and a partial one.
-        let (b, t, f, h) = (37, 5, 3, 4);
-        let x = random(&mut rng, &[b, t, f]);
-        let weight = random(&mut rng, &[f + h, 4 * h]);
-        let bias = random(&mut rng, &[4 * h]);
-        for sequences in [false, true] {
+        // 37 rows: a full part and a partial one; 601: 16 parts of 38 rows
+        // (a large batch's parts grow), the last short.
+        for (b, sequences) in [(37, false), (37, true), (601, true)] {
+            let (t, f, h) = (5, 3, 4);
+            let x = random(&mut rng, &[b, t, f]);
+            let weight = random(&mut rng, &[f + h, 4 * h]);
+            let bias = random(&mut rng, &[4 * h]);
             let ours = lstm(x.as_tensor(), weight.as_tensor(), &bias, sequences).unwrap();
             let theirs = reference(x.as_tensor(), weight.as_tensor(), &bias, sequences);
             assert_eq!(ours.dims(), theirs.dims());
