@@ -140,15 +140,15 @@ fn pool_two(
             nan |= a.is_nan() | b.is_nan() | c.is_nan() | d.is_nan();
             let m = a.max(b).max(c.max(d));
             let corner = (top + 2 * ox) as u32;
-            let step = if a == m {
-                0
-            } else if b == m {
-                1
-            } else if c == m {
-                width as u32
-            } else {
-                width as u32 + 1
+            // The first of a, b, c, d holding the maximum, as masks (an
+            // `if` chain compiled to branches that random data
+            // mispredicts).
+            let pick = |holds: bool, then: u32, otherwise: u32| {
+                let mask = u32::from(holds).wrapping_neg();
+                (then & mask) | (otherwise & !mask)
             };
+            let w = width as u32;
+            let step = pick(a == m, 0, pick(b == m, 1, pick(c == m, w, w + 1)));
             *out = m;
             *at = offset + corner + step;
         }
@@ -192,6 +192,37 @@ impl CustomOp1 for MaxPool {
         let out_plane = out_h * out_w;
         let mut output = vec![0.0f32; planes * out_plane];
         let mut chosen = vec![0u32; planes * out_plane];
+        // 2×2 every 2 over an even height: the planes' rows follow each
+        // other with no row left over, so the whole tensor pools as one
+        // tall plane, cut into runs of output rows (a 12×12 plane was 6
+        // rows of 6 windows, mostly loop setup).
+        if (w.kernel_h, w.kernel_w, w.stride_h, w.stride_w) == (2, 2, 2, 2) && height % 2 == 0 {
+            let rows = planes * out_h;
+            let per_task = if input.len() < PARALLEL_VALUES {
+                rows.max(1)
+            } else {
+                (PARALLEL_VALUES / 4 / (2 * width).max(1)).max(1)
+            };
+            let task = |t: usize, (output, chosen): (&mut [f32], &mut [u32])| {
+                let start = t * per_task * 2 * width;
+                pool_two(width, out_w, start as u32, &input[start..], output, chosen);
+            };
+            let len = per_task * out_w.max(1);
+            if input.len() < PARALLEL_VALUES {
+                output
+                    .chunks_mut(len)
+                    .zip(chosen.chunks_mut(len))
+                    .enumerate()
+                    .for_each(|(t, pair)| task(t, pair));
+            } else {
+                output
+                    .par_chunks_mut(len)
+                    .zip(chosen.par_chunks_mut(len))
+                    .enumerate()
+                    .for_each(|(t, pair)| task(t, pair));
+            }
+            return self.keep(chosen, dims, (out_h, out_w), output);
+        }
         let pool = |index: usize, (output, chosen): (&mut [f32], &mut [u32])| {
             let image = &input[index * plane..][..plane];
             let offset = (index * plane) as u32;
@@ -216,12 +247,7 @@ impl CustomOp1 for MaxPool {
                 .enumerate()
                 .for_each(|(index, pair)| pool(index, pair));
         }
-        match self.chosen.lock() {
-            Ok(mut kept) => *kept = chosen,
-            Err(_) => candle_core::bail!("max_pool2d: the kept positions were poisoned"),
-        }
-        let shape = Shape::from((dims[0], dims[1], out_h, out_w));
-        Ok((CpuStorage::F32(output), shape))
+        self.keep(chosen, dims, (out_h, out_w), output)
     }
 
     fn bwd(&self, input: &Tensor, _output: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
@@ -233,6 +259,24 @@ impl CustomOp1 for MaxPool {
             input: input.shape(),
         };
         Ok(Some(grad.contiguous()?.apply_op1_no_bwd(&scatter)?))
+    }
+}
+
+impl MaxPool {
+    /// Keeps the chosen positions for the backward pass; the op's result.
+    fn keep(
+        &self,
+        chosen: Vec<u32>,
+        dims: &[usize],
+        (out_h, out_w): (usize, usize),
+        output: Vec<f32>,
+    ) -> Result<(CpuStorage, Shape)> {
+        match self.chosen.lock() {
+            Ok(mut kept) => *kept = chosen,
+            Err(_) => candle_core::bail!("max_pool2d: the kept positions were poisoned"),
+        }
+        let shape = Shape::from((dims[0], dims[1], out_h, out_w));
+        Ok((CpuStorage::F32(output), shape))
     }
 }
 
@@ -337,6 +381,7 @@ mod tests {
             (1, 2, 7, 9, 3, 2),
             (3, 1, 6, 5, 2, 1),
             (2, 2, 7, 9, 2, 2),
+            (3, 2, 6, 7, 2, 2),
             // Over the pool (65,536 values and more).
             (4, 8, 46, 46, 2, 2),
         ] {
