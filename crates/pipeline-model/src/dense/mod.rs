@@ -471,11 +471,14 @@ fn scale_by_derivative(
     output: &[f32],
 ) {
     fn each(gradient: &mut [f32], input: &[f32], output: &[f32], d: impl Fn(f32, f32) -> f32) {
-        pulp::Arch::new().dispatch(|| {
-            for ((g, &x), &y) in gradient.iter_mut().zip(input).zip(output) {
-                *g *= d(x, y);
-            }
-        });
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for ((g, &x), &y) in gradient.iter_mut().zip(input).zip(output) {
+                    *g *= d(x, y);
+                }
+            },
+        );
     }
     match activation {
         Activation::Relu => each(

@@ -431,7 +431,10 @@ where
     let arch = pulp::Arch::new();
     if p.len() < PARALLEL_MIN {
         let mut whole: Vec<&mut [f32]> = states.iter_mut().map(|s| s.as_mut_slice()).collect();
-        arch.dispatch(|| kernel(p, g, &mut whole));
+        arch.dispatch(
+            #[inline(always)]
+            || kernel(p, g, &mut whole),
+        );
         return;
     }
     let mut chunked: Vec<_> = states.iter_mut().map(|s| s.chunks_mut(CHUNK)).collect();
@@ -443,7 +446,10 @@ where
             (p, g, pieces)
         })
         .collect();
-    tasks
-        .into_par_iter()
-        .for_each(|(p, g, mut pieces)| arch.dispatch(|| kernel(p, g, &mut pieces)));
+    tasks.into_par_iter().for_each(|(p, g, mut pieces)| {
+        arch.dispatch(
+            #[inline(always)]
+            || kernel(p, g, &mut pieces),
+        )
+    });
 }

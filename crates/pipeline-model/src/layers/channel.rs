@@ -102,46 +102,45 @@ fn channel_sums<const K: usize>(
 
 /// `out[run] = map(run, channel, out_run)` for every run of `rest` values,
 /// over the pool when the tensor is large.
+/// One dispatch to the widest instruction set per task, not per run (a
+/// run is often 16 or 64 values); `map` must be an `#[inline(always)]`
+/// closure, so that its loop compiles inside the dispatched function (a
+/// closure LLVM does not inline is compiled on its own, for SSE2).
 fn each_run(g: Geometry, out: &mut [f32], map: impl Fn(usize, usize, &mut [f32]) + Sync) {
     let rest = g.rest.max(1);
+    let runs = |first: usize, chunk: &mut [f32]| {
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for (k, run) in chunk.chunks_mut(rest).enumerate() {
+                    map(first + k, g.channel(first + k), run);
+                }
+            },
+        );
+    };
     if g.len() < PARALLEL_VALUES {
-        for (run, chunk) in out.chunks_mut(rest).enumerate() {
-            map(run, g.channel(run), chunk);
-        }
+        runs(0, out);
     } else {
         let runs_per_task = (PARALLEL_VALUES / 4 / rest).max(1);
         out.par_chunks_mut(runs_per_task * rest)
             .enumerate()
-            .for_each(|(task, chunk)| {
-                for (k, run) in chunk.chunks_mut(rest).enumerate() {
-                    let run_index = task * runs_per_task + k;
-                    map(run_index, g.channel(run_index), run);
-                }
-            });
+            .for_each(|(task, chunk)| runs(task * runs_per_task, chunk));
     }
 }
 
-/// `out = x · scale[c] + shift[c]`, compiled for the widest vectors.
-#[inline(always)]
-fn affine_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32) {
-    pulp::Arch::new().dispatch(|| {
-        for (o, &v) in out.iter_mut().zip(x) {
-            *o = v * scale + shift;
-        }
-    });
-}
-
-/// [`affine_into`], then ReLU (as [`Relu`]) when `relu`.
+/// `out = x · scale[c] + shift[c]`, then ReLU (as [`Relu`]) when `relu`;
+/// inside [`each_run`]'s dispatch.
 #[inline(always)]
 fn affine_relu_into(x: &[f32], out: &mut [f32], scale: f32, shift: f32, relu: bool) {
-    if !relu {
-        return affine_into(x, out, scale, shift);
-    }
-    pulp::Arch::new().dispatch(|| {
+    if relu {
         for (o, &v) in out.iter_mut().zip(x) {
             *o = (v * scale + shift).max(0.0);
         }
-    });
+    } else {
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = v * scale + shift;
+        }
+    }
 }
 
 /// The gradient a fused ReLU lets through to its input `z = v · scale +
@@ -257,9 +256,12 @@ impl CustomOp3 for BatchNormTrain {
             .map(|c| (f64::from(bias[c]) - mean[c] * f64::from(scale[c])) as f32)
             .collect();
         let mut y = vec![0.0f32; g.len()];
-        each_run(g, &mut y, |r, c, out| {
-            affine_relu_into(run(r), out, scale[c], shift[c], self.relu)
-        });
+        each_run(
+            g,
+            &mut y,
+            #[inline(always)]
+            |r, c, out| affine_relu_into(run(r), out, scale[c], shift[c], self.relu),
+        );
         match self.statistics.lock() {
             Ok(mut kept) => {
                 *kept = Statistics {
@@ -359,16 +361,19 @@ impl CustomOp3 for BatchNormBackward {
                 [k1 as f32, k2 as f32, k3 as f32]
             })
             .collect();
-        each_run(g, grad_x, |r, c, out| {
-            let [k1, k2, k3] = coefficients[c];
-            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
-            let (k, b) = (scale[c], shift[c]);
-            pulp::Arch::new().dispatch(|| {
+        each_run(
+            g,
+            grad_x,
+            #[inline(always)]
+            |r, c, out| {
+                let [k1, k2, k3] = coefficients[c];
+                let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+                let (k, b) = (scale[c], shift[c]);
                 for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
                     *o = k1 * through_relu(d, v, k, b, relu) + (k2 * v + k3);
                 }
-            });
-        });
+            },
+        );
         for c in 0..g.channels {
             grads[c] = sums[c][0] as f32;
             grads[g.channels + c] = (sums[c][1] * inverse_std[c]) as f32;
@@ -433,15 +438,20 @@ impl CustomOp3 for Affine {
             );
         }
         let mut y = vec![0.0f32; g.len()];
-        each_run(g, &mut y, |r, c, out| {
-            affine_relu_into(
-                &x[r * g.rest..][..g.rest],
-                out,
-                scale[c],
-                shift[c],
-                self.relu,
-            );
-        });
+        each_run(
+            g,
+            &mut y,
+            #[inline(always)]
+            |r, c, out| {
+                affine_relu_into(
+                    &x[r * g.rest..][..g.rest],
+                    out,
+                    scale[c],
+                    shift[c],
+                    self.relu,
+                );
+            },
+        );
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -508,15 +518,18 @@ impl CustomOp3 for AffineBackward {
         });
         let mut all = vec![0.0f32; g.len() + 2 * g.channels];
         let (grad_x, grads) = all.split_at_mut(g.len());
-        each_run(g, grad_x, |r, c, out| {
-            let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
-            let (k, b) = (scale[c], shift_of(c));
-            pulp::Arch::new().dispatch(|| {
+        each_run(
+            g,
+            grad_x,
+            #[inline(always)]
+            |r, c, out| {
+                let (dy, x) = (&grad[r * g.rest..][..g.rest], &x[r * g.rest..][..g.rest]);
+                let (k, b) = (scale[c], shift_of(c));
                 for ((o, &d), &v) in out.iter_mut().zip(dy).zip(x) {
                     *o = through_relu(d, v, k, b, relu) * k;
                 }
-            });
-        });
+            },
+        );
         for c in 0..g.channels {
             grads[c] = sums[c][0] as f32;
             grads[g.channels + c] = sums[c][1] as f32;
@@ -573,11 +586,14 @@ impl CustomOp1 for Relu {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = values(self.name(), storage, layout)?;
         let mut y = vec![0.0f32; x.len()];
-        pulp::Arch::new().dispatch(|| {
-            for (o, &v) in y.iter_mut().zip(x) {
-                *o = v.max(0.0);
-            }
-        });
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for (o, &v) in y.iter_mut().zip(x) {
+                    *o = v.max(0.0);
+                }
+            },
+        );
         Ok((CpuStorage::F32(y), layout.shape().clone()))
     }
 
@@ -610,11 +626,14 @@ impl CustomOp2 for ReluBackward {
             candle_core::bail!("{}: {:?} and {:?}", self.name(), l1.dims(), l2.dims());
         }
         let mut out = vec![0.0f32; x.len()];
-        pulp::Arch::new().dispatch(|| {
-            for ((o, &d), &v) in out.iter_mut().zip(grad).zip(x) {
-                *o = if v >= 0.0 { d } else { 0.0 };
-            }
-        });
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for ((o, &d), &v) in out.iter_mut().zip(grad).zip(x) {
+                    *o = if v >= 0.0 { d } else { 0.0 };
+                }
+            },
+        );
         Ok((CpuStorage::F32(out), l2.shape().clone()))
     }
 }

@@ -86,11 +86,14 @@ pub fn tanh(x: f32) -> f32 {
 /// `output[i] = f(input[i])`, compiled for the CPU's widest vectors.
 #[inline(always)]
 pub fn map_into(input: &[f32], output: &mut [f32], f: impl Fn(f32) -> f32) {
-    pulp::Arch::new().dispatch(|| {
-        for (o, &x) in output.iter_mut().zip(input) {
-            *o = f(x);
-        }
-    });
+    pulp::Arch::new().dispatch(
+        #[inline(always)]
+        || {
+            for (o, &x) in output.iter_mut().zip(input) {
+                *o = f(x);
+            }
+        },
+    );
 }
 
 /// Sigmoid or tanh as a candle op: the kernels above forward, the
