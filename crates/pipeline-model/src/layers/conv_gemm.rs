@@ -261,8 +261,9 @@ impl Flat {
         }
     }
 
-    /// The taps in the weight's order, each with its offset in a plane.
-    fn taps(&self, g: &Geometry) -> impl Iterator<Item = usize> {
+    /// The taps in the weight's order, each with its offset in a plane
+    /// (a function of the sizes, so that it borrows nothing of `self`).
+    fn taps(&self, g: &Geometry) -> impl Iterator<Item = usize> + use<> {
         let (kh, kw, wide, plane) = (g.kernel_h, g.kernel_w, self.wide, self.plane);
         (0..g.channels)
             .flat_map(move |c| (0..kh).flat_map(move |i| (0..kw).map(move |j| (c, i, j))))
@@ -292,8 +293,7 @@ impl Flat {
     fn fold(&mut self, g: &Geometry, cols: &[f32], slot: Slot, image: &mut [f32]) {
         self.padded.fill(0.0);
         let positions = self.positions;
-        let offsets: Vec<usize> = self.taps(g).collect();
-        for (tap, offset) in offsets.into_iter().enumerate() {
+        for (tap, offset) in self.taps(g).enumerate() {
             let src = &cols[tap * slot.ld + slot.at..][..positions];
             for (d, s) in self.padded[offset..][..positions].iter_mut().zip(src) {
                 *d += *s;
@@ -398,6 +398,80 @@ impl Unroll {
     }
 }
 
+/// One part's working memory: its unroller, and the unrolled windows
+/// (`cols`, `taps` rows) and the filters' rows (`wide`) of one group of
+/// images, sized for the part's largest group.
+struct Scratch {
+    unroll: Unroll,
+    positions: usize,
+    per_group: usize,
+    cols: Vec<f32>,
+    wide: Vec<f32>,
+}
+
+/// One group: the batch's images `first..first + count`, side by side in
+/// `cols` and `wide` (`ld` columns a row).
+struct Group<'a> {
+    unroll: &'a mut Unroll,
+    first: usize,
+    count: usize,
+    ld: usize,
+    positions: usize,
+    cols: &'a mut [f32],
+    wide: &'a mut [f32],
+}
+
+impl Group<'_> {
+    /// Where the group's `m`-th image sits.
+    fn slot(&self, m: usize) -> Slot {
+        Slot {
+            ld: self.ld,
+            at: m * self.positions,
+        }
+    }
+}
+
+impl Scratch {
+    /// For a part of `images` images.
+    fn new(g: &Geometry, images: usize) -> Scratch {
+        let unroll = Unroll::new(g);
+        let positions = unroll.positions(g);
+        let per_group = group(positions).min(images.max(1));
+        Scratch {
+            unroll,
+            positions,
+            per_group,
+            cols: vec![0.0; g.taps() * per_group * positions],
+            wide: vec![0.0; g.filters * per_group * positions],
+        }
+    }
+
+    /// `work(group)` for the groups of `images`, in order.
+    fn groups(
+        &mut self,
+        g: &Geometry,
+        images: std::ops::Range<usize>,
+        mut work: impl FnMut(Group<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut first = images.start;
+        while first < images.end {
+            let count = self.per_group.min(images.end - first);
+            let ld = count * self.positions;
+            work(Group {
+                unroll: &mut self.unroll,
+                first,
+                count,
+                ld,
+                positions: self.positions,
+                cols: &mut self.cols[..g.taps() * ld],
+                wide: &mut self.wide[..g.filters * ld],
+            })?;
+            first += count;
+        }
+        Ok(())
+    }
+}
+
 /// Parts a large batch is cut into, whatever the pool's size: the weight
 /// gradient adds the parts' sums in order, so a fixed cut keeps its bits the
 /// same on a machine with another number of cores (the receipt's
@@ -483,39 +557,25 @@ impl Conv2d {
         let threads = product_threads(workers);
         let weight = Mat::row_major(weight, g.filters, g.taps());
         split(&mut output, per_worker * g.output(), |part, chunk| {
-            let mut unroll = Unroll::new(&g);
-            let positions = unroll.positions(&g);
-            let per_group = group(positions).min(chunk.len() / g.output());
-            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
-            let mut wide = vec![0.0f32; g.filters * per_group * positions];
-            for (k, outs) in chunk.chunks_mut(per_group * g.output()).enumerate() {
-                let first = part * per_worker + k * per_group;
-                let ld = outs.len() / g.output() * positions;
-                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
-                for m in 0..outs.len() / g.output() {
-                    let n = first + m;
-                    let slot = Slot {
-                        ld,
-                        at: m * positions,
-                    };
-                    unroll.unroll(&g, &input[n * g.image()..][..g.image()], cols, slot);
+            let start = part * per_worker;
+            let images = start..start + chunk.len() / g.output();
+            let mut scratch = Scratch::new(&g, images.len());
+            scratch.groups(&g, images, |group| {
+                for m in 0..group.count {
+                    let (n, slot) = (group.first + m, group.slot(m));
+                    let image = &input[n * g.image()..][..g.image()];
+                    group.unroll.unroll(&g, image, group.cols, slot);
                 }
-                product(
-                    wide,
-                    weight,
-                    Mat::row_major(cols, g.taps(), ld),
-                    false,
-                    threads,
-                )?;
-                for (m, out) in outs.chunks_mut(g.output()).enumerate() {
-                    let slot = Slot {
-                        ld,
-                        at: m * positions,
-                    };
-                    unroll.narrow(&g, wide, slot, bias, out);
+                let cols = Mat::row_major(group.cols, g.taps(), group.ld);
+                product(group.wide, weight, cols, false, threads)?;
+                let outs = &mut chunk[(group.first - start) * g.output()..];
+                for (m, out) in outs.chunks_mut(g.output()).take(group.count).enumerate() {
+                    group
+                        .unroll
+                        .narrow(&g, group.wide, group.slot(m), bias, out);
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         let shape = Shape::from((g.batch, g.filters, g.out_h, g.out_w));
         Ok((CpuStorage::F32(output), shape))
@@ -663,34 +723,23 @@ impl CustomOp2 for InputGradient {
         let threads = product_threads(workers);
         let weight_t = Mat::row_major(weight, g.filters, g.taps()).t();
         split(&mut grad_input, per_worker * g.image(), |part, chunk| {
-            let mut unroll = Unroll::new(&g);
-            let positions = unroll.positions(&g);
-            let per_group = group(positions).min(chunk.len() / g.image());
-            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
-            let mut wide = vec![0.0f32; g.filters * per_group * positions];
-            for (k, images) in chunk.chunks_mut(per_group * g.image()).enumerate() {
-                let first = part * per_worker + k * per_group;
-                let ld = images.len() / g.image() * positions;
-                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
-                for m in 0..images.len() / g.image() {
-                    let n = first + m;
-                    let slot = Slot {
-                        ld,
-                        at: m * positions,
-                    };
-                    unroll.widen(&g, &grad_output[n * g.output()..][..g.output()], wide, slot);
+            let start = part * per_worker;
+            let images = start..start + chunk.len() / g.image();
+            let mut scratch = Scratch::new(&g, images.len());
+            scratch.groups(&g, images, |group| {
+                for m in 0..group.count {
+                    let (n, slot) = (group.first + m, group.slot(m));
+                    let grad = &grad_output[n * g.output()..][..g.output()];
+                    group.unroll.widen(&g, grad, group.wide, slot);
                 }
-                let grad = Mat::row_major(wide, g.filters, ld);
-                product(cols, weight_t, grad, false, threads)?;
-                for (m, image) in images.chunks_mut(g.image()).enumerate() {
-                    let slot = Slot {
-                        ld,
-                        at: m * positions,
-                    };
-                    unroll.fold(&g, cols, slot, image);
+                let grad = Mat::row_major(group.wide, g.filters, group.ld);
+                product(group.cols, weight_t, grad, false, threads)?;
+                let images = &mut chunk[(group.first - start) * g.image()..];
+                for (m, image) in images.chunks_mut(g.image()).take(group.count).enumerate() {
+                    group.unroll.fold(&g, group.cols, group.slot(m), image);
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         let shape = Shape::from((g.batch, g.channels, g.height, g.width));
         Ok((CpuStorage::F32(grad_input), shape))
@@ -739,32 +788,20 @@ impl CustomOp2 for WeightGradient {
         let threads = product_threads(workers);
         let mut partial = vec![0.0f32; workers * g.weight()];
         split(&mut partial, g.weight(), |part, sum| {
-            let mut unroll = Unroll::new(&g);
-            let positions = unroll.positions(&g);
             let images = part * per_worker..((part + 1) * per_worker).min(g.batch);
-            let per_group = group(positions).min(images.len());
-            let mut cols = vec![0.0f32; g.taps() * per_group * positions];
-            let mut wide = vec![0.0f32; g.filters * per_group * positions];
-            let mut first = images.start;
-            while first < images.end {
-                let count = per_group.min(images.end - first);
-                let ld = count * positions;
-                let (cols, wide) = (&mut cols[..g.taps() * ld], &mut wide[..g.filters * ld]);
-                for m in 0..count {
-                    let n = first + m;
-                    let slot = Slot {
-                        ld,
-                        at: m * positions,
-                    };
-                    unroll.unroll(&g, &input[n * g.image()..][..g.image()], cols, slot);
-                    unroll.widen(&g, &grad_output[n * g.output()..][..g.output()], wide, slot);
+            let mut scratch = Scratch::new(&g, images.len());
+            scratch.groups(&g, images, |group| {
+                for m in 0..group.count {
+                    let (n, slot) = (group.first + m, group.slot(m));
+                    let image = &input[n * g.image()..][..g.image()];
+                    group.unroll.unroll(&g, image, group.cols, slot);
+                    let grad = &grad_output[n * g.output()..][..g.output()];
+                    group.unroll.widen(&g, grad, group.wide, slot);
                 }
-                let grad = Mat::row_major(wide, g.filters, ld);
-                let cols_t = Mat::row_major(cols, g.taps(), ld).t();
-                product(sum, grad, cols_t, true, threads)?;
-                first += count;
-            }
-            Ok(())
+                let grad = Mat::row_major(group.wide, g.filters, group.ld);
+                let cols_t = Mat::row_major(group.cols, g.taps(), group.ld).t();
+                product(sum, grad, cols_t, true, threads)
+            })
         })?;
         let (first, rest) = partial.split_at_mut(g.weight());
         for other in rest.chunks(g.weight()) {
